@@ -1,0 +1,362 @@
+"""Exact queueing and inventory formulas used as reference values in tests.
+
+Everything here is closed-form (or a small exact linear solve); there is no
+simulation code.  The simulation tests compare long-run estimates produced by
+the "twin" engine against these values.
+
+Conventions
+-----------
+* Rates (``arrival_rate``, ``demand_rate``) are events per unit time.
+* Service is described by its *mean* (``mean_service``), so the service rate
+  is ``mu = 1 / mean_service``.
+* ``a = lambda * E[S]`` is the offered load in Erlangs and
+  ``rho = a / c`` the per-server utilisation.
+* All steady-state formulas require ``rho < 1`` and raise ``ValueError``
+  otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from scipy.special import gamma as gamma_fn
+from scipy.stats import poisson
+
+__all__ = [
+    "availability",
+    "erlang_c",
+    "jackson_arrival_rates",
+    "jackson_mean_sojourn",
+    "mg1_mean_wait",
+    "mmc_mean_queue",
+    "mmc_mean_wait",
+    "sS_fill_rate",
+    "sS_mean_on_hand",
+    "sS_stockout_probability",
+    "weibull_mean",
+]
+
+#: Routing key that means "leave the network".
+EXIT = "exit"
+
+#: Reserved key of the network-wide summary in ``jackson_mean_sojourn``.
+NETWORK = "network"
+
+_PROB_TOL = 1e-12
+
+
+# ---------------------------------------------------------------------------
+# Input checks
+# ---------------------------------------------------------------------------
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be positive and finite, got {value!r}")
+
+
+def _check_nonnegative(name: str, value: float) -> None:
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be non-negative and finite, got {value!r}")
+
+
+# ---------------------------------------------------------------------------
+# M/M/c
+# ---------------------------------------------------------------------------
+
+
+def _mmc_load(servers: int, arrival_rate: float, mean_service: float) -> tuple[float, float]:
+    """Validate M/M/c parameters and return ``(a, rho)``; require ``rho < 1``."""
+    if isinstance(servers, bool) or not isinstance(servers, (int, np.integer)) or servers < 1:
+        raise ValueError(f"servers must be an integer >= 1, got {servers!r}")
+    _check_nonnegative("arrival_rate", arrival_rate)
+    _check_positive("mean_service", mean_service)
+    a = arrival_rate * mean_service
+    rho = a / servers
+    if rho >= 1:
+        raise ValueError(f"unstable queue: rho = {rho!r} >= 1")
+    return a, rho
+
+
+def erlang_c(servers: int, arrival_rate: float, mean_service: float) -> float:
+    """Erlang C: probability that an arrival to an M/M/c queue has to wait.
+
+    The textbook form ``C = [a^c/c! / (1-rho)] / [sum_{k<c} a^k/k! + a^c/c!/(1-rho)]``
+    overflows for large ``c``.  Instead we use the Erlang B recursion
+
+        B(0) = 1,   B(k) = a B(k-1) / (k + a B(k-1)),
+
+    which only ever manipulates numbers in [0, 1], and then the identity
+
+        C(c, a) = B(c, a) / (1 - rho (1 - B(c, a))).
+
+    Raises ``ValueError`` unless ``rho = lambda * mean_service / servers < 1``.
+    """
+    a, rho = _mmc_load(servers, arrival_rate, mean_service)
+    b = 1.0
+    for k in range(1, int(servers) + 1):
+        b = a * b / (k + a * b)
+    return b / (1.0 - rho * (1.0 - b))
+
+
+def mmc_mean_wait(servers: int, arrival_rate: float, mean_service: float) -> float:
+    """Mean time in queue (excluding service) for M/M/c: ``Wq = C(c, a) / (c mu - lambda)``."""
+    c_prob = erlang_c(servers, arrival_rate, mean_service)
+    mu = 1.0 / mean_service
+    return c_prob / (servers * mu - arrival_rate)
+
+
+def mmc_mean_queue(servers: int, arrival_rate: float, mean_service: float) -> float:
+    """Mean number waiting in queue for M/M/c, by Little's law: ``Lq = lambda * Wq``."""
+    return arrival_rate * mmc_mean_wait(servers, arrival_rate, mean_service)
+
+
+# ---------------------------------------------------------------------------
+# M/G/1
+# ---------------------------------------------------------------------------
+
+
+def mg1_mean_wait(arrival_rate: float, mean_service: float, sd_service: float) -> float:
+    """Pollaczek-Khinchine mean wait in queue for M/G/1.
+
+        Wq = lambda E[S^2] / (2 (1 - rho)),   E[S^2] = sd^2 + mean^2,  rho = lambda E[S].
+
+    Only the first two moments of the service time matter.  Exponential
+    service (``sd == mean``) gives the M/M/1 value ``rho / (mu - lambda)``;
+    deterministic service (``sd == 0``) gives half of it.
+    """
+    _check_nonnegative("arrival_rate", arrival_rate)
+    _check_positive("mean_service", mean_service)
+    _check_nonnegative("sd_service", sd_service)
+    rho = arrival_rate * mean_service
+    if rho >= 1:
+        raise ValueError(f"unstable queue: rho = {rho!r} >= 1")
+    second_moment = sd_service**2 + mean_service**2
+    return arrival_rate * second_moment / (2.0 * (1.0 - rho))
+
+
+# ---------------------------------------------------------------------------
+# Open Jackson networks
+# ---------------------------------------------------------------------------
+
+
+def jackson_arrival_rates(
+    external: Mapping[str, float],
+    routing: Mapping[str, Mapping[str, float]],
+    nodes: Iterable[str] | None = None,
+) -> dict[str, float]:
+    """Solve the traffic equations of an open network.
+
+        lambda_j = gamma_j + sum_i lambda_i p_ij      i.e.  (I - P^T) lambda = gamma
+
+    ``external[j]`` is the external (Poisson) arrival rate ``gamma_j``;
+    ``routing[i][j]`` is the probability that a job finishing at ``i`` goes
+    next to ``j``.  Whatever probability of a row is not routed to a network
+    node leaves the network: mass sent to the key ``"exit"``, to a node that
+    is not part of the network, or simply missing (row sum < 1).
+
+    The network's nodes are ``nodes`` if given (then routing targets outside
+    it count as exits); otherwise every name appearing in ``external``,
+    as a key of ``routing`` or as a routing target (except ``"exit"``), in
+    first-seen order.  Nodes with no external arrivals and no inflow get rate 0.
+
+    Raises ``ValueError`` for negative rates, invalid routing rows, or a
+    routing matrix from which jobs can never leave (singular ``I - P^T``).
+    """
+    if nodes is None:
+        names: list[str] = list(external)
+        for src, row in routing.items():
+            names.append(src)
+            names.extend(row)
+        names = [n for n in dict.fromkeys(names) if n != EXIT]
+    else:
+        names = list(dict.fromkeys(nodes))
+        if EXIT in names:
+            raise ValueError(f"{EXIT!r} is reserved and cannot be a node name")
+        unknown = set(external) - set(names)
+        if unknown:
+            raise ValueError(f"external arrivals to unknown nodes: {sorted(unknown)}")
+
+    index = {name: k for k, name in enumerate(names)}
+    n = len(names)
+
+    gamma = np.zeros(n)
+    for name, rate in external.items():
+        _check_nonnegative(f"external[{name!r}]", rate)
+        gamma[index[name]] = rate
+
+    # P[i, j] = probability of routing i -> j within the network.
+    P = np.zeros((n, n))
+    for src, row in routing.items():
+        total = 0.0
+        for dst, prob in row.items():
+            if not (0.0 <= prob <= 1.0):
+                raise ValueError(f"routing[{src!r}][{dst!r}] = {prob!r} is not a probability")
+            total += prob
+            if src in index and dst in index:
+                P[index[src], index[dst]] += prob
+        if total > 1.0 + _PROB_TOL:
+            raise ValueError(f"routing[{src!r}] sums to {total!r} > 1")
+
+    A = np.eye(n) - P.T
+    # With a sub-stochastic P from which every node can reach the exit, the
+    # spectral radius of P is < 1 and A is non-singular.  Otherwise some jobs
+    # circulate forever and there is no steady state.
+    if n and np.linalg.matrix_rank(A) < n:
+        raise ValueError("routing matrix is closed: some jobs can never leave the network")
+    rates = np.linalg.solve(A, gamma) if n else np.zeros(0)
+    return {name: float(max(rates[k], 0.0)) for name, k in index.items()}
+
+
+def jackson_mean_sojourn(
+    external: Mapping[str, float],
+    routing: Mapping[str, Mapping[str, float]],
+    servers: Mapping[str, int],
+    mean_service: Mapping[str, float],
+) -> dict[str, dict[str, float]]:
+    """Steady-state performance of an open Jackson network of M/M/c nodes.
+
+    The network consists of the nodes in ``servers`` (which must have the same
+    keys as ``mean_service``); routing to anything else leaves the network.
+    By Jackson's product-form theorem each node behaves as an independent
+    M/M/c queue with arrival rate ``lambda_j`` from the traffic equations.
+
+    Returns, for every node ``j``::
+
+        {"arrival_rate": lambda_j,
+         "utilization":  lambda_j * E[S_j] / c_j,
+         "mean_wait":    Wq_j   (M/M/c time in queue),
+         "mean_number":  L_j = lambda_j * (Wq_j + E[S_j])}
+
+    plus ``result["network"] = {"mean_number_in_system": sum_j L_j,
+    "mean_time_in_system": sum_j L_j / sum_j gamma_j}`` (Little's law applied
+    to the whole network).
+
+    Raises ``ValueError`` if any node is unstable (utilization >= 1), if the
+    key sets disagree, or if there are no external arrivals at all.
+    """
+    if set(servers) != set(mean_service):
+        raise ValueError("servers and mean_service must have the same node names")
+    if NETWORK in servers:
+        raise ValueError(f"{NETWORK!r} is reserved and cannot be a node name")
+
+    rates = jackson_arrival_rates(external, routing, nodes=servers)
+    total_external = float(sum(external.values()))
+    if total_external <= 0:
+        raise ValueError("the network has no external arrivals")
+
+    result: dict[str, dict[str, float]] = {}
+    total_number = 0.0
+    for name in servers:
+        lam = rates[name]
+        c = servers[name]
+        es = mean_service[name]
+        wq = mmc_mean_wait(c, lam, es)  # validates and raises if unstable
+        number = lam * (wq + es)
+        total_number += number
+        result[name] = {
+            "arrival_rate": lam,
+            "utilization": lam * es / c,
+            "mean_wait": wq,
+            "mean_number": number,
+        }
+    result[NETWORK] = {
+        "mean_number_in_system": total_number,
+        "mean_time_in_system": total_number / total_external,
+    }
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Reliability and distributions
+# ---------------------------------------------------------------------------
+
+
+def availability(mtbf: float, mttr: float) -> float:
+    """Long-run fraction of time up for an alternating up/down renewal process.
+
+    ``A = MTBF / (MTBF + MTTR)`` (renewal-reward theorem; holds for any
+    up- and down-time distributions with these means).
+    """
+    _check_positive("mtbf", mtbf)
+    _check_nonnegative("mttr", mttr)
+    return mtbf / (mtbf + mttr)
+
+
+def weibull_mean(shape: float, scale: float) -> float:
+    """Mean of a Weibull(shape k, scale lambda) distribution: ``lambda * Gamma(1 + 1/k)``."""
+    _check_positive("shape", shape)
+    _check_positive("scale", scale)
+    return float(scale * gamma_fn(1.0 + 1.0 / shape))
+
+
+# ---------------------------------------------------------------------------
+# Continuous-review (s, S) inventory with Poisson unit demand
+# ---------------------------------------------------------------------------
+#
+# Model: unit demands arrive as a Poisson process of rate lambda; every unmet
+# demand is backordered; whenever the inventory position (on hand + on order
+# - backorders) drops to s an order of S - s units is placed, arriving after a
+# constant lead time L.  In steady state the inventory position IP is uniform
+# on {s+1, ..., S}, and since every order outstanding at time t has arrived by
+# t+L, the net stock at t+L is IP(t) - D with D ~ Poisson(lambda L)
+# independent of IP(t).  On-hand stock is max(net stock, 0).
+
+
+def _sS_levels(s: int, S: int, demand_rate: float, lead_time: float) -> tuple[np.ndarray, float]:
+    """Validate (s, S) parameters; return the IP support and the lead-time demand mean."""
+    for name, value in (("s", s), ("S", S)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    if s >= S:
+        raise ValueError(f"need S > s, got s={s!r}, S={S!r}")
+    _check_nonnegative("demand_rate", demand_rate)
+    _check_nonnegative("lead_time", lead_time)
+    levels = np.arange(int(s) + 1, int(S) + 1)  # equally likely values of IP
+    return levels, demand_rate * lead_time
+
+
+def sS_stockout_probability(s: int, S: int, demand_rate: float, lead_time: float) -> float:
+    """Long-run probability that on-hand stock is zero (net stock <= 0).
+
+        P(IP - D <= 0) = (1 / (S - s)) * sum_{y=s+1}^{S} P(D >= y),  D ~ Poisson(lambda L).
+
+    For ``y <= 0`` the term is 1 (the position itself is not positive).
+    """
+    levels, mean_demand = _sS_levels(s, S, demand_rate, lead_time)
+    # P(D >= y) = sf(y - 1); scipy gives sf(k) = 1 for k < 0, but be explicit.
+    p_ge = np.where(levels <= 0, 1.0, poisson.sf(levels - 1, mean_demand))
+    return float(p_ge.mean())
+
+
+def sS_mean_on_hand(s: int, S: int, demand_rate: float, lead_time: float) -> float:
+    """Long-run mean on-hand stock ``E[max(IP - D, 0)]``, averaged over IP as above.
+
+    For each level ``y > 0``: ``E[(y - D)^+] = sum_{k=0}^{y-1} (y - k) P(D = k)``
+    (a finite, exact sum); levels ``y <= 0`` contribute 0.
+    """
+    levels, mean_demand = _sS_levels(s, S, demand_rate, lead_time)
+    top = int(levels.max())
+    if top <= 0:
+        return 0.0
+    k = np.arange(top)
+    pmf = poisson.pmf(k, mean_demand)
+    total = 0.0
+    for y in levels:
+        if y > 0:
+            total += float(np.dot(y - k[:y], pmf[:y]))
+    return total / len(levels)
+
+
+def sS_fill_rate(s: int, S: int, demand_rate: float, lead_time: float) -> float:
+    """Fraction of unit demands that are met immediately from stock on hand.
+
+    Demands arrive as a Poisson process, so by PASTA (Poisson Arrivals See
+    Time Averages) an arriving demand finds the time-stationary state; a unit
+    demand is filled iff on-hand stock is positive.  Hence
+
+        fill rate = 1 - sS_stockout_probability(s, S, demand_rate, lead_time).
+    """
+    return 1.0 - sS_stockout_probability(s, S, demand_rate, lead_time)

@@ -1,0 +1,104 @@
+"""Resource pools: numbered units that can be busy, failed or off shift."""
+
+from __future__ import annotations
+
+from twin.calendar import WeeklyCalendar
+from twin.monitors import Level
+from twin.spec import Resource
+
+
+class Unit:
+    __slots__ = ("failed", "index", "job")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.failed = False
+        self.job: object | None = None  # the request holding this unit
+
+
+class Pool:
+    """Units 0..on_duty-1 are on shift; a unit going off shift finishes its job first.
+
+    Statistics: `busy` counts units holding a job and not failed; `available` counts
+    units not failed and either on shift or still finishing a job; `up` counts units
+    not failed. Utilisation = busy / available and availability = up / capacity, both as
+    time integrals.
+    """
+
+    def __init__(self, spec: Resource, calendar: WeeklyCalendar | None, warmup: float) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.calendar = calendar
+        self.units = [Unit(i) for i in range(spec.capacity)]
+        self.on_duty = calendar.on_duty(0.0) if calendar else spec.capacity
+        self.busy = Level(warmup)
+        self.available = Level(warmup, self.on_duty)
+        self.up = Level(warmup, spec.capacity)
+
+    def is_free(self, unit: Unit) -> bool:
+        return unit.job is None and not unit.failed and unit.index < self.on_duty
+
+    def free_count(self) -> int:
+        return sum(self.is_free(u) for u in self.units)
+
+    def take(self, now: float, count: int, job: object) -> list[Unit]:
+        """Hand the `count` lowest-numbered free units to `job`."""
+        taken = []
+        for unit in self.units:
+            if self.is_free(unit):
+                unit.job = job
+                taken.append(unit)
+                if len(taken) == count:
+                    break
+        self.busy.add(now, count)
+        return taken
+
+    def release(self, now: float, unit: Unit) -> bool:
+        """Free a unit after its job; True if it is free for others (still on shift)."""
+        unit.job = None
+        self.busy.add(now, -1)
+        if unit.index < self.on_duty:
+            return True
+        self.available.add(now, -1)
+        return False
+
+    def fail(self, now: float, unit: Unit) -> bool:
+        """Mark a unit failed; True if it was free (the pool lost a free unit)."""
+        was_free = self.is_free(unit)
+        counted = unit.job is not None or unit.index < self.on_duty
+        unit.failed = True
+        self.up.add(now, -1)
+        if counted:
+            self.available.add(now, -1)
+        if unit.job is not None:
+            self.busy.add(now, -1)
+        return was_free
+
+    def repair(self, now: float, unit: Unit) -> bool:
+        """Mark a unit repaired; True if it is now free for others."""
+        unit.failed = False
+        self.up.add(now, 1)
+        if unit.job is not None or unit.index < self.on_duty:
+            self.available.add(now, 1)
+        if unit.job is not None:
+            self.busy.add(now, 1)
+        return self.is_free(unit)
+
+    def set_on_duty(self, now: float, level: int) -> int:
+        """Change how many units are on shift; returns the change in free units."""
+        old, self.on_duty = self.on_duty, level
+        step = 1 if level > old else -1
+        changed = sum(
+            1 for unit in self.units[min(old, level):max(old, level)]
+            if unit.job is None and not unit.failed
+        )
+        self.available.add(now, step * changed)
+        return step * changed
+
+    def kpis(self, horizon: float) -> dict[str, float]:
+        busy = self.busy.mean(horizon)
+        available = self.available.mean(horizon)
+        return {
+            "utilization": busy / available if available > 0 else float("nan"),
+            "availability": self.up.mean(horizon) / len(self.units),
+        }

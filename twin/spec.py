@@ -1,0 +1,260 @@
+"""The twin spec: typed plain data, validated once, with build-time wiring checks."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator, model_validator
+
+from twin.calendar import DAYS, DEFAULT_START, WeeklyCalendar, build_calendar, parse_clock
+from twin.distributions import Dist, NonNegativeFloat, Positive
+from twin.errors import SpecError
+
+EXIT = "exit"
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Arrival(_Spec):
+    name: Name
+    interarrival: Dist
+    route: Name
+
+
+class Activity(_Spec):
+    name: Name
+    duration: Dist
+    resources: dict[Name, PositiveInt] = {}
+    consumes: dict[Name, PositiveInt] = {}
+    next: dict[str, Probability] = {}  # omitted: leave the system
+
+    @field_validator("next", mode="before")
+    @classmethod
+    def _single_successor(cls, value: object) -> object:
+        return {value: 1.0} if isinstance(value, str) else value
+
+    @field_validator("next")
+    @classmethod
+    def _sums_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        if value and not math.isclose(sum(value.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"branch probabilities sum to {sum(value.values()):g}, not 1")
+        return value
+
+    @property
+    def successors(self) -> dict[str, float]:
+        return self.next or {EXIT: 1.0}
+
+
+class Shift(_Spec):
+    days: Annotated[list[Day], Field(min_length=1)] = list(DAYS)  # type: ignore[assignment]
+    start: str
+    end: str
+    capacity: PositiveInt
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @model_validator(mode="after")
+    def _starts_within_day(self) -> Shift:
+        if parse_clock(self.start) >= 24:
+            raise ValueError("start must be before 24:00 (a shift ending at or before its start runs overnight)")
+        return self
+
+
+class Failures(_Spec):
+    uptime: Dist  # per unit, in calendar time
+    repair: Dist
+
+
+class Resource(_Spec):
+    name: Name
+    capacity: PositiveInt
+    shifts: list[Shift] | None = None  # None: always `capacity` on duty
+    failures: Failures | None = None
+
+
+class Reorder(_Spec):
+    """(s, S) with `up_to`, or (r, Q) with `quantity`; continuous review."""
+
+    point: Annotated[int, Field(ge=0)]
+    up_to: PositiveInt | None = None
+    quantity: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> Reorder:
+        if (self.up_to is None) == (self.quantity is None):
+            raise ValueError("give exactly one of up_to (s,S) or quantity (r,Q)")
+        if self.up_to is not None and self.up_to <= self.point:
+            raise ValueError(f"up_to ({self.up_to}) must exceed point ({self.point})")
+        return self
+
+
+class Disruptions(_Spec):
+    every: Dist  # time from the end of one disruption to the start of the next
+    duration: Dist
+
+
+class Supplier(_Spec):
+    lead_time: Dist
+    disruptions: Disruptions | None = None
+
+
+class Material(_Spec):
+    name: Name
+    initial: Annotated[int, Field(ge=0)]
+    reorder: Reorder | None = None
+    supplier: Supplier | None = None
+
+    @model_validator(mode="after")
+    def _policy_needs_supplier(self) -> Material:
+        if (self.reorder is None) != (self.supplier is None):
+            raise ValueError("reorder and supplier go together: give both or neither")
+        return self
+
+
+class Twin(_Spec):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    time_unit: Literal["minute", "hour", "day"] = "hour"
+    horizon: Positive
+    warmup: NonNegativeFloat = 0.0
+    start: datetime = DEFAULT_START
+    arrivals: Annotated[list[Arrival], Field(min_length=1)]
+    activities: Annotated[list[Activity], Field(min_length=1)]
+    resources: list[Resource] = []
+    materials: list[Material] = []
+
+    @model_validator(mode="after")
+    def _wiring(self) -> Twin:
+        problems = check_wiring(self)
+        if problems:
+            raise SpecError(problems)
+        return self
+
+    def activity(self, name: str) -> Activity:
+        return next(a for a in self.activities if a.name == name)
+
+    def calendar(self, resource: Resource) -> WeeklyCalendar | None:
+        if resource.shifts is None:
+            return None
+        shifts = [(s.days, parse_clock(s.start), parse_clock(s.end), s.capacity) for s in resource.shifts]
+        return build_calendar(shifts, self.time_unit, self.start)
+
+
+def check_wiring(twin: Twin) -> list[tuple[str, str]]:
+    """Cross-field checks, each problem as (field path, reason)."""
+    problems: list[tuple[str, str]] = []
+    if twin.warmup >= twin.horizon:
+        problems.append(("warmup", f"must be less than horizon ({twin.horizon:g})"))
+    for kind in ("arrivals", "activities", "resources", "materials"):
+        problems += _unique_names(kind, [item.name for item in getattr(twin, kind)])
+    problems += _zero_time_sources(twin)
+    problems += _references(twin)
+    problems += _capacities(twin)
+    if not problems:
+        problems += _flow(twin)
+    return problems
+
+
+def _unique_names(kind: str, names: list[str]) -> list[tuple[str, str]]:
+    seen: set[str] = set()
+    problems = []
+    for name in names:
+        if name in seen:
+            problems.append((f"{kind}[{name}].name", "duplicate name"))
+        if name == EXIT:
+            problems.append((f"{kind}[{name}].name", f"'{EXIT}' is reserved for leaving"))
+        seen.add(name)
+    return problems
+
+
+def _zero_time_sources(twin: Twin) -> list[tuple[str, str]]:
+    """Renewal processes with zero mean would schedule infinitely many events."""
+    items = [(f"arrivals[{a.name}].interarrival", a.interarrival) for a in twin.arrivals]
+    for r in twin.resources:
+        if r.failures:
+            items.append((f"resources[{r.name}].failures.uptime", r.failures.uptime))
+    for m in twin.materials:
+        if m.supplier and m.supplier.disruptions:
+            items.append((f"materials[{m.name}].supplier.disruptions.every", m.supplier.disruptions.every))
+    return [(path, "mean must be positive") for path, dist in items if dist.mean_value <= 0]
+
+
+def _references(twin: Twin) -> list[tuple[str, str]]:
+    activities = {a.name for a in twin.activities}
+    resources = {r.name for r in twin.resources}
+    materials = {m.name for m in twin.materials}
+    problems = []
+    for a in twin.arrivals:
+        if a.route not in activities:
+            problems.append((f"arrivals[{a.name}].route", f"no activity named '{a.route}'"))
+    for act in twin.activities:
+        base = f"activities[{act.name}]"
+        for target in act.next:
+            if target != EXIT and target not in activities:
+                problems.append((f"{base}.next.{target}", f"no activity named '{target}'"))
+        for pool in act.resources:
+            if pool not in resources:
+                problems.append((f"{base}.resources.{pool}", f"no resource named '{pool}'"))
+        for material in act.consumes:
+            if material not in materials:
+                problems.append((f"{base}.consumes.{material}", f"no material named '{material}'"))
+    return problems
+
+
+def _capacities(twin: Twin) -> list[tuple[str, str]]:
+    """A request larger than a pool's peak on-duty capacity could never be served."""
+    peak = {}
+    problems = []
+    for r in twin.resources:
+        peak[r.name] = r.capacity
+        calendar = twin.calendar(r) if r.shifts else None
+        if calendar is not None:
+            most = int(calendar.levels.max())
+            if most > r.capacity:
+                problems.append((f"resources[{r.name}].shifts", f"{most} units on duty at once, "
+                                 f"more than capacity {r.capacity}"))
+            peak[r.name] = min(most, r.capacity)
+    for act in twin.activities:
+        for pool, units in act.resources.items():
+            if pool in peak and units > peak[pool]:
+                problems.append((f"activities[{act.name}].resources.{pool}",
+                                 f"needs {units} units but at most {peak[pool]} are ever on duty"))
+    return problems
+
+
+def flow_graph(twin: Twin) -> nx.DiGraph:
+    """Arrivals -> activities -> exit, edges weighted by branch probability."""
+    graph = nx.DiGraph()
+    for a in twin.arrivals:
+        graph.add_edge(f"arrival:{a.name}", a.route, probability=1.0)
+    for act in twin.activities:
+        graph.add_node(act.name)
+        for target, p in act.successors.items():
+            if p > 0:
+                graph.add_edge(act.name, target, probability=p)
+    return graph
+
+
+def _flow(twin: Twin) -> list[tuple[str, str]]:
+    graph = flow_graph(twin)
+    sources = [f"arrival:{a.name}" for a in twin.arrivals]
+    reached = set().union(*(nx.descendants(graph, s) for s in sources))
+    problems = []
+    for act in twin.activities:
+        if act.name not in reached:
+            problems.append((f"activities[{act.name}]", "not reachable from any arrival"))
+        elif EXIT not in nx.descendants(graph, act.name):
+            problems.append((f"activities[{act.name}].next", "work here can never leave: "
+                             "every path loops without an exit"))
+    return problems

@@ -1,0 +1,54 @@
+"""Materials: on-hand stock, continuous-review reordering and supplier state."""
+
+from __future__ import annotations
+
+import math
+
+from twin.monitors import Level
+from twin.spec import Material
+
+
+class Stock:
+    """One material's inventory; the allocator holds its on-hand count in `free`.
+
+    Inventory position = on hand + on order - still-waiting requests. It drops when a
+    request is made and rises when an order is placed; a delivery moves stock from on
+    order to on hand and leaves the position unchanged.
+    """
+
+    def __init__(self, spec: Material, warmup: float) -> None:
+        self.name = spec.name
+        self.spec = spec
+        self.position = spec.initial
+        self.on_hand = Level(warmup, spec.initial)
+        self.empty = Level(warmup, 1.0 if spec.initial == 0 else 0.0)
+        self.requests = 0
+        self.filled = 0
+        self.disrupted = False
+        self.recovered: object | None = None  # an event that fires when a disruption ends
+
+    def order_quantity(self) -> int:
+        """What continuous review orders now: 0 unless the position is at or below the point."""
+        policy = self.spec.reorder
+        if policy is None or self.position > policy.point:
+            return 0
+        if policy.up_to is not None:
+            return policy.up_to - self.position
+        assert policy.quantity is not None
+        return (policy.point - self.position) // policy.quantity * policy.quantity + policy.quantity
+
+    def record(self, now: float, on_hand: int) -> None:
+        self.on_hand.set(now, on_hand)
+        self.empty.set(now, 1.0 if on_hand == 0 else 0.0)
+
+    def count_request(self, now: float, warmup: float, served_at_once: bool) -> None:
+        if now >= warmup:
+            self.requests += 1
+            self.filled += served_at_once
+
+    def kpis(self, horizon: float) -> dict[str, float]:
+        return {
+            "inventory": self.on_hand.mean(horizon),
+            "fill_rate": self.filled / self.requests if self.requests else math.nan,
+            "stockout_fraction": self.empty.mean(horizon),
+        }
