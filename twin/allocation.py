@@ -1,67 +1,77 @@
 """Strict-FIFO allocation of several pools at once (resource units, material stock).
 
 A request names amounts from one or more pools and is granted whole, never in part.
-Requests are served in the order they were made; a request never overtakes an earlier,
-still-waiting request that shares a pool with it (no barging), but may pass one that
-needs only other pools. Both engines grant by this rule, so ties resolve the same way.
+Each pool keeps its waiting requests in the order they were made; a request is granted
+when it is first in line at every pool it needs and each has enough free. So a request
+never overtakes an earlier one that shares a pool with it (no barging), but may pass one
+that needs only other pools. Grants made together are made in request order. Both
+engines follow this rule, so ties resolve the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable
 
 
 class Request:
-    __slots__ = ("granted", "held", "made_at", "needs", "on_grant")
+    __slots__ = ("granted", "held", "made_at", "needs", "on_grant", "seq")
 
     def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float) -> None:
         self.needs = needs  # (pool index, amount) pairs
         self.made_at = made_at
+        self.seq = 0  # order of the request, set by the allocator
         self.granted = False
         self.held: list = []  # what the grant handed out (units), filled by `take`
         self.on_grant: Callable[[], None] | None = None  # set when the requester waits
 
 
 class FifoAllocator:
-    """Pending requests in arrival order; `free[p]` is what pool p can hand out now."""
+    """Waiting lines per pool; `free[p]` is what pool p can hand out now.
+
+    Invariant between calls: no waiting request could be granted. Whoever adds to
+    `free` calls `dispatch` with the pools that grew.
+    """
 
     def __init__(self, free: list[int], take: Callable[[Request], None]) -> None:
         self.free = free
-        self.pending: list[Request] = []
+        self.lines: list[deque[Request]] = [deque() for _ in free]
         self._take = take  # hands out the units/stock of a granted request
+        self._made = 0
 
     def request(self, request: Request) -> bool:
-        """Queue a request and dispatch; True when it was granted at once."""
-        self.pending.append(request)
-        if len(self.pending) == 1:
-            self._try_head()
-        else:
-            self.dispatch()
+        """Join the lines; True when the request was granted at once."""
+        request.seq = self._made
+        self._made += 1
+        for p, _ in request.needs:
+            self.lines[p].append(request)
+        if self._grantable(request):
+            self._grant(request)
         return request.granted
 
-    def _try_head(self) -> None:
-        request = self.pending[0]
-        if all(self.free[p] >= n for p, n in request.needs):
-            self.pending.pop()
-            self._grant(request)
+    def waiting(self) -> int:
+        return len({id(r) for line in self.lines for r in line})
 
-    def dispatch(self) -> None:
-        """Grant every waiting request that FIFO order allows, in order."""
-        blocked: set[int] = set()
-        pools = len(self.free)
-        i = 0
-        while i < len(self.pending) and len(blocked) < pools:
-            request = self.pending[i]
-            needs = request.needs
-            if all(p not in blocked and self.free[p] >= n for p, n in needs):
-                del self.pending[i]
-                self._grant(request)
-            else:
-                blocked.update(p for p, _ in needs)
-                i += 1
+    def dispatch(self, pools: Iterable[int]) -> None:
+        """Grant, in request order, every request that has become first in all its lines."""
+        heads = [(line[0].seq, line[0]) for p in pools if (line := self.lines[p])]
+        heapq.heapify(heads)
+        while heads:
+            _, request = heapq.heappop(heads)
+            if request.granted or not self._grantable(request):
+                continue
+            self._grant(request)
+            for p, _ in request.needs:
+                if line := self.lines[p]:
+                    heapq.heappush(heads, (line[0].seq, line[0]))
+
+    def _grantable(self, request: Request) -> bool:
+        return all(self.lines[p][0] is request and self.free[p] >= n for p, n in request.needs)
 
     def _grant(self, request: Request) -> None:
         for p, n in request.needs:
+            self.lines[p].popleft()
             self.free[p] -= n
         request.granted = True
         self._take(request)

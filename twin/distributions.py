@@ -11,7 +11,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BeforeValidator, BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, model_validator
 
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[PositiveFloat, Field(allow_inf_nan=False)]

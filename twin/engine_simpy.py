@@ -143,6 +143,8 @@ class Model:
         now = env.now
         self.wip.add(now, -1)
         self.cycle.observe(now, now - born)
+        if self.trace is not None:  # traced, but not counted as an event
+            self.trace.append((now, "leave", entity, ""))
 
     def _visit(self, entity: int, step: Step) -> Generator:
         env = self.env
@@ -214,7 +216,7 @@ class Model:
         now = self.env.now
         for index, unit in job.held:
             self.units.free[index] += self.pools[index].release(now, unit)
-        self.units.dispatch()
+        self.units.dispatch(index for index, _ in job.needs)
 
     def _failures(self, pool: Pool, unit: Unit) -> Generator:
         assert pool.spec.failures is not None
@@ -242,11 +244,11 @@ class Model:
 
     def _repair(self, index: int, unit: Unit) -> None:
         self.log("repair", unit.index, self.pools[index].name)
+        job = unit.job
         if self.pools[index].repair(self.env.now, unit):
             self.units.free[index] += 1
-            self.units.dispatch()
-        job = unit.job
-        if isinstance(job, Job):
+            self.units.dispatch((index,))
+        elif isinstance(job, Job):
             job.down -= 1
             if job.down == 0 and job.resume is not None:
                 job.resume.succeed()
@@ -260,7 +262,7 @@ class Model:
             self.log("shift", level, pool.name)
             self.units.free[index] += pool.set_on_duty(self.env.now, level)
             if level > 0:
-                self.units.dispatch()
+                self.units.dispatch((index,))
 
     # -- materials -----------------------------------------------------------------
     def _take_stock(self, request: Request) -> None:
@@ -286,7 +288,7 @@ class Model:
         self.log("delivery", quantity, stock.name)
         self.materials.free[index] += quantity
         stock.record(self.env.now, self.materials.free[index])
-        self.materials.dispatch()
+        self.materials.dispatch((index,))
 
     def _disruptions(self, stock: Stock) -> Generator:
         disruptions = stock.spec.supplier.disruptions  # type: ignore[union-attr]

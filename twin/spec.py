@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from twin.calendar import DAYS, DEFAULT_START, WeeklyCalendar, build_calendar, parse_clock
 from twin.distributions import Dist, NonNegativeFloat, Positive
@@ -68,7 +76,7 @@ class Shift(_Spec):
     @model_validator(mode="after")
     def _starts_within_day(self) -> Shift:
         if parse_clock(self.start) >= 24:
-            raise ValueError("start must be before 24:00 (a shift ending at or before its start runs overnight)")
+            raise ValueError("start must be before 24:00 (an end at or before the start runs overnight)")
         return self
 
 

@@ -1,0 +1,4 @@
+"""Service: the FastAPI app, storage, jobs and dashboard.
+
+Not built yet (the service issue).
+"""

@@ -1,0 +1,43 @@
+"""From per-replication KPI records to the run summary of DESIGN.md."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+TOP_LEVEL = ("throughput", "cycle_time", "wip")
+GROUPS = ("activities", "resources", "materials")
+
+
+def summarize(values: Sequence[float]) -> dict[str, Any]:
+    """Mean with a 95% t-interval and percentiles over replications (NaNs dropped)."""
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    if x.size == 0:
+        return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
+    mean = float(x.mean())
+    if x.size > 1:
+        half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+        ci = [mean - half, mean + half]
+    else:
+        ci = [None, None]
+    p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))
+    return {"mean": mean, "ci95": ci, "p5": p5, "p50": p50, "p95": p95, "n": int(x.size)}
+
+
+def nest(records: Sequence[dict[str, float]]) -> dict[str, Any]:
+    """Flat dotted records -> {"kpis": ..., "activities": {name: {kpi: S}}, ...}."""
+    keys = list(records[0]) if records else []
+    out: dict[str, Any] = {"kpis": {}, **{g: {} for g in GROUPS}}
+    for key in keys:
+        summary = summarize([r[key] for r in records])
+        if key in TOP_LEVEL:
+            out["kpis"][key] = summary
+        else:
+            group, name, kpi = key.split(".")
+            out[group].setdefault(name, {})[kpi] = summary
+    return out

@@ -1,0 +1,84 @@
+"""Run replications of a twin on an engine and package the result with provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from twin.engine_simpy import Replication, simulate
+from twin.loader import spec_sha256
+from twin.results import nest
+from twin.spec import Twin
+
+ENGINES = ("simpy", "fast")
+
+
+class EngineUnavailable(RuntimeError):
+    """The requested engine cannot run here."""
+
+
+def twin_version() -> str:
+    try:
+        return version("twin")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass
+class RunResult:
+    twin: Twin
+    engine: str
+    seed: int
+    replications: list[Replication] = field(default_factory=list)
+    compile_seconds: float = 0.0
+
+    @property
+    def records(self) -> list[dict[str, float]]:
+        return [r.record for r in self.replications]
+
+    def to_json(self) -> dict[str, Any]:
+        """The run output contract of DESIGN.md, plus provenance."""
+        return {
+            "name": self.twin.name,
+            "engine": self.engine,
+            "replications": len(self.replications),
+            "seed": self.seed,
+            **nest(self.records),
+            "performance": {
+                "events": sum(r.events for r in self.replications),
+                "sim_seconds": sum(r.sim_seconds for r in self.replications),
+                "compile_seconds": self.compile_seconds,
+            },
+            "provenance": {
+                "spec_sha256": spec_sha256(self.twin),
+                "version": twin_version(),
+                "seed": self.seed,
+                "engine": self.engine,
+                "replications": len(self.replications),
+            },
+        }
+
+
+def run(
+    twin: Twin,
+    replications: int = 10,
+    seed: int = 1,
+    engine: str = "simpy",
+    trace: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Replications 0..n-1 of `twin`, each on its own named streams of `seed`."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")
+    if engine == "fast":
+        raise EngineUnavailable("the fast engine is not available yet; use --engine simpy")
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    result = RunResult(twin, engine, seed)
+    for r in range(replications):
+        result.replications.append(simulate(twin, seed, r, trace))
+        if progress is not None:
+            progress(r + 1)
+    return result
