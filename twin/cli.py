@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from twin.errors import SpecError
 from twin.loader import load_twin
@@ -25,7 +26,7 @@ FileArg = Annotated[Path, typer.Argument(help="Twin spec (YAML).", show_default=
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error[/]: {message}", highlight=False, markup=True)
+    err.print(Text("error", style="bold red") + Text(f": {message}"), highlight=False)
     return typer.Exit(code=2)
 
 
