@@ -56,7 +56,7 @@ def bare_simpy_mm3(horizon: float, seed: int) -> int:
     return events
 
 
-def rate(fn, repeats: int) -> float:  # noqa: ANN001
+def rate(fn, repeats: int) -> float:
     """Best events/s over `repeats` calls of fn() -> events."""
     best = 0.0
     for r in range(repeats):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import numpy as np
 
+MINUTES_PER_UNIT = {"minute": 1, "hour": 60, "day": 1440}
 UNITS_PER_HOUR = {"minute": 60.0, "hour": 1.0, "day": 1.0 / 24.0}
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_START = datetime(2026, 1, 5)  # a Monday, 00:00
@@ -26,7 +27,12 @@ def parse_clock(text: str) -> float:
 
 def week_offset_hours(start: datetime) -> float:
     """Hours from the Monday 00:00 before `start` to `start`."""
-    return start.weekday() * 24.0 + start.hour + start.minute / 60.0 + start.second / 3600.0
+    return week_offset_minutes(start) / 60
+
+
+def week_offset_minutes(start: datetime) -> float:
+    """Minutes from the Monday 00:00 before `start` to `start`."""
+    return start.weekday() * 1440 + start.hour * 60 + start.minute + start.second / 60
 
 
 @dataclass(frozen=True)
@@ -71,28 +77,30 @@ def build_calendar(
 
     A shift whose end is not after its start runs overnight into the next day.
     """
-    per_hour = UNITS_PER_HOUR[time_unit]
-    week_hours = 168.0
-    delta: dict[float, int] = {0.0: 0}
+    # Whole minutes of the week, so clock times map exactly onto minute time units.
+    per_unit = MINUTES_PER_UNIT[time_unit]
+    week = 7 * 1440
+    delta: dict[int, int] = {0: 0}
     for days, begin, end, units in shifts:
-        length = end - begin if end > begin else end + 24.0 - begin
+        lo, hi = round(begin * 60), round(end * 60)
+        length = hi - lo if hi > lo else hi + 1440 - lo
         for day in days:
-            lo = DAYS.index(day) * 24.0 + begin
-            for a, b in _wrap(lo, lo + length, week_hours):
+            first = DAYS.index(day) * 1440 + lo
+            for a, b in _wrap(first, first + length, week):
                 delta[a] = delta.get(a, 0) + units
                 delta[b] = delta.get(b, 0) - units
-    points = sorted(p for p in delta if p < week_hours)
+    points = sorted(p for p in delta if p < week)
     levels = np.cumsum([delta[p] for p in points]).astype(np.int64)
     keep = np.concatenate(([True], levels[1:] != levels[:-1]))  # drop non-changes
     return WeeklyCalendar(
-        breakpoints=np.array(points)[keep] * per_hour,
+        breakpoints=np.array(points, dtype=np.int64)[keep] / per_unit,
         levels=levels[keep],
-        week=week_hours * per_hour,
-        offset=week_offset_hours(start) * per_hour,
+        week=week / per_unit,
+        offset=week_offset_minutes(start) / per_unit,
     )
 
 
-def _wrap(lo: float, hi: float, week: float) -> list[tuple[float, float]]:
+def _wrap(lo: int, hi: int, week: int) -> list[tuple[int, int]]:
     if hi <= week:
         return [(lo, hi)]
     return [(lo, week), (0.0, hi - week)]

@@ -47,9 +47,7 @@ def load_twin(path: str | Path) -> Twin:
 
 def twin_to_data(twin: Twin) -> dict[str, Any]:
     """Plain data that parses back to an equal Twin."""
-    return twin.model_dump(mode="json", exclude_defaults=True, by_alias=True) | {
-        "name": twin.name, "horizon": twin.horizon,
-    }
+    return twin.model_dump(mode="json", exclude_none=True)
 
 
 def dumps_twin(twin: Twin) -> str:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
 GROUPS = ("activities", "resources", "materials")
@@ -21,6 +20,8 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
         return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
     mean = float(x.mean())
     if x.size > 1:
+        from scipy import stats  # imported here: it costs the CLI a second at start-up
+
         half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
         ci = [mean - half, mean + half]
     else:
