@@ -15,7 +15,8 @@ from rich.text import Text
 
 from twin.errors import SpecError
 from twin.loader import load_twin
-from twin.runner import ENGINES, EngineUnavailable, run
+from twin.runner import ENGINES, EngineUnavailable, RunResult, run
+from twin.spec import Twin
 
 app = typer.Typer(help="Digital twins of operations: validate and simulate twin specs.",
                   no_args_is_help=True, add_completion=False)
@@ -30,7 +31,7 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _load(path: Path):
+def _load(path: Path) -> Twin:
     try:
         return load_twin(path)
     except SpecError as error:
@@ -69,7 +70,7 @@ def run_command(
         out.print(kpi_table(summary))
 
 
-def _run_with_progress(twin, replications, seed, engine, show):
+def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:
         task = progress.add_task(f"{twin.name} ({engine})", total=replications)
