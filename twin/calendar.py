@@ -103,4 +103,4 @@ def build_calendar(
 def _wrap(lo: int, hi: int, week: int) -> list[tuple[int, int]]:
     if hi <= week:
         return [(lo, hi)]
-    return [(lo, week), (0.0, hi - week)]
+    return [(lo, week), (0, hi - week)]

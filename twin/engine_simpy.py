@@ -174,7 +174,7 @@ class Model:
 
     def _granted(self, request: Request) -> simpy.Event:
         event = self.env.event()
-        request.on_grant = event.succeed
+        request.on_grant = event.succeed  # type: ignore[assignment]  # called without a value
         return event
 
     def _consume(self, step: Step) -> Generator:
@@ -291,7 +291,8 @@ class Model:
         self.materials.dispatch((index,))
 
     def _disruptions(self, stock: Stock) -> Generator:
-        disruptions = stock.spec.supplier.disruptions  # type: ignore[union-attr]
+        assert stock.spec.supplier is not None and stock.spec.supplier.disruptions is not None
+        disruptions = stock.spec.supplier.disruptions
         every_source, duration_source = streams.disruption_sources(stock.name)
         every_rng, duration_rng = self.stream(every_source), self.stream(duration_source)
         while True:

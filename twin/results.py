@@ -23,7 +23,7 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
         from scipy import stats  # imported here: it costs the CLI a second at start-up
 
         half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-        ci = [mean - half, mean + half]
+        ci: list[float | None] = [mean - half, mean + half]
     else:
         ci = [None, None]
     p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))

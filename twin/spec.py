@@ -62,7 +62,7 @@ class Activity(_Spec):
 
 
 class Shift(_Spec):
-    days: Annotated[list[Day], Field(min_length=1)] = list(DAYS)  # type: ignore[assignment]
+    days: Annotated[list[Day], Field(min_length=1)] = list(DAYS)  # type: ignore[arg-type]  # every day
     start: str
     end: str
     capacity: PositiveInt
