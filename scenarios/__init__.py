@@ -1,5 +1,26 @@
-"""Scenarios: what-if changes, stresses and Monte Carlo studies over twins.
+"""Scenarios: what-if studies over twins, with common random numbers and honest statistics.
 
-`scenarios/examples/` ships ready twins. The study runner arrives with the Monte Carlo
-issue; until then this package holds the examples only.
+    >>> from scenarios import load_study, run_study, settings_for, summarize_study
+    >>> study = load_study(["scenarios/examples/clinic_baseline.yaml",
+    ...                     "scenarios/examples/clinic_night_physician.yaml"])
+    >>> result = run_study(study, settings_for(study[0], replications=5), executor="serial")
+    >>> summary = summarize_study(result)   # the `twin study --json` object
+
+`scenarios/examples/` ships ready twins and example studies. Stresses, contingency rules
+and costs arrive with the engine-level part of issue 4.
 """
+
+from scenarios.loader import Scenario, load_scenario, load_study
+from scenarios.report import summarize_study
+from scenarios.runner import Settings, StudyResult, run_study, settings_for
+
+__all__ = [
+    "Scenario",
+    "Settings",
+    "StudyResult",
+    "load_scenario",
+    "load_study",
+    "run_study",
+    "settings_for",
+    "summarize_study",
+]

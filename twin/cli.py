@@ -70,6 +70,30 @@ def run_command(
         out.print(kpi_table(summary))
 
 
+@app.command("study")
+def study_command(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files or twins; the first is the baseline.",
+                                                show_default=False)],
+    executor: Annotated[str, typer.Option(help="serial | processes | dask.")] = "processes",
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    replications: Annotated[int | None, typer.Option(min=2, help="Replications (overrides files).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (overrides the files).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (resumes it).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Compare scenarios with common random numbers: CIs, targets, risk, best plan."""
+    from scenarios.cli import study  # scenarios builds on twin; only this command reaches up
+
+    if dask is not None and executor == "processes":
+        executor = "dask"
+    try:
+        study(files, executor, dask, replications, seed, out_dir, as_json, out, err)
+    except SpecError as error:
+        raise _fail(str(error)) from None
+    except (ValueError, EngineUnavailable) as error:
+        raise _fail(str(error)) from None
+
+
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:

@@ -1,0 +1,17 @@
+"""The one door to the engines: every study replication runs through `simulate_one`."""
+
+from __future__ import annotations
+
+from twin.engine_simpy import Replication, simulate
+from twin.runner import ENGINES, EngineUnavailable
+from twin.spec import Twin
+
+
+def simulate_one(twin: Twin, seed: int, replication: int, engine: str = "simpy",
+                 trace: bool = False) -> Replication:
+    """Replication `replication` of `twin` on `engine`, on the named streams of `seed`."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")
+    if engine == "fast":
+        raise EngineUnavailable("the fast engine is not available to studies yet; use engine simpy")
+    return simulate(twin, seed, replication, trace)

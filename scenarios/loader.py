@@ -1,0 +1,162 @@
+"""Read scenario files (or plain twins) into resolved scenarios ready to run.
+
+A file with a top-level `base` is a scenario; any other mapping is a twin, taken as a
+scenario with no changes. A scenario's base may itself be a scenario: the child extends
+it (its changes apply on top, its targets are added, its `uncertain` params override,
+its `experiment` replaces). `sensitivity` is not inherited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scenarios import changes as edits
+from scenarios.spec import Experiment, ScenarioFile, Sensitivity, Target, Uncertain
+from twin.errors import SpecError, from_validation_error
+from twin.loader import parse_twin, twin_to_data
+from twin.spec import Twin
+
+TOP_LEVEL = ("throughput", "cycle_time", "wip")
+GROUP_KPIS = {
+    "activities": ("wait", "queue_length", "completed"),
+    "resources": ("utilization", "availability"),
+    "materials": ("inventory", "fill_rate", "stockout_fraction"),
+}
+
+
+@dataclass
+class Scenario:
+    """A resolved scenario: its twin (as validated plain data too) and study settings."""
+
+    name: str
+    source: str
+    twin: Twin
+    data: dict[str, Any]  # canonical plain data of `twin`, the input of uncertain draws
+    targets: list[Target] = field(default_factory=list)
+    uncertain: Uncertain | None = None
+    sensitivity: Sensitivity | None = None
+    experiment: Experiment | None = None
+    file: dict[str, Any] = field(default_factory=dict)  # the scenario file as written
+
+
+def kpi_names(twin: Twin) -> list[str]:
+    """Every KPI a replication of `twin` records (DESIGN.md, run output)."""
+    names = list(TOP_LEVEL)
+    for group, kpis in GROUP_KPIS.items():
+        names += [f"{group}.{item.name}.{kpi}" for item in getattr(twin, group) for kpi in kpis]
+    return names
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SpecError([("", f"cannot read file: {error.strerror}")], str(path)) from None
+    except yaml.YAMLError as error:
+        raise SpecError([("", f"not valid YAML: {getattr(error, 'problem', error)}")], str(path)) from None
+
+
+def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
+    """A scenario file or a plain twin YAML, resolved; SpecError names every bad field."""
+    path = Path(path)
+    if path.resolve() in _seen:
+        raise SpecError([("base", "scenarios extend each other in a cycle")], str(path))
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError([("", "a scenario must be a mapping of fields")], str(path))
+    if "base" not in data:
+        twin = parse_twin(data, str(path))
+        return Scenario(twin.name, str(path), twin, twin_to_data(twin), file=data)
+    try:
+        spec = ScenarioFile.model_validate(data)
+    except ValidationError as error:
+        raise from_validation_error(error, data, str(path)) from None
+    parent = load_scenario(path.parent / spec.base, (*_seen, path.resolve()))
+    return _extend(parent, spec, data, str(path))
+
+
+def _extend(parent: Scenario, spec: ScenarioFile, raw: dict[str, Any], source: str) -> Scenario:
+    data, problems = edits.apply(parent.data, spec.changes, spec.add, spec.remove)
+    twin = None
+    if not problems:
+        try:
+            twin = parse_twin(data, source)
+        except SpecError as error:
+            problems = edits.blame(error.problems, spec.changes, spec.add, spec.remove)
+    if problems or twin is None:
+        raise SpecError(problems, source)
+    scenario = Scenario(spec.name, source, twin, twin_to_data(twin), file=raw,
+                        targets=_merge_targets(parent.targets, spec.parsed_targets()),
+                        uncertain=_merge_uncertain(parent.uncertain, spec.uncertain),
+                        sensitivity=spec.sensitivity, experiment=spec.experiment or parent.experiment)
+    check_references(scenario)
+    return scenario
+
+
+def _merge_targets(inherited: list[Target], own: list[Target]) -> list[Target]:
+    texts = {t.text for t in own}
+    return [t for t in inherited if t.text not in texts] + own
+
+
+def _merge_uncertain(inherited: Uncertain | None, own: Uncertain | None) -> Uncertain | None:
+    if inherited is None or own is None:
+        return own or inherited
+    return Uncertain(method=own.method, params={**inherited.params, **own.params})
+
+
+def check_references(scenario: Scenario) -> None:
+    """Targets, risk and objective KPIs must exist; uncertain/sensitivity paths must be numbers."""
+    known = set(kpi_names(scenario.twin))
+    problems = [(f"targets[{i}]", f"no KPI named '{t.kpi}'") for i, t in enumerate(scenario.targets)
+                if t.kpi not in known]
+    experiment = scenario.experiment
+    if experiment is not None:
+        kpis = [("experiment.objective.kpi", experiment.objective.kpi)]
+        kpis += [(f"experiment.risk[{i}]", k) for i, k in enumerate(experiment.risk)]
+        if experiment.precision is not None:
+            kpis.append(("experiment.precision.kpi", experiment.precision.kpi))
+        problems += [(where, f"no KPI named '{k}'") for where, k in kpis if k not in known]
+    if scenario.sensitivity is not None:
+        problems += [(f"sensitivity.kpis[{i}]", f"no KPI named '{k}'")
+                     for i, k in enumerate(scenario.sensitivity.kpis) if k not in known]
+    problems += _numeric_paths(scenario)
+    if problems:
+        raise SpecError(problems, scenario.source)
+
+
+def _numeric_paths(scenario: Scenario) -> list[tuple[str, str]]:
+    paths = [("uncertain.params", p) for p in (scenario.uncertain.params if scenario.uncertain else {})]
+    ranges = scenario.sensitivity.params if scenario.sensitivity else {}
+    paths += [("sensitivity.params", p) for p in ranges]
+    problems = []
+    for where, path in paths:
+        try:
+            value = edits.walk(scenario.data, path)
+        except edits.PathError as error:
+            problems.append((f"{where}.{path}", str(error)))
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.append((f"{where}.{path}", f"must lead to a number, not {type(value).__name__}"))
+    return problems
+
+
+def load_study(paths: list[str | Path]) -> list[Scenario]:
+    """Scenario files in order; the first is the baseline. Names must be unique."""
+    if not paths:
+        raise SpecError([("", "a study needs at least one scenario file")])
+    scenarios = [load_scenario(p) for p in paths]
+    seen: dict[str, str] = {}
+    for s in scenarios:
+        if s.name in seen:
+            raise SpecError([("name", f"'{s.name}' is also the name of {seen[s.name]}; "
+                                      "give each scenario its own name")], s.source)
+        seen[s.name] = s.source
+    from scenarios.variants import units_of  # sensitivity levels must give valid twins too
+
+    units_of(scenarios)
+    return scenarios

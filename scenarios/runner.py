@@ -1,0 +1,188 @@
+"""Run a study: scenarios x replications with common random numbers, in chunks.
+
+Replication r of every scenario runs with the same seed and replication index, so every
+stochastic source the scenarios share draws the same numbers (CRN). Work goes out in
+chunks of replications of one scenario; each finished chunk is written to `OUT/chunks/`
+at once, and a rerun skips what is there. With `experiment.precision`, replications are
+added in rounds until every scenario's relative CI half-width on the KPI is met or the cap
+is reached; the decision depends on the results only, so it is the same on every executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scenarios import store
+from scenarios.executors import make_executor
+from scenarios.loader import Scenario, kpi_names
+from scenarios.spec import Experiment, Precision
+from scenarios.uncertain import draws
+from scenarios.variants import Unit, units_of
+from scenarios.work import Chunk, run_chunk
+
+Progress = Callable[[int, int], None]
+META = ("scenario", "replication", "events")
+
+
+@dataclass
+class Settings:
+    replications: int
+    seed: int
+    engine: str
+    precision: Precision | None
+
+    @property
+    def design(self) -> int:
+        """Strata of a Latin hypercube: the most replications this study may run."""
+        return self.precision.max_replications if self.precision else self.replications
+
+
+def settings_for(baseline: Scenario, replications: int | None = None, seed: int | None = None,
+                 engine: str | None = None) -> Settings:
+    """The baseline's `experiment`, with command-line values taking precedence."""
+    experiment = baseline.experiment or Experiment()
+    precision = experiment.precision if replications is None else None
+    return Settings(replications or experiment.replications,
+                    experiment.seed if seed is None else seed, engine or experiment.engine, precision)
+
+
+@dataclass
+class StudyResult:
+    scenarios: list[Scenario]
+    units: list[Unit]
+    settings: Settings
+    table: pd.DataFrame
+    wall_seconds: float
+    replications: int
+    resumed: int = 0  # replications read back from earlier chunks
+    wip: dict[str, list[list[float]]] = field(default_factory=dict)  # traced WIP series per unit
+
+
+def unit_key(unit: Unit, settings: Settings) -> str:
+    uncertain = unit.uncertain.model_dump(mode="json") if unit.uncertain else None
+    design = settings.design if unit.uncertain and unit.uncertain.method == "lhs" else None
+    blob = json.dumps([unit.data, uncertain, design, settings.seed, settings.engine], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_study(
+    scenarios: list[Scenario],
+    settings: Settings,
+    executor: str = "processes",
+    address: str | None = None,
+    workers: int | None = None,
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> StudyResult:
+    """Every unit (scenario or sensitivity variant) for the same replications 0..n-1."""
+    started = time.perf_counter()
+    units = units_of(scenarios)
+    keys = {unit_key(u, settings): u for u in units}
+    rows = {(row["key"], row["replication"]): row for row in store.read_done(out, set(keys))}
+    resumed = len(rows)
+    n = settings.replications
+    with make_executor(executor, address, workers) as pool:
+        while True:
+            chunks = _chunks(keys, rows, n, settings, pool.workers)
+            total, finished = len(units) * n, len(units) * n - sum(len(c.replications) for c in chunks)
+            _report(progress, finished, total)
+            for result in pool.map_unordered(run_chunk, chunks):
+                _keep(result, rows, out, keys)
+                finished += len(result)
+                _report(progress, finished, total)
+            more = _more_replications(rows, keys, scenarios, settings, n)
+            if more <= n:
+                break
+            n = more
+    table = tidy(list(rows.values()), units, keys, n)
+    wip = {u.name: [list(rows[(k, r)]["wip_series"]) for r in range(n)
+                    if rows[(k, r)].get("wip_series") is not None] for k, u in keys.items()}
+    return StudyResult(scenarios, units, settings, table, time.perf_counter() - started, n, resumed, wip)
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+def _keep(result: list[dict[str, Any]], rows: dict[tuple[str, int], dict[str, Any]],
+          out: Path | None, keys: dict[str, Unit]) -> None:
+    for row in result:
+        rows[(row["key"], row["replication"])] = row
+    if out is not None and result:
+        first, last = result[0]["replication"], result[-1]["replication"]
+        store.write_chunk(out, f"{result[0]['key']}-{first:06d}-{last:06d}.parquet", result)
+
+
+def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, settings: Settings,
+            workers: int) -> list[Chunk]:
+    missing = {key: [r for r in range(n) if (key, r) not in rows] for key in keys}
+    size = max(1, min(10, math.ceil(sum(map(len, missing.values())) / (4 * workers))))
+    chunks = []
+    for key, reps in missing.items():
+        unit = keys[key]
+        for i in range(0, len(reps), size):
+            part = reps[i:i + size]
+            inputs = draws(unit.uncertain, unit.data, settings.seed, part, settings.design)
+            chunks.append(Chunk(key, unit.name, unit.data, settings.seed, settings.engine,
+                                tuple(part), tuple(inputs)))
+    return chunks
+
+
+def _more_replications(rows: dict[tuple[str, int], dict[str, Any]], keys: dict[str, Unit],
+                       scenarios: list[Scenario], settings: Settings, n: int) -> int:
+    """Replications needed for the precision target (n when met, or at the cap)."""
+    precision = settings.precision
+    if precision is None or n >= precision.max_replications:
+        return n
+    names = {s.name for s in scenarios}
+    need = n
+    for key, unit in keys.items():
+        if unit.name in names:
+            values = [rows[(key, r)].get(precision.kpi, math.nan) for r in range(n)]
+            need = max(need, required_replications(values, precision.relative_half_width))
+    return min(precision.max_replications, need)
+
+
+def required_replications(values: list[float], relative_half_width: float) -> int:
+    """Replications for a 95% t-CI half-width of `relative_half_width` x |mean| (n if met)."""
+    from scipy import stats
+
+    x = np.asarray(values, dtype=float)
+    x = x[~np.isnan(x)]
+    n = len(values)
+    if x.size < 2 or x.mean() == 0:
+        return n
+    half = stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
+    relative = half / abs(x.mean())
+    if relative <= relative_half_width:
+        return n
+    return max(n + 1, math.ceil(n * (relative / relative_half_width) ** 2))
+
+
+def tidy(rows: list[dict[str, Any]], units: list[Unit], keys: dict[str, Unit], n: int) -> pd.DataFrame:
+    """One row per unit x replication (r < n), in unit then replication order, fixed columns."""
+    order = {key: i for i, key in enumerate(keys)}
+    kept = sorted((r for r in rows if r["key"] in order and r["replication"] < n),
+                  key=lambda r: (order[r["key"]], r["replication"]))
+    inputs = sorted({c for r in kept for c in r if c.startswith("input.")})
+    kpis = list(dict.fromkeys(k for u in units for k in kpi_names(u.twin)))
+    known = {"key", "wip_series", *META, *inputs, *kpis}
+    kpis += list(dict.fromkeys(c for r in kept for c in r if c not in known))  # engine extras
+    columns = [*META, *inputs, *kpis]
+    table = pd.DataFrame([[r.get(c, math.nan) for c in columns] for r in kept], columns=columns)
+    table[["replication", "events"]] = table[["replication", "events"]].astype("int64")
+    for column in columns[2:]:
+        if column != "events":
+            table[column] = table[column].astype("float64")
+    return table

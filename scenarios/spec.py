@@ -1,0 +1,153 @@
+"""The scenario file: typed plain data, validated once (pydantic, unknown keys are errors).
+
+A scenario names a `base` (a twin YAML, or another scenario file it extends) and says
+what differs: `changes` by dotted spec path, whole items to `add` or `remove`, `targets`,
+`uncertain` inputs, `sensitivity` ranges and the `experiment` settings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+
+from twin.distributions import Dist
+
+Path = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$", max_length=300)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+LATER = ("stresses", "contingency", "costs")  # accepted keys that later versions implement
+
+_TARGET = re.compile(
+    r"^\s*(?P<kpi>[A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*(?P<op><=|>=|<|>)\s*"
+    r"(?P<value>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
+)
+_STATISTIC = re.compile(r"^(mean|p\d{1,2})$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """`KPI[.statistic] OP threshold`; without a statistic it is checked per replication."""
+
+    text: str
+    kpi: str
+    statistic: str | None  # None, "mean" or "pNN": then it is checked over replications
+    op: str
+    threshold: float
+    max_miss: float = 0.05  # per-replication targets: met when P(miss) <= max_miss
+
+    def holds(self, value: float) -> bool:
+        return {"<=": value <= self.threshold, ">=": value >= self.threshold,
+                "<": value < self.threshold, ">": value > self.threshold}[self.op]
+
+    @property
+    def higher_is_worse(self) -> bool:
+        return self.op in ("<=", "<")
+
+
+def parse_target(text: str, max_miss: float = 0.05) -> Target:
+    """'cycle_time.p95 <= 48' -> Target(kpi='cycle_time', statistic='p95', op='<=', 48)."""
+    match = _TARGET.match(text)
+    if match is None:
+        raise ValueError(f"'{text}' is not a target: write KPI OP NUMBER, e.g. 'cycle_time.p95 <= 48'")
+    kpi, _, last = match["kpi"].rpartition(".")
+    statistic: str | None = last
+    if not kpi or not _STATISTIC.match(last):
+        kpi, statistic = match["kpi"], None
+    return Target(text.strip(), kpi, statistic, match["op"], float(match["value"]), max_miss)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TargetSpec(_Spec):
+    """A target; in a file either the bare text or `{target: TEXT, max_miss: P}`."""
+
+    target: str
+    max_miss: Probability = 0.05
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_text(cls, value: Any) -> Any:
+        return {"target": value} if isinstance(value, str) else value
+
+    @field_validator("target")
+    @classmethod
+    def _parses(cls, value: str) -> str:
+        parse_target(value)
+        return value
+
+
+class Uncertain(_Spec):
+    """Spec values drawn once per replication; paths as in `changes`."""
+
+    method: Literal["monte_carlo", "lhs"] = "monte_carlo"
+    params: Annotated[dict[Path, Dist], Field(min_length=1)]
+
+
+class Relative(_Spec):
+    relative: Annotated[float, Field(gt=0, lt=1)]  # low/high = value * (1 -/+ relative)
+
+
+class Sensitivity(_Spec):
+    """One-at-a-time low/high runs over spec paths, with common random numbers."""
+
+    kpis: list[str] = []  # default: the target KPIs, else cycle_time
+    params: Annotated[dict[Path, tuple[float, float] | Relative], Field(min_length=1)]
+
+    @field_validator("params")
+    @classmethod
+    def _low_below_high(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for path, levels in value.items():
+            if isinstance(levels, tuple) and levels[0] >= levels[1]:
+                raise ValueError(f"{path}: low ({levels[0]:g}) must be below high ({levels[1]:g})")
+        return value
+
+
+class Precision(_Spec):
+    """Sequential stopping: add replications until every scenario's CI is tight enough."""
+
+    kpi: str = "cycle_time"
+    relative_half_width: Annotated[float, Field(gt=0, lt=1)]
+    max_replications: PositiveInt = 200
+
+
+class Objective(_Spec):
+    kpi: str = "cycle_time"
+    goal: Literal["min", "max"] = "min"
+
+
+class Experiment(_Spec):
+    replications: Annotated[int, Field(ge=2)] = 10  # the first batch when `precision` is set
+    seed: Annotated[int, Field(ge=0)] = 1
+    engine: Literal["simpy", "fast"] = "simpy"
+    precision: Precision | None = None
+    objective: Objective = Objective()
+    risk: list[str] = []  # KPIs for VaR/CVaR (higher is worse); default: cycle_time and `<=` targets
+
+
+class ScenarioFile(_Spec):
+    name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^|~]+$")]
+    base: str
+    description: str = ""
+    changes: dict[Path, Any] = {}
+    add: dict[Path, Annotated[list[dict[str, Any]], Field(min_length=1)]] = {}
+    remove: dict[Path, Annotated[list[str | int], Field(min_length=1)]] = {}
+    targets: list[TargetSpec] = []
+    uncertain: Uncertain | None = None
+    sensitivity: Sensitivity | None = None
+    experiment: Experiment | None = None
+    stresses: Any = None
+    contingency: Any = None
+    costs: Any = None
+
+    @field_validator(*LATER)
+    @classmethod
+    def _not_yet(cls, value: Any) -> Any:
+        raise ValueError("not supported yet: stresses, contingency rules and costs arrive with the "
+                         "engine-level part of issue 4; remove this key")
+
+    def parsed_targets(self) -> list[Target]:
+        return [parse_target(t.target, t.max_miss) for t in self.targets]

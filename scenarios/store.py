@@ -1,0 +1,53 @@
+"""Study results on disk: one Parquet file per finished chunk, written atomically.
+
+An interrupted study resumes from the chunks already in `OUT/chunks/`; a chunk belongs to
+a run unit by its key (a fingerprint of twin, inputs, seed and engine), so chunks of an
+edited scenario are never reused.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def chunk_dir(out: Path) -> Path:
+    return out / "chunks"
+
+
+def write_chunk(out: Path, filename: str, rows: list[dict[str, Any]]) -> Path:
+    folder = chunk_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / filename
+    partial = folder / f".{filename}.{os.getpid()}.partial"
+    pd.DataFrame(rows).to_parquet(partial, index=False)
+    os.replace(partial, path)  # a killed study leaves whole chunks or none
+    return path
+
+
+def read_done(out: Path | None, keys: set[str]) -> list[dict[str, Any]]:
+    """Rows of finished replications whose key is in `keys`."""
+    if out is None or not chunk_dir(out).is_dir():
+        return []
+    rows: list[dict[str, Any]] = []
+    for path in sorted(chunk_dir(out).glob("*.parquet")):
+        if path.name.split("-", 1)[0] in keys:
+            frame = pd.read_parquet(path)
+            rows += [{k: v for k, v in row.items() if not _missing(v)} for row in frame.to_dict("records")]
+    return rows
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # other scenarios' columns
+
+
+def write_table(out: Path, name: str, table: pd.DataFrame) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    partial = out / f".{name}.partial"
+    table.to_parquet(partial, index=False)
+    os.replace(partial, path)
+    return path

@@ -1,0 +1,31 @@
+"""The README's Studies section: its scenario example loads, its commands name real files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from scenarios.loader import load_study
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+SECTION = README.split("## Studies", 1)[1]
+
+
+def test_the_scenario_example_is_valid(tmp_path: Path) -> None:
+    (block,) = [b for b in re.findall(r"```yaml\n(.*?)```", SECTION, flags=re.S) if "base:" in b]
+    examples = ROOT / "scenarios" / "examples"
+    path = tmp_path / "scenario.yaml"
+    base = examples / "clinic_baseline.yaml"
+    path.write_text(block.replace("base: clinic_baseline.yaml", f"base: {base}"))
+    (scenario,) = load_study([path])
+    assert [r.name for r in scenario.twin.resources][-1] == "scribe"
+    assert scenario.twin.resources[4].failures is None
+    assert len(scenario.targets) == 4  # two of its five repeat inherited ones
+
+
+def test_the_study_commands_name_real_files() -> None:
+    commands = re.findall(r"```bash\n(.*?)```", SECTION, flags=re.S)[0]
+    files = re.findall(r"scenarios/examples/\w+\.yaml", commands)
+    assert len(files) == 6
+    assert len(load_study([ROOT / f for f in files[:3]])) == 3

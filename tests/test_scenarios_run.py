@@ -1,0 +1,129 @@
+"""Study runner: CRN, sequential stopping, identical tables on every executor, resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from scenarios.loader import load_study
+from scenarios.runner import required_replications, run_study, settings_for
+from tests.test_scenarios_spec import SHOP
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "scenarios" / "examples"
+TWIN = Path(sys.executable).parent / "twin"
+
+
+def study_files(folder: Path, experiment: dict | None = None, horizon: int = 200) -> list[Path]:
+    (folder / "shop.yaml").write_text(SHOP.replace("horizon: 200", f"horizon: {horizon}"))
+    base = {"name": "base", "base": "shop.yaml", "targets": ["activities.serve.wait <= 1.5"],
+            "experiment": experiment or {"replications": 6, "seed": 3},
+            "uncertain": {"method": "lhs", "params": {
+                "arrivals.orders.interarrival.mean": {"dist": "uniform", "low": 0.95, "high": 1.1}}},
+            "sensitivity": {"params": {"activities.pack.duration.value": {"relative": 0.5}}}}
+    faster = {"name": "faster", "base": "base.yaml", "changes": {"activities.serve.duration.mean": 0.5}}
+    paths = []
+    for spec in (base, faster):
+        path = folder / f"{spec['name']}.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        paths.append(path)
+    return paths
+
+
+def run(folder: Path, executor: str = "serial", out: Path | None = None, **settings: int) -> pd.DataFrame:
+    scenarios = load_study(study_files(folder))
+    return run_study(scenarios, settings_for(scenarios[0], **settings), executor, workers=2, out=out).table
+
+
+def test_crn_shrinks_the_variance_of_paired_differences(tmp_path: Path) -> None:
+    base = {"name": "line", "base": str(EXAMPLES / "manufacturing.yaml"), "changes": {"horizon": 700}}
+    more = {"name": "fifth-cnc", "base": "line.yaml", "changes": {"resources.cnc.capacity": 5}}
+    for spec in (base, more):
+        (tmp_path / f"{spec['name']}.yaml").write_text(yaml.safe_dump(spec))
+    scenarios = load_study([tmp_path / "line.yaml", tmp_path / "fifth-cnc.yaml"])
+    crn = run_study(scenarios, settings_for(scenarios[0], 8, 1), "serial").table
+    other = run_study(scenarios[1:], settings_for(scenarios[0], 8, 2), "serial").table
+    line = crn[crn.scenario == "line"]["cycle_time"].to_numpy()
+    paired = crn[crn.scenario == "fifth-cnc"]["cycle_time"].to_numpy() - line
+    independent = other["cycle_time"].to_numpy() - line
+    assert np.var(paired, ddof=1) < 0.25 * np.var(independent, ddof=1)
+
+
+def test_sequential_stopping_reaches_its_precision(tmp_path: Path) -> None:
+    precision = {"kpi": "cycle_time", "relative_half_width": 0.08, "max_replications": 200}
+    scenarios = load_study(study_files(tmp_path, {"replications": 4, "seed": 5, "precision": precision}))
+    result = run_study(scenarios, settings_for(scenarios[0]), "serial")
+    assert 4 < result.replications < 200
+    for name in ("base", "faster"):
+        x = result.table[result.table.scenario == name]["cycle_time"].tolist()
+        assert len(x) == result.replications
+        assert required_replications(x, 0.08) == len(x)  # met at the final count
+
+
+def test_same_seed_same_table_on_every_executor(tmp_path: Path) -> None:
+    serial = run(tmp_path, "serial")
+    assert set(serial.scenario) == {"base", "faster", "base~activities.pack.duration.value=low",
+                                    "base~activities.pack.duration.value=high"}
+    assert serial["input.arrivals.orders.interarrival.mean"].nunique() == 6
+    pd.testing.assert_frame_equal(serial, run(tmp_path, "processes"), check_exact=True)
+    pd.testing.assert_frame_equal(serial, run(tmp_path, "dask"), check_exact=True)
+
+
+def test_a_study_resumes_from_its_finished_chunks(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    whole = run(tmp_path, out=out)
+    chunks = sorted((out / "chunks").glob("*.parquet"))
+    for path in chunks[::2]:
+        path.unlink()
+    scenarios = load_study(study_files(tmp_path))
+    again = run_study(scenarios, settings_for(scenarios[0]), "serial", out=out)
+    assert 0 < again.resumed < len(whole)
+    pd.testing.assert_frame_equal(whole, again.table, check_exact=True)
+
+
+@pytest.mark.slow
+def test_a_killed_study_resumes_to_the_same_table(tmp_path: Path) -> None:
+    files = [str(p) for p in study_files(tmp_path, {"replications": 30, "seed": 3}, horizon=2000)]
+    out = tmp_path / "out"
+    command = [str(TWIN), "study", *files, "--executor", "serial", "--out", str(out), "--json"]
+    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while len(list((out / "chunks").glob("*.parquet"))) < 3 and victim.poll() is None:
+        time.sleep(0.05)
+    victim.kill()
+    victim.wait()
+    assert not (out / "results.parquet").exists()
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    fresh = tmp_path / "fresh"
+    subprocess.run([*command[:-3], "--out", str(fresh), "--json"], capture_output=True, check=True)
+    assert json.loads(done.stdout)["provenance"]["resumed_replications"] > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
+                                  pd.read_parquet(fresh / "results.parquet"), check_exact=True)
+
+
+def test_cli_json_follows_the_contract(tmp_path: Path) -> None:
+    files = [str(p) for p in study_files(tmp_path)]
+    done = subprocess.run([TWIN, "study", *files, "--executor", "serial", "--replications", "4",
+                           "--out", tmp_path / "out", "--json"], capture_output=True, text=True, check=True)
+    summary = json.loads(done.stdout)
+    base = summary["scenarios"]["base"]
+    assert set(base["kpis"]["cycle_time"]) == {"mean", "ci95", "p5", "p50", "p95", "n"}
+    assert set(base["targets"]["activities.serve.wait <= 1.5"]) >= {"p_miss", "ci95"}
+    assert set(base["var95"]) == set(base["cvar95"]) == {"cycle_time", "activities.serve.wait"}
+    assert set(summary["differences"]) == {"faster"}
+    assert set(summary["differences"]["faster"]["cycle_time"]) >= {"mean", "ci95"}
+    assert summary["best"] in ("base", "faster") and base["replications"] == 4
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"results.parquet", "summary.json", "specs"}
+
+
+def test_cli_reports_bad_scenarios_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("name: bad\nbase: nowhere.yaml\n")
+    done = subprocess.run([TWIN, "study", tmp_path / "bad.yaml"], capture_output=True, text=True)
+    assert done.returncode == 2 and "cannot read file" in done.stderr and "Traceback" not in done.stderr
