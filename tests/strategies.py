@@ -1,0 +1,283 @@
+"""Hypothesis strategies for small, valid twin specs (plain dicts, as read from YAML).
+
+Every spec `twins()` draws parses with `twin.loader.parse_twin` by construction:
+
+- activities `act_0 .. act_{n-1}` form a chain: each one branches to the next with
+  positive probability (so every activity is reachable from `act_0`, where the first
+  arrival routes), may skip ahead or exit early, and the last one always has an `exit`
+  branch; at most one rework edge points back (possibly to itself), so every loop has
+  an exit;
+- branch probabilities are integer weights over their sum, the last one set to
+  1 - sum(others), so they sum to 1 within validation tolerance;
+- shifts come from one partition of the day into non-overlapping slots, plus at most
+  one overlapping extra shift whose capacity fits on top of the others; an activity
+  never needs more units of a pool than one single shift puts on duty (a lower bound of
+  the peak on duty), nor more than the pool's capacity.
+
+Specs are small (horizon 50-300, a few hundred arrivals at most) so one SimPy
+replication takes a few milliseconds; reuse them to compare engines or executors.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Partitions of the day into shift slots that never overlap (an end <= start runs overnight).
+SHIFT_SLOTS = (
+    (("06:00", "14:00"), ("14:00", "22:00"), ("22:00", "06:00")),
+    (("00:00", "08:00"), ("08:00", "16:00"), ("16:00", "24:00")),
+    (("07:30", "19:30"), ("19:30", "07:30")),
+)
+EXTRA_SLOT = ("10:00", "18:00")  # overlaps the slots above
+
+MAX_EXPECTED_ARRIVALS = 150  # per arrival stream over the horizon: keeps runs fast
+
+Spec = dict[str, Any]
+
+
+def _num(x: float, digits: int = 3) -> float:
+    return round(x, digits)
+
+
+def positive_floats(low: float, high: float) -> st.SearchStrategy[float]:
+    return st.floats(low, high, allow_nan=False, allow_infinity=False).map(_num)
+
+
+@st.composite
+def interarrivals(draw: st.DrawFn, low: float = 0.5, high: float = 5.0) -> Spec | float:
+    """A renewal time with mean in [low, high]: exponential, gamma, uniform or constant."""
+    mean = draw(positive_floats(low, high))
+    kind = draw(st.sampled_from(["exponential", "gamma", "uniform", "constant", "bare"]))
+    if kind == "exponential":
+        return {"dist": "exponential", "mean": mean}
+    if kind == "gamma":
+        return {"dist": "gamma", "mean": mean, "cv": draw(positive_floats(0.2, 2.0))}
+    if kind == "uniform":
+        half = _num(mean * draw(st.floats(0.1, 1.0)))
+        return {"dist": "uniform", "low": _num(mean - half), "high": _num(mean + half)}
+    if kind == "constant":
+        return {"dist": "constant", "value": mean}
+    return mean  # a bare number means a constant
+
+
+@st.composite
+def durations(draw: st.DrawFn, low: float = 0.05, high: float = 1.5) -> Spec | float:
+    """An activity duration, mean in [low, high], from any contract family (zero allowed)."""
+    mean = draw(positive_floats(low, high))
+    kind = draw(st.sampled_from([
+        "exponential", "gamma", "lognormal", "normal", "weibull",
+        "uniform", "triangular", "constant", "empirical", "zero",
+    ]))
+    if kind == "exponential":
+        return {"dist": "exponential", "mean": mean}
+    if kind == "gamma":
+        return {"dist": "gamma", "mean": mean, "cv": draw(positive_floats(0.1, 1.5))}
+    if kind == "lognormal":
+        return {"dist": "lognormal", "mean": mean, "sd": _num(mean * draw(st.floats(0.1, 1.5))) or 0.001}
+    if kind == "normal":
+        return {"dist": "normal", "mean": mean, "sd": _num(mean * draw(st.floats(0.0, 1.0)))}
+    if kind == "weibull":
+        shape = draw(positive_floats(0.7, 3.0))
+        return {"dist": "weibull", "shape": shape, "scale": _num(mean / math.gamma(1 + 1 / shape)) or 0.001}
+    if kind == "uniform":
+        half = _num(mean * draw(st.floats(0.0, 1.0)))
+        return {"dist": "uniform", "low": _num(mean - half), "high": _num(mean + half)}
+    if kind == "triangular":
+        low_, high_ = 0.0, _num(2 * mean + 0.001)
+        return {"dist": "triangular", "low": low_, "mode": _num(draw(st.floats(low_, high_))), "high": high_}
+    if kind == "constant":
+        return draw(st.sampled_from([{"dist": "constant", "value": mean}, mean]))
+    if kind == "empirical":
+        values = draw(st.lists(positive_floats(0.0, 2 * mean), min_size=1, max_size=5))
+        return {"dist": "empirical", "values": values}
+    return {"dist": "constant", "value": 0}
+
+
+def branch(weights: dict[str, int]) -> dict[str, float]:
+    """Integer weights -> probabilities summing to 1 (the last one takes the remainder)."""
+    total = sum(weights.values())
+    names = list(weights)
+    probs = {name: weights[name] / total for name in names[:-1]}
+    probs[names[-1]] = 1.0 - sum(probs.values())
+    return probs
+
+
+@st.composite
+def shifts(draw: st.DrawFn, capacity: int) -> tuple[list[Spec], int]:
+    """Weekly shifts for a pool of `capacity` units, and a level some shift puts on duty."""
+    slots = draw(st.sampled_from(SHIFT_SLOTS))
+    chosen = draw(st.lists(st.sampled_from(range(len(slots))), min_size=1, max_size=len(slots),
+                           unique=True))
+    extra = draw(st.booleans()) and capacity >= 2
+    top = capacity - 1 if extra else capacity  # leave room for the overlapping shift
+    out = []
+    for i in sorted(chosen):
+        start, end = slots[i]
+        shift: Spec = {"start": start, "end": end, "capacity": draw(st.integers(1, top))}
+        if draw(st.booleans()):
+            shift["days"] = draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=7, unique=True))
+        out.append(shift)
+    if extra:
+        most = max(s["capacity"] for s in out)
+        out.append({
+            "days": draw(st.lists(st.sampled_from(DAYS), min_size=1, max_size=7, unique=True)),
+            "start": EXTRA_SLOT[0], "end": EXTRA_SLOT[1],
+            "capacity": draw(st.integers(1, capacity - most)),
+        })
+    return out, max(s["capacity"] for s in out)
+
+
+@st.composite
+def failures(draw: st.DrawFn) -> Spec:
+    """Per-unit breakdowns: uptime mean 20-200 (exponential or Weibull), repair mean 1-10."""
+    mean = draw(positive_floats(20, 200))
+    if draw(st.booleans()):
+        uptime: Spec = {"dist": "exponential", "mean": mean}
+    else:
+        shape = draw(positive_floats(0.8, 3.0))
+        uptime = {"dist": "weibull", "shape": shape, "scale": _num(mean / math.gamma(1 + 1 / shape))}
+    repair_mean = draw(positive_floats(1, 10))
+    repair = draw(st.sampled_from([
+        {"dist": "exponential", "mean": repair_mean},
+        {"dist": "constant", "value": repair_mean},
+        {"dist": "lognormal", "mean": repair_mean, "sd": _num(repair_mean / 2)},
+        {"dist": "uniform", "low": _num(repair_mean / 2), "high": _num(repair_mean * 1.5)},
+    ]))
+    return {"uptime": uptime, "repair": repair}
+
+
+@st.composite
+def resources(draw: st.DrawFn, name: str) -> tuple[Spec, int]:
+    """A pool spec and the most units one activity may ask of it."""
+    capacity = draw(st.integers(1, 4))
+    spec: Spec = {"name": name, "capacity": capacity}
+    most = capacity
+    if draw(st.booleans()):
+        spec["shifts"], most = draw(shifts(capacity))
+    if draw(st.booleans()):
+        spec["failures"] = draw(failures())
+    return spec, most
+
+
+@st.composite
+def materials(draw: st.DrawFn, name: str) -> Spec:
+    spec: Spec = {"name": name, "initial": draw(st.integers(0, 50))}
+    if draw(st.integers(0, 3)) == 0:
+        return spec  # no replenishment
+    point = draw(st.integers(0, 20))
+    if draw(st.booleans()):
+        spec["reorder"] = {"point": point, "up_to": point + draw(st.integers(1, 40))}
+    else:
+        spec["reorder"] = {"point": point, "quantity": draw(st.integers(1, 30))}
+    if draw(st.booleans()):
+        lead: Spec | float = {"dist": "gamma", "mean": draw(positive_floats(1, 20)),
+                              "cv": draw(positive_floats(0.1, 1.0))}
+    else:
+        lead = {"dist": "constant", "value": draw(st.sampled_from([0.0, 1.0, 2.5, 5.0, 12.0]))}
+    supplier: Spec = {"lead_time": lead}
+    if draw(st.booleans()):
+        low = draw(positive_floats(1, 10))
+        supplier["disruptions"] = {
+            "every": {"dist": "exponential", "mean": draw(positive_floats(10, 100))},
+            "duration": draw(st.sampled_from([
+                {"dist": "uniform", "low": low, "high": _num(low + 10)},
+                {"dist": "constant", "value": low},
+            ])),
+        }
+    spec["supplier"] = supplier
+    return spec
+
+
+@st.composite
+def activities(draw: st.DrawFn, count: int, pools: dict[str, int], stocks: list[str]) -> list[Spec]:
+    """`count` chained activities (see module docstring) using `pools` (name -> most units)."""
+    names = [f"act_{i}" for i in range(count)]
+    rework = draw(st.none() | st.integers(0, count - 1))  # the activity that may send work back
+    out = []
+    for i, name in enumerate(names):
+        weights: dict[str, int] = {}
+        if i + 1 < count:
+            weights[names[i + 1]] = draw(st.integers(1, 4))
+            for j in range(i + 2, count):  # skip ahead
+                if draw(st.integers(0, 3)) == 0:
+                    weights[names[j]] = draw(st.integers(1, 2))
+            if draw(st.integers(0, 3)) == 0:  # leave early
+                weights["exit"] = draw(st.integers(1, 2))
+        else:
+            weights["exit"] = draw(st.integers(1, 4))
+        if rework == i:
+            back = names[draw(st.integers(0, i))]
+            weights[back] = weights.get(back, 0) + 1  # rework at most 1 / (1 + others)
+        keys = list(weights)
+        order = draw(st.permutations(keys))
+        weights = {k: weights[k] for k in order}
+        spec: Spec = {"name": name, "duration": draw(durations())}
+        if len(weights) == 1:
+            (target,) = weights
+            if target == "exit":
+                choice = draw(st.sampled_from(["omit", "string", "dict"]))
+            else:
+                choice = draw(st.sampled_from(["string", "dict"]))
+            if choice == "string":
+                spec["next"] = target
+            elif choice == "dict":
+                spec["next"] = {target: 1.0}
+        else:
+            spec["next"] = branch(weights)
+        needs = {p: draw(st.integers(1, most)) for p, most in pools.items() if draw(st.booleans())}
+        if needs:
+            spec["resources"] = needs
+        consumes = {m: draw(st.integers(1, 3)) for m in stocks if draw(st.integers(0, 2)) == 0}
+        if consumes:
+            spec["consumes"] = consumes
+        out.append(spec)
+    return out
+
+
+@st.composite
+def twins(
+    draw: st.DrawFn,
+    max_activities: int = 4,
+    max_resources: int = 3,
+    max_materials: int = 2,
+    time_units: tuple[str, ...] = ("hour", "hour", "hour", "minute", "day"),
+) -> Spec:
+    """A small valid twin spec as plain data (see the module docstring)."""
+    horizon = draw(st.integers(50, 300))
+    warmup = _num(horizon * draw(st.floats(0.0, 0.2)), 2)
+    spec: Spec = {"name": "hypothesis-twin", "time_unit": draw(st.sampled_from(time_units)),
+                  "horizon": horizon}
+    if warmup > 0 or draw(st.booleans()):
+        spec["warmup"] = warmup
+    if draw(st.booleans()):  # calendar start somewhere in the week, quarter-hour aligned
+        quarter = draw(st.integers(0, 7 * 96 - 1))
+        spec["start"] = f"2026-01-{5 + quarter // 96:02d}T{quarter % 96 // 4:02d}:{quarter % 4 * 15:02d}:00"
+
+    pools: dict[str, int] = {}
+    pool_specs = []
+    for i in range(draw(st.integers(0, max_resources))):
+        pool, most = draw(resources(f"pool-{i}"))
+        pool_specs.append(pool)
+        pools[pool["name"]] = most
+    stock_specs = [draw(materials(f"mat_{i}")) for i in range(draw(st.integers(0, max_materials)))]
+
+    count = draw(st.integers(1, max_activities))
+    acts = draw(activities(count, pools, [m["name"] for m in stock_specs]))
+    arrivals = []
+    for i in range(draw(st.integers(1, 2))):
+        low = max(0.5, horizon / MAX_EXPECTED_ARRIVALS)
+        route = "act_0" if i == 0 else draw(st.sampled_from([a["name"] for a in acts]))
+        arrivals.append({"name": f"arr_{i}", "interarrival": draw(interarrivals(low, 5.0)),
+                         "route": route})
+
+    spec |= {"arrivals": arrivals, "activities": acts}
+    if pool_specs or draw(st.booleans()):
+        spec["resources"] = pool_specs
+    if stock_specs or draw(st.booleans()):
+        spec["materials"] = stock_specs
+    return spec
