@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install twin with its test tools into it.
+# Create .venv (if missing) and install twin with its test tools into it; install Debian's
+# chromium (the report's browser test drives it through Playwright) when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1   # never let Playwright download a browser
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  echo "installing chromium (apt) for the report's browser test" >&2
+  $sudo apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi

@@ -94,6 +94,27 @@ def study_command(
         raise _fail(str(error)) from None
 
 
+@app.command("report")
+def report_command(
+    results: Annotated[Path, typer.Argument(help="Study folder written by `twin study --out`.",
+                                            show_default=False)],
+    output: Annotated[Path | None, typer.Option("-o", "--output",
+                                                help="HTML file (default RESULTS/report.html).")] = None,
+    question: Annotated[str | None, typer.Option(help="The question the study answers (summary).")] = None,
+) -> None:
+    """Write a self-contained HTML report (figures, summary, methods) of a study folder."""
+    import time
+
+    from viz.report import write_report  # viz reads results; only this command reaches up
+
+    started = time.perf_counter()
+    try:
+        path = write_report(results, output, question)
+    except (FileNotFoundError, LookupError, RuntimeError) as error:
+        raise _fail(str(error)) from None
+    out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
+
+
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:

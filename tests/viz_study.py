@@ -1,0 +1,55 @@
+"""A tiny real study for the viz tests: two scenarios of a small line, one with sensitivity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from scenarios import load_study, run_study, settings_for, summarize_study
+from scenarios.cli import write_outputs
+
+TWIN = {
+    "name": "tiny-line", "time_unit": "hour", "horizon": 400, "warmup": 40,
+    "arrivals": [{"name": "jobs", "interarrival": {"dist": "exponential", "mean": 1.0}, "route": "cut"}],
+    "activities": [
+        {"name": "cut", "duration": {"dist": "gamma", "mean": 1.5, "cv": 0.5}, "resources": {"saw": 1},
+         "next": "check"},
+        {"name": "check", "duration": {"dist": "lognormal", "mean": 0.6, "sd": 0.3},
+         "resources": {"inspector": 1}, "next": {"pack": 0.85, "fix": 0.15}},
+        {"name": "fix", "duration": {"dist": "uniform", "low": 0.5, "high": 1.0}, "resources": {"saw": 1},
+         "next": "check"},
+        {"name": "pack", "duration": {"dist": "exponential", "mean": 0.5}, "consumes": {"boxes": 1}},
+    ],
+    "resources": [
+        {"name": "saw", "capacity": 3,
+         "failures": {"uptime": {"dist": "exponential", "mean": 60},
+                      "repair": {"dist": "exponential", "mean": 4}}},
+        {"name": "inspector", "capacity": 2,
+         "shifts": [{"start": "06:00", "end": "22:00", "capacity": 2}, {"start": "22:00", "end": "06:00",
+                                                                        "capacity": 1}]},
+    ],
+    "materials": [{"name": "boxes", "initial": 60, "reorder": {"point": 20, "up_to": 80},
+                   "supplier": {"lead_time": {"dist": "gamma", "mean": 12, "cv": 0.3}}}],
+}
+BASELINE = {
+    "name": "today", "base": "tiny.yaml", "description": "three saws",
+    "targets": ["activities.cut.wait <= 2", "cycle_time.p95 <= 12", "materials.boxes.fill_rate >= 0.9"],
+    "sensitivity": {"params": {"activities.cut.duration.mean": [1.3, 1.7],
+                               "arrivals.jobs.interarrival.mean": {"relative": 0.1}}},
+    "experiment": {"replications": 6, "seed": 3, "risk": ["cycle_time", "activities.cut.wait"]},
+}
+OPTION = {"name": "four-saws", "base": "today.yaml", "description": "one more saw",
+          "changes": {"resources.saw.capacity": 4}}
+
+
+def make_study(folder: Path) -> Path:
+    """Write the scenario files, run the study serially and write its outputs to folder/out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in (("tiny", TWIN), ("today", BASELINE), ("four-saws", OPTION)):
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    scenarios = load_study([folder / "today.yaml", folder / "four-saws.yaml"])
+    out = folder / "out"
+    result = run_study(scenarios, settings_for(scenarios[0]), executor="serial", out=out)
+    write_outputs(out, result, summarize_study(result))
+    return out

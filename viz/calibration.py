@@ -1,0 +1,139 @@
+"""Calibration views: a fitted distribution over the data's histogram, and a QQ plot.
+
+The model is any scipy.stats frozen distribution, or a distribution of the twin spec
+(twin/distributions.py), converted with `frozen()`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from scipy import stats
+
+from twin import distributions as d
+from viz.colors import PALETTE, TARGET
+
+
+def frozen(dist: Any) -> Any:
+    """A scipy.stats frozen distribution equal to a twin spec distribution."""
+    if isinstance(dist, d.Exponential):
+        return stats.expon(scale=dist.mean)
+    if isinstance(dist, d.Gamma):
+        return stats.gamma(1 / dist.cv**2, scale=dist.mean * dist.cv**2)
+    if isinstance(dist, d.Lognormal):
+        mu, sigma = dist.log_params
+        return stats.lognorm(sigma, scale=math.exp(mu))
+    if isinstance(dist, d.Normal):
+        return stats.truncnorm(-dist.mean / dist.sd, math.inf, loc=dist.mean, scale=dist.sd)
+    if isinstance(dist, d.Weibull):
+        return stats.weibull_min(dist.shape, scale=dist.scale)
+    if isinstance(dist, d.Uniform):
+        return stats.uniform(dist.low, dist.high - dist.low)
+    if isinstance(dist, d.Triangular):
+        width = dist.high - dist.low
+        return stats.triang((dist.mode - dist.low) / width, loc=dist.low, scale=width)
+    if hasattr(dist, "ppf") and hasattr(dist, "pdf"):
+        return dist
+    raise ValueError(f"no density to draw for {type(dist).__name__}: use a continuous distribution")
+
+
+def describe(model: Any) -> str:
+    """'lognorm(0.47, scale=2.7)' for a scipy frozen distribution."""
+    args = ", ".join(f"{a:.3g}" for a in model.args)
+    kwds = ", ".join(f"{k}={v:.3g}" for k, v in model.kwds.items())
+    return f"{model.dist.name}({', '.join(p for p in (args, kwds) if p)})"
+
+
+def qq_points(data: Sequence[float], model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(model quantiles, sorted data) at plotting positions (i - 0.5) / n."""
+    x = np.sort(np.asarray(data, dtype=float))
+    x = x[~np.isnan(x)]
+    p = (np.arange(1, x.size + 1) - 0.5) / x.size
+    return np.asarray(model.ppf(p), dtype=float), x
+
+
+def fit_plot(data: Sequence[float], dist: Any, label: str, unit: str) -> go.Figure:
+    """Left: histogram of `data` (density) with the model's pdf; right: QQ plot with y = x."""
+    model = frozen(dist)
+    x = np.asarray(data, dtype=float)
+    x = x[~np.isnan(x)]
+    ks = stats.kstest(x, model.cdf)
+    fig = make_subplots(
+        rows=1, cols=2, column_widths=[0.6, 0.4], subplot_titles=[f"{label}: data and model", "QQ plot"]
+    )
+    fig.add_trace(
+        go.Histogram(
+            x=x,
+            histnorm="probability density",
+            name=f"data (n = {x.size})",
+            marker={"color": "#BBCCDD", "line": {"color": "white", "width": 1}},
+        ),
+        row=1,
+        col=1,
+    )
+    grid = np.linspace(max(0.0, float(model.ppf(0.001))), float(model.ppf(0.999)), 300)
+    fig.add_trace(
+        go.Scatter(
+            x=grid,
+            y=model.pdf(grid),
+            mode="lines",
+            name=f"model: {describe(model)}",
+            line={"color": PALETTE[0], "width": 2.5},
+        ),
+        row=1,
+        col=1,
+    )
+    theory, observed = qq_points(x, model)
+    fig.add_trace(
+        go.Scatter(
+            x=theory,
+            y=observed,
+            mode="markers",
+            name="quantiles",
+            marker={"color": PALETTE[0], "size": 5},
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
+    ends = [float(min(theory.min(), observed.min())), float(max(theory.max(), observed.max()))]
+    fig.add_trace(
+        go.Scatter(
+            x=ends,
+            y=ends,
+            mode="lines",
+            name="y = x",
+            line={"color": TARGET, "dash": "dash"},
+            showlegend=False,
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_xaxes(title_text=f"{label} ({unit})", row=1, col=1)
+    fig.update_yaxes(title_text="probability density", row=1, col=1)
+    fig.update_xaxes(title_text=f"model quantile ({unit})", row=1, col=2)
+    fig.update_yaxes(title_text=f"data quantile ({unit})", row=1, col=2)
+    fig.update_layout(
+        title=f"Calibration: {label} — Kolmogorov-Smirnov D = {ks.statistic:.3f}, p = {ks.pvalue:.2g}",
+        height=420,
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig
+
+
+def activity_durations(trace: Sequence[tuple[float, str, int, str]], activity: str) -> np.ndarray:
+    """Durations (end − start) of `activity` in a trace; an entity is at one activity at a time."""
+    started: dict[int, float] = {}
+    out = []
+    for t, kind, entity, name in trace:
+        if name == activity and kind == "start":
+            started[entity] = t
+        elif name == activity and kind == "end" and entity in started:
+            out.append(t - started.pop(entity))
+    return np.asarray(out, dtype=float)

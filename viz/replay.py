@@ -1,0 +1,65 @@
+"""One traced replication, replayed from a study folder for the close-up figures.
+
+A study keeps KPI records, not event traces (a trace is ~10^4-10^5 tuples per
+replication). A replication is fully determined by its spec, seed and index, so the
+report re-runs replication 0 of a scenario with tracing on, from the spec the study saved
+(`specs/`), the study's seed and engine, and that replication's uncertain inputs (the
+`input.*` columns). The re-run's KPI record must equal the saved row, so the close-up is
+provably the replication in the results table; otherwise this raises. Figure builders
+never call this: only the report does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scenarios.engine import simulate_one
+from scenarios.uncertain import applied
+from twin.loader import parse_twin, twin_to_data
+from twin.spec import Twin
+from viz.data import StudyData
+
+Trace = list[tuple[float, str, int, str]]
+
+
+@dataclass
+class Replay:
+    scenario: str
+    replication: int
+    twin: Twin
+    trace: Trace
+    record: dict[str, float]
+
+
+def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
+    """Re-run one saved replication with its trace; check it reproduces the saved KPIs."""
+    rows = study.table[(study.table["scenario"] == scenario) & (study.table["replication"] == replication)]
+    if len(rows) != 1:
+        raise LookupError(f"no replication {replication} of '{scenario}' in {study.folder}/results.parquet")
+    row = rows.iloc[0]
+    inputs = {
+        c.removeprefix("input."): float(row[c])
+        for c in rows
+        if c.startswith("input.") and not math.isnan(row[c])
+    }
+    twin = study.twins[scenario]
+    if inputs:
+        twin = parse_twin(applied(twin_to_data(twin), inputs), scenario)
+    rep = simulate_one(twin, study.provenance["seed"], replication, study.provenance["engine"], trace=True)
+    assert rep.trace is not None
+    _check(rep.record, row.to_dict(), scenario, replication)
+    return Replay(scenario, replication, twin, rep.trace, rep.record)
+
+
+def _check(record: dict[str, float], saved: dict[str, object], scenario: str, replication: int) -> None:
+    for key, value in record.items():
+        other = float(saved.get(key, math.nan))  # type: ignore[arg-type]
+        if not (
+            math.isclose(value, other, rel_tol=1e-9, abs_tol=1e-12)
+            or (math.isnan(value) and math.isnan(other))
+        ):
+            raise RuntimeError(
+                f"re-running replication {replication} of '{scenario}' gave {key} = {value}, "
+                f"but the study saved {other}: the engine or version differs from the study's"
+            )

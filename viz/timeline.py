@@ -1,0 +1,251 @@
+"""One replication up close: pool units over time, and stock on hand with its orders.
+
+Both are derived from an event trace `(time, kind, subject, name)`:
+- `failure`/`repair` carry the unit index and pool, `shift` the new on-duty level (units
+  `0..level-1` are on shift); a unit going off shift while busy finishes its job first.
+- Busy units are replayed with the engine's rule (the lowest-numbered free units are
+  taken at `start` and released at `end`). Units are taken when a request is granted, and
+  an activity that consumes material starts once its stock is there, so for such
+  activities a unit's busy bar begins when the work starts, not when it was reserved.
+- Stock starts at `initial`, drops by `consumes` at each `start`, rises at each
+  `delivery` (subject = quantity); `order` marks carry the ordered quantity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from twin.spec import Twin
+from viz.colors import STATES, TARGET
+from viz.labels import time_label
+
+Trace = Sequence[tuple[float, str, int, str]]
+
+
+class _Units:
+    """Per-unit state of one pool while the trace is replayed; emits state segments."""
+
+    def __init__(self, name: str, capacity: int, on_duty: int) -> None:
+        self.name, self.on_duty = name, on_duty
+        self.job: list[object | None] = [None] * capacity
+        self.failed = [False] * capacity
+        self.since = [0.0] * capacity
+        self.state = [self._state(i) for i in range(capacity)]
+        self.rows: list[tuple[str, int, str, float, float]] = []
+
+    def _state(self, i: int) -> str:
+        if self.failed[i]:
+            return "failed"
+        if self.job[i] is not None:
+            return "busy"
+        return "idle" if i < self.on_duty else "off shift"
+
+    def update(self, now: float) -> None:
+        for i, old in enumerate(self.state):
+            new = self._state(i)
+            if new != old:
+                if now > self.since[i]:
+                    self.rows.append((self.name, i, old, self.since[i], now))
+                self.state[i], self.since[i] = new, now
+
+    def take(self, count: int, job: object) -> list[int]:
+        free = [
+            i for i in range(len(self.job)) if self.job[i] is None and not self.failed[i] and i < self.on_duty
+        ]
+        for i in free[:count]:
+            self.job[i] = job
+        return free[:count]
+
+
+def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
+    """One row per state segment: pool, unit, state (busy|idle|failed|off shift), start, end."""
+    pools = {r.name: _Units(r.name, r.capacity, _on_duty_at_zero(twin, r.name)) for r in twin.resources}
+    needs = {a.name: a.resources for a in twin.activities}
+    held: dict[tuple[int, str], list[tuple[str, int]]] = {}
+    for t, kind, subject, name in trace:
+        touched: set[str] = set()
+        if kind == "shift" and name in pools:
+            pools[name].on_duty, touched = subject, {name}
+        elif kind in ("failure", "repair") and name in pools:
+            pools[name].failed[subject], touched = kind == "failure", {name}
+        elif kind == "start":
+            job = (subject, name)
+            held[job] = [(p, i) for p, k in needs[name].items() for i in pools[p].take(k, job)]
+            touched = set(needs[name])
+        elif kind == "end":
+            for p, i in held.pop((subject, name), []):
+                pools[p].job[i] = None
+            touched = set(needs[name])
+        for p in touched:
+            pools[p].update(t)
+    for pool in pools.values():
+        pool.update(twin.horizon)
+        pool.rows += [
+            (pool.name, i, s, pool.since[i], twin.horizon)
+            for i, s in enumerate(pool.state)
+            if twin.horizon > pool.since[i]
+        ]
+    return pd.DataFrame(
+        [r for p in pools.values() for r in p.rows], columns=["pool", "unit", "state", "start", "end"]
+    )
+
+
+def _on_duty_at_zero(twin: Twin, pool: str) -> int:
+    resource = next(r for r in twin.resources if r.name == pool)
+    calendar = twin.calendar(resource)
+    return resource.capacity if calendar is None else int(calendar.on_duty(0.0))
+
+
+def pool_gantt(
+    states: pd.DataFrame, time_unit: str, window: tuple[float, float], title: str = ""
+) -> go.Figure:
+    """Gantt of every pool unit's state inside `window` (simulated time)."""
+    t0, t1 = window
+    seg = states[(states["end"] > t0) & (states["start"] < t1)].copy()
+    seg["start"], seg["end"] = seg["start"].clip(t0, t1), seg["end"].clip(t0, t1)
+    seg["row"] = seg["pool"] + " #" + seg["unit"].astype(str)
+    order = list(dict.fromkeys(seg.sort_values(["pool", "unit"], key=_pool_order(states))["row"]))
+    fig = go.Figure()
+    for state, color in STATES.items():
+        part = seg[seg["state"] == state]
+        fig.add_trace(
+            go.Bar(
+                y=part["row"],
+                x=part["end"] - part["start"],
+                base=part["start"],
+                orientation="h",
+                name=state,
+                marker={"color": color, "line": {"width": 0}},
+                hovertemplate=f"%{{y}} {state}<br>%{{base:.4g}} → %{{x:.3g}} long<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title=title or "Pool units over time",
+        barmode="overlay",
+        bargap=0.25,
+        xaxis={"title": time_label(time_unit), "range": [t0, t1]},
+        plot_bgcolor="white",
+        yaxis={"categoryorder": "array", "categoryarray": order[::-1], "title": "unit"},
+        legend={"orientation": "h", "y": 1.08},
+        height=160 + 26 * len(order),
+    )
+    return fig
+
+
+def _pool_order(states: pd.DataFrame):  # type: ignore[no-untyped-def]
+    pools = list(dict.fromkeys(states["pool"]))
+    return lambda col: col.map(pools.index) if col.name == "pool" else col
+
+
+def stock_path(trace: Trace, twin: Twin, material: str) -> pd.DataFrame:
+    """Stock on hand after each change: columns time, level, kind (start|delivery), quantity."""
+    spec = next(m for m in twin.materials if m.name == material)
+    uses = {a.name: a.consumes[material] for a in twin.activities if material in a.consumes}
+    rows = [(0.0, spec.initial, "initial", 0)]
+    level = spec.initial
+    for t, kind, subject, name in trace:
+        if kind == "start" and name in uses:
+            level -= uses[name]
+            rows.append((t, level, "start", uses[name]))
+        elif kind == "delivery" and name == material:
+            level += subject
+            rows.append((t, level, "delivery", subject))
+    return pd.DataFrame(rows, columns=["time", "level", "kind", "quantity"])
+
+
+def time_average(path: pd.DataFrame, start: float, end: float) -> float:
+    """Time-average of the stepwise level over [start, end]."""
+    t = np.clip(np.append(path["time"].to_numpy(float), end), start, end)
+    return float(np.sum(path["level"].to_numpy(float) * np.diff(t)) / (end - start))
+
+
+def stock_sawtooth(trace: Trace, twin: Twin, title: str = "") -> go.Figure:
+    """Stock on hand of every material over the whole replication, with orders and deliveries."""
+    names = [m.name for m in twin.materials]
+    fig = make_subplots(
+        rows=max(1, len(names)), cols=1, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.12
+    )
+    orders = [(t, q, n) for t, kind, q, n in trace if kind == "order"]
+    for row, material in enumerate(names, start=1):
+        _material_panel(
+            fig,
+            row,
+            stock_path(trace, twin, material),
+            [o for o in orders if o[2] == material],
+            next(m for m in twin.materials if m.name == material),
+        )
+        fig.add_vrect(x0=0, x1=twin.warmup, fillcolor="#999999", opacity=0.12, line_width=0, row=row, col=1)
+        fig.update_yaxes(title_text="units on hand", row=row, col=1)
+    fig.update_xaxes(title_text=time_label(twin.time_unit), row=len(names), col=1)
+    fig.update_layout(
+        title=title or "Stock on hand",
+        height=120 + 260 * len(names),
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": 1.06},
+    )
+    return fig
+
+
+def _material_panel(fig: go.Figure, row: int, path: pd.DataFrame, orders: list, spec: object) -> None:
+    first = row == 1
+    fig.add_trace(
+        go.Scatter(
+            x=path["time"],
+            y=path["level"],
+            mode="lines",
+            line_shape="hv",
+            name="on hand",
+            line={"color": "#0072B2", "width": 1.5},
+            showlegend=first,
+            legendgroup="hand",
+        ),
+        row=row,
+        col=1,
+    )
+    times = path["time"].to_numpy(float)
+    at = [path["level"].iloc[max(0, int(np.searchsorted(times, t, side="right")) - 1)] for t, _, _ in orders]
+    fig.add_trace(
+        go.Scatter(
+            x=[o[0] for o in orders],
+            y=at,
+            mode="markers",
+            name="order placed",
+            marker={"symbol": "triangle-down", "size": 10, "color": "#E69F00"},
+            text=[f"order {o[1]}" for o in orders],
+            hoverinfo="x+text",
+            showlegend=first,
+            legendgroup="order",
+        ),
+        row=row,
+        col=1,
+    )
+    deliveries = path[path["kind"] == "delivery"]
+    fig.add_trace(
+        go.Scatter(
+            x=deliveries["time"],
+            y=deliveries["level"],
+            mode="markers",
+            name="delivery",
+            marker={"symbol": "triangle-up", "size": 10, "color": "#009E73"},
+            text=[f"delivered {q}" for q in deliveries["quantity"]],
+            hoverinfo="x+text",
+            showlegend=first,
+            legendgroup="delivery",
+        ),
+        row=row,
+        col=1,
+    )
+    reorder = getattr(spec, "reorder", None)
+    if reorder is not None:
+        fig.add_hline(
+            y=reorder.point,
+            line={"color": TARGET, "dash": "dash", "width": 1},
+            row=row,
+            col=1,
+            annotation={"text": f"reorder point {reorder.point}", "font": {"color": TARGET}},
+        )
