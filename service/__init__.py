@@ -1,4 +1,6 @@
-"""Service: the FastAPI app, storage, jobs and dashboard.
+"""Service: the FastAPI app (`service.app.create_app`), storage, jobs and dashboard.
 
-Not built yet (the service issue).
+Routers (`service.routers`) stay thin: they take settings, a session factory and the
+caller's key from `service.deps` and call the domain modules (`twins`, `studies`, `auth`).
+Studies run in worker processes (`jobs`, `worker`) through the `scenarios` chunked store.
 """

@@ -115,6 +115,131 @@ def report_command(
     out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
 
 
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the HTTP service and dashboard (data in TWIN_HOME, default ~/.twin)."""
+    from service.cli import serve  # the service wires everything; only this command reaches up
+
+    serve(host, port)
+
+
+keys_app = typer.Typer(help="API keys of the service (stored hashed; each has a role).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="viewer (read) | editor (run and write) | admin (keys).")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from service.cli import create_key
+
+    try:
+        key_id, key = create_key(role, name)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    err.print(f"created {role} key {key_id}; it is shown only now:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never the keys themselves)."""
+    from service.cli import list_keys
+
+    table = Table(title="API keys")
+    table.add_column("id", no_wrap=True)
+    for column in ("name", "role", "created", "revoked"):
+        table.add_column(column)
+    for key_id, name, role, created, revoked in list_keys():
+        table.add_row(key_id, name, role, created, "yes" if revoked else "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (from `twin keys list`).")]) -> None:
+    """Revoke a key: it is refused from now on."""
+    from service.cli import revoke_key
+
+    if not revoke_key(key_id):
+        raise _fail(f"no live key with id '{key_id}'")
+    out.print(f"revoked {key_id}")
+
+
+MapOption = Annotated[list[str] | None, typer.Option(
+    "--map", help="Column mapping CANONICAL=COLUMN (case_id, activity, resource, start_time, end_time).")]
+
+
+@app.command("calibrate")
+def calibrate_command(
+    events: Annotated[Path, typer.Option(help="Event log CSV (case, activity, resource, start, end).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Twin YAML to write.")],
+    failures: Annotated[Path | None, typer.Option(help="Failure records CSV (time, machine, part).")] = None,
+    deliveries: Annotated[Path | None, typer.Option(help="Deliveries CSV (ordered, due, delivered).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Report: .html (and .json beside it) or .json.")] = None,
+    mapping: MapOption = None,
+    waits: Annotated[bool, typer.Option(help="Model waits between activities as time steps.")] = True,
+    calendars: Annotated[bool, typer.Option(help="Emit shifts where a clear weekly calendar exists.")] = True,
+    capacity: Annotated[str, typer.Option(help="Pool capacity: distinct | peak.")] = "distinct",
+) -> None:
+    """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
+    from calibration.cli import calibrate_files
+    from calibration.loaders import CalibrationDataError, parse_mapping
+
+    try:
+        result = calibrate_files(events, failures, deliveries, parse_mapping(mapping or []), output, report,
+                                 waits=waits, calendars=calendars, capacity=capacity)
+    except (CalibrationDataError, SpecError, ValueError) as error:
+        raise _fail(str(error)) from None
+    for warning in result["warnings"]:
+        err.print(f"[yellow]warning[/]: {warning}", highlight=False)
+    out.print(f"[green]ok[/]: wrote {output}" + (f" and {report}" if report else ""))
+
+
+@app.command("simulate-log")
+def simulate_log_command(
+    file: FileArg,
+    start: Annotated[str, typer.Option(help="Calendar time of the first case, ISO (2012-02-20T00:00).")],
+    cases: Annotated[int, typer.Option(min=1, help="Cases to simulate to completion.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV to write.")],
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random stream.")] = 1,
+) -> None:
+    """Write a simulated event log: case_id, activity, resource, start_time, end_time."""
+    from calibration.cli import simulate_log_file
+    from calibration.loaders import CalibrationDataError
+
+    try:
+        log = simulate_log_file(file, start, cases, seed, output)
+    except (CalibrationDataError, SpecError) as error:
+        raise _fail(str(error)) from None
+    out.print(f"[green]ok[/]: wrote {output} ({len(log)} events, {log['case_id'].nunique()} cases)")
+
+
+@app.command("score")
+def score_command(
+    file: FileArg,
+    train: Annotated[Path, typer.Option(help="Training event log (for the replay baseline).")],
+    test: Annotated[Path, typer.Option(help="Held-out event log to compare with.")],
+    runs: Annotated[int, typer.Option(min=2, help="Simulated runs.")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random stream.")] = 1,
+    mapping: MapOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scorecard as JSON.")] = False,
+) -> None:
+    """Scorecard of a twin against a test log, beside a replay-of-train baseline."""
+    from calibration.cli import score_files, scorecard_text
+    from calibration.loaders import CalibrationDataError, parse_mapping
+
+    try:
+        result = score_files(file, train, test, runs, seed, parse_mapping(mapping or []))
+    except (CalibrationDataError, SpecError, RuntimeError) as error:
+        raise _fail(str(error)) from None
+    print(json.dumps(result, allow_nan=False) if as_json else scorecard_text(result))
+
+
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:

@@ -1,0 +1,176 @@
+"""From an event log (plus optional failure and delivery records) to a twin spec and a report.
+
+The twin, in hours, has one arrival stream (stationary interarrival of case starts); a
+zero-time `start` dispatcher when cases begin with different activities; per activity its
+processing time (end - start) on one unit of its own pool; and, with `waits=True`, a
+resource-free `wait_<activity>` step before it holding the observed time from the end of
+the case's previous activity to this start (waiting that is not queueing in the twin:
+hand-overs, calendars, batching). Labels that are not valid spec names are slugged; the
+original labels and observed resource names travel in `report["labels"]` and `["units"]`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+
+from calibration.arrivals import ArrivalFitter
+from calibration.fitters import DurationFitter
+from calibration.resources import ResourceFitter
+from calibration.routing import EXIT, RoutingFitter
+
+START = "start"
+
+
+def slugs(labels: list[str]) -> dict[str, str]:
+    """label -> unique valid spec name (letters, digits, _ and -, at most 48 characters)."""
+    out: dict[str, str] = {}
+    taken = {START, EXIT}
+    for label in labels:
+        base = re.sub(r"[^A-Za-z0-9_\-]+", "_", label).strip("_-")[:40] or "activity"
+        if not re.match(r"[A-Za-z_]", base):
+            base = f"a_{base}"
+        name, k = base, 2
+        while name in taken or f"wait_{name}" in taken:
+            name, k = f"{base}_{k}", k + 1
+        taken |= {name, f"wait_{name}"}
+        out[label] = name
+    return out
+
+
+def case_table(events: pd.DataFrame) -> pd.DataFrame:
+    """Per event: duration and the wait since the case's latest earlier end (hours, >= 0)."""
+    df = events.sort_values(["case_id", "start_time", "end_time"], kind="stable").copy()
+    df["duration"] = (df["end_time"] - df["start_time"]).dt.total_seconds() / 3600
+    latest_end = df.groupby("case_id")["end_time"].transform(lambda s: s.cummax().shift())
+    df["wait"] = ((df["start_time"] - latest_end).dt.total_seconds() / 3600).clip(lower=0)
+    df["first"] = latest_end.isna()
+    return df
+
+
+def calibrate(
+    events: pd.DataFrame,
+    failures: pd.DataFrame | None = None,
+    deliveries: pd.DataFrame | None = None,
+    name: str = "calibrated",
+    waits: bool = True,
+    calendars: bool = False,
+    capacity: str = "distinct",
+    horizon: float | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(twin spec as plain data, calibration report as plain data)."""
+    table = case_table(events)
+    labels = slugs(sorted(table["activity"].unique()))
+    arrivals = ArrivalFitter().fit(table.groupby("case_id")["start_time"].min())
+    routing = RoutingFitter().fit(table)
+    resources = ResourceFitter(capacity=capacity).fit(table)
+    durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
+    delays = (
+        {a: DurationFitter().fit(g["wait"]) for a, g in table[~table["first"]].groupby("activity")}
+        if waits
+        else {}
+    )
+    span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
+    spec: dict[str, Any] = {
+        "name": name,
+        "time_unit": "hour",
+        "horizon": float(f"{horizon or span:.6g}"),
+        "warmup": 0.0,
+        "start": arrivals.first_.to_pydatetime().isoformat(),
+        "arrivals": [
+            {
+                "name": "cases",
+                "interarrival": arrivals.interarrival_.spec_,
+                "route": _first_step(routing.start_, labels),
+            }
+        ],
+        "activities": _activities(labels, routing, durations, delays, resources),
+        "resources": _resources(labels, resources, calendars),
+    }
+    report: dict[str, Any] = {
+        "labels": {v: k for k, v in labels.items()},
+        "units": {labels[a]: pool for a, pool in resources.pools_.items()},
+        "arrivals": arrivals.summary(),
+        "routing": routing.summary(),
+        "resources": resources.summary(),
+        "durations": {a: f.summary() for a, f in durations.items()},
+        "waits": {a: f.summary() for a, f in delays.items()},
+        "options": {"waits": waits, "calendars": calendars, "capacity": capacity},
+    }
+    _extras(report, failures, deliveries)
+    report["warnings"] = _warnings(report)
+    return spec, report
+
+
+def _first_step(start: dict[str, float], labels: dict[str, str]) -> str:
+    return labels[next(iter(start))] if len(start) == 1 else START
+
+
+def _target(b: str, labels: dict[str, str], delays: dict[str, DurationFitter]) -> str:
+    return EXIT if b == EXIT else (f"wait_{labels[b]}" if b in delays else labels[b])
+
+
+def _activities(
+    labels: dict[str, str],
+    routing: RoutingFitter,
+    durations: dict[str, DurationFitter],
+    delays: dict[str, DurationFitter],
+    resources: ResourceFitter,
+) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    if len(routing.start_) > 1:
+        steps.append(
+            {"name": START, "duration": 0.0, "next": {labels[a]: p for a, p in routing.start_.items()}}
+        )
+    for label, fitted in durations.items():
+        step: dict[str, Any] = {"name": labels[label], "duration": fitted.spec_}
+        if label in resources.capacity_:
+            step["resources"] = {labels[label]: 1}
+        nxt: dict[str, float] = {}
+        for b, p in routing.next_[label].items():
+            key = _target(b, labels, delays)
+            nxt[key] = nxt.get(key, 0.0) + p
+        step["next"] = nxt
+        steps.append(step)
+    for label, fitted in delays.items():
+        steps.append({"name": f"wait_{labels[label]}", "duration": fitted.spec_, "next": labels[label]})
+    return steps
+
+
+def _resources(labels: dict[str, str], resources: ResourceFitter, calendars: bool) -> list[dict[str, Any]]:
+    pools = []
+    for label, capacity in resources.capacity_.items():
+        pool: dict[str, Any] = {"name": labels[label], "capacity": capacity}
+        if calendars and label in resources.shifts_:
+            pool["shifts"] = resources.shifts_[label]
+        pools.append(pool)
+    return pools
+
+
+def _extras(report: dict[str, Any], failures: pd.DataFrame | None, deliveries: pd.DataFrame | None) -> None:
+    if failures is not None:
+        from calibration.failures import FailureFitter
+
+        report["failures"] = FailureFitter().fit(failures).summary()
+    if deliveries is not None:
+        from calibration.supply import LeadTimeFitter
+
+        report["supply"] = LeadTimeFitter().fit(deliveries).summary()
+
+
+def _warnings(report: dict[str, Any]) -> list[str]:
+    out = [f"arrivals: {w}" for w in report["arrivals"]["interarrival_hours"]["warnings"]]
+    for kind in ("durations", "waits"):
+        for label, fit in report[kind].items():
+            out += [f"{kind}[{label}]: {w}" for w in fit["warnings"]]
+    out += [f"routing: {w}" for w in report["routing"]["warnings"]]
+    if report["arrivals"]["preferred"] == "profile":
+        out.append(
+            "arrivals: a weekly hour-of-week profile fits better (AIC) than a constant rate; "
+            "the spec uses the stationary fit until it supports weekly rate profiles"
+        )
+    for section in ("failures", "supply"):
+        out += [f"{section}: {w}" for w in report.get(section, {}).get("warnings", [])]
+    return out

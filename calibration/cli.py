@@ -1,0 +1,76 @@
+"""File-level work behind `twin calibrate`, `twin simulate-log` and `twin score`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from calibration.calibrate import calibrate
+from calibration.loaders import CalibrationDataError, load_events, read_table
+from calibration.report import write_report
+from calibration.simlog import header_lines, read_header, simulate_log
+from twin.loader import load_twin, parse_twin
+
+
+def calibrate_files(
+    events: Path,
+    failures: Path | None,
+    deliveries: Path | None,
+    mapping: dict[str, str],
+    output: Path,
+    report_path: Path | None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Calibrate from files; write the twin YAML (with label header) and the report."""
+    log, loaded = load_events(events, mapping)
+    fail = read_table(failures)[0] if failures else None
+    deliv = read_table(deliveries)[0] if deliveries else None
+    name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
+    spec, report = calibrate(log, fail, deliv, name=name, **options)
+    report["data"] = loaded.as_dict()
+    parse_twin(spec, str(output))  # never write a twin that does not load
+    body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
+    output.write_text(header_lines(report["labels"], report["units"]) + body, encoding="utf-8")
+    if report_path is not None:
+        write_report(report, report_path)
+    return report
+
+
+def simulate_log_file(twin_path: Path, start: str, cases: int, seed: int, output: Path) -> pd.DataFrame:
+    twin = load_twin(twin_path)
+    try:
+        when = datetime.fromisoformat(start)
+    except ValueError:
+        raise CalibrationDataError(f"--start '{start}': not an ISO time such as 2012-02-20T00:00") from None
+    log = simulate_log(twin, when, cases, seed, meta=read_header(twin_path))
+    log.to_csv(output, index=False, date_format="%Y-%m-%dT%H:%M:%S.%f")
+    return log
+
+
+def score_files(
+    twin_path: Path, train: Path, test: Path, runs: int, seed: int, mapping: dict[str, str]
+) -> dict[str, Any]:
+    from calibration.scoring import score
+
+    twin = load_twin(twin_path)
+    train_log, _ = load_events(train, mapping)
+    test_log, _ = load_events(test, mapping)
+    return score(twin, train_log, test_log, runs, seed, read_header(twin_path))
+
+
+def scorecard_text(result: dict[str, Any]) -> str:
+    lines = [f"{'metric':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}"]
+    for key, m in result["model"].items():
+        lo, hi = m["ci95"]
+        lines.append(
+            f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{result['baseline'][key]['mean']:12.4g}"
+        )
+    lines.append(
+        "reference (test log): " + json.dumps({k: round(v, 3) for k, v in result["reference"].items()})
+    )
+    return "\n".join(lines)

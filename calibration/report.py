@@ -1,0 +1,147 @@
+"""The calibration report as JSON and as one self-contained HTML page (no scripts, no CDN)."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+CSS = """body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse;
+margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}th{background:#eee}
+td:first-child{text-align:left}.warn{color:#a40}"""
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=1, default=str, allow_nan=False)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "-" if math.isnan(value) else f"{value:,.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    return "-" if value is None else str(value)
+
+
+def _fits_table(title: str, fits: dict[str, dict[str, Any]]) -> str:
+    head = (
+        "<tr><th>input</th><th>family</th><th>parameters</th><th>n</th><th>AIC</th><th>KS p</th>"
+        "<th>AD A²</th><th>observed mean</th><th>p90</th><th>notes</th></tr>"
+    )
+    rows = []
+    for name, f in fits.items():
+        gof = f.get("gof", {})
+        notes = "; ".join(filter(None, [f.get("fallback"), *f.get("warnings", [])]))
+        cells = [
+            name,
+            f["family"],
+            _fmt(f["params"]),
+            f["n"],
+            _fmt(f.get("aic")),
+            _fmt(gof.get("ks_pvalue")),
+            _fmt(gof.get("ad_stat")),
+            _fmt(f["observed_mean"]),
+            _fmt(f["observed_p90"]),
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in cells)
+            + f"<td class=warn>{html.escape(notes)}</td></tr>"
+        )
+    return f"<h2>{html.escape(title)}</h2><table>{head}{''.join(rows)}</table>"
+
+
+def _kv_table(title: str, data: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in data.items()
+    )
+    return f"<h2>{html.escape(title)}</h2><table>{rows}</table>"
+
+
+def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
+    parts = [
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style>",
+        f"<h1>{html.escape(title)}</h1>",
+    ]
+    warnings = report.get("warnings", [])
+    parts.append(
+        "<h2>Warnings</h2><ul>" + "".join(f"<li class=warn>{html.escape(w)}</li>" for w in warnings) + "</ul>"
+        if warnings
+        else "<p>No warnings.</p>"
+    )
+    if "data" in report:
+        parts.append(_kv_table("Data loaded", {k: v for k, v in report["data"].items() if k != "mapping"}))
+    arrivals = report["arrivals"]
+    parts.append(_fits_table("Arrivals (interarrival, hours)", {"cases": arrivals["interarrival_hours"]}))
+    parts.append(
+        f"<p>Weekly profile preferred by AIC: {html.escape(arrivals['preferred'])} "
+        f"(AIC constant {arrivals['aic_stationary_poisson']:.1f}, "
+        f"weekly {arrivals['aic_weekly_profile']:.1f}); "
+        f"{html.escape(arrivals['used_in_spec'])}.</p>"
+    )
+    parts.append(_fits_table("Activity durations (hours)", report["durations"]))
+    if report.get("waits"):
+        parts.append(_fits_table("Waits before activities (hours)", report["waits"]))
+    routing = report["routing"]
+    parts.append(
+        _kv_table(
+            "Routing check",
+            {
+                k: routing[k]
+                for k in (
+                    "observed_events_per_case",
+                    "expected_events_per_case",
+                    "observed_p99_events_per_case",
+                    "chain_p99_events_per_case",
+                )
+            },
+        )
+    )
+    res = report["resources"]
+    parts.append(
+        _kv_table(
+            "Resource pools (capacity; calendar clear?)",
+            {
+                a: f"{c} ({res['capacity_rule']}); "
+                f"calendar {'clear' if res['calendars'][a]['clear'] else 'none'}"
+                for a, c in res["capacity"].items()
+            },
+        )
+    )
+    if "failures" in report:
+        parts.append(_fits_table("Failures: uptime (hours)", report["failures"]["uptime_hours"]))
+        parts.append(_kv_table("Failures: hold-out check (last 30% of time)", report["failures"]["holdout"]))
+    if "supply" in report:
+        supply = report["supply"]
+        parts.append(
+            _fits_table(
+                "Supplier lead time (hours)",
+                {"all": supply["lead_time_hours"]}
+                | {f"{k}={n}": f for k, v in supply["lead_time_by"].items() for n, f in v.items()},
+            )
+        )
+        parts.append(
+            _kv_table(
+                "Lateness and disruptions",
+                supply["lateness"]
+                | {
+                    "episodes": supply["episodes"]["count"],
+                    "holdout": supply["holdout"],
+                    "dropped": supply["dropped"],
+                },
+            )
+        )
+    return "\n".join(parts)
+
+
+def write_report(report: dict[str, Any], path: str | Path) -> Path:
+    """HTML for *.html, JSON otherwise; with HTML a JSON twin is written next to it."""
+    path = Path(path)
+    if path.suffix.lower() in (".html", ".htm"):
+        path.write_text(to_html(report), encoding="utf-8")
+        path.with_suffix(".json").write_text(to_json(report), encoding="utf-8")
+    else:
+        path.write_text(to_json(report), encoding="utf-8")
+    return path

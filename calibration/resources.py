@@ -1,0 +1,115 @@
+"""Resource pools, skills and working calendars from the resource column of an event log.
+
+`ResourceFitter().fit(events)` sets, per activity, `pools_` (the resources seen doing it),
+`capacity_` (distinct resources, or the peak number of them busy at once with
+`capacity="peak"`), `skills_` (resource -> activities) and `calendars_`: the hour-of-week
+slots in which the pool starts work in at least `min_week_share` of the observed weeks.
+A calendar is "clear" when those slots hold at least `coverage` of all starts and leave at
+least `min_off` of the week off; `shifts_` then holds it in the twin's `shifts` format.
+The twin spec has one pool per activity today (no skill-based assignment), so a resource
+doing several activities appears in several pools (see `skills_`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calibration.arrivals import HOURS_PER_WEEK, hour_of_week
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def peak_concurrency(starts: pd.Series, ends: pd.Series) -> int:
+    """Most intervals open at once (an end at t frees before a start at t)."""
+    times = np.concatenate([starts.to_numpy(), ends.to_numpy()])
+    delta = np.concatenate([np.ones(len(starts)), -np.ones(len(ends))])
+    order = np.lexsort((delta, times))
+    return int(np.max(np.cumsum(delta[order]), initial=0))
+
+
+def weekly_shifts(on: np.ndarray, capacity: int) -> list[dict[str, Any]]:
+    """168 on/off flags -> one shift per contiguous run of on-hours within each day."""
+    shifts = []
+    for d, day in enumerate(DAYS):
+        hours = on[d * 24 : (d + 1) * 24]
+        h = 0
+        while h < 24:
+            if not hours[h]:
+                h += 1
+                continue
+            end = h
+            while end < 24 and hours[end]:
+                end += 1
+            shifts.append(
+                {"days": [day], "start": f"{h:02d}:00", "end": f"{end:02d}:00", "capacity": capacity}
+            )
+            h = end
+    return shifts
+
+
+class ResourceFitter:
+    def __init__(
+        self,
+        capacity: str = "distinct",
+        min_week_share: float = 0.2,
+        coverage: float = 0.95,
+        min_off: float = 0.15,
+    ) -> None:
+        self.capacity = capacity
+        self.min_week_share = min_week_share
+        self.coverage = coverage
+        self.min_off = min_off
+
+    def fit(self, events: pd.DataFrame) -> ResourceFitter:
+        if self.capacity not in ("distinct", "peak"):
+            raise ValueError(f"capacity must be 'distinct' or 'peak', not '{self.capacity}'")
+        has = events[events["resource"] != ""]
+        self.skills_ = {r: sorted(g["activity"].unique()) for r, g in has.groupby("resource")}
+        self.pools_: dict[str, list[str]] = {}
+        self.capacity_: dict[str, int] = {}
+        self.calendars_: dict[str, dict[str, Any]] = {}
+        self.shifts_: dict[str, list[dict[str, Any]]] = {}
+        weeks = max(1.0, (events["start_time"].max() - events["start_time"].min()).total_seconds() / 604800)
+        for activity, group in has.groupby("activity"):
+            self._fit_pool(str(activity), group, weeks)
+        return self
+
+    def _fit_pool(self, activity: str, group: pd.DataFrame, weeks: float) -> None:
+        self.pools_[activity] = sorted(group["resource"].unique())
+        peak = peak_concurrency(group["start_time"], group["end_time"])
+        distinct = len(self.pools_[activity])
+        capacity = max(1, peak if self.capacity == "peak" else distinct)
+        self.capacity_[activity] = capacity
+        slots = hour_of_week(group["start_time"])
+        week_index = (
+            (group["start_time"] - group["start_time"].min()).dt.total_seconds() // 604800
+        ).to_numpy()
+        weeks_with_start = np.zeros(HOURS_PER_WEEK)
+        for slot in range(HOURS_PER_WEEK):
+            weeks_with_start[slot] = len(np.unique(week_index[slots == slot]))
+        on = weeks_with_start >= max(1.0, self.min_week_share * weeks)
+        covered = float(np.isin(slots, np.flatnonzero(on)).mean())
+        off = 1 - on.mean()
+        clear = covered >= self.coverage and off >= self.min_off and len(group) >= 30
+        self.calendars_[activity] = {
+            "on_hours_of_week": np.flatnonzero(on).tolist(),
+            "starts_covered": covered,
+            "week_off_share": float(off),
+            "clear": bool(clear),
+            "peak_concurrency": peak,
+            "distinct_resources": distinct,
+        }
+        if clear:
+            self.shifts_[activity] = weekly_shifts(on, capacity)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "pools": self.pools_,
+            "capacity": self.capacity_,
+            "capacity_rule": self.capacity,
+            "skills": self.skills_,
+            "calendars": self.calendars_,
+        }

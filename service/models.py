@@ -1,0 +1,67 @@
+"""Database tables: twins, studies (one job each) and API keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+STATUSES = ("queued", "running", "cancelling", "done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class TwinRow(Base):
+    __tablename__ = "twins"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class StudyRow(Base):
+    """A study and its job: state and progress are written by the worker process."""
+
+    __tablename__ = "studies"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    twin_id: Mapped[str] = mapped_column(ForeignKey("twins.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scenarios: Mapped[list[str]] = mapped_column(JSON)
+    replications: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    engine: Mapped[str] = mapped_column(String(16))
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    resumed: Mapped[int] = mapped_column(Integer, default=0)  # replications read back after a restart
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    folder: Mapped[str] = mapped_column(String(500))  # relative to TWIN_HOME
+    results_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # Parquet, relative
+    figures: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,120 @@
+"""Study routes: submit (a job), status, cancel, summary, results, figures, report."""
+
+from __future__ import annotations
+
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, status
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import figures, studies
+from service.db import transaction
+from service.deps import Db, Editor, SettingsDep, Viewer
+from service.errors import NotFound
+from service.models import StudyRow
+from service.schemas import StudyCreate, StudyPublic
+from service.settings import Settings
+
+router = APIRouter(prefix="/studies", tags=["studies"])
+FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-stream": {}}}}
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED)
+def submit_study(body: StudyCreate, db: Db, settings: SettingsDep, _: Editor) -> StudyPublic:
+    """Queue a study of a twin (and optional scenarios); poll its status by id."""
+    return studies.public(studies.submit(db, settings, body))
+
+
+@router.get("")
+def list_studies(
+    db: Db,
+    _: Viewer,
+    twin_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[StudyPublic]:
+    with transaction(db) as session:
+        return [studies.public(row) for row in studies.listing(session, twin_id, limit, offset)]
+
+
+@router.get("/{study_id}")
+def get_study(study_id: str, db: Db, _: Viewer) -> StudyPublic:
+    """Status and progress (replications done of all to run)."""
+    return studies.public(_row(db, study_id))
+
+
+@router.post("/{study_id}/cancel")
+def cancel_study(study_id: str, db: Db, _: Editor) -> StudyPublic:
+    with transaction(db) as session:
+        return studies.public(studies.cancel(session, study_id))
+
+
+@router.get("/{study_id}/summary", responses={200: {"content": {"application/json": {}}}})
+def study_summary(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+    """The study summary (the `twin study --json` object)."""
+    path = studies.output(settings, _row(db, study_id), "summary.json")
+    return FileResponse(path, media_type="application/json")
+
+
+@router.get("/{study_id}/results.csv", responses={200: {"content": {"text/csv": {}}}})
+def study_results_csv(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> Response:
+    """One row per scenario x replication."""
+    text = studies.results_csv(settings, _row(db, study_id))
+    return Response(
+        text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{study_id}.csv"'}
+    )
+
+
+@router.get("/{study_id}/results.parquet", responses=FILE)
+def study_results_parquet(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+    path = studies.output(settings, _row(db, study_id), "results.parquet")
+    return FileResponse(path, media_type="application/octet-stream", filename=f"{study_id}.parquet")
+
+
+@router.get("/{study_id}/figures/{index}", responses={200: {"content": {"application/json": {}}}})
+def study_figure(
+    study_id: str,
+    index: Annotated[int, Path(ge=0, le=10_000)],
+    db: Db,
+    settings: SettingsDep,
+    _: Viewer,
+) -> FileResponse:
+    """One figure as plotly JSON (`data`, `layout`)."""
+    return FileResponse(_figure(settings, db, study_id, index)[0], media_type="application/json")
+
+
+@router.get("/{study_id}/figures/{index}/html", response_class=HTMLResponse)
+def study_figure_html(
+    study_id: str,
+    index: Annotated[int, Path(ge=0, le=10_000)],
+    db: Db,
+    settings: SettingsDep,
+    _: Viewer,
+) -> HTMLResponse:
+    """One figure as an HTML page (plotly.js served by this app)."""
+    path, title = _figure(settings, db, study_id, index)
+    return HTMLResponse(figures.figure_html(path.read_text(encoding="utf-8"), title))
+
+
+@router.get("/{study_id}/report", response_class=HTMLResponse)
+def study_report(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+    """The self-contained HTML report of the study (download)."""
+    path = studies.output(settings, _row(db, study_id), figures.REPORT)
+    return FileResponse(path, media_type="text/html", filename=f"report-{study_id}.html")
+
+
+def _figure(settings: Settings, db: sessionmaker[Session], study_id: str, index: int) -> tuple[FilePath, str]:
+    row = _row(db, study_id)
+    listed = {f["index"]: f for f in row.figures or []}
+    if index not in listed:
+        raise NotFound(f"study '{study_id}' has no figure {index} (it has {len(listed)})")
+    path = studies.output(settings, row, f"{figures.FOLDER}/{index:03d}.json")
+    return path, str(listed[index]["title"])
+
+
+def _row(db: sessionmaker[Session], study_id: str) -> StudyRow:
+    """The study's row, read in a transaction of its own (NotFound -> 404)."""
+    with transaction(db) as session:
+        return studies.get(session, study_id)

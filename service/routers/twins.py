@@ -1,0 +1,71 @@
+"""Twin routes: create (JSON or YAML text, or a YAML file upload), validate, get, list, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+
+from service import studies, twins
+from service.db import transaction
+from service.deps import Db, Editor, SettingsDep, Viewer
+from service.errors import Invalid, TooLarge
+from service.schemas import TwinCreate, TwinDetail, TwinPublic, Validation
+
+router = APIRouter(prefix="/twins", tags=["twins"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_twin(body: TwinCreate, db: Db, _: Editor) -> TwinPublic:
+    """Store a twin given as plain data (`spec`) or YAML text (`yaml`)."""
+    twin = twins.parse(body)
+    with transaction(db) as session:
+        return twins.public(twins.create(session, twin))
+
+
+@router.post("/upload", status_code=status.HTTP_201_CREATED)
+async def upload_twin(file: UploadFile, db: Db, settings: SettingsDep, _: Editor) -> TwinPublic:
+    """Store a twin from an uploaded YAML file (at most `max_upload_bytes`)."""
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise TooLarge(f"file exceeds the limit max_upload_bytes = {settings.max_upload_bytes} bytes")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid([("file", "not UTF-8 text")]) from None
+    return await run_in_threadpool(create_twin, TwinCreate(yaml=text), db, _)
+
+
+@router.post("/validate")
+def validate_twin(body: TwinCreate, _: Viewer) -> Validation:
+    """Check a twin without storing it: 200 when valid, else 422 naming every field."""
+    return twins.validation(twins.parse(body))
+
+
+@router.get("")
+def list_twins(
+    db: Db,
+    _: Viewer,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TwinPublic]:
+    with transaction(db) as session:
+        return [twins.public(row) for row in twins.listing(session, limit, offset)]
+
+
+@router.get("/{twin_id}")
+def get_twin(twin_id: str, db: Db, _: Viewer) -> TwinDetail:
+    with transaction(db) as session:
+        row = twins.get(session, twin_id)
+        return TwinDetail(**twins.public(row).model_dump(), spec=row.spec)
+
+
+@router.delete("/{twin_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_twin(twin_id: str, db: Db, settings: SettingsDep, _: Editor) -> Response:
+    """Delete a twin and its finished studies (409 while one is queued or running)."""
+    with transaction(db) as session:
+        removed = twins.delete(session, twin_id)
+    for study in removed:
+        studies.remove_folder(settings, study)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,120 @@
+"""Request and response bodies: the TwinCreate / TwinPublic families."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Role = Literal["viewer", "editor", "admin"]
+Engine = Literal["simpy", "fast"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TwinCreate(_Body):
+    """A twin spec, either as plain data (`spec`) or as YAML text (`yaml`): exactly one."""
+
+    spec: dict[str, Any] | None = None
+    yaml: str | None = Field(default=None, max_length=1_000_000)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> TwinCreate:
+        if (self.spec is None) == (self.yaml is None):
+            raise ValueError("give exactly one of `spec` (plain data) or `yaml` (text)")
+        return self
+
+
+class TwinPublic(BaseModel):
+    id: str
+    name: str
+    sha256: str
+    time_unit: str
+    horizon: float
+    activities: int
+    resources: int
+    materials: int
+    created_at: datetime
+
+
+class TwinDetail(TwinPublic):
+    spec: dict[str, Any]
+
+
+class Validation(BaseModel):
+    valid: bool
+    name: str
+    activities: int
+    resources: int
+    materials: int
+
+
+class StudyCreate(_Body):
+    """Run a twin (the baseline) and optional scenarios on it, with common random numbers.
+
+    Each scenario is a scenario mapping as in a scenario file (`name`, `changes`, `add`,
+    `remove`, `targets`, `uncertain`, `sensitivity`), without `base`: the base is the twin.
+    """
+
+    twin_id: str = Field(min_length=1, max_length=64)
+    replications: int = Field(default=10, ge=2)
+    seed: int = Field(default=1, ge=0, le=2**32 - 1)
+    engine: Engine = "simpy"
+    scenarios: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Progress(BaseModel):
+    done: int
+    total: int
+    fraction: float
+
+
+class FigureInfo(BaseModel):
+    index: int
+    section: str
+    title: str
+
+
+class StudyPublic(BaseModel):
+    id: str
+    twin_id: str
+    status: str
+    progress: Progress
+    replications: int
+    seed: int
+    engine: str
+    scenarios: list[str]
+    resumed: int
+    attempts: int
+    error: str | None
+    figures: list[FigureInfo]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class KeyCreate(_Body):
+    role: Role
+    name: str = Field(default="", max_length=200)
+
+
+class KeyPublic(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: datetime
+    revoked: bool
+
+
+class KeyCreated(KeyPublic):
+    key: str  # shown once
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    version: str
+    viz: bool

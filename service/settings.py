@@ -1,0 +1,38 @@
+"""Service configuration: typed settings read from `TWIN_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where data lives, how many jobs run at once, and the limits every request obeys."""
+
+    model_config = SettingsConfigDict(env_prefix="TWIN_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path("~/.twin").expanduser())
+    database_url: str | None = None  # default: SQLite file `HOME/twin.db`
+    workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1)  # any request body
+    max_upload_bytes: int = Field(default=2_000_000, ge=1)  # an uploaded file
+    max_work: float = Field(default=5_000_000, gt=0)  # replications x scenarios x horizon (hours)
+    max_replications: int = Field(default=1000, ge=2)
+    max_scenarios: int = Field(default=10, ge=1)
+    poll_seconds: float = Field(default=0.2, gt=0)  # how often the dispatcher looks for work
+
+    @property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'twin.db'}"
+
+    @property
+    def studies_dir(self) -> Path:
+        return self.home / "studies"
+
+    def prepare(self) -> None:
+        """Create the data folders."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.studies_dir.mkdir(exist_ok=True)

@@ -1,0 +1,241 @@
+"""Studies: check and store a submission (the job runs later), read state and outputs.
+
+A study's folder (`TWIN_HOME/studies/ID/`) holds its inputs (`input/twin.yaml` and one
+scenario file per scenario, based on it) and what `scenarios` writes: resumable
+`chunks/`, `results.parquet`, `summary.json`, `provenance.json`, `specs/`, and
+`figures/` when viz is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service import twins
+from service.db import transaction
+from service.errors import Conflict, Invalid, NotFound
+from service.models import FINISHED, StudyRow, now
+from service.schemas import FigureInfo, Progress, StudyCreate, StudyPublic
+from service.settings import Settings
+from twin.errors import SpecError
+
+HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
+
+
+def input_files(folder: Path) -> list[str | Path]:
+    """The study's twin then its scenario files, in order (the first is the baseline)."""
+    return [folder / "input" / "twin.yaml", *sorted((folder / "input").glob("*.scenario.yaml"))]
+
+
+def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate) -> StudyRow:
+    """Check the submission against the limits and the scenario rules; queue its job.
+
+    The slow part (writing and loading the scenario files) runs outside any transaction.
+    """
+    with transaction(db) as session:
+        try:
+            twin_row = twins.get(session, body.twin_id)
+        except NotFound as error:
+            raise Invalid([("twin_id", str(error))]) from None
+    _check_counts(settings, body)
+    study_id = uuid.uuid4().hex
+    folder = settings.studies_dir / study_id
+    try:
+        names, units = _write_inputs(folder, twin_row.spec, body.scenarios)
+        _check_work(settings, body, units, twin_row.spec)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    row = StudyRow(
+        id=study_id,
+        twin_id=twin_row.id,
+        status="queued",
+        request=body.model_dump(mode="json"),
+        scenarios=names,
+        replications=body.replications,
+        seed=body.seed,
+        engine=body.engine,
+        done=0,
+        total=units * body.replications,
+        resumed=0,
+        attempts=0,
+        folder=str(folder.relative_to(settings.home)),
+        created_at=now(),
+    )
+    with transaction(db) as session:
+        session.add(row)
+    return row
+
+
+def _check_counts(settings: Settings, body: StudyCreate) -> None:
+    if body.replications > settings.max_replications:
+        raise Invalid(
+            [
+                (
+                    "replications",
+                    f"{body.replications} exceeds the limit max_replications = "
+                    f"{settings.max_replications} (TWIN_MAX_REPLICATIONS)",
+                )
+            ]
+        )
+    if len(body.scenarios) + 1 > settings.max_scenarios:
+        raise Invalid(
+            [
+                (
+                    "scenarios",
+                    f"{len(body.scenarios) + 1} scenarios (the twin and "
+                    f"{len(body.scenarios)} more) exceed the limit max_scenarios = "
+                    f"{settings.max_scenarios} (TWIN_MAX_SCENARIOS)",
+                )
+            ]
+        )
+    for i, scenario in enumerate(body.scenarios):
+        if "base" in scenario:
+            raise Invalid([(f"scenarios[{i}].base", "not allowed: the base of every scenario is the twin")])
+
+
+def _check_work(settings: Settings, body: StudyCreate, units: int, spec: dict[str, Any]) -> None:
+    work = body.replications * units * float(spec["horizon"]) * HOURS[spec["time_unit"]]
+    if work > settings.max_work:
+        raise Invalid(
+            [
+                (
+                    "replications",
+                    f"replications x runs x horizon = {body.replications} x {units} x "
+                    f"{spec['horizon']:g} {spec['time_unit']}s = {work:,.0f} simulated "
+                    f"hours exceeds the limit max_work = {settings.max_work:,.0f} "
+                    "(TWIN_MAX_WORK)",
+                )
+            ]
+        )
+
+
+def _write_inputs(
+    folder: Path, spec: dict[str, Any], scenarios: list[dict[str, Any]]
+) -> tuple[list[str], int]:
+    """Write the input files and load them as the job will; SpecError -> Invalid with fields."""
+    from scenarios.loader import load_study
+    from scenarios.variants import units_of
+
+    inputs = folder / "input"
+    inputs.mkdir(parents=True)
+    (inputs / "twin.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    prefixes = {str(inputs / "twin.yaml"): "twin"}
+    for i, scenario in enumerate(scenarios):
+        path = inputs / f"{i:03d}.scenario.yaml"
+        path.write_text(yaml.safe_dump({**scenario, "base": "twin.yaml"}, sort_keys=False), encoding="utf-8")
+        prefixes[str(path)] = f"scenarios[{i}]"
+    try:
+        loaded = load_study(input_files(folder))
+        units = units_of(loaded)
+    except SpecError as error:
+        prefix = prefixes.get(error.source, "scenarios")
+        raise Invalid(
+            [
+                (f"{prefix}.{path}" if path else prefix, _unpath(reason, prefixes))
+                for path, reason in error.problems
+            ]
+        ) from None
+    _check_distinct(units)
+    return [s.name for s in loaded], len(units)
+
+
+def _unpath(reason: str, prefixes: dict[str, str]) -> str:
+    """A message naming the files the service wrote, with their fields instead."""
+    for path, prefix in prefixes.items():
+        reason = reason.replace(path, prefix)
+    return reason
+
+
+def _check_distinct(units: list[Any]) -> None:
+    """Two runs of the same twin would share one key in the study runner: refuse them."""
+    seen: dict[str, str] = {}
+    for unit in units:
+        uncertain = unit.uncertain.model_dump(mode="json") if unit.uncertain else None
+        blob = json.dumps([unit.data, uncertain], sort_keys=True)
+        if blob in seen:
+            raise Invalid(
+                [
+                    (
+                        "scenarios",
+                        f"'{unit.name}' simulates the same twin as '{seen[blob]}': "
+                        "change something (a scenario with no effective change adds nothing)",
+                    )
+                ]
+            )
+        seen[blob] = unit.name
+
+
+def get(session: Session, study_id: str) -> StudyRow:
+    row = session.get(StudyRow, study_id)
+    if row is None:
+        raise NotFound(f"no study with id '{study_id}'")
+    return row
+
+
+def listing(session: Session, twin_id: str | None, limit: int, offset: int) -> list[StudyRow]:
+    query = select(StudyRow).order_by(StudyRow.created_at.desc(), StudyRow.id)
+    if twin_id is not None:
+        query = query.where(StudyRow.twin_id == twin_id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def cancel(session: Session, study_id: str) -> StudyRow:
+    """Queued -> cancelled now; running -> cancelling (the dispatcher stops its worker)."""
+    row = get(session, study_id)
+    if row.status in FINISHED:
+        raise Conflict(f"study '{study_id}' is already {row.status}")
+    if row.status == "queued":
+        row.status, row.finished_at = "cancelled", now()
+    elif row.status == "running":
+        row.status = "cancelling"
+    return row
+
+
+def output(settings: Settings, row: StudyRow, name: str) -> Path:
+    """A file of a finished study's folder (Conflict while the study is not done)."""
+    if row.status != "done":
+        raise Conflict(f"study '{row.id}' is {row.status}, not done: its results are not there yet")
+    path = settings.home / row.folder / name
+    if not path.is_file():
+        raise NotFound(f"study '{row.id}' has no {name}")
+    return path
+
+
+def results_csv(settings: Settings, row: StudyRow) -> str:
+    import pandas as pd
+
+    path = output(settings, row, "results.parquet")
+    return str(pd.read_parquet(path).to_csv(index=False))
+
+
+def remove_folder(settings: Settings, row: StudyRow) -> None:
+    shutil.rmtree(settings.home / row.folder, ignore_errors=True)
+
+
+def public(row: StudyRow) -> StudyPublic:
+    total = max(row.total, 0)
+    return StudyPublic(
+        id=row.id,
+        twin_id=row.twin_id,
+        status=row.status,
+        progress=Progress(done=row.done, total=total, fraction=row.done / total if total else 0.0),
+        replications=row.replications,
+        seed=row.seed,
+        engine=row.engine,
+        scenarios=list(row.scenarios),
+        resumed=row.resumed,
+        attempts=row.attempts,
+        error=row.error,
+        figures=[FigureInfo(**f) for f in row.figures or []],
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )

@@ -1,0 +1,97 @@
+"""What a job's worker process does: run the study into its folder, record progress.
+
+The study runs with the `scenarios` chunked store: each finished chunk of replications is
+a Parquet file in `chunks/` at once, so a job re-queued after a crash reads them back and
+runs only the rest. The worker exits when the server that started it dies.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db import make_engine, sessions, transaction
+from service.models import StudyRow, now
+
+
+def execute(study_id: str, url: str, home: str) -> None:
+    """Entry point of a worker process (spawned by service.jobs.Dispatcher)."""
+    _exit_with_parent()
+    factory = sessions(make_engine(url))
+    with transaction(factory) as session:
+        row = session.get(StudyRow, study_id)
+        if row is None:
+            return
+        folder, replications, seed, engine = Path(home) / row.folder, row.replications, row.seed, row.engine
+    try:
+        values = run(
+            folder, replications, seed, engine, lambda done, total: _progress(factory, study_id, done, total)
+        )
+    except Exception as error:  # the job fails, the server goes on
+        _finish(factory, study_id, status="failed", error=_describe(error))
+        return
+    _finish(factory, study_id, status="done", **values)
+
+
+def run(folder: Path, replications: int, seed: int, engine: str, progress: Any) -> dict[str, Any]:
+    """Run the study in `folder`; the values to record on its row."""
+    from scenarios.cli import write_outputs
+    from scenarios.loader import load_study
+    from scenarios.report import summarize_study
+    from scenarios.runner import run_study, settings_for
+    from service.figures import build
+    from service.studies import input_files
+
+    scenarios = load_study(input_files(folder))
+    settings = settings_for(scenarios[0], replications, seed, engine)
+    result = run_study(scenarios, settings, "serial", out=folder, progress=progress)
+    write_outputs(folder, result, summarize_study(result))
+    figures, problem = build(folder)
+    return {
+        "resumed": result.resumed,
+        "results_path": "results.parquet",
+        "figures": figures,
+        "error": problem,
+    }
+
+
+def _progress(factory: sessionmaker[Session], study_id: str, done: int, total: int) -> None:
+    with transaction(factory) as session:
+        session.execute(
+            update(StudyRow)
+            .where(StudyRow.id == study_id, StudyRow.status == "running")
+            .values(done=done, total=total)
+        )
+
+
+def _finish(factory: sessionmaker[Session], study_id: str, **values: Any) -> None:
+    with transaction(factory) as session:
+        session.execute(
+            update(StudyRow)
+            .where(StudyRow.id == study_id, StudyRow.status == "running")
+            .values(finished_at=now(), **values)
+        )
+
+
+def _describe(error: Exception) -> str:
+    lines = traceback.format_exception_only(error)
+    return "".join(lines).strip()[-2000:]
+
+
+def _exit_with_parent(interval: float = 0.2) -> None:
+    """Exit as soon as the process that started this one is gone (a killed server)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()

@@ -1,0 +1,73 @@
+"""The dashboard driven in headless Chromium (Debian's, never a downloaded one): give the
+key once, start a study, watch it finish, see its KPIs and a figure drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.figures import available as viz_available
+from service.testing import Server, client
+from tests.test_service_api import SMALL
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with Server(tmp_path / "home") as running:
+        yield running
+
+
+def test_dashboard_starts_a_study_and_shows_it_finished(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
+    monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    key = server.key("editor")
+    with client(server, key) as api:
+        api.post("/twins", json={"spec": SMALL}).raise_for_status()
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url + "/")
+            page.fill("#key", key)
+            page.click("#save-key")
+            page.wait_for_selector("#twins tbody tr[data-id]")
+            page.fill("#study-reps", "3")
+            page.click("#start-study")
+            page.wait_for_selector("#detail-status[data-status='done']", timeout=120_000)
+            page.wait_for_selector("#kpi-table")
+            kpis = page.inner_text("#kpi-table")
+            if viz_available():
+                page.wait_for_selector("#figure svg.main-svg", timeout=60_000)
+                assert page.is_visible("#download-report")
+                with page.expect_download() as download:
+                    page.click("#download-report")
+                assert download.value.suggested_filename.startswith("report-")
+            page.reload()  # the key is remembered: no second prompt
+            page.wait_for_selector("#studies tbody tr[data-id]")
+            assert page.is_hidden("#login")
+        finally:
+            browser.close()
+    assert "mm1-small" in kpis
+    assert errors == []
