@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twin.engine_simpy import Replication, simulate
-from twin.runner import ENGINES, EngineUnavailable
+from twin.runner import ENGINES
 from twin.spec import Twin
 
 
@@ -13,5 +13,7 @@ def simulate_one(twin: Twin, seed: int, replication: int, engine: str = "simpy",
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")
     if engine == "fast":
-        raise EngineUnavailable("the fast engine is not available to studies yet; use engine simpy")
+        from twin.engine_fast import simulate_fast  # numba loads only when asked for
+
+        return simulate_fast(twin, seed, replication, trace)
     return simulate(twin, seed, replication, trace)

@@ -50,7 +50,7 @@ def validate(file: FileArg) -> None:
 @app.command("run")
 def run_command(
     file: FileArg,
-    engine: Annotated[str, typer.Option(help=f"Engine: {' | '.join(ENGINES)}.")] = "simpy",
+    engine: Annotated[str, typer.Option(help=f"Engine: {' | '.join(ENGINES)}.")] = "fast",
     replications: Annotated[int, typer.Option(min=1, help="Independent replications.")] = 10,
     seed: Annotated[int, typer.Option(min=0, help="Seed of every random stream.")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,

@@ -195,7 +195,7 @@ class Model:
         job.process = env.active_process
         remaining = duration
         while True:
-            if job.down:
+            while job.down:  # a unit may fail at the instant another one is repaired
                 job.resume = env.event()
                 yield job.resume
             started = env.now

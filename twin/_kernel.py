@@ -1,0 +1,1253 @@
+"""The fast engine's event loop: the SimPy engine's processes as a Numba state machine.
+
+Sameness with `twin.engine_simpy` rests on reproducing SimPy's event order exactly:
+
+- the event queue is a heap ordered by (time, priority, seq): priority URGENT (0) for a
+  process start (SimPy's Initialize) and an interruption, NORMAL (1) for everything
+  else; `seq` is a counter taken at each push, as SimPy's event id is taken at each
+  `schedule`. Every place where the SimPy engine starts a process or yields an event
+  is one push here, in the same order. (SimPy also schedules events nobody waits for,
+  such as a finished process; those are no-ops and are not pushed: skipping them
+  leaves the relative order of the others unchanged.)
+- a timeout of `d` is due at `now + d` (that float expression, as SimPy computes it);
+  a shift change at `t` is a timeout of `t - now`, hence due at `now + (t - now)`.
+- `env.run(until=h)` stops before anything due at `h`: events due at or after the
+  horizon never run.
+- grants happen synchronously inside `request` and `dispatch` (twin.allocation), in
+  request order; a waiting requester is woken by a NORMAL event at the grant time.
+- an interrupted hold leaves its timeout in the queue; it is recognised as stale
+  by its token (the seq of the push that a hold is waiting for).
+
+Data layout (what makes it fast). The compiled twin enters as two flat arrays, `mi`
+(int64) and `mf` (float64), built by `pack_twin`: a header of sizes and table offsets
+(`M_*`), then fixed-width rows per arrival, activity, unit, pool and material and the
+CSR lists. The live state is two flat arrays too, `si` (int64) and `sf` (float64), laid
+out by `_layout`: counters and section offsets first (`C_*`, `K_*`, `S_*`), then the
+fixed-size sections (units, pools, statistics, materials), then the growable ones
+(event heap, entity table, FIFO lines, dispatch heap, deliveries, trace). Helpers take
+these few plain arrays and scalars, so Numba calls (and LLVM inlines) them cheaply;
+a tuple of many arrays costs a reference-count update per array per call. When the loop
+sees that a growable section might not hold one more event's worth (`_room`), `_grow`
+returns bigger arrays with every section copied over (memory follows what is in the
+system, not the horizon).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+# Event kinds (heap payload: kind, a, b).
+INIT_SHIFT, SHIFT, INIT_FAIL, FAIL, REPAIR = 0, 1, 2, 3, 4
+INIT_DISRUPT, DISRUPT_START, DISRUPT_END, RECOVERED = 5, 6, 7, 8
+INIT_DELIVERY, DELIVERY, INIT_ARRIVAL, ARRIVAL = 9, 10, 11, 12
+INIT_ENTITY, GRANTED, HOLD_END, INTERRUPT, RESUME = 13, 14, 15, 16, 17
+
+URGENT, NORMAL = 0, 1
+PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
+
+# Trace kinds; engine_fast maps them to the SimPy engine's strings.
+T_ARRIVAL, T_START, T_END, T_LEAVE, T_FAILURE, T_REPAIR, T_SHIFT, T_ORDER, T_DELIVERY = range(9)
+
+# What an entity waits for when woken by GRANTED.
+WAIT_UNITS, WAIT_STOCK = 1, 2
+
+# -- the packed twin (mi: int64, mf: float64) -------------------------------------------
+# mi header: sizes, then offsets of the int tables in mi, then offsets of float tables in mf.
+M_NACT, M_NPOOL, M_NUNIT, M_NMAT, M_NARR, M_NDIST, M_NLV, M_HELD, M_MOST = range(9)
+M_DCODE, M_EMP_PTR, M_ARR, M_ACT, M_REQ, M_SUCC_TO, M_UNIT, M_POOL, M_CAL_LEVELS, M_MAT = range(9, 19)
+M_DPAR, M_EMP_VAL, M_SUCC_P, M_CAL_POINTS, M_POOL_F = range(19, 24)
+M_LV_POOL, M_LV_STOCK = 24, 25
+M_HEADER = 26
+F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
+# Row layouts.
+A_DIST, A_ROUTE, A_STREAM, ARR_W = 0, 1, 2, 3
+AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI, ACT_W = 0, 1, 2, 3, 4, 8, 9, 10
+U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
+P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
+P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
+MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY, MT_LEAD, MT_LEAD_STREAM = 0, 1, 2, 3, 4, 5, 6
+MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM, MAT_W = 7, 8, 9, 10, 11, 12
+# AC_REQ..AC_REQ+3: (lo, hi) pair indices of the unit requests, then of the stock requests;
+# pair k is (line, amount) at mi[mi[M_REQ] + 2k]; line = pool, or n_pools + material.
+
+# -- the state (si: int64, sf: float64) ------------------------------------------------------
+C_SEQ, C_HEAP, C_ENTITIES, C_ALIVE, C_EVENTS, C_TRACE, C_TRACE_ON = 0, 1, 2, 3, 4, 5, 6
+C_MADE = 7  # 7: unit requests made, 8: stock requests made
+C_ENT_FREE, C_ENT_NEW, C_DEL_FREE, C_DEL_NEW, C_DEL_LIVE = 9, 10, 11, 12, 13
+N_COUNTERS = 14
+K_ENT, K_HEAP, K_DH, K_DEL, K_TR, K_EW = 14, 15, 16, 17, 18, 19
+S_UJOB, S_UFAILED, S_ONDUTY, S_CALWK, S_CALBI, S_CALCUR = 20, 21, 22, 23, 24, 25
+S_TACOUNT, S_COMPLETED, S_POSITION, S_REQUESTS, S_FILLED, S_DISRUPTED = 26, 27, 28, 29, 30, 31
+S_WHEAD, S_WTAIL, S_FREE, S_LHEAD, S_LLEN = 32, 33, 34, 35, 36
+S_HEAP, S_ENT, S_LINES, S_DH, S_DEL, S_TR = 37, 38, 39, 40, 41, 42
+SF_TA, SF_HEAP, SF_ENT, SF_DEL, SF_TR = 43, 44, 45, 46, 47
+S_FIXED_END, SF_FIXED_END = 48, 49
+S_HEADER = 50
+# sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
+# of activity a, then 3 per pool (busy, available, up), then 2 per material (on hand, empty).
+# Tally rows (count in si, total in sf): 0 cycle time, 1+a wait at activity a.
+# Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
+# the free-slot stack, request seq and granted flag per allocator, then the held units.
+E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
+E_SEQ, E_GRANTED, E_HELD = 9, 11, 13
+EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_W = 0, 1, 2, 3, 4
+H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
+D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
+TR_KIND, TR_SUBJECT, TR_NAME, TR_W = 0, 1, 2, 3  # trace rows (int); times in sf
+
+
+def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """CompiledTwin -> (mi, mf), the kernel's two flat arrays (see the module docstring)."""
+    n_act, n_pool, n_unit = len(c.act_dur), len(c.pool_cap), len(c.unit_pool)
+    n_mat, n_arr, n_dist = len(c.mat_initial), len(c.arr_dist), len(c.dist_code)
+    head = np.zeros(M_HEADER, np.int64)
+    ints: list[np.ndarray] = [head]
+    floats: list[np.ndarray] = [np.asarray(c.clock, np.float64)]
+    sizes = [M_HEADER, 2]
+
+    def put(key: int, values: object, into: int = 0) -> None:
+        x = np.ascontiguousarray(values, dtype=np.int64 if into == 0 else np.float64).reshape(-1)
+        head[key] = sizes[into]
+        (ints if into == 0 else floats).append(x)
+        sizes[into] += x.size
+
+    req: list[tuple[int, int]] = []
+    act = np.zeros((n_act, ACT_W), np.int64)
+    held, most = 1, 1
+    for a in range(n_act):
+        lo, hi = c.need_ptr[a], c.need_ptr[a + 1]
+        act[a, AC_REQ], act[a, AC_REQ + 1] = len(req), len(req) + hi - lo
+        req += [(int(c.need_pool[k]), int(c.need_amount[k])) for k in range(lo, hi)]
+        held = max(held, int(c.need_amount[lo:hi].sum()))
+        ulo, uhi = c.use_ptr[a], c.use_ptr[a + 1]
+        act[a, AC_REQ + 2], act[a, AC_REQ + 3] = len(req), len(req) + uhi - ulo
+        req += [(n_pool + int(c.use_mat[k]), int(c.use_amount[k])) for k in range(ulo, uhi)]
+        most = max(most, int(hi - lo), int(uhi - ulo))
+    act[:, AC_DUR], act[:, AC_DUR_STREAM] = c.act_dur, c.act_dur_stream
+    act[:, AC_BRANCH], act[:, AC_CAN_FAIL] = c.act_branch_stream, c.act_can_fail
+    act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:-1], c.succ_ptr[1:]
+    unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
+    pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
+                            c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
+    mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity, c.mat_lead,
+                           c.mat_lead_stream, c.mat_disrupt, c.mat_every, c.mat_duration, c.mat_every_stream,
+                           c.mat_duration_stream])
+    head[M_NACT], head[M_NPOOL], head[M_NUNIT], head[M_NMAT] = n_act, n_pool, n_unit, n_mat
+    head[M_NARR], head[M_NDIST] = n_arr, n_dist
+    head[M_NLV] = 1 + n_act + 3 * n_pool + 2 * n_mat
+    head[M_HELD], head[M_MOST] = held, most
+    head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + 3 * n_pool
+    put(M_DCODE, c.dist_code)
+    put(M_EMP_PTR, c.emp_ptr)
+    put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream]))
+    put(M_ACT, act)
+    put(M_REQ, np.array(req, np.int64).reshape(-1, 2))
+    put(M_SUCC_TO, c.succ_to)
+    put(M_UNIT, np.column_stack([c.unit_pool, unit_index, c.unit_up_stream, c.unit_repair_stream]))
+    put(M_POOL, pool.reshape(n_pool, POOL_W))
+    put(M_CAL_LEVELS, c.cal_levels)
+    put(M_MAT, mat.reshape(n_mat, MAT_W))
+    put(M_DPAR, c.dist_par, 1)
+    put(M_EMP_VAL, c.emp_val, 1)
+    put(M_SUCC_P, c.succ_p, 1)
+    put(M_CAL_POINTS, c.cal_points, 1)
+    put(M_POOL_F, np.column_stack([c.cal_week, c.cal_offset]), 1)
+    return np.concatenate(ints), np.concatenate(floats)
+
+
+# -- raw access: no reference counting in the hot loop ------------------------------------
+@intrinsic
+def _data(typingctx, arr):
+    """The data pointer of a C-contiguous array (the caller keeps the array alive)."""
+    sig = types.CPointer(arr.dtype)(arr)
+
+    def codegen(context, builder, sig, args):
+        return context.make_array(sig.args[0])(context, builder, args[0]).data
+
+    return sig, codegen
+
+
+RNG_FIELDS = 6  # per stream: state_address, state, next_uint64, next_uint32, next_double, bit_generator
+_GENERATOR = types.NumPyRandomGeneratorType("NumPyRandomGeneratorType")
+_BIT_GENERATOR = types.NumPyRandomBitGeneratorType("bit_generator")
+
+
+@intrinsic
+def _generator(typingctx, table, k):
+    """Stream k of a `rng_table` (as a pointer) as a numba Generator, without reference
+    counting: the fields numba's own unboxing reads from `bit_generator.ctypes`, and no
+    meminfo (the Python Generators stay alive in the caller while the kernel runs)."""
+    sig = _GENERATOR(table, k)
+
+    def codegen(context, builder, sig, args):
+        ptr, index = args
+        base = builder.mul(index, ir.Constant(index.type, RNG_FIELDS))
+        values = [builder.load(builder.gep(ptr, [builder.add(base, ir.Constant(index.type, j))]))
+                  for j in range(RNG_FIELDS)]
+        bits = cgutils.create_struct_proxy(_BIT_GENERATOR)(context, builder)
+        bits.parent = cgutils.get_null_value(bits.parent.type)
+        (bits.state_address, bits.state, bits.fnptr_next_uint64, bits.fnptr_next_uint32,
+         bits.fnptr_next_double, bits.bit_generator) = values
+        gen = cgutils.create_struct_proxy(_GENERATOR)(context, builder)
+        gen.bit_generator = bits._getvalue()
+        gen.meminfo = cgutils.get_null_value(gen.meminfo.type)
+        gen.parent = cgutils.get_null_value(gen.parent.type)
+        return gen._getvalue()
+
+    return sig, codegen
+
+
+def rng_table(generators: list[np.random.Generator]) -> np.ndarray:
+    """(n, RNG_FIELDS) uint64: what `_generator` needs of each Generator (keep them alive)."""
+    rows = []
+    for g in generators:
+        c = g.bit_generator.ctypes
+        rows.append((c.state_address, c.state.value, *_functions(g.bit_generator, c), c.bit_generator.value))
+    return np.array(rows, dtype=np.uint64).reshape(-1, RNG_FIELDS)
+
+
+_FUNCTIONS: dict[type, tuple[int, int, int]] = {}
+
+
+def _functions(bit_generator: object, c: object) -> tuple[int, int, int]:
+    """next_uint64, next_uint32, next_double of a bit generator type (the same C functions
+    for every instance of the type)."""
+    kind = type(bit_generator)
+    if kind not in _FUNCTIONS:
+        import ctypes
+
+        _FUNCTIONS[kind] = tuple(  # type: ignore[assignment]
+            ctypes.cast(getattr(c, name), ctypes.c_void_p).value for name in ("next_uint64", "next_uint32",
+                                                                                 "next_double"))
+    return _FUNCTIONS[kind]
+
+
+# -- row access --------------------------------------------------------------------------
+@njit(cache=True)
+def _act(mi, a):
+    return mi[M_ACT] + ACT_W * a
+
+
+@njit(cache=True)
+def _unit(mi, u):
+    return mi[M_UNIT] + UNIT_W * u
+
+
+@njit(cache=True)
+def _pool(mi, p):
+    return mi[M_POOL] + POOL_W * p
+
+
+@njit(cache=True)
+def _mat(mi, s):
+    return mi[M_MAT] + MAT_W * s
+
+
+@njit(cache=True)
+def _ent(si, slot):
+    return si[S_ENT] + si[K_EW] * slot
+
+
+@njit(cache=True)
+def _entf(si, slot):
+    return si[SF_ENT] + EF_W * slot
+
+
+@njit(cache=True)
+def _reqs(mi, al, a):
+    """(lo, hi) pair indices of activity a's requests to allocator al (0 units, 1 stock)."""
+    b = _act(mi, a) + AC_REQ + 2 * al
+    return mi[b], mi[b + 1]
+
+
+# -- statistics (twin.monitors, same float operations) ------------------------------
+@njit(cache=True)
+def _level_set(sf, i, now, value, warmup):
+    j = 3 * i
+    last = sf[j + 1]
+    since = last if last > warmup else warmup
+    if now > since:
+        sf[j + 2] += sf[j] * (now - since)
+    sf[j + 1] = now
+    sf[j] = value
+
+
+@njit(cache=True)
+def _level_add(sf, i, now, delta, warmup):
+    _level_set(sf, i, now, sf[3 * i] + delta, warmup)
+
+
+@njit(cache=True)
+def _observe(si, sf, i, now, value, warmup):
+    if now >= warmup:
+        si[si[S_TACOUNT] + i] += 1
+        sf[si[SF_TA] + i] += value
+
+
+# -- event queue --------------------------------------------------------------------
+@njit(cache=True)
+def _push(si, sf, time, priority, kind, a, b):
+    seq = si[C_SEQ]
+    si[C_SEQ] = seq + 1
+    key = priority * PRIORITY_SHIFT + seq
+    i = si[C_HEAP]
+    si[C_HEAP] = i + 1
+    hi, hf = si[S_HEAP], si[SF_HEAP]
+    while i > 0:  # sift up
+        parent = (i - 1) >> 1
+        tp = sf[hf + parent]
+        q = hi + HEAP_W * parent
+        kp = si[q]
+        if tp < time or (tp == time and kp < key):
+            break
+        r = hi + HEAP_W * i
+        sf[hf + i] = tp
+        si[r], si[r + 1], si[r + 2], si[r + 3] = kp, si[q + 1], si[q + 2], si[q + 3]
+        i = parent
+    r = hi + HEAP_W * i
+    sf[hf + i] = time
+    si[r], si[r + 1], si[r + 2], si[r + 3] = key, kind, a, b
+    return seq
+
+
+@njit(cache=True)
+def _pop(si, sf):
+    hi, hf = si[S_HEAP], si[SF_HEAP]
+    top = (sf[hf], si[hi + H_KIND], si[hi + H_A], si[hi + H_B])
+    n = si[C_HEAP] - 1
+    si[C_HEAP] = n
+    q = hi + HEAP_W * n
+    time, key, kind, a, b = sf[hf + n], si[q], si[q + 1], si[q + 2], si[q + 3]
+    i = 0
+    while True:  # sift the last item down from the root
+        c = 2 * i + 1
+        if c >= n:
+            break
+        tc, kc = sf[hf + c], si[hi + HEAP_W * c]
+        if c + 1 < n:
+            tr, kr = sf[hf + c + 1], si[hi + HEAP_W * (c + 1)]
+            if tr < tc or (tr == tc and kr < kc):
+                c += 1
+                tc, kc = tr, kr
+        if time < tc or (time == tc and key < kc):
+            break
+        r, q = hi + HEAP_W * i, hi + HEAP_W * c
+        sf[hf + i] = tc
+        si[r], si[r + 1], si[r + 2], si[r + 3] = kc, si[q + 1], si[q + 2], si[q + 3]
+        i = c
+    if n > 0:
+        r = hi + HEAP_W * i
+        sf[hf + i] = time
+        si[r], si[r + 1], si[r + 2], si[r + 3] = key, kind, a, b
+    return top
+
+
+# -- log and trace ------------------------------------------------------------------
+@njit(cache=True)
+def _trace(si, sf, now, kind, subject, name):
+    if si[C_TRACE_ON]:
+        i = si[C_TRACE]
+        sf[si[SF_TR] + i] = now
+        r = si[S_TR] + TR_W * i
+        si[r], si[r + 1], si[r + 2] = kind, subject, name
+        si[C_TRACE] = i + 1
+
+
+@njit(cache=True)
+def _log(si, sf, now, kind, subject, name):
+    """One counted event (Model.log)."""
+    si[C_EVENTS] += 1
+    if si[C_TRACE_ON]:
+        _trace(si, sf, now, kind, subject, name)
+
+
+# -- random variates (twin.distributions, same generator calls) ----------------------
+@njit(cache=True)
+def _sample(mi, mf, d, rng):
+    code = mi[mi[M_DCODE] + d]
+    q = mi[M_DPAR] + 3 * d
+    if code == 0:
+        return rng.exponential(mf[q])
+    if code == 1:
+        return rng.gamma(mf[q], mf[q + 1])
+    if code == 2:
+        return rng.lognormal(mf[q], mf[q + 1])
+    if code == 3:
+        while True:  # normal truncated at 0 by rejection
+            x = rng.normal(mf[q], mf[q + 1])
+            if x >= 0.0:
+                return x
+    if code == 4:
+        return mf[q + 1] * rng.weibull(mf[q])
+    if code == 5:
+        return rng.uniform(mf[q], mf[q + 1])
+    if code == 6:
+        return rng.triangular(mf[q], mf[q + 1], mf[q + 2])
+    if code == 7:
+        return mf[q]
+    lo, hi = mi[mi[M_EMP_PTR] + d], mi[mi[M_EMP_PTR] + d + 1]
+    return mf[mi[M_EMP_VAL] + lo + int(rng.random() * (hi - lo))]
+
+
+@njit(cache=True)
+def _choose_next(mi, mf, rg, a):
+    """Successor of activity a (-1: leave); one uniform draw unless there is one way on."""
+    b = _act(mi, a)
+    lo, hi = mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
+    to = mi[M_SUCC_TO]
+    if hi - lo == 1:
+        return mi[to + lo]
+    u = _generator(rg, mi[b + AC_BRANCH]).random()
+    cumulative = 0.0
+    for k in range(lo, hi):
+        cumulative += mf[mi[M_SUCC_P] + k]
+        if u < cumulative:
+            return mi[to + k]
+    return mi[to + hi - 1]
+
+
+# -- pools (twin.pools) --------------------------------------------------------------
+@njit(cache=True)
+def _is_free(si, mi, u):
+    b = _unit(mi, u)
+    return (si[si[S_UJOB] + u] < 0 and si[si[S_UFAILED] + u] == 0
+            and mi[b + U_INDEX] < si[si[S_ONDUTY] + mi[b + U_POOL]])
+
+
+@njit(cache=True)
+def _pool_take(si, sf, mi, p, now, count, slot, w):
+    e = _ent(si, slot)
+    taken = 0
+    b = _pool(mi, p)
+    for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
+        if _is_free(si, mi, u):
+            si[si[S_UJOB] + u] = slot
+            n = si[e + E_NHELD]
+            si[e + E_HELD + n] = u
+            si[e + E_NHELD] = n + 1
+            taken += 1
+            if taken == count:
+                break
+    _level_add(sf, mi[M_LV_POOL] + 3 * p, now, count, w)
+
+
+@njit(cache=True)
+def _pool_release(si, sf, mi, u, now, w):
+    """Free a unit after its job; 1 if it is free for others (still on shift)."""
+    b = _unit(mi, u)
+    p = mi[b + U_POOL]
+    lv = mi[M_LV_POOL] + 3 * p
+    si[si[S_UJOB] + u] = -1
+    _level_add(sf, lv, now, -1.0, w)
+    if mi[b + U_INDEX] < si[si[S_ONDUTY] + p]:
+        return 1
+    _level_add(sf, lv + 1, now, -1.0, w)
+    return 0
+
+
+@njit(cache=True)
+def _pool_fail(si, sf, mi, u, now, w):
+    b = _unit(mi, u)
+    p = mi[b + U_POOL]
+    lv = mi[M_LV_POOL] + 3 * p
+    was_free = _is_free(si, mi, u)
+    has_job = si[si[S_UJOB] + u] >= 0
+    counted = has_job or mi[b + U_INDEX] < si[si[S_ONDUTY] + p]
+    si[si[S_UFAILED] + u] = 1
+    _level_add(sf, lv + 2, now, -1.0, w)
+    if counted:
+        _level_add(sf, lv + 1, now, -1.0, w)
+    if has_job:
+        _level_add(sf, lv, now, -1.0, w)
+    return was_free
+
+
+@njit(cache=True)
+def _pool_repair(si, sf, mi, u, now, w):
+    b = _unit(mi, u)
+    p = mi[b + U_POOL]
+    lv = mi[M_LV_POOL] + 3 * p
+    has_job = si[si[S_UJOB] + u] >= 0
+    si[si[S_UFAILED] + u] = 0
+    _level_add(sf, lv + 2, now, 1.0, w)
+    if has_job or mi[b + U_INDEX] < si[si[S_ONDUTY] + p]:
+        _level_add(sf, lv + 1, now, 1.0, w)
+    if has_job:
+        _level_add(sf, lv, now, 1.0, w)
+    return _is_free(si, mi, u)
+
+
+@njit(cache=True)
+def _set_on_duty(si, sf, mi, p, now, level, w):
+    old = si[si[S_ONDUTY] + p]
+    si[si[S_ONDUTY] + p] = level
+    step = 1 if level > old else -1
+    b = _pool(mi, p)
+    cap, first = mi[b + P_CAP], mi[b + P_UNIT_LO]
+    lo = first + min(min(old, level), cap)
+    hi = first + min(max(old, level), cap)
+    changed = 0
+    for u in range(lo, hi):
+        if si[si[S_UJOB] + u] < 0 and si[si[S_UFAILED] + u] == 0:
+            changed += 1
+    _level_add(sf, mi[M_LV_POOL] + 3 * p + 1, now, step * changed, w)
+    return step * changed
+
+
+# -- stock (twin.stock) ----------------------------------------------------------------
+@njit(cache=True)
+def _stock_record(sf, mi, s, now, on_hand, w):
+    i = mi[M_LV_STOCK] + 2 * s
+    _level_set(sf, i, now, on_hand, w)
+    _level_set(sf, i + 1, now, 1.0 if on_hand == 0 else 0.0, w)
+
+
+# -- FIFO allocation of several pools at once (twin.allocation) ------------------------
+# Allocator al = 0 hands out units (lines 0..n_pools-1), al = 1 stock (lines n_pools..).
+@njit(cache=True)
+def _line_head(si, line):
+    if si[si[S_LLEN] + line] == 0:
+        return -1
+    return si[si[S_LINES] + line * si[K_ENT] + si[si[S_LHEAD] + line]]
+
+
+@njit(cache=True)
+def _grantable(si, mi, al, slot):
+    lo, hi = _reqs(mi, al, si[_ent(si, slot) + E_STEP])
+    r = mi[M_REQ]
+    for k in range(lo, hi):
+        line = mi[r + 2 * k]
+        if _line_head(si, line) != slot or si[si[S_FREE] + line] < mi[r + 2 * k + 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _grant(si, sf, mi, al, slot, now, notify, w):
+    e = _ent(si, slot)
+    lo, hi = _reqs(mi, al, si[e + E_STEP])
+    r, cap = mi[M_REQ], si[K_ENT]
+    for k in range(lo, hi):
+        line = mi[r + 2 * k]
+        si[si[S_LHEAD] + line] = (si[si[S_LHEAD] + line] + 1) % cap
+        si[si[S_LLEN] + line] -= 1
+        si[si[S_FREE] + line] -= mi[r + 2 * k + 1]
+    si[e + E_GRANTED + al] = 1
+    for k in range(lo, hi):  # hand out units / record the stock taken
+        line = mi[r + 2 * k]
+        if al == 0:
+            _pool_take(si, sf, mi, line, now, mi[r + 2 * k + 1], slot, w)
+        else:
+            _stock_record(sf, mi, line - mi[M_NPOOL], now, si[si[S_FREE] + line], w)
+    if notify:  # the requester waits on an event; succeed() schedules it now
+        _push(si, sf, now, NORMAL, GRANTED, slot, 0)
+
+
+@njit(cache=True)
+def _request(si, sf, mi, al, slot, now, w):
+    """Join the lines of every pool needed; True when granted at once."""
+    e = _ent(si, slot)
+    si[e + E_SEQ + al] = si[C_MADE + al]
+    si[C_MADE + al] += 1
+    si[e + E_GRANTED + al] = 0
+    lo, hi = _reqs(mi, al, si[e + E_STEP])
+    r, cap, lines = mi[M_REQ], si[K_ENT], si[S_LINES]
+    for k in range(lo, hi):
+        line = mi[r + 2 * k]
+        n = si[si[S_LLEN] + line]
+        si[lines + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
+        si[si[S_LLEN] + line] = n + 1
+    if _grantable(si, mi, al, slot):
+        _grant(si, sf, mi, al, slot, now, False, w)
+        return True
+    return False
+
+
+@njit(cache=True)
+def _dh_push(si, n, seq, slot):
+    """Push onto the dispatch heap (min by request seq) holding n items; returns n + 1."""
+    dh = si[S_DH]
+    i = n
+    while i > 0:
+        parent = (i - 1) >> 1
+        if si[dh + 2 * parent] <= seq:
+            break
+        si[dh + 2 * i], si[dh + 2 * i + 1] = si[dh + 2 * parent], si[dh + 2 * parent + 1]
+        i = parent
+    si[dh + 2 * i], si[dh + 2 * i + 1] = seq, slot
+    return n + 1
+
+
+@njit(cache=True)
+def _dh_pop(si, n):
+    dh = si[S_DH]
+    slot = si[dh + 1]
+    n -= 1
+    seq, last = si[dh + 2 * n], si[dh + 2 * n + 1]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and si[dh + 2 * c + 2] < si[dh + 2 * c]:
+            c += 1
+        if seq <= si[dh + 2 * c]:
+            break
+        si[dh + 2 * i], si[dh + 2 * i + 1] = si[dh + 2 * c], si[dh + 2 * c + 1]
+        i = c
+    if n > 0:
+        si[dh + 2 * i], si[dh + 2 * i + 1] = seq, last
+    return slot, n
+
+
+@njit(cache=True)
+def _dh_push_head(si, al, line, n):
+    head = _line_head(si, line)
+    if head >= 0:
+        n = _dh_push(si, n, si[_ent(si, head) + E_SEQ + al], head)
+    return n
+
+
+@njit(cache=True)
+def _dispatch_loop(si, sf, mi, al, n, now, w):
+    """Grant, in request order, every request that has become first in all its lines."""
+    r = mi[M_REQ]
+    while n > 0:
+        slot, n = _dh_pop(si, n)
+        if si[_ent(si, slot) + E_GRANTED + al] or not _grantable(si, mi, al, slot):
+            continue
+        _grant(si, sf, mi, al, slot, now, True, w)
+        lo, hi = _reqs(mi, al, si[_ent(si, slot) + E_STEP])
+        for k in range(lo, hi):
+            n = _dh_push_head(si, al, mi[r + 2 * k], n)
+
+
+@njit(cache=True)
+def _dispatch_one(si, sf, mi, al, line, now, w):
+    n = _dh_push_head(si, al, line, 0)
+    if n > 0:
+        _dispatch_loop(si, sf, mi, al, n, now, w)
+
+
+@njit(cache=True)
+def _dispatch_needs(si, sf, mi, al, a, now, w):
+    lo, hi = _reqs(mi, al, a)
+    r = mi[M_REQ]
+    n = 0
+    for k in range(lo, hi):
+        n = _dh_push_head(si, al, mi[r + 2 * k], n)
+    if n > 0:
+        _dispatch_loop(si, sf, mi, al, n, now, w)
+
+
+# -- entities: Model._entity / _visit / _work as a state machine ----------------------
+@njit(cache=True)
+def _has(mi, al, a):
+    lo, hi = _reqs(mi, al, a)
+    return hi > lo
+
+
+@njit(cache=True)
+def _visit(si, sf, mi, mf, rg, slot, a, now):
+    e = _ent(si, slot)
+    w = mf[F_WARMUP]
+    si[e + E_STEP] = a
+    sf[_entf(si, slot) + EF_QUEUED] = now
+    si[e + E_NHELD] = 0
+    needs = _has(mi, 0, a)
+    if needs or _has(mi, 1, a):
+        _level_add(sf, 1 + a, now, 1.0, w)
+        if needs and not _request(si, sf, mi, 0, slot, now, w):
+            si[e + E_PHASE] = WAIT_UNITS
+            return
+    _after_units(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _after_units(si, sf, mi, mf, rg, slot, now):
+    if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _consume(si, sf, mi, mf, rg, slot, now):
+        si[_ent(si, slot) + E_PHASE] = WAIT_STOCK
+        return
+    _start_activity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _consume(si, sf, mi, mf, rg, slot, now):
+    """Model._consume: lower positions and review, then request the stock together."""
+    a = si[_ent(si, slot) + E_STEP]
+    w = mf[F_WARMUP]
+    lo, hi = _reqs(mi, 1, a)
+    r, n_pool = mi[M_REQ], mi[M_NPOOL]
+    for k in range(lo, hi):
+        s = mi[r + 2 * k] - n_pool
+        si[si[S_POSITION] + s] -= mi[r + 2 * k + 1]
+        _review(si, sf, mi, mf, rg, s, now)
+    at_once = _request(si, sf, mi, 1, slot, now, w)
+    if now >= w:
+        for k in range(lo, hi):
+            s = mi[r + 2 * k] - n_pool
+            si[si[S_REQUESTS] + s] += 1
+            si[si[S_FILLED] + s] += at_once
+    return at_once
+
+
+@njit(cache=True)
+def _start_activity(si, sf, mi, mf, rg, slot, now):
+    e, ef = _ent(si, slot), _entf(si, slot)
+    a = si[e + E_STEP]
+    w = mf[F_WARMUP]
+    needs = _has(mi, 0, a)
+    if needs or _has(mi, 1, a):
+        _level_add(sf, 1 + a, now, -1.0, w)
+    _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
+    _log(si, sf, now, T_START, si[e + E_NUM], a)
+    b = _act(mi, a)
+    duration = _sample(mi, mf, mi[b + AC_DUR], _generator(rg, mi[b + AC_DUR_STREAM]))
+    sf[ef + EF_REMAINING] = duration
+    if needs and mi[b + AC_CAN_FAIL]:
+        _wait_or_hold(si, sf, slot, now)
+    else:
+        token = si[C_SEQ]
+        si[e + E_TOKEN] = token
+        _push(si, sf, now + duration, NORMAL, HOLD_END, slot, token)
+
+
+@njit(cache=True)
+def _wait_or_hold(si, sf, slot, now):
+    """The head of Model._work's loop: wait while a held unit is down, else hold."""
+    e = _ent(si, slot)
+    if si[e + E_DOWN] > 0:
+        si[e + E_RESUME] = 1
+    else:
+        _hold(si, sf, slot, now)
+
+
+@njit(cache=True)
+def _hold(si, sf, slot, now):
+    """The interruptible timed hold of Model._work."""
+    e, ef = _ent(si, slot), _entf(si, slot)
+    sf[ef + EF_STARTED] = now
+    si[e + E_RUNNING] = 1
+    token = si[C_SEQ]
+    si[e + E_TOKEN] = token
+    _push(si, sf, now + sf[ef + EF_REMAINING], NORMAL, HOLD_END, slot, token)
+
+
+@njit(cache=True)
+def _interrupted(si, sf, slot, now):
+    e, ef = _ent(si, slot), _entf(si, slot)
+    si[e + E_TOKEN] = -1  # its pending timeout is now stale
+    sf[ef + EF_REMAINING] -= now - sf[ef + EF_STARTED]
+    _wait_or_hold(si, sf, slot, now)
+
+
+@njit(cache=True)
+def _finish(si, sf, mi, mf, rg, slot, now):
+    e = _ent(si, slot)
+    a = si[e + E_STEP]
+    w = mf[F_WARMUP]
+    si[e + E_TOKEN] = -1
+    si[e + E_RUNNING] = 0
+    if _has(mi, 0, a):
+        for i in range(si[e + E_NHELD]):
+            u = si[e + E_HELD + i]
+            p = mi[_unit(mi, u) + U_POOL]
+            si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
+        si[e + E_NHELD] = 0
+        _dispatch_needs(si, sf, mi, 0, a, now, w)
+    _log(si, sf, now, T_END, si[e + E_NUM], a)
+    if now >= w:
+        si[si[S_COMPLETED] + a] += 1
+    nxt = _choose_next(mi, mf, rg, a)
+    if nxt >= 0:
+        _visit(si, sf, mi, mf, rg, slot, nxt, now)
+    else:
+        _leave(si, sf, slot, now, w)
+
+
+@njit(cache=True)
+def _leave(si, sf, slot, now, w):
+    e = _ent(si, slot)
+    _level_add(sf, 0, now, -1.0, w)
+    _observe(si, sf, 0, now, now - sf[_entf(si, slot) + EF_BORN], w)
+    _trace(si, sf, now, T_LEAVE, si[e + E_NUM], -1)
+    si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
+    si[C_ENT_FREE] += 1
+    si[C_ALIVE] -= 1
+
+
+@njit(cache=True)
+def _new_entity(si, num, a):
+    if si[C_ENT_FREE] > 0:
+        si[C_ENT_FREE] -= 1
+        slot = si[_ent(si, si[C_ENT_FREE]) + E_FREE]
+    else:
+        slot = si[C_ENT_NEW]
+        si[C_ENT_NEW] += 1
+    si[C_ALIVE] += 1
+    e = _ent(si, slot)
+    si[e + E_NUM], si[e + E_STEP], si[e + E_PHASE] = num, a, 0
+    si[e + E_DOWN], si[e + E_RUNNING], si[e + E_RESUME], si[e + E_TOKEN], si[e + E_NHELD] = 0, 0, 0, -1, 0
+    return slot
+
+
+# -- failures (Model._failures / _fail / _repair) --------------------------------------
+@njit(cache=True)
+def _fail(si, sf, mi, u, now, w):
+    b = _unit(mi, u)
+    p = mi[b + U_POOL]
+    _log(si, sf, now, T_FAILURE, mi[b + U_INDEX], p)
+    if _pool_fail(si, sf, mi, u, now, w):
+        si[si[S_FREE] + p] -= 1
+    j = si[si[S_UJOB] + u]
+    if j >= 0:
+        e = _ent(si, j)
+        si[e + E_DOWN] += 1
+        if si[e + E_RUNNING]:
+            si[e + E_RUNNING] = 0
+            _push(si, sf, now, URGENT, INTERRUPT, j, 0)
+
+
+@njit(cache=True)
+def _repair(si, sf, mi, u, now, w):
+    b = _unit(mi, u)
+    p = mi[b + U_POOL]
+    _log(si, sf, now, T_REPAIR, mi[b + U_INDEX], p)
+    j = si[si[S_UJOB] + u]
+    if _pool_repair(si, sf, mi, u, now, w):
+        si[si[S_FREE] + p] += 1
+        _dispatch_one(si, sf, mi, 0, p, now, w)
+    elif j >= 0:
+        e = _ent(si, j)
+        si[e + E_DOWN] -= 1
+        if si[e + E_DOWN] == 0 and si[e + E_RESUME]:
+            si[e + E_RESUME] = 0
+            _push(si, sf, now, NORMAL, RESUME, j, 0)
+
+
+# -- shifts (Model._shifts, WeeklyCalendar.changes) ------------------------------------
+@njit(cache=True)
+def _next_shift(si, sf, mi, mf, p, now):
+    """Schedule the calendar's next change in (0, horizon], if any."""
+    b = _pool(mi, p)
+    lo = mi[b + P_CAL_LO]
+    n = mi[b + P_CAL_HI] - lo
+    week, offset = mf[mi[M_POOL_F] + 2 * p], mf[mi[M_POOL_F] + 2 * p + 1]
+    wk, bi, cur = si[S_CALWK] + p, si[S_CALBI] + p, si[S_CALCUR] + p
+    while True:
+        base = si[wk] * week - offset
+        t = base + mf[mi[M_CAL_POINTS] + lo + si[bi]]
+        level = mi[mi[M_CAL_LEVELS] + lo + si[bi]]
+        si[bi] += 1
+        if si[bi] == n:
+            si[bi] = 0
+            si[wk] += 1
+        if t > mf[F_HORIZON]:
+            return
+        if t > 0 and level != si[cur]:
+            si[cur] = level
+            _push(si, sf, now + (t - now), NORMAL, SHIFT, p, level)
+            return
+
+
+@njit(cache=True)
+def _shift(si, sf, mi, mf, p, level, now):
+    w = mf[F_WARMUP]
+    _log(si, sf, now, T_SHIFT, level, p)
+    si[si[S_FREE] + p] += _set_on_duty(si, sf, mi, p, now, level, w)
+    if level > 0:
+        _dispatch_one(si, sf, mi, 0, p, now, w)
+    _next_shift(si, sf, mi, mf, p, now)
+
+
+# -- materials: review, orders, deliveries, disruptions --------------------------------
+@njit(cache=True)
+def _review(si, sf, mi, mf, rg, s, now):
+    b = _mat(mi, s)
+    policy, position, point = mi[b + MT_POLICY], si[si[S_POSITION] + s], mi[b + MT_POINT]
+    if policy == 0 or position > point:
+        return
+    if policy == 1:
+        quantity = mi[b + MT_UP_TO] - position
+    else:
+        q = mi[b + MT_QUANTITY]
+        quantity = (point - position) // q * q + q
+    if quantity:
+        si[si[S_POSITION] + s] += quantity
+        _log(si, sf, now, T_ORDER, quantity, s)
+        lead = _sample(mi, mf, mi[b + MT_LEAD], _generator(rg, mi[b + MT_LEAD_STREAM]))
+        d = _new_delivery(si, sf, s, quantity, lead)
+        _push(si, sf, now, URGENT, INIT_DELIVERY, d, 0)
+
+
+@njit(cache=True)
+def _new_delivery(si, sf, s, quantity, lead):
+    if si[C_DEL_FREE] > 0:
+        si[C_DEL_FREE] -= 1
+        d = si[si[S_DEL] + DEL_W * si[C_DEL_FREE] + D_FREE]
+    else:
+        d = si[C_DEL_NEW]
+        si[C_DEL_NEW] += 1
+    si[C_DEL_LIVE] += 1
+    r = si[S_DEL] + DEL_W * d
+    si[r + D_STOCK], si[r + D_QTY], si[r + D_NEXT] = s, quantity, -1
+    sf[si[SF_DEL] + d] = lead
+    return d
+
+
+@njit(cache=True)
+def _delivery_due(si, sf, mi, d, now, w):
+    """A delivery's lead time is over; it waits while its supplier is disrupted."""
+    r = si[S_DEL] + DEL_W * d
+    s = si[r + D_STOCK]
+    if not si[si[S_DISRUPTED] + s]:
+        _deliver(si, sf, mi, d, now, w)
+        return
+    si[r + D_NEXT] = -1
+    tail = si[si[S_WTAIL] + s]
+    if tail >= 0:
+        si[si[S_DEL] + DEL_W * tail + D_NEXT] = d
+    else:
+        si[si[S_WHEAD] + s] = d
+    si[si[S_WTAIL] + s] = d
+
+
+@njit(cache=True)
+def _deliver(si, sf, mi, d, now, w):
+    r = si[S_DEL] + DEL_W * d
+    s, quantity = si[r + D_STOCK], si[r + D_QTY]
+    line = mi[M_NPOOL] + s
+    _log(si, sf, now, T_DELIVERY, quantity, s)
+    si[si[S_FREE] + line] += quantity
+    _stock_record(sf, mi, s, now, si[si[S_FREE] + line], w)
+    si[si[S_DEL] + DEL_W * si[C_DEL_FREE] + D_FREE] = d
+    si[C_DEL_FREE] += 1
+    si[C_DEL_LIVE] -= 1
+    _dispatch_one(si, sf, mi, 1, line, now, w)
+
+
+@njit(cache=True)
+def _recovered(si, sf, mi, s, now, w):
+    """The supplier's `recovered` event: waiting deliveries resume in the order they waited."""
+    d = si[si[S_WHEAD] + s]
+    si[si[S_WHEAD] + s], si[si[S_WTAIL] + s] = -1, -1
+    while d >= 0:
+        nxt = si[si[S_DEL] + DEL_W * d + D_NEXT]
+        _delivery_due(si, sf, mi, d, now, w)
+        d = nxt
+
+
+@njit(cache=True)
+def _disruption_end(si, sf, mi, mf, rg, s, now):
+    si[si[S_DISRUPTED] + s] = 0
+    if si[si[S_WHEAD] + s] >= 0:  # recovered.succeed(); with nobody waiting it is a no-op
+        _push(si, sf, now, NORMAL, RECOVERED, s, 0)
+    b = _mat(mi, s)
+    every = _sample(mi, mf, mi[b + MT_EVERY], _generator(rg, mi[b + MT_EVERY_STREAM]))
+    _push(si, sf, now + every, NORMAL, DISRUPT_START, s, 0)
+
+
+# -- the loop ---------------------------------------------------------------------------
+@njit(cache=True)
+def _start(si, sf, mi):
+    """Model._start_processes at t = 0 (reviews are done by the caller: they draw)."""
+    for p in range(mi[M_NPOOL]):
+        if mi[_pool(mi, p) + P_HAS_CAL]:
+            _push(si, sf, 0.0, URGENT, INIT_SHIFT, p, 0)
+    for p in range(mi[M_NPOOL]):
+        b = _pool(mi, p)
+        if mi[b + P_FAILS]:
+            for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
+                _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
+    for s in range(mi[M_NMAT]):
+        if mi[_mat(mi, s) + MT_DISRUPT]:
+            _push(si, sf, 0.0, URGENT, INIT_DISRUPT, s, 0)
+
+
+@njit(cache=True)
+def _arrival(si, sf, mi, mf, rg, k, now):
+    si[C_ENTITIES] += 1
+    num = si[C_ENTITIES]
+    _log(si, sf, now, T_ARRIVAL, num, k)
+    b = mi[M_ARR] + ARR_W * k
+    slot = _new_entity(si, num, mi[b + A_ROUTE])
+    _push(si, sf, now, URGENT, INIT_ENTITY, slot, 0)
+    _next_arrival(si, sf, mi, mf, rg, k, now)
+
+
+@njit(cache=True)
+def _next_arrival(si, sf, mi, mf, rg, k, now):
+    b = mi[M_ARR] + ARR_W * k
+    gap = _sample(mi, mf, mi[b + A_DIST], _generator(rg, mi[b + A_STREAM]))
+    _push(si, sf, now + gap, NORMAL, ARRIVAL, k, 0)
+
+
+@njit(cache=True)
+def _handle(si, sf, mi, mf, rg, now, kind, a, b):
+    w = mf[F_WARMUP]
+    if kind == HOLD_END:
+        if si[_ent(si, a) + E_TOKEN] == b:  # else: the timeout of an interrupted hold
+            _finish(si, sf, mi, mf, rg, a, now)
+    elif kind == ARRIVAL:
+        _arrival(si, sf, mi, mf, rg, a, now)
+    elif kind == INIT_ENTITY:
+        sf[_entf(si, a) + EF_BORN] = now
+        _level_add(sf, 0, now, 1.0, w)
+        _visit(si, sf, mi, mf, rg, a, si[_ent(si, a) + E_STEP], now)
+    elif kind == GRANTED:
+        if si[_ent(si, a) + E_PHASE] == WAIT_UNITS:
+            _after_units(si, sf, mi, mf, rg, a, now)
+        else:
+            _start_activity(si, sf, mi, mf, rg, a, now)
+    elif kind == INTERRUPT:
+        _interrupted(si, sf, a, now)
+    elif kind == RESUME:
+        _wait_or_hold(si, sf, a, now)  # `while job.down`: a unit may have failed meanwhile
+    elif kind == INIT_ARRIVAL:
+        _next_arrival(si, sf, mi, mf, rg, a, now)
+    else:
+        _handle_rare(si, sf, mi, mf, rg, now, kind, a, b)
+
+
+@njit(cache=True)
+def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
+    w = mf[F_WARMUP]
+    if kind in (INIT_FAIL, REPAIR):
+        if kind == REPAIR:
+            _repair(si, sf, mi, a, now, w)
+        ub = _unit(mi, a)
+        d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_UP]
+        uptime = _sample(mi, mf, d, _generator(rg, mi[ub + U_UP_STREAM]))
+        _push(si, sf, now + uptime, NORMAL, FAIL, a, 0)
+    elif kind == FAIL:
+        _fail(si, sf, mi, a, now, w)
+        ub = _unit(mi, a)
+        d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_REPAIR]
+        repair = _sample(mi, mf, d, _generator(rg, mi[ub + U_REPAIR_STREAM]))
+        _push(si, sf, now + repair, NORMAL, REPAIR, a, 0)
+    elif kind == INIT_SHIFT:
+        _next_shift(si, sf, mi, mf, a, now)
+    elif kind == SHIFT:
+        _shift(si, sf, mi, mf, a, b, now)
+    elif kind == INIT_DELIVERY:
+        _push(si, sf, now + sf[si[SF_DEL] + a], NORMAL, DELIVERY, a, 0)
+    elif kind == DELIVERY:
+        _delivery_due(si, sf, mi, a, now, w)
+    elif kind == RECOVERED:
+        _recovered(si, sf, mi, a, now, w)
+    elif kind == INIT_DISRUPT:
+        mb = _mat(mi, a)
+        every = _sample(mi, mf, mi[mb + MT_EVERY], _generator(rg, mi[mb + MT_EVERY_STREAM]))
+        _push(si, sf, now + every, NORMAL, DISRUPT_START, a, 0)
+    elif kind == DISRUPT_START:
+        si[si[S_DISRUPTED] + a] = 1
+        mb = _mat(mi, a)
+        duration = _sample(mi, mf, mi[mb + MT_DURATION], _generator(rg, mi[mb + MT_DURATION_STREAM]))
+        _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
+    elif kind == DISRUPT_END:
+        _disruption_end(si, sf, mi, mf, rg, a, now)
+
+
+@njit(cache=True)
+def _room(si, mi):
+    """Whether every growable section can take one more event's worth of changes."""
+    n_mat = mi[M_NMAT]
+    if si[C_ENT_NEW] + 1 > si[K_ENT]:  # an arrival takes a fresh slot
+        return False
+    if si[C_HEAP] + si[C_ALIVE] + n_mat + 8 > si[K_HEAP]:  # grants, holds, orders
+        return False
+    if si[C_DEL_NEW] + n_mat + 1 > si[K_DEL]:
+        return False
+    return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + 2 * n_mat + 8 > si[K_TR])
+
+
+@njit(cache=True)
+def _run(si, sf, mi, mf, rg):
+    """Process events until the horizon (True) or until arrays must grow (False)."""
+    horizon = mf[F_HORIZON]
+    while si[C_HEAP] > 0:
+        if not _room(si, mi):
+            return False
+        if sf[si[SF_HEAP]] >= horizon:
+            return True
+        now, kind, a, b = _pop(si, sf)
+        _handle(si, sf, mi, mf, rg, now, kind, a, b)
+    return True
+
+
+# -- layout and growth ----------------------------------------------------------------
+@njit(cache=True)
+def _dispatch_size(mi, n_ent):
+    """Dispatch heap bound: the first heads, then each grant pushes one head per pool it used."""
+    return mi[M_NPOOL] + mi[M_NMAT] + n_ent * (mi[M_MOST] + 1)
+
+
+@njit(cache=True)
+def _layout(mi, k_ent, k_heap, k_del, k_tr):
+    """Zeroed state arrays with their header filled in for these capacities."""
+    n_pool, n_unit, n_mat, n_act = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT], mi[M_NACT]
+    n_lines = n_pool + n_mat
+    k_dh = _dispatch_size(mi, k_ent)
+    ew = E_HELD + mi[M_HELD]
+    h = np.zeros(S_HEADER, np.int64)
+    h[K_ENT], h[K_HEAP], h[K_DH], h[K_DEL], h[K_TR], h[K_EW] = k_ent, k_heap, k_dh, k_del, k_tr, ew
+    pos = S_HEADER
+    for key, size in ((S_UJOB, n_unit), (S_UFAILED, n_unit), (S_ONDUTY, n_pool), (S_CALWK, n_pool),
+                      (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, 1 + n_act), (S_COMPLETED, n_act),
+                      (S_POSITION, n_mat), (S_REQUESTS, n_mat), (S_FILLED, n_mat), (S_DISRUPTED, n_mat),
+                      (S_WHEAD, n_mat), (S_WTAIL, n_mat), (S_FREE, n_lines), (S_LHEAD, n_lines),
+                      (S_LLEN, n_lines)):
+        h[key] = pos
+        pos += size
+    h[S_FIXED_END] = pos
+    for key, size in ((S_HEAP, HEAP_W * k_heap), (S_ENT, ew * k_ent), (S_LINES, n_lines * k_ent),
+                      (S_DH, 2 * k_dh), (S_DEL, DEL_W * k_del), (S_TR, TR_W * k_tr)):
+        h[key] = pos
+        pos += size
+    si = np.zeros(pos, np.int64)
+    fpos = 3 * mi[M_NLV]
+    h[SF_TA] = fpos
+    fpos += 1 + n_act
+    h[SF_FIXED_END] = fpos
+    for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
+        h[key] = fpos
+        fpos += size
+    si[:S_HEADER] = h
+    return si, np.zeros(fpos, np.float64)
+
+
+@njit(cache=True)
+def _new_state(mi, trace_on):
+    n_pool, n_unit, n_mat = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT]
+    k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR])
+    si, sf = _layout(mi, 64, k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
+    si[C_TRACE_ON] = trace_on
+    si[si[S_UJOB]:si[S_UJOB] + n_unit] = -1
+    si[si[S_WHEAD]:si[S_WHEAD] + n_mat] = -1
+    si[si[S_WTAIL]:si[S_WTAIL] + n_mat] = -1
+    for p in range(n_pool):
+        b = _pool(mi, p)
+        duty, cap = mi[b + P_DUTY0], mi[b + P_CAP]
+        si[si[S_ONDUTY] + p] = duty
+        si[si[S_CALCUR] + p] = duty
+        si[si[S_FREE] + p] = min(duty, cap)
+        lv = mi[M_LV_POOL] + 3 * p
+        sf[3 * (lv + 1)] = duty
+        sf[3 * (lv + 2)] = cap
+    for s in range(n_mat):
+        initial = mi[_mat(mi, s) + MT_INITIAL]
+        si[si[S_POSITION] + s] = initial
+        si[si[S_FREE] + n_pool + s] = initial
+        lv = mi[M_LV_STOCK] + 2 * s
+        sf[3 * lv] = initial
+        sf[3 * (lv + 1)] = 1.0 if initial == 0 else 0.0
+    return si, sf
+
+
+@njit(cache=True)
+def _copy(dst, d0, src, s0, n):
+    for i in range(n):
+        dst[d0 + i] = src[s0 + i]
+
+
+@njit(cache=True)
+def _grow(si, sf, mi):
+    """Bigger state arrays: every tight section doubled, everything copied over."""
+    n_mat = mi[M_NMAT]
+    k_ent, k_heap, k_del, k_tr = si[K_ENT], si[K_HEAP], si[K_DEL], si[K_TR]
+    if si[C_ENT_NEW] + 1 > k_ent:
+        k_ent *= 2
+    while si[C_HEAP] + si[C_ALIVE] + n_mat + 8 > k_heap:
+        k_heap *= 2
+    while si[C_DEL_NEW] + n_mat + 1 > k_del:
+        k_del *= 2
+    while si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + 2 * n_mat + 8 > k_tr:
+        k_tr = 2 * k_tr + 64
+    ni, nf = _layout(mi, k_ent, k_heap, k_del, k_tr)
+    _copy(ni, 0, si, 0, N_COUNTERS)
+    _copy(ni, S_HEADER, si, S_HEADER, si[S_FIXED_END] - S_HEADER)  # fixed sections: same offsets
+    _copy(nf, 0, sf, 0, si[SF_FIXED_END])
+    _copy(ni, ni[S_HEAP], si, si[S_HEAP], HEAP_W * si[K_HEAP])
+    _copy(nf, ni[SF_HEAP], sf, si[SF_HEAP], si[K_HEAP])
+    _copy(ni, ni[S_ENT], si, si[S_ENT], si[K_EW] * si[K_ENT])
+    _copy(nf, ni[SF_ENT], sf, si[SF_ENT], EF_W * si[K_ENT])
+    old_cap = si[K_ENT]
+    for line in range(mi[M_NPOOL] + n_mat):  # ring buffers, each unwrapped to start at 0
+        head = si[si[S_LHEAD] + line]
+        for i in range(si[si[S_LLEN] + line]):
+            ni[ni[S_LINES] + line * k_ent + i] = si[si[S_LINES] + line * old_cap + (head + i) % old_cap]
+        ni[ni[S_LHEAD] + line] = 0
+    _copy(ni, ni[S_DEL], si, si[S_DEL], DEL_W * si[K_DEL])
+    _copy(nf, ni[SF_DEL], sf, si[SF_DEL], si[K_DEL])
+    _copy(ni, ni[S_TR], si, si[S_TR], TR_W * si[K_TR])
+    _copy(nf, ni[SF_TR], sf, si[SF_TR], si[K_TR])
+    return ni, nf
+
+
+@njit(cache=True)
+def _simulate(mi, mf, rg, trace_on):
+    """One replication on arrays; every helper below works on their raw data pointers."""
+    si, sf = _new_state(mi, trace_on)
+    pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
+    _start(pi, pf, pmi)
+    for s in range(mi[M_NMAT]):  # initial reviews, after disruptions start
+        _review(pi, pf, pmi, pmf, prg, s, 0.0)
+    for k in range(mi[M_NARR]):
+        _push(pi, pf, 0.0, URGENT, INIT_ARRIVAL, k, 0)
+    while not _run(_data(si), _data(sf), pmi, pmf, prg):
+        si, sf = _grow(si, sf, mi)
+    return si, sf
+
+
+# -- results ------------------------------------------------------------------------------
+@njit(cache=True)
+def _stats_sizes(mi):
+    n_act, n_mat = mi[M_NACT], mi[M_NMAT]
+    return 1 + (1 + n_act) + n_act + 2 * n_mat, 3 * mi[M_NLV] + 1 + n_act
+
+
+@njit(cache=True)
+def _stats(si, sf, mi, oi, of):
+    """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled],
+    of = [levels (value, last, area) ..., tally totals]."""
+    n_act, n_mat = mi[M_NACT], mi[M_NMAT]
+    oi[0] = si[C_EVENTS]
+    _copy(oi, 1, si, si[S_TACOUNT], 1 + n_act)
+    _copy(oi, 2 + n_act, si, si[S_COMPLETED], n_act)
+    _copy(oi, 2 + 2 * n_act, si, si[S_REQUESTS], n_mat)
+    _copy(oi, 2 + 2 * n_act + n_mat, si, si[S_FILLED], n_mat)
+    _copy(of, 0, sf, 0, 3 * mi[M_NLV])
+    _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], 1 + n_act)
+
+
+@njit(cache=True)
+def simulate_kernel(mi, mf, rg, trace_on):
+    """One replication. `mi`, `mf`: `pack_twin` arrays; `rg`: `rng_table` of the Generators
+    of the compiled twin's `sources`, in that order. Returns (stats ints, stats floats, trace
+    times, trace rows (kind, subject, name)); see `_stats`.
+    """
+    si, sf = _simulate(mi, mf, rg, trace_on)
+    ni, nf = _stats_sizes(mi)
+    oi, of = np.zeros(ni, np.int64), np.zeros(nf, np.float64)
+    _stats(si, sf, mi, oi, of)
+    n = si[C_TRACE]
+    times = sf[si[SF_TR]:si[SF_TR] + n].copy()
+    rows = si[si[S_TR]:si[S_TR] + TR_W * n].copy().reshape((n, TR_W))
+    return oi, of, times, rows
+
+
+@njit(cache=True, parallel=True)
+def simulate_many(mi, mf, rg):
+    """Replications in parallel (prange); rg[i] is replication i's `rng_table`. Returns
+    the stats of every replication as rows of two 2-D arrays (see `_stats`)."""
+    n = rg.shape[0]
+    ni, nf = _stats_sizes(mi)
+    oi, of = np.zeros((n, ni), np.int64), np.zeros((n, nf), np.float64)
+    for r in prange(n):
+        si, sf = _simulate(mi, mf, rg[r], False)
+        _stats(si, sf, mi, oi[r], of[r])
+    return oi, of

@@ -1,0 +1,259 @@
+"""Flatten a validated Twin into plain numpy arrays for the fast engine.
+
+`compile_twin` is a pure function: the same spec gives equal arrays. Everything the
+kernel needs is a number in an array; names (for the trace and the KPI keys) stay on
+the spec. Tables:
+
+- distributions: one row per distribution use, `dist_code` (see DIST_CODES) and up to
+  three parameters in `dist_par`, already transformed exactly as
+  `twin.distributions` transforms them before calling numpy (lognormal mean/sd ->
+  mu/sigma, gamma mean/cv -> shape/scale); empirical values in CSR (`emp_ptr`, `emp_val`);
+- random streams: `sources` holds the stream names (`twin.streams`); tables refer to
+  streams by their position in it, and the wrapper creates them in that order;
+- variable-length lists (resources an activity needs, materials it consumes, its
+  successors, shift breakpoints, units of a pool) are CSR: `X_ptr[i]:X_ptr[i+1]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence, Sized
+from typing import NamedTuple
+
+import numpy as np
+
+from twin import streams
+from twin.distributions import Lognormal
+from twin.spec import EXIT, Twin
+
+DIST_CODES = {
+    "exponential": 0, "gamma": 1, "lognormal": 2, "normal": 3, "weibull": 4,
+    "uniform": 5, "triangular": 6, "constant": 7, "empirical": 8,
+}
+POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY = 0, 1, 2
+
+
+class CompiledTwin(NamedTuple):
+    """A twin as flat arrays (int64 / float64, C-contiguous). See the module docstring."""
+
+    clock: np.ndarray  # [horizon, warmup]
+    sources: np.ndarray  # stream names, str
+    # distributions
+    dist_code: np.ndarray
+    dist_par: np.ndarray  # (D, 3)
+    emp_ptr: np.ndarray
+    emp_val: np.ndarray
+    # arrivals
+    arr_dist: np.ndarray
+    arr_route: np.ndarray
+    arr_stream: np.ndarray
+    # activities
+    act_dur: np.ndarray
+    act_dur_stream: np.ndarray
+    act_branch_stream: np.ndarray  # -1: one way on, no draw
+    act_can_fail: np.ndarray  # 1 if a pool it needs has failures (its hold can be interrupted)
+    need_ptr: np.ndarray
+    need_pool: np.ndarray
+    need_amount: np.ndarray
+    use_ptr: np.ndarray
+    use_mat: np.ndarray
+    use_amount: np.ndarray
+    succ_ptr: np.ndarray
+    succ_to: np.ndarray  # activity index, -1 = exit
+    succ_p: np.ndarray
+    # pools and units
+    pool_cap: np.ndarray
+    pool_on_duty0: np.ndarray  # units on duty at t = 0
+    unit_ptr: np.ndarray  # units of pool p: unit_ptr[p]:unit_ptr[p+1]
+    unit_pool: np.ndarray
+    pool_has_cal: np.ndarray
+    cal_ptr: np.ndarray
+    cal_points: np.ndarray
+    cal_levels: np.ndarray
+    cal_week: np.ndarray
+    cal_offset: np.ndarray
+    pool_fails: np.ndarray
+    fail_up: np.ndarray  # distribution rows, -1 without failures
+    fail_repair: np.ndarray
+    unit_up_stream: np.ndarray
+    unit_repair_stream: np.ndarray
+    # materials and suppliers
+    mat_initial: np.ndarray
+    mat_policy: np.ndarray
+    mat_point: np.ndarray
+    mat_up_to: np.ndarray
+    mat_quantity: np.ndarray
+    mat_lead: np.ndarray
+    mat_lead_stream: np.ndarray
+    mat_disrupt: np.ndarray
+    mat_every: np.ndarray
+    mat_duration: np.ndarray
+    mat_every_stream: np.ndarray
+    mat_duration_stream: np.ndarray
+
+
+class _Tables:
+    """Collects distribution rows and stream names while the spec is walked."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+        self.params: list[tuple[float, float, float]] = []
+        self.empirical: list[list[float]] = []
+        self.sources: list[str] = []
+
+    def dist(self, d: object) -> int:
+        self.codes.append(DIST_CODES[d.dist])  # type: ignore[attr-defined]
+        self.params.append(_params(d))
+        self.empirical.append(list(getattr(d, "values", [])))
+        return len(self.codes) - 1
+
+    def stream(self, source: str) -> int:
+        self.sources.append(source)
+        return len(self.sources) - 1
+
+
+def _params(d: object) -> tuple[float, float, float]:
+    """Parameters as numpy is called with them in twin.distributions (same float ops)."""
+    kind = d.dist  # type: ignore[attr-defined]
+    if kind == "exponential":
+        return (d.mean, 0.0, 0.0)  # type: ignore[attr-defined]
+    if kind == "gamma":
+        return (1.0 / d.cv**2, d.mean * d.cv**2, 0.0)  # type: ignore[attr-defined]
+    if kind == "lognormal":
+        assert isinstance(d, Lognormal)
+        mu, sigma = d.log_params
+        return (mu, sigma, 0.0)
+    if kind == "normal":
+        return (d.mean, d.sd, 0.0)  # type: ignore[attr-defined]
+    if kind == "weibull":
+        return (d.shape, d.scale, 0.0)  # type: ignore[attr-defined]
+    if kind == "uniform":
+        return (d.low, d.high, 0.0)  # type: ignore[attr-defined]
+    if kind == "triangular":
+        return (d.low, d.mode, d.high)  # type: ignore[attr-defined]
+    if kind == "constant":
+        return (d.value, 0.0, 0.0)  # type: ignore[attr-defined]
+    return (0.0, 0.0, 0.0)  # empirical: values live in emp_val
+
+
+def _i(values: list[int]) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64).reshape(-1)
+
+
+def _f(values: list[float]) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
+
+
+def _csr(rows: Sequence[Sized]) -> np.ndarray:
+    return _i([0, *np.cumsum([len(r) for r in rows]).tolist()])
+
+
+def compile_twin(twin: Twin) -> CompiledTwin:
+    """The twin as flat arrays; raises nothing for a validated Twin."""
+    t = _Tables()
+    parts: dict[str, np.ndarray] = {"clock": _f([twin.horizon, twin.warmup])}
+    parts |= _arrivals(twin, t)
+    parts |= _activities(twin, t)
+    parts |= _pools(twin, t)
+    parts |= _materials(twin, t)
+    parts["sources"] = np.array(t.sources, dtype=str) if t.sources else np.zeros(0, dtype="<U1")
+    parts["dist_code"] = _i(t.codes)
+    parts["dist_par"] = np.ascontiguousarray(t.params, dtype=np.float64).reshape(-1, 3)
+    parts["emp_ptr"] = _csr(t.empirical)
+    parts["emp_val"] = _f([v for row in t.empirical for v in row])
+    return CompiledTwin(**parts)
+
+
+def _arrivals(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    index = {a.name: i for i, a in enumerate(twin.activities)}
+    return {
+        "arr_dist": _i([t.dist(a.interarrival) for a in twin.arrivals]),
+        "arr_route": _i([index[a.route] for a in twin.arrivals]),
+        "arr_stream": _i([t.stream(streams.arrival_source(a.name)) for a in twin.arrivals]),
+    }
+
+
+def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    index = {a.name: i for i, a in enumerate(twin.activities)}
+    pools = {r.name: i for i, r in enumerate(twin.resources)}
+    failing = {r.name for r in twin.resources if r.failures is not None}
+    mats = {m.name: i for i, m in enumerate(twin.materials)}
+    acts = twin.activities
+    needs = [list(a.resources.items()) for a in acts]
+    uses = [list(a.consumes.items()) for a in acts]
+    succ = [list(a.successors.items()) for a in acts]
+    return {
+        "act_dur": _i([t.dist(a.duration) for a in acts]),
+        "act_dur_stream": _i([t.stream(streams.duration_source(a.name)) for a in acts]),
+        "act_branch_stream": _i([
+            t.stream(streams.branch_source(a.name)) if len(s) > 1 else -1
+            for a, s in zip(acts, succ, strict=True)
+        ]),
+        "act_can_fail": _i([int(any(p in failing for p in a.resources)) for a in acts]),
+        "need_ptr": _csr(needs),
+        "need_pool": _i([pools[p] for row in needs for p, _ in row]),
+        "need_amount": _i([n for row in needs for _, n in row]),
+        "use_ptr": _csr(uses),
+        "use_mat": _i([mats[m] for row in uses for m, _ in row]),
+        "use_amount": _i([n for row in uses for _, n in row]),
+        "succ_ptr": _csr(succ),
+        "succ_to": _i([-1 if name == EXIT else index[name] for row in succ for name, _ in row]),
+        "succ_p": _f([p for row in succ for _, p in row]),
+    }
+
+
+def _pools(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    res = twin.resources
+    cals = [twin.calendar(r) for r in res]
+    failures = [r.failures for r in res]
+    unit_streams = [
+        (t.stream(streams.uptime_source(r.name, u)), t.stream(streams.repair_source(r.name, u)))
+        if r.failures is not None else (-1, -1)
+        for r in res for u in range(r.capacity)
+    ]
+    return {
+        "pool_cap": _i([r.capacity for r in res]),
+        "pool_on_duty0": _i([
+            c.on_duty(0.0) if c is not None else r.capacity for r, c in zip(res, cals, strict=True)
+        ]),
+        "unit_ptr": _csr([[0] * r.capacity for r in res]),
+        "unit_pool": _i([p for p, r in enumerate(res) for _ in range(r.capacity)]),
+        "pool_has_cal": _i([int(c is not None) for c in cals]),
+        "cal_ptr": _csr([c.breakpoints.tolist() if c is not None else [] for c in cals]),
+        "cal_points": _f([x for c in cals if c is not None for x in c.breakpoints.tolist()]),
+        "cal_levels": _i([x for c in cals if c is not None for x in c.levels.tolist()]),
+        "cal_week": _f([c.week if c is not None else 0.0 for c in cals]),
+        "cal_offset": _f([c.offset if c is not None else 0.0 for c in cals]),
+        "pool_fails": _i([int(f is not None) for f in failures]),
+        "fail_up": _i([t.dist(f.uptime) if f is not None else -1 for f in failures]),
+        "fail_repair": _i([t.dist(f.repair) if f is not None else -1 for f in failures]),
+        "unit_up_stream": _i([u for u, _ in unit_streams]),
+        "unit_repair_stream": _i([r for _, r in unit_streams]),
+    }
+
+
+def _materials(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    mats = twin.materials
+    sup = [m.supplier for m in mats]
+    dis = [s.disruptions if s is not None else None for s in sup]
+    dsrc = [streams.disruption_sources(m.name) for m in mats]
+    policy = [
+        POLICY_NONE if m.reorder is None else POLICY_UP_TO if m.reorder.up_to is not None else POLICY_QUANTITY
+        for m in mats
+    ]
+    return {
+        "mat_initial": _i([m.initial for m in mats]),
+        "mat_policy": _i(policy),
+        "mat_point": _i([m.reorder.point if m.reorder else 0 for m in mats]),
+        "mat_up_to": _i([(m.reorder.up_to or 0) if m.reorder else 0 for m in mats]),
+        "mat_quantity": _i([(m.reorder.quantity or 0) if m.reorder else 0 for m in mats]),
+        "mat_lead": _i([t.dist(s.lead_time) if s is not None else -1 for s in sup]),
+        "mat_lead_stream": _i([
+            t.stream(streams.lead_time_source(m.name)) if s is not None else -1
+            for m, s in zip(mats, sup, strict=True)
+        ]),
+        "mat_disrupt": _i([int(d is not None) for d in dis]),
+        "mat_every": _i([t.dist(d.every) if d is not None else -1 for d in dis]),
+        "mat_duration": _i([t.dist(d.duration) if d is not None else -1 for d in dis]),
+        "mat_every_stream": _i([t.stream(e) if d else -1 for d, (e, _) in zip(dis, dsrc, strict=True)]),
+        "mat_duration_stream": _i([t.stream(x) if d else -1 for d, (_, x) in zip(dis, dsrc, strict=True)]),
+    }
