@@ -162,3 +162,26 @@ resources:
     assert [t for t, kind, who, _ in ref.trace if kind == "end" and who == 1] == [46.0]
     # without the re-check it would have worked from 15 while pb was down and ended at 31
     assert_same(twin, 1, 0, trace=True)
+
+
+def test_memory_is_bounded_by_what_is_in_the_system_not_the_horizon() -> None:
+    """Five years of the manufacturing line need about what a week needs: state arrays
+    grow with the work in the system (doubling), never with the number of events."""
+    import tracemalloc
+
+    twin = load_twin(ROOT / "scenarios" / "examples" / "manufacturing.yaml")
+    simulate_fast(twin.model_copy(update={"horizon": 200.0, "warmup": 0.0}), 1, 0)  # compile first
+
+    def peak(horizon: float) -> tuple[int, int]:
+        tracemalloc.start()
+        try:
+            rep = simulate_fast(twin.model_copy(update={"horizon": horizon, "warmup": 0.0}), 1, 0)
+            return tracemalloc.get_traced_memory()[1], rep.events
+        finally:
+            tracemalloc.stop()
+
+    week, _ = peak(168.0)
+    years, events = peak(5 * 8760.0)
+    assert events > 500_000
+    assert years - week < events // 4  # per-event storage would need >= 8 bytes an event
+    assert years < 4 * week

@@ -293,7 +293,12 @@ def _observe(si, sf, i, now, value, warmup):
 def _push(si, sf, time, priority, kind, a, b):
     seq = si[C_SEQ]
     si[C_SEQ] = seq + 1
-    key = priority * PRIORITY_SHIFT + seq
+    _push_key(si, sf, time, priority * PRIORITY_SHIFT + seq, kind, a, b)
+    return seq
+
+
+@njit(cache=True)
+def _push_key(si, sf, time, key, kind, a, b):
     i = si[C_HEAP]
     si[C_HEAP] = i + 1
     hi, hf = si[S_HEAP], si[SF_HEAP]
@@ -311,7 +316,6 @@ def _push(si, sf, time, priority, kind, a, b):
     r = hi + HEAP_W * i
     sf[hf + i] = time
     si[r], si[r + 1], si[r + 2], si[r + 3] = key, kind, a, b
-    return seq
 
 
 @njit(cache=True)
@@ -970,13 +974,31 @@ def _start(si, sf, mi):
 
 @njit(cache=True)
 def _arrival(si, sf, mi, mf, rg, k, now):
+    """A new entity; its process starts as an URGENT event at `now`.
+
+    That event would be the very next one popped unless an URGENT event at `now` is
+    already waiting, so then (and only if arrays have room) it runs at once, skipping a
+    heap push and pop; its sequence number is used up either way, keeping later ties."""
     si[C_ENTITIES] += 1
     num = si[C_ENTITIES]
     _log(si, sf, now, T_ARRIVAL, num, k)
     b = mi[M_ARR] + ARR_W * k
     slot = _new_entity(si, num, mi[b + A_ROUTE])
-    _push(si, sf, now, URGENT, INIT_ENTITY, slot, 0)
+    seq = si[C_SEQ]
+    si[C_SEQ] = seq + 1
+    urgent_waiting = si[C_HEAP] > 0 and sf[si[SF_HEAP]] == now and si[si[S_HEAP]] < PRIORITY_SHIFT
     _next_arrival(si, sf, mi, mf, rg, k, now)
+    if urgent_waiting or not _room(si, mi):
+        _push_key(si, sf, now, URGENT * PRIORITY_SHIFT + seq, INIT_ENTITY, slot, 0)
+    else:
+        _start_entity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _start_entity(si, sf, mi, mf, rg, slot, now):
+    sf[_entf(si, slot) + EF_BORN] = now
+    _level_add(sf, 0, now, 1.0, mf[F_WARMUP])
+    _visit(si, sf, mi, mf, rg, slot, si[_ent(si, slot) + E_STEP], now)
 
 
 @njit(cache=True)
@@ -988,16 +1010,13 @@ def _next_arrival(si, sf, mi, mf, rg, k, now):
 
 @njit(cache=True)
 def _handle(si, sf, mi, mf, rg, now, kind, a, b):
-    w = mf[F_WARMUP]
     if kind == HOLD_END:
         if si[_ent(si, a) + E_TOKEN] == b:  # else: the timeout of an interrupted hold
             _finish(si, sf, mi, mf, rg, a, now)
     elif kind == ARRIVAL:
         _arrival(si, sf, mi, mf, rg, a, now)
     elif kind == INIT_ENTITY:
-        sf[_entf(si, a) + EF_BORN] = now
-        _level_add(sf, 0, now, 1.0, w)
-        _visit(si, sf, mi, mf, rg, a, si[_ent(si, a) + E_STEP], now)
+        _start_entity(si, sf, mi, mf, rg, a, now)
     elif kind == GRANTED:
         if si[_ent(si, a) + E_PHASE] == WAIT_UNITS:
             _after_units(si, sf, mi, mf, rg, a, now)
