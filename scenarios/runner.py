@@ -71,7 +71,9 @@ class StudyResult:
 def unit_key(unit: Unit, settings: Settings) -> str:
     uncertain = unit.uncertain.model_dump(mode="json") if unit.uncertain else None
     design = settings.design if unit.uncertain and unit.uncertain.method == "lhs" else None
-    blob = json.dumps([unit.data, uncertain, design, settings.seed, settings.engine], sort_keys=True)
+    # The name too: two scenarios that happen to simulate the same twin stay two units.
+    blob = json.dumps([unit.name, unit.data, uncertain, design, settings.seed, settings.engine],
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -8,7 +8,6 @@ scenario file per scenario, based on it) and what `scenarios` writes: resumable
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from pathlib import Path
@@ -143,7 +142,6 @@ def _write_inputs(
                 for path, reason in error.problems
             ]
         ) from None
-    _check_distinct(units)
     return [s.name for s in loaded], len(units)
 
 
@@ -153,24 +151,6 @@ def _unpath(reason: str, prefixes: dict[str, str]) -> str:
         reason = reason.replace(path, prefix)
     return reason
 
-
-def _check_distinct(units: list[Any]) -> None:
-    """Two runs of the same twin would share one key in the study runner: refuse them."""
-    seen: dict[str, str] = {}
-    for unit in units:
-        uncertain = unit.uncertain.model_dump(mode="json") if unit.uncertain else None
-        blob = json.dumps([unit.data, uncertain], sort_keys=True)
-        if blob in seen:
-            raise Invalid(
-                [
-                    (
-                        "scenarios",
-                        f"'{unit.name}' simulates the same twin as '{seen[blob]}': "
-                        "change something (a scenario with no effective change adds nothing)",
-                    )
-                ]
-            )
-        seen[blob] = unit.name
 
 
 def get(session: Session, study_id: str) -> StudyRow:

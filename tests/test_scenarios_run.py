@@ -127,3 +127,24 @@ def test_cli_reports_bad_scenarios_without_a_traceback(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: bad\nbase: nowhere.yaml\n")
     done = subprocess.run([TWIN, "study", tmp_path / "bad.yaml"], capture_output=True, text=True)
     assert done.returncode == 2 and "cannot read file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_two_scenarios_of_the_same_twin_are_both_kept(tmp_path: Path) -> None:
+    """A change that sets a value the twin already has still makes its own scenario."""
+    from scenarios.report import summarize_study
+
+    base = study_files(tmp_path)[0]
+    same = tmp_path / "same.yaml"
+    same.write_text(yaml.safe_dump({"name": "same", "base": "base.yaml",
+                                    "changes": {"activities.serve.duration.mean": 0.6}}))
+    assert yaml.safe_load(SHOP)["activities"][0]["duration"]["mean"] == 0.6
+    scenarios = load_study([base, same])
+    result = run_study(scenarios, settings_for(scenarios[0]), "serial")
+    table = result.table
+    assert set(table["scenario"]) >= {"base", "same"}
+    kpis = [c for c in table.columns if c in ("throughput", "cycle_time", "wip")]
+    base_rows = table[table["scenario"] == "base"][kpis].reset_index(drop=True)
+    same_rows = table[table["scenario"] == "same"][kpis].reset_index(drop=True)
+    pd.testing.assert_frame_equal(base_rows, same_rows)  # CRN: identical numbers
+    summary = summarize_study(result)
+    assert summary["differences"]["same"]["cycle_time"]["mean"] == 0.0
