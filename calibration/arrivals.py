@@ -3,8 +3,9 @@
 `ArrivalFitter().fit(case_starts)` sets `interarrival_` (a fitted DurationFitter, in
 hours), `profile_` (168 arrival rates per hour, Monday 00:00 first, averaged over the
 observed weeks) and `preferred_` ("profile" or "stationary", by AIC of a Poisson model with
-168 weekly rates against one constant rate). The twin spec takes only the stationary
-distribution today; the profile goes in the report until the spec gains weekly rates.
+168 weekly rates against one constant rate). `spec_` is the arrival's source for the twin
+spec: `{"rate_profile": {"per_hour": [...]}}` when the profile is preferred, else
+`{"interarrival": <stationary fit>}`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ class ArrivalFitter:
         self.first_, self.last_ = starts.iloc[0], starts.iloc[-1]
         return self
 
+    @property
+    def spec_(self) -> dict[str, Any]:
+        """The arrival's `rate_profile` (when preferred) or `interarrival`, as spec data."""
+        if self.preferred_ == "profile":
+            return {"rate_profile": {"per_hour": [round(float(r), 6) for r in self.profile_]}}
+        return {"interarrival": self.interarrival_.spec_}
+
     def summary(self) -> dict[str, Any]:
         return {
             "cases": self.n_,
@@ -60,7 +68,10 @@ class ArrivalFitter:
             "aic_stationary_poisson": self.aic_stationary_,
             "aic_weekly_profile": self.aic_profile_,
             "preferred": self.preferred_,
-            "used_in_spec": "stationary (the spec has no weekly arrival profile yet)",
+            "used_in_spec": (
+                "weekly rate profile (rate_profile.per_hour)" if self.preferred_ == "profile"
+                else "stationary interarrival fit"
+            ),
         }
 
 

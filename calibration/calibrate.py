@@ -1,6 +1,7 @@
 """From an event log (plus optional failure and delivery records) to a twin spec and a report.
 
-The twin, in hours, has one arrival stream (stationary interarrival of case starts); a
+The twin, in hours, has one arrival stream of case starts (the hour-of-week rate profile
+when it beats a constant rate by AIC, else the stationary interarrival fit); a
 zero-time `start` dispatcher when cases begin with different activities; per activity its
 processing time (end - start) on one unit of its own pool; and, with `waits=True`, a
 resource-free `wait_<activity>` step before it holding the observed time from the end of
@@ -82,7 +83,7 @@ def calibrate(
         "arrivals": [
             {
                 "name": "cases",
-                "interarrival": arrivals.interarrival_.spec_,
+                **arrivals.spec_,
                 "route": _first_step(routing.start_, labels),
             }
         ],
@@ -166,11 +167,6 @@ def _warnings(report: dict[str, Any]) -> list[str]:
         for label, fit in report[kind].items():
             out += [f"{kind}[{label}]: {w}" for w in fit["warnings"]]
     out += [f"routing: {w}" for w in report["routing"]["warnings"]]
-    if report["arrivals"]["preferred"] == "profile":
-        out.append(
-            "arrivals: a weekly hour-of-week profile fits better (AIC) than a constant rate; "
-            "the spec uses the stationary fit until it supports weekly rate profiles"
-        )
     for section in ("failures", "supply"):
         out += [f"{section}: {w}" for w in report.get(section, {}).get("warnings", [])]
     return out

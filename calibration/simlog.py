@@ -72,7 +72,7 @@ def simulate_log(
     """The first `cases` arrivals, simulated until all of them have left (horizon grows as needed)."""
     meta = meta or {}
     unit = UNIT_HOURS[twin.time_unit]
-    mean_gap = 1 / sum(1 / a.interarrival.mean_value for a in twin.arrivals)
+    mean_gap = 1 / sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
     extra = max(twin.horizon, 1.0)
     for _ in range(max_tries):
         trial = parse_twin(

@@ -15,14 +15,15 @@ from service.db import make_engine, migrate, sessions
 from service.errors import Conflict, Invalid, NotFound, TooLarge
 from service.jobs import Dispatcher
 from service.limits import BodyLimit
-from service.routers import keys, studies, twins
+from service.routers import calibrations, keys, studies, twins
 from service.schemas import Health
 from service.settings import Settings
 from twin.runner import twin_version
 
 DESCRIPTION = """Digital twins of operations as a shared service: store twins, run studies
 (scenarios x replications with common random numbers) as background jobs, read their
-summaries, per-replication tables, figures and reports.
+summaries, per-replication tables, figures and reports; calibrate twins from uploaded CSV
+event logs (a job that stores the twin and a calibration report).
 
 Every endpoint except `/health`, `/openapi.json`, `/docs` and the dashboard page needs an
 API key: `Authorization: Bearer KEY` (`twin keys create --role viewer|editor|admin`)."""
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="twin", version=twin_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
-    for router in (twins.router, studies.router, keys.router, dashboard.router):
+    for router in (twins.router, studies.router, calibrations.router, keys.router, dashboard.router):
         app.include_router(router)
     _handlers(app)
 

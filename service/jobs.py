@@ -1,4 +1,4 @@
-"""The job dispatcher: runs queued studies in worker processes, one process per job.
+"""The job dispatcher: runs queued jobs (studies, calibrations) in worker processes, one each.
 
 State lives in the database only, so a server killed at any moment loses nothing: at
 start-up every job that was running is queued again, and its worker resumes from the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
@@ -17,11 +18,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import transaction
-from service.models import StudyRow, now
+from service.models import CalibrationRow, StudyRow, now
 from service.settings import Settings
-from service.worker import execute
+from service.worker import execute, execute_calibration
 
 log = logging.getLogger("twin.service.jobs")
+
+Table = type[StudyRow] | type[CalibrationRow]
+# Each kind of job: its table (status, attempts, started_at, finished_at, error) and the
+# worker entry point, called as target(id, database url, home) in a spawned process.
+KINDS: tuple[tuple[Table, Callable[[str, str, str], None]], ...] = (
+    (StudyRow, execute),
+    (CalibrationRow, execute_calibration),
+)
 
 
 class Dispatcher:
@@ -31,6 +40,7 @@ class Dispatcher:
         self.settings = settings
         self.factory = factory
         self.running: dict[str, BaseProcess] = {}
+        self.tables: dict[str, Table] = {}  # job id -> its table, while running
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="twin-dispatcher")
         self._context = get_context("spawn")
@@ -47,6 +57,7 @@ class Dispatcher:
             process.terminate()
             process.join(timeout=5)
         self.running.clear()
+        self.tables.clear()
         requeue(self.factory)
 
     def _loop(self) -> None:
@@ -68,10 +79,11 @@ class Dispatcher:
                 continue
             process.join()
             del self.running[study_id]
+            table = self.tables.pop(study_id)
             with transaction(self.factory) as session:  # a worker that died without a word
                 session.execute(
-                    update(StudyRow)
-                    .where(StudyRow.id == study_id, StudyRow.status == "running")
+                    update(table)
+                    .where(table.id == study_id, table.status == "running")
                     .values(
                         status="failed",
                         finished_at=now(),
@@ -80,55 +92,66 @@ class Dispatcher:
                 )
 
     def _cancel(self) -> None:
-        with transaction(self.factory) as session:
-            ids = list(session.scalars(select(StudyRow.id).where(StudyRow.status == "cancelling")))
-        for study_id in ids:
-            process = self.running.pop(study_id, None)
-            if process is not None:
-                process.terminate()
-                process.join(timeout=10)
+        for table, _ in KINDS:
             with transaction(self.factory) as session:
-                session.execute(
-                    update(StudyRow)
-                    .where(StudyRow.id == study_id, StudyRow.status == "cancelling")
-                    .values(status="cancelled", finished_at=now())
-                )
+                ids = list(session.scalars(select(table.id).where(table.status == "cancelling")))
+            for job_id in ids:
+                process = self.running.pop(job_id, None)
+                self.tables.pop(job_id, None)
+                if process is not None:
+                    process.terminate()
+                    process.join(timeout=10)
+                with transaction(self.factory) as session:
+                    session.execute(
+                        update(table)
+                        .where(table.id == job_id, table.status == "cancelling")
+                        .values(status="cancelled", finished_at=now())
+                    )
 
     def _launch(self) -> None:
+        """Start the oldest queued jobs of every kind, while workers are free."""
         free = self.settings.workers - len(self.running)
         if free <= 0:
             return
+        queued: list[tuple[object, str, Table, Callable[[str, str, str], None]]] = []
         with transaction(self.factory) as session:
-            query = select(StudyRow.id).where(StudyRow.status == "queued").order_by(StudyRow.created_at)
-            ids = list(session.scalars(query.limit(free)))
-        for study_id in ids:
-            if self._claim(study_id):
+            for table, target in KINDS:
+                query = select(table.id, table.created_at).where(table.status == "queued")
+                rows = session.execute(query.order_by(table.created_at).limit(free))
+                queued += [(created, job_id, table, target) for job_id, created in rows]
+        queued.sort(key=lambda item: str(item[0]))
+        for _, job_id, table, target in queued[:free]:
+            if self._claim(table, job_id):
                 process = self._context.Process(
-                    target=execute,
-                    name=f"twin-job-{study_id[:8]}",
+                    target=target,
+                    name=f"twin-job-{job_id[:8]}",
                     daemon=True,
-                    args=(study_id, self.settings.url, str(self.settings.home)),
+                    args=(job_id, self.settings.url, str(self.settings.home)),
                 )
                 process.start()
-                self.running[study_id] = process
+                self.running[job_id] = process
+                self.tables[job_id] = table
 
-    def _claim(self, study_id: str) -> bool:
+    def _claim(self, table: Table, job_id: str) -> bool:
         with transaction(self.factory) as session:
             result = session.execute(
-                update(StudyRow)
-                .where(StudyRow.id == study_id, StudyRow.status == "queued")
-                .values(status="running", started_at=now(), error=None, attempts=StudyRow.attempts + 1)
+                update(table)
+                .where(table.id == job_id, table.status == "queued")
+                .values(status="running", started_at=now(), error=None, attempts=table.attempts + 1)
             )
             return bool(getattr(result, "rowcount", 0))
 
 
 def requeue(factory: sessionmaker[Session]) -> int:
     """Queue again every job left running (its worker is gone); finish pending cancels."""
+    count = 0
     with transaction(factory) as session:
-        session.execute(
-            update(StudyRow)
-            .where(StudyRow.status == "cancelling")
-            .values(status="cancelled", finished_at=now())
-        )
-        result = session.execute(update(StudyRow).where(StudyRow.status == "running").values(status="queued"))
-        return int(getattr(result, "rowcount", 0))
+        for table, _ in KINDS:
+            session.execute(
+                update(table)
+                .where(table.status == "cancelling")
+                .values(status="cancelled", finished_at=now())
+            )
+            result = session.execute(update(table).where(table.status == "running").values(status="queued"))
+            count += int(getattr(result, "rowcount", 0))
+    return count

@@ -1,4 +1,4 @@
-"""Database tables: twins, studies (one job each) and API keys."""
+"""Database tables: twins, studies and calibrations (one job each) and API keys."""
 
 from __future__ import annotations
 
@@ -50,6 +50,30 @@ class StudyRow(Base):
     folder: Mapped[str] = mapped_column(String(500))  # relative to TWIN_HOME
     results_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # Parquet, relative
     figures: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CalibrationRow(Base):
+    """A calibration and its job: uploaded CSVs in its folder -> a new twin and a report."""
+
+    __tablename__ = "calibrations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # options, column mapping, file names
+    done: Mapped[int] = mapped_column(Integer, default=0)  # steps done of `total`
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    folder: Mapped[str] = mapped_column(String(500))  # relative to TWIN_HOME
+    twin_id: Mapped[str | None] = mapped_column(
+        ForeignKey("twins.id", ondelete="SET NULL"), index=True, nullable=True
+    )  # the twin it created
+    report_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # JSON, relative
+    report_html_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # HTML, relative
+    warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

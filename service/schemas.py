@@ -96,6 +96,27 @@ class StudyPublic(BaseModel):
     finished_at: datetime | None
 
 
+class CalibrationPublic(BaseModel):
+    """A calibration job: progress in steps (load, fit, check, report); the twin it created."""
+
+    id: str
+    status: str
+    progress: Progress
+    twin_id: str | None
+    name: str
+    files: dict[str, str]  # form field -> uploaded file name
+    mapping: dict[str, str]  # canonical column -> column in the events file
+    waits: bool
+    calendars: bool
+    capacity: str
+    warnings: list[str]
+    attempts: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 class KeyCreate(_Body):
     role: Role
     name: str = Field(default="", max_length=200)

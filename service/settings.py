@@ -32,7 +32,12 @@ class Settings(BaseSettings):
     def studies_dir(self) -> Path:
         return self.home / "studies"
 
+    @property
+    def calibrations_dir(self) -> Path:
+        return self.home / "calibrations"
+
     def prepare(self) -> None:
         """Create the data folders."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.studies_dir.mkdir(exist_ok=True)
+        self.calibrations_dir.mkdir(exist_ok=True)

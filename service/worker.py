@@ -1,4 +1,4 @@
-"""What a job's worker process does: run the study into its folder, record progress.
+"""What a job's worker process does: run the study (or calibration) in its folder, record progress.
 
 The study runs with the `scenarios` chunked store: each finished chunk of replications is
 a Parquet file in `chunks/` at once, so a job re-queued after a crash reads them back and
@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import make_engine, sessions, transaction
-from service.models import StudyRow, now
+from service.models import CalibrationRow, StudyRow, now
 
 
 def execute(study_id: str, url: str, home: str) -> None:
@@ -62,20 +62,57 @@ def run(folder: Path, replications: int, seed: int, engine: str, progress: Any) 
     }
 
 
-def _progress(factory: sessionmaker[Session], study_id: str, done: int, total: int) -> None:
+def execute_calibration(calibration_id: str, url: str, home: str) -> None:
+    """Entry point of a calibration's worker process: fit, store the twin, write the report.
+
+    The twin row and the `done` status are written in one transaction, so a calibration
+    re-queued after a crash (it starts again from its uploaded files) never stores two twins.
+    """
+    from service import calibrations, twins
+
+    _exit_with_parent()
+    factory = sessions(make_engine(url))
+    with transaction(factory) as session:
+        row = session.get(CalibrationRow, calibration_id)
+        if row is None:
+            return
+        folder, request = Path(home) / row.folder, dict(row.request)
+
+    def progress(done: int, total: int) -> None:
+        _progress(factory, calibration_id, done, total, CalibrationRow)
+
+    try:
+        twin, report = calibrations.run(folder, request, progress)
+    except Exception as error:  # the job fails, the server goes on
+        _finish(factory, calibration_id, CalibrationRow, status="failed", error=_describe(error))
+        return
+    with transaction(factory) as session:
+        row = session.get(CalibrationRow, calibration_id)
+        if row is None or row.status != "running":  # cancelled or deleted meanwhile
+            return
+        created = twins.create(session, twin)
+        session.flush()
+        row.status, row.finished_at, row.twin_id = "done", now(), created.id
+        row.done = row.total = calibrations.STEPS
+        row.report_path = str((folder / calibrations.REPORT_JSON).relative_to(home))
+        row.report_html_path = str((folder / calibrations.REPORT_HTML).relative_to(home))
+        row.warnings = [str(w) for w in report.get("warnings", [])]
+
+
+def _progress(
+    factory: sessionmaker[Session], job_id: str, done: int, total: int, table: Any = StudyRow
+) -> None:
     with transaction(factory) as session:
         session.execute(
-            update(StudyRow)
-            .where(StudyRow.id == study_id, StudyRow.status == "running")
-            .values(done=done, total=total)
+            update(table).where(table.id == job_id, table.status == "running").values(done=done, total=total)
         )
 
 
-def _finish(factory: sessionmaker[Session], study_id: str, **values: Any) -> None:
+def _finish(factory: sessionmaker[Session], job_id: str, table: Any = StudyRow, **values: Any) -> None:
     with transaction(factory) as session:
         session.execute(
-            update(StudyRow)
-            .where(StudyRow.id == study_id, StudyRow.status == "running")
+            update(table)
+            .where(table.id == job_id, table.status == "running")
             .values(finished_at=now(), **values)
         )
 

@@ -14,6 +14,9 @@ Every spec `twins()` draws parses with `twin.loader.parse_twin` by construction:
   never needs more units of a pool than one single shift puts on duty (a lower bound of
   the peak on duty), nor more than the pool's capacity.
 
+An arrival stream is renewal (`interarrival`) or, sometimes, a weekly `rate_profile` (168
+hourly rates with zero hours, scaled to the same bound on expected arrivals).
+
 Specs are small (horizon 50-300, a few hundred arrivals at most) so one SimPy
 replication takes a few milliseconds; reuse them to compare engines or executors.
 """
@@ -63,6 +66,30 @@ def interarrivals(draw: st.DrawFn, low: float = 0.5, high: float = 5.0) -> Spec 
     if kind == "constant":
         return {"dist": "constant", "value": mean}
     return mean  # a bare number means a constant
+
+
+UNITS_PER_HOUR = {"minute": 60.0, "hour": 1.0, "day": 1.0 / 24.0}
+
+
+@st.composite
+def rate_profiles(draw: st.DrawFn, time_unit: str, mean_gap: float) -> Spec:
+    """A weekly `rate_profile`: `per_hour` with long-run mean gap `mean_gap` time units (many
+    hours at rate 0), or `hours` ranges whose rates stay below one per `mean_gap`."""
+    if draw(st.booleans()):
+        weights = draw(st.lists(st.sampled_from([0, 0, 0, 1, 2, 5]), min_size=168, max_size=168))
+        if not any(weights):
+            weights[draw(st.integers(0, 167))] = 1
+        per_week = 168 / (mean_gap / UNITS_PER_HOUR[time_unit])  # arrivals per week
+        scale = per_week / sum(weights)
+        return {"per_hour": [_num(w * scale, 6) for w in weights]}
+    hours: dict[str, float] = {}
+    for _ in range(draw(st.integers(1, 3))):
+        days = draw(st.sampled_from(["mon", "mon-fri", "sat,sun", "daily", "fri-mon"]))
+        begin, length = draw(st.integers(0, 23)), draw(st.integers(1, 24))
+        most = UNITS_PER_HOUR[time_unit] / mean_gap / 3  # per hour; three overlaps at most
+        key = f"{days} {begin:02d}:00-{(begin + length) % 24:02d}:00"
+        hours[key] = _num(most * draw(st.floats(0.1, 1.0)), 6)
+    return {"hours": hours}
 
 
 @st.composite
@@ -272,8 +299,12 @@ def twins(
     for i in range(draw(st.integers(1, 2))):
         low = max(0.5, horizon / MAX_EXPECTED_ARRIVALS)
         route = "act_0" if i == 0 else draw(st.sampled_from([a["name"] for a in acts]))
-        arrivals.append({"name": f"arr_{i}", "interarrival": draw(interarrivals(low, 5.0)),
-                         "route": route})
+        if draw(st.integers(0, 3)) == 0:
+            gap = draw(positive_floats(low, 5.0))
+            source: Spec = {"rate_profile": draw(rate_profiles(spec["time_unit"], gap))}
+        else:
+            source = {"interarrival": draw(interarrivals(low, 5.0))}
+        arrivals.append({"name": f"arr_{i}", **source, "route": route})
 
     spec |= {"arrivals": arrivals, "activities": acts}
     if pool_specs or draw(st.booleans()):

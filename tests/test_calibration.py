@@ -200,3 +200,31 @@ def test_cli_score_json(tmp_path: Path) -> None:
             "events_per_case",
         ):
             assert set(result[side][key]) == {"mean", "ci95"}
+
+
+def test_weekly_profile_goes_into_the_spec_when_preferred() -> None:
+    """Cases that start only on weekday office hours: the fitted twin's arrival is a
+    `rate_profile` (168 per-hour rates, zero at night); a round-the-clock log keeps the
+    stationary `interarrival`."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    gaps = np.cumsum(rng.exponential(1.0, 3000))
+    times = (pd.Timestamp("2026-01-05") + pd.to_timedelta(gaps, "h")).round("s")
+    office = times[(times.hour >= 9) & (times.hour < 17) & (times.dayofweek < 5)]
+    for starts, expected in ((office, "rate_profile"), (times[:400], "interarrival")):
+        events = pd.DataFrame({
+            "case_id": [str(i) for i in range(len(starts))], "activity": "A", "resource": "r",
+            "start_time": starts, "end_time": starts + pd.Timedelta(minutes=20),
+        })
+        spec, report = calibrate(events, waits=False)
+        arrival = spec["arrivals"][0]
+        assert set(arrival) == {"name", expected, "route"}
+        twin = parse_twin(spec)
+        if expected == "rate_profile":
+            rates = arrival["rate_profile"]["per_hour"]
+            assert len(rates) == 168 and rates[0] == 0 and rates[10] > 0.5
+            assert twin.arrivals[0].rate_profile is not None
+            assert report["arrivals"]["used_in_spec"].startswith("weekly")
+            assert run(twin, replications=2, seed=1).to_json()["kpis"]["throughput"]["mean"] > 0
+            assert simulate_log(twin, twin.start, 10, seed=1, meta=report)["case_id"].nunique() == 10

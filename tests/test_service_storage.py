@@ -17,6 +17,7 @@ from service.models import ApiKey, StudyRow, TwinRow, now
 from service.schemas import TwinCreate
 from service.testing import Server, client, wait_for
 from tests.test_service_api import SMALL
+from tests.test_service_calibration import upload, wait_done
 
 POSTGRES = os.environ.get("TWIN_TEST_POSTGRES_URL")
 NO_POSTGRES = "TWIN_TEST_POSTGRES_URL is not set (scripts/test.sh starts PostgreSQL with scripts/postgres.sh)"
@@ -47,9 +48,9 @@ def test_migrations_create_the_schema_and_are_idempotent(url: str) -> None:
     migrate(engine)
     migrate(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"twins", "studies", "api_keys", "alembic_version"} <= tables
+    assert {"twins", "studies", "calibrations", "api_keys", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     engine.dispose()
 
 
@@ -91,7 +92,7 @@ def test_rows_round_trip_and_keys_are_stored_hashed(url: str) -> None:
     engine.dispose()
 
 
-def test_a_study_runs_through_the_server_on_each_database(url: str, tmp_path: Path) -> None:
+def test_a_study_and_a_calibration_run_through_the_server_on_each_database(url: str, tmp_path: Path) -> None:
     database = None if url.startswith("sqlite") else url
     with (
         Server(tmp_path / "home", database_url=database) as server,
@@ -103,3 +104,9 @@ def test_a_study_runs_through_the_server_on_each_database(url: str, tmp_path: Pa
         assert finished["status"] == "done", finished
         assert len(api.get(f"/studies/{study['id']}/results.csv").text.strip().splitlines()) == 4
         assert (server.home / "studies" / study["id"] / "results.parquet").is_file()  # beside the database
+        events = {"events": upload("production_sample.csv")}
+        calibration = wait_done(api, api.post("/calibrations", files=events).json()["id"])
+        assert calibration["status"] == "done", calibration
+        assert api.get(f"/twins/{calibration['twin_id']}").json()["name"] == "production_sample"
+        assert api.delete(f"/twins/{calibration['twin_id']}").status_code == 204  # SET NULL, not refused
+        assert api.get(f"/calibrations/{calibration['id']}").json()["twin_id"] is None

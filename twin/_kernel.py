@@ -34,6 +34,8 @@ system, not the horizon).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -61,10 +63,13 @@ M_NACT, M_NPOOL, M_NUNIT, M_NMAT, M_NARR, M_NDIST, M_NLV, M_HELD, M_MOST = range
 M_DCODE, M_EMP_PTR, M_ARR, M_ACT, M_REQ, M_SUCC_TO, M_UNIT, M_POOL, M_CAL_LEVELS, M_MAT = range(9, 19)
 M_DPAR, M_EMP_VAL, M_SUCC_P, M_CAL_POINTS, M_POOL_F = range(19, 24)
 M_LV_POOL, M_LV_STOCK = 24, 25
-M_HEADER = 26
+M_PROF = 26  # in mf: per rate profile [slot, offset, 168 rates] (PROF_W floats)
+M_HEADER = 27
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
-A_DIST, A_ROUTE, A_STREAM, ARR_W = 0, 1, 2, 3
+A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
+HOURS_PER_WEEK = 168
+PROF_W = 2 + HOURS_PER_WEEK
 AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI, ACT_W = 0, 1, 2, 3, 4, 8, 9, 10
 U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
@@ -143,7 +148,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + 3 * n_pool
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
-    put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream]))
+    put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
     put(M_ACT, act)
     put(M_REQ, np.array(req, np.int64).reshape(-1, 2))
     put(M_SUCC_TO, c.succ_to)
@@ -156,6 +161,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_SUCC_P, c.succ_p, 1)
     put(M_CAL_POINTS, c.cal_points, 1)
     put(M_POOL_F, np.column_stack([c.cal_week, c.cal_offset]), 1)
+    put(M_PROF, np.column_stack([c.prof_clock, c.prof_rates]), 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -1004,8 +1010,34 @@ def _start_entity(si, sf, mi, mf, rg, slot, now):
 @njit(cache=True)
 def _next_arrival(si, sf, mi, mf, rg, k, now):
     b = mi[M_ARR] + ARR_W * k
-    gap = _sample(mi, mf, mi[b + A_DIST], _generator(rg, mi[b + A_STREAM]))
+    p = mi[b + A_PROFILE]
+    if p < 0:
+        gap = _sample(mi, mf, mi[b + A_DIST], _generator(rg, mi[b + A_STREAM]))
+    else:  # SimPy engine: timeout(profile.next_arrival(now, E, horizon) - now)
+        mass = _generator(rg, mi[b + A_STREAM]).exponential(1.0)
+        gap = _profile_next(mf, mi[M_PROF] + PROF_W * p, now, mass, mf[F_HORIZON]) - now
     _push(si, sf, now + gap, NORMAL, ARRIVAL, k, 0)
+
+
+@njit(cache=True)
+def _profile_next(mf, q, now, mass, limit):
+    """twin.calendar.RateProfile.next_arrival, float operation for float; profile at mf[q:]."""
+    slot, offset = mf[q], mf[q + 1]
+    k = math.floor((offset + now) / slot)
+    t = now
+    while True:
+        end = (k + 1) * slot - offset
+        if end > t:
+            rate = mf[q + 2 + k % HOURS_PER_WEEK]
+            if rate > 0.0:
+                step = rate * (end - t)
+                if mass < step:
+                    return t + mass / rate
+                mass -= step
+            t = end
+            if t >= limit:
+                return t
+        k += 1
 
 
 @njit(cache=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,3 +105,61 @@ def _wrap(lo: int, hi: int, week: int) -> list[tuple[int, int]]:
     if hi <= week:
         return [(lo, hi)]
     return [(lo, week), (0, hi - week)]
+
+
+HOURS_PER_WEEK = 168
+
+
+@dataclass(frozen=True)
+class RateProfile:
+    """A weekly arrival-rate profile in model time: 168 hourly slots from Monday 00:00.
+
+    `rates[i]` is arrivals per time unit during hour i of the week, `slot` one hour in time
+    units, `offset` the week position of model time 0 (time units from Monday 00:00).
+    `next_arrival` is the reference for the fast engine's `_kernel._profile_next`: the
+    kernel repeats its float operations one for one.
+    """
+
+    rates: tuple[float, ...]
+    slot: float
+    offset: float
+
+    def next_arrival(self, now: float, mass: float, limit: float) -> float:
+        """The time when the integrated rate from `now` reaches `mass` (an Exp(1) draw):
+        inversion of the cumulative rate of a non-homogeneous Poisson process. Zero-rate
+        hours are skipped; past `limit` (the horizon) the search stops and returns a time
+        at or after `limit` (such an arrival never happens)."""
+        rates, slot, offset = self.rates, self.slot, self.offset
+        k = math.floor((offset + now) / slot)
+        t = now
+        while True:
+            end = (k + 1) * slot - offset
+            if end > t:
+                rate = rates[k % HOURS_PER_WEEK]
+                if rate > 0.0:
+                    step = rate * (end - t)
+                    if mass < step:
+                        return t + mass / rate
+                    mass -= step
+                t = end
+                if t >= limit:
+                    return t
+            k += 1
+
+
+def build_rate_profile(per_hour: Sequence[float], time_unit: str, start: datetime) -> RateProfile:
+    """168 arrivals-per-hour values (Monday 00:00 first, clock time) -> RateProfile."""
+    slot = 60 / MINUTES_PER_UNIT[time_unit]
+    return RateProfile(
+        rates=tuple(float(r) / slot for r in per_hour),
+        slot=slot,
+        offset=week_offset_minutes(start) / MINUTES_PER_UNIT[time_unit],
+    )
+
+
+def hours_of_week(days: Sequence[str], begin: float, end: float) -> list[int]:
+    """Hour-of-week slots (0 = Monday 00:00-01:00) covered by whole hours [begin, end) on
+    `days`; an end at or before the begin runs overnight into the next day."""
+    length = end - begin if end > begin else end + 24 - begin
+    first = [DAYS.index(day) * 24 + int(begin) for day in days]
+    return [(f + i) % HOURS_PER_WEEK for f in first for i in range(int(length))]

@@ -10,6 +10,10 @@ the spec. Tables:
   mu/sigma, gamma mean/cv -> shape/scale); empirical values in CSR (`emp_ptr`, `emp_val`);
 - random streams: `sources` holds the stream names (`twin.streams`); tables refer to
   streams by their position in it, and the wrapper creates them in that order;
+- weekly rate profiles: `arr_profile` (row in the profile tables, -1: renewal arrivals
+  from `arr_dist`), `prof_rates` (P, 168) arrivals per time unit per hour of the week and
+  `prof_clock` (P, 2) one hour in time units and the week position of t = 0, exactly the
+  floats of `twin.calendar.RateProfile`;
 - variable-length lists (resources an activity needs, materials it consumes, its
   successors, shift breakpoints, units of a pool) are CSR: `X_ptr[i]:X_ptr[i+1]`.
 """
@@ -22,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from twin import streams
+from twin.calendar import HOURS_PER_WEEK
 from twin.distributions import Lognormal
 from twin.spec import EXIT, Twin
 
@@ -46,6 +51,9 @@ class CompiledTwin(NamedTuple):
     arr_dist: np.ndarray
     arr_route: np.ndarray
     arr_stream: np.ndarray
+    arr_profile: np.ndarray  # -1: renewal (arr_dist); else row of prof_rates / prof_clock
+    prof_rates: np.ndarray  # (P, 168) per time unit, Monday 00:00 first
+    prof_clock: np.ndarray  # (P, 2): slot (one hour in time units), offset
     # activities
     act_dur: np.ndarray
     act_dur_stream: np.ndarray
@@ -165,10 +173,17 @@ def compile_twin(twin: Twin) -> CompiledTwin:
 
 def _arrivals(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     index = {a.name: i for i, a in enumerate(twin.activities)}
+    profiles = [twin.rate_profile(a) for a in twin.arrivals]
+    used = [p for p in profiles if p is not None]
+    rows = iter(range(len(used)))
     return {
-        "arr_dist": _i([t.dist(a.interarrival) for a in twin.arrivals]),
+        "arr_dist": _i([t.dist(a.interarrival) if p is None else -1
+                        for a, p in zip(twin.arrivals, profiles, strict=True)]),
         "arr_route": _i([index[a.route] for a in twin.arrivals]),
         "arr_stream": _i([t.stream(streams.arrival_source(a.name)) for a in twin.arrivals]),
+        "arr_profile": _i([-1 if p is None else next(rows) for p in profiles]),
+        "prof_rates": _f([r for p in used for r in p.rates]).reshape(-1, HOURS_PER_WEEK),
+        "prof_clock": _f([x for p in used for x in (p.slot, p.offset)]).reshape(-1, 2),
     }
 
 

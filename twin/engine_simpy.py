@@ -20,7 +20,7 @@ from twin import streams
 from twin.allocation import FifoAllocator, Request
 from twin.monitors import Level, Tally
 from twin.pools import Pool, Unit
-from twin.spec import EXIT, Activity, Twin
+from twin.spec import EXIT, Activity, Arrival, Twin
 from twin.stock import Stock
 
 
@@ -123,12 +123,20 @@ class Model:
         for index in range(len(self.stocks)):
             self._review(index)
         for arrival in self.twin.arrivals:
-            env.process(self._arrivals(arrival.name, arrival.interarrival, self.steps[arrival.route]))
+            env.process(self._arrivals(arrival, self.steps[arrival.route]))
 
-    def _arrivals(self, name: str, interarrival: Any, first: Step) -> Generator:
+    def _arrivals(self, arrival: Arrival, first: Step) -> Generator:
+        """Renewal gaps; or, with a rate profile, a non-homogeneous Poisson process by
+        inversion: an Exp(1) draw of integrated rate until the next arrival."""
+        name, interarrival, profile = arrival.name, arrival.interarrival, self.twin.rate_profile(arrival)
         rng = self.stream(streams.arrival_source(name))
         while True:
-            yield self.env.timeout(interarrival.sample(rng))
+            if interarrival is not None:
+                yield self.env.timeout(interarrival.sample(rng))
+            else:
+                assert profile is not None  # the spec gives exactly one of the two
+                now = self.env.now
+                yield self.env.timeout(profile.next_arrival(now, rng.exponential(1.0), self.horizon) - now)
             self.entities += 1
             self.log("arrival", self.entities, name)
             self.env.process(self._entity(self.entities, first))

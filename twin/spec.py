@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import networkx as nx
 from pydantic import (
@@ -12,12 +12,25 @@ from pydantic import (
     ConfigDict,
     Field,
     PositiveInt,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
-from twin.calendar import DAYS, DEFAULT_START, WeeklyCalendar, build_calendar, parse_clock
+from twin.calendar import (
+    DAYS,
+    DEFAULT_START,
+    HOURS_PER_WEEK,
+    UNITS_PER_HOUR,
+    RateProfile,
+    WeeklyCalendar,
+    build_calendar,
+    build_rate_profile,
+    hours_of_week,
+    parse_clock,
+)
 from twin.distributions import Dist, NonNegativeFloat, Positive
 from twin.errors import SpecError
 
@@ -31,10 +44,93 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class WeeklyRates(_Spec):
+    """Arrivals per hour by hour of the week (clock time), repeating weekly: `per_hour`, 168
+    values from Monday 00:00, or `hours`, {"<days> HH:00-HH:00": rate} with days `mon`,
+    `mon-fri`, `sat,sun` or `daily`; hours no entry covers have rate 0, overlaps add."""
+
+    per_hour: list[NonNegativeFloat] | None = None
+    hours: dict[str, NonNegativeFloat] | None = None
+
+    @field_validator("per_hour")
+    @classmethod
+    def _week_long(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and len(value) != HOURS_PER_WEEK:
+            raise ValueError(f"needs {HOURS_PER_WEEK} values (one per hour, Monday 00:00 first), "
+                             f"got {len(value)}")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _keys(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for key in value or {}:
+            parse_hours_key(key)
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> WeeklyRates:
+        if (self.per_hour is None) == (self.hours is None):
+            raise ValueError("give exactly one of per_hour (168 values) or hours")
+        if not any(r > 0 for r in self.hourly()):
+            raise ValueError("at least one hour of the week needs a positive rate")
+        return self
+
+    def hourly(self) -> list[float]:
+        """The 168 arrivals-per-hour values, Monday 00:00 first."""
+        if self.per_hour is not None:
+            return list(self.per_hour)
+        out = [0.0] * HOURS_PER_WEEK
+        for key, rate in (self.hours or {}).items():
+            days, begin, end = parse_hours_key(key)
+            for slot in hours_of_week(days, begin, end):
+                out[slot] += rate
+        return out
+
+
+def parse_hours_key(key: str) -> tuple[list[str], float, float]:
+    """'mon-fri 08:00-17:00' -> (days, 8, 17); whole hours only; end <= start: overnight."""
+    parts = key.split()
+    span = parts[1].split("-") if len(parts) == 2 else []
+    if len(span) != 2:
+        raise ValueError(f"'{key}': expected '<days> HH:00-HH:00', e.g. 'mon-fri 08:00-17:00'")
+    begin, end = parse_clock(span[0]), parse_clock(span[1])
+    if begin != int(begin) or end != int(end) or begin >= 24:
+        raise ValueError(f"'{key}': rates are per whole hour: use HH:00 times, start before 24:00")
+    days: list[str] = []
+    for item in parts[0].lower().split(","):
+        if item == "daily":
+            days += DAYS
+            continue
+        ends = item.split("-")
+        if len(ends) > 2 or any(d not in DAYS for d in ends):
+            raise ValueError(f"'{key}': '{item}' is not a day (mon..sun), a range (mon-fri) or daily")
+        first, last = DAYS.index(ends[0]), DAYS.index(ends[-1])
+        days += [DAYS[(first + i) % 7] for i in range((last - first) % 7 + 1)]
+    return days, begin, end
+
+
 class Arrival(_Spec):
+    """Renewal arrivals (`interarrival`), or a weekly non-homogeneous Poisson process
+    (`rate_profile`); exactly one is given, and only that one is serialized."""
+
     name: Name
-    interarrival: Dist
+    interarrival: Dist | None = None
+    rate_profile: WeeklyRates | None = None
     route: Name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_source(cls, data: Any) -> Any:
+        given = isinstance(data, dict) and [data.get(k) is not None for k in ("interarrival", "rate_profile")]
+        if given and given[0] == given[1]:
+            raise ValueError("give exactly one of interarrival or rate_profile")
+        return data
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        data.pop("interarrival" if self.rate_profile is not None else "rate_profile", None)
+        return data
 
 
 class Activity(_Spec):
@@ -158,6 +254,19 @@ class Twin(_Spec):
         shifts = [(s.days, parse_clock(s.start), parse_clock(s.end), s.capacity) for s in resource.shifts]
         return build_calendar(shifts, self.time_unit, self.start)
 
+    def mean_interarrival(self, arrival: Arrival) -> float:
+        """Long-run mean gap between arrivals of a stream, in this twin's time unit."""
+        if arrival.rate_profile is None:
+            assert arrival.interarrival is not None
+            return arrival.interarrival.mean_value
+        per_week = sum(arrival.rate_profile.hourly())
+        return HOURS_PER_WEEK / per_week * UNITS_PER_HOUR[self.time_unit]
+
+    def rate_profile(self, arrival: Arrival) -> RateProfile | None:
+        if arrival.rate_profile is None:
+            return None
+        return build_rate_profile(arrival.rate_profile.hourly(), self.time_unit, self.start)
+
 
 def check_wiring(twin: Twin) -> list[tuple[str, str]]:
     """Cross-field checks, each problem as (field path, reason)."""
@@ -188,7 +297,10 @@ def _unique_names(kind: str, names: list[str]) -> list[tuple[str, str]]:
 
 def _zero_time_sources(twin: Twin) -> list[tuple[str, str]]:
     """Renewal processes with zero mean would schedule infinitely many events."""
-    items = [(f"arrivals[{a.name}].interarrival", a.interarrival) for a in twin.arrivals]
+    items: list[tuple[str, Any]] = [
+        (f"arrivals[{a.name}].interarrival", a.interarrival)
+        for a in twin.arrivals if a.interarrival is not None
+    ]
     for r in twin.resources:
         if r.failures:
             items.append((f"resources[{r.name}].failures.uptime", r.failures.uptime))

@@ -66,7 +66,7 @@ def flows(twin: Twin, graph: nx.DiGraph, kpis: Kpis) -> dict[tuple[str, str], fl
     span = twin.horizon - twin.warmup
     out = {}
     for a in twin.arrivals:
-        out[(f"arrival:{a.name}", a.route)] = 1.0 / a.interarrival.mean_value
+        out[(f"arrival:{a.name}", a.route)] = 1.0 / twin.mean_interarrival(a)
     for u, v, data in graph.edges(data=True):
         if not u.startswith("arrival:"):
             out[(u, v)] = _mean(kpis, f"activities.{u}.completed") / span * data["probability"]

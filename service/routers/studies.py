@@ -33,7 +33,7 @@ def list_studies(
     _: Viewer,
     twin_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[StudyPublic]:
     with transaction(db) as session:
         return [studies.public(row) for row in studies.listing(session, twin_id, limit, offset)]

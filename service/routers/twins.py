@@ -48,7 +48,7 @@ def list_twins(
     db: Db,
     _: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[TwinPublic]:
     with transaction(db) as session:
         return [twins.public(row) for row in twins.listing(session, limit, offset)]

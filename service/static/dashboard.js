@@ -77,6 +77,18 @@ async function loadStudies() {
   }
 }
 
+async function loadCalibrations() {
+  if (!$("calibrations").closest("details").open) return;
+  const body = $("calibrations").tBodies[0]; body.replaceChildren();
+  for (const c of await json("/calibrations?limit=20")) {
+    const report = document.createElement("button"); report.textContent = "Report";
+    report.hidden = c.status !== "done";
+    report.onclick = () => download(`/calibrations/${c.id}/report`, `calibration-${c.id}.html`);
+    body.appendChild(row([c.name, c.status + (c.error ? ` — ${c.error}` : ""), progressBar(c),
+                          c.twin_id ? (twinNames[c.twin_id] || c.twin_id) : "", report], c.id));
+  }
+}
+
 async function loadDetail() {
   if (!selected) { $("detail").hidden = true; return; }
   const s = await json(`/studies/${selected}`);
@@ -129,7 +141,7 @@ async function download(path, filename) {
 }
 
 async function refresh() {
-  try { await loadTwins(); await loadStudies(); await loadDetail(); } catch (error) { console.log(error); }
+  try { await loadTwins(); await loadCalibrations(); await loadStudies(); await loadDetail(); } catch (error) { console.log(error); }
 }
 
 async function start() {
@@ -154,6 +166,17 @@ $("add-twin").onclick = async () => {
                           body: JSON.stringify({yaml: $("twin-yaml").value})});
     $("twin-yaml").value = ""; refresh();
   } catch (error) { $("twin-error").textContent = error.message; }
+};
+$("start-calibration").onclick = async () => {
+  $("cal-error").textContent = "";
+  const form = new FormData();
+  for (const field of ["events", "failures", "deliveries"]) {
+    const file = $("cal-" + field).files[0];
+    if (file) form.append(field, file);
+  }
+  if ($("cal-name").value.trim()) form.append("name", $("cal-name").value.trim());
+  try { await json("/calibrations", {method: "POST", body: form}); refresh(); }
+  catch (error) { $("cal-error").textContent = error.message; }
 };
 $("start-study").onclick = async () => {
   $("study-error").textContent = "";

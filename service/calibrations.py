@@ -1,0 +1,203 @@
+"""Calibrations: check uploaded CSVs and queue a job; the job fits a twin and writes a report.
+
+A calibration's folder (`TWIN_HOME/calibrations/ID/`) holds its uploads (`input/events.csv`
+and, when given, `input/failures.csv`, `input/deliveries.csv`) and, once done, the
+calibrated twin (`twin.yaml`) and the report (`report.html`, `report.json`), referenced
+from the database. The twin is stored as a new twin, as `POST /twins` does.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.db import transaction
+from service.errors import Conflict, Invalid, NotFound, TooLarge
+from service.models import CalibrationRow, now
+from service.schemas import CalibrationPublic, Progress
+from service.settings import Settings
+from twin.spec import Twin
+
+FILES = ("events", "failures", "deliveries")  # form fields; events is required
+MAPPED = ("case_id", "activity", "resource", "start_time", "end_time")  # column mapping fields
+STEPS = 4  # load, fit, check the twin, write the report
+REPORT_JSON, REPORT_HTML, TWIN_YAML = "report.json", "report.html", "twin.yaml"
+
+
+def submit(
+    db: sessionmaker[Session],
+    settings: Settings,
+    uploads: dict[str, tuple[str, BinaryIO]],
+    mapping: dict[str, str],
+    options: dict[str, Any],
+) -> CalibrationRow:
+    """Save the uploads (field -> (file name, stream)), check them with calibration's
+    loaders (Invalid naming the field and the loader's reason), and queue the job."""
+    calibration_id = uuid.uuid4().hex
+    folder = settings.calibrations_dir / calibration_id
+    inputs = folder / "input"
+    inputs.mkdir(parents=True)
+    try:
+        names = {}
+        for field, (filename, stream) in uploads.items():
+            data = stream.read(settings.max_upload_bytes + 1)
+            if len(data) > settings.max_upload_bytes:
+                raise TooLarge(
+                    f"{field}: file exceeds the limit max_upload_bytes = {settings.max_upload_bytes} bytes"
+                )
+            (inputs / f"{field}.csv").write_bytes(data)
+            names[field] = filename
+        check(inputs, mapping)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    name = options.get("name") or _name_from(names["events"])
+    row = CalibrationRow(
+        id=calibration_id,
+        status="queued",
+        request={**options, "name": name, "mapping": mapping, "files": names},
+        done=0,
+        total=STEPS,
+        attempts=0,
+        folder=str(folder.relative_to(settings.home)),
+        created_at=now(),
+    )
+    with transaction(db) as session:
+        session.add(row)
+    return row
+
+
+def check(inputs: Path, mapping: dict[str, str]) -> None:
+    """Load each upload as the job will; the first problem -> Invalid naming its field."""
+    from calibration import failures, supply
+    from calibration.loaders import CalibrationDataError, load_events, read_table
+
+    for field in FILES:
+        path = inputs / f"{field}.csv"
+        if not path.exists():
+            continue
+        try:
+            if field == "events":
+                load_events(path, mapping)
+                continue
+            table, _ = read_table(path)
+            if table.empty:
+                raise CalibrationDataError("no rows")
+            columns = list(table.columns)
+            if field == "failures":
+                for what, aliases in failures.COLUMNS.items():
+                    failures.pick(columns, aliases, what)
+            else:
+                missing = [supply.DEFAULTS[c] for c in ("ordered", "scheduled", "delivered")]
+                missing = [c for c in missing if c not in columns]
+                if missing:
+                    raise CalibrationDataError(f"missing column(s) {missing}; columns are {columns}")
+        except CalibrationDataError as error:
+            raise Invalid([(field, _unpath(str(error), path, field))]) from None
+        except Exception as error:  # pandas' own errors (an empty file, a binary blob)
+            raise Invalid([(field, f"cannot read as CSV: {type(error).__name__}: {error}")]) from None
+
+
+def _unpath(message: str, path: Path, field: str) -> str:
+    """The loader's message without the server-side path ('events: missing column ...')."""
+    message = message.replace(str(path), field)
+    return message.removeprefix(f"{field}: ") if message.startswith(f"{field}: ") else message
+
+
+def _name_from(filename: str) -> str:
+    stem = filename.rsplit("/", 1)[-1].split(".")[0]
+    return re.sub(r"[^A-Za-z0-9_\-]+", "_", stem).strip("_-")[:100] or "calibrated"
+
+
+def run(
+    folder: Path, request: dict[str, Any], progress: Callable[[int, int], None]
+) -> tuple[Twin, dict[str, Any]]:
+    """The job (in a worker process): calibrate from the folder's uploads; write the twin
+    YAML and the report files; return the checked twin and the report."""
+    from calibration import calibrate, load_events
+    from calibration.loaders import read_table
+    from calibration.report import write_report
+    from twin.loader import parse_twin
+
+    inputs = folder / "input"
+    progress(0, STEPS)
+    events, loaded = load_events(inputs / "events.csv", request.get("mapping") or {})
+    extra = {
+        field: read_table(inputs / f"{field}.csv")[0] if (inputs / f"{field}.csv").exists() else None
+        for field in ("failures", "deliveries")
+    }
+    progress(1, STEPS)
+    spec, report = calibrate(
+        events,
+        extra["failures"],
+        extra["deliveries"],
+        name=request["name"],
+        waits=bool(request.get("waits", True)),
+        calendars=bool(request.get("calendars", True)),
+        capacity=str(request.get("capacity", "distinct")),
+    )
+    data = loaded.as_dict()
+    data["source"] = request.get("files", {}).get("events", "events.csv")
+    report["data"] = data
+    progress(2, STEPS)
+    twin = parse_twin(spec, "calibrated twin")  # never store a twin that does not load
+    (folder / TWIN_YAML).write_text(
+        yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    progress(3, STEPS)
+    write_report(report, folder / REPORT_HTML)  # and report.json beside it
+    return twin, report
+
+
+def get(session: Session, calibration_id: str) -> CalibrationRow:
+    row = session.get(CalibrationRow, calibration_id)
+    if row is None:
+        raise NotFound(f"no calibration with id '{calibration_id}'")
+    return row
+
+
+def listing(session: Session, limit: int, offset: int) -> list[CalibrationRow]:
+    query = select(CalibrationRow).order_by(CalibrationRow.created_at.desc(), CalibrationRow.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def report(settings: Settings, row: CalibrationRow, html: bool) -> Path:
+    """The report file of a finished calibration (Conflict while it is not done)."""
+    if row.status != "done":
+        raise Conflict(f"calibration '{row.id}' is {row.status}, not done: its report is not there yet")
+    relative = row.report_html_path if html else row.report_path
+    path = settings.home / relative if relative else None
+    if path is None or not path.is_file():
+        raise NotFound(f"calibration '{row.id}' has no {'HTML' if html else 'JSON'} report")
+    return path
+
+
+def public(row: CalibrationRow) -> CalibrationPublic:
+    total = max(row.total, 0)
+    request = row.request or {}
+    return CalibrationPublic(
+        id=row.id,
+        status=row.status,
+        progress=Progress(done=row.done, total=total, fraction=row.done / total if total else 0.0),
+        twin_id=row.twin_id,
+        name=str(request.get("name", "")),
+        files=dict(request.get("files", {})),
+        mapping=dict(request.get("mapping", {})),
+        waits=bool(request.get("waits", True)),
+        calendars=bool(request.get("calendars", True)),
+        capacity=str(request.get("capacity", "distinct")),
+        warnings=list(row.warnings or []),
+        attempts=row.attempts,
+        error=row.error,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )

@@ -1,0 +1,124 @@
+"""Calibration through the HTTP service: upload CSVs -> job -> a stored twin and a report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.testing import Server, client
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with Server(tmp_path_factory.mktemp("home"), workers="1", max_upload_bytes="150000") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def keys(server: Server) -> dict[str, str]:
+    return {role: server.key(role) for role in ("viewer", "editor")}
+
+
+@pytest.fixture
+def editor(server: Server, keys: dict[str, str]) -> Iterator[httpx.Client]:
+    with client(server, keys["editor"]) as api:
+        yield api
+
+
+def upload(name: str, text: str | None = None) -> tuple[str, bytes, str]:
+    data = text.encode() if text is not None else (DATA / name).read_bytes()
+    return name, data, "text/csv"
+
+
+def wait_done(api: httpx.Client, calibration_id: str, timeout: float = 120) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state: dict[str, object] = api.get(f"/calibrations/{calibration_id}").json()
+        if state["status"] in ("done", "failed", "cancelled"):
+            return state
+        time.sleep(0.2)
+    raise TimeoutError(f"calibration {calibration_id} still {state['status']} after {timeout} s")
+
+
+def test_upload_runs_a_job_that_stores_a_twin_and_a_report(
+    editor: httpx.Client, server: Server, keys: dict[str, str]
+) -> None:
+    files = {
+        "events": upload("production_sample.csv"),
+        "failures": upload("failures_sample.csv"),
+        "deliveries": upload("deliveries_sample.csv"),
+    }
+    response = editor.post("/calibrations", files=files, data={"name": "production", "capacity": "peak"})
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["status"] in ("queued", "running") and queued["twin_id"] is None
+    assert queued["files"]["events"] == "production_sample.csv"
+    done = wait_done(editor, queued["id"])
+    assert done["status"] == "done", done["error"]
+    assert done["progress"] == {"done": 4, "total": 4, "fraction": 1.0}
+    twin = editor.get(f"/twins/{done['twin_id']}")
+    assert twin.status_code == 200 and twin.json()["name"] == "production"
+    assert editor.post("/twins/validate", json={"spec": twin.json()["spec"]}).json()["valid"]
+    with client(server, keys["viewer"]) as viewer:  # viewers read
+        assert [c["id"] for c in viewer.get("/calibrations").json()] == [queued["id"]]
+        html = viewer.get(f"/calibrations/{queued['id']}/report")
+        assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+        assert "<title>Calibration report" in html.text
+        report = viewer.get(f"/calibrations/{queued['id']}/report.json").json()
+    assert report["data"]["source"] == "production_sample.csv" and report["data"]["rows_kept"] > 0
+    assert {"failures", "supply", "durations"} <= set(report)
+    assert (server.home / "calibrations" / queued["id"] / "report.json").is_file()
+
+
+def test_column_mapping_fields_map_the_events_columns(editor: httpx.Client) -> None:
+    text = (DATA / "production_sample.csv").read_text().replace("start_time", "Begin", 1)
+    files = {"events": upload("renamed.csv", text)}
+    assert editor.post("/calibrations", files=files).status_code == 422  # Begin is not a known spelling
+    response = editor.post("/calibrations", files=files, data={"start_time": "Begin", "waits": "false"})
+    assert response.status_code == 202, response.text
+    done = wait_done(editor, response.json()["id"])
+    assert done["status"] == "done", done["error"]
+    assert done["mapping"] == {"start_time": "Begin"} and done["name"] == "renamed"
+    assert editor.delete(f"/twins/{done['twin_id']}").status_code == 204  # the calibration stays
+    assert editor.get(f"/calibrations/{done['id']}").json()["twin_id"] is None
+
+
+def test_bad_csv_gets_422_naming_the_field_and_the_reason(editor: httpx.Client) -> None:
+    def problem(files: dict[str, tuple[str, bytes, str]]) -> dict[str, str]:
+        response = editor.post("/calibrations", files=files)
+        assert response.status_code == 422, response.text
+        (item,) = response.json()["detail"]
+        return {"field": item["field"], "msg": item["msg"]}
+
+    no_column = problem({"events": upload("e.csv", "case,activity,start\nc1,a,2024-01-01T00:00\n")})
+    assert no_column["field"] == "events" and "missing column(s) end_time" in no_column["msg"]
+    assert "/" not in no_column["msg"].split(";")[0]  # no server path in the message
+    bad_time = problem({"events": upload("e.csv", "case_id,activity,start_time,end_time\nc1,a,soon,later\n")})
+    assert bad_time["field"] == "events" and "unparsable timestamp" in bad_time["msg"]
+    bad_failures = problem(
+        {"events": upload("production_sample.csv"), "failures": upload("f.csv", "when,what\nx,y\n")}
+    )
+    assert bad_failures["field"] == "failures" and "column" in bad_failures["msg"]
+    empty = problem({"events": upload("e.csv", "")})
+    assert empty["field"] == "events"
+    missing = editor.post("/calibrations", data={"name": "x"})
+    assert missing.status_code == 422 and "events" in [d["field"] for d in missing.json()["detail"]]
+
+
+def test_roles_and_limits(server: Server, keys: dict[str, str], editor: httpx.Client) -> None:
+    files = {"events": upload("production_sample.csv")}
+    with client(server, keys["viewer"]) as viewer:
+        refused = viewer.post("/calibrations", files=files)
+        assert refused.status_code == 403 and "editor" in refused.json()["detail"]
+    with client(server, None) as anonymous:
+        assert anonymous.get("/calibrations").status_code == 401
+    big = {"events": upload("big.csv", "x" * 200_000)}
+    too_large = editor.post("/calibrations", files=big)
+    assert too_large.status_code == 413 and "max_upload_bytes" in too_large.json()["detail"]
+    assert editor.get("/calibrations/nope").status_code == 404
