@@ -127,6 +127,7 @@ class Dispatcher:
                     name=f"twin-job-{job_id[:8]}",
                     daemon=True,
                     args=(job_id, self.settings.url, str(self.settings.home)),
+                    kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
                 )
                 process.start()
                 self.running[job_id] = process

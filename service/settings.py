@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=lambda: Path("~/.twin").expanduser())
     database_url: str | None = None  # default: SQLite file `HOME/twin.db`
     workers: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)), ge=1)
+    dask: str | None = None  # a Dask scheduler address, or "local": studies' replications run there
     max_body_bytes: int = Field(default=1_000_000, ge=1)  # any request body
     max_upload_bytes: int = Field(default=2_000_000, ge=1)  # an uploaded file
     max_work: float = Field(default=5_000_000, gt=0)  # replications x scenarios x horizon (hours)

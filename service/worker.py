@@ -21,7 +21,7 @@ from service.db import make_engine, sessions, transaction
 from service.models import CalibrationRow, StudyRow, now
 
 
-def execute(study_id: str, url: str, home: str) -> None:
+def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None:
     """Entry point of a worker process (spawned by service.jobs.Dispatcher)."""
     _exit_with_parent()
     factory = sessions(make_engine(url))
@@ -32,7 +32,8 @@ def execute(study_id: str, url: str, home: str) -> None:
         folder, replications, seed, engine = Path(home) / row.folder, row.replications, row.seed, row.engine
     try:
         values = run(
-            folder, replications, seed, engine, lambda done, total: _progress(factory, study_id, done, total)
+            folder, replications, seed, engine, lambda done, total: _progress(factory, study_id, done, total),
+            dask,
         )
     except Exception as error:  # the job fails, the server goes on
         _finish(factory, study_id, status="failed", error=_describe(error))
@@ -40,8 +41,10 @@ def execute(study_id: str, url: str, home: str) -> None:
     _finish(factory, study_id, status="done", **values)
 
 
-def run(folder: Path, replications: int, seed: int, engine: str, progress: Any) -> dict[str, Any]:
-    """Run the study in `folder`; the values to record on its row."""
+def run(folder: Path, replications: int, seed: int, engine: str, progress: Any,
+        dask: str | None = None) -> dict[str, Any]:
+    """Run the study in `folder` (on a Dask cluster when `dask` names one, else in this
+    process); the values to record on its row."""
     from scenarios.cli import write_outputs
     from scenarios.loader import load_study
     from scenarios.report import summarize_study
@@ -51,7 +54,8 @@ def run(folder: Path, replications: int, seed: int, engine: str, progress: Any) 
 
     scenarios = load_study(input_files(folder))
     settings = settings_for(scenarios[0], replications, seed, engine)
-    result = run_study(scenarios, settings, "serial", out=folder, progress=progress)
+    executor = "dask" if dask else "serial"
+    result = run_study(scenarios, settings, executor, address=dask, out=folder, progress=progress)
     write_outputs(folder, result, summarize_study(result))
     figures, problem = build(folder)
     return {
