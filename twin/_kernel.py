@@ -83,22 +83,23 @@ MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM, MAT_W = 
 C_SEQ, C_HEAP, C_ENTITIES, C_ALIVE, C_EVENTS, C_TRACE, C_TRACE_ON = 0, 1, 2, 3, 4, 5, 6
 C_MADE = 7  # 7: unit requests made, 8: stock requests made
 C_ENT_FREE, C_ENT_NEW, C_DEL_FREE, C_DEL_NEW, C_DEL_LIVE = 9, 10, 11, 12, 13
-N_COUNTERS = 14
-K_ENT, K_HEAP, K_DH, K_DEL, K_TR, K_EW = 14, 15, 16, 17, 18, 19
-S_UJOB, S_UFAILED, S_ONDUTY, S_CALWK, S_CALBI, S_CALCUR = 20, 21, 22, 23, 24, 25
-S_TACOUNT, S_COMPLETED, S_POSITION, S_REQUESTS, S_FILLED, S_DISRUPTED = 26, 27, 28, 29, 30, 31
-S_WHEAD, S_WTAIL, S_FREE, S_LHEAD, S_LLEN = 32, 33, 34, 35, 36
-S_HEAP, S_ENT, S_LINES, S_DH, S_DEL, S_TR = 37, 38, 39, 40, 41, 42
-SF_TA, SF_HEAP, SF_ENT, SF_DEL, SF_TR = 43, 44, 45, 46, 47
-S_FIXED_END, SF_FIXED_END = 48, 49
-S_HEADER = 50
+C_PHEAD, C_PTAIL = 14, 15  # grants not yet pushed (see _grant), as entity slot + 1; 0: none
+N_COUNTERS = 16
+K_ENT, K_HEAP, K_DH, K_DEL, K_TR, K_EW = 16, 17, 18, 19, 20, 21
+S_UJOB, S_UFAILED, S_ONDUTY, S_CALWK, S_CALBI, S_CALCUR = 22, 23, 24, 25, 26, 27
+S_TACOUNT, S_COMPLETED, S_POSITION, S_REQUESTS, S_FILLED, S_DISRUPTED = 28, 29, 30, 31, 32, 33
+S_WHEAD, S_WTAIL, S_FREE, S_LHEAD, S_LLEN = 34, 35, 36, 37, 38
+S_HEAP, S_ENT, S_LINES, S_DH, S_DEL, S_TR = 39, 40, 41, 42, 43, 44
+SF_TA, SF_HEAP, SF_ENT, SF_DEL, SF_TR = 45, 46, 47, 48, 49
+S_FIXED_END, SF_FIXED_END = 50, 51
+S_HEADER = 52
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 3 per pool (busy, available, up), then 2 per material (on hand, empty).
 # Tally rows (count in si, total in sf): 0 cycle time, 1+a wait at activity a.
 # Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
 # the free-slot stack, request seq and granted flag per allocator, then the held units.
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
-E_SEQ, E_GRANTED, E_HELD = 9, 11, 13
+E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_HELD = 9, 11, 13, 14, 15
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_W = 0, 1, 2, 3, 4
 H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
 D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
@@ -554,7 +555,53 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
         else:
             _stock_record(sf, mi, line - mi[M_NPOOL], now, si[si[S_FREE] + line], w)
     if notify:  # the requester waits on an event; succeed() schedules it now
-        _push(si, sf, now, NORMAL, GRANTED, slot, 0)
+        _defer_grant(si, slot)
+
+
+@njit(cache=True)
+def _defer_grant(si, slot):
+    """succeed() of a waiting request: its GRANTED event takes its sequence number now but
+    joins a FIFO of deferred grants; `_run` handles it at once when it is the next event,
+    else pushes it (the same order as pushing it here, without the heap work)."""
+    seq = si[C_SEQ]
+    si[C_SEQ] = seq + 1
+    e = _ent(si, slot)
+    si[e + E_PKEY] = NORMAL * PRIORITY_SHIFT + seq
+    si[e + E_PNEXT] = 0
+    if si[C_PTAIL]:
+        si[_ent(si, si[C_PTAIL] - 1) + E_PNEXT] = slot + 1
+    else:
+        si[C_PHEAD] = slot + 1
+    si[C_PTAIL] = slot + 1
+
+
+@njit(cache=True)
+def _flush_grants(si, sf, now):
+    """Push every deferred grant into the heap with the key it was given."""
+    while si[C_PHEAD]:
+        slot = si[C_PHEAD] - 1
+        e = _ent(si, slot)
+        si[C_PHEAD] = si[e + E_PNEXT]
+        _push_key(si, sf, now, si[e + E_PKEY], GRANTED, slot, 0)
+    si[C_PTAIL] = 0
+
+
+@njit(cache=True)
+def _next_grant(si, sf, mi, now):
+    """The first deferred grant if it is the next event to run (room permitting), else -1
+    after pushing them all."""
+    if not si[C_PHEAD]:
+        return -1
+    slot = si[C_PHEAD] - 1
+    e = _ent(si, slot)
+    earlier = si[C_HEAP] > 0 and sf[si[SF_HEAP]] == now and si[si[S_HEAP] + H_KEY] < si[e + E_PKEY]
+    if earlier or not _room(si, mi):
+        _flush_grants(si, sf, now)
+        return -1
+    si[C_PHEAD] = si[e + E_PNEXT]
+    if not si[C_PHEAD]:
+        si[C_PTAIL] = 0
+    return slot
 
 
 @njit(cache=True)
@@ -1127,6 +1174,10 @@ def _run(si, sf, mi, mf, rg):
             return True
         now, kind, a, b = _pop(si, sf)
         _handle(si, sf, mi, mf, rg, now, kind, a, b)
+        slot = _next_grant(si, sf, mi, now)
+        while slot >= 0:
+            _handle(si, sf, mi, mf, rg, now, GRANTED, slot, 0)
+            slot = _next_grant(si, sf, mi, now)
     return True
 
 
