@@ -22,19 +22,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from service.testing import Server, client, wait_for
+from service.testing import SMALL_TWIN, Server, client, wait_for
 
-SMALL = {
-    "name": "bench-mm1",
-    "time_unit": "hour",
-    "horizon": 2000,
-    "warmup": 100,
-    "arrivals": [{"name": "jobs", "interarrival": {"dist": "exponential", "mean": 1.0}, "route": "serve"}],
-    "activities": [
-        {"name": "serve", "duration": {"dist": "exponential", "mean": 0.7}, "resources": {"clerk": 1}}
-    ],
-    "resources": [{"name": "clerk", "capacity": 1}],
-}
+SMALL = {**SMALL_TWIN, "name": "bench-mm1"}
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scenarios.engine import simulate_one
+from scenarios.engine import prepare, simulate_one
 from scenarios.uncertain import applied
 from scenarios.warmup import wip_series
 from twin.loader import parse_twin
@@ -35,11 +35,12 @@ class Chunk:
 def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     """One row per replication: identity, events, WIP series (traced ones), inputs, KPI record."""
     base = parse_twin(chunk.data, chunk.scenario)
+    prepared = prepare(base, chunk.engine)  # once per chunk; uncertain inputs change the twin
     rows = []
     for r, values in zip(chunk.replications, chunk.inputs, strict=True):
         twin = parse_twin(applied(chunk.data, values), chunk.scenario) if values else base
         traced = r < WARMUP_CHECKS
-        rep = simulate_one(twin, chunk.seed, r, chunk.engine, trace=traced)
+        rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None)
         wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None
         rows.append({"key": chunk.key, "scenario": chunk.scenario, "replication": r, "events": rep.events,
                      "wip_series": wip, **{f"input.{p}": v for p, v in values.items()}, **rep.record})

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db import transaction
+from service.db import fetch, newest_first, transaction
 from service.errors import Conflict, Invalid, NotFound, TooLarge
 from service.models import CalibrationRow, now
 from service.schemas import CalibrationPublic, Progress
@@ -158,15 +157,11 @@ def run(
 
 
 def get(session: Session, calibration_id: str) -> CalibrationRow:
-    row = session.get(CalibrationRow, calibration_id)
-    if row is None:
-        raise NotFound(f"no calibration with id '{calibration_id}'")
-    return row
+    return fetch(session, CalibrationRow, calibration_id, "calibration")
 
 
 def listing(session: Session, limit: int, offset: int) -> list[CalibrationRow]:
-    query = select(CalibrationRow).order_by(CalibrationRow.created_at.desc(), CalibrationRow.id)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    return newest_first(session, CalibrationRow, limit, offset)
 
 
 def report(settings: Settings, row: CalibrationRow, html: bool) -> Path:

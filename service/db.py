@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
+
+Row = TypeVar("Row")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -68,3 +70,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+def fetch(session: Session, table: type[Row], row_id: str, noun: str) -> Row:
+    """The row with this id, or NotFound naming what was asked for."""
+    from service.errors import NotFound
+
+    row = session.get(table, row_id)
+    if row is None:
+        raise NotFound(f"no {noun} with id '{row_id}'")
+    return row
+
+
+def newest_first(session: Session, table: Any, limit: int, offset: int, *where: Any) -> list[Any]:
+    """A page of a table's rows, newest first (ties by id, so pages are stable)."""
+    query = select(table).where(*where).order_by(table.created_at.desc(), table.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))

@@ -30,54 +30,49 @@ class TwinRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
-class StudyRow(Base):
-    """A study and its job: state and progress are written by the worker process."""
-
-    __tablename__ = "studies"
+class JobColumns:
+    """What every job table holds: identity, state, progress, its folder, timestamps."""
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    twin_id: Mapped[str] = mapped_column(ForeignKey("twins.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
-    scenarios: Mapped[list[str]] = mapped_column(JSON)
-    replications: Mapped[int] = mapped_column(Integer)
-    seed: Mapped[int] = mapped_column(Integer)
-    engine: Mapped[str] = mapped_column(String(16))
     done: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
-    resumed: Mapped[int] = mapped_column(Integer, default=0)  # replications read back after a restart
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     folder: Mapped[str] = mapped_column(String(500))  # relative to TWIN_HOME
-    results_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # Parquet, relative
-    figures: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
-class CalibrationRow(Base):
-    """A calibration and its job: uploaded CSVs in its folder -> a new twin and a report."""
+class StudyRow(JobColumns, Base):
+    """A study and its job: state and progress are written by the worker process."""
+
+    __tablename__ = "studies"
+
+    twin_id: Mapped[str] = mapped_column(ForeignKey("twins.id"), index=True)
+    scenarios: Mapped[list[str]] = mapped_column(JSON)
+    replications: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    engine: Mapped[str] = mapped_column(String(16))
+    resumed: Mapped[int] = mapped_column(Integer, default=0)  # replications read back after a restart
+    results_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # Parquet, relative
+    figures: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+
+class CalibrationRow(JobColumns, Base):
+    """A calibration and its job: uploaded CSVs in its folder -> a new twin and a report.
+    `request` holds options, column mapping and file names; `done` counts steps."""
 
     __tablename__ = "calibrations"
 
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
-    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # options, column mapping, file names
-    done: Mapped[int] = mapped_column(Integer, default=0)  # steps done of `total`
-    total: Mapped[int] = mapped_column(Integer, default=0)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    folder: Mapped[str] = mapped_column(String(500))  # relative to TWIN_HOME
     twin_id: Mapped[str | None] = mapped_column(
         ForeignKey("twins.id", ondelete="SET NULL"), index=True, nullable=True
     )  # the twin it created
     report_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # JSON, relative
     report_html_path: Mapped[str | None] = mapped_column(String(500), nullable=True)  # HTML, relative
     warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ApiKey(Base):

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import twins
-from service.db import transaction
+from service.db import fetch, newest_first, transaction
 from service.errors import Conflict, Invalid, NotFound
 from service.models import FINISHED, StudyRow, now
 from service.schemas import FigureInfo, Progress, StudyCreate, StudyPublic
@@ -154,17 +153,12 @@ def _unpath(reason: str, prefixes: dict[str, str]) -> str:
 
 
 def get(session: Session, study_id: str) -> StudyRow:
-    row = session.get(StudyRow, study_id)
-    if row is None:
-        raise NotFound(f"no study with id '{study_id}'")
-    return row
+    return fetch(session, StudyRow, study_id, "study")
 
 
 def listing(session: Session, twin_id: str | None, limit: int, offset: int) -> list[StudyRow]:
-    query = select(StudyRow).order_by(StudyRow.created_at.desc(), StudyRow.id)
-    if twin_id is not None:
-        query = query.where(StudyRow.twin_id == twin_id)
-    return list(session.scalars(query.limit(limit).offset(offset)))
+    where = () if twin_id is None else (StudyRow.twin_id == twin_id,)
+    return newest_first(session, StudyRow, limit, offset, *where)
 
 
 def cancel(session: Session, study_id: str) -> StudyRow:

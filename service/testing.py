@@ -16,6 +16,18 @@ import httpx
 from service.cli import create_key
 from service.settings import Settings
 
+SMALL_TWIN = {  # an M/M/1 that runs in milliseconds: for tests and benchmarks of the service
+    "name": "mm1-small",
+    "time_unit": "hour",
+    "horizon": 2000,
+    "warmup": 100,
+    "arrivals": [{"name": "jobs", "interarrival": {"dist": "exponential", "mean": 1.0}, "route": "serve"}],
+    "activities": [
+        {"name": "serve", "duration": {"dist": "exponential", "mean": 0.7}, "resources": {"clerk": 1}}
+    ],
+    "resources": [{"name": "clerk", "capacity": 1}],
+}
+
 
 def free_port() -> int:
     with socket.socket() as sock:

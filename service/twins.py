@@ -7,7 +7,8 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.errors import Conflict, Invalid, NotFound
+from service.db import fetch, newest_first
+from service.errors import Conflict, Invalid
 from service.models import FINISHED, StudyRow, TwinRow, now
 from service.schemas import TwinCreate, TwinPublic, Validation
 from twin.errors import SpecError
@@ -51,15 +52,11 @@ def create(session: Session, twin: Twin) -> TwinRow:
 
 
 def get(session: Session, twin_id: str) -> TwinRow:
-    row = session.get(TwinRow, twin_id)
-    if row is None:
-        raise NotFound(f"no twin with id '{twin_id}'")
-    return row
+    return fetch(session, TwinRow, twin_id, "twin")
 
 
 def listing(session: Session, limit: int, offset: int) -> list[TwinRow]:
-    query = select(TwinRow).order_by(TwinRow.created_at.desc(), TwinRow.id).limit(limit).offset(offset)
-    return list(session.scalars(query))
+    return newest_first(session, TwinRow, limit, offset)
 
 
 def delete(session: Session, twin_id: str) -> list[StudyRow]:

@@ -12,19 +12,9 @@ import pytest
 import yaml
 
 from service.figures import available as viz_available
-from service.testing import Server, client, wait_for
+from service.testing import SMALL_TWIN, Server, client, wait_for
 
-SMALL = {
-    "name": "mm1-small",
-    "time_unit": "hour",
-    "horizon": 2000,
-    "warmup": 100,
-    "arrivals": [{"name": "jobs", "interarrival": {"dist": "exponential", "mean": 1.0}, "route": "serve"}],
-    "activities": [
-        {"name": "serve", "duration": {"dist": "exponential", "mean": 0.7}, "resources": {"clerk": 1}}
-    ],
-    "resources": [{"name": "clerk", "capacity": 1}],
-}
+SMALL = SMALL_TWIN
 LIMITS = {"max_body_bytes": "200000", "max_upload_bytes": "50000", "max_work": "1900000", "workers": "2"}
 
 

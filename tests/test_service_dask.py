@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from service.testing import SMALL_TWIN as SMALL
 from service.testing import Server, client, wait_for
-from tests.test_service_api import SMALL
 
 
 @pytest.mark.slow
