@@ -54,5 +54,5 @@ def test_readme_error_example_is_what_twin_validate_says(tmp_path: Path) -> None
 
 
 def test_readme_commands_name_real_files() -> None:
-    for path in re.findall(r"(scenarios/examples/\w+\.yaml|scripts/\w+\.sh|bench/\w+\.py)", README):
+    for path in re.findall(r"(scenarios/examples/\w+\.yaml|scripts/\w+\.sh|bench/\w+\.py|\.ci/run)", README):
         assert (ROOT / path).exists(), path

@@ -20,7 +20,7 @@ from tests.test_service_api import SMALL
 from tests.test_service_calibration import upload, wait_done
 
 POSTGRES = os.environ.get("TWIN_TEST_POSTGRES_URL")
-NO_POSTGRES = "TWIN_TEST_POSTGRES_URL is not set (scripts/test.sh starts PostgreSQL with scripts/postgres.sh)"
+NO_POSTGRES = "TWIN_TEST_POSTGRES_URL is not set (.ci/run starts PostgreSQL with scripts/postgres.sh)"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
