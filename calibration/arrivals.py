@@ -3,9 +3,11 @@
 `ArrivalFitter().fit(case_starts)` sets `interarrival_` (a fitted DurationFitter, in
 hours), `profile_` (168 arrival rates per hour, Monday 00:00 first, averaged over the
 observed weeks) and `preferred_` ("profile" or "stationary", by AIC of a Poisson model with
-168 weekly rates against one constant rate). `spec_` is the arrival's source for the twin
-spec: `{"rate_profile": {"per_hour": [...]}}` when the profile is preferred, else
-`{"interarrival": <stationary fit>}`.
+168 weekly rates against one constant rate). Optional per-case `weights` (see
+`calibration.selection`) count each start that many times, for logs that kept only
+completed cases; the stationary fit is then rescaled to the weighted rate. `spec_` is
+the arrival's source for the twin spec: `{"rate_profile": {"per_hour": [...]}}` when the
+profile is preferred, else `{"interarrival": <stationary fit>}`.
 """
 
 from __future__ import annotations
@@ -34,16 +36,19 @@ class ArrivalFitter:
     def __init__(self, fitter: DurationFitter | None = None) -> None:
         self.fitter = fitter
 
-    def fit(self, case_starts: pd.Series) -> ArrivalFitter:
-        starts = pd.Series(np.sort(pd.to_datetime(case_starts).to_numpy()))
+    def fit(self, case_starts: pd.Series, weights: pd.Series | None = None) -> ArrivalFitter:
+        order = np.argsort(pd.to_datetime(case_starts).to_numpy(), kind="stable")
+        starts = pd.Series(pd.to_datetime(case_starts).to_numpy()[order])
+        w = np.ones(len(starts)) if weights is None else np.asarray(weights, dtype=float)[order]
         if len(starts) < 2:
             raise ValueError("arrivals: need at least two cases")
         gaps = starts.diff().dropna().dt.total_seconds().to_numpy() / 3600
-        self.interarrival_ = (self.fitter or DurationFitter()).fit(gaps)
-        counts = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK).astype(float)
+        self.rate_factor_ = float(w.sum() / len(w))
+        self.interarrival_ = (self.fitter or DurationFitter()).fit(gaps / self.rate_factor_)
+        counts = np.bincount(hour_of_week(starts), weights=w, minlength=HOURS_PER_WEEK)
         exposure = exposure_hours(starts.iloc[0], starts.iloc[-1])
         self.profile_ = np.divide(counts, exposure, out=np.zeros(HOURS_PER_WEEK), where=exposure > 0)
-        self.n_ = len(starts)
+        self.n_ = float(w.sum())
         self.span_hours_ = float(exposure.sum())
         self.aic_stationary_, self.aic_profile_ = _poisson_aics(counts, exposure)
         self.preferred_ = "profile" if self.aic_profile_ < self.aic_stationary_ else "stationary"
@@ -60,6 +65,7 @@ class ArrivalFitter:
     def summary(self) -> dict[str, Any]:
         return {
             "cases": self.n_,
+            "rate_factor": self.rate_factor_,
             "first": self.first_.isoformat(),
             "last": self.last_.isoformat(),
             "mean_rate_per_hour": self.n_ / max(self.span_hours_, 1e-9),

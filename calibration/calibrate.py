@@ -21,6 +21,7 @@ from calibration.arrivals import ArrivalFitter
 from calibration.fitters import DurationFitter
 from calibration.resources import ResourceFitter
 from calibration.routing import EXIT, RoutingFitter
+from calibration.selection import SelectionFitter
 
 START = "start"
 
@@ -64,8 +65,10 @@ def calibrate(
     """(twin spec as plain data, calibration report as plain data)."""
     table = case_table(events)
     labels = slugs(sorted(table["activity"].unique()))
-    arrivals = ArrivalFitter().fit(table.groupby("case_id")["start_time"].min())
-    routing = RoutingFitter().fit(table)
+    cases = table.groupby("case_id")
+    selection = SelectionFitter().fit(cases["start_time"].min(), cases["end_time"].max())
+    arrivals = ArrivalFitter().fit(cases["start_time"].min(), selection.weights_)
+    routing = RoutingFitter().fit(table, selection.weights_)
     resources = ResourceFitter(capacity=capacity).fit(table)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
     delays = (
@@ -93,6 +96,7 @@ def calibrate(
     report: dict[str, Any] = {
         "labels": {v: k for k, v in labels.items()},
         "units": {labels[a]: pool for a, pool in resources.pools_.items()},
+        "selection": selection.summary(),
         "arrivals": arrivals.summary(),
         "routing": routing.summary(),
         "resources": resources.summary(),

@@ -6,6 +6,9 @@
 slots in which the pool starts work in at least `min_week_share` of the observed weeks.
 A calendar is "clear" when those slots hold at least `coverage` of all starts and leave at
 least `min_off` of the week off; `shifts_` then holds it in the twin's `shifts` format.
+Pools without a clear calendar of their own (thin data, sporadic use) fall back on the
+log-wide calendar (`site_calendar_`, from every start), when that one is clear: the site's
+opening hours bound when any of its work can start.
 The twin spec has one pool per activity today (no skill-based assignment), so a resource
 doing several activities appears in several pools (see `skills_`).
 """
@@ -57,11 +60,13 @@ class ResourceFitter:
         min_week_share: float = 0.2,
         coverage: float = 0.95,
         min_off: float = 0.15,
+        site_week_share: float = 0.0,
     ) -> None:
         self.capacity = capacity
         self.min_week_share = min_week_share
         self.coverage = coverage
         self.min_off = min_off
+        self.site_week_share = site_week_share
 
     def fit(self, events: pd.DataFrame) -> ResourceFitter:
         if self.capacity not in ("distinct", "peak"):
@@ -75,7 +80,34 @@ class ResourceFitter:
         weeks = max(1.0, (events["start_time"].max() - events["start_time"].min()).total_seconds() / 604800)
         for activity, group in has.groupby("activity"):
             self._fit_pool(str(activity), group, weeks)
+        self.site_calendar_, site_on = self._calendar(events, weeks, self.site_week_share)
+        for activity, capacity in self.capacity_.items():
+            if activity not in self.shifts_ and self.site_calendar_["clear"]:
+                self.shifts_[activity] = weekly_shifts(site_on, capacity)
         return self
+
+    def _calendar(
+        self, group: pd.DataFrame, weeks: float, share: float | None = None
+    ) -> tuple[dict[str, Any], np.ndarray]:
+        """Hour-of-week slots with starts in enough weeks, and whether they make a clear calendar."""
+        slots = hour_of_week(group["start_time"])
+        week_index = (
+            (group["start_time"] - group["start_time"].min()).dt.total_seconds() // 604800
+        ).to_numpy()
+        weeks_with_start = np.array(
+            [len(np.unique(week_index[slots == slot])) for slot in range(HOURS_PER_WEEK)]
+        )
+        on = weeks_with_start >= max(1.0, (self.min_week_share if share is None else share) * weeks)
+        covered = float(np.isin(slots, np.flatnonzero(on)).mean())
+        off = 1 - on.mean()
+        clear = covered >= self.coverage and off >= self.min_off and len(group) >= 30
+        calendar = {
+            "on_hours_of_week": np.flatnonzero(on).tolist(),
+            "starts_covered": covered,
+            "week_off_share": float(off),
+            "clear": bool(clear),
+        }
+        return calendar, on
 
     def _fit_pool(self, activity: str, group: pd.DataFrame, weeks: float) -> None:
         self.pools_[activity] = sorted(group["resource"].unique())
@@ -83,26 +115,9 @@ class ResourceFitter:
         distinct = len(self.pools_[activity])
         capacity = max(1, peak if self.capacity == "peak" else distinct)
         self.capacity_[activity] = capacity
-        slots = hour_of_week(group["start_time"])
-        week_index = (
-            (group["start_time"] - group["start_time"].min()).dt.total_seconds() // 604800
-        ).to_numpy()
-        weeks_with_start = np.zeros(HOURS_PER_WEEK)
-        for slot in range(HOURS_PER_WEEK):
-            weeks_with_start[slot] = len(np.unique(week_index[slots == slot]))
-        on = weeks_with_start >= max(1.0, self.min_week_share * weeks)
-        covered = float(np.isin(slots, np.flatnonzero(on)).mean())
-        off = 1 - on.mean()
-        clear = covered >= self.coverage and off >= self.min_off and len(group) >= 30
-        self.calendars_[activity] = {
-            "on_hours_of_week": np.flatnonzero(on).tolist(),
-            "starts_covered": covered,
-            "week_off_share": float(off),
-            "clear": bool(clear),
-            "peak_concurrency": peak,
-            "distinct_resources": distinct,
-        }
-        if clear:
+        calendar, on = self._calendar(group, weeks)
+        self.calendars_[activity] = {**calendar, "peak_concurrency": peak, "distinct_resources": distinct}
+        if calendar["clear"]:
             self.shifts_[activity] = weekly_shifts(on, capacity)
 
     def summary(self) -> dict[str, Any]:
@@ -112,4 +127,5 @@ class ResourceFitter:
             "capacity_rule": self.capacity,
             "skills": self.skills_,
             "calendars": self.calendars_,
+            "site_calendar": self.site_calendar_,
         }

@@ -26,7 +26,8 @@ class RoutingFitter:
         self.random_state = random_state
         self.blowup_ratio = blowup_ratio
 
-    def fit(self, events: pd.DataFrame) -> RoutingFitter:
+    def fit(self, events: pd.DataFrame, weights: pd.Series | None = None) -> RoutingFitter:
+        """`weights`: per case_id, how many cases each stands for (default 1)."""
         traces = (
             events.sort_values(["case_id", "start_time", "end_time"], kind="stable")
             .groupby("case_id", sort=False)["activity"]
@@ -35,18 +36,21 @@ class RoutingFitter:
         if traces.empty:
             raise ValueError("routing: no cases")
         self.activities_ = sorted({a for t in traces for a in t})
-        self.start_ = _normalise(Counter(t[0] for t in traces))
+        w = pd.Series(1.0, index=traces.index) if weights is None else weights.reindex(traces.index)
+        starts: Counter[str] = Counter()
         counts: dict[str, Counter[str]] = {a: Counter() for a in self.activities_}
-        for trace in traces:
+        for case, trace in traces.items():
+            starts[trace[0]] += w[case]
             for a, b in zip(trace, [*trace[1:], EXIT], strict=True):
-                counts[a][b] += 1
+                counts[a][b] += w[case]
+        self.start_ = _normalise(starts)
         self.counts_ = counts
         self.warnings_: list[str] = []
         self.next_ = {a: _normalise(c) for a, c in counts.items()}
         self.longest_run_ = _longest_runs(traces)
         self._cap_self_loops()
         lengths = traces.map(len)
-        self.observed_events_per_case_ = float(lengths.mean())
+        self.observed_events_per_case_ = float(np.average(lengths, weights=w))
         self.observed_p99_ = float(np.quantile(lengths, 0.99))
         self.expected_events_per_case_ = self.expected_visits()
         self.simulated_p99_ = self._walk_p99()
@@ -121,7 +125,7 @@ class RoutingFitter:
 
 def _normalise(counter: Counter[str]) -> dict[str, float]:
     total = sum(counter.values())
-    return {k: v / total for k, v in sorted(counter.items())}
+    return {k: float(v / total) for k, v in sorted(counter.items())}
 
 
 def _draw(rng: np.random.Generator, probs: dict[str, float]) -> str:

@@ -4,6 +4,9 @@ The twin simulates the test window `runs` times (replication r of `seed`): as ma
 as the test log has, starting at its first case start. The replay baseline takes the last
 N train cases (N = test cases, or all train cases if fewer) and shifts them by whole weeks
 so the first lands at or after the test start (deterministic: its CI has zero width).
+Both are cut where the test log ends: events ending after its last end are dropped, as
+the real log's recording stopped there (cases still open then are in the test log only
+up to that point, so a log of completed cases would overstate cycle times and span).
 Distances come from `log-distance-measures` (an optional extra: `pip install
 twin[scoring]`): NGD-3 (normalised), CAR, CED, CWD, RED, CTD, AED (Wasserstein, hours).
 Manager metrics are signed relative errors: mean and p90 cycle time, events per case,
@@ -88,6 +91,11 @@ def metrics(test: pd.DataFrame, sim: pd.DataFrame, reference: dict[str, float]) 
     return out
 
 
+def censor(log: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """The events a log recorded up to `end` would hold (those ending by then)."""
+    return log[log["end_time"] <= end].reset_index(drop=True)
+
+
 def replay(train: pd.DataFrame, test: pd.DataFrame) -> pd.DataFrame:
     """The last N train cases, shifted by whole weeks onto the test window's start."""
     starts = train.groupby("case_id")["start_time"].min().sort_values()
@@ -126,9 +134,12 @@ def score(
     """{"model": M, "baseline": M, "reference": test-log statistics}."""
     reference = case_stats(test)
     start = test["start_time"].min().to_pydatetime()
-    cases = int(reference["cases"])
-    model = [metrics(test, simulate_log(twin, start, cases, seed, r, meta), reference) for r in range(runs)]
-    baseline = metrics(test, replay(train, test), reference)
+    cases, end = int(reference["cases"]), test["end_time"].max()
+    model = [
+        metrics(test, censor(simulate_log(twin, start, cases, seed, r, meta), end), reference)
+        for r in range(runs)
+    ]
+    baseline = metrics(test, censor(replay(train, test), end), reference)
     return {
         "model": summarise(model),
         "baseline": summarise([baseline] * runs),

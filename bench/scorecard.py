@@ -1,0 +1,66 @@
+"""Scorecard of every shared event log: calibrate on train, score on test (ours vs replay).
+
+    .venv/bin/python bench/scorecard.py [DATASET ...] [--runs 10] [--out artifacts/calibration]
+
+Does what `twin calibrate` + `twin score --json` do, for each dataset in DATASETS, and prints
+one table per dataset with the issue's goal beside each metric (replay x 1.25 for the
+distances, the error bounds for the manager metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from calibration.cli import calibrate_files, score_files
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATASETS = {
+    "production": (
+        "production-manufacturing/Production_train.csv.gz",
+        "production-manufacturing/Production_test.csv.gz",
+    ),
+    "bpic12w": ("bpic2012-w/BPIC_2012_W_train.csv.gz", "bpic2012-w/BPIC_2012_W_test.csv.gz"),
+    "work-orders": (
+        "work-orders/work_orders_pre-drift_transformed.csv.gz",
+        "work-orders/work_orders_post-drift_transformed.csv.gz",
+    ),
+}
+DISTANCES = ("ngd3", "car", "ced", "cwd", "red", "ctd", "aed")
+BOUNDS = {"ct_mean_err": 0.15, "ct_p90_err": 0.25, "events_per_case": 0.10}
+
+
+def table(result: dict) -> str:
+    lines = [f"{'metric':18s}{'ours':>10s}{'replay':>10s}  goal"]
+    for key, m in result["model"].items():
+        ours, base = m["mean"], result["baseline"][key]["mean"]
+        if key in DISTANCES:
+            goal, ok = f"<= {1.25 * base:.4g}", ours <= 1.25 * base
+        elif key in BOUNDS:
+            goal, ok = f"|err| <= {BOUNDS[key]}", abs(ours) <= BOUNDS[key]
+        else:
+            goal, ok = "", True
+        lines.append(f"{key:18s}{ours:10.4g}{base:10.4g}  {goal} {'' if ok else '  MISS'}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("datasets", nargs="*", default=list(DATASETS))
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=Path("artifacts/calibration"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name in args.datasets:
+        train, test = (DATA / f for f in DATASETS[name])
+        twin = args.out / f"{name}.yaml"
+        # the CLI defaults of `twin calibrate`
+        calibrate_files(train, None, None, {}, twin, args.out / f"{name}.json", calendars=True)
+        result = score_files(twin, train, test, args.runs, 1, {})
+        (args.out / f"{name}.score.json").write_text(json.dumps(result, indent=1))
+        print(f"## {name}\n{table(result)}\n")
+
+
+if __name__ == "__main__":
+    main()
