@@ -47,12 +47,16 @@ INIT_SHIFT, SHIFT, INIT_FAIL, FAIL, REPAIR = 0, 1, 2, 3, 4
 INIT_DISRUPT, DISRUPT_START, DISRUPT_END, RECOVERED = 5, 6, 7, 8
 INIT_DELIVERY, DELIVERY, INIT_ARRIVAL, ARRIVAL = 9, 10, 11, 12
 INIT_ENTITY, GRANTED, HOLD_END, INTERRUPT, RESUME = 13, 14, 15, 16, 17
+INIT_STRESS, STRESS_START, STRESS_END, SURGE = 18, 19, 20, 21  # a = stress row
+ACTIVATE, BACKUP_DELIVERY, OVERTIME_END, REROUTE_END, DOWN_CHECK = 22, 23, 24, 25, 26  # a = rule
 
 URGENT, NORMAL = 0, 1
 PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
 
 # Trace kinds; engine_fast maps them to the SimPy engine's strings.
 T_ARRIVAL, T_START, T_END, T_LEAVE, T_FAILURE, T_REPAIR, T_SHIFT, T_ORDER, T_DELIVERY = range(9)
+T_GRANT = 9  # units handed to a request (traced, not counted)
+T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
 
 # What an entity waits for when woken by GRANTED.
 WAIT_UNITS, WAIT_STOCK = 1, 2
@@ -64,11 +68,22 @@ M_DCODE, M_EMP_PTR, M_ARR, M_ACT, M_REQ, M_SUCC_TO, M_UNIT, M_POOL, M_CAL_LEVELS
 M_DPAR, M_EMP_VAL, M_SUCC_P, M_CAL_POINTS, M_POOL_F = range(19, 24)
 M_LV_POOL, M_LV_STOCK = 24, 25
 M_PROF = 26  # in mf: per rate profile [slot, offset, 168 rates] (PROF_W floats)
-M_HEADER = 27
+M_NSTRESS, M_NRULE, M_STRESS, M_RULE = 27, 28, 29, 30  # counts; int rows in mi
+M_STRESS_F, M_RULE_F, M_ARR_DUE = 31, 32, 33  # float rows in mf
+M_HEADER = 34
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
 HOURS_PER_WEEK = 168
+ST_KIND, ST_TARGET, ST_UNITS, ST_STREAM, STRESS_W = 0, 1, 2, 3, 4
+STF_START, STF_END, STF_FACTOR, STF_MEAN, STRESS_FW = 0, 1, 2, 3, 4
+OUTAGE, EQUIPMENT_DOWN, ABSENCE, DEMAND_SURGE, FAILURE_RATE, LEAD_TIME = 0, 1, 2, 3, 4, 5  # STRESS_CODES
+RU_TRIGGER, RU_WATCH, RU_LEVEL, RU_ACTION, RU_TARGET, RU_TO, RU_AMOUNT = 0, 1, 2, 3, 4, 5, 6
+RU_LEAD, RU_LEAD_STREAM, RU_MAX, RULE_W = 7, 8, 9, 10
+RF_FOR, RF_DELAY, RF_DURATION, RULE_FW = 0, 1, 2, 3
+ON_STOCK, ON_QUEUE, ON_DOWN = 0, 1, 2  # TRIGGER_CODES
+DO_ORDER, DO_OVERTIME, DO_REROUTE = 0, 1, 2  # ACTION_CODES
+LV_PER_POOL = 5  # busy, available, up, on duty, overtime
 PROF_W = 2 + HOURS_PER_WEEK
 AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI, ACT_W = 0, 1, 2, 3, 4, 8, 9, 10
 U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
@@ -92,15 +107,20 @@ S_WHEAD, S_WTAIL, S_FREE, S_LHEAD, S_LLEN = 34, 35, 36, 37, 38
 S_HEAP, S_ENT, S_LINES, S_DH, S_DEL, S_TR = 39, 40, 41, 42, 43, 44
 SF_TA, SF_HEAP, SF_ENT, SF_DEL, SF_TR = 45, 46, 47, 48, 49
 S_FIXED_END, SF_FIXED_END = 50, 51
-S_HEADER = 52
+S_PLEVEL, S_PABSENT, S_PEXTRA, S_PDOWN = 52, 53, 54, 55  # per pool: calendar level, absent, overtime, down
+S_EXTRA = 56  # counts: late, then repairs per pool, then activations per rule
+S_RARMED, S_RFIRED, S_REPOCH, S_REDIRECT, SF_RSINCE = 57, 58, 59, 60, 61  # rules; reroute per activity
+SF_RTIMES = 62  # per rule (for, delay), copied from mf so that grants can fire rules
+S_HEADER = 63
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
-# of activity a, then 3 per pool (busy, available, up), then 2 per material (on hand, empty).
-# Tally rows (count in si, total in sf): 0 cycle time, 1+a wait at activity a.
+# of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
+# material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
+# at activity a, 1+n_act tardiness.
 # Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
 # the free-slot stack, request seq and granted flag per allocator, then the held units.
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
 E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_HELD = 9, 11, 13, 14, 15
-EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_W = 0, 1, 2, 3, 4
+EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
 H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
 D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
 TR_KIND, TR_SUBJECT, TR_NAME, TR_W = 0, 1, 2, 3  # trace rows (int); times in sf
@@ -144,9 +164,10 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
                            c.mat_duration_stream])
     head[M_NACT], head[M_NPOOL], head[M_NUNIT], head[M_NMAT] = n_act, n_pool, n_unit, n_mat
     head[M_NARR], head[M_NDIST] = n_arr, n_dist
-    head[M_NLV] = 1 + n_act + 3 * n_pool + 2 * n_mat
+    head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
     head[M_HELD], head[M_MOST] = held, most
-    head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + 3 * n_pool
+    head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + LV_PER_POOL * n_pool
+    head[M_NSTRESS], head[M_NRULE] = len(c.st_kind), len(c.ru_trigger)
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
     put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
@@ -163,6 +184,12 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_CAL_POINTS, c.cal_points, 1)
     put(M_POOL_F, np.column_stack([c.cal_week, c.cal_offset]), 1)
     put(M_PROF, np.column_stack([c.prof_clock, c.prof_rates]), 1)
+    put(M_STRESS, np.column_stack([c.st_kind, c.st_target, c.st_units, c.st_stream]))
+    put(M_STRESS_F, np.column_stack([c.st_window, c.st_factor, c.st_mean]), 1)
+    put(M_RULE, np.column_stack([c.ru_trigger, c.ru_watch, c.ru_level, c.ru_action, c.ru_target, c.ru_to,
+                                 c.ru_amount, c.ru_lead, c.ru_lead_stream, c.ru_max]))
+    put(M_RULE_F, c.ru_times, 1)
+    put(M_ARR_DUE, c.arr_due, 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -443,7 +470,7 @@ def _pool_take(si, sf, mi, p, now, count, slot, w):
             taken += 1
             if taken == count:
                 break
-    _level_add(sf, mi[M_LV_POOL] + 3 * p, now, count, w)
+    _level_add(sf, mi[M_LV_POOL] + LV_PER_POOL * p, now, count, w)
 
 
 @njit(cache=True)
@@ -451,7 +478,7 @@ def _pool_release(si, sf, mi, u, now, w):
     """Free a unit after its job; 1 if it is free for others (still on shift)."""
     b = _unit(mi, u)
     p = mi[b + U_POOL]
-    lv = mi[M_LV_POOL] + 3 * p
+    lv = mi[M_LV_POOL] + LV_PER_POOL * p
     si[si[S_UJOB] + u] = -1
     _level_add(sf, lv, now, -1.0, w)
     if mi[b + U_INDEX] < si[si[S_ONDUTY] + p]:
@@ -464,11 +491,12 @@ def _pool_release(si, sf, mi, u, now, w):
 def _pool_fail(si, sf, mi, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
-    lv = mi[M_LV_POOL] + 3 * p
+    lv = mi[M_LV_POOL] + LV_PER_POOL * p
     was_free = _is_free(si, mi, u)
     has_job = si[si[S_UJOB] + u] >= 0
     counted = has_job or mi[b + U_INDEX] < si[si[S_ONDUTY] + p]
     si[si[S_UFAILED] + u] = 1
+    si[si[S_PDOWN] + p] += 1
     _level_add(sf, lv + 2, now, -1.0, w)
     if counted:
         _level_add(sf, lv + 1, now, -1.0, w)
@@ -481,9 +509,10 @@ def _pool_fail(si, sf, mi, u, now, w):
 def _pool_repair(si, sf, mi, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
-    lv = mi[M_LV_POOL] + 3 * p
+    lv = mi[M_LV_POOL] + LV_PER_POOL * p
     has_job = si[si[S_UJOB] + u] >= 0
     si[si[S_UFAILED] + u] = 0
+    si[si[S_PDOWN] + p] -= 1
     _level_add(sf, lv + 2, now, 1.0, w)
     if has_job or mi[b + U_INDEX] < si[si[S_ONDUTY] + p]:
         _level_add(sf, lv + 1, now, 1.0, w)
@@ -505,8 +534,23 @@ def _set_on_duty(si, sf, mi, p, now, level, w):
     for u in range(lo, hi):
         if si[si[S_UJOB] + u] < 0 and si[si[S_UFAILED] + u] == 0:
             changed += 1
-    _level_add(sf, mi[M_LV_POOL] + 3 * p + 1, now, step * changed, w)
+    lv = mi[M_LV_POOL] + LV_PER_POOL * p
+    _level_add(sf, lv + 1, now, step * changed, w)
+    _level_set(sf, lv + 3, now, level, w)
+    base = min(cap, max(0, si[si[S_PLEVEL] + p] - si[si[S_PABSENT] + p]))
+    _level_set(sf, lv + 4, now, level - base, w)
     return step * changed
+
+
+@njit(cache=True)
+def _set_duty(si, sf, mi, p, now, w):
+    """Model._set_duty: a shift change, an absence or overtime sets the units on duty."""
+    cap = mi[_pool(mi, p) + P_CAP]
+    level = min(cap, max(0, si[si[S_PLEVEL] + p] - si[si[S_PABSENT] + p] + si[si[S_PEXTRA] + p]))
+    _log(si, sf, now, T_SHIFT, level, p)
+    si[si[S_FREE] + p] += _set_on_duty(si, sf, mi, p, now, level, w)
+    if level > 0:
+        _dispatch_one(si, sf, mi, 0, p, now, w)
 
 
 # -- stock (twin.stock) ----------------------------------------------------------------
@@ -554,6 +598,9 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
             _pool_take(si, sf, mi, line, now, mi[r + 2 * k + 1], slot, w)
         else:
             _stock_record(sf, mi, line - mi[M_NPOOL], now, si[si[S_FREE] + line], w)
+            _watch(si, sf, mi, ON_STOCK, line - mi[M_NPOOL], now)
+    if al == 0:  # Model._take_units: traced, not counted
+        _trace(si, sf, now, T_GRANT, si[e + E_NUM], si[e + E_STEP])
     if notify:  # the requester waits on an event; succeed() schedules it now
         _defer_grant(si, slot)
 
@@ -712,12 +759,15 @@ def _has(mi, al, a):
 def _visit(si, sf, mi, mf, rg, slot, a, now):
     e = _ent(si, slot)
     w = mf[F_WARMUP]
+    if si[si[S_REDIRECT] + a] >= 0:  # a reroute rule is active
+        a = si[si[S_REDIRECT] + a]
     si[e + E_STEP] = a
     sf[_entf(si, slot) + EF_QUEUED] = now
     si[e + E_NHELD] = 0
     needs = _has(mi, 0, a)
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, 1.0, w)
+        _watch(si, sf, mi, ON_QUEUE, a, now)
         if needs and not _request(si, sf, mi, 0, slot, now, w):
             si[e + E_PHASE] = WAIT_UNITS
             return
@@ -823,14 +873,22 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     if nxt >= 0:
         _visit(si, sf, mi, mf, rg, slot, nxt, now)
     else:
-        _leave(si, sf, slot, now, w)
+        _leave(si, sf, mi, slot, now, w)
 
 
 @njit(cache=True)
-def _leave(si, sf, slot, now, w):
+def _leave(si, sf, mi, slot, now, w):
     e = _ent(si, slot)
     _level_add(sf, 0, now, -1.0, w)
     _observe(si, sf, 0, now, now - sf[_entf(si, slot) + EF_BORN], w)
+    due = sf[_entf(si, slot) + EF_DUE]
+    if due >= 0.0:
+        late = now - due
+        if late < 0.0:
+            late = 0.0
+        _observe(si, sf, 1 + mi[M_NACT], now, late, w)
+        if now >= w and now > due:
+            si[si[S_EXTRA]] += 1
     _trace(si, sf, now, T_LEAVE, si[e + E_NUM], -1)
     si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
     si[C_ENT_FREE] += 1
@@ -854,10 +912,13 @@ def _new_entity(si, num, a):
 
 # -- failures (Model._failures / _fail / _repair) --------------------------------------
 @njit(cache=True)
-def _fail(si, sf, mi, u, now, w):
+def _fail(si, sf, mi, mf, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
     _log(si, sf, now, T_FAILURE, mi[b + U_INDEX], p)
+    if si[si[S_UFAILED] + u] > 0:  # already down for another cause
+        si[si[S_UFAILED] + u] += 1
+        return
     if _pool_fail(si, sf, mi, u, now, w):
         si[si[S_FREE] + p] -= 1
     j = si[si[S_UJOB] + u]
@@ -867,6 +928,7 @@ def _fail(si, sf, mi, u, now, w):
         if si[e + E_RUNNING]:
             si[e + E_RUNNING] = 0
             _push(si, sf, now, URGENT, INTERRUPT, j, 0)
+    _units_down(si, sf, mi, mf, p, now)
 
 
 @njit(cache=True)
@@ -874,6 +936,10 @@ def _repair(si, sf, mi, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
     _log(si, sf, now, T_REPAIR, mi[b + U_INDEX], p)
+    if si[si[S_UFAILED] + u] > 1:  # still down for another cause
+        si[si[S_UFAILED] + u] -= 1
+        return
+    _units_up(si, sf, mi, p)
     j = si[si[S_UJOB] + u]
     if _pool_repair(si, sf, mi, u, now, w):
         si[si[S_FREE] + p] += 1
@@ -913,11 +979,8 @@ def _next_shift(si, sf, mi, mf, p, now):
 
 @njit(cache=True)
 def _shift(si, sf, mi, mf, p, level, now):
-    w = mf[F_WARMUP]
-    _log(si, sf, now, T_SHIFT, level, p)
-    si[si[S_FREE] + p] += _set_on_duty(si, sf, mi, p, now, level, w)
-    if level > 0:
-        _dispatch_one(si, sf, mi, 0, p, now, w)
+    si[si[S_PLEVEL] + p] = level
+    _set_duty(si, sf, mi, p, now, mf[F_WARMUP])
     _next_shift(si, sf, mi, mf, p, now)
 
 
@@ -937,6 +1000,7 @@ def _review(si, sf, mi, mf, rg, s, now):
         si[si[S_POSITION] + s] += quantity
         _log(si, sf, now, T_ORDER, quantity, s)
         lead = _sample(mi, mf, mi[b + MT_LEAD], _generator(rg, mi[b + MT_LEAD_STREAM]))
+        lead = lead * _stress_factor(mi, mf, LEAD_TIME, s, now)
         d = _new_delivery(si, sf, s, quantity, lead)
         _push(si, sf, now, URGENT, INIT_DELIVERY, d, 0)
 
@@ -999,13 +1063,199 @@ def _recovered(si, sf, mi, s, now, w):
 
 
 @njit(cache=True)
-def _disruption_end(si, sf, mi, mf, rg, s, now):
-    si[si[S_DISRUPTED] + s] = 0
-    if si[si[S_WHEAD] + s] >= 0:  # recovered.succeed(); with nobody waiting it is a no-op
+def _disrupt(si, sf, s, change, now):
+    """Model._disrupt: one cause more (or less) holds the supplier's deliveries."""
+    si[si[S_DISRUPTED] + s] += change
+    # recovered.succeed() when the last cause ends; with nobody waiting it is a no-op
+    if si[si[S_DISRUPTED] + s] == 0 and si[si[S_WHEAD] + s] >= 0:
         _push(si, sf, now, NORMAL, RECOVERED, s, 0)
+
+
+@njit(cache=True)
+def _disruption_end(si, sf, mi, mf, rg, s, now):
+    _disrupt(si, sf, s, -1, now)
     b = _mat(mi, s)
     every = _sample(mi, mf, mi[b + MT_EVERY], _generator(rg, mi[b + MT_EVERY_STREAM]))
     _push(si, sf, now + every, NORMAL, DISRUPT_START, s, 0)
+
+
+# -- stresses (Model._stress, _stress_edge, _surge) -------------------------------------
+@njit(cache=True)
+def _stress_factor(mi, mf, kind, target, now):
+    """Model._factor: the product of the factors of `kind` windows on `target` holding now."""
+    factor = 1.0
+    for j in range(mi[M_NSTRESS]):
+        b, q = mi[M_STRESS] + STRESS_W * j, mi[M_STRESS_F] + STRESS_FW * j
+        if mi[b + ST_KIND] == kind and mi[b + ST_TARGET] == target:
+            if mf[q + STF_START] <= now < mf[q + STF_END]:
+                factor *= mf[q + STF_FACTOR]
+    return factor
+
+
+@njit(cache=True)
+def _stress_edge(si, sf, mi, mf, j, change, now):
+    b = mi[M_STRESS] + STRESS_W * j
+    kind, target, units = mi[b + ST_KIND], mi[b + ST_TARGET], mi[b + ST_UNITS]
+    w = mf[F_WARMUP]
+    if kind == OUTAGE:
+        _disrupt(si, sf, target, change, now)
+    elif kind == ABSENCE:
+        si[si[S_PABSENT] + target] += change * units
+        _set_duty(si, sf, mi, target, now, w)
+    else:  # EQUIPMENT_DOWN: units 0..units-1
+        first = mi[_pool(mi, target) + P_UNIT_LO]
+        for u in range(first, first + units):
+            if change > 0:
+                _fail(si, sf, mi, mf, u, now, w)
+            else:
+                _repair(si, sf, mi, u, now, w)
+
+
+@njit(cache=True)
+def _next_surge(si, sf, mi, mf, rg, j, now):
+    """The next extra arrival of a demand surge: Poisson at (factor - 1) x the stream's rate."""
+    b, q = mi[M_STRESS] + STRESS_W * j, mi[M_STRESS_F] + STRESS_FW * j
+    k = mi[b + ST_TARGET]
+    rng = _generator(rg, mi[b + ST_STREAM])
+    p = mi[mi[M_ARR] + ARR_W * k + A_PROFILE]
+    if p < 0:
+        gap = rng.exponential(mf[q + STF_MEAN])
+    else:
+        mass = rng.exponential(1.0) / mf[q + STF_MEAN]
+        gap = _profile_next(mf, mi[M_PROF] + PROF_W * p, now, mass, mf[F_HORIZON]) - now
+    _push(si, sf, now + gap, NORMAL, SURGE, j, 0)
+
+
+# -- contingency rules (Model._check, _fire, _activate, _rearm) ---------------------------
+@njit(cache=True)
+def _rule(mi, r):
+    return mi[M_RULE] + RULE_W * r
+
+
+@njit(cache=True)
+def _holds(si, sf, mi, r, now):
+    b = _rule(mi, r)
+    trigger, watch, level = mi[b + RU_TRIGGER], mi[b + RU_WATCH], mi[b + RU_LEVEL]
+    if trigger == ON_STOCK:
+        return si[si[S_FREE] + mi[M_NPOOL] + watch] < level
+    if trigger == ON_QUEUE:
+        return sf[3 * (1 + watch)] > level
+    since = sf[si[SF_RSINCE] + r]
+    return since >= 0.0 and now - since >= sf[si[SF_RTIMES] + 2 * r]
+
+
+@njit(cache=True)
+def _check(si, sf, mi, r, now):
+    if si[si[S_RARMED] + r] and _holds(si, sf, mi, r, now):
+        si[si[S_RARMED] + r] = 0
+        si[si[S_RFIRED] + r] += 1
+        _log(si, sf, now, T_CONTINGENCY, r, r)
+        _push(si, sf, now + sf[si[SF_RTIMES] + 2 * r + 1], NORMAL, ACTIVATE, r, 0)
+
+
+@njit(cache=True)
+def _watch(si, sf, mi, trigger, watch, now):
+    """Check the rules on `trigger` that watch item `watch` (a material, an activity)."""
+    for r in range(mi[M_NRULE]):
+        b = _rule(mi, r)
+        if mi[b + RU_TRIGGER] == trigger and mi[b + RU_WATCH] == watch:
+            _check(si, sf, mi, r, now)
+
+
+@njit(cache=True)
+def _units_down(si, sf, mi, mf, p, now):
+    """Model._units_down: start the clock of `down` rules whose count is now reached."""
+    count = si[si[S_PDOWN] + p]
+    for r in range(mi[M_NRULE]):
+        b = _rule(mi, r)
+        if mi[b + RU_TRIGGER] == ON_DOWN and mi[b + RU_WATCH] == p and count == mi[b + RU_LEVEL]:
+            sf[si[SF_RSINCE] + r] = now
+            si[si[S_REPOCH] + r] += 1
+            _push(si, sf, now + sf[si[SF_RTIMES] + 2 * r], NORMAL, DOWN_CHECK, r, si[si[S_REPOCH] + r])
+
+
+@njit(cache=True)
+def _units_up(si, sf, mi, p):
+    """Model._units_up, before the repair is booked: spells end for rules it drops below."""
+    count = si[si[S_PDOWN] + p]
+    for r in range(mi[M_NRULE]):
+        b = _rule(mi, r)
+        if mi[b + RU_TRIGGER] == ON_DOWN and mi[b + RU_WATCH] == p and count == mi[b + RU_LEVEL]:
+            sf[si[SF_RSINCE] + r] = -1.0
+            si[si[S_REPOCH] + r] += 1
+
+
+@njit(cache=True)
+def _rearm(si, sf, mi, r, now):
+    most = mi[_rule(mi, r) + RU_MAX]
+    if most < 0 or si[si[S_RFIRED] + r] < most:
+        si[si[S_RARMED] + r] = 1
+        _check(si, sf, mi, r, now)
+
+
+@njit(cache=True)
+def _activate(si, sf, mi, mf, rg, r, now):
+    b = _rule(mi, r)
+    w = mf[F_WARMUP]
+    if now >= w:
+        si[si[S_EXTRA] + 1 + mi[M_NPOOL] + r] += 1
+    action, target, amount = mi[b + RU_ACTION], mi[b + RU_TARGET], mi[b + RU_AMOUNT]
+    duration = mf[mi[M_RULE_F] + RULE_FW * r + RF_DURATION]
+    if action == DO_ORDER:
+        si[si[S_POSITION] + target] += amount
+        _log(si, sf, now, T_ORDER, amount, target)
+        lead = _sample(mi, mf, mi[b + RU_LEAD], _generator(rg, mi[b + RU_LEAD_STREAM]))
+        _push(si, sf, now + lead, NORMAL, BACKUP_DELIVERY, r, 0)
+    elif action == DO_OVERTIME:
+        si[si[S_PEXTRA] + target] += amount
+        _set_duty(si, sf, mi, target, now, w)
+        _push(si, sf, now + duration, NORMAL, OVERTIME_END, r, 0)
+    else:
+        si[si[S_REDIRECT] + target] = mi[b + RU_TO]
+        _push(si, sf, now + duration, NORMAL, REROUTE_END, r, 0)
+
+
+@njit(cache=True)
+def _handle_policy(si, sf, mi, mf, rg, now, kind, a, b):
+    w = mf[F_WARMUP]
+    if kind == INIT_STRESS:
+        start = mf[mi[M_STRESS_F] + STRESS_FW * a + STF_START]
+        _push(si, sf, now + (start - now), NORMAL, STRESS_START, a, 0)
+    elif kind == STRESS_START:
+        if mi[mi[M_STRESS] + STRESS_W * a + ST_KIND] == DEMAND_SURGE:
+            _next_surge(si, sf, mi, mf, rg, a, now)
+        else:
+            _stress_edge(si, sf, mi, mf, a, 1, now)
+            end = mf[mi[M_STRESS_F] + STRESS_FW * a + STF_END]
+            _push(si, sf, now + (end - now), NORMAL, STRESS_END, a, 0)
+    elif kind == STRESS_END:
+        _stress_edge(si, sf, mi, mf, a, -1, now)
+    elif kind == SURGE:
+        if now < mf[mi[M_STRESS_F] + STRESS_FW * a + STF_END]:
+            _arrival(si, sf, mi, mf, rg, mi[mi[M_STRESS] + STRESS_W * a + ST_TARGET], now, a)
+    elif kind == ACTIVATE:
+        _activate(si, sf, mi, mf, rg, a, now)
+    elif kind == BACKUP_DELIVERY:
+        rb = _rule(mi, a)
+        s, quantity = mi[rb + RU_TARGET], mi[rb + RU_AMOUNT]
+        line = mi[M_NPOOL] + s
+        _log(si, sf, now, T_DELIVERY, quantity, s)
+        si[si[S_FREE] + line] += quantity
+        _stock_record(sf, mi, s, now, si[si[S_FREE] + line], w)
+        _dispatch_one(si, sf, mi, 1, line, now, w)
+        _rearm(si, sf, mi, a, now)
+    elif kind == OVERTIME_END:
+        rb = _rule(mi, a)
+        p = mi[rb + RU_TARGET]
+        si[si[S_PEXTRA] + p] -= mi[rb + RU_AMOUNT]
+        _set_duty(si, sf, mi, p, now, w)
+        _rearm(si, sf, mi, a, now)
+    elif kind == REROUTE_END:
+        si[si[S_REDIRECT] + mi[_rule(mi, a) + RU_TARGET]] = -1
+        _rearm(si, sf, mi, a, now)
+    elif kind == DOWN_CHECK:
+        if si[si[S_REPOCH] + a] == b:
+            _check(si, sf, mi, a, now)
 
 
 # -- the loop ---------------------------------------------------------------------------
@@ -1026,7 +1276,7 @@ def _start(si, sf, mi):
 
 
 @njit(cache=True)
-def _arrival(si, sf, mi, mf, rg, k, now):
+def _arrival(si, sf, mi, mf, rg, k, now, surge):
     """A new entity; its process starts as an URGENT event at `now`.
 
     That event would be the very next one popped unless an URGENT event at `now` is
@@ -1037,10 +1287,15 @@ def _arrival(si, sf, mi, mf, rg, k, now):
     _log(si, sf, now, T_ARRIVAL, num, k)
     b = mi[M_ARR] + ARR_W * k
     slot = _new_entity(si, num, mi[b + A_ROUTE])
+    due = mf[mi[M_ARR_DUE] + k]
+    sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else -1.0
     seq = si[C_SEQ]
     si[C_SEQ] = seq + 1
     urgent_waiting = si[C_HEAP] > 0 and sf[si[SF_HEAP]] == now and si[si[S_HEAP]] < PRIORITY_SHIFT
-    _next_arrival(si, sf, mi, mf, rg, k, now)
+    if surge < 0:
+        _next_arrival(si, sf, mi, mf, rg, k, now)
+    else:
+        _next_surge(si, sf, mi, mf, rg, surge, now)
     if urgent_waiting or not _room(si, mi):
         _push_key(si, sf, now, URGENT * PRIORITY_SHIFT + seq, INIT_ENTITY, slot, 0)
     else:
@@ -1093,7 +1348,7 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
         if si[_ent(si, a) + E_TOKEN] == b:  # else: the timeout of an interrupted hold
             _finish(si, sf, mi, mf, rg, a, now)
     elif kind == ARRIVAL:
-        _arrival(si, sf, mi, mf, rg, a, now)
+        _arrival(si, sf, mi, mf, rg, a, now, -1)
     elif kind == INIT_ENTITY:
         _start_entity(si, sf, mi, mf, rg, a, now)
     elif kind == GRANTED:
@@ -1115,14 +1370,17 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
 def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
     w = mf[F_WARMUP]
     if kind in (INIT_FAIL, REPAIR):
+        ub = _unit(mi, a)
+        p = mi[ub + U_POOL]
         if kind == REPAIR:
             _repair(si, sf, mi, a, now, w)
-        ub = _unit(mi, a)
-        d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_UP]
-        uptime = _sample(mi, mf, d, _generator(rg, mi[ub + U_UP_STREAM]))
+            if now >= w:
+                si[si[S_EXTRA] + 1 + p] += 1
+        uptime = _sample(mi, mf, mi[_pool(mi, p) + P_FAIL_UP], _generator(rg, mi[ub + U_UP_STREAM]))
+        uptime = uptime / _stress_factor(mi, mf, FAILURE_RATE, p, now)
         _push(si, sf, now + uptime, NORMAL, FAIL, a, 0)
     elif kind == FAIL:
-        _fail(si, sf, mi, a, now, w)
+        _fail(si, sf, mi, mf, a, now, w)
         ub = _unit(mi, a)
         d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_REPAIR]
         repair = _sample(mi, mf, d, _generator(rg, mi[ub + U_REPAIR_STREAM]))
@@ -1142,12 +1400,14 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         every = _sample(mi, mf, mi[mb + MT_EVERY], _generator(rg, mi[mb + MT_EVERY_STREAM]))
         _push(si, sf, now + every, NORMAL, DISRUPT_START, a, 0)
     elif kind == DISRUPT_START:
-        si[si[S_DISRUPTED] + a] = 1
+        _disrupt(si, sf, a, 1, now)
         mb = _mat(mi, a)
         duration = _sample(mi, mf, mi[mb + MT_DURATION], _generator(rg, mi[mb + MT_DURATION_STREAM]))
         _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
     elif kind == DISRUPT_END:
         _disruption_end(si, sf, mi, mf, rg, a, now)
+    else:
+        _handle_policy(si, sf, mi, mf, rg, now, kind, a, b)
 
 
 @njit(cache=True)
@@ -1156,29 +1416,95 @@ def _room(si, mi):
     n_mat = mi[M_NMAT]
     if si[C_ENT_NEW] + 1 > si[K_ENT]:  # an arrival takes a fresh slot
         return False
-    if si[C_HEAP] + si[C_ALIVE] + n_mat + 8 > si[K_HEAP]:  # grants, holds, orders
+    if si[C_HEAP] + si[C_ALIVE] + _extra_pushes(mi) > si[K_HEAP]:  # grants, holds, orders, rules
         return False
     if si[C_DEL_NEW] + n_mat + 1 > si[K_DEL]:
         return False
-    return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + 2 * n_mat + 8 > si[K_TR])
+    # a trace row per delivery, order and grant (at most one per unit) an event may make
+    return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + _extra_rows(mi) > si[K_TR])
 
 
 @njit(cache=True)
-def _run(si, sf, mi, mf, rg):
-    """Process events until the horizon (True) or until arrays must grow (False)."""
+def _extra_pushes(mi):
+    """Heap items one event may add beyond one per live entity: orders, interrupts of units
+    failing together, rule firings and their follow-ups."""
+    return mi[M_NMAT] + mi[M_NUNIT] + 3 * mi[M_NRULE] + 8
+
+
+@njit(cache=True)
+def _extra_rows(mi):
+    """Trace rows one event may add beyond deliveries: orders, grants (one per unit), units
+    failing together, rule firings and backup orders."""
+    return 2 * mi[M_NMAT] + 2 * mi[M_NUNIT] + 3 * mi[M_NRULE] + 8
+
+
+@njit(cache=True)
+def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
+    """Process events until the horizon (True) or until arrays must grow (False).
+
+    State series (none when n_samples is 0): sample k, due at s = k * every, is the state
+    after every event due before s, written to row k of `po` (see `_snapshot`) right before
+    the first event due at or after s is popped; samples due after the last event are the
+    final state. at[0] is the next sample to take (kept across growth). No event is
+    scheduled for it, so the event order is the same with or without samples."""
     horizon = mf[F_HORIZON]
+    stop = _next_stop(at, n_samples, every, horizon)
     while si[C_HEAP] > 0:
         if not _room(si, mi):
             return False
-        if sf[si[SF_HEAP]] >= horizon:
-            return True
+        t = sf[si[SF_HEAP]]
+        if t >= stop:  # min(horizon, next sample): one comparison, as without samples
+            if t >= horizon:
+                break
+            stop = _snapshots(si, sf, mi, po, at, n_samples, every, t, horizon)
         now, kind, a, b = _pop(si, sf)
         _handle(si, sf, mi, mf, rg, now, kind, a, b)
         slot = _next_grant(si, sf, mi, now)
         while slot >= 0:
             _handle(si, sf, mi, mf, rg, now, GRANTED, slot, 0)
             slot = _next_grant(si, sf, mi, now)
+    _snapshots(si, sf, mi, po, at, n_samples, every, math.inf, horizon)
     return True
+
+
+# -- state series -------------------------------------------------------------------------
+@njit(cache=True)
+def series_width(mi):
+    """Columns of a state sample: WIP, queue per activity, stock on hand per material, backlog."""
+    return 2 + mi[M_NACT] + mi[M_NMAT]
+
+
+@njit(cache=True)
+def _next_stop(at, n_samples, every, horizon):
+    if at[0] < n_samples:
+        return min(horizon, at[0] * every)
+    return horizon
+
+
+@njit(cache=True)
+def _snapshots(si, sf, mi, po, at, n_samples, every, t, horizon):
+    """Take every sample due at or before t (all of them for t = inf); the next stop."""
+    while at[0] < n_samples and at[0] * every <= t:
+        _snapshot(si, sf, mi, po, at[0])
+        at[0] += 1
+    return _next_stop(at, n_samples, every, horizon)
+
+
+@njit(cache=True)
+def _snapshot(si, sf, mi, po, k):
+    """Row k: the WIP level, each activity's queue level, each material's free stock, and
+    the backlog (the queue levels summed in activity order) -- Model._snapshot's values."""
+    n_act, n_mat, n_pool = mi[M_NACT], mi[M_NMAT], mi[M_NPOOL]
+    r = k * series_width(mi)
+    po[r] = sf[0]
+    backlog = 0.0
+    for a in range(n_act):
+        q = sf[3 * (1 + a)]
+        po[r + 1 + a] = q
+        backlog += q
+    for s in range(n_mat):
+        po[r + 1 + n_act + s] = si[si[S_FREE] + n_pool + s]
+    po[r + 1 + n_act + n_mat] = backlog
 
 
 # -- layout and growth ----------------------------------------------------------------
@@ -1192,6 +1518,7 @@ def _dispatch_size(mi, n_ent):
 def _layout(mi, k_ent, k_heap, k_del, k_tr):
     """Zeroed state arrays with their header filled in for these capacities."""
     n_pool, n_unit, n_mat, n_act = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT], mi[M_NACT]
+    n_rule = mi[M_NRULE]
     n_lines = n_pool + n_mat
     k_dh = _dispatch_size(mi, k_ent)
     ew = E_HELD + mi[M_HELD]
@@ -1199,10 +1526,12 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     h[K_ENT], h[K_HEAP], h[K_DH], h[K_DEL], h[K_TR], h[K_EW] = k_ent, k_heap, k_dh, k_del, k_tr, ew
     pos = S_HEADER
     for key, size in ((S_UJOB, n_unit), (S_UFAILED, n_unit), (S_ONDUTY, n_pool), (S_CALWK, n_pool),
-                      (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, 1 + n_act), (S_COMPLETED, n_act),
+                      (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, 2 + n_act), (S_COMPLETED, n_act),
                       (S_POSITION, n_mat), (S_REQUESTS, n_mat), (S_FILLED, n_mat), (S_DISRUPTED, n_mat),
                       (S_WHEAD, n_mat), (S_WTAIL, n_mat), (S_FREE, n_lines), (S_LHEAD, n_lines),
-                      (S_LLEN, n_lines)):
+                      (S_LLEN, n_lines), (S_PLEVEL, n_pool), (S_PABSENT, n_pool), (S_PEXTRA, n_pool),
+                      (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
+                      (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -1213,7 +1542,11 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     si = np.zeros(pos, np.int64)
     fpos = 3 * mi[M_NLV]
     h[SF_TA] = fpos
-    fpos += 1 + n_act
+    fpos += 2 + n_act
+    h[SF_RSINCE] = fpos
+    fpos += n_rule
+    h[SF_RTIMES] = fpos
+    fpos += 2 * n_rule
     h[SF_FIXED_END] = fpos
     for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
         h[key] = fpos
@@ -1223,7 +1556,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
 
 
 @njit(cache=True)
-def _new_state(mi, trace_on):
+def _new_state(mi, mf, trace_on):
     n_pool, n_unit, n_mat = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT]
     k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR])
     si, sf = _layout(mi, 64, k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
@@ -1231,15 +1564,23 @@ def _new_state(mi, trace_on):
     si[si[S_UJOB]:si[S_UJOB] + n_unit] = -1
     si[si[S_WHEAD]:si[S_WHEAD] + n_mat] = -1
     si[si[S_WTAIL]:si[S_WTAIL] + n_mat] = -1
+    si[si[S_REDIRECT]:si[S_REDIRECT] + mi[M_NACT]] = -1
+    si[si[S_RARMED]:si[S_RARMED] + mi[M_NRULE]] = 1
+    sf[si[SF_RSINCE]:si[SF_RSINCE] + mi[M_NRULE]] = -1.0
+    for r in range(mi[M_NRULE]):
+        q = mi[M_RULE_F] + RULE_FW * r
+        sf[si[SF_RTIMES] + 2 * r], sf[si[SF_RTIMES] + 2 * r + 1] = mf[q + RF_FOR], mf[q + RF_DELAY]
     for p in range(n_pool):
         b = _pool(mi, p)
         duty, cap = mi[b + P_DUTY0], mi[b + P_CAP]
         si[si[S_ONDUTY] + p] = duty
         si[si[S_CALCUR] + p] = duty
+        si[si[S_PLEVEL] + p] = duty
         si[si[S_FREE] + p] = min(duty, cap)
-        lv = mi[M_LV_POOL] + 3 * p
+        lv = mi[M_LV_POOL] + LV_PER_POOL * p
         sf[3 * (lv + 1)] = duty
         sf[3 * (lv + 2)] = cap
+        sf[3 * (lv + 3)] = duty
     for s in range(n_mat):
         initial = mi[_mat(mi, s) + MT_INITIAL]
         si[si[S_POSITION] + s] = initial
@@ -1263,11 +1604,11 @@ def _grow(si, sf, mi):
     k_ent, k_heap, k_del, k_tr = si[K_ENT], si[K_HEAP], si[K_DEL], si[K_TR]
     if si[C_ENT_NEW] + 1 > k_ent:
         k_ent *= 2
-    while si[C_HEAP] + si[C_ALIVE] + n_mat + 8 > k_heap:
+    while si[C_HEAP] + si[C_ALIVE] + _extra_pushes(mi) > k_heap:
         k_heap *= 2
     while si[C_DEL_NEW] + n_mat + 1 > k_del:
         k_del *= 2
-    while si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + 2 * n_mat + 8 > k_tr:
+    while si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + _extra_rows(mi) > k_tr:
         k_tr = 2 * k_tr + 64
     ni, nf = _layout(mi, k_ent, k_heap, k_del, k_tr)
     _copy(ni, 0, si, 0, N_COUNTERS)
@@ -1291,16 +1632,24 @@ def _grow(si, sf, mi):
 
 
 @njit(cache=True)
-def _simulate(mi, mf, rg, trace_on):
-    """One replication on arrays; every helper below works on their raw data pointers."""
-    si, sf = _new_state(mi, trace_on)
+def _simulate(mi, mf, rg, trace_on, out, every):
+    """One replication on arrays; every helper below works on their raw data pointers.
+    `out`: room for the state series (n_samples x series_width floats, flat; may be empty)."""
+    n_samples = out.size // series_width(mi)
+    at = np.zeros(1, np.int64)
+    po, pat = _data(out), _data(at)
+    si, sf = _new_state(mi, mf, trace_on)
     pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
     _start(pi, pf, pmi)
     for s in range(mi[M_NMAT]):  # initial reviews, after disruptions start
         _review(pi, pf, pmi, pmf, prg, s, 0.0)
     for k in range(mi[M_NARR]):
         _push(pi, pf, 0.0, URGENT, INIT_ARRIVAL, k, 0)
-    while not _run(_data(si), _data(sf), pmi, pmf, prg):
+    for j in range(mi[M_NSTRESS]):  # processes of the windows that act in time
+        kind = mi[mi[M_STRESS] + STRESS_W * j + ST_KIND]
+        if kind != FAILURE_RATE and kind != LEAD_TIME:
+            _push(pi, pf, 0.0, URGENT, INIT_STRESS, j, 0)
+    while not _run(_data(si), _data(sf), pmi, pmf, prg, po, pat, n_samples, every):
         si, sf = _grow(si, sf, mi)
     return si, sf
 
@@ -1309,47 +1658,54 @@ def _simulate(mi, mf, rg, trace_on):
 @njit(cache=True)
 def _stats_sizes(mi):
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
-    return 1 + (1 + n_act) + n_act + 2 * n_mat, 3 * mi[M_NLV] + 1 + n_act
+    extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
+    return 1 + (2 + n_act) + n_act + 2 * n_mat + extra, 3 * mi[M_NLV] + 2 + n_act
 
 
 @njit(cache=True)
 def _stats(si, sf, mi, oi, of):
-    """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled],
-    of = [levels (value, last, area) ..., tally totals]."""
+    """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled, late,
+    repairs per pool, activations per rule], of = [levels (value, last, area) ..., tally
+    totals]."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     oi[0] = si[C_EVENTS]
-    _copy(oi, 1, si, si[S_TACOUNT], 1 + n_act)
-    _copy(oi, 2 + n_act, si, si[S_COMPLETED], n_act)
-    _copy(oi, 2 + 2 * n_act, si, si[S_REQUESTS], n_mat)
-    _copy(oi, 2 + 2 * n_act + n_mat, si, si[S_FILLED], n_mat)
+    _copy(oi, 1, si, si[S_TACOUNT], 2 + n_act)
+    _copy(oi, 3 + n_act, si, si[S_COMPLETED], n_act)
+    _copy(oi, 3 + 2 * n_act, si, si[S_REQUESTS], n_mat)
+    _copy(oi, 3 + 2 * n_act + n_mat, si, si[S_FILLED], n_mat)
+    _copy(oi, 3 + 2 * n_act + 2 * n_mat, si, si[S_EXTRA], 1 + mi[M_NPOOL] + mi[M_NRULE])
     _copy(of, 0, sf, 0, 3 * mi[M_NLV])
-    _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], 1 + n_act)
+    _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], 2 + n_act)
 
 
 @njit(cache=True)
-def simulate_kernel(mi, mf, rg, trace_on):
+def simulate_kernel(mi, mf, rg, trace_on, n_samples, every):
     """One replication. `mi`, `mf`: `pack_twin` arrays; `rg`: `rng_table` of the Generators
-    of the compiled twin's `sources`, in that order. Returns (stats ints, stats floats, trace
-    times, trace rows (kind, subject, name)); see `_stats`.
+    of the compiled twin's `sources`, in that order; `n_samples` state samples at times
+    k * every (see `_run`). Returns (stats ints, stats floats, trace times, trace rows (kind,
+    subject, name), series (n_samples x series_width, flat)); see `_stats`.
     """
-    si, sf = _simulate(mi, mf, rg, trace_on)
+    series = np.zeros(n_samples * series_width(mi), np.float64)
+    si, sf = _simulate(mi, mf, rg, trace_on, series, every)
     ni, nf = _stats_sizes(mi)
     oi, of = np.zeros(ni, np.int64), np.zeros(nf, np.float64)
     _stats(si, sf, mi, oi, of)
     n = si[C_TRACE]
     times = sf[si[SF_TR]:si[SF_TR] + n].copy()
     rows = si[si[S_TR]:si[S_TR] + TR_W * n].copy().reshape((n, TR_W))
-    return oi, of, times, rows
+    return oi, of, times, rows, series
 
 
 @njit(cache=True, parallel=True)
-def simulate_many(mi, mf, rg):
+def simulate_many(mi, mf, rg, n_samples, every):
     """Replications in parallel (prange); rg[i] is replication i's `rng_table`. Returns
-    the stats of every replication as rows of two 2-D arrays (see `_stats`)."""
+    the stats of every replication as rows of two 2-D arrays (see `_stats`), and their
+    state series as rows of a third (n_samples x series_width each, flat)."""
     n = rg.shape[0]
     ni, nf = _stats_sizes(mi)
     oi, of = np.zeros((n, ni), np.int64), np.zeros((n, nf), np.float64)
+    series = np.zeros((n, n_samples * series_width(mi)), np.float64)
     for r in prange(n):
-        si, sf = _simulate(mi, mf, rg[r], False)
+        si, sf = _simulate(mi, mf, rg[r], False, series[r], every)
         _stats(si, sf, mi, oi[r], of[r])
-    return oi, of
+    return oi, of, series

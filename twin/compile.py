@@ -15,7 +15,10 @@ the spec. Tables:
   `prof_clock` (P, 2) one hour in time units and the week position of t = 0, exactly the
   floats of `twin.calendar.RateProfile`;
 - variable-length lists (resources an activity needs, materials it consumes, its
-  successors, shift breakpoints, units of a pool) are CSR: `X_ptr[i]:X_ptr[i+1]`.
+  successors, shift breakpoints, units of a pool) are CSR: `X_ptr[i]:X_ptr[i+1]`;
+- stresses (`st_*`, one row per window, codes STRESS_CODES) and contingency rules (`ru_*`,
+  one row per rule; TRIGGER_CODES, ACTION_CODES); `arr_due` is each arrival's due
+  allowance (-1: none).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import numpy as np
 from twin import streams
 from twin.calendar import HOURS_PER_WEEK
 from twin.distributions import Lognormal
+from twin.policies import NEEDS_UNITS, STRESS_TARGETS, QueueAbove, Rule, StockBelow, Stress
 from twin.spec import EXIT, Twin
 
 DIST_CODES = {
@@ -35,6 +39,12 @@ DIST_CODES = {
     "uniform": 5, "triangular": 6, "constant": 7, "empirical": 8,
 }
 POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY = 0, 1, 2
+STRESS_CODES = {
+    "supplier_outage": 0, "equipment_down": 1, "staff_absence": 2, "demand_surge": 3,
+    "failure_rate": 4, "lead_time": 5,
+}
+TRIGGER_CODES = {"stock": 0, "queue": 1, "down": 2}
+ACTION_CODES = {"order": 0, "overtime": 1, "reroute": 2}
 
 
 class CompiledTwin(NamedTuple):
@@ -97,6 +107,26 @@ class CompiledTwin(NamedTuple):
     mat_duration: np.ndarray
     mat_every_stream: np.ndarray
     mat_duration_stream: np.ndarray
+    # due dates, stresses, contingency rules
+    arr_due: np.ndarray
+    st_kind: np.ndarray
+    st_target: np.ndarray  # material, pool or arrival index, by kind
+    st_units: np.ndarray  # equipment_down / staff_absence units (resolved), else 0
+    st_stream: np.ndarray  # demand_surge stream, else -1
+    st_window: np.ndarray  # (S, 2) start, end
+    st_factor: np.ndarray  # 1.0 where unused
+    st_mean: np.ndarray  # demand_surge: extra mean gap (renewal) or factor - 1 (rate profile)
+    ru_trigger: np.ndarray
+    ru_watch: np.ndarray  # material, activity or pool index
+    ru_level: np.ndarray  # below / above / units
+    ru_action: np.ndarray
+    ru_target: np.ndarray  # order material, overtime pool, reroute `from` activity
+    ru_to: np.ndarray  # reroute `to` activity, else -1
+    ru_amount: np.ndarray  # order quantity, overtime units
+    ru_lead: np.ndarray  # backup lead-time distribution row, else -1
+    ru_lead_stream: np.ndarray
+    ru_max: np.ndarray  # max activations, -1 unlimited
+    ru_times: np.ndarray  # (R, 3) for, delay, duration
 
 
 class _Tables:
@@ -163,6 +193,8 @@ def compile_twin(twin: Twin) -> CompiledTwin:
     parts |= _activities(twin, t)
     parts |= _pools(twin, t)
     parts |= _materials(twin, t)
+    parts |= _stresses(twin, t)
+    parts |= _rules(twin, t)
     parts["sources"] = np.array(t.sources, dtype=str) if t.sources else np.zeros(0, dtype="<U1")
     parts["dist_code"] = _i(t.codes)
     parts["dist_par"] = np.ascontiguousarray(t.params, dtype=np.float64).reshape(-1, 3)
@@ -271,4 +303,76 @@ def _materials(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "mat_duration": _i([t.dist(d.duration) if d is not None else -1 for d in dis]),
         "mat_every_stream": _i([t.stream(e) if d else -1 for d, (e, _) in zip(dis, dsrc, strict=True)]),
         "mat_duration_stream": _i([t.stream(x) if d else -1 for d, (_, x) in zip(dis, dsrc, strict=True)]),
+    }
+
+
+def _stresses(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    index = {kind: {x.name: i for i, x in enumerate(getattr(twin, kind))}
+             for kind in ("arrivals", "resources", "materials")}
+    rows = twin.stresses
+    targets = [index[STRESS_TARGETS[s.kind]][s.target] for s in rows]
+
+    def units(s: Stress, target: int) -> int:
+        return (s.units or twin.resources[target].capacity) if s.kind in NEEDS_UNITS else 0
+
+    def mean(s: Stress, target: int) -> float:
+        if s.kind != "demand_surge":
+            return 0.0
+        assert s.factor is not None
+        arrival = twin.arrivals[target]
+        extra = s.factor - 1.0
+        return extra if arrival.rate_profile is not None else twin.mean_interarrival(arrival) / extra
+
+    return {
+        "arr_due": _f([-1.0 if a.due is None else a.due for a in twin.arrivals]),
+        "st_kind": _i([STRESS_CODES[s.kind] for s in rows]),
+        "st_target": _i(targets),
+        "st_units": _i([units(s, k) for s, k in zip(rows, targets, strict=True)]),
+        "st_stream": _i([t.stream(streams.surge_source(s.name)) if s.kind == "demand_surge" else -1
+                         for s in rows]),
+        "st_window": _f([x for s in rows for x in (s.start, s.end)]).reshape(-1, 2),
+        "st_factor": _f([s.factor or 1.0 for s in rows]),
+        "st_mean": _f([mean(s, k) for s, k in zip(rows, targets, strict=True)]),
+    }
+
+
+def _rules(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    acts = {a.name: i for i, a in enumerate(twin.activities)}
+    pools = {r.name: i for i, r in enumerate(twin.resources)}
+    mats = {m.name: i for i, m in enumerate(twin.materials)}
+    rows = twin.contingency
+
+    def watch(rule: Rule) -> tuple[int, int, float]:
+        when = rule.when
+        if isinstance(when, StockBelow):
+            return mats[when.stock], when.below, 0.0
+        if isinstance(when, QueueAbove):
+            return acts[when.queue], when.above, 0.0
+        return pools[when.down], when.units, when.for_
+
+    def act(rule: Rule) -> tuple[int, int, int, float]:
+        a = rule.action
+        if a.order is not None:
+            return mats[a.order.material], -1, a.order.quantity, 0.0
+        if a.overtime is not None:
+            return pools[a.overtime.pool], -1, a.overtime.units, a.overtime.duration
+        assert a.reroute is not None
+        return acts[a.reroute.from_], acts[a.reroute.to], 0, a.reroute.duration
+
+    watches, actions = [watch(r) for r in rows], [act(r) for r in rows]
+    orders = [r.action.order for r in rows]
+    return {
+        "ru_trigger": _i([TRIGGER_CODES[r.trigger] for r in rows]),
+        "ru_watch": _i([w[0] for w in watches]),
+        "ru_level": _i([w[1] for w in watches]),
+        "ru_action": _i([ACTION_CODES[r.action.kind] for r in rows]),
+        "ru_target": _i([a[0] for a in actions]),
+        "ru_to": _i([a[1] for a in actions]),
+        "ru_amount": _i([a[2] for a in actions]),
+        "ru_lead": _i([t.dist(o.lead_time) if o else -1 for o in orders]),
+        "ru_lead_stream": _i([t.stream(streams.contingency_source(r.name)) if o else -1
+                              for r, o in zip(rows, orders, strict=True)]),
+        "ru_max": _i([r.max_activations or -1 for r in rows]),
+        "ru_times": _f([x for r, w, a in zip(rows, watches, actions, strict=True)
+                        for x in (w[2], r.delay, a[3])]).reshape(-1, 3),
     }

@@ -19,13 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from twin import streams
-from twin._kernel import pack_twin, rng_table, simulate_kernel, simulate_many
+from twin import series, streams
+from twin._kernel import LV_PER_POOL, pack_twin, rng_table, simulate_kernel, simulate_many
+from twin.costs import add_costs
 from twin.compile import CompiledTwin, compile_twin
 from twin.engine_simpy import Replication
 from twin.spec import Twin
 
-TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery")
+TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
+               "contingency")
 
 
 class Packed:
@@ -49,23 +51,34 @@ def _packed(twin: Twin, compiled: CompiledTwin | Packed | None) -> Packed:
 
 def simulate_fast(
     twin: Twin, seed: int, replication: int = 0, trace: bool = False,
-    compiled: CompiledTwin | Packed | None = None,
+    compiled: CompiledTwin | Packed | None = None, sample_every: float | None = None,
 ) -> Replication:
-    """Run one replication of `twin` with the Numba engine (pass `compiled` to reuse it)."""
+    """Run one replication of `twin` with the Numba engine (pass `compiled` to reuse it;
+    `sample_every`: record the state series of twin.series)."""
     packed = _packed(twin, compiled)
     generators = packed.generators(seed, replication)  # alive while the kernel draws from them
     table = rng_table(generators)
+    n, every = _samples(twin, sample_every)
     started = time.perf_counter()
-    oi, of, times, rows = simulate_kernel(packed.mi, packed.mf, table, trace)
+    oi, of, times, rows, flat = simulate_kernel(packed.mi, packed.mf, table, trace, n, every)
     sim_seconds = time.perf_counter() - started
     trace_rows = _trace(twin, times, rows) if trace else None
-    return Replication(_record(twin, oi, of), int(oi[0]), sim_seconds, trace_rows)
+    samples = flat.reshape(n, -1) if sample_every is not None else None
+    return Replication(_record(twin, oi, of), int(oi[0]), sim_seconds, trace_rows, samples)
+
+
+def _samples(twin: Twin, sample_every: float | None) -> tuple[int, float]:
+    if sample_every is None:
+        return 0, 1.0
+    return series.sample_count(twin.horizon, sample_every), float(sample_every)
 
 
 def simulate_many_fast(
     twin: Twin, seed: int, replications: Sequence[int], compiled: CompiledTwin | Packed | None = None,
+    sample_every: float | None = None,
 ) -> list[Replication]:
-    """Replications `replications` of `twin`, in parallel on Numba's threads (no trace).
+    """Replications `replications` of `twin`, in parallel on Numba's threads (no trace;
+    `sample_every`: each with its state series, as `simulate_fast`).
 
     `numba.set_num_threads` chooses how many run at once; the records do not depend on it.
     Each replication's `sim_seconds` is its share of the kernel call's wall time.
@@ -76,10 +89,13 @@ def simulate_many_fast(
         return []
     generators = [packed.generators(seed, r) for r in reps]  # alive while the kernel runs
     table = np.stack([rng_table(g) for g in generators])
+    n, every = _samples(twin, sample_every)
     started = time.perf_counter()
-    oi, of = simulate_many(packed.mi, packed.mf, table)
+    oi, of, flat = simulate_many(packed.mi, packed.mf, table, n, every)
     share = (time.perf_counter() - started) / len(reps)
-    return [Replication(_record(twin, oi[i], of[i]), int(oi[i, 0]), share) for i in range(len(reps))]
+    return [Replication(_record(twin, oi[i], of[i]), int(oi[i, 0]), share, None,
+                        flat[i].reshape(n, -1) if sample_every is not None else None)
+            for i in range(len(reps))]
 
 
 def _level_mean(of: np.ndarray, i: int, horizon: float, warmup: float) -> float:
@@ -95,11 +111,13 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     """The flat KPI record of Model.record, key for key (oi, of: see `_kernel._stats`)."""
     h, w = twin.horizon, twin.warmup
     n_act, n_pool, n_mat = len(twin.activities), len(twin.resources), len(twin.materials)
-    n_lv = 1 + n_act + 3 * n_pool + 2 * n_mat
-    counts, totals = oi[1:2 + n_act].tolist(), of[3 * n_lv:3 * n_lv + 1 + n_act].tolist()
-    completed = oi[2 + n_act:2 + 2 * n_act].tolist()
-    requests = oi[2 + 2 * n_act:2 + 2 * n_act + n_mat].tolist()
-    filled = oi[2 + 2 * n_act + n_mat:2 + 2 * n_act + 2 * n_mat].tolist()
+    n_lv = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
+    counts, totals = oi[1:3 + n_act].tolist(), of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
+    completed = oi[3 + n_act:3 + 2 * n_act].tolist()
+    requests = oi[3 + 2 * n_act:3 + 2 * n_act + n_mat].tolist()
+    filled = oi[3 + 2 * n_act + n_mat:3 + 2 * n_act + 2 * n_mat].tolist()
+    late, *extra = oi[3 + 2 * n_act + 2 * n_mat:].tolist()
+    repairs, activations = extra[:n_pool], extra[n_pool:]
 
     def tally(i: int) -> float:
         return totals[i] / counts[i] if counts[i] else math.nan
@@ -114,16 +132,32 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"activities.{act.name}.queue_length"] = _level_mean(of, 1 + a, h, w)
         record[f"activities.{act.name}.completed"] = float(completed[a])
     for p, pool in enumerate(twin.resources):
-        row = 1 + n_act + 3 * p
+        row = 1 + n_act + LV_PER_POOL * p
         busy, available = _level_mean(of, row, h, w), _level_mean(of, row + 1, h, w)
         record[f"resources.{pool.name}.utilization"] = busy / available if available > 0 else math.nan
         up = _level_mean(of, row + 2, h, w)
         record[f"resources.{pool.name}.availability"] = up / pool.capacity
     for s, mat in enumerate(twin.materials):
-        row = 1 + n_act + 3 * n_pool + 2 * s
+        row = 1 + n_act + LV_PER_POOL * n_pool + 2 * s
         record[f"materials.{mat.name}.inventory"] = _level_mean(of, row, h, w)
         record[f"materials.{mat.name}.fill_rate"] = filled[s] / requests[s] if requests[s] else math.nan
         record[f"materials.{mat.name}.stockout_fraction"] = _level_mean(of, row + 1, h, w)
+    if any(a.due is not None for a in twin.arrivals):  # Model.record, in the same order
+        due = counts[1 + n_act]
+        record["on_time"] = 1.0 - late / due if due else math.nan
+        record["tardiness"] = tally(1 + n_act)
+        record["late"] = float(late)
+    for r, rule in enumerate(twin.contingency):
+        record[f"contingency.{rule.name}.activations"] = float(activations[r])
+    if twin.costs is not None:
+        for p, pool in enumerate(twin.resources):
+            row = 1 + n_act + LV_PER_POOL * p
+            record[f"resources.{pool.name}.on_duty"] = _level_mean(of, row + 3, h, w)
+            record[f"resources.{pool.name}.overtime"] = _level_mean(of, row + 4, h, w)
+            record[f"resources.{pool.name}.repairs"] = float(repairs[p])
+        for s, mat in enumerate(twin.materials):
+            record[f"materials.{mat.name}.stockouts"] = float(requests[s] - filled[s])
+        add_costs(twin, record)
     return record
 
 
@@ -138,6 +172,8 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "shift": [r.name for r in twin.resources],
         "order": [m.name for m in twin.materials],
         "delivery": [m.name for m in twin.materials],
+        "grant": [a.name for a in twin.activities],
+        "contingency": [r.name for r in twin.contingency],
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

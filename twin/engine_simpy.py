@@ -3,21 +3,26 @@
 The engine owns simulated time and nothing else: it is handed a validated Twin, a seed
 and a replication number, and returns plain data. Tie rule: events due at the same time
 run in the order they were scheduled (SimPy's rule); processes are started in the order
-shifts, failures, supplier disruptions, initial reorders, arrivals (spec order within
-each); an entity whose request is granted at once carries on within the same event.
+shifts, failures, supplier disruptions, initial reorders, arrivals, stress windows (spec
+order within each); an entity whose request is granted at once carries on within the same
+event. Contingency rules are watched where their state changes (twin.policies).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import simpy
 
-from twin import streams
+from twin import series, streams
 from twin.allocation import FifoAllocator, Request
+from twin.costs import add_costs
+from twin.policies import Rule, Stress
 from twin.monitors import Level, Tally
 from twin.pools import Pool, Unit
 from twin.spec import EXIT, Activity, Arrival, Twin
@@ -26,18 +31,20 @@ from twin.stock import Stock
 
 @dataclass
 class Replication:
-    """One replication's outcome: KPI record (flat, dotted keys), event count, trace."""
+    """One replication's outcome: KPI record (flat, dotted keys), event count, trace, and
+    the state series (samples x `twin.series.columns`) when sampled."""
 
     record: dict[str, float]
     events: int
     sim_seconds: float
     trace: list[tuple[float, str, int, str]] | None = None
+    series: np.ndarray | None = None
 
 
 class Job(Request):
     """A request for resource units that, once granted, is the work holding them."""
 
-    __slots__ = ("down", "process", "resume", "running")
+    __slots__ = ("activity", "down", "entity", "process", "resume", "running")
 
     def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float) -> None:
         super().__init__(needs, made_at)
@@ -45,6 +52,7 @@ class Job(Request):
         self.down = 0  # held units now failed
         self.running = False  # in its timed hold (can be interrupted)
         self.resume: simpy.Event | None = None
+        self.entity, self.activity = 0, ""  # who asks, and for which step (the grant trace)
 
 
 class Step:
@@ -63,6 +71,8 @@ class Step:
         self.wait = Tally(model.warmup)
         self.completed = 0
         self.next: list[tuple[Step | None, float]] = []  # resolved after all steps exist
+        self.redirect: Step | None = None  # set while a reroute rule sends this work elsewhere
+        self.rules: list[Watch] = []  # queue rules watching this step
 
     def choose_next(self) -> Step | None:
         """Branch by one uniform draw over the cumulative probabilities (none if one way)."""
@@ -77,9 +87,25 @@ class Step:
         return self.next[-1][0]
 
 
+class Watch:
+    """A contingency rule's live state: armed, how often it fired, its units-down clock."""
+
+    def __init__(self, rule: Rule, index: int, model: Model) -> None:
+        self.rule, self.index = rule, index
+        self.armed = True
+        self.fired = 0
+        self.activations = 0  # actions taken after the warm-up
+        self.down_since: float | None = None  # `down` rules: since when enough units are down
+        self.epoch = 0  # `down` rules: bumped whenever that spell ends
+        order = rule.action.order
+        self.lead_rng = model.stream(streams.contingency_source(rule.name)) if order else None
+
+
 class Model:
-    def __init__(self, twin: Twin, seed: int, replication: int, trace: bool = False) -> None:
+    def __init__(self, twin: Twin, seed: int, replication: int, trace: bool = False,
+                 sample_every: float | None = None) -> None:
         self.twin, self.seed, self.replication = twin, seed, replication
+        self.sample_every = sample_every
         self.env = simpy.Environment()
         self.warmup, self.horizon = twin.warmup, twin.horizon
         self.events = 0
@@ -96,11 +122,34 @@ class Model:
             step.next = [(None if name == EXIT else self.steps[name], p) for name, p in step.successors]
         self.wip = Level(self.warmup)
         self.cycle = Tally(self.warmup)
+        self.tardiness = Tally(self.warmup)
+        self.late = 0
         self.entities = 0
+        self.watches = [Watch(rule, i, self) for i, rule in enumerate(twin.contingency)]
+        self.stock_watches: list[list[Watch]] = [[] for _ in self.stocks]
+        self.down_watches: list[list[Watch]] = [[] for _ in self.pools]
+        for watch in self.watches:
+            when = watch.rule.when
+            if watch.rule.trigger == "stock":
+                self.stock_watches[self.stock_index[when.stock]].append(watch)  # type: ignore[union-attr]
+            elif watch.rule.trigger == "queue":
+                self.steps[when.queue].rules.append(watch)  # type: ignore[union-attr]
+            else:
+                self.down_watches[self.pool_index[when.down]].append(watch)  # type: ignore[union-attr]
+        self.failure_storms = self._windows("failure_rate", self.pool_index)
+        self.slow_supply = self._windows("lead_time", self.stock_index)
         self._start_processes()
 
     def stream(self, source: str) -> Any:
         return streams.stream(self.seed, self.replication, source)
+
+    def _windows(self, kind: str, index: dict[str, int]) -> list[list[tuple[float, float, float]]]:
+        out: list[list[tuple[float, float, float]]] = [[] for _ in index]
+        for s in self.twin.stresses:
+            if s.kind == kind:
+                assert s.factor is not None
+                out[index[s.target]].append((s.start, s.end, s.factor))
+        return out
 
     def log(self, kind: str, subject: int, name: str) -> None:
         self.events += 1
@@ -124,6 +173,9 @@ class Model:
             self._review(index)
         for arrival in self.twin.arrivals:
             env.process(self._arrivals(arrival, self.steps[arrival.route]))
+        for stress in self.twin.stresses:
+            if stress.kind not in ("failure_rate", "lead_time"):  # those act where they draw
+                env.process(self._stress(stress))
 
     def _arrivals(self, arrival: Arrival, first: Step) -> Generator:
         """Renewal gaps; or, with a rate profile, a non-homogeneous Poisson process by
@@ -137,20 +189,30 @@ class Model:
                 assert profile is not None  # the spec gives exactly one of the two
                 now = self.env.now
                 yield self.env.timeout(profile.next_arrival(now, rng.exponential(1.0), self.horizon) - now)
-            self.entities += 1
-            self.log("arrival", self.entities, name)
-            self.env.process(self._entity(self.entities, first))
+            self._arrive(arrival, first)
 
-    def _entity(self, entity: int, step: Step | None) -> Generator:
+    def _arrive(self, arrival: Arrival, first: Step) -> None:
+        self.entities += 1
+        self.log("arrival", self.entities, arrival.name)
+        due = None if arrival.due is None else self.env.now + arrival.due
+        self.env.process(self._entity(self.entities, first, due))
+
+    def _entity(self, entity: int, step: Step | None, due: float | None = None) -> Generator:
         env = self.env
         born = env.now
         self.wip.add(born, 1)
         while step is not None:
+            if step.redirect is not None:
+                step = step.redirect
             yield from self._visit(entity, step)
             step = step.choose_next()
         now = env.now
         self.wip.add(now, -1)
         self.cycle.observe(now, now - born)
+        if due is not None:
+            self.tardiness.observe(now, max(0.0, now - due))
+            if now >= self.warmup and now > due:
+                self.late += 1
         if self.trace is not None:  # traced, but not counted as an event
             self.trace.append((now, "leave", entity, ""))
 
@@ -160,8 +222,11 @@ class Model:
         job = None
         if step.needs or step.consumes:
             step.queue.add(queued, 1)
+            for watch in step.rules:
+                self._check(watch)
             if step.needs:
                 job = Job(step.needs, queued)
+                job.entity, job.activity = entity, step.name
                 if not self.units.request(job):
                     yield self._granted(job)
             if step.consumes:
@@ -219,6 +284,8 @@ class Model:
         now = self.env.now
         for index, count in job.needs:
             job.held += [(index, unit) for unit in self.pools[index].take(now, count, job)]
+        if self.trace is not None and isinstance(job, Job):  # traced, but not counted as an event
+            self.trace.append((now, "grant", job.entity, job.activity))
 
     def _release(self, job: Job) -> None:
         now = self.env.now
@@ -233,13 +300,21 @@ class Model:
         up_rng = self.stream(streams.uptime_source(pool.name, unit.index))
         repair_rng = self.stream(streams.repair_source(pool.name, unit.index))
         while True:
-            yield self.env.timeout(uptime.sample(up_rng))
+            up = uptime.sample(up_rng)
+            if storms := self.failure_storms[index]:
+                up = up / _factor(storms, self.env.now)
+            yield self.env.timeout(up)
             self._fail(index, unit)
             yield self.env.timeout(repair.sample(repair_rng))
             self._repair(index, unit)
+            if self.env.now >= self.warmup:
+                pool.repairs += 1
 
     def _fail(self, index: int, unit: Unit) -> None:
         self.log("failure", unit.index, self.pools[index].name)
+        if unit.failed:  # already down for another cause
+            unit.failed += 1
+            return
         if self.pools[index].fail(self.env.now, unit):
             self.units.free[index] -= 1
         job = unit.job
@@ -249,9 +324,14 @@ class Model:
                 job.running = False
                 assert job.process is not None
                 job.process.interrupt()
+        self._units_down(index)
 
     def _repair(self, index: int, unit: Unit) -> None:
         self.log("repair", unit.index, self.pools[index].name)
+        if unit.failed > 1:  # still down for another cause
+            unit.failed -= 1
+            return
+        self._units_up(index)
         job = unit.job
         if self.pools[index].repair(self.env.now, unit):
             self.units.free[index] += 1
@@ -267,15 +347,24 @@ class Model:
         index = self.pool_index[pool.name]
         for t, level in pool.calendar.changes(self.horizon):
             yield self.env.timeout(t - self.env.now)
-            self.log("shift", level, pool.name)
-            self.units.free[index] += pool.set_on_duty(self.env.now, level)
-            if level > 0:
-                self.units.dispatch((index,))
+            pool.level = level
+            self._set_duty(index)
+
+    def _set_duty(self, index: int) -> None:
+        """A shift change, an absence or overtime: the units on duty become the pool's level."""
+        pool = self.pools[index]
+        level = pool.effective()
+        self.log("shift", level, pool.name)
+        self.units.free[index] += pool.set_on_duty(self.env.now, level)
+        if level > 0:
+            self.units.dispatch((index,))
 
     # -- materials -----------------------------------------------------------------
     def _take_stock(self, request: Request) -> None:
         for index, _ in request.needs:
             self.stocks[index].record(self.env.now, self.materials.free[index])
+            for watch in self.stock_watches[index]:
+                self._check(watch)
 
     def _review(self, index: int) -> None:
         stock = self.stocks[index]
@@ -286,6 +375,8 @@ class Model:
             supplier = stock.spec.supplier
             assert supplier is not None
             lead = supplier.lead_time.sample(self.lead_rngs[index])
+            if slow := self.slow_supply[index]:
+                lead = lead * _factor(slow, self.env.now)
             self.env.process(self._delivery(index, quantity, lead))
 
     def _delivery(self, index: int, quantity: int, lead: float) -> Generator:
@@ -305,17 +396,183 @@ class Model:
         every_rng, duration_rng = self.stream(every_source), self.stream(duration_source)
         while True:
             yield self.env.timeout(disruptions.every.sample(every_rng))
-            stock.disrupted = True
-            stock.recovered = self.env.event()
+            self._disrupt(stock, 1)
             yield self.env.timeout(disruptions.duration.sample(duration_rng))
-            stock.disrupted = False
-            stock.recovered.succeed()
+            self._disrupt(stock, -1)
+
+    def _disrupt(self, stock: Stock, change: int) -> None:
+        if change > 0 and not stock.disrupted:
+            stock.recovered = self.env.event()
+        stock.disrupted += change
+        if not stock.disrupted:
+            stock.recovered.succeed()  # type: ignore[attr-defined]
+
+    # -- stresses and contingency ----------------------------------------------------
+    def _stress(self, stress: Stress) -> Generator:
+        env = self.env
+        yield env.timeout(stress.start - env.now)
+        if stress.kind == "demand_surge":
+            yield from self._surge(stress)
+            return
+        self._stress_edge(stress, 1)
+        yield env.timeout(stress.end - env.now)
+        self._stress_edge(stress, -1)
+
+    def _stress_edge(self, stress: Stress, change: int) -> None:
+        if stress.kind == "supplier_outage":
+            self._disrupt(self.stocks[self.stock_index[stress.target]], change)
+            return
+        index = self.pool_index[stress.target]
+        pool = self.pools[index]
+        units = stress.units or len(pool.units)
+        if stress.kind == "staff_absence":
+            pool.absent += change * units
+            self._set_duty(index)
+            return
+        for unit in pool.units[:units]:  # equipment_down
+            (self._fail if change > 0 else self._repair)(index, unit)
+
+    def _surge(self, stress: Stress) -> Generator:
+        """Extra Poisson arrivals at (factor - 1) x the stream's rate until the window ends."""
+        arrival = next(a for a in self.twin.arrivals if a.name == stress.target)
+        first, profile = self.steps[arrival.route], self.twin.rate_profile(arrival)
+        assert stress.factor is not None
+        extra = stress.factor - 1.0
+        mean = self.twin.mean_interarrival(arrival) / extra
+        rng = self.stream(streams.surge_source(stress.name))
+        while True:
+            now = self.env.now
+            if profile is None:
+                yield self.env.timeout(rng.exponential(mean))
+            else:
+                yield self.env.timeout(profile.next_arrival(now, rng.exponential(1.0) / extra, self.horizon) - now)
+            if self.env.now >= stress.end:
+                return
+            self._arrive(arrival, first)
+
+    def _holds(self, watch: Watch) -> bool:
+        when = watch.rule.when
+        if watch.rule.trigger == "stock":
+            return self.materials.free[self.stock_index[when.stock]] < when.below  # type: ignore[union-attr]
+        if watch.rule.trigger == "queue":
+            return self.steps[when.queue].queue.value > when.above  # type: ignore[union-attr]
+        since = watch.down_since
+        return since is not None and self.env.now - since >= when.for_  # type: ignore[union-attr]
+
+    def _check(self, watch: Watch) -> None:
+        if watch.armed and self._holds(watch):
+            self._fire(watch)
+
+    def _fire(self, watch: Watch) -> None:
+        watch.armed = False
+        watch.fired += 1
+        self.log("contingency", watch.index, watch.rule.name)
+        self._after(watch.rule.delay, lambda: self._activate(watch))
+
+    def _after(self, delay: float, action: Any) -> None:
+        """Run `action` `delay` from now (one scheduled event, as a timeout's callback)."""
+        self.env.timeout(delay).callbacks.append(lambda _: action())
+
+    def _rearm(self, watch: Watch) -> None:
+        limit = watch.rule.max_activations
+        if limit is None or watch.fired < limit:
+            watch.armed = True
+            self._check(watch)
+
+    def _activate(self, watch: Watch) -> None:
+        now, action = self.env.now, watch.rule.action
+        if now >= self.warmup:
+            watch.activations += 1
+        if action.order is not None:
+            index = self.stock_index[action.order.material]
+            quantity = action.order.quantity
+            self.stocks[index].position += quantity
+            self.log("order", quantity, action.order.material)
+            lead = action.order.lead_time.sample(watch.lead_rng)
+            self._after(lead, lambda: self._backup_delivery(watch, index, quantity))
+        elif action.overtime is not None:
+            index = self.pool_index[action.overtime.pool]
+            units = action.overtime.units
+            self.pools[index].extra += units
+            self._set_duty(index)
+            self._after(action.overtime.duration, lambda: self._overtime_end(watch, index, units))
+        else:
+            assert action.reroute is not None
+            step = self.steps[action.reroute.from_]
+            step.redirect = self.steps[action.reroute.to]
+            self._after(action.reroute.duration, lambda: self._reroute_end(watch, step))
+
+    def _backup_delivery(self, watch: Watch, index: int, quantity: int) -> None:
+        stock = self.stocks[index]
+        self.log("delivery", quantity, stock.name)
+        self.materials.free[index] += quantity
+        stock.record(self.env.now, self.materials.free[index])
+        self.materials.dispatch((index,))
+        self._rearm(watch)
+
+    def _overtime_end(self, watch: Watch, index: int, units: int) -> None:
+        self.pools[index].extra -= units
+        self._set_duty(index)
+        self._rearm(watch)
+
+    def _reroute_end(self, watch: Watch, step: Step) -> None:
+        step.redirect = None
+        self._rearm(watch)
+
+    def _units_down(self, index: int) -> None:
+        """A unit of pool `index` went down: start the clock of `down` rules that now hold."""
+        count = self.pools[index].down
+        for watch in self.down_watches[index]:
+            if count == watch.rule.when.units:  # type: ignore[union-attr]
+                watch.down_since, watch.epoch = self.env.now, watch.epoch + 1
+                epoch = watch.epoch
+                self._after(watch.rule.when.for_,  # type: ignore[union-attr]
+                            lambda w=watch, e=epoch: self._down_check(w, e))
+
+    def _units_up(self, index: int) -> None:
+        """Called before a unit's repair is booked: the spell ends for rules it drops below."""
+        count = self.pools[index].down
+        for watch in self.down_watches[index]:
+            if count == watch.rule.when.units:  # type: ignore[union-attr]
+                watch.down_since, watch.epoch = None, watch.epoch + 1
+
+    def _down_check(self, watch: Watch, epoch: int) -> None:
+        if watch.epoch == epoch:
+            self._check(watch)
+
 
     # -- results -------------------------------------------------------------------
     def run(self) -> Replication:
         started = time.perf_counter()
-        self.env.run(until=self.horizon)
-        return Replication(self.record(), self.events, time.perf_counter() - started, self.trace)
+        samples = None
+        if self.sample_every is None:
+            self.env.run(until=self.horizon)
+        else:
+            samples = self._run_sampled(self.sample_every)
+        return Replication(self.record(), self.events, time.perf_counter() - started, self.trace, samples)
+
+    def _run_sampled(self, every: float) -> np.ndarray:
+        """env.run(until=horizon) stepped by hand: sample k is taken once every event due
+        before min(k * every, horizon) has run (twin.series); no event is scheduled for it."""
+        env, horizon = self.env, self.horizon
+        n = series.sample_count(horizon, every)
+        out = np.empty((n, 2 + len(self.steps) + len(self.stocks)))
+        for k in range(n):
+            until = min(k * every, horizon)
+            while env.peek() < until:
+                env.step()
+            out[k] = self._snapshot()
+        while env.peek() < horizon:
+            env.step()
+        return out
+
+    def _snapshot(self) -> list[float]:
+        """WIP, each activity's queue, each material's stock on hand, backlog (twin.series)."""
+        queues = [step.queue.value for step in self.steps.values()]
+        backlog = 0.0
+        for q in queues:
+            backlog += q
+        return [self.wip.value, *queues, *(float(n) for n in self.materials.free), backlog]
 
     def record(self) -> dict[str, float]:
         h = self.horizon
@@ -332,9 +589,32 @@ class Model:
             out |= {f"resources.{pool.name}.{k}": v for k, v in pool.kpis(h).items()}
         for stock in self.stocks:
             out |= {f"materials.{stock.name}.{k}": v for k, v in stock.kpis(h).items()}
+        if any(a.due is not None for a in self.twin.arrivals):
+            count = self.tardiness.count
+            out["on_time"] = 1.0 - self.late / count if count else math.nan
+            out["tardiness"] = self.tardiness.mean()
+            out["late"] = float(self.late)
+        for watch in self.watches:
+            out[f"contingency.{watch.rule.name}.activations"] = float(watch.activations)
+        if self.twin.costs is not None:
+            for pool in self.pools:
+                out |= {f"resources.{pool.name}.{k}": v for k, v in pool.cost_inputs(h).items()}
+            for stock in self.stocks:
+                out[f"materials.{stock.name}.stockouts"] = float(stock.requests - stock.filled)
+            add_costs(self.twin, out)
         return out
 
 
-def simulate(twin: Twin, seed: int, replication: int = 0, trace: bool = False) -> Replication:
-    """Run one replication of `twin` with the SimPy engine."""
-    return Model(twin, seed, replication, trace).run()
+def _factor(windows: list[tuple[float, float, float]], now: float) -> float:
+    """The product of the factors of the stress windows [start, end) holding `now`."""
+    factor = 1.0
+    for start, end, k in windows:
+        if start <= now < end:
+            factor *= k
+    return factor
+
+
+def simulate(twin: Twin, seed: int, replication: int = 0, trace: bool = False,
+             sample_every: float | None = None) -> Replication:
+    """Run one replication of `twin` with the SimPy engine (`sample_every`: twin.series)."""
+    return Model(twin, seed, replication, trace, sample_every).run()

@@ -12,7 +12,7 @@ class Unit:
 
     def __init__(self, index: int) -> None:
         self.index = index
-        self.failed = False
+        self.failed = 0  # causes holding it down: its own failure, an equipment_down stress
         self.job: object | None = None  # the request holding this unit
 
 
@@ -22,7 +22,8 @@ class Pool:
     Statistics: `busy` counts units holding a job and not failed; `available` counts
     units not failed and either on shift or still finishing a job; `up` counts units
     not failed. Utilisation = busy / available and availability = up / capacity, both as
-    time integrals.
+    time integrals. On duty = the calendar's level (`level`) less absent units plus
+    overtime units, within 0..capacity; `duty` and `overtime` integrate it for costs.
     """
 
     def __init__(self, spec: Resource, calendar: WeeklyCalendar | None, warmup: float) -> None:
@@ -31,9 +32,18 @@ class Pool:
         self.calendar = calendar
         self.units = [Unit(i) for i in range(spec.capacity)]
         self.on_duty = calendar.on_duty(0.0) if calendar else spec.capacity
+        self.level, self.absent, self.extra = self.on_duty, 0, 0
         self.busy = Level(warmup)
         self.available = Level(warmup, self.on_duty)
         self.up = Level(warmup, spec.capacity)
+        self.duty = Level(warmup, self.on_duty)
+        self.overtime = Level(warmup)
+        self.down = 0  # units failed now
+        self.repairs = 0  # repairs finished after the warm-up
+
+    def effective(self) -> int:
+        """Units on duty: the calendar's level, less absences, plus overtime."""
+        return min(len(self.units), max(0, self.level - self.absent + self.extra))
 
     def is_free(self, unit: Unit) -> bool:
         return unit.job is None and not unit.failed and unit.index < self.on_duty
@@ -66,7 +76,8 @@ class Pool:
         """Mark a unit failed; True if it was free (the pool lost a free unit)."""
         was_free = self.is_free(unit)
         counted = unit.job is not None or unit.index < self.on_duty
-        unit.failed = True
+        unit.failed = 1
+        self.down += 1
         self.up.add(now, -1)
         if counted:
             self.available.add(now, -1)
@@ -76,7 +87,8 @@ class Pool:
 
     def repair(self, now: float, unit: Unit) -> bool:
         """Mark a unit repaired; True if it is now free for others."""
-        unit.failed = False
+        unit.failed = 0
+        self.down -= 1
         self.up.add(now, 1)
         if unit.job is not None or unit.index < self.on_duty:
             self.available.add(now, 1)
@@ -93,6 +105,8 @@ class Pool:
             if unit.job is None and not unit.failed
         )
         self.available.add(now, step * changed)
+        self.duty.set(now, level)
+        self.overtime.set(now, level - min(len(self.units), max(0, self.level - self.absent)))
         return step * changed
 
     def kpis(self, horizon: float) -> dict[str, float]:
@@ -102,3 +116,7 @@ class Pool:
             "utilization": busy / available if available > 0 else float("nan"),
             "availability": self.up.mean(horizon) / len(self.units),
         }
+
+    def cost_inputs(self, horizon: float) -> dict[str, float]:
+        return {"on_duty": self.duty.mean(horizon), "overtime": self.overtime.mean(horizon),
+                "repairs": float(self.repairs)}

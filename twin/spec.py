@@ -33,6 +33,7 @@ from twin.calendar import (
 )
 from twin.distributions import Dist, NonNegativeFloat, Positive
 from twin.errors import SpecError
+from twin.policies import STRESS_TARGETS, Costs, Rule, Stress
 
 EXIT = "exit"
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
@@ -117,6 +118,7 @@ class Arrival(_Spec):
     interarrival: Dist | None = None
     rate_profile: WeeklyRates | None = None
     route: Name
+    due: Positive | None = None  # each entity is due this long after it arrives
 
     @model_validator(mode="before")
     @classmethod
@@ -237,6 +239,9 @@ class Twin(_Spec):
     activities: Annotated[list[Activity], Field(min_length=1)]
     resources: list[Resource] = []
     materials: list[Material] = []
+    stresses: list[Stress] = []
+    contingency: list[Rule] = []
+    costs: Costs | None = None
 
     @model_validator(mode="after")
     def _wiring(self) -> Twin:
@@ -273,11 +278,12 @@ def check_wiring(twin: Twin) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if twin.warmup >= twin.horizon:
         problems.append(("warmup", f"must be less than horizon ({twin.horizon:g})"))
-    for kind in ("arrivals", "activities", "resources", "materials"):
+    for kind in ("arrivals", "activities", "resources", "materials", "stresses", "contingency"):
         problems += _unique_names(kind, [item.name for item in getattr(twin, kind)])
     problems += _zero_time_sources(twin)
     problems += _references(twin)
     problems += _capacities(twin)
+    problems += _policy_references(twin)
     if not problems:
         problems += _flow(twin)
     return problems
@@ -363,6 +369,9 @@ def flow_graph(twin: Twin) -> nx.DiGraph:
         for target, p in act.successors.items():
             if p > 0:
                 graph.add_edge(act.name, target, probability=p)
+    for rule in twin.contingency:  # work for `from` may be sent to `to`
+        if rule.action.reroute is not None:
+            graph.add_edge(rule.action.reroute.from_, rule.action.reroute.to, probability=0.0)
     return graph
 
 
@@ -377,4 +386,52 @@ def _flow(twin: Twin) -> list[tuple[str, str]]:
         elif EXIT not in nx.descendants(graph, act.name):
             problems.append((f"activities[{act.name}].next", "work here can never leave: "
                              "every path loops without an exit"))
+    return problems
+
+
+def _policy_references(twin: Twin) -> list[tuple[str, str]]:
+    """Stresses, contingency rules and costs must name things the twin has."""
+    names = {kind: {x.name: x for x in getattr(twin, kind)}
+             for kind in ("arrivals", "activities", "resources", "materials")}
+    problems = []
+    for s in twin.stresses:
+        kind = STRESS_TARGETS[s.kind]
+        item = names[kind].get(s.target)
+        if item is None:
+            problems.append((f"stresses[{s.name}].target", f"{s.kind} acts on {kind}: no {kind[:-1]} "
+                             f"named '{s.target}'"))
+        elif s.units is not None and s.units > item.capacity:
+            problems.append((f"stresses[{s.name}].units", f"{s.units} exceeds the capacity ({item.capacity}) "
+                             f"of '{s.target}'"))
+        elif s.kind in ("supplier_outage", "lead_time") and item.supplier is None:
+            problems.append((f"stresses[{s.name}].target", f"material '{s.target}' has no supplier"))
+    for rule in twin.contingency:
+        problems += _rule_references(rule, names)
+    if twin.costs is not None:
+        for kind in ("resources", "materials"):
+            problems += [(f"costs.{kind}.{n}", f"no {kind[:-1]} named '{n}'")
+                         for n in getattr(twin.costs, kind) if n not in names[kind]]
+    return problems
+
+
+def _rule_references(rule: Rule, names: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    base = f"contingency[{rule.name}]"
+    wanted = [(f"{base}.when.{field}", kind, getattr(rule.when, field))
+              for field, kind in (("stock", "materials"), ("queue", "activities"), ("down", "resources"))
+              if hasattr(rule.when, field)]
+    action = rule.action
+    if action.order:
+        wanted.append((f"{base}.action.order.material", "materials", action.order.material))
+    if action.overtime:
+        wanted.append((f"{base}.action.overtime.pool", "resources", action.overtime.pool))
+    if action.reroute:
+        wanted += [(f"{base}.action.reroute.from", "activities", action.reroute.from_),
+                   (f"{base}.action.reroute.to", "activities", action.reroute.to)]
+    problems = [(path, f"no {kind[:-1]} named '{name}'") for path, kind, name in wanted
+                if name not in names[kind]]
+    if action.reroute and action.reroute.from_ == action.reroute.to:
+        problems.append((f"{base}.action.reroute.to", "must differ from `from`"))
+    down = getattr(rule.when, "down", None)
+    if down in names["resources"] and rule.when.units > names["resources"][down].capacity:  # type: ignore[union-attr]
+        problems.append((f"{base}.when.units", f"exceeds the capacity of '{down}'"))
     return problems

@@ -24,8 +24,8 @@ class Stock:
         self.empty = Level(warmup, 1.0 if spec.initial == 0 else 0.0)
         self.requests = 0
         self.filled = 0
-        self.disrupted = False
-        self.recovered: object | None = None  # an event that fires when a disruption ends
+        self.disrupted = 0  # causes now holding deliveries: a disruption, an outage stress
+        self.recovered: object | None = None  # an event that fires when the last one ends
 
     def order_quantity(self) -> int:
         """What continuous review orders now: 0 unless the position is at or below the point."""

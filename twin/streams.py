@@ -43,3 +43,11 @@ def lead_time_source(material: str) -> str:
 
 def disruption_sources(material: str) -> tuple[str, str]:
     return f"material.{material}.disruption.every", f"material.{material}.disruption.duration"
+
+
+def surge_source(stress: str) -> str:
+    return f"stress.{stress}.arrivals"
+
+
+def contingency_source(rule: str) -> str:
+    return f"contingency.{rule}.lead_time"
