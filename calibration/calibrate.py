@@ -4,10 +4,14 @@ The twin, in hours, has one arrival stream of case starts (the hour-of-week rate
 when it beats a constant rate by AIC, else the stationary interarrival fit); a
 zero-time `start` dispatcher when cases begin with different activities; per activity its
 processing time (end - start) on one unit of its own pool; and, with `waits=True`, a
-resource-free `wait_<activity>` step before it holding the observed time from the end of
-the case's previous activity to this start (waiting that is not queueing in the twin:
-hand-overs, calendars, batching). Labels that are not valid spec names are slugged; the
-original labels and observed resource names travel in `report["labels"]` and `["units"]`.
+`wait_<activity>` step before it holding the observed time from the end of the case's
+previous activity to this start (waiting that is not queueing in the twin: hand-overs,
+calendars, batching). With `calendars=True` and a clear site calendar, that step needs a
+unit of the `open_hours` pool (its shifts are the site's opening hours, its capacity never
+binds), so it begins only while the site is open, and its time is measured from the site's
+next opening after the previous end (`calibration.calendars`). Labels that are not valid
+spec names are slugged; the original labels and observed resource names travel in
+`report["labels"]` and `["units"]`.
 """
 
 from __future__ import annotations
@@ -18,18 +22,20 @@ from typing import Any
 import pandas as pd
 
 from calibration.arrivals import ArrivalFitter
+from calibration.calendars import next_open
 from calibration.fitters import DurationFitter
-from calibration.resources import ResourceFitter
+from calibration.resources import ResourceFitter, peak_concurrency, weekly_shifts
 from calibration.routing import EXIT, RoutingFitter
 from calibration.selection import SelectionFitter
 
 START = "start"
+OPEN = "open_hours"
 
 
 def slugs(labels: list[str]) -> dict[str, str]:
     """label -> unique valid spec name (letters, digits, _ and -, at most 48 characters)."""
     out: dict[str, str] = {}
-    taken = {START, EXIT}
+    taken = {START, EXIT, OPEN}
     for label in labels:
         base = re.sub(r"[^A-Za-z0-9_\-]+", "_", label).strip("_-")[:40] or "activity"
         if not re.match(r"[A-Za-z_]", base):
@@ -47,9 +53,14 @@ def case_table(events: pd.DataFrame) -> pd.DataFrame:
     df = events.sort_values(["case_id", "start_time", "end_time"], kind="stable").copy()
     df["duration"] = (df["end_time"] - df["start_time"]).dt.total_seconds() / 3600
     latest_end = df.groupby("case_id")["end_time"].transform(lambda s: s.cummax().shift())
-    df["wait"] = ((df["start_time"] - latest_end).dt.total_seconds() / 3600).clip(lower=0)
+    df["ready"] = latest_end
+    df["wait"] = _hours(df["start_time"] - latest_end)
     df["first"] = latest_end.isna()
     return df
+
+
+def _hours(delta: pd.Series) -> pd.Series:
+    return (delta.dt.total_seconds() / 3600).clip(lower=0)
 
 
 def calibrate(
@@ -71,11 +82,11 @@ def calibrate(
     routing = RoutingFitter().fit(table, selection.weights_)
     resources = ResourceFitter(capacity=capacity).fit(table)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
-    delays = (
-        {a: DurationFitter().fit(g["wait"]) for a, g in table[~table["first"]].groupby("activity")}
-        if waits
-        else {}
-    )
+    opening = waits and calendars and resources.site_calendar_["clear"]
+    later = table[~table["first"]].copy()
+    if opening:
+        later["wait"] = _hours(later["start_time"] - next_open(later["ready"], resources.site_on_))
+    delays = {a: DurationFitter().fit(g["wait"]) for a, g in later.groupby("activity")} if waits else {}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
         "name": name,
@@ -90,9 +101,11 @@ def calibrate(
                 "route": _first_step(routing.start_, labels),
             }
         ],
-        "activities": _activities(labels, routing, durations, delays, resources),
+        "activities": _activities(labels, routing, durations, delays, resources, opening),
         "resources": _resources(labels, resources, calendars),
     }
+    if opening:
+        spec["resources"].append(_open_hours(later, resources.site_on_))
     report: dict[str, Any] = {
         "labels": {v: k for k, v in labels.items()},
         "units": {labels[a]: pool for a, pool in resources.pools_.items()},
@@ -102,7 +115,7 @@ def calibrate(
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
         "waits": {a: f.summary() for a, f in delays.items()},
-        "options": {"waits": waits, "calendars": calendars, "capacity": capacity},
+        "options": {"waits": waits, "calendars": calendars, "capacity": capacity, "open_hours": opening},
     }
     _extras(report, failures, deliveries)
     report["warnings"] = _warnings(report)
@@ -123,6 +136,7 @@ def _activities(
     durations: dict[str, DurationFitter],
     delays: dict[str, DurationFitter],
     resources: ResourceFitter,
+    opening: bool,
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(routing.start_) > 1:
@@ -140,8 +154,17 @@ def _activities(
         step["next"] = nxt
         steps.append(step)
     for label, fitted in delays.items():
-        steps.append({"name": f"wait_{labels[label]}", "duration": fitted.spec_, "next": labels[label]})
+        wait: dict[str, Any] = {"name": f"wait_{labels[label]}", "duration": fitted.spec_}
+        if opening:
+            wait["resources"] = {OPEN: 1}
+        steps.append({**wait, "next": labels[label]})
     return steps
+
+
+def _open_hours(later: pd.DataFrame, on: Any) -> dict[str, Any]:
+    """The site's opening hours as a pool no wait ever queues for (twice the observed peak)."""
+    capacity = 2 * peak_concurrency(later["ready"], later["start_time"]) + 10
+    return {"name": OPEN, "capacity": capacity, "shifts": weekly_shifts(on, capacity)}
 
 
 def _resources(labels: dict[str, str], resources: ResourceFitter, calendars: bool) -> list[dict[str, Any]]:

@@ -81,6 +81,7 @@ class ResourceFitter:
         for activity, group in has.groupby("activity"):
             self._fit_pool(str(activity), group, weeks)
         self.site_calendar_, site_on = self._calendar(events, weeks, self.site_week_share)
+        self.site_on_ = site_on
         for activity, capacity in self.capacity_.items():
             if activity not in self.shifts_ and self.site_calendar_["clear"]:
                 self.shifts_[activity] = weekly_shifts(site_on, capacity)
