@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pandas as pd
 
@@ -56,16 +57,29 @@ class LoadReport:
 
 
 def read_table(source: str | Path | pd.DataFrame, **kwargs: Any) -> tuple[pd.DataFrame, str]:
-    """A CSV file (gzip by extension) or a DataFrame, as a DataFrame of strings."""
+    """A CSV or XES file (gzip by extension) or a DataFrame, as a DataFrame of strings."""
     if isinstance(source, pd.DataFrame):
         return source.copy(), "<DataFrame>"
     path = Path(source)
+    if path.name.endswith((".xes", ".xes.gz")):
+        return _read_xes(path), str(path)
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs), str(path)
     except FileNotFoundError:
         raise CalibrationDataError(f"{path}: no such file") from None
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as error:
         raise CalibrationDataError(f"{path}: cannot read as CSV: {error}") from None
+
+
+def _read_xes(path: Path) -> pd.DataFrame:
+    from calibration.xes import read_xes
+
+    try:
+        return read_xes(path)
+    except FileNotFoundError:
+        raise CalibrationDataError(f"{path}: no such file") from None
+    except (ElementTree.ParseError, OSError) as error:
+        raise CalibrationDataError(f"{path}: cannot read as XES: {error}") from None
 
 
 def resolve_columns(columns: list[str], mapping: dict[str, str] | None, source: str) -> dict[str, str]:
@@ -129,6 +143,8 @@ def load_events(
     """An event log as canonical columns plus a report of everything dropped."""
     raw, name = read_table(source)
     report = LoadReport(name, rows_read=len(raw))
+    for reason, count in raw.attrs.get("dropped", {}).items():
+        report.drop(reason, count)
     if raw.empty:
         raise CalibrationDataError(f"{name}: no rows")
     cols = resolve_columns(list(raw.columns), mapping, name)
