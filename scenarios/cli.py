@@ -19,10 +19,11 @@ from twin.loader import dumps_twin
 
 
 def study(files: list[Path], executor: str, address: str | None, replications: int | None,
-          seed: int | None, out: Path | None, as_json: bool, out_console: Console, err: Console) -> None:
+          seed: int | None, out: Path | None, as_json: bool, out_console: Console, err: Console,
+          series_every: float | None = None) -> None:
     """Everything `twin study` does after parsing its options (SpecError and ValueError propagate)."""
     scenarios = load_study(list(files))
-    settings = settings_for(scenarios[0], replications, seed)
+    settings = settings_for(scenarios[0], replications, seed, series_every=series_every)
     folder = out or Path("artifacts") / "studies" / _slug(scenarios[0].name)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=as_json, transient=True) as progress:
@@ -44,8 +45,11 @@ def _slug(name: str) -> str:
 
 
 def write_outputs(folder: Path, result: StudyResult, summary: dict[str, Any]) -> None:
-    """results.parquet, summary.json, provenance.json and specs/ (each unit's twin, each file)."""
+    """results.parquet, series.parquet (the scenarios' state series), summary.json,
+    provenance.json and specs/ (each unit's twin, each file)."""
     store.write_table(folder, "results.parquet", result.table)
+    if result.series is not None:
+        store.write_table(folder, "series.parquet", result.series)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
     (folder / "provenance.json").write_text(json.dumps(summary["provenance"], indent=1))
     specs = folder / "specs"
@@ -98,7 +102,8 @@ def conclusion(summary: dict[str, Any], folder: Path) -> str:
         if not check["ok"]:
             lines.append(f"[yellow]warning[/]: {name}: warmup {check['warmup']:g} looks too short; "
                          f"MSER-5 on WIP suggests {check['mser5']:g}")
-    lines.append(f"results in {folder}/ (results.parquet, summary.json, provenance.json, specs/)")
+    lines.append(f"results in {folder}/ (results.parquet, series.parquet, summary.json, provenance.json, "
+                 "specs/)")
     return "\n".join(lines)
 
 

@@ -21,15 +21,16 @@ def prepare(twin: Twin, engine: str) -> Any:
 
 
 def simulate_one(twin: Twin, seed: int, replication: int, engine: str = "simpy",
-                 trace: bool = False, prepared: Any = None) -> Replication:
+                 trace: bool = False, prepared: Any = None, sample_every: float | None = None) -> Replication:
     """Replication `replication` of `twin` on `engine`, on the named streams of `seed`;
-    `prepared` is `prepare(twin, engine)`, when the caller keeps it."""
+    `prepared` is `prepare(twin, engine)`, when the caller keeps it; `sample_every`
+    records the state series (twin.series)."""
     _check(engine)
     if engine == "fast":
         from twin.engine_fast import simulate_fast
 
-        return simulate_fast(twin, seed, replication, trace, prepared)
-    return simulate(twin, seed, replication, trace)
+        return simulate_fast(twin, seed, replication, trace, prepared, sample_every)
+    return simulate(twin, seed, replication, trace, sample_every)
 
 
 def _check(engine: str) -> None:

@@ -25,10 +25,12 @@ import pandas as pd
 from scenarios import store
 from scenarios.executors import make_executor
 from scenarios.loader import Scenario, kpi_names
+from scenarios.series import SERIES, series_table
 from scenarios.spec import Experiment, Precision
 from scenarios.uncertain import draws
 from scenarios.variants import Unit, units_of
 from scenarios.work import Chunk, run_chunk
+from twin.series import sample_count
 
 Progress = Callable[[int, int], None]
 META = ("scenario", "replication", "events")
@@ -40,6 +42,7 @@ class Settings:
     seed: int
     engine: str
     precision: Precision | None
+    series_every: float | None = None  # state series interval (None: 200 intervals of the horizon)
 
     @property
     def design(self) -> int:
@@ -48,12 +51,15 @@ class Settings:
 
 
 def settings_for(baseline: Scenario, replications: int | None = None, seed: int | None = None,
-                 engine: str | None = None) -> Settings:
+                 engine: str | None = None, series_every: float | None = None) -> Settings:
     """The baseline's `experiment`, with command-line values taking precedence."""
     experiment = baseline.experiment or Experiment()
     precision = experiment.precision if replications is None else None
+    if series_every is not None:
+        sample_count(baseline.twin.horizon, series_every)  # a clear error now, not in a worker
     return Settings(replications or experiment.replications,
-                    experiment.seed if seed is None else seed, engine or experiment.engine, precision)
+                    experiment.seed if seed is None else seed, engine or experiment.engine, precision,
+                    series_every)
 
 
 @dataclass
@@ -66,14 +72,15 @@ class StudyResult:
     replications: int
     resumed: int = 0  # replications read back from earlier chunks
     wip: dict[str, list[list[float]]] = field(default_factory=dict)  # traced WIP series per unit
+    series: pd.DataFrame | None = None  # state series of the scenarios (scenarios.series.series_table)
 
 
 def unit_key(unit: Unit, settings: Settings) -> str:
     uncertain = unit.uncertain.model_dump(mode="json") if unit.uncertain else None
     design = settings.design if unit.uncertain and unit.uncertain.method == "lhs" else None
     # The name too: two scenarios that happen to simulate the same twin stay two units.
-    blob = json.dumps([unit.name, unit.data, uncertain, design, settings.seed, settings.engine],
-                      sort_keys=True)
+    blob = json.dumps([unit.name, unit.data, uncertain, design, settings.seed, settings.engine,
+                       settings.series_every], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -109,7 +116,9 @@ def run_study(
     table = tidy(list(rows.values()), units, keys, n)
     wip = {u.name: [list(rows[(k, r)]["wip_series"]) for r in range(n)
                     if rows[(k, r)].get("wip_series") is not None] for k, u in keys.items()}
-    return StudyResult(scenarios, units, settings, table, time.perf_counter() - started, n, resumed, wip)
+    series = series_table(list(rows.values()), scenarios, keys, n)
+    return StudyResult(scenarios, units, settings, table, time.perf_counter() - started, n, resumed, wip,
+                       series)
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -137,7 +146,7 @@ def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, set
             part = reps[i:i + size]
             inputs = draws(unit.uncertain, unit.data, settings.seed, part, settings.design)
             chunks.append(Chunk(key, unit.name, unit.data, settings.seed, settings.engine,
-                                tuple(part), tuple(inputs)))
+                                tuple(part), tuple(inputs), settings.series_every))
     return chunks
 
 
@@ -179,7 +188,7 @@ def tidy(rows: list[dict[str, Any]], units: list[Unit], keys: dict[str, Unit], n
                   key=lambda r: (order[r["key"]], r["replication"]))
     inputs = sorted({c for r in kept for c in r if c.startswith("input.")})
     kpis = list(dict.fromkeys(k for u in units for k in kpi_names(u.twin)))
-    known = {"key", "wip_series", *META, *inputs, *kpis}
+    known = {"key", "wip_series", *SERIES, *META, *inputs, *kpis}
     kpis += list(dict.fromkeys(c for r in kept for c in r if c not in known))  # engine extras
     columns = [*META, *inputs, *kpis]
     table = pd.DataFrame([[r.get(c, math.nan) for c in columns] for r in kept], columns=columns)

@@ -13,8 +13,10 @@ from scenarios.engine import prepare, simulate_one
 from scenarios.uncertain import applied
 from scenarios.warmup import wip_series
 from twin.loader import parse_twin
+from twin.series import default_interval
 
 WARMUP_CHECKS = 5  # replications 0..4 of every scenario are traced for the MSER-5 check
+SERIES_POINTS = 200  # state samples per replication by default: 200 intervals of the horizon
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class Chunk:
     engine: str
     replications: tuple[int, ...]
     inputs: tuple[dict[str, float], ...]  # uncertain values drawn for each replication
+    series_every: float | None = None  # state series interval (None: SERIES_POINTS over the horizon)
 
     @property
     def filename(self) -> str:
@@ -33,15 +36,20 @@ class Chunk:
 
 
 def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
-    """One row per replication: identity, events, WIP series (traced ones), inputs, KPI record."""
+    """One row per replication: identity, events, WIP series (traced ones), the state series
+    (flattened samples x twin.series.columns, and its interval), inputs, KPI record."""
     base = parse_twin(chunk.data, chunk.scenario)
     prepared = prepare(base, chunk.engine)  # once per chunk; uncertain inputs change the twin
     rows = []
     for r, values in zip(chunk.replications, chunk.inputs, strict=True):
         twin = parse_twin(applied(chunk.data, values), chunk.scenario) if values else base
         traced = r < WARMUP_CHECKS
-        rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None)
+        every = chunk.series_every or default_interval(twin.horizon, SERIES_POINTS)
+        rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None,
+                           every)
         wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None
+        assert rep.series is not None
         rows.append({"key": chunk.key, "scenario": chunk.scenario, "replication": r, "events": rep.events,
-                     "wip_series": wip, **{f"input.{p}": v for p, v in values.items()}, **rep.record})
+                     "wip_series": wip, "series": rep.series.ravel().tolist(), "series_every": every,
+                     **{f"input.{p}": v for p, v in values.items()}, **rep.record})
     return rows

@@ -15,6 +15,7 @@ arrival  entity id      arrival stream
 start    entity id      activity (work starts: resources and material granted)
 end      entity id      activity (resources released)
 leave    entity id      "" (not counted as an event)
+grant    entity id      activity (its resource units handed out; not counted as an event)
 failure  unit index     pool
 repair   unit index     pool
 shift    units on duty  pool
@@ -197,9 +198,33 @@ def test_clock_and_event_count(spec: dict[str, Any], seed: int) -> None:
     times = [t for t, *_ in rep.trace]
     assert all(0 <= t <= twin.horizon for t in times), "trace time outside [0, horizon]"
     assert all(a <= b for a, b in pairwise(times)), "the clock went back"
-    kinds = {"arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery"}
+    kinds = {"arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant"}
     assert {k for _, k, _, _ in rep.trace} <= kinds
-    assert rep.events == sum(k != "leave" for _, k, _, _ in rep.trace)
+    assert rep.events == sum(k not in ("leave", "grant") for _, k, _, _ in rep.trace)
+
+
+@SETTINGS
+@given(twins(), seeds)
+def test_every_start_with_resources_follows_its_grant(spec: dict[str, Any], seed: int) -> None:
+    """One grant per visit of an activity with resources: after the entity reached the
+    activity, at or before its start; at the start itself unless it waits for material."""
+    twin, rep = run(spec, seed)
+    needs = {a.name: bool(a.resources) for a in twin.activities}
+    consumes = {a.name: bool(a.consumes) for a in twin.activities}
+    granted: dict[int, tuple[float, str]] = {}
+    last: dict[int, float] = {}
+    for t, kind, subject, name in rep.trace:
+        if kind == "grant":
+            assert needs[name] and subject not in granted, f"entity {subject}: second grant at {t}"
+            assert t >= last[subject]
+            granted[subject] = (t, name)
+        elif kind == "start" and needs[name]:
+            at, activity = granted.pop(subject)
+            assert activity == name and at <= t
+            assert at == t or consumes[name], f"entity {subject} granted at {at}, started {name} at {t}"
+        if kind in ("arrival", "end"):
+            last[subject] = t
+    assert all(consumes[name] for _, name in granted.values()), "only a wait for material outlasts a grant"
 
 
 @SETTINGS
@@ -544,7 +569,8 @@ def test_same_seed_same_run(spec: dict[str, Any], seed: int, replication: int) -
 def test_trace_kinds_documented() -> None:
     """The table in this module's docstring names every kind the engine logs."""
     assert __doc__ is not None
-    for kind in ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery"):
+    for kind in ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery",
+                 "grant"):
         assert f"\n{kind} " in __doc__
 
 

@@ -79,14 +79,28 @@ def test_same_seed_same_table_on_every_executor(tmp_path: Path) -> None:
 
 def test_a_study_resumes_from_its_finished_chunks(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    whole = run(tmp_path, out=out)
+    scenarios = load_study(study_files(tmp_path))
+    first = run_study(scenarios, settings_for(scenarios[0], series_every=4.0), "serial", out=out)
+    whole = first.table
     chunks = sorted((out / "chunks").glob("*.parquet"))
     for path in chunks[::2]:
         path.unlink()
-    scenarios = load_study(study_files(tmp_path))
-    again = run_study(scenarios, settings_for(scenarios[0]), "serial", out=out)
+    again = run_study(scenarios, settings_for(scenarios[0], series_every=4.0), "serial", out=out)
     assert 0 < again.resumed < len(whole)
     pd.testing.assert_frame_equal(whole, again.table, check_exact=True)
+    assert first.series is not None and again.series is not None  # the state series resume too
+    pd.testing.assert_frame_equal(first.series, again.series, check_exact=True)
+    assert len(first.series) == 2 * 6 * 51  # scenarios (no sensitivity variants) x replications x samples
+    other = run_study(scenarios, settings_for(scenarios[0], series_every=8.0), "serial", out=out)
+    assert other.resumed == 0 and other.series is not None and len(other.series) == 2 * 6 * 26
+
+
+def test_a_bad_series_interval_is_refused_before_running(tmp_path: Path) -> None:
+    scenarios = load_study(study_files(tmp_path))
+    with pytest.raises(ValueError, match="positive"):
+        settings_for(scenarios[0], series_every=0.0)
+    with pytest.raises(ValueError, match="at most"):
+        settings_for(scenarios[0], series_every=1e-4)
 
 
 @pytest.mark.slow
@@ -106,12 +120,15 @@ def test_a_killed_study_resumes_to_the_same_table(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["provenance"]["resumed_replications"] > 0
     pd.testing.assert_frame_equal(pd.read_parquet(out / "results.parquet"),
                                   pd.read_parquet(fresh / "results.parquet"), check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "series.parquet"),
+                                  pd.read_parquet(fresh / "series.parquet"), check_exact=True)
 
 
 def test_cli_json_follows_the_contract(tmp_path: Path) -> None:
     files = [str(p) for p in study_files(tmp_path)]
     done = subprocess.run([TWIN, "study", *files, "--executor", "serial", "--replications", "4",
-                           "--out", tmp_path / "out", "--json"], capture_output=True, text=True, check=True)
+                           "--series-every", "10", "--out", tmp_path / "out", "--json"],
+                          capture_output=True, text=True, check=True)
     summary = json.loads(done.stdout)
     base = summary["scenarios"]["base"]
     assert set(base["kpis"]["cycle_time"]) == {"mean", "ci95", "p5", "p50", "p95", "n"}
@@ -120,7 +137,13 @@ def test_cli_json_follows_the_contract(tmp_path: Path) -> None:
     assert set(summary["differences"]) == {"faster"}
     assert set(summary["differences"]["faster"]["cycle_time"]) >= {"mean", "ci95"}
     assert summary["best"] in ("base", "faster") and base["replications"] == 4
-    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"results.parquet", "summary.json", "specs"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"results.parquet", "series.parquet",
+                                                             "summary.json", "specs"}
+    series = pd.read_parquet(tmp_path / "out" / "series.parquet")
+    assert sorted(series["time"].unique()) == [10.0 * k for k in range(21)]  # horizon 200
+    bad = subprocess.run([TWIN, "study", *files, "--series-every", "0", "--out", tmp_path / "bad"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "positive" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_cli_reports_bad_scenarios_without_a_traceback(tmp_path: Path) -> None:

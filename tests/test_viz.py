@@ -6,20 +6,25 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 from scipy import stats
 from typer.testing import CliRunner
 
 from twin import distributions as d
+from twin import loads_twin, simulate
 from twin.cli import app
+from twin.engine_fast import simulate_fast
+from twin.series import columns
 from twin.spec import flow_graph
 from viz.calibration import activity_durations, fit_plot, frozen, qq_points
-from viz.colors import BAD, GOOD, STATES, scenario_colors
+from viz.clock import Clock
+from viz.colors import BAD, GOOD, HELD, STATES, scenario_colors
 from viz.comparison import forest, risk_table
 from viz.data import StudyData, load_study
 from viz.distributions import kpi_ecdf
-from viz.fan import wip_fan
+from viz.fan import state_fans
 from viz.process_map import back_edges, bottleneck, flows, process_map
 from viz.replay import Replay, replay
 from viz.report import render
@@ -45,12 +50,20 @@ def colors(study: StudyData) -> dict[str, str]:
     return scenario_colors(study.provenance["scenarios"])
 
 
-def test_study_folder_is_read_with_traced_wip(study: StudyData) -> None:
+def test_study_folder_is_read_with_its_state_series(study: StudyData) -> None:
     assert study.scenarios == ["today", "four-saws"]
     assert len(study.twins) == 2 + 4  # two scenarios, two paths x low/high
     assert study.targets[0].text == "activities.cut.wait <= 2"
-    assert list(study.wip) == study.scenarios
-    assert all(w.shape == (5, 500) for w in study.wip.values())  # replications 0..4 are traced
+    series = study.series
+    assert series is not None and list(dict.fromkeys(series["scenario"])) == study.scenarios
+    twin = study.twins["today"]
+    assert list(series.columns) == ["scenario", "replication", "time", *columns(twin)]
+    assert len(series) == 2 * 6 * 201  # scenarios x replications x samples (200 intervals)
+    assert series["time"].max() == twin.horizon
+    # the very numbers the engine records for that replication
+    again = simulate_fast(twin, study.provenance["seed"], 3, sample_every=twin.horizon / 200)
+    saved = series[(series["scenario"] == "today") & (series["replication"] == 3)][columns(twin)]
+    assert again.series is not None and np.array_equal(saved.to_numpy(), again.series)
 
 
 def test_load_study_names_what_is_missing(tmp_path: Path) -> None:
@@ -108,19 +121,35 @@ def test_forest_and_risk_table_match_the_summary(study: StudyData, colors: dict)
     assert f"{summary['scenarios']['today']['var95']['cycle_time']:,.3g}" in table.cells.values[4]
 
 
-def test_wip_fan_bands_are_percentiles_of_the_traced_series(study: StudyData, colors: dict) -> None:
-    twin = study.twins["today"]
-    fig = wip_fan(study.wip, twin.horizon, twin.warmup, colors, study.time_unit)
-    assert len(fig.data) == 3 * len(study.wip)
-    medians = [t for t in fig.data if t.name.endswith("median")]
-    np.testing.assert_allclose(medians[0].y, np.median(study.wip["today"], axis=0))
-    assert medians[1].line.color == colors["four-saws"]
+def test_state_fans_are_percentiles_of_the_recorded_series(study: StudyData, colors: dict) -> None:
+    series = study.series
+    assert series is not None
+    figs = state_fans(series, study.twins, study.scenarios, colors)
+    assert len(figs) == 3  # WIP and backlog, queues, stock
+    wip = figs[0]
+    medians = {t.name.removesuffix(" median"): t for t in wip.data if t.name.endswith("median")}
+    assert list(medians) == ["today: WIP", "today: backlog", "four-saws: WIP", "four-saws: backlog"]
+    option = series[series["scenario"] == "four-saws"]
+    grid = option.pivot(index="replication", columns="time", values="backlog")
+    np.testing.assert_allclose(medians["four-saws: backlog"].y, np.median(grid.to_numpy(), axis=0))
+    band = next(t for t in wip.data if t.name == "four-saws: backlog p5–p95")
+    half = len(band.y) // 2
+    np.testing.assert_allclose(band.y[:half], np.percentile(grid.to_numpy(), 95, axis=0))
+    assert medians["four-saws: WIP"].line.color == colors["four-saws"]
+    clock = Clock.of(study.twins["today"])  # calendar dates from the twin's start
+    assert pd.Timestamp(medians["today: WIP"].x[0]) == pd.Timestamp(study.twins["today"].start)
+    assert pd.Timestamp(medians["today: WIP"].x[-1]) == clock.date(study.twins["today"].horizon)
+    assert "simulation starts Mon 5 Jan 2026 00:00" in wip.layout.xaxis3.title.text  # bottom row
+    queues = {t.name for t in figs[1].data if t.name.endswith("median")}
+    assert queues == {f"{s}: {a} median" for s in study.scenarios for a in ("cut", "check", "fix", "pack")}
+    stock = {t.name for t in figs[2].data if t.name.endswith("median")}
+    assert stock == {f"{s}: boxes median" for s in study.scenarios}
 
 
 def test_replay_reproduces_the_saved_replication(study: StudyData, rep: Replay) -> None:
     row = study.table[(study.table["scenario"] == "today") & (study.table["replication"] == 0)].iloc[0]
     assert rep.record["cycle_time"] == row["cycle_time"]
-    assert sum(1 for e in rep.trace if e[1] != "leave") == row["events"]
+    assert sum(1 for e in rep.trace if e[1] not in ("leave", "grant")) == row["events"]
 
 
 def test_unit_states_give_the_engine_utilisation_and_availability(rep: Replay) -> None:
@@ -137,6 +166,35 @@ def test_unit_states_give_the_engine_utilisation_and_availability(rep: Replay) -
     fig = pool_gantt(states, twin.time_unit, (w, w + 48))
     assert [t.name for t in fig.data] == list(STATES)
     assert [t.marker.color for t in fig.data] == list(STATES.values())
+    dated = pool_gantt(states, twin.time_unit, (w, w + 48), clock=Clock.of(twin))
+    busy = next(t for t in dated.data if t.name == "busy")
+    assert dated.layout.xaxis.type == "date" and len(busy.x) == len(fig.data[0].x)
+    np.testing.assert_allclose(busy.x, np.asarray(fig.data[0].x) * 3_600_000.0)  # hours -> ms
+
+
+def test_units_held_while_waiting_for_material_are_exact() -> None:
+    """The grant trace row: units taken for a job still waiting for stock show as held,
+    and busy + held time gives the engine's utilisation exactly."""
+    twin = loads_twin("""
+name: starved
+horizon: 400
+warmup: 20
+arrivals: [{name: a, interarrival: {dist: exponential, mean: 1.0}, route: s}]
+activities: [{name: s, duration: {dist: exponential, mean: 1.5}, resources: {c: 1}, consumes: {m: 1}}]
+resources: [{name: c, capacity: 3, failures: {uptime: {dist: exponential, mean: 40}, repair: 3}}]
+materials:
+  - {name: m, initial: 10, reorder: {point: 4, up_to: 15},
+     supplier: {lead_time: {dist: exponential, mean: 12}}}
+""")
+    rep = simulate(twin, 4, 0, trace=True)
+    assert rep.trace is not None
+    w, h = twin.warmup, twin.horizon
+    states = unit_states(rep.trace, twin)
+    clipped = states.assign(start=states["start"].clip(w, h), end=states["end"].clip(w, h))
+    time = (clipped["end"] - clipped["start"]).groupby(clipped["state"]).sum()
+    assert time[HELD] > 0.05 * time["busy"]  # stock-outs do hold units here
+    used = time["busy"] + time[HELD]
+    assert used / (used + time["idle"]) == pytest.approx(rep.record["resources.c.utilization"], rel=1e-9)
 
 
 def test_stock_path_gives_the_inventory_kpi_and_marks_every_order(rep: Replay) -> None:

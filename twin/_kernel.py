@@ -859,6 +859,7 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     w = mf[F_WARMUP]
     si[e + E_TOKEN] = -1
     si[e + E_RUNNING] = 0
+    _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
     if _has(mi, 0, a):
         for i in range(si[e + E_NHELD]):
             u = si[e + E_HELD + i]
@@ -866,7 +867,6 @@ def _finish(si, sf, mi, mf, rg, slot, now):
             si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
         si[e + E_NHELD] = 0
         _dispatch_needs(si, sf, mi, 0, a, now, w)
-    _log(si, sf, now, T_END, si[e + E_NUM], a)
     if now >= w:
         si[si[S_COMPLETED] + a] += 1
     nxt = _choose_next(mi, mf, rg, a)

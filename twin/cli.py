@@ -80,6 +80,9 @@ def study_command(
     seed: Annotated[int | None, typer.Option(min=0, help="Seed (overrides the files).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (resumes it).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    series_every: Annotated[float | None, typer.Option(
+        help="State series interval in the twin's time unit (default: horizon/200).",
+    )] = None,
 ) -> None:
     """Compare scenarios with common random numbers: CIs, targets, risk, best plan."""
     from scenarios.cli import study  # scenarios builds on twin; only this command reaches up
@@ -87,7 +90,7 @@ def study_command(
     if dask is not None and executor == "processes":
         executor = "dask"
     try:
-        study(files, executor, dask, replications, seed, out_dir, as_json, out, err)
+        study(files, executor, dask, replications, seed, out_dir, as_json, out, err, series_every)
     except SpecError as error:
         raise _fail(str(error)) from None
     except (ValueError, EngineUnavailable) as error:

@@ -239,9 +239,9 @@ class Model:
             yield from self._work(job, duration)
         else:
             yield env.timeout(duration)
+        self.log("end", entity, step.name)  # before the release: the grants it makes follow it
         if job is not None:
             self._release(job)
-        self.log("end", entity, step.name)
         if env.now >= self.warmup:
             step.completed += 1
 

@@ -13,7 +13,8 @@ BASELINE = "#4D4D4D"
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 TARGET = "#C0392B"  # target lines and misses
 GOOD, BAD, NEUTRAL = "#D5F0DD", "#F8D7D3", "#F2F2F2"  # table cell fills
-STATES = {"busy": "#0072B2", "idle": "#E8EEF4", "failed": "#D55E00", "off shift": "#BDBDBD"}
+HELD = "held, waiting for material"  # units granted to a job whose material is not there yet
+STATES = {"busy": "#0072B2", HELD: "#CC79A7", "idle": "#E8EEF4", "failed": "#D55E00", "off shift": "#BDBDBD"}
 
 
 def scenario_colors(names: Sequence[str]) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """The study report: one self-contained HTML file (plotly.js inlined once, no CDN).
 
 Sections: executive summary, process map, KPI distributions vs targets, scenario
-comparison and risk, WIP over time, one replication up close, sensitivity, input check,
-methods appendix. Figures come from the study folder; the close-up figures need an event
+comparison and risk, state over time (fans of the engine-recorded series), one
+replication up close, sensitivity, input check, methods appendix. Figures come from the
+study folder; the close-up figures need an event
 trace, which a study does not keep, so replication 0 of the baseline and of the
 recommended plan is re-run traced from the saved spec and checked against the saved row
 (viz.replay).
@@ -19,11 +20,12 @@ from plotly.offline import get_plotlyjs
 
 from viz import summary as text
 from viz.calibration import activity_durations, fit_plot
+from viz.clock import Clock
 from viz.colors import scenario_colors
 from viz.comparison import forest, risk_table
 from viz.data import StudyData, load_study
 from viz.distributions import kpi_ecdf
-from viz.fan import wip_fan
+from viz.fan import state_fans
 from viz.labels import PLURAL
 from viz.process_map import bottleneck, process_map
 from viz.replay import Replay, replay
@@ -31,6 +33,7 @@ from viz.sensitivity import sensitivity_kpis, tornado
 from viz.timeline import pool_gantt, stock_sawtooth, unit_states
 
 CLOSE_UP = {"minute": 2 * 1440.0, "hour": 7 * 24.0, "day": 56.0}  # Gantt window after warm-up
+FAN_COLUMNS = 4  # plans side by side in the over-time fans: baseline, best, then study order
 CONFIG = {"displaylogo": False, "responsive": True}
 CSS = Path(__file__).parent / "report.css"
 
@@ -47,23 +50,8 @@ def figures(study: StudyData) -> list[Section]:
     colors = scenario_colors(study.provenance["scenarios"])
     closeups = {n: replay(study, n) for n in dict.fromkeys([study.baseline, study.summary["best"]])}
     sections = [_process_maps(study), _distributions(study, colors), _comparison(study, colors)]
-    if study.wip:
-        sections.append(
-            Section(
-                "Work in process over time",
-                "Traced replications kept by the study for its "
-                "warm-up check: the band shows how much WIP varies from run to run.",
-                [
-                    wip_fan(
-                        study.wip,
-                        study.twins[study.baseline].horizon,
-                        study.twins[study.baseline].warmup,
-                        colors,
-                        study.time_unit,
-                    )
-                ],
-            )
-        )
+    if study.series is not None:
+        sections.append(_over_time(study, colors))
     sections.append(_close_up(closeups))
     sections += [s for s in (_sensitivity(study, colors), _inputs(study, closeups)) if s.figures]
     return sections
@@ -114,6 +102,21 @@ def _comparison(study: StudyData, colors: dict[str, str]) -> Section:
     )
 
 
+def _over_time(study: StudyData, colors: dict[str, str]) -> Section:
+    assert study.series is not None
+    names = list(dict.fromkeys([study.baseline, study.summary["best"], *study.scenarios]))[:FAN_COLUMNS]
+    replications = study.series.groupby("scenario")["replication"].nunique()
+    every = float(study.series["time"].iloc[1] - study.series["time"].iloc[0]) if len(study.series) > 1 else 0
+    return Section(
+        "State over time",
+        f"The state every {every:g} {PLURAL[study.time_unit]} of every replication "
+        f"({int(replications.min())} per plan), recorded by the engine: the median and how widely "
+        "runs spread around it. Backlog is the work that has arrived at a step and is waiting "
+        "for its staff, equipment or material.",
+        state_fans(study.series, study.twins, names, colors),
+    )
+
+
 def _close_up(closeups: dict[str, Replay]) -> Section:
     figs = []
     baseline = next(iter(closeups.values()))
@@ -128,19 +131,23 @@ def _close_up(closeups: dict[str, Replay]) -> Section:
                     window,
                     f"Pool units, replication {rep.replication} of {name}: first "
                     f"{window[1] - window[0]:g} {PLURAL[twin.time_unit]} after warm-up",
+                    Clock.of(twin),
                 )
             )
         if twin.materials and (rep is baseline or twin.materials != baseline.twin.materials):  # else the same
             figs.append(
                 stock_sawtooth(
-                    rep.trace, twin, f"Stock on hand, replication {rep.replication} of {name} (grey: warm-up)"
+                    rep.trace,
+                    twin,
+                    f"Stock on hand, replication {rep.replication} of {name} (grey: warm-up)",
+                    calendar=True,
                 )
             )
     return Section(
         "One replication up close",
         "Replication 0, re-run with its event trace from the saved "
-        "spec and checked against the saved KPIs. Busy bars of activities that consume material "
-        "start when the work starts (units reserved while waiting for stock are not shown).",
+        "spec and checked against the saved KPIs. Units handed to a job that is still waiting "
+        "for its material are shown as held.",
         figs,
     )
 

@@ -3,10 +3,10 @@
 Both are derived from an event trace `(time, kind, subject, name)`:
 - `failure`/`repair` carry the unit index and pool, `shift` the new on-duty level (units
   `0..level-1` are on shift); a unit going off shift while busy finishes its job first.
-- Busy units are replayed with the engine's rule (the lowest-numbered free units are
-  taken at `start` and released at `end`). Units are taken when a request is granted, and
-  an activity that consumes material starts once its stock is there, so for such
-  activities a unit's busy bar begins when the work starts, not when it was reserved.
+- Busy units are replayed with the engine's rule: the lowest-numbered free units are
+  taken at `grant` (the trace row of the moment a request gets its units) and released at
+  `end`. Between `grant` and `start` the job waits for its material: those units are
+  "held" (counted busy by the utilisation KPI, shown apart here), so the chart is exact.
 - Stock starts at `initial`, drops by `consumes` at each `start`, rises at each
   `delivery` (subject = quantity); `order` marks carry the ordered quantity.
 """
@@ -21,8 +21,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from twin.spec import Twin
-from viz.colors import STATES, TARGET
-from viz.labels import time_label
+from viz.clock import Clock
+from viz.colors import HELD, STATES, TARGET
+from viz.labels import SHORT, time_label
 
 Trace = Sequence[tuple[float, str, int, str]]
 
@@ -30,8 +31,8 @@ Trace = Sequence[tuple[float, str, int, str]]
 class _Units:
     """Per-unit state of one pool while the trace is replayed; emits state segments."""
 
-    def __init__(self, name: str, capacity: int, on_duty: int) -> None:
-        self.name, self.on_duty = name, on_duty
+    def __init__(self, name: str, capacity: int, on_duty: int, started: set[object]) -> None:
+        self.name, self.on_duty, self.started = name, on_duty, started
         self.job: list[object | None] = [None] * capacity
         self.failed = [False] * capacity
         self.since = [0.0] * capacity
@@ -42,7 +43,7 @@ class _Units:
         if self.failed[i]:
             return "failed"
         if self.job[i] is not None:
-            return "busy"
+            return "busy" if self.job[i] in self.started else HELD
         return "idle" if i < self.on_duty else "off shift"
 
     def update(self, now: float) -> None:
@@ -63,8 +64,11 @@ class _Units:
 
 
 def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
-    """One row per state segment: pool, unit, state (busy|idle|failed|off shift), start, end."""
-    pools = {r.name: _Units(r.name, r.capacity, _on_duty_at_zero(twin, r.name)) for r in twin.resources}
+    """One row per state segment: pool, unit, state (one of `STATES`), start, end."""
+    started: set[object] = set()
+    pools = {
+        r.name: _Units(r.name, r.capacity, _on_duty_at_zero(twin, r.name), started) for r in twin.resources
+    }
     needs = {a.name: a.resources for a in twin.activities}
     held: dict[tuple[int, str], list[tuple[str, int]]] = {}
     for t, kind, subject, name in trace:
@@ -73,13 +77,17 @@ def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
             pools[name].on_duty, touched = subject, {name}
         elif kind in ("failure", "repair") and name in pools:
             pools[name].failed[subject], touched = kind == "failure", {name}
-        elif kind == "start":
+        elif kind == "grant":
             job = (subject, name)
             held[job] = [(p, i) for p, k in needs[name].items() for i in pools[p].take(k, job)]
+            touched = set(needs[name])
+        elif kind == "start":
+            started.add((subject, name))
             touched = set(needs[name])
         elif kind == "end":
             for p, i in held.pop((subject, name), []):
                 pools[p].job[i] = None
+            started.discard((subject, name))
             touched = set(needs[name])
         for p in touched:
             pools[p].update(t)
@@ -102,9 +110,14 @@ def _on_duty_at_zero(twin: Twin, pool: str) -> int:
 
 
 def pool_gantt(
-    states: pd.DataFrame, time_unit: str, window: tuple[float, float], title: str = ""
+    states: pd.DataFrame,
+    time_unit: str,
+    window: tuple[float, float],
+    title: str = "",
+    clock: Clock | None = None,
 ) -> go.Figure:
-    """Gantt of every pool unit's state inside `window` (simulated time)."""
+    """Gantt of every pool unit's state inside `window` (simulated time); with a `clock`, the
+    time axis is in calendar dates."""
     t0, t1 = window
     seg = states[(states["end"] > t0) & (states["start"] < t1)].copy()
     seg["start"], seg["end"] = seg["start"].clip(t0, t1), seg["end"].clip(t0, t1)
@@ -113,28 +126,40 @@ def pool_gantt(
     fig = go.Figure()
     for state, color in STATES.items():
         part = seg[seg["state"] == state]
+        length = part["end"] - part["start"]
         fig.add_trace(
             go.Bar(
                 y=part["row"],
-                x=part["end"] - part["start"],
-                base=part["start"],
+                x=length if clock is None else clock.ms(length),
+                base=part["start"] if clock is None else clock.dates(part["start"]),
                 orientation="h",
                 name=state,
                 marker={"color": color, "line": {"width": 0}},
-                hovertemplate=f"%{{y}} {state}<br>%{{base:.4g}} → %{{x:.3g}} long<extra></extra>",
+                customdata=np.column_stack([_when(part["start"], clock), _when(part["end"], clock), length]),
+                hovertemplate=f"%{{y}} {state}<br>%{{customdata[0]}} → %{{customdata[1]}} "
+                f"(%{{customdata[2]:.3g}} {SHORT.get(time_unit, time_unit)})<extra></extra>",
             )
         )
+    xaxis = {"title": time_label(time_unit), "range": [t0, t1]}
+    if clock is not None:
+        xaxis = {"title": clock.label, "range": [clock.date(t0), clock.date(t1)], "type": "date"}
     fig.update_layout(
         title=title or "Pool units over time",
         barmode="overlay",
         bargap=0.25,
-        xaxis={"title": time_label(time_unit), "range": [t0, t1]},
+        xaxis=xaxis,
         plot_bgcolor="white",
         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "title": "unit"},
         legend={"orientation": "h", "y": 1.08},
         height=160 + 26 * len(order),
     )
     return fig
+
+
+def _when(t: pd.Series, clock: Clock | None) -> list[str]:
+    if clock is None:
+        return [f"{x:.4g}" for x in t]
+    return [f"{d:%a %d %b %H:%M}" for d in clock.dates(t)]
 
 
 def _pool_order(states: pd.DataFrame):  # type: ignore[no-untyped-def]
@@ -164,8 +189,9 @@ def time_average(path: pd.DataFrame, start: float, end: float) -> float:
     return float(np.sum(path["level"].to_numpy(float) * np.diff(t)) / (end - start))
 
 
-def stock_sawtooth(trace: Trace, twin: Twin, title: str = "") -> go.Figure:
-    """Stock on hand of every material over the whole replication, with orders and deliveries."""
+def stock_sawtooth(trace: Trace, twin: Twin, title: str = "", calendar: bool = False) -> go.Figure:
+    """Stock on hand of every material over the whole replication, with orders and deliveries;
+    `calendar`: the time axis in dates from the twin's `start`."""
     names = [m.name for m in twin.materials]
     fig = make_subplots(
         rows=max(1, len(names)), cols=1, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.12
@@ -179,9 +205,18 @@ def stock_sawtooth(trace: Trace, twin: Twin, title: str = "") -> go.Figure:
             [o for o in orders if o[2] == material],
             next(m for m in twin.materials if m.name == material),
         )
-        fig.add_vrect(x0=0, x1=twin.warmup, fillcolor="#999999", opacity=0.12, line_width=0, row=row, col=1)
         fig.update_yaxes(title_text="units on hand", row=row, col=1)
-    fig.update_xaxes(title_text=time_label(twin.time_unit), row=len(names), col=1)
+    clock = Clock.of(twin) if calendar else None
+    if clock is not None:
+        for line in fig.data:
+            line.x = clock.dates(np.asarray(line.x, dtype=float))
+    warmup = (0.0, twin.warmup) if clock is None else (clock.date(0.0), clock.date(twin.warmup))
+    for row in range(1, len(names) + 1):
+        fig.add_vrect(
+            x0=warmup[0], x1=warmup[1], fillcolor="#999999", opacity=0.12, line_width=0, row=row, col=1
+        )
+    label = time_label(twin.time_unit) if clock is None else clock.label
+    fig.update_xaxes(title_text=label, row=len(names), col=1)
     fig.update_layout(
         title=title or "Stock on hand",
         height=120 + 260 * len(names),
