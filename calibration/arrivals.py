@@ -1,13 +1,17 @@
-"""Case arrivals: a stationary interarrival distribution and an hour-of-week rate profile.
+"""Case arrivals: a stationary Poisson process or an hour-of-week rate profile.
 
 `ArrivalFitter().fit(case_starts)` sets `interarrival_` (a fitted DurationFitter, in
 hours), `profile_` (168 arrival rates per hour, Monday 00:00 first, averaged over the
 observed weeks) and `preferred_` ("profile" or "stationary", by AIC of a Poisson model with
 168 weekly rates against one constant rate). Optional per-case `weights` (see
 `calibration.selection`) count each start that many times, for logs that kept only
-completed cases; the stationary fit is then rescaled to the weighted rate. `spec_` is
+completed cases. The stationary source is a Poisson process at the observed (weighted)
+rate: the gaps of a log cut from a longer history are no renewal sample (cases already
+running at its start show up as a burst of starts, selection thins its end), so the best
+family for them (reported in `interarrival_`) is a fit to the cut, not to the process: on
+Production a lognormal with cv 3 and a mean 25% off the observed one. `spec_` is
 the arrival's source for the twin spec: `{"rate_profile": {"per_hour": [...]}}` when the
-profile is preferred, else `{"interarrival": <stationary fit>}`.
+profile is preferred, else `{"interarrival": {"dist": "exponential", "mean": ...}}`.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class ArrivalFitter:
         gaps = starts.diff().dropna().dt.total_seconds().to_numpy() / 3600
         self.rate_factor_ = float(w.sum() / len(w))
         self.interarrival_ = (self.fitter or DurationFitter()).fit(gaps / self.rate_factor_)
+        self.stationary_spec_ = {"dist": "exponential", "mean": float(f"{self.interarrival_.mean_:.6g}")}
         counts = np.bincount(hour_of_week(starts), weights=w, minlength=HOURS_PER_WEEK)
         exposure = exposure_hours(starts.iloc[0], starts.iloc[-1])
         self.profile_ = np.divide(counts, exposure, out=np.zeros(HOURS_PER_WEEK), where=exposure > 0)
@@ -60,7 +65,7 @@ class ArrivalFitter:
         """The arrival's `rate_profile` (when preferred) or `interarrival`, as spec data."""
         if self.preferred_ == "profile":
             return {"rate_profile": {"per_hour": [round(float(r), 6) for r in self.profile_]}}
-        return {"interarrival": self.interarrival_.spec_}
+        return {"interarrival": self.stationary_spec_}
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -70,13 +75,14 @@ class ArrivalFitter:
             "last": self.last_.isoformat(),
             "mean_rate_per_hour": self.n_ / max(self.span_hours_, 1e-9),
             "interarrival_hours": self.interarrival_.summary(),
+            "stationary_spec": self.stationary_spec_,
             "hour_of_week_rate": [round(float(r), 6) for r in self.profile_],
             "aic_stationary_poisson": self.aic_stationary_,
             "aic_weekly_profile": self.aic_profile_,
             "preferred": self.preferred_,
             "used_in_spec": (
                 "weekly rate profile (rate_profile.per_hour)" if self.preferred_ == "profile"
-                else "stationary interarrival fit"
+                else "stationary Poisson arrivals at the observed rate"
             ),
         }
 

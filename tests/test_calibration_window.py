@@ -41,7 +41,9 @@ def test_completed_only_log_is_detected_and_reweighted() -> None:
     assert not whole.selected_ and (whole.weights_ == 1).all()
     arrivals = ArrivalFitter().fit(kept["start"], fit.weights_)
     assert arrivals.profile_.mean() == pytest.approx(RATE, rel=0.05)
-    assert arrivals.interarrival_.mean_ == pytest.approx(1 / RATE, rel=0.05)
+    assert arrivals.preferred_ == "stationary"
+    assert arrivals.spec_["interarrival"]["dist"] == "exponential"
+    assert arrivals.spec_["interarrival"]["mean"] == pytest.approx(1 / RATE, rel=0.05)
 
 
 def test_routing_counts_each_case_by_its_weight() -> None:
