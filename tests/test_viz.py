@@ -141,9 +141,10 @@ def test_state_fans_are_percentiles_of_the_recorded_series(study: StudyData, col
     assert pd.Timestamp(medians["today: WIP"].x[-1]) == clock.date(study.twins["today"].horizon)
     assert "simulation starts Mon 5 Jan 2026 00:00" in wip.layout.xaxis3.title.text  # bottom row
     queues = {t.name for t in figs[1].data if t.name.endswith("median")}
-    assert queues == {f"{s}: {a} median" for s in study.scenarios for a in ("cut", "check", "fix", "pack")}
+    activities = ("cut", "check", "fix", "pack")
+    assert queues == {f"{s}: {a} queue median" for s in study.scenarios for a in activities}
     stock = {t.name for t in figs[2].data if t.name.endswith("median")}
-    assert stock == {f"{s}: boxes median" for s in study.scenarios}
+    assert stock == {f"{s}: boxes on hand median" for s in study.scenarios}
 
 
 def test_replay_reproduces_the_saved_replication(study: StudyData, rep: Replay) -> None:

@@ -61,9 +61,9 @@ def state_fans(
                 twins,
                 scenarios,
                 colors,
-                [(f"queue.{a}", a) for a in queues],
+                [(f"queue.{a}", f"{a} queue") for a in queues],
                 f"Queues: entities waiting at each activity{more}",
-                "waiting",
+                "entities",
             )
         )
     if base.materials:
@@ -73,7 +73,7 @@ def state_fans(
                 twins,
                 scenarios,
                 colors,
-                [(f"stock.{m.name}", m.name) for m in base.materials],
+                [(f"stock.{m.name}", f"{m.name} on hand") for m in base.materials],
                 "Stock on hand",
                 "units",
             )

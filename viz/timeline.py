@@ -150,8 +150,9 @@ def pool_gantt(
         xaxis=xaxis,
         plot_bgcolor="white",
         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "title": "unit"},
-        legend={"orientation": "h", "y": 1.08},
-        height=160 + 26 * len(order),
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        margin={"t": 100},
+        height=180 + 26 * len(order),
     )
     return fig
 
