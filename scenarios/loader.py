@@ -16,12 +16,15 @@ import yaml
 from pydantic import ValidationError
 
 from scenarios import changes as edits
-from scenarios.spec import Experiment, ScenarioFile, Sensitivity, Target, Uncertain
+from scenarios.spec import Experiment, ScenarioFile, ScenarioStress, Sensitivity, Target, Uncertain
+from twin.costs import COST_PARTS
 from twin.errors import SpecError, from_validation_error
 from twin.loader import parse_twin, twin_to_data
 from twin.spec import Twin
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
+DUE_KPIS = ("on_time", "tardiness", "late")
+COST_INPUTS = ("on_duty", "overtime", "repairs")  # per pool, with `costs`
 GROUP_KPIS = {
     "activities": ("wait", "queue_length", "completed"),
     "resources": ("utilization", "availability"),
@@ -42,13 +45,21 @@ class Scenario:
     sensitivity: Sensitivity | None = None
     experiment: Experiment | None = None
     file: dict[str, Any] = field(default_factory=dict)  # the scenario file as written
+    stresses: list[ScenarioStress] = field(default_factory=list)  # random windows, drawn per replication
 
 
 def kpi_names(twin: Twin) -> list[str]:
     """Every KPI a replication of `twin` records (DESIGN.md, run output)."""
     names = list(TOP_LEVEL)
+    if any(a.due is not None for a in twin.arrivals):
+        names += DUE_KPIS
     for group, kpis in GROUP_KPIS.items():
         names += [f"{group}.{item.name}.{kpi}" for item in getattr(twin, group) for kpi in kpis]
+    names += [f"contingency.{rule.name}.activations" for rule in twin.contingency]
+    if twin.costs is not None:
+        names += [f"resources.{r.name}.{k}" for r in twin.resources for k in COST_INPUTS]
+        names += [f"materials.{m.name}.stockouts" for m in twin.materials]
+        names += ["cost", *(f"cost.{part}" for part in COST_PARTS)]
     return names
 
 
@@ -82,20 +93,46 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
 
 def _extend(parent: Scenario, spec: ScenarioFile, raw: dict[str, Any], source: str) -> Scenario:
     data, problems = edits.apply(parent.data, spec.changes, spec.add, spec.remove)
+    _add_policies(data, spec)
     twin = None
     if not problems:
         try:
             twin = parse_twin(data, source)
         except SpecError as error:
-            problems = edits.blame(error.problems, spec.changes, spec.add, spec.remove)
+            own = [p for p in error.problems if _from_policies(p[0], spec)]
+            rest = [p for p in error.problems if not _from_policies(p[0], spec)]
+            problems = own + edits.blame(rest, spec.changes, spec.add, spec.remove)
     if problems or twin is None:
         raise SpecError(problems, source)
     scenario = Scenario(spec.name, source, twin, twin_to_data(twin), file=raw,
                         targets=_merge_targets(parent.targets, spec.parsed_targets()),
                         uncertain=_merge_uncertain(parent.uncertain, spec.uncertain),
-                        sensitivity=spec.sensitivity, experiment=spec.experiment or parent.experiment)
+                        sensitivity=spec.sensitivity, experiment=spec.experiment or parent.experiment,
+                        stresses=_merge_stresses(parent.stresses, spec.stresses))
     check_references(scenario)
     return scenario
+
+
+def _add_policies(data: dict[str, Any], spec: ScenarioFile) -> None:
+    """Fixed-window stresses and contingency rules join the twin's own; costs replace its own."""
+    fixed = [s.fixed(s.window.start, s.window.start + s.window.length) for s in spec.stresses if s.window]
+    if fixed:
+        data["stresses"] = [*data.get("stresses", []), *fixed]
+    if spec.contingency:
+        data["contingency"] = [*data.get("contingency", []), *spec.contingency]
+    if spec.costs is not None:
+        data["costs"] = spec.costs
+
+
+def _from_policies(path: str, spec: ScenarioFile) -> bool:
+    """A twin problem in a section this scenario wrote (same path in the scenario file)."""
+    section = path.split("[")[0].split(".")[0]
+    return section in ("stresses", "contingency", "costs") and bool(getattr(spec, section))
+
+
+def _merge_stresses(inherited: list[ScenarioStress], own: list[ScenarioStress]) -> list[ScenarioStress]:
+    names = {s.name for s in own}
+    return [s for s in inherited if s.name not in names] + [s for s in own if s.random is not None]
 
 
 def _merge_targets(inherited: list[Target], own: list[Target]) -> list[Target]:
@@ -125,6 +162,7 @@ def check_references(scenario: Scenario) -> None:
         problems += [(f"sensitivity.kpis[{i}]", f"no KPI named '{k}'")
                      for i, k in enumerate(scenario.sensitivity.kpis) if k not in known]
     problems += _numeric_paths(scenario)
+    problems += _random_stresses(scenario)
     if problems:
         raise SpecError(problems, scenario.source)
 
@@ -142,6 +180,18 @@ def _numeric_paths(scenario: Scenario) -> list[tuple[str, str]]:
             continue
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append((f"{where}.{path}", f"must lead to a number, not {type(value).__name__}"))
+    return problems
+
+
+def _random_stresses(scenario: Scenario) -> list[tuple[str, str]]:
+    """A random stress must be a valid twin stress when it occurs, and not clash by name."""
+    problems = []
+    for s in scenario.stresses:
+        try:
+            stresses = [*scenario.data.get("stresses", []), s.fixed(0.0, 1.0)]
+            parse_twin({**scenario.data, "stresses": stresses})
+        except SpecError as error:
+            problems += [(f"stresses[{s.name}]", f"{p}: {r}") for p, r in error.problems]
     return problems
 
 

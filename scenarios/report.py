@@ -49,6 +49,10 @@ def summarize_study(result: StudyResult) -> dict[str, Any]:
     meeting = [n for n in names if out["scenarios"][n]["meets_targets"]]
     out["best"] = _best(table, meeting, ranking) if meeting else ranking["best"]
     out["ranking"] = ranking
+    if result.settings.ranking is not None and len(scenarios) > 1:
+        from scenarios.runner import kn_result
+
+        out["ranking"]["kn"] = kn_result(table, scenarios, result.settings)
     out["warmup"] = {s.name: analysis.warmup_check(result.wip.get(s.name, []), s.twin.horizon, s.twin.warmup)
                      for s in scenarios}
     out["sensitivity"] = _sensitivity(result, targets)

@@ -25,8 +25,10 @@ import pandas as pd
 from scenarios import store
 from scenarios.executors import make_executor
 from scenarios.loader import Scenario, kpi_names
+from scenarios.ranking import kim_nelson, more_for_kn
 from scenarios.series import SERIES, series_table
-from scenarios.spec import Experiment, Precision
+from scenarios.spec import Experiment, Objective, Precision, Ranking, ScenarioStress
+from scenarios.stresses import draws as stress_draws
 from scenarios.uncertain import draws
 from scenarios.variants import Unit, units_of
 from scenarios.work import Chunk, run_chunk
@@ -43,11 +45,14 @@ class Settings:
     engine: str
     precision: Precision | None
     series_every: float | None = None  # state series interval (None: 200 intervals of the horizon)
+    ranking: Ranking | None = None  # KN selection: replications are added until it stops
+    objective: Objective = field(default_factory=Objective)
 
     @property
     def design(self) -> int:
         """Strata of a Latin hypercube: the most replications this study may run."""
-        return self.precision.max_replications if self.precision else self.replications
+        caps = [x.max_replications for x in (self.precision, self.ranking) if x is not None]
+        return max(caps) if caps else self.replications
 
 
 def settings_for(baseline: Scenario, replications: int | None = None, seed: int | None = None,
@@ -57,9 +62,10 @@ def settings_for(baseline: Scenario, replications: int | None = None, seed: int 
     precision = experiment.precision if replications is None else None
     if series_every is not None:
         sample_count(baseline.twin.horizon, series_every)  # a clear error now, not in a worker
+    ranking = experiment.ranking if replications is None else None
     return Settings(replications or experiment.replications,
                     experiment.seed if seed is None else seed, engine or experiment.engine, precision,
-                    series_every)
+                    series_every, ranking, experiment.objective)
 
 
 @dataclass
@@ -80,7 +86,7 @@ def unit_key(unit: Unit, settings: Settings) -> str:
     design = settings.design if unit.uncertain and unit.uncertain.method == "lhs" else None
     # The name too: two scenarios that happen to simulate the same twin stay two units.
     blob = json.dumps([unit.name, unit.data, uncertain, design, settings.seed, settings.engine,
-                       settings.series_every], sort_keys=True)
+                       settings.series_every, unit.stresses], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -145,24 +151,40 @@ def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, set
         for i in range(0, len(reps), size):
             part = reps[i:i + size]
             inputs = draws(unit.uncertain, unit.data, settings.seed, part, settings.design)
+            stresses = [ScenarioStress.model_validate(s) for s in unit.stresses]
+            random = stress_draws(stresses, settings.seed, part)
+            inputs = [a | b for a, b in zip(inputs, random, strict=True)]
             chunks.append(Chunk(key, unit.name, unit.data, settings.seed, settings.engine,
-                                tuple(part), tuple(inputs), settings.series_every))
+                                tuple(part), tuple(inputs), settings.series_every, unit.stresses))
     return chunks
 
 
 def _more_replications(rows: dict[tuple[str, int], dict[str, Any]], keys: dict[str, Unit],
                        scenarios: list[Scenario], settings: Settings, n: int) -> int:
-    """Replications needed for the precision target (n when met, or at the cap)."""
-    precision = settings.precision
-    if precision is None or n >= precision.max_replications:
-        return n
-    names = {s.name for s in scenarios}
+    """Replications needed for the precision target and for KN to stop (n when both are
+    met, or at their caps)."""
     need = n
-    for key, unit in keys.items():
-        if unit.name in names:
-            values = [rows[(key, r)].get(precision.kpi, math.nan) for r in range(n)]
-            need = max(need, required_replications(values, precision.relative_half_width))
-    return min(precision.max_replications, need)
+    precision = settings.precision
+    names = {s.name for s in scenarios}
+    if precision is not None and n < precision.max_replications:
+        for key, unit in keys.items():
+            if unit.name in names:
+                values = [rows[(key, r)].get(precision.kpi, math.nan) for r in range(n)]
+                need = max(need, required_replications(values, precision.relative_half_width))
+        need = min(precision.max_replications, need)
+    if settings.ranking is not None and len(scenarios) > 1:
+        table = tidy(list(rows.values()), [u for u in keys.values() if u.name in names], keys, n)
+        kn = kn_result(table, scenarios, settings)
+        need = max(need, more_for_kn(kn, n, settings.ranking.max_replications))
+    return need
+
+
+def kn_result(table: pd.DataFrame, scenarios: list[Scenario], settings: Settings) -> dict[str, Any]:
+    """KN on the study's objective (scenarios.ranking), as far as `table` goes."""
+    assert settings.ranking is not None
+    ranking, objective = settings.ranking, settings.objective
+    return kim_nelson(table, [s.name for s in scenarios], objective.kpi, objective.goal, ranking.indifference,
+                      1 - ranking.confidence, ranking.first_stage)
 
 
 def required_replications(values: list[float], relative_half_width: float) -> int:

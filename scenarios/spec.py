@@ -1,8 +1,10 @@
 """The scenario file: typed plain data, validated once (pydantic, unknown keys are errors).
 
 A scenario names a `base` (a twin YAML, or another scenario file it extends) and says
-what differs: `changes` by dotted spec path, whole items to `add` or `remove`, `targets`,
-`uncertain` inputs, `sensitivity` ranges and the `experiment` settings.
+what differs: `changes` by dotted spec path, whole items to `add` or `remove`, `stresses`
+(fixed or random windows), `contingency` rules and `costs` (as in the twin spec,
+twin.policies), `targets`, `uncertain` inputs, `sensitivity` ranges and the `experiment`
+settings.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
-from twin.distributions import Dist
+from twin.distributions import Dist, NonNegativeFloat, Positive
+from twin.policies import Stress
 
 Path = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z0-9_\-]+)*$", max_length=300)]
 Probability = Annotated[float, Field(ge=0, le=1)]
-LATER = ("stresses", "contingency", "costs")  # accepted keys that later versions implement
 
 _TARGET = re.compile(
     r"^\s*(?P<kpi>[A-Za-z_][\w\-]*(?:\.[\w\-]+)*)\s*(?P<op><=|>=|<|>)\s*"
@@ -80,6 +82,48 @@ class TargetSpec(_Spec):
         return value
 
 
+class Window(_Spec):
+    start: NonNegativeFloat
+    length: Positive
+
+
+class RandomWindow(_Spec):
+    """Occurs with `probability` in a replication, at a drawn start for a drawn length
+    (all three drawn every replication from stream `stress.<name>`, occurring or not)."""
+
+    probability: Probability
+    start: Dist
+    length: Dist
+
+
+class ScenarioStress(_Spec):
+    """A twin stress (twin.policies.Stress) with a fixed `window` or a `random` one."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
+    kind: str
+    target: str
+    units: int | None = None
+    factor: float | None = None
+    window: Window | None = None
+    random: RandomWindow | None = None
+
+    @model_validator(mode="after")
+    def _one_window(self) -> ScenarioStress:
+        if (self.window is None) == (self.random is None):
+            raise ValueError("give exactly one of window {start, length} or random "
+                             "{probability, start, length}")
+        self.fixed(0.0, 1.0)  # the rest is a twin stress: check it as one
+        return self
+
+    def fixed(self, start: float, end: float) -> dict[str, Any]:
+        """The twin stress for a window [start, end), as plain data (validated)."""
+        data = {"name": self.name, "kind": self.kind, "target": self.target, "start": start, "end": end,
+                "units": self.units, "factor": self.factor}
+        data = {k: v for k, v in data.items() if v is not None}
+        Stress.model_validate(data)
+        return data
+
+
 class Uncertain(_Spec):
     """Spec values drawn once per replication; paths as in `changes`."""
 
@@ -114,6 +158,17 @@ class Precision(_Spec):
     max_replications: PositiveInt = 200
 
 
+class Ranking(_Spec):
+    """Select the best plan on the objective with Kim-Nelson's procedure (scenarios.ranking):
+    replications are added until one plan is left or KN's bound is reached (or the cap)."""
+
+    method: Literal["kn"] = "kn"
+    indifference: Positive  # a difference in the objective KPI worth detecting
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95
+    first_stage: Annotated[int, Field(ge=5)] = 10
+    max_replications: PositiveInt = 500
+
+
 class Objective(_Spec):
     kpi: str = "cycle_time"
     goal: Literal["min", "max"] = "min"
@@ -125,6 +180,7 @@ class Experiment(_Spec):
     engine: Literal["simpy", "fast"] = "fast"  # same numbers as simpy, compiled
     precision: Precision | None = None
     objective: Objective = Objective()
+    ranking: Ranking | None = None
     risk: list[str] = []  # KPIs for VaR/CVaR (higher is worse); default: cycle_time and `<=` targets
 
 
@@ -139,15 +195,9 @@ class ScenarioFile(_Spec):
     uncertain: Uncertain | None = None
     sensitivity: Sensitivity | None = None
     experiment: Experiment | None = None
-    stresses: Any = None
-    contingency: Any = None
-    costs: Any = None
-
-    @field_validator(*LATER)
-    @classmethod
-    def _not_yet(cls, value: Any) -> Any:
-        raise ValueError("not supported yet: stresses, contingency rules and costs arrive with the "
-                         "engine-level part of issue 4; remove this key")
+    stresses: list[ScenarioStress] = []
+    contingency: list[dict[str, Any]] = []  # twin contingency rules, added to the base's
+    costs: dict[str, Any] | None = None  # the twin's costs, replacing the base's
 
     def parsed_targets(self) -> list[Target]:
         return [parse_target(t.target, t.max_miss) for t in self.targets]

@@ -29,10 +29,11 @@ class Unit:
     path: str | None = None
     level: str | None = None  # "low" or "high"
     value: float | None = None
+    stresses: tuple[dict[str, Any], ...] = ()  # random stress windows (scenarios.stresses)
 
 
 def units_of(scenarios: list[Scenario]) -> list[Unit]:
-    units = [Unit(s.name, s.twin, s.data, s.uncertain) for s in scenarios]
+    units = [Unit(s.name, s.twin, s.data, s.uncertain, stresses=_random(s)) for s in scenarios]
     for s in scenarios:
         units += sensitivity_units(s)
     return units
@@ -60,5 +61,9 @@ def sensitivity_units(scenario: Scenario) -> list[Unit]:
                 where = f"sensitivity.params.{path} ({level} = {value:g})"
                 raise SpecError([(where, f"{p}: {r}") for p, r in error.problems], scenario.source) from None
             units.append(Unit(f"{scenario.name}~{path}={level}", twin, data, scenario.uncertain,
-                              scenario.name, path, level, float(value)))
+                              scenario.name, path, level, float(value), _random(scenario)))
     return units
+
+
+def _random(scenario: Scenario) -> tuple[dict[str, Any], ...]:
+    return tuple(s.model_dump(mode="json") for s in scenario.stresses)

@@ -29,6 +29,7 @@ class Chunk:
     replications: tuple[int, ...]
     inputs: tuple[dict[str, float], ...]  # uncertain values drawn for each replication
     series_every: float | None = None  # state series interval (None: SERIES_POINTS over the horizon)
+    stresses: tuple[dict[str, Any], ...] = ()  # random stresses; their windows are in `inputs`
 
     @property
     def filename(self) -> str:
@@ -42,7 +43,7 @@ def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     prepared = prepare(base, chunk.engine)  # once per chunk; uncertain inputs change the twin
     rows = []
     for r, values in zip(chunk.replications, chunk.inputs, strict=True):
-        twin = parse_twin(applied(chunk.data, values), chunk.scenario) if values else base
+        twin = parse_twin(applied(chunk.data, values, chunk.stresses), chunk.scenario) if values else base
         traced = r < WARMUP_CHECKS
         every = chunk.series_every or default_interval(twin.horizon, SERIES_POINTS)
         rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None,

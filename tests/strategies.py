@@ -312,3 +312,67 @@ def twins(
     if stock_specs or draw(st.booleans()):
         spec["materials"] = stock_specs
     return spec
+
+
+@st.composite
+def policies(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with random due dates, stress windows, contingency rules and costs that are
+    valid for it (twin.policies), windows and thresholds where they bite."""
+    spec = {**spec, "arrivals": [dict(a) for a in spec["arrivals"]]}
+    horizon = spec["horizon"]
+    pools = {p["name"]: p for p in spec.get("resources", [])}
+    supplied = [m["name"] for m in spec.get("materials", []) if "supplier" in m]
+    stocked = [m["name"] for m in spec.get("materials", [])]
+    queued = [a["name"] for a in spec["activities"] if a.get("resources") or a.get("consumes")]
+    for arrival in spec["arrivals"]:
+        if draw(st.booleans()):
+            arrival["due"] = _num(draw(st.floats(0.5, horizon / 4)))
+
+    def window() -> tuple[float, float]:
+        start = _num(draw(st.floats(0.0, horizon * 0.9)))
+        return start, _num(start + draw(st.floats(0.5, horizon / 2)))
+
+    kinds = [("demand_surge", [a["name"] for a in spec["arrivals"]])]
+    kinds += [(k, list(pools)) for k in ("equipment_down", "staff_absence", "failure_rate")]
+    kinds += [(k, supplied) for k in ("supplier_outage", "lead_time")]
+    stresses = []
+    for i in range(draw(st.integers(0, 4))):
+        kind, targets = draw(st.sampled_from([k for k in kinds if k[1]]))
+        start, end = window()
+        stress: Spec = {"name": f"stress_{i}", "kind": kind, "target": draw(st.sampled_from(targets)),
+                        "start": start, "end": end}
+        if kind in ("equipment_down", "staff_absence") and draw(st.booleans()):
+            stress["units"] = draw(st.integers(1, pools[stress["target"]]["capacity"]))
+        if kind in ("demand_surge", "failure_rate", "lead_time"):
+            stress["factor"] = _num(draw(st.floats(1.2, 4.0)))
+        stresses.append(stress)
+    rules = []
+    for i in range(draw(st.integers(0, 3))):
+        whens = ([{"stock": m, "below": draw(st.integers(1, 20))} for m in stocked[:1]]
+                 + [{"queue": a, "above": draw(st.integers(0, 6))} for a in queued[:1]]
+                 + [{"down": p, "units": 1, "for": _num(draw(st.floats(0.0, 10.0)))}
+                    for p, spec_ in list(pools.items())[:1] if "failures" in spec_])
+        actions = ([{"order": {"material": m, "quantity": draw(st.integers(1, 30)),
+                               "lead_time": draw(interarrivals(0.5, 5.0))}} for m in stocked[:1]]
+                   + [{"overtime": {"pool": p, "units": 1, "duration": _num(draw(st.floats(0.5, 20)))}}
+                      for p in list(pools)[:1]]
+                   + [{"reroute": {"from": a, "to": b, "duration": _num(draw(st.floats(0.5, 20)))}}
+                      for a in queued[:1] for b in [x["name"] for x in spec["activities"]][:2] if b != a][:1])
+        if not whens or not actions:
+            break
+        rule: Spec = {"name": f"rule_{i}", "when": draw(st.sampled_from(whens)),
+                      "action": draw(st.sampled_from(actions)), "delay": _num(draw(st.floats(0.0, 5.0)))}
+        if draw(st.booleans()):
+            rule["max_activations"] = draw(st.integers(1, 5))
+        rules.append(rule)
+    if any("reroute" in r["action"] for r in rules[1:]) and len(
+            [r for r in rules if "reroute" in r["action"]]) > 1:
+        rules = [r for r in rules if "reroute" not in r["action"]] + [
+            next(r for r in rules if "reroute" in r["action"])]
+    spec |= {"stresses": stresses, "contingency": rules}
+    if draw(st.booleans()):
+        spec["costs"] = {"resources": {p: {"per_time": 1.0, "overtime_per_time": 0.5, "per_repair": 3.0}
+                                       for p in pools},
+                         "materials": {m: {"holding": 0.01, "per_stockout": 2.0} for m in stocked},
+                         "per_late": 1.5}
+    return spec

@@ -78,8 +78,10 @@ BAD = [
     ({"experiment": {"replications": 1}}, "experiment.replications", "greater than or equal to 2"),
     ({"experiment": {"precision": {"kpi": "wait", "relative_half_width": 0.1}}},
      "experiment.precision.kpi", "no KPI named 'wait'"),
-    ({"stresses": [{"kind": "outage"}]}, "stresses", "not supported yet"),
-    ({"contingency": []}, "contingency", "not supported yet"),
+    ({"stresses": [{"name": "s", "kind": "outage", "target": "x", "window": {"start": 0, "length": 1}}]},
+     "stresses[s].kind", "supplier_outage"),
+    ({"contingency": [{"name": "r", "when": {"queue": "serve", "above": 3}, "action": {}}]},
+     "contingency[r].action", "exactly one of order, overtime or reroute"),
 ]
 
 

@@ -1086,9 +1086,9 @@ def _stress_factor(mi, mf, kind, target, now):
     factor = 1.0
     for j in range(mi[M_NSTRESS]):
         b, q = mi[M_STRESS] + STRESS_W * j, mi[M_STRESS_F] + STRESS_FW * j
-        if mi[b + ST_KIND] == kind and mi[b + ST_TARGET] == target:
-            if mf[q + STF_START] <= now < mf[q + STF_END]:
-                factor *= mf[q + STF_FACTOR]
+        if (mi[b + ST_KIND] == kind and mi[b + ST_TARGET] == target
+                and mf[q + STF_START] <= now < mf[q + STF_END]):
+            factor *= mf[q + STF_FACTOR]
     return factor
 
 
@@ -1253,9 +1253,8 @@ def _handle_policy(si, sf, mi, mf, rg, now, kind, a, b):
     elif kind == REROUTE_END:
         si[si[S_REDIRECT] + mi[_rule(mi, a) + RU_TARGET]] = -1
         _rearm(si, sf, mi, a, now)
-    elif kind == DOWN_CHECK:
-        if si[si[S_REPOCH] + a] == b:
-            _check(si, sf, mi, a, now)
+    elif kind == DOWN_CHECK and si[si[S_REPOCH] + a] == b:  # the spell it checks is still on
+        _check(si, sf, mi, a, now)
 
 
 # -- the loop ---------------------------------------------------------------------------

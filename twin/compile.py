@@ -68,7 +68,7 @@ class CompiledTwin(NamedTuple):
     act_dur: np.ndarray
     act_dur_stream: np.ndarray
     act_branch_stream: np.ndarray  # -1: one way on, no draw
-    act_can_fail: np.ndarray  # 1 if a pool it needs has failures (its hold can be interrupted)
+    act_can_fail: np.ndarray  # 1 if a pool it needs can go down (its hold can be interrupted)
     need_ptr: np.ndarray
     need_pool: np.ndarray
     need_amount: np.ndarray
@@ -222,7 +222,7 @@ def _arrivals(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
 def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     index = {a.name: i for i, a in enumerate(twin.activities)}
     pools = {r.name: i for i, r in enumerate(twin.resources)}
-    failing = {r.name for r in twin.resources if r.failures is not None}
+    failing = twin.pools_that_go_down()
     mats = {m.name: i for i, m in enumerate(twin.materials)}
     acts = twin.activities
     needs = [list(a.resources.items()) for a in acts]

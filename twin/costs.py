@@ -21,9 +21,9 @@ def add_costs(twin: Twin, record: dict[str, float]) -> None:
         parts["labour"] += price.per_time * record[f"resources.{pool}.on_duty"] * span
         parts["overtime"] += price.overtime_per_time * record[f"resources.{pool}.overtime"] * span
         parts["repairs"] += price.per_repair * record[f"resources.{pool}.repairs"]
-    for material, price in costs.materials.items():
-        parts["holding"] += price.holding * record[f"materials.{material}.inventory"] * span
-        parts["stockouts"] += price.per_stockout * record[f"materials.{material}.stockouts"]
+    for material, stock in costs.materials.items():
+        parts["holding"] += stock.holding * record[f"materials.{material}.inventory"] * span
+        parts["stockouts"] += stock.per_stockout * record[f"materials.{material}.stockouts"]
     parts["late"] = costs.per_late * record.get("late", 0.0)
     for rule in twin.contingency:
         order = rule.action.order

@@ -22,8 +22,8 @@ import simpy
 from twin import series, streams
 from twin.allocation import FifoAllocator, Request
 from twin.costs import add_costs
-from twin.policies import Rule, Stress
 from twin.monitors import Level, Tally
+from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
 from twin.spec import EXIT, Activity, Arrival, Twin
 from twin.stock import Stock
@@ -66,7 +66,7 @@ class Step:
         self.duration_rng = model.stream(streams.duration_source(spec.name))
         self.branch_rng = model.stream(streams.branch_source(spec.name))
         self.successors = list(spec.successors.items())
-        self.can_fail = any(model.pools[p].spec.failures for p, _ in self.needs)
+        self.can_fail = any(model.pools[p].name in model.failing for p, _ in self.needs)
         self.queue = Level(model.warmup)
         self.wait = Tally(model.warmup)
         self.completed = 0
@@ -111,6 +111,7 @@ class Model:
         self.events = 0
         self.trace: list[tuple[float, str, int, str]] | None = [] if trace else None
         self.pools = [Pool(r, twin.calendar(r), self.warmup) for r in twin.resources]
+        self.failing = twin.pools_that_go_down()  # jobs on these pools can be interrupted
         self.pool_index = {p.name: i for i, p in enumerate(self.pools)}
         self.units = FifoAllocator([p.free_count() for p in self.pools], self._take_units)
         self.stocks = [Stock(m, self.warmup) for m in twin.materials]
@@ -445,7 +446,8 @@ class Model:
             if profile is None:
                 yield self.env.timeout(rng.exponential(mean))
             else:
-                yield self.env.timeout(profile.next_arrival(now, rng.exponential(1.0) / extra, self.horizon) - now)
+                mass = rng.exponential(1.0) / extra
+                yield self.env.timeout(profile.next_arrival(now, mass, self.horizon) - now)
             if self.env.now >= stress.end:
                 return
             self._arrive(arrival, first)
@@ -488,6 +490,7 @@ class Model:
             quantity = action.order.quantity
             self.stocks[index].position += quantity
             self.log("order", quantity, action.order.material)
+            assert watch.lead_rng is not None
             lead = action.order.lead_time.sample(watch.lead_rng)
             self._after(lead, lambda: self._backup_delivery(watch, index, quantity))
         elif action.overtime is not None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
-GROUPS = ("activities", "resources", "materials")
+GROUPS = ("activities", "resources", "materials", "contingency")
 
 
 def summarize(values: Sequence[float]) -> dict[str, Any]:
@@ -31,14 +31,17 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
 
 
 def nest(records: Sequence[dict[str, float]]) -> dict[str, Any]:
-    """Flat dotted records -> {"kpis": ..., "activities": {name: {kpi: S}}, ...}."""
+    """Flat dotted records -> {"kpis": ..., "activities": {name: {kpi: S}}, ...}; KPIs of
+    no group (throughput, on_time, cost, cost.labour, ...) go under "kpis"."""
     keys = list(records[0]) if records else []
     out: dict[str, Any] = {"kpis": {}, **{g: {} for g in GROUPS}}
     for key in keys:
         summary = summarize([r[key] for r in records])
-        if key in TOP_LEVEL:
-            out["kpis"][key] = summary
+        parts = key.split(".")
+        if len(parts) == 3 and parts[0] in GROUPS:
+            out[parts[0]].setdefault(parts[1], {})[parts[2]] = summary
         else:
-            group, name, kpi = key.split(".")
-            out[group].setdefault(name, {})[kpi] = summary
+            out["kpis"][key] = summary
+    if not out["contingency"]:
+        del out["contingency"]
     return out

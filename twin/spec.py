@@ -259,6 +259,11 @@ class Twin(_Spec):
         shifts = [(s.days, parse_clock(s.start), parse_clock(s.end), s.capacity) for s in resource.shifts]
         return build_calendar(shifts, self.time_unit, self.start)
 
+    def pools_that_go_down(self) -> set[str]:
+        """Pools whose units can fail: with `failures`, or the target of an equipment_down."""
+        return ({r.name for r in self.resources if r.failures is not None}
+                | {s.target for s in self.stresses if s.kind == "equipment_down"})
+
     def mean_interarrival(self, arrival: Arrival) -> float:
         """Long-run mean gap between arrivals of a stream, in this twin's time unit."""
         if arrival.rate_profile is None:
@@ -386,7 +391,15 @@ def _flow(twin: Twin) -> list[tuple[str, str]]:
         elif EXIT not in nx.descendants(graph, act.name):
             problems.append((f"activities[{act.name}].next", "work here can never leave: "
                              "every path loops without an exit"))
+    for rule in twin.contingency:  # rerouted work must not come back to be rerouted again
+        reroute = rule.action.reroute
+        if reroute is not None and reroute.from_ in nx.descendants(graph, reroute.to) | {reroute.to}:
+            problems.append((f"contingency[{rule.name}].action.reroute.to", f"'{reroute.to}' leads back "
+                             f"to '{reroute.from_}': rerouted work would loop"))
     return problems
+
+
+SINGULAR = {"arrivals": "arrival", "activities": "activity", "resources": "resource", "materials": "material"}
 
 
 def _policy_references(twin: Twin) -> list[tuple[str, str]]:
@@ -398,7 +411,7 @@ def _policy_references(twin: Twin) -> list[tuple[str, str]]:
         kind = STRESS_TARGETS[s.kind]
         item = names[kind].get(s.target)
         if item is None:
-            problems.append((f"stresses[{s.name}].target", f"{s.kind} acts on {kind}: no {kind[:-1]} "
+            problems.append((f"stresses[{s.name}].target", f"{s.kind} acts on {kind}: no {SINGULAR[kind]} "
                              f"named '{s.target}'"))
         elif s.units is not None and s.units > item.capacity:
             problems.append((f"stresses[{s.name}].units", f"{s.units} exceeds the capacity ({item.capacity}) "
@@ -409,7 +422,7 @@ def _policy_references(twin: Twin) -> list[tuple[str, str]]:
         problems += _rule_references(rule, names)
     if twin.costs is not None:
         for kind in ("resources", "materials"):
-            problems += [(f"costs.{kind}.{n}", f"no {kind[:-1]} named '{n}'")
+            problems += [(f"costs.{kind}.{n}", f"no {SINGULAR[kind]} named '{n}'")
                          for n in getattr(twin.costs, kind) if n not in names[kind]]
     return problems
 
@@ -427,7 +440,7 @@ def _rule_references(rule: Rule, names: dict[str, dict[str, Any]]) -> list[tuple
     if action.reroute:
         wanted += [(f"{base}.action.reroute.from", "activities", action.reroute.from_),
                    (f"{base}.action.reroute.to", "activities", action.reroute.to)]
-    problems = [(path, f"no {kind[:-1]} named '{name}'") for path, kind, name in wanted
+    problems = [(path, f"no {SINGULAR[kind]} named '{name}'") for path, kind, name in wanted
                 if name not in names[kind]]
     if action.reroute and action.reroute.from_ == action.reroute.to:
         problems.append((f"{base}.action.reroute.to", "must differ from `from`"))

@@ -1,0 +1,53 @@
+"""Random stress windows, drawn once per replication.
+
+A stress with a `random` window draws, in replication r, a uniform u, a start and a length
+from its own stream `twin.streams.stream(seed, r, "stress.<name>")`, always all three and
+in that order, so every scenario with the same stress sees the same window in replication
+r (common random numbers) and drawing shifts no other stream. It occurs when
+u < probability: probability 0 never changes a replication, probability 1 always does.
+The draws travel with the replication's uncertain inputs as `stress.<name>.occurred`,
+`.start` and `.end`, so the results table shows every window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios.spec import ScenarioStress
+from twin.streams import stream
+
+
+def source(name: str) -> str:
+    return f"stress.{name}"
+
+
+def draw(stress: ScenarioStress, seed: int, replication: int) -> dict[str, float]:
+    """This replication's window of a random stress, as input values."""
+    assert stress.random is not None
+    rng = stream(seed, replication, source(stress.name))
+    u = float(rng.random())
+    start = float(stress.random.start.sample(rng))
+    length = float(stress.random.length.sample(rng))
+    key = f"stress.{stress.name}"
+    return {f"{key}.occurred": float(u < stress.random.probability), f"{key}.start": start,
+            f"{key}.end": start + length}
+
+
+def draws(stresses: list[ScenarioStress], seed: int, replications: list[int]) -> list[dict[str, float]]:
+    """Per replication, the input values of every random stress."""
+    out: list[dict[str, float]] = [{} for _ in replications]
+    for stress in stresses:
+        for row, r in zip(out, replications, strict=True):
+            row |= draw(stress, seed, r)
+    return out
+
+
+def occurred(stresses: tuple[dict[str, Any], ...], values: dict[str, float]) -> list[dict[str, Any]]:
+    """The twin stresses (plain data) of the random stresses that occurred in `values`."""
+    out = []
+    for data in stresses:
+        stress = ScenarioStress.model_validate(data)
+        key = f"stress.{stress.name}"
+        if values.get(f"{key}.occurred"):
+            out.append(stress.fixed(values[f"{key}.start"], values[f"{key}.end"]))
+    return out
