@@ -21,8 +21,8 @@ import numpy as np
 
 from twin import series, streams
 from twin._kernel import LV_PER_POOL, pack_twin, rng_table, simulate_kernel, simulate_many
-from twin.costs import add_costs
 from twin.compile import CompiledTwin, compile_twin
+from twin.costs import add_costs
 from twin.engine_simpy import Replication
 from twin.spec import Twin
 
