@@ -44,7 +44,7 @@ class Settings:
     seed: int
     engine: str
     precision: Precision | None
-    series_every: float | None = None  # state series interval (None: 200 intervals of the horizon)
+    series_every: float | None = None  # state series interval (None: twin.series.default_interval)
     ranking: Ranking | None = None  # KN selection: replications are added until it stops
     objective: Objective = field(default_factory=Objective)
 

@@ -13,10 +13,9 @@ from scenarios.engine import prepare, simulate_one
 from scenarios.uncertain import applied
 from scenarios.warmup import wip_series
 from twin.loader import parse_twin
-from twin.series import default_interval
+from twin.series import MOST_INTERVALS, default_interval
 
 WARMUP_CHECKS = 5  # replications 0..4 of every scenario are traced for the MSER-5 check
-SERIES_POINTS = 200  # state samples per replication by default: 200 intervals of the horizon
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Chunk:
     engine: str
     replications: tuple[int, ...]
     inputs: tuple[dict[str, float], ...]  # uncertain values drawn for each replication
-    series_every: float | None = None  # state series interval (None: SERIES_POINTS over the horizon)
+    series_every: float | None = None  # state series interval (None: a round one, MOST_INTERVALS at most)
     stresses: tuple[dict[str, Any], ...] = ()  # random stresses; their windows are in `inputs`
 
     @property
@@ -45,7 +44,7 @@ def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     for r, values in zip(chunk.replications, chunk.inputs, strict=True):
         twin = parse_twin(applied(chunk.data, values, chunk.stresses), chunk.scenario) if values else base
         traced = r < WARMUP_CHECKS
-        every = chunk.series_every or default_interval(twin.horizon, SERIES_POINTS)
+        every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
         rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None,
                            every)
         wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None

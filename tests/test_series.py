@@ -18,7 +18,7 @@ from strategies import twins
 
 from twin import load_twin, loads_twin, parse_twin, simulate
 from twin.engine_fast import simulate_fast, simulate_many_fast
-from twin.series import MAX_SAMPLES, columns, sample_count, sample_times
+from twin.series import MAX_SAMPLES, columns, default_interval, sample_count, sample_times
 from twin.spec import Twin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,3 +136,13 @@ def test_series_memory_does_not_grow_with_events() -> None:
     assert large.events > 5 * small.events
     assert small.series.shape == large.series.shape == (101, len(columns(twin)))
     assert np.isfinite(large.series).all()
+
+
+def test_default_interval_is_round_and_bounded() -> None:
+    assert default_interval(2016.0, "hour") == 6.0  # 12 weeks: 336 intervals
+    assert default_interval(40320.0, "minute") == 120.0  # 4 weeks in minutes
+    assert default_interval(400.0, "hour") == 1.0
+    assert default_interval(365.0, "day") == 1.0
+    assert default_interval(1e6, "day") == 1e6 / 400  # nothing round is long enough
+    for horizon, unit in ((2016.0, "hour"), (7.0, "minute"), (3000.0, "day")):
+        assert sample_count(horizon, default_interval(horizon, unit)) <= 401

@@ -81,7 +81,7 @@ def study_command(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (resumes it).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     series_every: Annotated[float | None, typer.Option(
-        help="State series interval in the twin's time unit (default: horizon/200).",
+        help="State series interval in the twin's time unit (default: a round one, <= 400 a run).",
     )] = None,
 ) -> None:
     """Compare scenarios with common random numbers: CIs, targets, risk, best plan."""

@@ -25,6 +25,9 @@ import numpy as np
 from twin.spec import Twin
 
 MAX_SAMPLES = 100_000  # per replication
+MOST_INTERVALS = 400  # studies' default: a round interval giving at most this many
+MINUTES_PER_UNIT = {"minute": 1.0, "hour": 60.0, "day": 1440.0}
+ROUND_MINUTES = (1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440, 2880, 10080)
 
 
 def columns(twin: Twin) -> list[str]:
@@ -55,6 +58,12 @@ def sample_times(n: int, every: float) -> np.ndarray:
     return np.array([k * every for k in range(n)], dtype=np.float64)
 
 
-def default_interval(horizon: float, points: int = 200) -> float:
-    """An interval giving `points` intervals over the horizon (what studies record)."""
-    return horizon / points
+def default_interval(horizon: float, time_unit: str, most: int = MOST_INTERVALS) -> float:
+    """The shortest round interval (1, 2, 5, 10, 15, 30 min, 1, 2, 3, 4, 6, 8, 12 h, 1, 2, 7
+    days) with at most `most` intervals over the horizon, in the twin's time unit (what
+    studies record unless told otherwise)."""
+    for minutes in ROUND_MINUTES:
+        every = minutes / MINUTES_PER_UNIT[time_unit]
+        if horizon / every <= most:
+            return every
+    return horizon / most

@@ -36,6 +36,12 @@ class Clock:
     def date(self, t: float) -> pd.Timestamp:
         return self.dates([t])[0]
 
+    def epoch_ms(self, t: ArrayLike) -> np.ndarray:
+        """Simulated times -> milliseconds since 1970 (what a plotly date axis reads; numeric
+        arrays travel base64-encoded, far smaller than date strings)."""
+        origin = (pd.Timestamp(self.start) - pd.Timestamp(0)) / pd.Timedelta(milliseconds=1)
+        return origin + np.round(self.ms(t))
+
     def ms(self, duration: ArrayLike) -> np.ndarray:
         """Simulated durations -> milliseconds (bar lengths on a date axis)."""
         return np.asarray(duration, dtype=float) * MS_PER_UNIT[self.time_unit]

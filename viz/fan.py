@@ -73,7 +73,7 @@ def state_fans(
                 twins,
                 scenarios,
                 colors,
-                [(f"stock.{m.name}", f"{m.name} on hand") for m in base.materials],
+                [(f"stock.{m.name}", m.name) for m in base.materials],
                 "Stock on hand",
                 "units",
             )
@@ -114,7 +114,7 @@ def _grid(
         for row, (column, label) in enumerate(measures, start=1):
             if column in series and series.loc[series["scenario"] == name, column].notna().any():
                 times, bands = fan_values(series, name, column)
-                _fan(fig, row, col, clock.dates(times), bands, color_of(name, colors), f"{name}: {label}")
+                _fan(fig, row, col, clock.epoch_ms(times), bands, color_of(name, colors), f"{name}: {label}")
             fig.add_vrect(
                 x0=clock.date(0.0),
                 x1=clock.date(twin.warmup),
@@ -126,7 +126,7 @@ def _grid(
             )
             if col == 1:
                 fig.update_yaxes(title_text=f"{label} ({unit})", row=row, col=col)
-    fig.update_xaxes(showgrid=True, gridcolor="#EEEEEE")
+    fig.update_xaxes(showgrid=True, gridcolor="#EEEEEE", type="date")
     fig.update_xaxes(title_text=clock.label, row=len(measures))
     fig.update_layout(
         title=f"{title}<br><sup>{SUBTITLE}</sup>",
@@ -138,9 +138,7 @@ def _grid(
     return fig
 
 
-def _fan(
-    fig: go.Figure, row: int, col: int, x: pd.DatetimeIndex, bands: np.ndarray, color: str, name: str
-) -> None:
+def _fan(fig: go.Figure, row: int, col: int, x: np.ndarray, bands: np.ndarray, color: str, name: str) -> None:
     p5, p25, p50, p75, p95 = bands
     for (lo, hi, alpha), (low, high) in zip(BANDS, ((p5, p95), (p25, p75)), strict=True):
         fig.add_trace(

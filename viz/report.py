@@ -26,7 +26,7 @@ from viz.comparison import forest, risk_table
 from viz.data import StudyData, load_study
 from viz.distributions import kpi_ecdf
 from viz.fan import state_fans
-from viz.labels import PLURAL
+from viz.labels import PLURAL, SHORT
 from viz.process_map import bottleneck, process_map
 from viz.replay import Replay, replay
 from viz.sensitivity import sensitivity_kpis, tornado
@@ -109,7 +109,7 @@ def _over_time(study: StudyData, colors: dict[str, str]) -> Section:
     every = float(study.series["time"].iloc[1] - study.series["time"].iloc[0]) if len(study.series) > 1 else 0
     return Section(
         "State over time",
-        f"The state every {every:g} {PLURAL[study.time_unit]} of every replication "
+        f"The state every {every:g} {SHORT[study.time_unit]} of every replication "
         f"({int(replications.min())} per plan), recorded by the engine: the median and how widely "
         "runs spread around it. Backlog is the work that has arrived at a step and is waiting "
         "for its staff, equipment or material.",

@@ -210,7 +210,7 @@ def stock_sawtooth(trace: Trace, twin: Twin, title: str = "", calendar: bool = F
     clock = Clock.of(twin) if calendar else None
     if clock is not None:
         for line in fig.data:
-            line.x = clock.dates(np.asarray(line.x, dtype=float))
+            line.x = clock.epoch_ms(np.asarray(line.x, dtype=float))
     warmup = (0.0, twin.warmup) if clock is None else (clock.date(0.0), clock.date(twin.warmup))
     for row in range(1, len(names) + 1):
         fig.add_vrect(
@@ -218,6 +218,8 @@ def stock_sawtooth(trace: Trace, twin: Twin, title: str = "", calendar: bool = F
         )
     label = time_label(twin.time_unit) if clock is None else clock.label
     fig.update_xaxes(title_text=label, row=len(names), col=1)
+    if clock is not None:
+        fig.update_xaxes(type="date")
     fig.update_layout(
         title=title or "Stock on hand",
         height=120 + 260 * len(names),
