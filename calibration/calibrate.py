@@ -6,10 +6,10 @@ zero-time `start` dispatcher when cases begin with different activities; per act
 processing time (end - start) on one unit of its own pool; and, with `waits=True`, a
 `wait_<activity>` step before it holding the observed time from the end of the case's
 previous activity to this start (waiting that is not queueing in the twin: hand-overs,
-calendars, batching). With `calendars=True` and a clear site calendar, that step needs a
-unit of the `open_hours` pool (its shifts are the site's opening hours, its capacity never
-binds), so it begins only while the site is open, and its time is measured from the site's
-next opening after the previous end (`calibration.calendars`). Labels that are not valid
+calendars, batching). With `calendars=True` and a clear site calendar, waits are measured
+in the site's open hours and replayed in working time by a chain of one-hour steps on the
+`open_hours` pool (its shifts are the site's opening hours, its capacity never binds; see
+`calibration.worktime`). Labels that are not valid
 spec names are slugged; the original labels and observed resource names travel in
 `report["labels"]` and `["units"]`.
 """
@@ -22,11 +22,12 @@ from typing import Any
 import pandas as pd
 
 from calibration.arrivals import ArrivalFitter
-from calibration.calendars import next_open
+from calibration.calendars import open_hours_between
 from calibration.fitters import DurationFitter
 from calibration.resources import ResourceFitter, peak_concurrency, weekly_shifts
 from calibration.routing import EXIT, RoutingFitter
 from calibration.selection import SelectionFitter
+from calibration.worktime import chain_steps
 
 START = "start"
 OPEN = "open_hours"
@@ -85,8 +86,9 @@ def calibrate(
     opening = waits and calendars and resources.site_calendar_["clear"]
     later = table[~table["first"]].copy()
     if opening:
-        later["wait"] = _hours(later["start_time"] - next_open(later["ready"], resources.site_on_))
-    delays = {a: DurationFitter().fit(g["wait"]) for a, g in later.groupby("activity")} if waits else {}
+        later["wait"] = open_hours_between(later["ready"], later["start_time"], resources.site_on_)
+    samples = {str(a): g["wait"].to_numpy() for a, g in later.groupby("activity")} if waits else {}
+    delays = {a: DurationFitter().fit(x) for a, x in samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
         "name": name,
@@ -101,7 +103,7 @@ def calibrate(
                 "route": _first_step(routing.start_, labels),
             }
         ],
-        "activities": _activities(labels, routing, durations, delays, resources, opening),
+        "activities": _activities(labels, routing, durations, delays, resources, samples if opening else {}),
         "resources": _resources(labels, resources, calendars),
     }
     if opening:
@@ -136,7 +138,7 @@ def _activities(
     durations: dict[str, DurationFitter],
     delays: dict[str, DurationFitter],
     resources: ResourceFitter,
-    opening: bool,
+    working: dict[str, Any],
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(routing.start_) > 1:
@@ -154,10 +156,11 @@ def _activities(
         step["next"] = nxt
         steps.append(step)
     for label, fitted in delays.items():
-        wait: dict[str, Any] = {"name": f"wait_{labels[label]}", "duration": fitted.spec_}
-        if opening:
-            wait["resources"] = {OPEN: 1}
-        steps.append({**wait, "next": labels[label]})
+        name = f"wait_{labels[label]}"
+        if not working:
+            steps.append({"name": name, "duration": fitted.spec_, "next": labels[label]})
+        else:
+            steps += chain_steps(name, labels[label], working[label], OPEN)
     return steps
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from twin.engine_simpy import simulate
+from twin.engine_fast import simulate_fast
 from twin.loader import parse_twin
 from twin.spec import Twin
 
@@ -43,7 +43,7 @@ def header_lines(labels: dict[str, str], units: dict[str, list[str]]) -> str:
 
 
 def _trace_rows(twin: Twin, seed: int, replication: int, cases: int) -> tuple[list[tuple], int]:
-    result = simulate(twin, seed, replication, trace=True)
+    result = simulate_fast(twin, seed, replication, trace=True)  # the same trace as the SimPy engine
     assert result.trace is not None
     open_: dict[int, tuple[str, float]] = {}
     rows, left = [], set()

@@ -1,4 +1,4 @@
-"""Logs cut from a longer history: completed-cases-only selection, opening hours, the score window."""
+"""Logs cut from a longer history: completed-cases-only selection, working time, the score window."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from calibration.arrivals import ArrivalFitter
-from calibration.calendars import hours_to_open, next_open
+from calibration.calendars import open_hours_between
 from calibration.calibrate import OPEN, calibrate
 from calibration.routing import RoutingFitter
 from calibration.scoring import censor
 from calibration.selection import SelectionFitter
+from calibration.simlog import simulate_log
+from calibration.worktime import chain_steps
 from twin.loader import parse_twin
 
 T0 = pd.Timestamp("2026-01-05")
@@ -58,28 +60,39 @@ def test_routing_counts_each_case_by_its_weight() -> None:
     assert fit.expected_events_per_case_ == pytest.approx(1.75)
 
 
-def test_next_open_moves_closed_times_to_the_next_opening() -> None:
+def test_open_hours_between_counts_only_open_slots() -> None:
     on = np.zeros(168, dtype=bool)
     on[[8, 9, 24 + 8]] = True  # Monday 08-10, Tuesday 08-09
-    assert hours_to_open(on)[10] == 22 and hours_to_open(on)[8] == 0 and hours_to_open(on)[33] == 143
-    times = pd.Series(pd.to_datetime(["2026-01-05 08:30", "2026-01-05 10:15", "2026-01-06 09:00"]))
-    assert list(next_open(times, on)) == list(pd.to_datetime(
-        ["2026-01-05 08:30", "2026-01-06 08:00", "2026-01-12 08:00"]
-    ))
-    with pytest.raises(ValueError, match="no open hour"):
-        hours_to_open(np.zeros(168, dtype=bool))
+    first = pd.Series(pd.to_datetime(["2026-01-05 08:30", "2026-01-05 10:15", "2026-01-06 08:30"]))
+    then = pd.Series(pd.to_datetime(["2026-01-06 08:15", "2026-01-12 08:00", "2026-01-06 08:00"]))
+    assert list(open_hours_between(first, then, on)) == pytest.approx([1.75, 1.0, 0.0])
 
 
-def test_waits_after_hours_are_measured_from_the_next_opening() -> None:
+def test_wait_chain_reproduces_the_whole_hours() -> None:
+    """Waits of 0.5, 1.5, 2.5, 2.5 open hours: a fraction step, then one-hour steps that go
+    on with the observed chances, so the expected whole hours are the observed mean."""
+    steps = chain_steps("wait_X", "X", np.array([0.5, 1.5, 2.5, 2.5]), OPEN)
+    assert [s["name"] for s in steps] == ["wait_X", "wait_X_1", "wait_X_2"]
+    assert all(s["resources"] == {OPEN: 1} for s in steps)
+    assert steps[0]["duration"] == {"dist": "constant", "value": 0.5}
+    assert steps[0]["next"] == {"wait_X_1": 0.75, "X": 0.25}
+    assert steps[1]["next"] == pytest.approx({"wait_X_2": 2 / 3, "X": 1 / 3}, abs=1e-5)
+    assert steps[2] == {"name": "wait_X_2", "duration": 1.0, "resources": {OPEN: 1}, "next": {"X": 1.0}}
+    tail = chain_steps("w", "X", np.array([0.0, 3.0, 7.0]), OPEN, longest=2)
+    assert tail[-1]["next"] == pytest.approx({"w_2": 0.75, "X": 0.25})  # geometric, mean excess 3
+
+
+def test_waits_after_hours_are_replayed_in_working_time() -> None:
     """Office-hours work, handed over at the end of one day and picked up at 09:30 the next:
-    the twin's wait step needs the `open_hours` pool and holds about half an hour, not 16."""
+    the wait is half an open hour (not 16 clock hours), and the twin picks every hand-over
+    up at 09:30 too."""
     days = [d for d in pd.date_range("2026-01-05", periods=42, freq="D") if d.dayofweek < 4]
     rows = []
     for i, day in enumerate(days):
         for k in range(4):
-            start, handed = day + pd.Timedelta(hours=9 + 2 * k), day + pd.Timedelta(hours=33.5)
+            start, handed = day + pd.Timedelta(hours=9, minutes=10 * k), day + pd.Timedelta(hours=33.5)
             rows += [
-                (f"{i}-{k}", "A", "r1", start, day + pd.Timedelta(hours=17)),
+                (f"{i}-{k}", "A", "r1", start, start + pd.Timedelta(hours=8)),
                 (f"{i}-{k}", "B", "r2", handed, handed + pd.Timedelta(minutes=30)),
             ]
     events = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
@@ -90,6 +103,9 @@ def test_waits_after_hours_are_measured_from_the_next_opening() -> None:
     assert report["waits"]["B"]["observed_mean"] == pytest.approx(0.5, abs=0.01)
     pool = next(p for p in spec["resources"] if p["name"] == OPEN)
     assert {s["days"][0] for s in pool["shifts"]} == {"mon", "tue", "wed", "thu", "fri"}
+    twin = parse_twin(spec)
+    picked = simulate_log(twin, twin.start, 40, seed=3, meta=report).query("activity == 'B'")
+    assert len(picked) == 40 and set(picked["start_time"].dt.strftime("%H:%M")) == {"09:30"}
     clock, _ = calibrate(events, calendars=False)
     assert not any(p["name"] == OPEN for p in clock["resources"])
 
