@@ -105,7 +105,8 @@ def provenance(result: StudyResult) -> dict[str, Any]:
         "engine": settings.engine,
         "replications": result.replications,
         "precision": settings.precision.model_dump() if settings.precision else None,
-        "scenarios": {u.name: {"spec_sha256": spec_sha256(u.twin)} for u in result.units},
+        "scenarios": {u.name: {"spec_sha256": spec_sha256(u.twin), "random_stresses": list(u.stresses)}
+                      for u in result.units},
         "sources": {s.name: s.source for s in result.scenarios},
         "wall_seconds": result.wall_seconds,
         "resumed_replications": result.resumed,

@@ -174,6 +174,11 @@ def test_targets_parse(text: str, parsed: tuple) -> None:
 
 def test_example_studies_load() -> None:
     names = ["clinic_baseline", "clinic_night_physician", "clinic_day_nurse",
-             "manufacturing_baseline", "manufacturing_reorder", "manufacturing_fifth_cnc"]
+             "manufacturing_baseline", "manufacturing_reorder", "manufacturing_fifth_cnc",
+             "clinic_on_call", "stress_baseline", "stress_backup", "stress_subcontract", "stress_regional"]
     loaded = [load_scenario(EXAMPLES / f"{n}.yaml") for n in names]
     assert loaded[5].twin.resources[0].capacity == 5
+    assert [r.name for r in loaded[6].twin.contingency] == ["call-in"]
+    stressed = loaded[7:]
+    assert all(len(s.stresses) == 2 and s.twin.costs is not None for s in stressed)
+    assert [len(s.twin.contingency) for s in stressed] == [0, 1, 1, 1]

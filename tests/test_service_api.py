@@ -202,3 +202,28 @@ def test_dashboard_serves_plotly_from_the_package(server: Server) -> None:
         script = anonymous.get("/static/plotly.min.js")
         assert script.status_code == 200 and len(script.content) > 1_000_000
         assert "cdn" not in anonymous.get("/").text.lower()
+
+
+def test_a_stress_plan_with_contingency_and_costs_runs_over_http(editor: httpx.Client, twin_id: str) -> None:
+    plan = {
+        "name": "outage-plan",
+        "stresses": [{"name": "absent", "kind": "staff_absence", "target": "clerk",
+                      "random": {"probability": 1.0, "start": {"dist": "uniform", "low": 200, "high": 800},
+                                 "length": 48}}],
+        "contingency": [{"name": "cover", "when": {"queue": "serve", "above": 3},
+                         "action": {"overtime": {"pool": "clerk", "units": 1, "duration": 8}}, "cost": 50}],
+        "costs": {"resources": {"clerk": {"per_time": 30}}},
+    }
+    bad = {**plan, "contingency": [{**plan["contingency"][0], "action": {"overtime": {"pool": "clrk",
+                                                                                      "units": 1, "duration": 8}}}]}
+    assert fields(editor.post("/studies", json={"twin_id": twin_id, "scenarios": [bad]})) == [
+        "scenarios[0].contingency[cover].action.overtime.pool"
+    ]
+    submitted = editor.post("/studies", json={"twin_id": twin_id, "replications": 3, "scenarios": [plan]})
+    assert submitted.status_code == 202, submitted.text
+    study = wait_for(editor, submitted.json()["id"])
+    assert study["status"] == "done", study
+    table = pd.read_parquet(io.BytesIO(editor.get(f"/studies/{study['id']}/results.parquet").content))
+    rows = table[table.scenario == "outage-plan"]
+    assert (rows["input.stress.absent.occurred"] == 1).all()
+    assert (rows["cost"] > 0).all() and "contingency.cover.activations" in rows

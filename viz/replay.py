@@ -3,8 +3,8 @@
 A study keeps KPI records, not event traces (a trace is ~10^4-10^5 tuples per
 replication). A replication is fully determined by its spec, seed and index, so the
 report re-runs replication 0 of a scenario with tracing on, from the spec the study saved
-(`specs/`), the study's seed and engine, and that replication's uncertain inputs (the
-`input.*` columns). The re-run's KPI record must equal the saved row, so the close-up is
+(`specs/`), the study's seed and engine, and that replication's uncertain inputs and
+random stress windows (the `input.*` columns; the stresses' specs are in provenance). The re-run's KPI record must equal the saved row, so the close-up is
 provably the replication in the results table; otherwise this raises. Figure builders
 never call this: only the report does.
 """
@@ -44,8 +44,9 @@ def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
         if c.startswith("input.") and not math.isnan(row[c])
     }
     twin = study.twins[scenario]
+    stresses = tuple(study.provenance["scenarios"].get(scenario, {}).get("random_stresses", []))
     if inputs:
-        twin = parse_twin(applied(twin_to_data(twin), inputs), scenario)
+        twin = parse_twin(applied(twin_to_data(twin), inputs, stresses), scenario)
     rep = simulate_one(twin, study.provenance["seed"], replication, study.provenance["engine"], trace=True)
     assert rep.trace is not None
     _check(rep.record, row.to_dict(), scenario, replication)
