@@ -214,8 +214,8 @@ def test_a_stress_plan_with_contingency_and_costs_runs_over_http(editor: httpx.C
                          "action": {"overtime": {"pool": "clerk", "units": 1, "duration": 8}}, "cost": 50}],
         "costs": {"resources": {"clerk": {"per_time": 30}}},
     }
-    bad = {**plan, "contingency": [{**plan["contingency"][0], "action": {"overtime": {"pool": "clrk",
-                                                                                      "units": 1, "duration": 8}}}]}
+    wrong_pool = {"overtime": {"pool": "clrk", "units": 1, "duration": 8}}
+    bad = {**plan, "contingency": [{**plan["contingency"][0], "action": wrong_pool}]}
     assert fields(editor.post("/studies", json={"twin_id": twin_id, "scenarios": [bad]})) == [
         "scenarios[0].contingency[cover].action.overtime.pool"
     ]

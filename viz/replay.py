@@ -4,8 +4,9 @@ A study keeps KPI records, not event traces (a trace is ~10^4-10^5 tuples per
 replication). A replication is fully determined by its spec, seed and index, so the
 report re-runs replication 0 of a scenario with tracing on, from the spec the study saved
 (`specs/`), the study's seed and engine, and that replication's uncertain inputs and
-random stress windows (the `input.*` columns; the stresses' specs are in provenance). The re-run's KPI record must equal the saved row, so the close-up is
-provably the replication in the results table; otherwise this raises. Figure builders
+random stress windows (the `input.*` columns; the stresses' specs are in provenance). The
+re-run's KPI record must equal the saved row, so the close-up is provably the replication
+in the results table; otherwise this raises. Figure builders
 never call this: only the report does.
 """
 
