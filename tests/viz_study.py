@@ -53,3 +53,36 @@ def make_study(folder: Path) -> Path:
     result = run_study(scenarios, settings_for(scenarios[0]), executor="serial", out=out)
     write_outputs(out, result, summarize_study(result))
     return out
+
+
+STRESSED = {  # the tiny line priced, under a random saw breakdown that always occurs
+    "name": "stressed", "base": "tiny.yaml", "description": "saws break down",
+    "changes": {"arrivals.jobs.due": 8},
+    "stresses": [{"name": "saw-down", "kind": "equipment_down", "target": "saw", "units": 2,
+                  "random": {"probability": 1.0, "start": {"dist": "uniform", "low": 60, "high": 200},
+                             "length": 40}},
+                 {"name": "late-boxes", "kind": "lead_time", "target": "boxes", "factor": 3,
+                  "random": {"probability": 0.5, "start": 50, "length": 100}}],
+    "costs": {"resources": {"saw": {"per_time": 10, "per_repair": 50}, "inspector": {"per_time": 30}},
+              "materials": {"boxes": {"holding": 0.1}}, "per_late": 20, "currency": "EUR"},
+    "targets": ["on_time >= 0.5"],
+    "experiment": {"replications": 12, "seed": 4, "objective": {"kpi": "cost", "goal": "min"},
+                   "ranking": {"indifference": 500, "first_stage": 5, "max_replications": 30}},
+}
+PLAN = {"name": "overflow", "base": "stressed.yaml", "description": "send cutting out when it piles up",
+        "add": {"activities": [{"name": "outsource", "duration": 3, "next": "check"}]},
+        "contingency": [{"name": "send-out", "when": {"queue": "cut", "above": 4}, "delay": 1,
+                         "action": {"reroute": {"from": "cut", "to": "outsource", "duration": 10}},
+                         "cost": 100}]}
+
+
+def make_stressed_study(folder: Path) -> Path:
+    """A priced study under random stresses with a contingency plan, written to folder/out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in (("tiny", TWIN), ("stressed", STRESSED), ("overflow", PLAN)):
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    scenarios = load_study([folder / "stressed.yaml", folder / "overflow.yaml"])
+    out = folder / "out"
+    result = run_study(scenarios, settings_for(scenarios[0]), executor="serial", out=out)
+    write_outputs(out, result, summarize_study(result))
+    return out

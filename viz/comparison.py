@@ -17,16 +17,17 @@ from plotly.subplots import make_subplots
 
 from scenarios.spec import parse_target
 from viz.colors import BAD, GOOD, NEUTRAL, color_of, tint
-from viz.labels import SHORT, kpi_label, kpi_name
+from viz.labels import SHORT, kpi_label, kpi_name, kpi_unit, number
 
 Summary = dict[str, Any]
 
 
 def _fmt(x: float | None) -> str:
-    return "–" if x is None else f"{x:,.3g}"
+    return number(x)
 
 
-def forest(summary: Summary, kpis: Sequence[str], colors: dict[str, str], time_unit: str) -> go.Figure:
+def forest(summary: Summary, kpis: Sequence[str], colors: dict[str, str], time_unit: str,
+           currency: str = "") -> go.Figure:
     """Paired differences vs the baseline with 95% CIs, one panel per KPI."""
     options = list(summary["differences"])
     kpis = [k for k in kpis if any(k in summary["differences"][s] for s in options)]
@@ -34,7 +35,7 @@ def forest(summary: Summary, kpis: Sequence[str], colors: dict[str, str], time_u
         rows=max(1, len(kpis)),
         cols=1,
         vertical_spacing=0.5 / max(1, len(kpis)),
-        subplot_titles=[f"{kpi_label(k, time_unit)}: change vs baseline" for k in kpis],
+        subplot_titles=[f"{kpi_label(k, time_unit, currency)}: change vs baseline" for k in kpis],
     )
     for row, kpi in enumerate(kpis, start=1):
         for name in options:
@@ -64,7 +65,7 @@ def forest(summary: Summary, kpis: Sequence[str], colors: dict[str, str], time_u
                     name=name,
                     legendgroup=name,
                     marker={"size": 11, "color": color_of(name, colors)},
-                    text=[f"{d['mean']:+.3g} [{_fmt(lo)}, {_fmt(hi)}]"],
+                    text=[f"{number(d['mean'], sign=True)} [{_fmt(lo)}, {_fmt(hi)}]"],
                     textposition="top center",
                     textfont={"size": 11},
                     cliponaxis=False,
@@ -86,7 +87,7 @@ def forest(summary: Summary, kpis: Sequence[str], colors: dict[str, str], time_u
     return fig
 
 
-def risk_table(summary: Summary, colors: dict[str, str], time_unit: str) -> go.Figure:
+def risk_table(summary: Summary, colors: dict[str, str], time_unit: str, currency: str = "") -> go.Figure:
     """Targets (P(miss) with CI) and tail risk (VaR95, CVaR95) per scenario, coloured."""
     names = list(summary["scenarios"])
     header, columns, fills = ["scenario"], [names], [[tint(color_of(n, colors), 0.25) for n in names]]
@@ -100,7 +101,10 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str) -> go.F
     for measure in ("var95", "cvar95"):
         for kpi in summary["scenarios"][names[0]][measure]:
             vals = [summary["scenarios"][n][measure].get(kpi) for n in names]
-            unit = f"({SHORT[time_unit]})" if kpi == "cycle_time" or kpi.endswith(".wait") else ""
+            unit = kpi_unit(kpi, time_unit, currency) if kpi.split(".")[0] == "cost" else ""
+            if kpi in ("cycle_time", "tardiness") or kpi.endswith(".wait"):
+                unit = SHORT[time_unit]
+            unit = f"({unit})" if unit else ""
             header.append(f"{'VaR95' if measure == 'var95' else 'CVaR95'}<br>{kpi_name(kpi)}<br>{unit}")
             columns.append([_fmt(v) for v in vals])
             fills.append(_ranked_fills(vals))
@@ -108,6 +112,8 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str) -> go.F
     header.append("all targets met")
     columns.append(["yes" if m else "no" for m in met])
     fills.append([GOOD if m else BAD for m in met])
+    first = summary["scenarios"][names[0]]["targets"]
+    lines = 3 if any("statistic" in report for report in first.values()) else 2  # text lines a cell holds
     fig = go.Figure(
         go.Table(
             columnwidth=[1.3] + [1.0] * (len(header) - 1),
@@ -122,14 +128,14 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str) -> go.F
                 "values": columns,
                 "fill_color": fills,
                 "align": ["left"] + ["center"] * (len(header) - 1),
-                "height": 30,
+                "height": 18 * lines + 14,
                 "font": {"size": 12},
             },
         )
     )
     fig.update_layout(
         title="Risk: probability of missing each target, and the worst 5% of runs",
-        height=180 + 34 * len(names),
+        height=150 + (18 * lines + 14) * len(names),
         margin={"t": 50, "b": 10, "l": 10, "r": 10},
     )
     return fig
@@ -137,10 +143,10 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str) -> go.F
 
 def _target_cell(report: dict[str, Any]) -> str:
     lo, hi = report["ci95"]
-    text = f"{report['p_miss']:.0%} [{lo:.0%}, {hi:.0%}]"
-    return (
-        f"{report['statistic']} = {report['value']:.3g}; runs over: {text}" if "statistic" in report else text
-    )
+    text = f"{report['p_miss']:.0%}<br>[{lo:.0%}, {hi:.0%}]"
+    if "statistic" in report:
+        return f"{report['statistic']} = {number(report['value'])}<br>runs over: {text}"
+    return text
 
 
 def _ranked_fills(values: Sequence[float | None]) -> list[str]:

@@ -47,6 +47,11 @@ class StudyData:
         return self.twins[self.baseline].time_unit
 
     @property
+    def currency(self) -> str:
+        costs = self.twins[self.baseline].costs
+        return costs.currency if costs is not None else ""
+
+    @property
     def targets(self) -> list[Target]:
         first = self.summary["scenarios"][self.baseline]["targets"]
         return [parse_target(text) for text in first]

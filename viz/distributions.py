@@ -43,6 +43,7 @@ def kpi_ecdf(
     time_unit: str,
     target: Target | None = None,
     reports: dict[str, dict[str, Any]] | None = None,
+    currency: str = "",
 ) -> go.Figure:
     """ECDF of `kpi` over replications for each scenario, with `target` and its miss reports."""
     fig = go.Figure()
@@ -101,7 +102,7 @@ def kpi_ecdf(
         )
     fig.update_layout(
         title=title,
-        xaxis_title=kpi_label(kpi, time_unit),
+        xaxis_title=kpi_label(kpi, time_unit, currency),
         plot_bgcolor="white",
         yaxis={
             "title": "share of replications at or below",

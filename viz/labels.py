@@ -1,6 +1,8 @@
-"""Readable KPI names and their units in the twin's time unit."""
+"""Readable KPI names, their units in the twin's time unit, and readable numbers."""
 
 from __future__ import annotations
+
+import math
 
 PLURAL = {"minute": "minutes", "hour": "hours", "day": "days"}
 SHORT = {"minute": "min", "hour": "h", "day": "day"}
@@ -16,7 +18,16 @@ _UNITS = {
     "inventory": "units in stock",
     "fill_rate": "fraction",
     "stockout_fraction": "fraction of time",
+    "on_time": "fraction",
+    "tardiness": "{plural}",
+    "late": "count",
+    "activations": "count",
+    "on_duty": "units",
+    "overtime": "units",
+    "repairs": "count",
+    "stockouts": "count",
 }
+COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency")
 _NAMES = {
     "cycle_time": "cycle time",
     "wip": "WIP",
@@ -24,26 +35,45 @@ _NAMES = {
     "fill_rate": "fill rate",
     "stockout_fraction": "stock-out time",
     "utilization": "utilisation",
+    "on_time": "on-time rate",
+    "late": "late orders",
 }
 
 
-def kpi_unit(kpi: str, time_unit: str) -> str:
-    """'activities.triage.wait', 'minute' -> 'minutes'."""
+def kpi_unit(kpi: str, time_unit: str, currency: str = "") -> str:
+    """'activities.triage.wait', 'minute' -> 'minutes'; 'cost.labour' -> the currency."""
+    if kpi == "cost" or kpi.startswith("cost."):
+        return currency or "cost units"
     last = kpi.rsplit(".", 1)[-1]
     return _UNITS.get(last, "").format(unit=time_unit, plural=PLURAL.get(time_unit, time_unit))
 
 
 def kpi_name(kpi: str) -> str:
-    """'activities.triage.wait' -> 'triage wait'; 'cycle_time' -> 'cycle time'."""
+    """'activities.triage.wait' -> 'triage wait'; 'cycle_time' -> 'cycle time';
+    'cost.labour' -> 'labour cost'."""
     parts = kpi.split(".")
+    if parts[0] == "cost" and len(parts) == 2:
+        return f"{parts[1]} cost"
     last = _NAMES.get(parts[-1], parts[-1].replace("_", " "))
     return f"{parts[1]} {last}" if len(parts) == 3 else last
 
 
-def kpi_label(kpi: str, time_unit: str) -> str:
-    """An axis title: 'triage wait (minutes)'."""
-    unit = kpi_unit(kpi, time_unit)
+def kpi_label(kpi: str, time_unit: str, currency: str = "") -> str:
+    """An axis title: 'triage wait (minutes)', 'cost (EUR)'."""
+    unit = kpi_unit(kpi, time_unit, currency)
     return f"{kpi_name(kpi)} ({unit})" if unit else kpi_name(kpi)
+
+
+def number(x: float | None, sign: bool = False) -> str:
+    """Three significant digits, with thousands separators rather than exponents:
+    0.0716, 8.51, 5,960, -21,600, 732,000; '–' for a missing value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    plus = "+" if sign else ""
+    if x == 0 or abs(x) < 1000:
+        return f"{x:{plus}.3g}"
+    places = math.floor(math.log10(abs(x))) - 2
+    return f"{round(x, -places):{plus},.0f}"
 
 
 def time_label(time_unit: str) -> str:

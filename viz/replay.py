@@ -54,6 +54,20 @@ def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
     return Replay(scenario, replication, twin, rep.trace, rep.record)
 
 
+def stressed_replication(study: StudyData) -> int:
+    """The first replication of the baseline in which every random stress occurred (the one
+    a close-up should show), else the first with any, else 0."""
+    table = study.table[study.table["scenario"] == study.baseline].sort_values("replication")
+    flags = [c for c in table if c.startswith("input.stress.") and c.endswith(".occurred")]
+    if not flags:
+        return 0
+    for test in (table[flags].eq(1).all(axis=1), table[flags].eq(1).any(axis=1)):
+        hits = table.loc[test, "replication"]
+        if len(hits):
+            return int(hits.iloc[0])
+    return 0
+
+
 def _check(record: dict[str, float], saved: dict[str, object], scenario: str, replication: int) -> None:
     for key, value in record.items():
         other = float(saved.get(key, math.nan))  # type: ignore[arg-type]

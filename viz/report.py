@@ -18,19 +18,21 @@ from pathlib import Path
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from twin.spec import Twin
 from viz import summary as text
 from viz.calibration import activity_durations, fit_plot
 from viz.clock import Clock
 from viz.colors import scenario_colors
 from viz.comparison import forest, risk_table
+from viz.costs import cost_breakdown
 from viz.data import StudyData, load_study
 from viz.distributions import kpi_ecdf
 from viz.fan import state_fans
 from viz.labels import PLURAL, SHORT
 from viz.process_map import bottleneck, process_map
-from viz.replay import Replay, replay
+from viz.replay import Replay, replay, stressed_replication
 from viz.sensitivity import sensitivity_kpis, tornado
-from viz.timeline import pool_gantt, stock_sawtooth, unit_states
+from viz.timeline import pool_gantt, stock_sawtooth, stress_label, unit_states
 
 CLOSE_UP = {"minute": 2 * 1440.0, "hour": 7 * 24.0, "day": 56.0}  # Gantt window after warm-up
 FAN_COLUMNS = 4  # plans side by side in the over-time fans: baseline, best, then study order
@@ -48,7 +50,8 @@ class Section:
 def figures(study: StudyData) -> list[Section]:
     """Every figure section of the report, in order."""
     colors = scenario_colors(study.provenance["scenarios"])
-    closeups = {n: replay(study, n) for n in dict.fromkeys([study.baseline, study.summary["best"]])}
+    r = stressed_replication(study)
+    closeups = {n: replay(study, n, r) for n in dict.fromkeys([study.baseline, study.summary["best"]])}
     sections = [_process_maps(study), _distributions(study, colors), _comparison(study, colors)]
     if study.series is not None:
         sections.append(_over_time(study, colors))
@@ -75,11 +78,13 @@ def _distributions(study: StudyData, colors: dict[str, str]) -> Section:
     for target in study.targets:
         reports = {n: study.summary["scenarios"][n]["targets"][target.text] for n in study.scenarios}
         figs.append(
-            kpi_ecdf(study.table, target.kpi, study.scenarios, colors, study.time_unit, target, reports)
+            kpi_ecdf(study.table, target.kpi, study.scenarios, colors, study.time_unit, target, reports,
+                     study.currency)
         )
     objective = study.summary["ranking"]["kpi"]
     if objective not in {t.kpi for t in study.targets}:
-        figs.append(kpi_ecdf(study.table, objective, study.scenarios, colors, study.time_unit))
+        figs.append(kpi_ecdf(study.table, objective, study.scenarios, colors, study.time_unit,
+                             currency=study.currency))
     return Section(
         "KPI distributions against the targets",
         "Each curve is one plan: the share of "
@@ -90,10 +95,12 @@ def _distributions(study: StudyData, colors: dict[str, str]) -> Section:
 
 
 def _comparison(study: StudyData, colors: dict[str, str]) -> Section:
-    figs = [risk_table(study.summary, colors, study.time_unit)]
+    figs = [risk_table(study.summary, colors, study.time_unit, study.currency)]
     if study.summary["differences"]:
         kpis = [k for k in text.kpi_rows(study) if k != "throughput"]  # equal under CRN in open flows
-        figs.insert(0, forest(study.summary, kpis, colors, study.time_unit))
+        figs.insert(0, forest(study.summary, kpis, colors, study.time_unit, study.currency))
+    if "cost" in study.table:
+        figs.append(cost_breakdown(study.table, study.scenarios, colors, study.currency))
     return Section(
         "Scenario comparison and risk",
         "Differences are paired: each option and the baseline "
@@ -122,16 +129,18 @@ def _close_up(closeups: dict[str, Replay]) -> Section:
     baseline = next(iter(closeups.values()))
     for name, rep in closeups.items():
         twin = rep.twin
-        window = (twin.warmup, min(twin.horizon, twin.warmup + CLOSE_UP[twin.time_unit]))
+        window, when = _close_up_window(twin)
         if twin.resources:
             figs.append(
                 pool_gantt(
                     unit_states(rep.trace, twin),
                     twin.time_unit,
                     window,
-                    f"Pool units, replication {rep.replication} of {name}: first "
-                    f"{window[1] - window[0]:g} {PLURAL[twin.time_unit]} after warm-up",
+                    f"Pool units, replication {rep.replication} of {name}: "
+                    f"{window[1] - window[0]:g} {PLURAL[twin.time_unit]} {when}"
+                    + (f"<br><sub>shaded: {stress_label(twin)}</sub>" if twin.stresses else ""),
                     Clock.of(twin),
+                    twin,
                 )
             )
         if twin.materials and (rep is baseline or twin.materials != baseline.twin.materials):  # else the same
@@ -143,13 +152,26 @@ def _close_up(closeups: dict[str, Replay]) -> Section:
                     calendar=True,
                 )
             )
+    replication = baseline.replication
+    stressed = bool(baseline.twin.stresses)
     return Section(
         "One replication up close",
-        "Replication 0, re-run with its event trace from the saved "
-        "spec and checked against the saved KPIs. Units handed to a job that is still waiting "
-        "for its material are shown as held.",
+        f"Replication {replication}{' (the first in which every random stress occurs)' if stressed else ''}, "
+        "re-run with its event trace from the saved spec and checked against the saved KPIs. Units "
+        "handed to a job that is still waiting for its material are shown as held; stress windows "
+        "are shaded red.",
         figs,
     )
+
+
+def _close_up_window(twin: Twin) -> tuple[tuple[float, float], str]:
+    """The Gantt's window: from the warm-up, or from just before the first stress window."""
+    length = CLOSE_UP[twin.time_unit]
+    starts = [s.start for s in twin.stresses if twin.warmup <= s.start < twin.horizon]
+    if not starts:
+        return (twin.warmup, min(twin.horizon, twin.warmup + length)), "after warm-up"
+    t0 = max(twin.warmup, min(starts) - length / 7)
+    return (t0, min(twin.horizon, t0 + length)), "around the first stress"
 
 
 def _sensitivity(study: StudyData, colors: dict[str, str]) -> Section:

@@ -10,10 +10,12 @@ from html import escape
 
 from viz.colors import BAD, GOOD, color_of
 from viz.data import StudyData
-from viz.labels import kpi_label, kpi_name, kpi_unit
+from viz.labels import kpi_label, kpi_name, kpi_unit, number
 
 
 def num(x: float | None, digits: int = 3) -> str:
+    if digits == 3:
+        return number(x)
     return "–" if x is None else f"{x:,.{digits}g}"
 
 
@@ -36,7 +38,10 @@ def scenario_list(study: StudyData, colors: dict[str, str]) -> str:
     items = []
     for i, name in enumerate(study.scenarios):
         file = study.files.get(name, {})
-        changes = "; ".join(f"{escape(k)} = {escape(str(v))}" for k, v in file.get("changes", {}).items())
+        edits = [f"{escape(k)} = {escape(str(v))}" for k, v in file.get("changes", {}).items()]
+        edits += [escape(_stress_text(s)) for s in file.get("stresses", [])]
+        edits += [escape(_rule_text(r)) for r in file.get("contingency", [])]
+        changes = "; ".join(edits)
         what = escape(file.get("description", "")) or ("today's operation" if i == 0 else "")
         role = " <i>(baseline)</i>" if i == 0 else ""
         detail = f"<span class='small'>{changes}</span>" if changes else ""
@@ -45,12 +50,40 @@ def scenario_list(study: StudyData, colors: dict[str, str]) -> str:
     return f"<ul class='scenarios'>{''.join(items)}</ul>"
 
 
+def _stress_text(stress: dict) -> str:
+    """'stress blank-outage: supplier_outage of steel (p = 0.5)' from a scenario file's entry."""
+    random = stress.get("random")
+    when = f"p = {random['probability']:g}" if random else f"from {stress.get('window', {}).get('start')}"
+    factor = f" x{stress['factor']:g}" if stress.get("factor") else ""
+    return f"stress {stress['name']}: {stress['kind']}{factor} of {stress['target']} ({when})"
+
+
+def _rule_text(rule: dict) -> str:
+    """'rule backup: when stock steel < 80, order 300 steel after 4' from a file's entry."""
+    when = rule.get("when", {})
+    if "stock" in when:
+        condition = f"stock {when['stock']} < {when['below']}"
+    elif "queue" in when:
+        condition = f"queue at {when['queue']} > {when['above']}"
+    else:
+        condition = f"{when.get('units', 1)} {when.get('down')} down for {when.get('for')}"
+    action = rule.get("action", {})
+    if "order" in action:
+        act = f"order {action['order']['quantity']} {action['order']['material']}"
+    elif "overtime" in action:
+        act = f"+{action['overtime']['units']} {action['overtime']['pool']} on duty"
+    else:
+        act = f"send {action.get('reroute', {}).get('from')} work to {action.get('reroute', {}).get('to')}"
+    return f"rule {rule['name']}: when {condition}, {act} after {rule.get('delay', 0):g}"
+
+
 def kpi_rows(study: StudyData) -> list[str]:
     """The KPIs worth a row: objective, targets, throughput/cycle time/WIP, risk KPIs."""
     first = study.summary["scenarios"][study.baseline]
     picked = [
         study.summary["ranking"]["kpi"],
         *(t.kpi for t in study.targets),
+        *(k for k in ("cost", "on_time", "tardiness") if k != study.summary["ranking"]["kpi"]),
         "throughput",
         "cycle_time",
         "wip",
@@ -85,14 +118,14 @@ def kpi_table(study: StudyData, colors: dict[str, str]) -> str:
         for name in study.scenarios:
             k = s["scenarios"][name]["kpis"][kpi]
             lo, hi = k["ci95"]
-            half = f" ± {num((hi - lo) / 2, 2)}" if lo is not None else ""
+            half = f" ± {number((hi - lo) / 2)}" if lo is not None else ""
             d = s["differences"].get(name, {}).get(kpi)
             delta = ""
             if d and d["mean"] is not None and d["ci95"][0] is not None:
                 ci = f"[{num(d['ci95'][0])}, {num(d['ci95'][1])}]"
-                delta = f"<br><span class='small'>Δ {d['mean']:+.3g} {ci}</span>"
+                delta = f"<br><span class='small'>Δ {number(d['mean'], sign=True)} {ci}</span>"
             cells += f"<td>{num(k['mean'])}{half}{delta}</td>"
-        rows.append(f"<tr><th>{escape(kpi_label(kpi, unit))}</th>{cells}</tr>")
+        rows.append(f"<tr><th>{escape(kpi_label(kpi, unit, study.currency))}</th>{cells}</tr>")
     return (
         f"<table class='kpis'><thead><tr><th></th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "<p class='small'>Mean ± 95% CI half-width over replications; Δ = paired change vs the baseline "
@@ -103,7 +136,7 @@ def kpi_table(study: StudyData, colors: dict[str, str]) -> str:
 def recommendation(study: StudyData, colors: dict[str, str]) -> str:
     s = study.summary
     best, ranking = s["best"], s["ranking"]
-    kpi, unit = ranking["kpi"], kpi_unit(ranking["kpi"], study.time_unit)
+    kpi, unit = ranking["kpi"], kpi_unit(ranking["kpi"], study.time_unit, study.currency)
     meets = s["scenarios"][best]["meets_targets"]
     lines = []
     if best == study.baseline:
@@ -115,7 +148,8 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
         d = s["differences"][best][kpi]
         lines.append(
             f"<b>Recommended: {chip(best, colors)}</b>. Mean {escape(kpi_name(kpi))} changes by "
-            f"<b>{d['mean']:+.3g} {unit}</b> vs the baseline (paired 95% CI {num(d['ci95'][0])} to "
+            f"<b>{number(d['mean'], sign=True)} {unit}</b> vs the baseline "
+            f"(paired 95% CI {num(d['ci95'][0])} to "
             f"{num(d['ci95'][1])})."
         )
     n_met = sum(s["scenarios"][n]["meets_targets"] for n in study.scenarios)
@@ -123,6 +157,9 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
         f"It {'meets every target' if meets else 'does not meet every target'}; "
         f"{n_met} of {len(study.scenarios)} plans meet all targets."
     )
+    kn = ranking.get("kn")
+    if kn is not None:
+        lines.append(_kn_text(kn, best, colors))
     subset = ranking["subset"]
     if subset == [best]:
         lines.append(
@@ -133,6 +170,18 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
         others = ", ".join(escape(x) for x in subset if x != best) or "none"
         lines.append(f"At {ranking['confidence']:.0%} confidence it cannot be separated from: {others}.")
     return "<p>" + "<br>".join(lines) + "</p>"
+
+
+def _kn_text(kn: dict, best: str, colors: dict[str, str]) -> str:
+    what = f"{escape(kpi_name(kn['kpi']))} within {number(kn['indifference'])}"
+    if not kn["done"]:
+        return (f"Kim–Nelson selection ({kn['confidence']:.0%}, {what}) has not finished after "
+                f"{kn['replications']} replications: still in contention "
+                f"{', '.join(escape(s) for s in kn['survivors'])}; it needs up to {kn['needed']}.")
+    picked = kn["selected"]
+    note = "" if picked == best else " (among all plans, targets aside)"
+    return (f"Kim–Nelson selection picks {chip(picked, colors)}{note} as the best on {what}, "
+            f"with {kn['confidence']:.0%} confidence, after {kn['replications']} replications.")
 
 
 def risks(study: StudyData, colors: dict[str, str]) -> str:
@@ -170,7 +219,7 @@ def risks(study: StudyData, colors: dict[str, str]) -> str:
         items.append(
             (
                 1.5 if worse else 0.5,
-                f"In the worst 5% of runs {escape(kpi_label(kpi, unit))} exceeds "
+                f"In the worst 5% of runs {escape(kpi_label(kpi, unit, study.currency))} exceeds "
                 f"<b>{num(var)}</b>{compare} and averages {num(cvar)} there (VaR95 / CVaR95).",
             )
         )

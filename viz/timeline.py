@@ -109,15 +109,46 @@ def _on_duty_at_zero(twin: Twin, pool: str) -> int:
     return resource.capacity if calendar is None else int(calendar.on_duty(0.0))
 
 
+STRESS_FILL = "#C0392B"
+
+
+def stress_label(twin: Twin) -> str:
+    """'blank-outage: supplier outage (steel_blanks); ...' for the stresses of a twin."""
+    return "; ".join(f"{s.name}: {s.kind.replace('_', ' ')} ({s.target})" for s in twin.stresses)
+
+
+def shade_stresses(fig: go.Figure, twin: Twin, clock: Clock | None, rows: int = 0,
+                   window: tuple[float, float] | None = None) -> None:
+    """A light red band over each stress window of `twin` (within `window`), labelled on the
+    first panel of a subplot figure (`rows` panels) and left to the title on a single plot."""
+    for s in twin.stresses:
+        lo, hi = s.start, min(s.end, twin.horizon)
+        if window is not None:
+            lo, hi = max(lo, window[0]), min(hi, window[1])
+        if hi <= lo:
+            continue
+        x0, x1 = (lo, hi) if clock is None else (clock.date(lo), clock.date(hi))
+        band = {"x0": x0, "x1": x1, "fillcolor": STRESS_FILL, "opacity": 0.12, "line_width": 0}
+        if not rows:
+            fig.add_vrect(**band, layer="above")
+            continue
+        label = f"{s.name}: {s.kind.replace('_', ' ')}"
+        for row in range(1, rows + 1):
+            text = {"annotation_text": label, "annotation_position": "top left",
+                    "annotation_font": {"size": 10, "color": STRESS_FILL}} if row == 1 else {}
+            fig.add_vrect(**band, layer="below", row=row, col=1, **text)
+
+
 def pool_gantt(
     states: pd.DataFrame,
     time_unit: str,
     window: tuple[float, float],
     title: str = "",
     clock: Clock | None = None,
+    twin: Twin | None = None,
 ) -> go.Figure:
     """Gantt of every pool unit's state inside `window` (simulated time); with a `clock`, the
-    time axis is in calendar dates."""
+    time axis is in calendar dates; with the `twin`, its stress windows are shaded."""
     t0, t1 = window
     seg = states[(states["end"] > t0) & (states["start"] < t1)].copy()
     seg["start"], seg["end"] = seg["start"].clip(t0, t1), seg["end"].clip(t0, t1)
@@ -154,6 +185,8 @@ def pool_gantt(
         margin={"t": 100},
         height=180 + 26 * len(order),
     )
+    if twin is not None:
+        shade_stresses(fig, twin, clock, window=window)
     return fig
 
 
@@ -216,6 +249,7 @@ def stock_sawtooth(trace: Trace, twin: Twin, title: str = "", calendar: bool = F
         fig.add_vrect(
             x0=warmup[0], x1=warmup[1], fillcolor="#999999", opacity=0.12, line_width=0, row=row, col=1
         )
+    shade_stresses(fig, twin, clock, rows=len(names))
     label = time_label(twin.time_unit) if clock is None else clock.label
     fig.update_xaxes(title_text=label, row=len(names), col=1)
     if clock is not None:
