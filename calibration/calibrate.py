@@ -24,6 +24,7 @@ import pandas as pd
 from calibration.arrivals import ArrivalFitter
 from calibration.calendars import open_hours_between
 from calibration.fitters import DurationFitter
+from calibration.per_resource import per_resource_durations
 from calibration.resources import ResourceFitter, peak_concurrency, weekly_shifts
 from calibration.routing import EXIT, RoutingFitter
 from calibration.selection import SelectionFitter
@@ -116,6 +117,7 @@ def calibrate(
         "routing": routing.summary(),
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
+        "durations_by_resource": per_resource_durations(table),
         "waits": {a: f.summary() for a, f in delays.items()},
         "options": {"waits": waits, "calendars": calendars, "capacity": capacity, "open_hours": opening},
     }
@@ -197,6 +199,12 @@ def _warnings(report: dict[str, Any]) -> list[str]:
         for label, fit in report[kind].items():
             out += [f"{kind}[{label}]: {w}" for w in fit["warnings"]]
     out += [f"routing: {w}" for w in report["routing"]["warnings"]]
+    out += [
+        f"durations[{a}]: resources differ (Kruskal-Wallis p={d['kruskal_pvalue']:.2g}); "
+        "the twin uses one duration for the whole pool"
+        for a, d in report["durations_by_resource"].items()
+        if d["differ"]
+    ]
     for section in ("failures", "supply"):
         out += [f"{section}: {w}" for w in report.get(section, {}).get("warnings", [])]
     return out

@@ -82,6 +82,15 @@ def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
         f"{html.escape(arrivals['used_in_spec'])}.</p>"
     )
     parts.append(_fits_table("Activity durations (hours)", report["durations"]))
+    by_resource = {
+        f"{a} / {r}": f
+        for a, d in report.get("durations_by_resource", {}).items()
+        for r, f in d["resources"].items()
+    }
+    if by_resource:
+        parts.append(_fits_table("Durations per resource (hours; reported, not in the twin)", by_resource))
+    if "selection" in report:
+        parts.append(_kv_table("Completed cases only? (selection check)", report["selection"]))
     if report.get("waits"):
         parts.append(_fits_table("Waits before activities (hours)", report["waits"]))
     routing = report["routing"]

@@ -6,9 +6,12 @@
 slots in which the pool starts work in at least `min_week_share` of the observed weeks.
 A calendar is "clear" when those slots hold at least `coverage` of all starts and leave at
 least `min_off` of the week off; `shifts_` then holds it in the twin's `shifts` format.
-Pools without a clear calendar of their own (thin data, sporadic use) fall back on the
-log-wide calendar (`site_calendar_`, from every start), when that one is clear: the site's
-opening hours bound when any of its work can start.
+A clear calendar's shifts put on duty, each hour, the most resources of the pool seen at
+work in that hour of any one week (`staffed=True`), not the whole pool: the morning's backlog
+then waits for the staff who clear it, as it did. Pools without a clear calendar of their
+own (thin data, sporadic use) fall back on the log-wide calendar (`site_calendar_`, from
+every start), when that one is clear: the site's opening hours bound when any of its work
+can start.
 The twin spec has one pool per activity today (no skill-based assignment), so a resource
 doing several activities appears in several pools (see `skills_`).
 """
@@ -33,24 +36,39 @@ def peak_concurrency(starts: pd.Series, ends: pd.Series) -> int:
     return int(np.max(np.cumsum(delta[order]), initial=0))
 
 
-def weekly_shifts(on: np.ndarray, capacity: int) -> list[dict[str, Any]]:
-    """168 on/off flags -> one shift per contiguous run of on-hours within each day."""
+def weekly_shifts(on: np.ndarray, capacity: int | np.ndarray) -> list[dict[str, Any]]:
+    """168 on/off flags (and units on duty per hour, or one number) -> one shift per run of
+    on-hours with the same number of units within each day."""
+    units = np.broadcast_to(np.asarray(capacity, dtype=int), (HOURS_PER_WEEK,))
     shifts = []
     for d, day in enumerate(DAYS):
-        hours = on[d * 24 : (d + 1) * 24]
         h = 0
         while h < 24:
-            if not hours[h]:
+            slot = d * 24 + h
+            if not on[slot]:
                 h += 1
                 continue
-            end = h
-            while end < 24 and hours[end]:
+            end = h + 1
+            while end < 24 and on[d * 24 + end] and units[d * 24 + end] == units[slot]:
                 end += 1
             shifts.append(
-                {"days": [day], "start": f"{h:02d}:00", "end": f"{end:02d}:00", "capacity": capacity}
+                {"days": [day], "start": f"{h:02d}:00", "end": f"{end:02d}:00", "capacity": int(units[slot])}
             )
             h = end
     return shifts
+
+
+def staffing(group: pd.DataFrame) -> np.ndarray:
+    """Per hour-of-week slot: the most distinct resources seen starting or ending work in it
+    in any one week (the pool's units on duty then)."""
+    times = pd.concat([group["start_time"], group["end_time"]], ignore_index=True)
+    seen = pd.DataFrame({
+        "week": (times - times.min()).dt.total_seconds() // 604800,
+        "slot": hour_of_week(times),
+        "resource": pd.concat([group["resource"], group["resource"]], ignore_index=True),
+    })
+    most = seen.groupby(["slot", "week"])["resource"].nunique().groupby("slot").max()
+    return most.reindex(range(HOURS_PER_WEEK), fill_value=0).to_numpy()
 
 
 class ResourceFitter:
@@ -61,12 +79,14 @@ class ResourceFitter:
         coverage: float = 0.95,
         min_off: float = 0.15,
         site_week_share: float = 0.0,
+        staffed: bool = True,
     ) -> None:
         self.capacity = capacity
         self.min_week_share = min_week_share
         self.coverage = coverage
         self.min_off = min_off
         self.site_week_share = site_week_share
+        self.staffed = staffed
 
     def fit(self, events: pd.DataFrame) -> ResourceFitter:
         if self.capacity not in ("distinct", "peak"):
@@ -119,7 +139,8 @@ class ResourceFitter:
         calendar, on = self._calendar(group, weeks)
         self.calendars_[activity] = {**calendar, "peak_concurrency": peak, "distinct_resources": distinct}
         if calendar["clear"]:
-            self.shifts_[activity] = weekly_shifts(on, capacity)
+            units = np.clip(staffing(group), 1, capacity) if self.staffed else capacity
+            self.shifts_[activity] = weekly_shifts(on, units)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -119,7 +119,32 @@ def test_resources_capacity_and_calendar() -> None:
     fit = ResourceFitter().fit(log)
     assert fit.capacity_ == {"serve": 2} and fit.skills_ == {"r0": ["serve"], "r1": ["serve"]}
     assert fit.calendars_["serve"]["clear"]
-    assert fit.shifts_["serve"][0] == {"days": ["mon"], "start": "08:00", "end": "16:00", "capacity": 2}
+    # r0 and r1 take turns hour by hour: one of the two is on duty at a time
+    assert fit.shifts_["serve"][0] == {"days": ["mon"], "start": "08:00", "end": "16:00", "capacity": 1}
     assert len(fit.shifts_["serve"]) == 5
+    both = ResourceFitter(staffed=False).fit(log).shifts_["serve"][0]
+    assert both == {"days": ["mon"], "start": "08:00", "end": "16:00", "capacity": 2}
+    assert weekly_shifts(np.arange(168) % 24 < 2, np.arange(168) % 24 + 1)[:2] == [
+        {"days": ["mon"], "start": "00:00", "end": "01:00", "capacity": 1},
+        {"days": ["mon"], "start": "01:00", "end": "02:00", "capacity": 2},
+    ]
     assert peak_concurrency(log["start_time"], log["end_time"]) == 1
     assert weekly_shifts(np.zeros(168, dtype=bool), 1) == []
+
+
+def test_durations_per_resource_and_whether_they_differ() -> None:
+    from calibration.per_resource import per_resource_durations
+
+    local = np.random.default_rng(11)  # its own stream: the verdicts do not depend on test order
+
+    def log(scale_b: float) -> pd.DataFrame:
+        draws = np.concatenate([local.exponential(1.0, 200), local.exponential(scale_b, 200), [1.0] * 5])
+        return pd.DataFrame({
+            "activity": "cut", "resource": ["a"] * 200 + ["b"] * 200 + ["c"] * 5, "duration": draws,
+        })
+
+    slow = per_resource_durations(log(3.0))["cut"]
+    assert slow["differ"] and slow["kruskal_pvalue"] < 1e-6
+    assert set(slow["resources"]) == {"a", "b"}  # c has too few instances
+    assert slow["resources"]["b"]["observed_mean"] == pytest.approx(3.0, rel=0.25)
+    assert not per_resource_durations(log(1.0))["cut"]["differ"]
