@@ -26,17 +26,20 @@ def study_targets(scenarios: list[Scenario]) -> list[Target]:
     return list(seen.values())
 
 
-def risk_kpis(experiment: Experiment, targets: list[Target]) -> list[str]:
+def risk_kpis(experiment: Experiment, targets: list[Target], known: list[str] | None = None) -> list[str]:
+    """The KPIs that get VaR/CVaR: `experiment.risk`, else cycle time, cost and tardiness
+    (those the twin records) and the KPIs of `<=` targets."""
     if experiment.risk:
         return list(experiment.risk)
-    return list(dict.fromkeys(["cycle_time", *(t.kpi for t in targets if t.higher_is_worse)]))
+    tails = ["cycle_time", *(k for k in ("cost", "tardiness") if k in (known or []))]
+    return list(dict.fromkeys([*tails, *(t.kpi for t in targets if t.higher_is_worse)]))
 
 
 def summarize_study(result: StudyResult) -> dict[str, Any]:
     table, scenarios = result.table, result.scenarios
     experiment = scenarios[0].experiment or Experiment()
     targets = study_targets(scenarios)
-    risks = risk_kpis(experiment, targets)
+    risks = risk_kpis(experiment, targets, kpi_names(scenarios[0].twin))
     out: dict[str, Any] = {"scenarios": {s.name: _scenario(table, s, targets, risks) for s in scenarios}}
     baseline = scenarios[0]
     shared = [k for k in kpi_names(baseline.twin) if k in table]

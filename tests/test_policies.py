@@ -7,6 +7,7 @@ import copy
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -356,3 +357,24 @@ def test_the_readme_policy_example_is_valid_and_runs_the_same_on_both_engines() 
     a, b = simulate(twin, 2, 0), simulate_fast(twin, 2, 0)
     assert same(a.record, b.record) and a.events == b.events
     assert a.record["contingency.backup-bottles.activations"] >= 0 and a.record["cost"] > 0
+
+
+def test_stressed_studies_give_identical_tables_on_every_executor(tmp_path: Path) -> None:
+    from scenarios.loader import load_study
+    from scenarios.runner import run_study, settings_for
+
+    (tmp_path / "base.yaml").write_text(BASE)
+    plan = _random_outage("plan", 0.6) + """
+contingency:
+  - {name: backup, when: {stock: steel, below: 10}, delay: 2, cost: 500,
+     action: {order: {material: steel, quantity: 40, lead_time: {dist: uniform, low: 4, high: 8}}}}
+costs: {per_late: 10, resources: {cnc: {per_time: 20}}}
+"""
+    (tmp_path / "plan.yaml").write_text(plan)
+    scenarios = load_study([tmp_path / "base.yaml", tmp_path / "plan.yaml"])
+    settings = settings_for(scenarios[0], 6, 2, "fast")
+    serial = run_study(scenarios, settings, "serial").table
+    assert serial["input.stress.outage.occurred"].sum() > 0
+    for executor in ("processes", "dask"):
+        other = run_study(scenarios, settings, executor, workers=2).table
+        pd.testing.assert_frame_equal(serial, other, check_exact=True)
