@@ -16,6 +16,7 @@ from scenarios.loader import Scenario, load_study
 from scenarios.report import summarize_study
 from scenarios.runner import StudyResult, run_study, settings_for
 from twin.loader import dumps_twin
+from twin.results import readable
 
 
 def study(files: list[Path], executor: str, address: str | None, replications: int | None,
@@ -108,7 +109,7 @@ def conclusion(summary: dict[str, Any], folder: Path) -> str:
 
 
 def _num(x: float | None) -> str:
-    return "-" if x is None else f"{x:,.4g}"
+    return readable(x, 4)
 
 
 def _mean_ci(s: dict[str, Any]) -> str:

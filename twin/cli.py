@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from rich.text import Text
 
 from twin.errors import SpecError
 from twin.loader import load_twin
+from twin.results import readable
 from twin.runner import ENGINES, EngineUnavailable, RunResult, run
 from twin.spec import Twin
 
@@ -270,8 +270,6 @@ def kpi_table(summary: dict[str, Any]) -> Table:
 
 
 def _num(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:,.4g}"
+    return readable(value, 4)
 if __name__ == "__main__":
     app()

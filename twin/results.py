@@ -12,6 +12,18 @@ TOP_LEVEL = ("throughput", "cycle_time", "wip")
 GROUPS = ("activities", "resources", "materials", "contingency")
 
 
+def readable(x: float | None, digits: int = 3, sign: bool = False) -> str:
+    """`digits` significant digits, with thousands separators rather than exponents:
+    0.0716, 8.51, 5,960, -21,600, 732,000; '–' for a missing value."""
+    if x is None or math.isnan(x):
+        return "–"
+    plus = "+" if sign else ""
+    if x == 0 or abs(x) < 10 ** (digits - 1):  # no exponent below this, whole numbers above
+        return f"{x:{plus},.{digits}g}"
+    places = math.floor(math.log10(abs(x))) - digits + 1
+    return f"{round(x, -places):{plus},.0f}"
+
+
 def summarize(values: Sequence[float]) -> dict[str, Any]:
     """Mean with a 95% t-interval and percentiles over replications (NaNs dropped)."""
     x = np.asarray(values, dtype=float)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from twin.results import readable
 
 PLURAL = {"minute": "minutes", "hour": "hours", "day": "days"}
 SHORT = {"minute": "min", "hour": "h", "day": "day"}
@@ -67,13 +67,7 @@ def kpi_label(kpi: str, time_unit: str, currency: str = "") -> str:
 def number(x: float | None, sign: bool = False) -> str:
     """Three significant digits, with thousands separators rather than exponents:
     0.0716, 8.51, 5,960, -21,600, 732,000; '–' for a missing value."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    plus = "+" if sign else ""
-    if x == 0 or abs(x) < 1000:
-        return f"{x:{plus}.3g}"
-    places = math.floor(math.log10(abs(x))) - 2
-    return f"{round(x, -places):{plus},.0f}"
+    return readable(x, 3, sign)
 
 
 def time_label(time_unit: str) -> str:
