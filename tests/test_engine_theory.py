@@ -394,3 +394,68 @@ def test_same_seed_gives_identical_records_across_processes() -> None:
     here = [dict(r) for r in run(_changed(twin_file("jackson_feedback"), horizon=3000.0,
                                           warmup=300.0), 2, 7).records]
     assert outputs[0] == outputs[1] == here
+
+
+# ---------------------------------------------------------------------------
+# 8. Stresses over the whole run turn a theory twin into another theory twin
+# ---------------------------------------------------------------------------
+
+
+def stressed_records(name: str, stress: dict, replications: int, seed: int) -> list[dict[str, float]]:
+    """Records of a theory twin with one stress window covering [0, horizon)."""
+    data = twin_file(name).model_dump(mode="json")
+    data["stresses"] = [{"name": "all-run", "start": 0.0, "end": data["horizon"], **stress}]
+    return run(Twin.model_validate(data), replications, seed).records
+
+
+def test_staff_absence_for_the_whole_run_is_erlang_c_with_fewer_servers() -> None:
+    """M/M/3 at lambda 1, E[S] 2.4 with one clerk absent: M/M/2 would be unstable (rho 1.2),
+    so the test lightens it: E[S] = 1.5 on 2 servers, rho = 0.75."""
+    data = twin_file("mm3").model_dump(mode="json")
+    data["activities"][0]["duration"]["mean"] = 1.5
+    data["stresses"] = [{"name": "flu", "kind": "staff_absence", "target": "clerk", "units": 1,
+                         "start": 0.0, "end": data["horizon"]}]
+    recs = run(Twin.model_validate(data), 20, 111).records
+    check_against_theory(recs, {
+        "activities.serve.wait": theory.mmc_mean_wait(2, 1.0, 1.5),
+        "resources.clerk.utilization": 0.75,
+    })
+
+
+def test_equipment_down_for_the_whole_run_leaves_the_other_units() -> None:
+    data = twin_file("mm3").model_dump(mode="json")
+    data["activities"][0]["duration"]["mean"] = 1.5
+    data["stresses"] = [{"name": "broken", "kind": "equipment_down", "target": "clerk", "units": 1,
+                         "start": 0.0, "end": data["horizon"]}]
+    recs = run(Twin.model_validate(data), 20, 111).records
+    check_against_theory(recs, {"activities.serve.wait": theory.mmc_mean_wait(2, 1.0, 1.5)})
+    assert all(r["resources.clerk.availability"] == pytest.approx(2 / 3, abs=1e-12) for r in recs)
+
+
+def test_failure_storm_for_the_whole_run_divides_the_mtbf() -> None:
+    mtbf = theory.weibull_mean(1.5, 100.0)
+    recs = stressed_records("failing_pool", {"kind": "failure_rate", "target": "machine", "factor": 2.5},
+                            20, 105)
+    check_against_theory(recs, {"resources.machine.availability": theory.availability(mtbf / 2.5, 10.0)})
+
+
+def test_demand_surge_for_the_whole_run_multiplies_the_arrival_rate() -> None:
+    """M/M/3 (lambda 1) surged x1.5: Poisson arrivals at 1.5, E[S] 1.2 -> M/M/3 at rho 0.6."""
+    data = twin_file("mm3").model_dump(mode="json")
+    data["activities"][0]["duration"]["mean"] = 1.2
+    data["stresses"] = [{"name": "promo", "kind": "demand_surge", "target": "jobs", "factor": 1.5,
+                         "start": 0.0, "end": data["horizon"]}]
+    recs = run(Twin.model_validate(data), 20, 113).records
+    check_against_theory(recs, {
+        "throughput": 1.5,
+        "activities.serve.wait": theory.mmc_mean_wait(3, 1.5, 1.2),
+    })
+
+
+def test_longer_lead_times_for_the_whole_run_match_the_sS_formulas() -> None:
+    s, big_s, lam, lead = 3, 10, 1.0, 4.0 * 1.5
+    recs = stressed_records("sS_poisson", {"kind": "lead_time", "target": "m", "factor": 1.5}, 20, 109)
+    check_against_theory(recs, {
+        "materials.m.stockout_fraction": theory.sS_stockout_probability(s, big_s, lam, lead),
+        "materials.m.fill_rate": theory.sS_fill_rate(s, big_s, lam, lead),
+    })
