@@ -99,6 +99,14 @@ def conclusion(summary: dict[str, Any], folder: Path) -> str:
     ranking = summary["ranking"]
     lines = [f"best: [bold]{summary['best']}[/] ({ranking['goal']} {ranking['kpi']} among the scenarios "
              f"meeting every target); 95% subset for the best: {', '.join(ranking['subset'])}"]
+    kn = ranking.get("kn")
+    if kn is not None and kn["done"]:
+        lines.append(f"Kim-Nelson: [bold]{kn['selected']}[/] is the best on {kn['kpi']} within "
+                     f"{kn['indifference']:g} with {kn['confidence']:.0%} confidence "
+                     f"({kn['replications']} replications; targets aside)")
+    elif kn is not None:
+        lines.append(f"Kim-Nelson: not finished after {kn['replications']} replications (needs up to "
+                     f"{kn['needed']}); still in contention: {', '.join(kn['survivors'])}")
     for name, check in summary["warmup"].items():
         if not check["ok"]:
             lines.append(f"[yellow]warning[/]: {name}: warmup {check['warmup']:g} looks too short; "
