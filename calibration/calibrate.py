@@ -56,6 +56,7 @@ def case_table(events: pd.DataFrame) -> pd.DataFrame:
     df["duration"] = (df["end_time"] - df["start_time"]).dt.total_seconds() / 3600
     latest_end = df.groupby("case_id")["end_time"].transform(lambda s: s.cummax().shift())
     df["ready"] = latest_end
+    df["previous"] = df.groupby("case_id")["activity"].shift()
     df["wait"] = _hours(df["start_time"] - latest_end)
     df["first"] = latest_end.isna()
     return df
@@ -88,8 +89,8 @@ def calibrate(
     later = table[~table["first"]].copy()
     if opening:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], resources.site_on_)
-    samples = {str(a): g["wait"].to_numpy() for a, g in later.groupby("activity")} if waits else {}
-    delays = {a: DurationFitter().fit(x) for a, x in samples.items()}
+    samples = wait_samples(later) if waits else {}
+    delays = {key: DurationFitter().fit(x) for key, x in samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
         "name": name,
@@ -118,7 +119,7 @@ def calibrate(
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
-        "waits": {a: f.summary() for a, f in delays.items()},
+        "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
         "options": {"waits": waits, "calendars": calendars, "capacity": capacity, "open_hours": opening},
     }
     _extras(report, failures, deliveries)
@@ -130,17 +131,42 @@ def _first_step(start: dict[str, float], labels: dict[str, str]) -> str:
     return labels[next(iter(start))] if len(start) == 1 else START
 
 
-def _target(b: str, labels: dict[str, str], delays: dict[str, DurationFitter]) -> str:
-    return EXIT if b == EXIT else (f"wait_{labels[b]}" if b in delays else labels[b])
+Wait = tuple[str | None, str]  # (previous activity or None for any, activity)
+
+
+def wait_samples(later: pd.DataFrame, min_pair: int = 30) -> dict[Wait, Any]:
+    """Waits before each activity after a given previous activity where there are `min_pair`
+    of them (a hand-over's wait depends on where it comes from), else pooled per activity."""
+    out: dict[Wait, Any] = {}
+    for b, before in later.groupby("activity"):
+        pairs = before.groupby("previous")["wait"]
+        own = {str(a): w.to_numpy() for a, w in pairs if len(w) >= min_pair}
+        out |= {(a, str(b)): w for a, w in own.items()}
+        if len(own) < pairs.ngroups:
+            out[(None, str(b))] = before["wait"].to_numpy()
+    return out
+
+
+def _wait_name(key: Wait, labels: dict[str, str]) -> str:
+    a, b = key
+    after = "" if a is None else f"_after{sorted(labels).index(a)}"
+    return f"wait_{labels[b]}{after}"
+
+
+def _target(a: str, b: str, labels: dict[str, str], delays: dict[Wait, DurationFitter]) -> str:
+    if b == EXIT:
+        return EXIT
+    found = next((k for k in ((a, b), (None, b)) if k in delays), None)
+    return labels[b] if found is None else _wait_name(found, labels)
 
 
 def _activities(
     labels: dict[str, str],
     routing: RoutingFitter,
     durations: dict[str, DurationFitter],
-    delays: dict[str, DurationFitter],
+    delays: dict[Wait, DurationFitter],
     resources: ResourceFitter,
-    working: dict[str, Any],
+    working: dict[Wait, Any],
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(routing.start_) > 1:
@@ -153,16 +179,16 @@ def _activities(
             step["resources"] = {labels[label]: 1}
         nxt: dict[str, float] = {}
         for b, p in routing.next_[label].items():
-            key = _target(b, labels, delays)
-            nxt[key] = nxt.get(key, 0.0) + p
+            goes = _target(label, b, labels, delays)
+            nxt[goes] = nxt.get(goes, 0.0) + p
         step["next"] = nxt
         steps.append(step)
-    for label, fitted in delays.items():
-        name = f"wait_{labels[label]}"
+    for key, fitted in delays.items():
+        name, target = _wait_name(key, labels), labels[key[1]]
         if not working:
-            steps.append({"name": name, "duration": fitted.spec_, "next": labels[label]})
+            steps.append({"name": name, "duration": fitted.spec_, "next": target})
         else:
-            steps += chain_steps(name, labels[label], working[label], OPEN)
+            steps += chain_steps(name, target, working[key], OPEN)
     return steps
 
 

@@ -98,9 +98,10 @@ def test_waits_after_hours_are_replayed_in_working_time() -> None:
     events = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
     spec, report = calibrate(events, calendars=True)
     parse_twin(spec)
-    wait = next(a for a in spec["activities"] if a["name"] == "wait_B")
-    assert wait["resources"] == {OPEN: 1}
-    assert report["waits"]["B"]["observed_mean"] == pytest.approx(0.5, abs=0.01)
+    steps = {a["name"]: a for a in spec["activities"]}
+    assert steps["A"]["next"] == {"wait_B_after0": 1.0}  # the A -> B hand-over has its own wait
+    assert steps["wait_B_after0"]["resources"] == {OPEN: 1}
+    assert report["waits"]["B after A"]["observed_mean"] == pytest.approx(0.5, abs=0.01)
     pool = next(p for p in spec["resources"] if p["name"] == OPEN)
     assert {s["days"][0] for s in pool["shifts"]} == {"mon", "tue", "wed", "thu", "fri"}
     twin = parse_twin(spec)
