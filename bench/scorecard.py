@@ -4,7 +4,8 @@
 
 Does what `twin calibrate` + `twin score --json` do, for each dataset in DATASETS, and prints
 one table per dataset with the issue's goal beside each metric (replay x 1.25 for the
-distances, the error bounds for the manager metrics).
+distances, the error bounds for the manager metrics). `uncut` is the replay baseline without
+the cut at the test log's end (how the issue first measured it).
 """
 
 from __future__ import annotations
@@ -32,16 +33,16 @@ BOUNDS = {"ct_mean_err": 0.15, "ct_p90_err": 0.25, "events_per_case": 0.10}
 
 
 def table(result: dict) -> str:
-    lines = [f"{'metric':18s}{'ours':>10s}{'replay':>10s}  goal"]
+    lines = [f"{'metric':22s}{'ours':>10s}{'replay':>10s}{'uncut':>10s}  goal (vs replay)"]
     for key, m in result["model"].items():
-        ours, base = m["mean"], result["baseline"][key]["mean"]
+        ours, base, uncut = m["mean"], result["baseline"][key]["mean"], result["baseline_uncut"][key]["mean"]
         if key in DISTANCES:
             goal, ok = f"<= {1.25 * base:.4g}", ours <= 1.25 * base
         elif key in BOUNDS:
             goal, ok = f"|err| <= {BOUNDS[key]}", abs(ours) <= BOUNDS[key]
         else:
             goal, ok = "", True
-        lines.append(f"{key:18s}{ours:10.4g}{base:10.4g}  {goal} {'' if ok else '  MISS'}")
+        lines.append(f"{key:22s}{ours:10.4g}{base:10.4g}{uncut:10.4g}  {goal}{'' if ok else '  MISS'}")
     return "\n".join(lines)
 
 

@@ -64,12 +64,11 @@ def score_files(
 
 
 def scorecard_text(result: dict[str, Any]) -> str:
-    lines = [f"{'metric':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}"]
+    lines = [f"{'metric':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}{'uncut':>12s}"]
     for key, m in result["model"].items():
         lo, hi = m["ci95"]
-        lines.append(
-            f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{result['baseline'][key]['mean']:12.4g}"
-        )
+        base, uncut = result["baseline"][key]["mean"], result["baseline_uncut"][key]["mean"]
+        lines.append(f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{base:12.4g}{uncut:12.4g}")
     lines.append(
         "reference (test log): " + json.dumps({k: round(v, 3) for k, v in result["reference"].items()})
     )

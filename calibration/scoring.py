@@ -131,7 +131,8 @@ def score(
     seed: int = 1,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """{"model": M, "baseline": M, "reference": test-log statistics}."""
+    """{"model": M, "baseline": M, "reference": test-log statistics}; `baseline_uncut` is the
+    replay without the cut at the test log's end (the issue's original baseline)."""
     reference = case_stats(test)
     start = test["start_time"].min().to_pydatetime()
     cases, end = int(reference["cases"]), test["end_time"].max()
@@ -140,9 +141,11 @@ def score(
         for r in range(runs)
     ]
     baseline = metrics(test, censor(replay(train, test), end), reference)
+    uncut = metrics(test, replay(train, test), reference)
     return {
         "model": summarise(model),
         "baseline": summarise([baseline] * runs),
+        "baseline_uncut": summarise([uncut] * runs),
         "reference": reference,
         "runs": runs,
         "seed": seed,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,3 +121,20 @@ def test_censor_keeps_what_the_log_had_recorded_by_its_end() -> None:
     })
     kept = censor(log, pd.Timestamp("2026-01-05 10:30"))
     assert list(kept["end_time"].dt.hour) == [8, 10] and list(kept["case_id"]) == ["a", "b"]
+
+
+def test_score_cuts_both_logs_at_the_test_end_and_keeps_the_uncut_replay() -> None:
+    pytest.importorskip("log_distance_measures")
+    from calibration.cli import scorecard_text
+    from calibration.loaders import load_events
+    from calibration.scoring import score
+
+    log, _ = load_events(Path(__file__).parent / "data" / "production_sample.csv")
+    starts = log.groupby("case_id")["start_time"].min().sort_values()
+    train = log[log["case_id"].isin(starts.index[:20])]
+    test = log[log["case_id"].isin(starts.index[20:])]
+    spec, report = calibrate(train, calendars=True)
+    result = score(parse_twin(spec), train, test, runs=2, seed=1, meta=report)
+    assert set(result) >= {"model", "baseline", "baseline_uncut"}
+    assert set(result["baseline_uncut"]) == set(result["baseline"])
+    assert "uncut" in scorecard_text(result).splitlines()[0]
