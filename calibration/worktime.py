@@ -47,7 +47,8 @@ def _branch(whole: np.ndarray, j: int, top: int, hop: dict[int, str], target: st
         on = float(np.mean(whole[reached] > j))
     if on <= 0:
         return {target: 1.0}
-    return {hop[min(j + 1, top)]: _r(on), target: _r(1 - _r(on))}
+    on = _r(on)
+    return {hop[min(j + 1, top)]: on, target: 1 - on}  # unrounded rest: the sum is exactly 1
 
 
 def _step(name: str, duration: Any, pool: str, nxt: dict[str, float]) -> dict[str, Any]:

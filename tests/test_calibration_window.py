@@ -80,6 +80,8 @@ def test_wait_chain_reproduces_the_whole_hours() -> None:
     assert steps[0]["next"] == {"wait_X_1": 0.75, "X": 0.25}
     assert steps[1]["next"] == pytest.approx({"wait_X_2": 2 / 3, "X": 1 / 3}, abs=1e-5)
     assert steps[2] == {"name": "wait_X_2", "duration": 1.0, "resources": {OPEN: 1}, "next": {"X": 1.0}}
+    for step in chain_steps("w", "X", np.random.default_rng(1).exponential(20, 500), OPEN):
+        assert sum(step["next"].values()) == pytest.approx(1, abs=1e-12)
     tail = chain_steps("w", "X", np.array([0.0, 3.0, 7.0]), OPEN, longest=2)
     assert tail[-1]["next"] == pytest.approx({"w_2": 0.75, "X": 0.25})  # geometric, mean excess 3
 
