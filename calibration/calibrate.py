@@ -19,13 +19,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from calibration.arrivals import ArrivalFitter
 from calibration.calendars import open_hours_between
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
-from calibration.resources import ResourceFitter, peak_concurrency, weekly_shifts
+from calibration.resources import ResourceFitter, peak_concurrency, staffing, weekly_shifts
 from calibration.routing import EXIT, RoutingFitter
 from calibration.selection import SelectionFitter
 from calibration.worktime import chain_steps
@@ -109,7 +110,7 @@ def calibrate(
         "resources": _resources(labels, resources, calendars),
     }
     if opening:
-        spec["resources"].append(_open_hours(later, resources.site_on_))
+        spec["resources"].append(_open_hours(later, resources.site_on_, staffing(table)))
     report: dict[str, Any] = {
         "labels": {v: k for k, v in labels.items()},
         "units": {labels[a]: pool for a, pool in resources.pools_.items()},
@@ -192,10 +193,13 @@ def _activities(
     return steps
 
 
-def _open_hours(later: pd.DataFrame, on: Any) -> dict[str, Any]:
-    """The site's opening hours as a pool no wait ever queues for (twice the observed peak)."""
+def _open_hours(later: pd.DataFrame, on: Any, staff: Any) -> dict[str, Any]:
+    """The site's opening hours as a pool: twice the most waits ever open at once, scaled in
+    each hour by the site's staffing then against its best-staffed hour (waits advance only
+    as fast as someone is there to advance them: the Monday-morning backlog spreads out)."""
     capacity = 2 * peak_concurrency(later["ready"], later["start_time"]) + 10
-    return {"name": OPEN, "capacity": capacity, "shifts": weekly_shifts(on, capacity)}
+    units = np.maximum(1, np.ceil(capacity * staff / max(staff.max(), 1))).astype(int)
+    return {"name": OPEN, "capacity": capacity, "shifts": weekly_shifts(on, units)}
 
 
 def _resources(labels: dict[str, str], resources: ResourceFitter, calendars: bool) -> list[dict[str, Any]]:

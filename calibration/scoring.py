@@ -137,7 +137,7 @@ def score(
     start = test["start_time"].min().to_pydatetime()
     cases, end = int(reference["cases"]), test["end_time"].max()
     model = [
-        metrics(test, censor(simulate_log(twin, start, cases, seed, r, meta), end), reference)
+        metrics(test, censor(simulate_log(twin, start, cases, seed, r, meta, until=end), end), reference)
         for r in range(runs)
     ]
     baseline = metrics(test, censor(replay(train, test), end), reference)

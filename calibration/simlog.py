@@ -42,7 +42,11 @@ def header_lines(labels: dict[str, str], units: dict[str, list[str]]) -> str:
     )
 
 
-def _trace_rows(twin: Twin, seed: int, replication: int, cases: int) -> tuple[list[tuple], int]:
+def _trace_rows(
+    twin: Twin, seed: int, replication: int, cases: int, unfinished: bool = False
+) -> tuple[list[tuple], int]:
+    """(activity rows of the first `cases` entities, how many of them left); rows of
+    entities still in the system at the horizon only when `unfinished`."""
     result = simulate_fast(twin, seed, replication, trace=True)  # the same trace as the SimPy engine
     assert result.trace is not None
     open_: dict[int, tuple[str, float]] = {}
@@ -57,7 +61,7 @@ def _trace_rows(twin: Twin, seed: int, replication: int, cases: int) -> tuple[li
             rows.append((entity, activity, began, time))
         else:
             left.add(entity)
-    return [r for r in rows if r[0] in left], len(left)
+    return [r for r in rows if unfinished or r[0] in left], len(left)
 
 
 def simulate_log(
@@ -68,26 +72,32 @@ def simulate_log(
     replication: int = 0,
     meta: dict[str, Any] | None = None,
     max_tries: int = 8,
+    until: datetime | None = None,
 ) -> pd.DataFrame:
-    """The first `cases` arrivals, simulated until all of them have left (horizon grows as needed)."""
+    """The first `cases` arrivals, simulated until all of them have left (horizon grows as
+    needed), or with `until` only up to then, keeping every activity finished by then (what
+    a log recorded until then holds; much less to simulate for long-running cases)."""
     meta = meta or {}
     unit = UNIT_HOURS[twin.time_unit]
+    if until is not None:
+        trial = _window(twin, start, (until - start).total_seconds() / 3600 / unit)
+        rows, _ = _trace_rows(trial, seed, replication, cases, unfinished=True)
+        return _frame(rows, trial, start, unit, meta)
     mean_gap = 1 / sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
     extra = max(twin.horizon, 1.0)
     for _ in range(max_tries):
-        trial = parse_twin(
-            {
-                **twin.model_dump(mode="json", exclude_none=True),
-                "start": start.isoformat(),
-                "horizon": cases * mean_gap * 1.05 + extra,
-                "warmup": 0.0,
-            }
-        )
+        trial = _window(twin, start, cases * mean_gap * 1.05 + extra)
         rows, done = _trace_rows(trial, seed, replication, cases)
         if done >= cases:
             break
         extra *= 2
     return _frame(rows, trial, start, unit, meta)
+
+
+def _window(twin: Twin, start: datetime, horizon: float) -> Twin:
+    """The twin started at `start` and run for `horizon` (its time unit), no warm-up."""
+    data = {**twin.model_dump(mode="json", exclude_none=True), "start": start.isoformat()}
+    return parse_twin({**data, "horizon": max(horizon, 1e-6), "warmup": 0.0})
 
 
 def _frame(rows: list[tuple], twin: Twin, start: datetime, unit: float, meta: dict[str, Any]) -> pd.DataFrame:

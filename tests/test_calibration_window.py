@@ -11,6 +11,7 @@ import pytest
 from calibration.arrivals import ArrivalFitter
 from calibration.calendars import open_hours_between
 from calibration.calibrate import OPEN, calibrate
+from calibration.loaders import load_events
 from calibration.routing import RoutingFitter
 from calibration.scoring import censor
 from calibration.selection import SelectionFitter
@@ -140,3 +141,18 @@ def test_score_cuts_both_logs_at_the_test_end_and_keeps_the_uncut_replay() -> No
     assert set(result) >= {"model", "baseline", "baseline_uncut"}
     assert set(result["baseline_uncut"]) == set(result["baseline"])
     assert "uncut" in scorecard_text(result).splitlines()[0]
+
+
+def test_simulating_until_the_end_is_the_cut_of_the_whole_log() -> None:
+    """Same streams, shorter run: the log simulated up to `until` holds exactly the events
+    of the completed log that ended by then, unfinished cases included."""
+    log, _ = load_events(Path(__file__).parent / "data" / "production_sample.csv")
+    spec, report = calibrate(log, calendars=True)
+    twin = parse_twin(spec)
+    whole = simulate_log(twin, twin.start, 12, seed=4, meta=report)
+    end = whole["end_time"].quantile(0.5).floor("s")
+    short = simulate_log(twin, twin.start, 12, seed=4, meta=report, until=end.to_pydatetime())
+    cut = censor(whole, end)
+    assert whole["case_id"].nunique() == 12 and len(cut) < len(whole)
+    columns = ["case_id", "activity", "start_time", "end_time"]
+    assert short[columns].equals(cut[columns])
