@@ -48,6 +48,7 @@ def occurred(stresses: tuple[dict[str, Any], ...], values: dict[str, float]) -> 
     for data in stresses:
         stress = ScenarioStress.model_validate(data)
         key = f"stress.{stress.name}"
-        if values.get(f"{key}.occurred"):
-            out.append(stress.fixed(values[f"{key}.start"], values[f"{key}.end"]))
+        start, end = values.get(f"{key}.start", 0.0), values.get(f"{key}.end", 0.0)
+        if values.get(f"{key}.occurred") and end > start:  # a window of zero length changes nothing
+            out.append(stress.fixed(start, end))
     return out
