@@ -12,7 +12,7 @@ import pytest
 from viz.report import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # robust to pytest import modes
-from viz_study import make_study
+from viz_study import make_stressed_study, make_study
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -24,10 +24,13 @@ RENDERED = ("() => { const d = [...document.querySelectorAll('.plotly-graph-div'
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (scripts/setup.sh)")
 
 
-def test_report_renders_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("make", "shot"), [(make_study, "report-screenshot.png"),
+                                           (make_stressed_study, "report-stressed-screenshot.png")])
+def test_report_renders_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: object,
+                                    shot: str) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    report = write_report(make_study(tmp_path / "study"), tmp_path / "report.html")
+    report = write_report(make(tmp_path / "study"), tmp_path / "report.html")  # type: ignore[operator]
     ARTIFACTS.mkdir(exist_ok=True)
     errors: list[str] = []
     with sync_api.sync_playwright() as p:
@@ -42,7 +45,7 @@ def test_report_renders_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             seconds = time.perf_counter() - started
             plots = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
             drawn = page.evaluate("document.querySelectorAll('.plotly-graph-div svg.main-svg').length")
-            page.screenshot(path=str(ARTIFACTS / "report-screenshot.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
         finally:
             browser.close()
     assert errors == []
