@@ -51,6 +51,9 @@ def summarize_study(result: StudyResult) -> dict[str, Any]:
     ranking = analysis.select_best(table, names, experiment.objective.kpi, experiment.objective.goal)
     meeting = [n for n in names if out["scenarios"][n]["meets_targets"]]
     out["best"] = _best(table, meeting, ranking) if meeting else ranking["best"]
+    if meeting and len(meeting) < len(names):  # the subset among the plans that can be chosen
+        ranking["subset_meeting_targets"] = analysis.select_best(
+            table, meeting, ranking["kpi"], ranking["goal"])["subset"]
     out["ranking"] = ranking
     if result.settings.ranking is not None and len(scenarios) > 1:
         from scenarios.runner import kn_result

@@ -160,15 +160,17 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
     kn = ranking.get("kn")
     if kn is not None:
         lines.append(_kn_text(kn, best, colors))
-    subset = ranking["subset"]
+    subset = ranking.get("subset_meeting_targets", ranking["subset"])
+    among = " among the plans meeting every target" if "subset_meeting_targets" in ranking else ""
     if subset == [best]:
         lines.append(
             f"It is the only plan in the {ranking['confidence']:.0%} subset for the best "
-            f"{escape(kpi_name(kpi))} ({escape(ranking['method'])})."
+            f"{escape(kpi_name(kpi))}{among} ({escape(ranking['method'])})."
         )
     else:
         others = ", ".join(escape(x) for x in subset if x != best) or "none"
-        lines.append(f"At {ranking['confidence']:.0%} confidence it cannot be separated from: {others}.")
+        lines.append(f"At {ranking['confidence']:.0%} confidence it cannot be separated{among} "
+                     f"from: {others}.")
     return "<p>" + "<br>".join(lines) + "</p>"
 
 
