@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -378,3 +380,64 @@ costs: {per_late: 10, resources: {cnc: {per_time: 20}}}
     for executor in ("processes", "dask"):
         other = run_study(scenarios, settings, executor, workers=2).table
         pd.testing.assert_frame_equal(serial, other, check_exact=True)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_twins_with_policies_keep_the_invariants(data: st.DataObject) -> None:
+    """Replayed from the trace: the clock never goes back and every counted event is in it;
+    busy units never exceed capacity and no unit is repaired while up; stock never goes
+    negative and every delivery was ordered; entities leave at most once, and never before
+    they arrived; a rule fires only while armed (once per action, re-armed when it ends)."""
+    spec = data.draw(policies(data.draw(twins())))
+    try:
+        twin = parse_twin(spec)
+    except SpecError:
+        assume(False)
+    rep = simulate(twin, 3, 0, trace=True)
+    times = [t for t, *_ in rep.trace]
+    assert all(a <= b for a, b in pairwise(times)) and max(times, default=0) <= twin.horizon
+    assert rep.events == sum(k not in ("leave", "grant") for _, k, _, _ in rep.trace)
+    capacity = {r.name: r.capacity for r in twin.resources}
+    needs = {a.name: a.resources for a in twin.activities}
+    consumes = {a.name: a.consumes for a in twin.activities}
+    held = dict.fromkeys(capacity, 0)
+    down: dict[tuple[str, int], int] = defaultdict(int)
+    stock = {m.name: m.initial for m in twin.materials}
+    ordered: dict[str, list[int]] = defaultdict(list)
+    arrived: set[int] = set()
+    left: set[int] = set()
+    for t, kind, subject, name in rep.trace:
+        if kind == "start":
+            for pool, n in needs[name].items():
+                held[pool] += n
+                assert held[pool] <= capacity[pool]
+            for material, n in consumes[name].items():
+                stock[material] -= n
+                assert stock[material] >= 0, f"{material} below 0 at {t}"
+        elif kind == "end":
+            for pool, n in needs[name].items():
+                held[pool] -= n
+        elif kind == "failure":
+            down[(name, subject)] += 1
+        elif kind == "repair":
+            assert down[(name, subject)] > 0, f"{name} unit {subject} repaired while up at {t}"
+            down[(name, subject)] -= 1
+        elif kind == "order":
+            ordered[name].append(subject)
+        elif kind == "delivery":
+            assert subject in ordered[name], f"delivery of {subject} {name} never ordered"
+            ordered[name].remove(subject)
+            stock[name] += subject
+        elif kind == "arrival":
+            arrived.add(subject)
+        elif kind == "leave":
+            assert subject in arrived and subject not in left
+            left.add(subject)
+    for i, rule in enumerate(twin.contingency):
+        own = [t for t, k, s, _ in rep.trace if k == "contingency" and s == i]
+        assert rule.max_activations is None or len(own) <= rule.max_activations
+        action = rule.action.overtime or rule.action.reroute
+        busy = rule.delay + (action.duration if action is not None else 0.0)  # disarmed at least this long
+        gaps = [b - a for a, b in pairwise(own)]
+        assert all(gap >= busy - 1e-9 * max(1.0, twin.horizon) for gap in gaps), (rule.name, gaps, busy)
