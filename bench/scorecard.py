@@ -46,6 +46,19 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: dict[str, dict]) -> str:
+    """One table, a column pair (ours | replay) per dataset, as in the README."""
+    names = list(results)
+    head = "| metric | " + " | ".join(f"{n} ours | {n} replay" for n in names) + " |"
+    lines = [head, "|---" * (1 + 2 * len(names)) + "|"]
+    for key in results[names[0]]["model"]:
+        cells = [
+            f"{results[n][side][key]['mean']:.3g}" for n in names for side in ("model", "baseline")
+        ]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("datasets", nargs="*", default=list(DATASETS))
@@ -53,6 +66,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("artifacts/calibration"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    results = {}
     for name in args.datasets:
         train, test = (DATA / f for f in DATASETS[name])
         twin = args.out / f"{name}.yaml"
@@ -60,7 +74,9 @@ def main() -> None:
         calibrate_files(train, None, None, {}, twin, args.out / f"{name}.json", calendars=True)
         result = score_files(twin, train, test, args.runs, 1, {})
         (args.out / f"{name}.score.json").write_text(json.dumps(result, indent=1))
+        results[name] = result
         print(f"## {name}\n{table(result)}\n")
+    print(markdown(results))
 
 
 if __name__ == "__main__":

@@ -84,7 +84,8 @@ def calibrate(
     selection = SelectionFitter().fit(cases["start_time"].min(), cases["end_time"].max())
     arrivals = ArrivalFitter().fit(cases["start_time"].min(), selection.weights_)
     routing = RoutingFitter().fit(table, selection.weights_)
-    resources = ResourceFitter(capacity=capacity).fit(table)
+    lost = float(selection.weights_.mean())  # staff also served the cases the log left out
+    resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
     opening = waits and calendars and resources.site_calendar_["clear"]
     later = table[~table["first"]].copy()

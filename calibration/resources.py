@@ -6,8 +6,9 @@
 slots in which the pool starts work in at least `min_week_share` of the observed weeks.
 A calendar is "clear" when those slots hold at least `coverage` of all starts and leave at
 least `min_off` of the week off; `shifts_` then holds it in the twin's `shifts` format.
-A clear calendar's shifts put on duty, each hour, the most resources of the pool seen at
-work in that hour of any one week (`staffed=True`), not the whole pool: the morning's backlog
+A clear calendar's shifts put on duty, each hour, the most resources of the pool seen busy
+in that hour of any one week (`staffed=True`; times `staff_factor`, for the work a
+completed-cases-only log lost with the cases it left out), not the whole pool: the backlog
 then waits for the staff who clear it, as it did. Pools without a clear calendar of their
 own (thin data, sporadic use) fall back on the log-wide calendar (`site_calendar_`, from
 every start), when that one is clear: the site's opening hours bound when any of its work
@@ -58,14 +59,20 @@ def weekly_shifts(on: np.ndarray, capacity: int | np.ndarray) -> list[dict[str, 
     return shifts
 
 
-def staffing(group: pd.DataFrame) -> np.ndarray:
-    """Per hour-of-week slot: the most distinct resources seen starting or ending work in it
-    in any one week (the pool's units on duty then)."""
-    times = pd.concat([group["start_time"], group["end_time"]], ignore_index=True)
+def staffing(group: pd.DataFrame, longest: int = HOURS_PER_WEEK) -> np.ndarray:
+    """Per hour-of-week slot: the most distinct resources seen at work (busy at some moment
+    of that hour) in any one week: the pool's units on duty then. A job longer than
+    `longest` hours counts for its first `longest` (it covers every slot by then)."""
+    first = group["start_time"].dt.floor("h")
+    hours = ((group["end_time"] - first).dt.total_seconds() // 3600).clip(upper=longest - 1).astype(int)
+    n = hours.to_numpy() + 1  # hour slots each job touches
+    spans = np.repeat(np.arange(len(group)), n)
+    offset = np.arange(len(spans)) - np.repeat(np.cumsum(n) - n, n)
+    times = pd.Series(first.to_numpy()[spans] + pd.to_timedelta(offset, unit="h").to_numpy())
     seen = pd.DataFrame({
         "week": (times - times.min()).dt.total_seconds() // 604800,
         "slot": hour_of_week(times),
-        "resource": pd.concat([group["resource"], group["resource"]], ignore_index=True),
+        "resource": group["resource"].to_numpy()[spans],
     })
     most = seen.groupby(["slot", "week"])["resource"].nunique().groupby("slot").max()
     return most.reindex(range(HOURS_PER_WEEK), fill_value=0).to_numpy()
@@ -80,6 +87,7 @@ class ResourceFitter:
         min_off: float = 0.15,
         site_week_share: float = 0.0,
         staffed: bool = True,
+        staff_factor: float = 1.0,
     ) -> None:
         self.capacity = capacity
         self.min_week_share = min_week_share
@@ -87,6 +95,7 @@ class ResourceFitter:
         self.min_off = min_off
         self.site_week_share = site_week_share
         self.staffed = staffed
+        self.staff_factor = staff_factor
 
     def fit(self, events: pd.DataFrame) -> ResourceFitter:
         if self.capacity not in ("distinct", "peak"):
@@ -139,7 +148,8 @@ class ResourceFitter:
         calendar, on = self._calendar(group, weeks)
         self.calendars_[activity] = {**calendar, "peak_concurrency": peak, "distinct_resources": distinct}
         if calendar["clear"]:
-            units = np.clip(staffing(group), 1, capacity) if self.staffed else capacity
+            seen = np.ceil(staffing(group) * self.staff_factor).astype(int)
+            units = np.clip(seen, 1, capacity) if self.staffed else capacity
             self.shifts_[activity] = weekly_shifts(on, units)
 
     def summary(self) -> dict[str, Any]:

@@ -148,3 +148,17 @@ def test_durations_per_resource_and_whether_they_differ() -> None:
     assert set(slow["resources"]) == {"a", "b"}  # c has too few instances
     assert slow["resources"]["b"]["observed_mean"] == pytest.approx(3.0, rel=0.25)
     assert not per_resource_durations(log(1.0))["cut"]["differ"]
+
+
+def test_staffing_counts_resources_busy_through_an_hour() -> None:
+    """Two long jobs at once on Monday and one short one: 2 on duty 09-11, 1 at 11."""
+    from calibration.resources import staffing
+
+    day = pd.Timestamp("2026-01-05")
+    jobs = pd.DataFrame({
+        "resource": ["a", "b", "a"],
+        "start_time": day + pd.to_timedelta([9, 9.5, 11], unit="h"),
+        "end_time": day + pd.to_timedelta([10.9, 10.5, 11.5], unit="h"),
+    })
+    on = staffing(jobs)
+    assert list(on[8:13]) == [0, 2, 2, 1, 0] and on.sum() == 5
