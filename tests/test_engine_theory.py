@@ -408,14 +408,18 @@ def stressed_records(name: str, stress: dict, replications: int, seed: int) -> l
     return run(Twin.model_validate(data), replications, seed).records
 
 
+def mm3_stressed(mean_service: float, stress: dict, seed: int) -> list[dict[str, float]]:
+    """Records of the M/M/3 twin with service mean `mean_service` and one whole-run stress."""
+    data = twin_file("mm3").model_dump(mode="json")
+    data["activities"][0]["duration"]["mean"] = mean_service
+    data["stresses"] = [{"name": "all-run", "start": 0.0, "end": data["horizon"], **stress}]
+    return run(Twin.model_validate(data), 20, seed).records
+
+
 def test_staff_absence_for_the_whole_run_is_erlang_c_with_fewer_servers() -> None:
     """M/M/3 at lambda 1, E[S] 2.4 with one clerk absent: M/M/2 would be unstable (rho 1.2),
     so the test lightens it: E[S] = 1.5 on 2 servers, rho = 0.75."""
-    data = twin_file("mm3").model_dump(mode="json")
-    data["activities"][0]["duration"]["mean"] = 1.5
-    data["stresses"] = [{"name": "flu", "kind": "staff_absence", "target": "clerk", "units": 1,
-                         "start": 0.0, "end": data["horizon"]}]
-    recs = run(Twin.model_validate(data), 20, 111).records
+    recs = mm3_stressed(1.5, {"kind": "staff_absence", "target": "clerk", "units": 1}, 111)
     check_against_theory(recs, {
         "activities.serve.wait": theory.mmc_mean_wait(2, 1.0, 1.5),
         "resources.clerk.utilization": 0.75,
@@ -423,11 +427,7 @@ def test_staff_absence_for_the_whole_run_is_erlang_c_with_fewer_servers() -> Non
 
 
 def test_equipment_down_for_the_whole_run_leaves_the_other_units() -> None:
-    data = twin_file("mm3").model_dump(mode="json")
-    data["activities"][0]["duration"]["mean"] = 1.5
-    data["stresses"] = [{"name": "broken", "kind": "equipment_down", "target": "clerk", "units": 1,
-                         "start": 0.0, "end": data["horizon"]}]
-    recs = run(Twin.model_validate(data), 20, 111).records
+    recs = mm3_stressed(1.5, {"kind": "equipment_down", "target": "clerk", "units": 1}, 111)
     check_against_theory(recs, {"activities.serve.wait": theory.mmc_mean_wait(2, 1.0, 1.5)})
     assert all(r["resources.clerk.availability"] == pytest.approx(2 / 3, abs=1e-12) for r in recs)
 
@@ -441,11 +441,7 @@ def test_failure_storm_for_the_whole_run_divides_the_mtbf() -> None:
 
 def test_demand_surge_for_the_whole_run_multiplies_the_arrival_rate() -> None:
     """M/M/3 (lambda 1) surged x1.5: Poisson arrivals at 1.5, E[S] 1.2 -> M/M/3 at rho 0.6."""
-    data = twin_file("mm3").model_dump(mode="json")
-    data["activities"][0]["duration"]["mean"] = 1.2
-    data["stresses"] = [{"name": "promo", "kind": "demand_surge", "target": "jobs", "factor": 1.5,
-                         "start": 0.0, "end": data["horizon"]}]
-    recs = run(Twin.model_validate(data), 20, 113).records
+    recs = mm3_stressed(1.2, {"kind": "demand_surge", "target": "jobs", "factor": 1.5}, 113)
     check_against_theory(recs, {
         "throughput": 1.5,
         "activities.serve.wait": theory.mmc_mean_wait(3, 1.5, 1.2),

@@ -45,10 +45,14 @@ OPTION = {"name": "four-saws", "base": "today.yaml", "description": "one more sa
 
 def make_study(folder: Path) -> Path:
     """Write the scenario files, run the study serially and write its outputs to folder/out."""
+    return _run(folder, {"tiny": TWIN, "today": BASELINE, "four-saws": OPTION}, ["today", "four-saws"])
+
+
+def _run(folder: Path, files: dict[str, dict], study: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    for name, data in (("tiny", TWIN), ("today", BASELINE), ("four-saws", OPTION)):
+    for name, data in files.items():
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    scenarios = load_study([folder / "today.yaml", folder / "four-saws.yaml"])
+    scenarios = load_study([folder / f"{name}.yaml" for name in study])
     out = folder / "out"
     result = run_study(scenarios, settings_for(scenarios[0]), executor="serial", out=out)
     write_outputs(out, result, summarize_study(result))
@@ -78,11 +82,4 @@ PLAN = {"name": "overflow", "base": "stressed.yaml", "description": "send cuttin
 
 def make_stressed_study(folder: Path) -> Path:
     """A priced study under random stresses with a contingency plan, written to folder/out."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, data in (("tiny", TWIN), ("stressed", STRESSED), ("overflow", PLAN)):
-        (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    scenarios = load_study([folder / "stressed.yaml", folder / "overflow.yaml"])
-    out = folder / "out"
-    result = run_study(scenarios, settings_for(scenarios[0]), executor="serial", out=out)
-    write_outputs(out, result, summarize_study(result))
-    return out
+    return _run(folder, {"tiny": TWIN, "stressed": STRESSED, "overflow": PLAN}, ["stressed", "overflow"])
