@@ -148,10 +148,10 @@ def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, set
     chunks = []
     for key, reps in missing.items():
         unit = keys[key]
+        stresses = [ScenarioStress.model_validate(s) for s in unit.stresses]
         for i in range(0, len(reps), size):
             part = reps[i:i + size]
             inputs = draws(unit.uncertain, unit.data, settings.seed, part, settings.design)
-            stresses = [ScenarioStress.model_validate(s) for s in unit.stresses]
             random = stress_draws(stresses, settings.seed, part)
             inputs = [a | b for a, b in zip(inputs, random, strict=True)]
             chunks.append(Chunk(key, unit.name, unit.data, settings.seed, settings.engine,

@@ -112,16 +112,18 @@ class ScenarioStress(_Spec):
         if (self.window is None) == (self.random is None):
             raise ValueError("give exactly one of window {start, length} or random "
                              "{probability, start, length}")
-        self.fixed(0.0, 1.0)  # the rest is a twin stress: check it as one
+        self.at(0.0, 1.0)  # the rest is a twin stress: check it as one
         return self
+
+    def at(self, start: float, end: float) -> Stress:
+        """The twin stress for a window [start, end)."""
+        data = {"name": self.name, "kind": self.kind, "target": self.target, "start": start, "end": end,
+                "units": self.units, "factor": self.factor}
+        return Stress.model_validate({k: v for k, v in data.items() if v is not None})
 
     def fixed(self, start: float, end: float) -> dict[str, Any]:
         """The twin stress for a window [start, end), as plain data (validated)."""
-        data = {"name": self.name, "kind": self.kind, "target": self.target, "start": start, "end": end,
-                "units": self.units, "factor": self.factor}
-        data = {k: v for k, v in data.items() if v is not None}
-        Stress.model_validate(data)
-        return data
+        return self.at(start, end).model_dump(mode="json", exclude_none=True)
 
 
 class Uncertain(_Spec):

@@ -11,9 +11,14 @@ The draws travel with the replication's uncertain inputs as `stress.<name>.occur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from scenarios.spec import ScenarioStress
+from scenarios.uncertain import applied
+from twin.loader import parse_twin
+from twin.policies import Stress
+from twin.spec import Twin
 from twin.streams import stream
 
 
@@ -42,13 +47,23 @@ def draws(stresses: list[ScenarioStress], seed: int, replications: list[int]) ->
     return out
 
 
-def occurred(stresses: tuple[dict[str, Any], ...], values: dict[str, float]) -> list[dict[str, Any]]:
-    """The twin stresses (plain data) of the random stresses that occurred in `values`."""
+def occurred(stresses: Sequence[ScenarioStress], values: dict[str, float]) -> list[Stress]:
+    """The twin stresses of the random stresses that occurred in `values`."""
     out = []
-    for data in stresses:
-        stress = ScenarioStress.model_validate(data)
+    for stress in stresses:
         key = f"stress.{stress.name}"
         start, end = values.get(f"{key}.start", 0.0), values.get(f"{key}.end", 0.0)
         if values.get(f"{key}.occurred") and end > start:  # a window of zero length changes nothing
-            out.append(stress.fixed(start, end))
+            out.append(stress.at(start, end))
     return out
+
+
+def replication_twin(base: Twin, data: dict[str, Any], source: str, values: dict[str, float],
+                     stresses: Sequence[ScenarioStress]) -> Twin:
+    """The twin of one replication: `base` (whose plain data is `data`) with its uncertain
+    values set, re-validated, and the random stress windows that occurred added. Those were
+    checked when the study loaded, so they join without re-checking the whole twin."""
+    drawn = {p: v for p, v in values.items() if not p.startswith("stress.")}
+    twin = parse_twin(applied(data, drawn), source) if drawn else base
+    windows = occurred(stresses, values)
+    return twin.model_copy(update={"stresses": [*twin.stresses, *windows]}) if windows else twin

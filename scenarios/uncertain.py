@@ -77,19 +77,11 @@ def draws(
     return out
 
 
-def applied(data: dict[str, Any], values: dict[str, float],
-            stresses: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
-    """A copy of `data` with the drawn values set (integers stay integers) and the random
-    stresses that occurred (scenarios.stresses) added as fixed windows."""
+def applied(data: dict[str, Any], values: dict[str, float]) -> dict[str, Any]:
+    """A copy of `data` with the drawn values set (integers stay integers)."""
     import copy
-
-    from scenarios.stresses import occurred
 
     out = copy.deepcopy(data)
     for path, value in values.items():
-        if not path.startswith("stress."):
-            set_value(out, path, int(value) if isinstance(walk(data, path), int) else value)
-    windows = occurred(stresses, values)
-    if windows:
-        out["stresses"] = [*out.get("stresses", []), *windows]
+        set_value(out, path, int(value) if isinstance(walk(data, path), int) else value)
     return out

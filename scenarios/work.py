@@ -10,13 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from scenarios.engine import prepare, simulate_one
-from scenarios.stresses import occurred
-from scenarios.uncertain import applied
+from scenarios.spec import ScenarioStress
+from scenarios.stresses import replication_twin
 from scenarios.warmup import wip_series
 from twin.loader import parse_twin
-from twin.policies import Stress
 from twin.series import MOST_INTERVALS, default_interval
-from twin.spec import Twin
 
 WARMUP_CHECKS = 5  # replications 0..4 of every scenario are traced for the MSER-5 check
 
@@ -38,26 +36,15 @@ class Chunk:
         return f"{self.key}-{self.replications[0]:06d}-{self.replications[-1]:06d}.parquet"
 
 
-def replication_twin(base: Twin, chunk: Chunk, values: dict[str, float]) -> Twin:
-    """The twin of one replication: `base` with its uncertain values set (re-validated) and the
-    random stress windows that occurred added (already validated when the study loaded, so
-    they are added without re-checking the whole twin; `applied` is the plain-data twin)."""
-    drawn = {p: v for p, v in values.items() if not p.startswith("stress.")}
-    twin = parse_twin(applied(chunk.data, drawn), chunk.scenario) if drawn else base
-    windows = occurred(chunk.stresses, values)
-    if not windows:
-        return twin
-    return twin.model_copy(update={"stresses": [*twin.stresses, *map(Stress.model_validate, windows)]})
-
-
 def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     """One row per replication: identity, events, WIP series (traced ones), the state series
     (flattened samples x twin.series.columns, and its interval), inputs, KPI record."""
     base = parse_twin(chunk.data, chunk.scenario)
     prepared = prepare(base, chunk.engine)  # once per chunk; uncertain inputs change the twin
     rows = []
+    stresses = [ScenarioStress.model_validate(s) for s in chunk.stresses]  # once per chunk
     for r, values in zip(chunk.replications, chunk.inputs, strict=True):
-        twin = replication_twin(base, chunk, values)
+        twin = replication_twin(base, chunk.data, chunk.scenario, values, stresses)
         traced = r < WARMUP_CHECKS
         every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
         rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None,

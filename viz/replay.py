@@ -16,8 +16,9 @@ import math
 from dataclasses import dataclass
 
 from scenarios.engine import simulate_one
-from scenarios.uncertain import applied
-from twin.loader import parse_twin, twin_to_data
+from scenarios.spec import ScenarioStress
+from scenarios.stresses import replication_twin
+from twin.loader import twin_to_data
 from twin.spec import Twin
 from viz.data import StudyData
 
@@ -44,10 +45,10 @@ def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
         for c in rows
         if c.startswith("input.") and not math.isnan(row[c])
     }
-    twin = study.twins[scenario]
-    stresses = tuple(study.provenance["scenarios"].get(scenario, {}).get("random_stresses", []))
-    if inputs:
-        twin = parse_twin(applied(twin_to_data(twin), inputs, stresses), scenario)
+    base = study.twins[scenario]
+    stresses = [ScenarioStress.model_validate(s)
+                for s in study.provenance["scenarios"].get(scenario, {}).get("random_stresses", [])]
+    twin = replication_twin(base, twin_to_data(base), scenario, inputs, stresses)
     rep = simulate_one(twin, study.provenance["seed"], replication, study.provenance["engine"], trace=True)
     assert rep.trace is not None
     _check(rep.record, row.to_dict(), scenario, replication)
