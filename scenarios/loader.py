@@ -51,7 +51,7 @@ class Scenario:
 def kpi_names(twin: Twin) -> list[str]:
     """Every KPI a replication of `twin` records (DESIGN.md, run output)."""
     names = list(TOP_LEVEL)
-    if any(a.due is not None for a in twin.arrivals):
+    if twin.has_due_dates:
         names += DUE_KPIS
     for group, kpis in GROUP_KPIS.items():
         names += [f"{group}.{item.name}.{kpi}" for item in getattr(twin, group) for kpi in kpis]

@@ -142,7 +142,7 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"materials.{mat.name}.inventory"] = _level_mean(of, row, h, w)
         record[f"materials.{mat.name}.fill_rate"] = filled[s] / requests[s] if requests[s] else math.nan
         record[f"materials.{mat.name}.stockout_fraction"] = _level_mean(of, row + 1, h, w)
-    if any(a.due is not None for a in twin.arrivals):  # Model.record, in the same order
+    if twin.has_due_dates:  # Model.record, in the same order
         due = counts[1 + n_act]
         record["on_time"] = 1.0 - late / due if due else math.nan
         record["tardiness"] = tally(1 + n_act)

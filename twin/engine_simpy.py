@@ -572,10 +572,7 @@ class Model:
     def _snapshot(self) -> list[float]:
         """WIP, each activity's queue, each material's stock on hand, backlog (twin.series)."""
         queues = [step.queue.value for step in self.steps.values()]
-        backlog = 0.0
-        for q in queues:
-            backlog += q
-        return [self.wip.value, *queues, *(float(n) for n in self.materials.free), backlog]
+        return [self.wip.value, *queues, *(float(n) for n in self.materials.free), sum(queues)]
 
     def record(self) -> dict[str, float]:
         h = self.horizon
@@ -592,7 +589,7 @@ class Model:
             out |= {f"resources.{pool.name}.{k}": v for k, v in pool.kpis(h).items()}
         for stock in self.stocks:
             out |= {f"materials.{stock.name}.{k}": v for k, v in stock.kpis(h).items()}
-        if any(a.due is not None for a in self.twin.arrivals):
+        if self.twin.has_due_dates:
             count = self.tardiness.count
             out["on_time"] = 1.0 - self.late / count if count else math.nan
             out["tardiness"] = self.tardiness.mean()

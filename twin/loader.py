@@ -45,20 +45,9 @@ def load_twin(path: str | Path) -> Twin:
     return loads_twin(text, str(path))
 
 
-OPTIONAL_SECTIONS = ("stresses", "contingency", "costs")  # left out when empty: older specs keep their hash
-
-
-def _dump(twin: Twin, **options: Any) -> dict[str, Any]:
-    data = twin.model_dump(mode="json", **options)
-    for key in OPTIONAL_SECTIONS:
-        if not data.get(key):
-            data.pop(key, None)
-    return data
-
-
 def twin_to_data(twin: Twin) -> dict[str, Any]:
     """Plain data that parses back to an equal Twin."""
-    return _dump(twin, exclude_none=True)
+    return twin.model_dump(mode="json", exclude_none=True)
 
 
 def dumps_twin(twin: Twin) -> str:
@@ -67,9 +56,5 @@ def dumps_twin(twin: Twin) -> str:
 
 def spec_sha256(twin: Twin) -> str:
     """Hash of the validated spec, independent of YAML layout and comments."""
-    data = _dump(twin)
-    for arrival in data["arrivals"]:
-        if arrival.get("due") is None:
-            arrival.pop("due", None)
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(twin.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

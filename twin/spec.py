@@ -132,6 +132,8 @@ class Arrival(_Spec):
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         data.pop("interarrival" if self.rate_profile is not None else "rate_profile", None)
+        if self.due is None:  # older specs keep their shape (and hash)
+            data.pop("due", None)
         return data
 
 
@@ -242,6 +244,19 @@ class Twin(_Spec):
     stresses: list[Stress] = []
     contingency: list[Rule] = []
     costs: Costs | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("stresses", "contingency", "costs"):  # left out when empty: older specs keep their hash
+            if not data.get(key):
+                data.pop(key, None)
+        return data
+
+    @property
+    def has_due_dates(self) -> bool:
+        """Whether any arrival stream is due: then on_time, tardiness and late are KPIs."""
+        return any(a.due is not None for a in self.arrivals)
 
     @model_validator(mode="after")
     def _wiring(self) -> Twin:
