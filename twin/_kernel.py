@@ -70,7 +70,8 @@ M_LV_POOL, M_LV_STOCK = 24, 25
 M_PROF = 26  # in mf: per rate profile [slot, offset, 168 rates] (PROF_W floats)
 M_NSTRESS, M_NRULE, M_STRESS, M_RULE = 27, 28, 29, 30  # counts; int rows in mi
 M_STRESS_F, M_RULE_F, M_ARR_DUE = 31, 32, 33  # float rows in mf
-M_HEADER = 34
+M_ROOM_HEAP, M_ROOM_TRACE = 34, 35  # what one event may add (see _room), fixed when packed
+M_HEADER = 36
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
@@ -167,7 +168,13 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
     head[M_HELD], head[M_MOST] = held, most
     head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + LV_PER_POOL * n_pool
-    head[M_NSTRESS], head[M_NRULE] = len(c.st_kind), len(c.ru_trigger)
+    n_rule = len(c.ru_trigger)
+    head[M_NSTRESS], head[M_NRULE] = len(c.st_kind), n_rule
+    # Heap items one event may add beyond one per live entity: orders, interrupts of units
+    # failing together, rule firings and their follow-ups; trace rows beyond deliveries:
+    # orders, grants (one per unit), units failing together, rule firings and backup orders.
+    head[M_ROOM_HEAP] = n_mat + n_unit + 3 * n_rule + 8
+    head[M_ROOM_TRACE] = 2 * n_mat + 2 * n_unit + 3 * n_rule + 8
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
     put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
@@ -912,7 +919,7 @@ def _new_entity(si, num, a):
 
 # -- failures (Model._failures / _fail / _repair) --------------------------------------
 @njit(cache=True)
-def _fail(si, sf, mi, mf, u, now, w):
+def _fail(si, sf, mi, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
     _log(si, sf, now, T_FAILURE, mi[b + U_INDEX], p)
@@ -928,7 +935,7 @@ def _fail(si, sf, mi, mf, u, now, w):
         if si[e + E_RUNNING]:
             si[e + E_RUNNING] = 0
             _push(si, sf, now, URGENT, INTERRUPT, j, 0)
-    _units_down(si, sf, mi, mf, p, now)
+    _units_down(si, sf, mi, p, now)
 
 
 @njit(cache=True)
@@ -1106,7 +1113,7 @@ def _stress_edge(si, sf, mi, mf, j, change, now):
         first = mi[_pool(mi, target) + P_UNIT_LO]
         for u in range(first, first + units):
             if change > 0:
-                _fail(si, sf, mi, mf, u, now, w)
+                _fail(si, sf, mi, u, now, w)
             else:
                 _repair(si, sf, mi, u, now, w)
 
@@ -1163,7 +1170,7 @@ def _watch(si, sf, mi, trigger, watch, now):
 
 
 @njit(cache=True)
-def _units_down(si, sf, mi, mf, p, now):
+def _units_down(si, sf, mi, p, now):
     """Model._units_down: start the clock of `down` rules whose count is now reached."""
     count = si[si[S_PDOWN] + p]
     for r in range(mi[M_NRULE]):
@@ -1379,7 +1386,7 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         uptime = uptime / _stress_factor(mi, mf, FAILURE_RATE, p, now)
         _push(si, sf, now + uptime, NORMAL, FAIL, a, 0)
     elif kind == FAIL:
-        _fail(si, sf, mi, mf, a, now, w)
+        _fail(si, sf, mi, a, now, w)
         ub = _unit(mi, a)
         d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_REPAIR]
         repair = _sample(mi, mf, d, _generator(rg, mi[ub + U_REPAIR_STREAM]))
@@ -1415,26 +1422,11 @@ def _room(si, mi):
     n_mat = mi[M_NMAT]
     if si[C_ENT_NEW] + 1 > si[K_ENT]:  # an arrival takes a fresh slot
         return False
-    if si[C_HEAP] + si[C_ALIVE] + _extra_pushes(mi) > si[K_HEAP]:  # grants, holds, orders, rules
+    if si[C_HEAP] + si[C_ALIVE] + mi[M_ROOM_HEAP] > si[K_HEAP]:  # grants, holds, orders, rules
         return False
     if si[C_DEL_NEW] + n_mat + 1 > si[K_DEL]:
         return False
-    # a trace row per delivery, order and grant (at most one per unit) an event may make
-    return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + _extra_rows(mi) > si[K_TR])
-
-
-@njit(cache=True)
-def _extra_pushes(mi):
-    """Heap items one event may add beyond one per live entity: orders, interrupts of units
-    failing together, rule firings and their follow-ups."""
-    return mi[M_NMAT] + mi[M_NUNIT] + 3 * mi[M_NRULE] + 8
-
-
-@njit(cache=True)
-def _extra_rows(mi):
-    """Trace rows one event may add beyond deliveries: orders, grants (one per unit), units
-    failing together, rule firings and backup orders."""
-    return 2 * mi[M_NMAT] + 2 * mi[M_NUNIT] + 3 * mi[M_NRULE] + 8
+    return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + mi[M_ROOM_TRACE] > si[K_TR])
 
 
 @njit(cache=True)
@@ -1603,11 +1595,11 @@ def _grow(si, sf, mi):
     k_ent, k_heap, k_del, k_tr = si[K_ENT], si[K_HEAP], si[K_DEL], si[K_TR]
     if si[C_ENT_NEW] + 1 > k_ent:
         k_ent *= 2
-    while si[C_HEAP] + si[C_ALIVE] + _extra_pushes(mi) > k_heap:
+    while si[C_HEAP] + si[C_ALIVE] + mi[M_ROOM_HEAP] > k_heap:
         k_heap *= 2
     while si[C_DEL_NEW] + n_mat + 1 > k_del:
         k_del *= 2
-    while si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + _extra_rows(mi) > k_tr:
+    while si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + mi[M_ROOM_TRACE] > k_tr:
         k_tr = 2 * k_tr + 64
     ni, nf = _layout(mi, k_ent, k_heap, k_del, k_tr)
     _copy(ni, 0, si, 0, N_COUNTERS)

@@ -214,6 +214,7 @@ def _arrivals(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "arr_route": _i([index[a.route] for a in twin.arrivals]),
         "arr_stream": _i([t.stream(streams.arrival_source(a.name)) for a in twin.arrivals]),
         "arr_profile": _i([-1 if p is None else next(rows) for p in profiles]),
+        "arr_due": _f([-1.0 if a.due is None else a.due for a in twin.arrivals]),
         "prof_rates": _f([r for p in used for r in p.rates]).reshape(-1, HOURS_PER_WEEK),
         "prof_clock": _f([x for p in used for x in (p.slot, p.offset)]).reshape(-1, 2),
     }
@@ -324,7 +325,6 @@ def _stresses(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         return extra if arrival.rate_profile is not None else twin.mean_interarrival(arrival) / extra
 
     return {
-        "arr_due": _f([-1.0 if a.due is None else a.due for a in twin.arrivals]),
         "st_kind": _i([STRESS_CODES[s.kind] for s in rows]),
         "st_target": _i(targets),
         "st_units": _i([units(s, k) for s, k in zip(rows, targets, strict=True)]),
