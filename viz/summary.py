@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from html import escape
 
+from scenarios.spec import ScenarioStress
+from twin.policies import QueueAbove, Rule, StockBelow
 from viz.colors import BAD, GOOD, color_of
 from viz.data import StudyData
 from viz.labels import kpi_label, kpi_name, kpi_unit, number
@@ -50,31 +52,36 @@ def scenario_list(study: StudyData, colors: dict[str, str]) -> str:
     return f"<ul class='scenarios'>{''.join(items)}</ul>"
 
 
-def _stress_text(stress: dict) -> str:
+def _stress_text(data: dict) -> str:
     """'stress blank-outage: supplier_outage of steel (p = 0.5)' from a scenario file's entry."""
-    random = stress.get("random")
-    when = f"p = {random['probability']:g}" if random else f"from {stress.get('window', {}).get('start')}"
-    factor = f" x{stress['factor']:g}" if stress.get("factor") else ""
-    return f"stress {stress['name']}: {stress['kind']}{factor} of {stress['target']} ({when})"
+    stress = ScenarioStress.model_validate(data)
+    if stress.random is not None:
+        when = f"p = {stress.random.probability:g}"
+    else:
+        assert stress.window is not None  # a scenario stress has one or the other
+        when = f"from {stress.window.start:g}"
+    factor = f" x{stress.factor:g}" if stress.factor else ""
+    return f"stress {stress.name}: {stress.kind}{factor} of {stress.target} ({when})"
 
 
-def _rule_text(rule: dict) -> str:
+def _rule_text(data: dict) -> str:
     """'rule backup: when stock steel < 80, order 300 steel after 4' from a file's entry."""
-    when = rule.get("when", {})
-    if "stock" in when:
-        condition = f"stock {when['stock']} < {when['below']}"
-    elif "queue" in when:
-        condition = f"queue at {when['queue']} > {when['above']}"
+    rule = Rule.model_validate(data)
+    when, action = rule.when, rule.action
+    if isinstance(when, StockBelow):
+        condition = f"stock {when.stock} < {when.below}"
+    elif isinstance(when, QueueAbove):
+        condition = f"queue at {when.queue} > {when.above}"
     else:
-        condition = f"{when.get('units', 1)} {when.get('down')} down for {when.get('for')}"
-    action = rule.get("action", {})
-    if "order" in action:
-        act = f"order {action['order']['quantity']} {action['order']['material']}"
-    elif "overtime" in action:
-        act = f"+{action['overtime']['units']} {action['overtime']['pool']} on duty"
+        condition = f"{when.units} {when.down} down for {when.for_:g}"
+    if action.order:
+        act = f"order {action.order.quantity} {action.order.material}"
+    elif action.overtime:
+        act = f"+{action.overtime.units} {action.overtime.pool} on duty"
     else:
-        act = f"send {action.get('reroute', {}).get('from')} work to {action.get('reroute', {}).get('to')}"
-    return f"rule {rule['name']}: when {condition}, {act} after {rule.get('delay', 0):g}"
+        assert action.reroute is not None
+        act = f"send {action.reroute.from_} work to {action.reroute.to}"
+    return f"rule {rule.name}: when {condition}, {act} after {rule.delay:g}"
 
 
 def kpi_rows(study: StudyData) -> list[str]:
