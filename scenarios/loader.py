@@ -17,14 +17,13 @@ from pydantic import ValidationError
 
 from scenarios import changes as edits
 from scenarios.spec import Experiment, ScenarioFile, ScenarioStress, Sensitivity, Target, Uncertain
-from twin.costs import COST_PARTS
+from twin.costs import COST_PARTS, POOL_INPUTS
 from twin.errors import SpecError, from_validation_error
 from twin.loader import parse_twin, twin_to_data
 from twin.spec import Twin
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
 DUE_KPIS = ("on_time", "tardiness", "late")
-COST_INPUTS = ("on_duty", "overtime", "repairs")  # per pool, with `costs`
 GROUP_KPIS = {
     "activities": ("wait", "queue_length", "completed"),
     "resources": ("utilization", "availability"),
@@ -57,7 +56,7 @@ def kpi_names(twin: Twin) -> list[str]:
         names += [f"{group}.{item.name}.{kpi}" for item in getattr(twin, group) for kpi in kpis]
     names += [f"contingency.{rule.name}.activations" for rule in twin.contingency]
     if twin.costs is not None:
-        names += [f"resources.{r.name}.{k}" for r in twin.resources for k in COST_INPUTS]
+        names += [f"resources.{r.name}.{k}" for r in twin.resources for k in POOL_INPUTS]
         names += [f"materials.{m.name}.stockouts" for m in twin.materials]
         names += ["cost", *(f"cost.{part}" for part in COST_PARTS)]
     return names

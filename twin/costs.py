@@ -9,6 +9,7 @@ from __future__ import annotations
 from twin.spec import Twin
 
 COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency")
+POOL_INPUTS = ("on_duty", "overtime", "repairs")  # resources.P.<input>, recorded with `costs`
 
 
 def add_costs(twin: Twin, record: dict[str, float]) -> None:

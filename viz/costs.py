@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from twin.costs import COST_PARTS
 from viz.colors import color_of
-from viz.labels import COST_PARTS, number
+from viz.labels import number
 
 PART_COLORS = dict(zip(COST_PARTS, ("#4C72B0", "#8172B3", "#C44E52", "#937860", "#DA8BC3", "#DD8452",
                                      "#55A868"), strict=True))

@@ -27,7 +27,7 @@ _UNITS = {
     "repairs": "count",
     "stockouts": "count",
 }
-COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency")
+
 _NAMES = {
     "cycle_time": "cycle time",
     "wip": "WIP",
