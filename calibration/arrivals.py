@@ -3,8 +3,9 @@
 `ArrivalFitter().fit(case_starts)` sets `interarrival_` (a fitted DurationFitter, in
 hours), `profile_` (168 arrival rates per hour, Monday 00:00 first, averaged over the
 observed weeks) and `preferred_` ("profile" or "stationary", by AIC of a Poisson model with
-168 weekly rates against one constant rate). Optional per-case `weights` (see
-`calibration.selection`) count each start that many times, for logs that kept only
+168 weekly rates against one constant rate), unless `form` names one ("profile" or
+"stationary", as a validation split may choose; see `calibration.validation`). Optional
+per-case `weights` (see `calibration.selection`) count each start that many times, for logs that kept only
 completed cases. The stationary source is a Poisson process at the observed (weighted)
 rate: the gaps of a log cut from a longer history are no renewal sample (cases already
 running at its start show up as a burst of starts, selection thins its end), so the best
@@ -37,13 +38,16 @@ def exposure_hours(first: pd.Timestamp, last: pd.Timestamp) -> np.ndarray:
 
 
 class ArrivalFitter:
-    def __init__(self, fitter: DurationFitter | None = None) -> None:
+    def __init__(self, fitter: DurationFitter | None = None, form: str = "auto") -> None:
         self.fitter = fitter
+        self.form = form
 
     def fit(self, case_starts: pd.Series, weights: pd.Series | None = None) -> ArrivalFitter:
         order = np.argsort(pd.to_datetime(case_starts).to_numpy(), kind="stable")
         starts = pd.Series(pd.to_datetime(case_starts).to_numpy()[order])
         w = np.ones(len(starts)) if weights is None else np.asarray(weights, dtype=float)[order]
+        if self.form not in ("auto", "profile", "stationary"):
+            raise ValueError(f"arrivals must be 'auto', 'profile' or 'stationary', not '{self.form}'")
         if len(starts) < 2:
             raise ValueError("arrivals: need at least two cases")
         gaps = starts.diff().dropna().dt.total_seconds().to_numpy() / 3600
@@ -57,13 +61,14 @@ class ArrivalFitter:
         self.span_hours_ = float(exposure.sum())
         self.aic_stationary_, self.aic_profile_ = _poisson_aics(counts, exposure)
         self.preferred_ = "profile" if self.aic_profile_ < self.aic_stationary_ else "stationary"
+        self.used_ = self.preferred_ if self.form == "auto" else self.form
         self.first_, self.last_ = starts.iloc[0], starts.iloc[-1]
         return self
 
     @property
     def spec_(self) -> dict[str, Any]:
         """The arrival's `rate_profile` (when preferred) or `interarrival`, as spec data."""
-        if self.preferred_ == "profile":
+        if self.used_ == "profile":
             return {"rate_profile": {"per_hour": [round(float(r), 6) for r in self.profile_]}}
         return {"interarrival": self.stationary_spec_}
 
@@ -80,8 +85,9 @@ class ArrivalFitter:
             "aic_stationary_poisson": self.aic_stationary_,
             "aic_weekly_profile": self.aic_profile_,
             "preferred": self.preferred_,
+            "form": self.form,
             "used_in_spec": (
-                "weekly rate profile (rate_profile.per_hour)" if self.preferred_ == "profile"
+                "weekly rate profile (rate_profile.per_hour)" if self.used_ == "profile"
                 else "stationary Poisson arrivals at the observed rate"
             ),
         }

@@ -76,13 +76,14 @@ def calibrate(
     calendars: bool = False,
     capacity: str = "distinct",
     horizon: float | None = None,
+    arrivals: str = "auto",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
     table = case_table(events)
     labels = slugs(sorted(table["activity"].unique()))
     cases = table.groupby("case_id")
     selection = SelectionFitter().fit(cases["start_time"].min(), cases["end_time"].max())
-    arrivals = ArrivalFitter().fit(cases["start_time"].min(), selection.weights_)
+    starts = ArrivalFitter(form=arrivals).fit(cases["start_time"].min(), selection.weights_)
     routing = RoutingFitter().fit(table, selection.weights_)
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
@@ -99,11 +100,11 @@ def calibrate(
         "time_unit": "hour",
         "horizon": float(f"{horizon or span:.6g}"),
         "warmup": 0.0,
-        "start": arrivals.first_.to_pydatetime().isoformat(),
+        "start": starts.first_.floor("us").to_pydatetime().isoformat(),
         "arrivals": [
             {
                 "name": "cases",
-                **arrivals.spec_,
+                **starts.spec_,
                 "route": _first_step(routing.start_, labels),
             }
         ],
@@ -116,13 +117,16 @@ def calibrate(
         "labels": {v: k for k, v in labels.items()},
         "units": {labels[a]: pool for a, pool in resources.pools_.items()},
         "selection": selection.summary(),
-        "arrivals": arrivals.summary(),
+        "arrivals": starts.summary(),
         "routing": routing.summary(),
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
-        "options": {"waits": waits, "calendars": calendars, "capacity": capacity, "open_hours": opening},
+        "options": {
+            "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
+            "open_hours": opening,
+        },
     }
     _extras(report, failures, deliveries)
     report["warnings"] = _warnings(report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,12 @@ import yaml
 from calibration.calibrate import calibrate
 from calibration.loaders import CalibrationDataError, load_events, read_table
 from calibration.report import write_report
+from calibration.scoring import require_scoring
 from calibration.simlog import header_lines, read_header, simulate_log
+from calibration.validation import GRID, OptionSelector, ThinSplit
 from twin.loader import load_twin, parse_twin
+
+DEFAULTS: dict[str, Any] = {"waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto"}
 
 
 def calibrate_files(
@@ -24,14 +29,25 @@ def calibrate_files(
     mapping: dict[str, str],
     output: Path,
     report_path: Path | None,
+    validate: bool = False,
+    progress: Callable[[int, int], None] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Calibrate from files; write the twin YAML (with label header) and the report."""
+    """Calibrate from files; write the twin YAML (with label header) and the report.
+
+    Options left None are chosen on a validation split of the log (`validate`), else take
+    the CLI's defaults (DEFAULTS)."""
     log, loaded = load_events(events, mapping)
     fail = read_table(failures)[0] if failures else None
     deliv = read_table(deliveries)[0] if deliveries else None
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
-    spec, report = calibrate(log, fail, deliv, name=name, **options)
+    given = {k: v for k, v in options.items() if v is not None}
+    validation, skipped = _validate(log, given, progress) if validate else ({}, None)
+    spec, report = calibrate(log, fail, deliv, name=name, **(DEFAULTS | given | validation.get("chosen", {})))
+    if validation:
+        report["validation"] = validation
+    if skipped:
+        report["warnings"].append(f"validation skipped ({skipped}); options are the defaults")
     report["data"] = loaded.as_dict()
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
@@ -39,6 +55,18 @@ def calibrate_files(
     if report_path is not None:
         write_report(report, report_path)
     return report
+
+
+def _validate(
+    log: pd.DataFrame, given: dict[str, Any], progress: Callable[[int, int], None] | None
+) -> tuple[dict[str, Any], str | None]:
+    """(the option selector's summary, or {} and why it could not run)."""
+    try:
+        require_scoring()
+        fixed = {k: v for k, v in given.items() if k in GRID}
+        return OptionSelector(fixed=fixed, progress=progress).fit(log).summary(), None
+    except (ThinSplit, RuntimeError) as why:
+        return {}, str(why)
 
 
 def simulate_log_file(twin_path: Path, start: str, cases: int, seed: int, output: Path) -> pd.DataFrame:

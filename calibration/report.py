@@ -60,6 +60,25 @@ def _kv_table(title: str, data: dict[str, Any]) -> str:
     return f"<h2>{html.escape(title)}</h2><table>{rows}</table>"
 
 
+def _validation_table(v: dict[str, Any]) -> str:
+    """Each candidate's loss and distances on the check part, best first, under the replay's."""
+    keys = ("ngd3", "car", "ced", "cwd", "red", "ctd", "aed", "ct_mean_err")
+    head = "<tr><th>options</th><th>loss</th>" + "".join(f"<th>{k}</th>" for k in keys) + "</tr>"
+    rows = [("replay of the fit part", "0", v["baseline"])]
+    rows += [(_fmt(c["options"]), f"{c['loss']:+.3f}", c["metrics"])
+             for c in sorted(v["candidates"], key=lambda c: c["loss"])]
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(x))}</td>" for x in (label, lossed))
+        + "".join(f"<td>{_fmt(m[k])}</td>" for k in keys) + "</tr>"
+        for label, lossed, m in rows
+    )
+    s = v["split"]
+    text = (f"<p>Fit on the {s['fit_cases']} cases that ended before {html.escape(s['cut'])}, checked on "
+            f"the {s['check_cases']} that started after it ({v['runs']} runs each); "
+            f"loss: {html.escape(v['loss'])}. Chosen: {html.escape(_fmt(v['chosen']))}.</p>")
+    return f"<h2>Options chosen on a validation split</h2>{text}<table>{head}{body}</table>"
+
+
 def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
     parts = [
         f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style>",
@@ -71,6 +90,8 @@ def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
         if warnings
         else "<p>No warnings.</p>"
     )
+    if "validation" in report:
+        parts.append(_validation_table(report["validation"]))
     if "data" in report:
         parts.append(_kv_table("Data loaded", {k: v for k, v in report["data"].items() if k != "mapping"}))
     arrivals = report["arrivals"]

@@ -30,7 +30,7 @@ METRICS = ("ngd3", "car", "ced", "cwd", "red", "ctd", "aed", "ct_mean_err", "ct_
 WEEK = pd.Timedelta(days=7)
 
 
-def _ldm() -> None:
+def require_scoring() -> None:
     try:
         import log_distance_measures  # noqa: F401
     except ImportError:
@@ -54,7 +54,7 @@ def case_stats(log: pd.DataFrame) -> dict[str, float]:
 
 
 def distances(test: pd.DataFrame, sim: pd.DataFrame) -> dict[str, float]:
-    _ldm()
+    require_scoring()
     from log_distance_measures.absolute_event_distribution import absolute_event_distribution_distance
     from log_distance_measures.case_arrival_distribution import case_arrival_distribution_distance
     from log_distance_measures.circadian_event_distribution import circadian_event_distribution_distance
@@ -123,6 +123,25 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def model_runs(
+    twin: Twin, test: pd.DataFrame, runs: int, seed: int, meta: dict[str, Any] | None = None
+) -> list[dict[str, float]]:
+    """Metrics of `runs` simulations of the test window (as many cases as it has, from its
+    first start), each cut where the test log ends."""
+    reference = case_stats(test)
+    start = test["start_time"].min().to_pydatetime()
+    cases, end = int(reference["cases"]), test["end_time"].max()
+    return [
+        metrics(test, censor(simulate_log(twin, start, cases, seed, r, meta, until=end), end), reference)
+        for r in range(runs)
+    ]
+
+
+def baseline_run(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
+    """Metrics of the replay baseline, cut where the test log ends."""
+    return metrics(test, censor(replay(train, test), test["end_time"].max()), case_stats(test))
+
+
 def score(
     twin: Twin,
     train: pd.DataFrame,
@@ -134,13 +153,8 @@ def score(
     """{"model": M, "baseline": M, "reference": test-log statistics}; `baseline_uncut` is the
     replay without the cut at the test log's end (the issue's original baseline)."""
     reference = case_stats(test)
-    start = test["start_time"].min().to_pydatetime()
-    cases, end = int(reference["cases"]), test["end_time"].max()
-    model = [
-        metrics(test, censor(simulate_log(twin, start, cases, seed, r, meta, until=end), end), reference)
-        for r in range(runs)
-    ]
-    baseline = metrics(test, censor(replay(train, test), end), reference)
+    model = model_runs(twin, test, runs, seed, meta)
+    baseline = baseline_run(train, test)
     uncut = metrics(test, replay(train, test), reference)
     return {
         "model": summarise(model),

@@ -186,20 +186,40 @@ def calibrate_command(
     report: Annotated[Path | None, typer.Option(help="Report: .html (and .json beside it) or .json.")] = None,
     mapping: MapOption = None,
     waits: Annotated[bool, typer.Option(help="Model waits between activities as time steps.")] = True,
-    calendars: Annotated[bool, typer.Option(help="Emit shifts where a clear weekly calendar exists.")] = True,
-    capacity: Annotated[str, typer.Option(help="Pool capacity: distinct | peak.")] = "distinct",
+    calendars: Annotated[bool | None, typer.Option(
+        help="Shifts where a clear weekly calendar exists, waits in working time. "
+             "[default: chosen by validation, else on]", show_default=False)] = None,
+    capacity: Annotated[str | None, typer.Option(
+        help="Pool capacity: distinct | peak. [default: chosen by validation, else distinct]",
+        show_default=False)] = None,
+    arrivals: Annotated[str | None, typer.Option(
+        help="Arrivals: auto (by AIC) | profile | stationary. [default: chosen by validation, else auto]",
+        show_default=False)] = None,
+    validate: Annotated[bool, typer.Option(
+        help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
 ) -> None:
     """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
     from calibration.cli import calibrate_files
     from calibration.loaders import CalibrationDataError, parse_mapping
 
+    columns = (TextColumn("validation: candidate"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn())
     try:
-        result = calibrate_files(events, failures, deliveries, parse_mapping(mapping or []), output, report,
-                                 waits=waits, calendars=calendars, capacity=capacity)
-    except (CalibrationDataError, SpecError, ValueError) as error:
+        with Progress(*columns, console=err, transient=True, disable=not validate) as bar:
+            task = bar.add_task("validation")
+            result = calibrate_files(
+                events, failures, deliveries, parse_mapping(mapping or []), output, report,
+                validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals,
+            )
+    except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
     for warning in result["warnings"]:
         err.print(f"[yellow]warning[/]: {warning}", highlight=False)
+    if "validation" in result:
+        v = result["validation"]
+        best = min(v["candidates"], key=lambda c: c["loss"])
+        out.print(f"validation ({v['split']['fit_cases']} fit / {v['split']['check_cases']} check cases): "
+                  f"chose {best['options']}, loss {best['loss']:+.3f} against replay", highlight=False)
     out.print(f"[green]ok[/]: wrote {output}" + (f" and {report}" if report else ""))
 
 

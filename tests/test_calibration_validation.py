@@ -1,0 +1,96 @@
+"""Options chosen on a time split of the training log, never on the test log."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calibration.cli import calibrate_files
+from calibration.validation import GRID, OptionSelector, ThinSplit, candidates, loss, time_split
+
+SAMPLE = Path(__file__).parent / "data" / "production_sample.csv"
+
+
+def office_log(weeks: int = 8, seed: int = 3) -> pd.DataFrame:
+    """Cases arriving only on weekday office hours, each doing A (20 min) then B (about 30)."""
+    rng = np.random.default_rng(seed)
+    gaps = np.cumsum(rng.exponential(0.5, 168 * 2 * weeks))
+    times = (pd.Timestamp("2026-01-05") + pd.to_timedelta(gaps, "h")).round("s")
+    starts = times[(times.hour >= 9) & (times.hour < 17) & (times.dayofweek < 5)][: 40 * weeks]
+    rows = []
+    for i, t in enumerate(starts):
+        b = t + pd.Timedelta(minutes=20) + pd.Timedelta(hours=float(rng.exponential(0.2)))
+        rows.append((f"c{i}", "A", "ann", t, t + pd.Timedelta(minutes=20)))
+        rows.append((f"c{i}", "B", "bob", b, b + pd.Timedelta(hours=float(rng.exponential(0.5)))))
+    return pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+
+
+def test_time_split_is_the_shared_splits_rule() -> None:
+    """Fit part: cases that ended before T; check part: cases that started at or after T;
+    T the quantile of case starts; a case straddling T is in neither."""
+    log = office_log()
+    fit, check, cut = time_split(log, 0.7)
+    starts = log.groupby("case_id")["start_time"].min()
+    assert cut == starts.quantile(0.7)
+    assert fit.groupby("case_id")["end_time"].max().max() < cut
+    assert check.groupby("case_id")["start_time"].min().min() >= cut
+    assert not set(fit["case_id"]) & set(check["case_id"])
+    straddling = set(starts.index[starts < cut]) - set(fit["case_id"])
+    assert all(log[log["case_id"] == c]["end_time"].max() >= cut for c in straddling)
+    assert len(fit) + len(check) + len(log[log["case_id"].isin(straddling)]) == len(log)
+
+
+def test_candidates_cover_the_options_left_open() -> None:
+    assert len(candidates({})) == math.prod(len(v) for v in GRID.values())
+    fixed = {"calendars": False, "capacity": "peak"}
+    assert candidates(fixed) == [fixed | {"arrivals": a} for a in GRID["arrivals"]]
+
+
+def test_loss_is_the_mean_log_ratio_to_the_replay() -> None:
+    base = {k: 2.0 for k in ("ngd3", "car", "ced", "cwd", "red", "ctd", "aed")}
+    assert loss(base, base) == 0
+    assert loss({k: v / 2 for k, v in base.items()}, base) == pytest.approx(math.log(0.5))
+
+
+def test_selector_prefers_the_weekly_profile_for_office_hour_arrivals() -> None:
+    """Stationary arrivals would start cases at night and on weekends: the check part says
+    so (case arrival and circadian distances), and the profile wins."""
+    pytest.importorskip("log_distance_measures")
+    selector = OptionSelector(fixed={"calendars": False, "capacity": "distinct"}, runs=2).fit(office_log())
+    by_form = {s["options"]["arrivals"]: s for s in selector.scores_}
+    assert selector.options_["arrivals"] == "profile"
+    assert by_form["profile"]["loss"] < by_form["stationary"]["loss"] - 0.2
+    assert by_form["profile"]["metrics"]["car"] < by_form["stationary"]["metrics"]["car"]
+    summary = selector.summary()
+    assert summary["split"]["fit_cases"] >= 10 and summary["chosen"] == selector.options_
+
+
+def test_thin_history_skips_validation_with_a_warning(tmp_path: Path) -> None:
+    """30 cases leave fewer than 10 on one side: the defaults are used, and the report says why."""
+    pytest.importorskip("log_distance_measures")
+    with pytest.raises(ThinSplit, match="need 10 of each"):
+        OptionSelector().fit(pd.read_csv(SAMPLE, parse_dates=["start_time", "end_time"]))
+    report = calibrate_files(SAMPLE, None, None, {}, tmp_path / "t.yaml", None,
+                             validate=True)
+    assert "validation" not in report
+    assert any(w.startswith("validation skipped (validation split at") for w in report["warnings"])
+    assert report["options"]["calendars"] is True and report["options"]["arrivals"] == "auto"
+
+
+def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
+    """What the selector chose is what the twin holds; options given stay fixed."""
+    pytest.importorskip("log_distance_measures")
+    path = tmp_path / "office.csv"
+    office_log().to_csv(path, index=False)
+    seen: list[tuple[int, int]] = []
+    report = calibrate_files(path, None, None, {}, tmp_path / "t.yaml", tmp_path / "r.html", validate=True,
+                             progress=lambda done, total: seen.append((done, total)), calendars=False)
+    chosen = report["validation"]["chosen"]
+    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 4
+    assert {k: report["options"][k] for k in chosen} == chosen
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()
