@@ -15,7 +15,8 @@ Every spec `twins()` draws parses with `twin.loader.parse_twin` by construction:
   the peak on duty), nor more than the pool's capacity.
 
 An arrival stream is renewal (`interarrival`) or, sometimes, a weekly `rate_profile` (168
-hourly rates with zero hours, scaled to the same bound on expected arrivals).
+hourly rates with zero hours, scaled to the same bound on expected arrivals). An activity
+whose pools cannot fail sometimes measures its duration in `working_hours`.
 
 Specs are small (horizon 50-300, a few hundred arrivals at most) so one SimPy
 replication takes a few milliseconds; reuse them to compare engines or executors.
@@ -221,8 +222,24 @@ def materials(draw: st.DrawFn, name: str) -> Spec:
 
 
 @st.composite
-def activities(draw: st.DrawFn, count: int, pools: dict[str, int], stocks: list[str]) -> list[Spec]:
-    """`count` chained activities (see module docstring) using `pools` (name -> most units)."""
+def working_hours(draw: st.DrawFn) -> Spec:
+    """Office hours, two daily windows with a half-pace one, or 168 random shares."""
+    form = draw(st.integers(0, 2))
+    if form == 0:
+        return {"hours": {"mon-fri 09:00-17:00": 1.0}}
+    if form == 1:
+        return {"hours": {"daily 06:00-12:00": 1.0, "daily 13:00-22:00": 0.5}}
+    shares = draw(st.lists(st.sampled_from([0.0, 0.0, 0.25, 0.5, 1.0]), min_size=168, max_size=168))
+    return {"per_hour": shares if any(shares) else [1.0] * 168}
+
+
+@st.composite
+def activities(
+    draw: st.DrawFn, count: int, pools: dict[str, int], stocks: list[str],
+    failing: frozenset[str] = frozenset(),
+) -> list[Spec]:
+    """`count` chained activities (see module docstring) using `pools` (name -> most units);
+    `failing`: pools that can go down (their steps keep clock-time durations)."""
     names = [f"act_{i}" for i in range(count)]
     rework = draw(st.none() | st.integers(0, count - 1))  # the activity that may send work back
     out = []
@@ -262,6 +279,8 @@ def activities(draw: st.DrawFn, count: int, pools: dict[str, int], stocks: list[
         consumes = {m: draw(st.integers(1, 3)) for m in stocks if draw(st.integers(0, 2)) == 0}
         if consumes:
             spec["consumes"] = consumes
+        if not set(needs) & failing and draw(st.integers(0, 3)) == 0:
+            spec["working_hours"] = draw(working_hours())
         out.append(spec)
     return out
 
@@ -294,7 +313,8 @@ def twins(
     stock_specs = [draw(materials(f"mat_{i}")) for i in range(draw(st.integers(0, max_materials)))]
 
     count = draw(st.integers(1, max_activities))
-    acts = draw(activities(count, pools, [m["name"] for m in stock_specs]))
+    failing = frozenset(p["name"] for p in pool_specs if "failures" in p)
+    acts = draw(activities(count, pools, [m["name"] for m in stock_specs], failing))
     arrivals = []
     for i in range(draw(st.integers(1, 2))):
         low = max(0.5, horizon / MAX_EXPECTED_ARRIVALS)
@@ -369,6 +389,11 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
             [r for r in rules if "reroute" in r["action"]]) > 1:
         rules = [r for r in rules if "reroute" not in r["action"]] + [
             next(r for r in rules if "reroute" in r["action"])]
+    downed = {s["target"] for s in stresses if s["kind"] == "equipment_down"}
+    spec["activities"] = [  # a job on a pool that can go down runs in clock time
+        {k: v for k, v in a.items() if k != "working_hours" or not set(a.get("resources", {})) & downed}
+        for a in spec["activities"]
+    ]
     spec |= {"stresses": stresses, "contingency": rules}
     if draw(st.booleans()):
         spec["costs"] = {"resources": {p: {"per_time": 1.0, "overtime_per_time": 0.5, "per_repair": 3.0}

@@ -174,6 +174,17 @@ def brute_on_duty(twin: Twin, resource: Resource, t: float) -> int:
     return total
 
 
+def brute_working_time(twin: Twin, shares: list[float], a: float, b: float) -> float:
+    """Working time (time units) in model times [a, b], summed clock hour by clock hour."""
+    per_hour = UNITS_PER_HOUR[twin.time_unit]
+    lo, hi = week_offset_hours(twin.start) + a / per_hour, week_offset_hours(twin.start) + b / per_hour
+    total, h = 0.0, math.floor(lo)
+    while h < hi:
+        total += shares[h % 168] * (min(hi, h + 1) - max(lo, h))
+        h += 1
+    return total * per_hour
+
+
 def _clock(text: str) -> float:
     h, m = text.split(":")
     return int(h) + int(m) / 60
@@ -247,11 +258,14 @@ def test_entities_conserved_and_routed(spec: dict[str, Any], seed: int) -> None:
         if isinstance(dist, Uniform):
             assert all(dist.low - 1e-6 <= g <= dist.high + 1e-6 for g in gaps)
 
-    # Per activity: work times are duration draws (stretched by failures of held units).
+    # Per activity: work times are duration draws (stretched by failures of held units),
+    # in working time where the step has working hours.
     can_fail = {r.name for r in twin.resources if r.failures}
     for act in twin.activities:
-        worked = [v.end - v.start for e in entities.values() for v in e["visits"]
-                  if v.activity == act.name and v.end is not None]
+        spans = [(v.start, v.end) for e in entities.values() for v in e["visits"]
+                 if v.activity == act.name and v.end is not None]
+        hours = act.working_hours.hourly() if act.working_hours else None
+        worked = [b - a if hours is None else brute_working_time(twin, hours, a, b) for a, b in spans]
         dist = act.duration
         stretched = any(p in can_fail for p in act.resources)
         lo, hi = 0.0, math.inf

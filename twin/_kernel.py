@@ -86,7 +86,8 @@ ON_STOCK, ON_QUEUE, ON_DOWN = 0, 1, 2  # TRIGGER_CODES
 DO_ORDER, DO_OVERTIME, DO_REROUTE = 0, 1, 2  # ACTION_CODES
 LV_PER_POOL = 5  # busy, available, up, on duty, overtime
 PROF_W = 2 + HOURS_PER_WEEK
-AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI, ACT_W = 0, 1, 2, 3, 4, 8, 9, 10
+AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI = 0, 1, 2, 3, 4, 8, 9
+AC_HOURS, ACT_W = 10, 11  # AC_HOURS: -1 clock time, else the profile row of its working time
 U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
 P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
@@ -157,6 +158,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     act[:, AC_DUR], act[:, AC_DUR_STREAM] = c.act_dur, c.act_dur_stream
     act[:, AC_BRANCH], act[:, AC_CAN_FAIL] = c.act_branch_stream, c.act_can_fail
     act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:-1], c.succ_ptr[1:]
+    act[:, AC_HOURS] = c.act_hours
     unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
     pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
                             c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
@@ -821,6 +823,9 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
     duration = _sample(mi, mf, mi[b + AC_DUR], _generator(rg, mi[b + AC_DUR_STREAM]))
+    hours = mi[b + AC_HOURS]
+    if hours >= 0:  # Model._serve: that much working time, paused while closed
+        duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now
     sf[ef + EF_REMAINING] = duration
     if needs and mi[b + AC_CAN_FAIL]:
         _wait_or_hold(si, sf, slot, now)

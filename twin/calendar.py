@@ -157,6 +157,16 @@ def build_rate_profile(per_hour: Sequence[float], time_unit: str, start: datetim
     )
 
 
+def build_working_time(shares: Sequence[float], time_unit: str, start: datetime) -> RateProfile:
+    """168 working shares of each clock hour -> a profile of working time per time unit (the
+    same number: an hour's share holds for each of its time units)."""
+    return RateProfile(
+        rates=tuple(float(s) for s in shares),
+        slot=60 / MINUTES_PER_UNIT[time_unit],
+        offset=week_offset_minutes(start) / MINUTES_PER_UNIT[time_unit],
+    )
+
+
 def hours_of_week(days: Sequence[str], begin: float, end: float) -> list[int]:
     """Hour-of-week slots (0 = Monday 00:00-01:00) covered by whole hours [begin, end) on
     `days`; an end at or before the begin runs overnight into the next day."""

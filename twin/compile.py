@@ -13,7 +13,8 @@ the spec. Tables:
 - weekly rate profiles: `arr_profile` (row in the profile tables, -1: renewal arrivals
   from `arr_dist`), `prof_rates` (P, 168) arrivals per time unit per hour of the week and
   `prof_clock` (P, 2) one hour in time units and the week position of t = 0, exactly the
-  floats of `twin.calendar.RateProfile`;
+  floats of `twin.calendar.RateProfile`; activities with `working_hours` have their
+  working time per time unit as further rows of the same tables (`act_hours`);
 - variable-length lists (resources an activity needs, materials it consumes, its
   successors, shift breakpoints, units of a pool) are CSR: `X_ptr[i]:X_ptr[i+1]`;
 - stresses (`st_*`, one row per window, codes STRESS_CODES) and contingency rules (`ru_*`,
@@ -62,6 +63,7 @@ class CompiledTwin(NamedTuple):
     arr_route: np.ndarray
     arr_stream: np.ndarray
     arr_profile: np.ndarray  # -1: renewal (arr_dist); else row of prof_rates / prof_clock
+    act_hours: np.ndarray  # -1: clock-time duration; else its working-time row in the same tables
     prof_rates: np.ndarray  # (P, 168) per time unit, Monday 00:00 first
     prof_clock: np.ndarray  # (P, 2): slot (one hour in time units), offset
     # activities
@@ -206,7 +208,8 @@ def compile_twin(twin: Twin) -> CompiledTwin:
 def _arrivals(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     index = {a.name: i for i, a in enumerate(twin.activities)}
     profiles = [twin.rate_profile(a) for a in twin.arrivals]
-    used = [p for p in profiles if p is not None]
+    working = [twin.working_time(a) for a in twin.activities]
+    used = [p for p in (*profiles, *working) if p is not None]
     rows = iter(range(len(used)))
     return {
         "arr_dist": _i([t.dist(a.interarrival) if p is None else -1
@@ -214,6 +217,7 @@ def _arrivals(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "arr_route": _i([index[a.route] for a in twin.arrivals]),
         "arr_stream": _i([t.stream(streams.arrival_source(a.name)) for a in twin.arrivals]),
         "arr_profile": _i([-1 if p is None else next(rows) for p in profiles]),
+        "act_hours": _i([-1 if p is None else next(rows) for p in working]),
         "arr_due": _f([-1.0 if a.due is None else a.due for a in twin.arrivals]),
         "prof_rates": _f([r for p in used for r in p.rates]).reshape(-1, HOURS_PER_WEEK),
         "prof_clock": _f([x for p in used for x in (p.slot, p.offset)]).reshape(-1, 2),

@@ -64,6 +64,7 @@ class Step:
         self.consumes = tuple((model.stock_index[m], n) for m, n in spec.consumes.items())
         self.duration = spec.duration
         self.duration_rng = model.stream(streams.duration_source(spec.name))
+        self.working_time = model.twin.working_time(spec)
         self.branch_rng = model.stream(streams.branch_source(spec.name))
         self.successors = list(spec.successors.items())
         self.can_fail = any(model.pools[p].name in model.failing for p, _ in self.needs)
@@ -236,6 +237,8 @@ class Model:
         step.wait.observe(env.now, env.now - queued)
         self.log("start", entity, step.name)
         duration = step.duration.sample(step.duration_rng)
+        if step.working_time is not None:  # that much working time, paused while closed
+            duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
         if job is not None and step.can_fail:
             yield from self._work(job, duration)
         else:

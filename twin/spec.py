@@ -28,6 +28,7 @@ from twin.calendar import (
     WeeklyCalendar,
     build_calendar,
     build_rate_profile,
+    build_working_time,
     hours_of_week,
     parse_clock,
 )
@@ -88,6 +89,19 @@ class WeeklyRates(_Spec):
         return out
 
 
+class WorkingHours(WeeklyRates):
+    """The share of each clock hour of the week that counts as working time, repeating
+    weekly (0: closed, 1: open, between: work advances at that pace), as `per_hour` or
+    `hours`. A step with `working_hours` measures its duration in working time: it
+    pauses while closed and ends when that much working time has passed."""
+
+    @model_validator(mode="after")
+    def _shares(self) -> WorkingHours:
+        if any(share > 1 for share in self.hourly()):
+            raise ValueError("each hour's working share is at most 1 (one hour of work per clock hour)")
+        return self
+
+
 def parse_hours_key(key: str) -> tuple[list[str], float, float]:
     """'mon-fri 08:00-17:00' -> (days, 8, 17); whole hours only; end <= start: overnight."""
     parts = key.split()
@@ -143,6 +157,14 @@ class Activity(_Spec):
     resources: dict[Name, PositiveInt] = {}
     consumes: dict[Name, PositiveInt] = {}
     next: dict[str, Probability] = {}  # omitted: leave the system
+    working_hours: WorkingHours | None = None  # duration in working time (see WorkingHours)
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.working_hours is None:  # older specs keep their shape (and hash)
+            data.pop("working_hours", None)
+        return data
 
     @field_validator("next", mode="before")
     @classmethod
@@ -292,6 +314,13 @@ class Twin(_Spec):
             return None
         return build_rate_profile(arrival.rate_profile.hourly(), self.time_unit, self.start)
 
+    def working_time(self, activity: Activity) -> RateProfile | None:
+        """The activity's working hours as a profile of working time per time unit: its
+        `next_arrival(now, d, horizon)` is when d of working time started at `now` ends."""
+        if activity.working_hours is None:
+            return None
+        return build_working_time(activity.working_hours.hourly(), self.time_unit, self.start)
+
 
 def check_wiring(twin: Twin) -> list[tuple[str, str]]:
     """Cross-field checks, each problem as (field path, reason)."""
@@ -304,6 +333,7 @@ def check_wiring(twin: Twin) -> list[tuple[str, str]]:
     problems += _references(twin)
     problems += _capacities(twin)
     problems += _policy_references(twin)
+    problems += _working_hours(twin)
     if not problems:
         problems += _flow(twin)
     return problems
@@ -356,6 +386,16 @@ def _references(twin: Twin) -> list[tuple[str, str]]:
             if material not in materials:
                 problems.append((f"{base}.consumes.{material}", f"no material named '{material}'"))
     return problems
+
+
+def _working_hours(twin: Twin) -> list[tuple[str, str]]:
+    """A job that pauses off hours and is also interrupted by failures would need two clocks."""
+    down = twin.pools_that_go_down()
+    return [
+        (f"activities[{act.name}].working_hours", f"not on a step whose pool can go down ('{pool}')")
+        for act in twin.activities if act.working_hours is not None
+        for pool in act.resources if pool in down
+    ]
 
 
 def _capacities(twin: Twin) -> list[tuple[str, str]]:
