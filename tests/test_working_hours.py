@@ -51,7 +51,8 @@ def office_twin(duration: object, time_unit: str = "hour", start: str = "2026-01
     }
 
 
-def spans(trace: list, step: str) -> list[tuple[float, float]]:
+def spans(trace: list | None, step: str) -> list[tuple[float, float]]:
+    assert trace is not None
     began: dict[int, float] = {}
     out = []
     for time, kind, entity, name in trace:
