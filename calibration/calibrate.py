@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.arrivals import ArrivalFitter
+from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
 from calibration.calendars import open_hours_between
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
@@ -77,6 +77,7 @@ def calibrate(
     capacity: str = "distinct",
     horizon: float | None = None,
     arrivals: str = "auto",
+    worktime: str = "weighted",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
     table = case_table(events)
@@ -88,10 +89,11 @@ def calibrate(
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
-    opening = waits and calendars and resources.site_calendar_["clear"]
+    week = _working_week(table, resources, worktime) if waits and calendars else None
+    opening = week is not None
     later = table[~table["first"]].copy()
-    if opening:
-        later["wait"] = open_hours_between(later["ready"], later["start_time"], resources.site_on_)
+    if week is not None:
+        later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
     samples = wait_samples(later) if waits else {}
     delays = {key: DurationFitter().fit(x) for key, x in samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
@@ -108,10 +110,10 @@ def calibrate(
                 "route": _first_step(routing.start_, labels),
             }
         ],
-        "activities": _activities(labels, routing, durations, delays, resources, samples if opening else {}),
+        "activities": _activities(labels, routing, durations, delays, resources, samples, week, worktime),
         "resources": _resources(labels, resources, calendars),
     }
-    if opening:
+    if opening and worktime == "chain":
         spec["resources"].append(_open_hours(later, resources.site_on_, staffing(table)))
     report: dict[str, Any] = {
         "labels": {v: k for k, v in labels.items()},
@@ -125,7 +127,7 @@ def calibrate(
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
         "options": {
             "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-            "open_hours": opening,
+            "worktime": worktime, "open_hours": opening,
         },
     }
     _extras(report, failures, deliveries)
@@ -166,13 +168,30 @@ def _target(a: str, b: str, labels: dict[str, str], delays: dict[Wait, DurationF
     return labels[b] if found is None else _wait_name(found, labels)
 
 
+def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str) -> np.ndarray | None:
+    """The 168 working shares waits are measured and replayed in, or None for clock time:
+    the site's opening hours when its calendar is clear (`chain`, `open`), or each hour's
+    rate of activity starts against the busiest hour's (`weighted`: a wait advances as fast
+    as work gets picked up then)."""
+    if worktime not in ("chain", "open", "weighted"):
+        raise ValueError(f"worktime must be 'chain', 'open' or 'weighted', not '{worktime}'")
+    if worktime != "weighted":
+        return resources.site_on_.astype(float) if resources.site_calendar_["clear"] else None
+    starts = table["start_time"]
+    rate = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK) / np.maximum(
+        exposure_hours(starts.min(), starts.max()), 1.0)
+    return np.round(rate / rate.max(), 4)
+
+
 def _activities(
     labels: dict[str, str],
     routing: RoutingFitter,
     durations: dict[str, DurationFitter],
     delays: dict[Wait, DurationFitter],
     resources: ResourceFitter,
-    working: dict[Wait, Any],
+    samples: dict[Wait, Any],
+    week: np.ndarray | None,
+    worktime: str,
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(routing.start_) > 1:
@@ -191,10 +210,13 @@ def _activities(
         steps.append(step)
     for key, fitted in delays.items():
         name, target = _wait_name(key, labels), labels[key[1]]
-        if not working:
+        if week is None:
             steps.append({"name": name, "duration": fitted.spec_, "next": target})
+        elif worktime == "chain":
+            steps += chain_steps(name, target, samples[key], OPEN)
         else:
-            steps += chain_steps(name, target, working[key], OPEN)
+            hours = {"per_hour": [float(s) for s in week]}
+            steps.append({"name": name, "duration": fitted.spec_, "working_hours": hours, "next": target})
     return steps
 
 

@@ -19,7 +19,9 @@ from calibration.simlog import header_lines, read_header, simulate_log
 from calibration.validation import GRID, OptionSelector, ThinSplit
 from twin.loader import load_twin, parse_twin
 
-DEFAULTS: dict[str, Any] = {"waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto"}
+DEFAULTS: dict[str, Any] = {
+    "waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto", "worktime": "weighted",
+}
 
 
 def calibrate_files(

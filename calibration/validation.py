@@ -1,6 +1,7 @@
 """Choosing calibration options on history the fit did not see.
 
-Each option (arrival form, working-time waits and shifts, pool capacity rule) changes the
+Each option (arrival form, working-time waits and shifts, pool capacity rule, how waits
+advance in working time) changes the
 twin, and which one reproduces a process best is an empirical question. Answering it on
 the test log would tune the model to the test; so `OptionSelector().fit(events)` cuts the
 training log itself the way the shared splits were made: T = the `share` quantile of case
@@ -33,6 +34,7 @@ GRID: dict[str, tuple[Any, ...]] = {
     "arrivals": ("profile", "stationary"),
     "calendars": (True, False),
     "capacity": ("distinct", "peak"),
+    "worktime": ("weighted", "chain"),
 }
 
 

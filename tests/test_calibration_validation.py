@@ -46,7 +46,7 @@ def test_time_split_is_the_shared_splits_rule() -> None:
 
 def test_candidates_cover_the_options_left_open() -> None:
     assert len(candidates({})) == math.prod(len(v) for v in GRID.values())
-    fixed = {"calendars": False, "capacity": "peak"}
+    fixed = {"calendars": False, "capacity": "peak", "worktime": "weighted"}
     assert candidates(fixed) == [fixed | {"arrivals": a} for a in GRID["arrivals"]]
 
 
@@ -90,7 +90,7 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
     report = calibrate_files(path, None, None, {}, tmp_path / "t.yaml", tmp_path / "r.html", validate=True,
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
-    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 4
+    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 8
     assert {k: report["options"][k] for k in chosen} == chosen
-    assert seen[0] == (0, 4) and seen[-1] == (4, 4)
+    assert seen[0] == (0, 8) and seen[-1] == (8, 8)
     assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()

@@ -87,10 +87,11 @@ def test_wait_chain_reproduces_the_whole_hours() -> None:
     assert tail[-1]["next"] == pytest.approx({"w_2": 0.75, "X": 0.25})  # geometric, mean excess 3
 
 
-def test_waits_after_hours_are_replayed_in_working_time() -> None:
+@pytest.mark.parametrize("worktime", ["chain", "open", "weighted"])
+def test_waits_after_hours_are_replayed_in_working_time(worktime: str) -> None:
     """Office-hours work, handed over at the end of one day and picked up at 09:30 the next:
     the wait is half an open hour (not 16 clock hours), and the twin picks every hand-over
-    up at 09:30 too."""
+    up at 09:30 too (weighted: in the 09:00 hour, the only one work starts in)."""
     days = [d for d in pd.date_range("2026-01-05", periods=42, freq="D") if d.dayofweek < 4]
     rows = []
     for i, day in enumerate(days):
@@ -101,17 +102,26 @@ def test_waits_after_hours_are_replayed_in_working_time() -> None:
                 (f"{i}-{k}", "B", "r2", handed, handed + pd.Timedelta(minutes=30)),
             ]
     events = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
-    spec, report = calibrate(events, calendars=True)
+    spec, report = calibrate(events, calendars=True, worktime=worktime)
     parse_twin(spec)
     steps = {a["name"]: a for a in spec["activities"]}
     assert steps["A"]["next"] == {"wait_B_after0": 1.0}  # the A -> B hand-over has its own wait
-    assert steps["wait_B_after0"]["resources"] == {OPEN: 1}
-    assert report["waits"]["B after A"]["observed_mean"] == pytest.approx(0.5, abs=0.01)
-    pool = next(p for p in spec["resources"] if p["name"] == OPEN)
-    assert {s["days"][0] for s in pool["shifts"]} == {"mon", "tue", "wed", "thu", "fri"}
     twin = parse_twin(spec)
     picked = simulate_log(twin, twin.start, 40, seed=3, meta=report).query("activity == 'B'")
-    assert len(picked) == 40 and set(picked["start_time"].dt.strftime("%H:%M")) == {"09:30"}
+    assert len(picked) == 40
+    if worktime == "weighted":  # hour 9 counts fully on Tuesday-Thursday, half on Monday and Friday
+        clock = picked["start_time"].dt.hour + picked["start_time"].dt.minute / 60
+        assert clock.between(9.25, 10.0).all()  # a 0.5 drawn for a Friday runs to 10:00
+        assert 0.25 <= report["waits"]["B after A"]["observed_mean"] <= 0.5
+        return
+    assert set(picked["start_time"].dt.strftime("%H:%M")) == {"09:30"}
+    assert report["waits"]["B after A"]["observed_mean"] == pytest.approx(0.5, abs=0.01)
+    if worktime == "open":
+        assert steps["wait_B_after0"]["working_hours"]["per_hour"][9] == 1.0
+        return
+    assert steps["wait_B_after0"]["resources"] == {OPEN: 1}
+    pool = next(p for p in spec["resources"] if p["name"] == OPEN)
+    assert {s["days"][0] for s in pool["shifts"]} == {"mon", "tue", "wed", "thu", "fri"}
     clock, _ = calibrate(events, calendars=False)
     assert not any(p["name"] == OPEN for p in clock["resources"])
 

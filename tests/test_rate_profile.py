@@ -99,6 +99,7 @@ def test_inversion_reference() -> None:
     assert profile.next_arrival(1.5, 1.5, 1e9) == 167.5  # 1 left at 02:00, half an hour on Sunday
     assert profile.next_arrival(1.5, 2.5, 1e9) == 169.25  # then a quarter hour into next week's hour 1
     assert profile.next_arrival(0.0, 100.0, 200.0) >= 200.0  # stops at the limit
+    assert profile.next_arrival(1.0, 2.0, 1e9) == 2.0  # used up at 02:00: ends there, not on Sunday
     minutes = build_rate_profile(rates, "minute", datetime(2026, 1, 5, 1, 30))  # t = 0 at 01:30
     assert minutes.rates[1] == 2.0 / 60 and minutes.offset == 90.0
     assert minutes.next_arrival(0.0, 0.5, 1e9) == pytest.approx(15.0)

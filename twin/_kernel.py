@@ -1344,7 +1344,7 @@ def _profile_next(mf, q, now, mass, limit):
             rate = mf[q + 2 + k % HOURS_PER_WEEK]
             if rate > 0.0:
                 step = rate * (end - t)
-                if mass < step:
+                if mass <= step:
                     return t + mass / rate
                 mass -= step
             t = end

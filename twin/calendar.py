@@ -127,8 +127,10 @@ class RateProfile:
     def next_arrival(self, now: float, mass: float, limit: float) -> float:
         """The time when the integrated rate from `now` reaches `mass` (an Exp(1) draw):
         inversion of the cumulative rate of a non-homogeneous Poisson process. Zero-rate
-        hours are skipped; past `limit` (the horizon) the search stops and returns a time
-        at or after `limit` (such an arrival never happens)."""
+        hours are skipped; a mass used up exactly at the end of an hour ends there, not at
+        the next positive hour (working time of an empirical duration may do that); past
+        `limit` (the horizon) the search stops and returns a time at or after `limit`
+        (such an arrival never happens)."""
         rates, slot, offset = self.rates, self.slot, self.offset
         k = math.floor((offset + now) / slot)
         t = now
@@ -138,7 +140,7 @@ class RateProfile:
                 rate = rates[k % HOURS_PER_WEEK]
                 if rate > 0.0:
                     step = rate * (end - t)
-                    if mass < step:
+                    if mass <= step:
                         return t + mass / rate
                     mass -= step
                 t = end

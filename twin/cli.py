@@ -195,6 +195,10 @@ def calibrate_command(
     arrivals: Annotated[str | None, typer.Option(
         help="Arrivals: auto (by AIC) | profile | stationary. [default: chosen by validation, else auto]",
         show_default=False)] = None,
+    worktime: Annotated[str | None, typer.Option(
+        help="How waits advance in working time: weighted (at each hour's pace of starts) | open "
+             "(site hours) | chain (one-hour steps on a staffed pool). [default: chosen by validation, "
+             "else weighted]", show_default=False)] = None,
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
 ) -> None:
@@ -209,7 +213,7 @@ def calibrate_command(
             result = calibrate_files(
                 events, failures, deliveries, parse_mapping(mapping or []), output, report,
                 validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
-                waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals,
+                waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
