@@ -78,6 +78,7 @@ def calibrate(
     horizon: float | None = None,
     arrivals: str = "auto",
     worktime: str = "weighted",
+    routing: int = 1,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
     table = case_table(events)
@@ -85,7 +86,7 @@ def calibrate(
     cases = table.groupby("case_id")
     selection = SelectionFitter().fit(cases["start_time"].min(), cases["end_time"].max())
     starts = ArrivalFitter(form=arrivals).fit(cases["start_time"].min(), selection.weights_)
-    routing = RoutingFitter().fit(table, selection.weights_)
+    chain = RoutingFitter(order=routing).fit(table, selection.weights_)
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
@@ -95,7 +96,8 @@ def calibrate(
     if week is not None:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
     samples = wait_samples(later) if waits else {}
-    delays = {key: DurationFitter().fit(x) for key, x in samples.items()}
+    plan = WaitPlan(chain, samples, labels)
+    delays = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
         "name": name,
@@ -107,27 +109,27 @@ def calibrate(
             {
                 "name": "cases",
                 **starts.spec_,
-                "route": _first_step(routing.start_, labels),
+                "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, routing, durations, delays, resources, samples, week, worktime),
+        "activities": _activities(labels, chain, plan, durations, delays, resources, week, worktime),
         "resources": _resources(labels, resources, calendars),
     }
     if opening and worktime == "chain":
         spec["resources"].append(_open_hours(later, resources.site_on_, staffing(table)))
     report: dict[str, Any] = {
-        "labels": {v: k for k, v in labels.items()},
+        "labels": {plan.names[s]: b for s, (_, b) in plan.states} | {v: k for k, v in labels.items()},
         "units": {labels[a]: pool for a, pool in resources.pools_.items()},
         "selection": selection.summary(),
         "arrivals": starts.summary(),
-        "routing": routing.summary(),
+        "routing": chain.summary(),
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
         "options": {
             "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-            "worktime": worktime, "open_hours": opening,
+            "worktime": worktime, "routing": routing, "open_hours": opening,
         },
     }
     _extras(report, failures, deliveries)
@@ -135,8 +137,8 @@ def calibrate(
     return spec, report
 
 
-def _first_step(start: dict[str, float], labels: dict[str, str]) -> str:
-    return labels[next(iter(start))] if len(start) == 1 else START
+def _first_step(start: dict[str, float], names: dict[str, str]) -> str:
+    return names[next(iter(start))] if len(start) == 1 else START
 
 
 Wait = tuple[str | None, str]  # (previous activity or None for any, activity)
@@ -161,11 +163,47 @@ def _wait_name(key: Wait, labels: dict[str, str]) -> str:
     return f"wait_{labels[b]}{after}"
 
 
-def _target(a: str, b: str, labels: dict[str, str], delays: dict[Wait, DurationFitter]) -> str:
-    if b == EXIT:
-        return EXIT
-    found = next((k for k in ((a, b), (None, b)) if k in delays), None)
-    return labels[b] if found is None else _wait_name(found, labels)
+class WaitPlan:
+    """Which step each routing state is, and which wait comes before it from where.
+
+    First order: state B is step B, entered after activity A through the wait of the
+    A -> B hand-over where it has its own samples, else B's pooled wait. Second order:
+    state "B after A" is step `B_afterK` (K: A's index among the labels), entered
+    through its own wait (the pair's samples, or B's pooled ones when the pair has few)."""
+
+    def __init__(self, chain: RoutingFitter, samples: dict[Wait, Any], labels: dict[str, str]) -> None:
+        self.chain, self.labels = chain, labels
+        # activity by activity: a first visit, then the visits after each previous activity
+        self.states = sorted(chain.pairs_.items(), key=lambda s: (s[1][1], s[1][0] or ""))
+        self.names = {s: _state_name(a, b, labels) for s, (a, b) in self.states}
+        self.samples: dict[Wait, Any] = {}
+        self.targets: dict[Wait, str] = {}
+        for a, probs in chain.next_.items():
+            for state in probs:
+                key = None if state == EXIT else self._key(chain.pairs_[a][1], state, samples)
+                if key is not None:
+                    self.samples[key] = samples.get(key, samples.get((None, key[1])))
+                    self.targets[key] = self.names[state]
+        # activity by activity: the hand-overs' own waits, then the pooled one
+        order = sorted(self.samples, key=lambda w: (w[1], w[0] is None, w[0] or ""))
+        self.samples = {key: self.samples[key] for key in order}
+
+    def _key(self, a: str, state: str, samples: dict[Wait, Any]) -> Wait | None:
+        prev, b = self.chain.pairs_[state]
+        if self.chain.order == 2:
+            return (prev, b) if (prev, b) in samples or (None, b) in samples else None
+        return next((k for k in ((a, b), (None, b)) if k in samples), None)
+
+    def step_after(self, a_state: str, state: str) -> str:
+        """The step a case in `a_state` goes to next for `state` (its wait, if any)."""
+        if state == EXIT:
+            return EXIT
+        key = self._key(self.chain.pairs_[a_state][1], state, self.samples)
+        return self.names[state] if key is None else _wait_name(key, self.labels)
+
+
+def _state_name(prev: str | None, b: str, labels: dict[str, str]) -> str:
+    return labels[b] if prev is None else f"{labels[b]}_after{sorted(labels).index(prev)}"
 
 
 def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str) -> np.ndarray | None:
@@ -185,35 +223,35 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
 
 def _activities(
     labels: dict[str, str],
-    routing: RoutingFitter,
+    chain: RoutingFitter,
+    plan: WaitPlan,
     durations: dict[str, DurationFitter],
     delays: dict[Wait, DurationFitter],
     resources: ResourceFitter,
-    samples: dict[Wait, Any],
     week: np.ndarray | None,
     worktime: str,
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
-    if len(routing.start_) > 1:
+    if len(chain.start_) > 1:
         steps.append(
-            {"name": START, "duration": 0.0, "next": {labels[a]: p for a, p in routing.start_.items()}}
+            {"name": START, "duration": 0.0, "next": {plan.names[s]: p for s, p in chain.start_.items()}}
         )
-    for label, fitted in durations.items():
-        step: dict[str, Any] = {"name": labels[label], "duration": fitted.spec_}
+    for state, (_, label) in plan.states:
+        step: dict[str, Any] = {"name": plan.names[state], "duration": durations[label].spec_}
         if label in resources.capacity_:
             step["resources"] = {labels[label]: 1}
         nxt: dict[str, float] = {}
-        for b, p in routing.next_[label].items():
-            goes = _target(label, b, labels, delays)
+        for b, p in chain.next_[state].items():
+            goes = plan.step_after(state, b)
             nxt[goes] = nxt.get(goes, 0.0) + p
         step["next"] = nxt
         steps.append(step)
     for key, fitted in delays.items():
-        name, target = _wait_name(key, labels), labels[key[1]]
+        name, target = _wait_name(key, labels), plan.targets[key]
         if week is None:
             steps.append({"name": name, "duration": fitted.spec_, "next": target})
         elif worktime == "chain":
-            steps += chain_steps(name, target, samples[key], OPEN)
+            steps += chain_steps(name, target, plan.samples[key], OPEN)
         else:
             hours = {"per_hour": [float(s) for s in week]}
             steps.append({"name": name, "duration": fitted.spec_, "working_hours": hours, "next": target})

@@ -9,9 +9,12 @@ import pandas as pd
 import pytest
 
 from calibration.arrivals import ArrivalFitter
+from calibration.calibrate import calibrate
 from calibration.fitters import DurationFitter
 from calibration.resources import ResourceFitter, peak_concurrency, weekly_shifts
 from calibration.routing import RoutingFitter
+from calibration.simlog import simulate_log
+from twin.loader import parse_twin
 
 N = 2000
 rng = np.random.default_rng(20260105)
@@ -94,6 +97,32 @@ def test_routing_on_a_tiny_log() -> None:
     assert fit.longest_run_["B"] == 2
     assert fit.expected_events_per_case_ == pytest.approx(fit.observed_events_per_case_) == 2.75
     assert not fit.warnings_
+
+
+def test_second_order_routing_remembers_where_a_case_came_from() -> None:
+    """A then B goes on to C, D then B to E: first order mixes them (A B E), second order
+    never does, in the chain and in the calibrated twin."""
+    traces = {f"c{i}": (["A", "B", "C"] if i % 2 else ["D", "B", "E"]) for i in range(40)}
+    log = _log(traces)
+    log["start_time"] += pd.to_timedelta(log["case_id"].str[1:].astype(int) * 5, "h")  # a case every 5 h
+    log["end_time"] += pd.to_timedelta(log["case_id"].str[1:].astype(int) * 5, "h")
+    first = RoutingFitter().fit(log)
+    assert first.next_["B"] == {"C": 0.5, "E": 0.5}
+    second = RoutingFitter(order=2).fit(log)
+    assert second.next_["B after A"] == {"C after B": 1.0} and second.next_["B after D"] == {"E after B": 1.0}
+    assert second.pairs_["B after A"] == ("A", "B") and second.pairs_["A"] == (None, "A")
+    assert second.expected_events_per_case_ == pytest.approx(3.0)
+    spec, report = calibrate(log, routing=2)
+    twin = parse_twin(spec)
+    assert report["routing"]["order"] == 2 and report["options"]["routing"] == 2
+    assert paths(simulate_log(twin, twin.start, 60, seed=2, meta=report)) == {"ABC", "DBE"}
+    spec, report = calibrate(log)
+    mixed = paths(simulate_log(parse_twin(spec), twin.start, 60, seed=2, meta=report))
+    assert {"ABE", "DBC"} & mixed
+
+
+def paths(log: pd.DataFrame) -> set[str]:
+    return set(log.sort_values(["case_id", "start_time"]).groupby("case_id")["activity"].agg("".join))
 
 
 def test_arrivals_profile_and_stationary_fit() -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from calibration.cli import calibrate_files
-from calibration.validation import GRID, OptionSelector, ThinSplit, candidates, loss, time_split
+from calibration.validation import GRID, OptionSelector, ThinSplit, loss, search_size, time_split
 
 SAMPLE = Path(__file__).parent / "data" / "production_sample.csv"
 
@@ -44,10 +44,10 @@ def test_time_split_is_the_shared_splits_rule() -> None:
     assert len(fit) + len(check) + len(log[log["case_id"].isin(straddling)]) == len(log)
 
 
-def test_candidates_cover_the_options_left_open() -> None:
-    assert len(candidates({})) == math.prod(len(v) for v in GRID.values())
-    fixed = {"calendars": False, "capacity": "peak", "worktime": "weighted"}
-    assert candidates(fixed) == [fixed | {"arrivals": a} for a in GRID["arrivals"]]
+def test_coordinate_search_tries_each_other_value_once() -> None:
+    full = math.prod(len(v) for v in GRID.values())
+    assert search_size({}) == 1 + sum(len(v) - 1 for v in GRID.values()) < full
+    assert search_size(dict.fromkeys(GRID)) == 1
 
 
 def test_loss_is_the_mean_log_ratio_to_the_replay() -> None:
@@ -60,13 +60,15 @@ def test_selector_prefers_the_weekly_profile_for_office_hour_arrivals() -> None:
     """Stationary arrivals would start cases at night and on weekends: the check part says
     so (case arrival and circadian distances), and the profile wins."""
     pytest.importorskip("log_distance_measures")
-    selector = OptionSelector(fixed={"calendars": False, "capacity": "distinct"}, runs=2).fit(office_log())
+    fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted"}
+    selector = OptionSelector(fixed=fixed, runs=2).fit(office_log())
     by_form = {s["options"]["arrivals"]: s for s in selector.scores_}
     assert selector.options_["arrivals"] == "profile"
     assert by_form["profile"]["loss"] < by_form["stationary"]["loss"] - 0.2
     assert by_form["profile"]["metrics"]["car"] < by_form["stationary"]["metrics"]["car"]
     summary = selector.summary()
     assert summary["split"]["fit_cases"] >= 10 and summary["chosen"] == selector.options_
+    assert [s["options"]["arrivals"] for s in selector.scores_] == ["profile", "stationary"]
 
 
 def test_thin_history_skips_validation_with_a_warning(tmp_path: Path) -> None:
@@ -90,7 +92,7 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
     report = calibrate_files(path, None, None, {}, tmp_path / "t.yaml", tmp_path / "r.html", validate=True,
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
-    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 8
+    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 5
     assert {k: report["options"][k] for k in chosen} == chosen
-    assert seen[0] == (0, 8) and seen[-1] == (8, 8)
+    assert seen[0] == (0, 5) and seen[-1] == (5, 5)
     assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()

@@ -199,6 +199,9 @@ def calibrate_command(
         help="How waits advance in working time: weighted (at each hour's pace of starts) | open "
              "(site hours) | chain (one-hour steps on a staffed pool). [default: chosen by validation, "
              "else weighted]", show_default=False)] = None,
+    routing: Annotated[int | None, typer.Option(
+        min=1, max=2, help="Routing order: 1 (next activity by the last) | 2 (by the last two). "
+                           "[default: chosen by validation, else 1]", show_default=False)] = None,
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
 ) -> None:
@@ -214,6 +217,7 @@ def calibrate_command(
                 events, failures, deliveries, parse_mapping(mapping or []), output, report,
                 validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
+                routing=routing,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
