@@ -79,6 +79,7 @@ def calibrate(
     arrivals: str = "auto",
     worktime: str = "weighted",
     routing: int = 1,
+    processing: str = "clock",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
     table = case_table(events)
@@ -89,11 +90,16 @@ def calibrate(
     chain = RoutingFitter(order=routing).fit(table, selection.weights_)
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
+    week = _working_week(table, resources, worktime) if calendars else None
+    if processing not in ("clock", "working"):
+        raise ValueError(f"processing must be 'clock' or 'working', not '{processing}'")
+    working = processing == "working" and week is not None
+    if week is not None and working:
+        table["duration"] = open_hours_between(table["start_time"], table["end_time"], week)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
-    week = _working_week(table, resources, worktime) if waits and calendars else None
-    opening = week is not None
+    opening = waits and week is not None
     later = table[~table["first"]].copy()
-    if week is not None:
+    if week is not None and opening:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
     samples = wait_samples(later) if waits else {}
     plan = WaitPlan(chain, samples, labels)
@@ -112,7 +118,7 @@ def calibrate(
                 "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, chain, plan, durations, delays, resources, week, worktime),
+        "activities": _activities(labels, chain, plan, durations, delays, resources, week, worktime, working),
         "resources": _resources(labels, resources, calendars),
     }
     if opening and worktime == "chain":
@@ -129,7 +135,7 @@ def calibrate(
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
         "options": {
             "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-            "worktime": worktime, "routing": routing, "open_hours": opening,
+            "worktime": worktime, "routing": routing, "processing": processing, "open_hours": opening,
         },
     }
     _extras(report, failures, deliveries)
@@ -230,6 +236,7 @@ def _activities(
     resources: ResourceFitter,
     week: np.ndarray | None,
     worktime: str,
+    working: bool,
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(chain.start_) > 1:
@@ -240,6 +247,8 @@ def _activities(
         step: dict[str, Any] = {"name": plan.names[state], "duration": durations[label].spec_}
         if label in resources.capacity_:
             step["resources"] = {labels[label]: 1}
+        if working and week is not None:
+            step["working_hours"] = {"per_hour": [float(s) for s in week]}
         nxt: dict[str, float] = {}
         for b, p in chain.next_[state].items():
             goes = plan.step_after(state, b)

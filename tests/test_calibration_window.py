@@ -166,3 +166,29 @@ def test_simulating_until_the_end_is_the_cut_of_the_whole_log() -> None:
     assert whole["case_id"].nunique() == 12 and len(cut) < len(whole)
     columns = ["case_id", "activity", "start_time", "end_time"]
     assert short[columns].equals(cut[columns])
+
+
+def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:
+    """Jobs started at 16:00 and finished at 10:00 the next working day (18 clock hours, or
+    66 over a weekend) are 2 open hours each: with `processing="working"` the twin holds
+    them that long in working time (the twin's arrivals are random, so they start at other
+    times: each still spans exactly 2 open hours)."""
+    days = [d for d in pd.date_range("2026-01-05", periods=56, freq="D") if d.dayofweek < 5]
+    rows = []
+    for i, day in enumerate(days[:-1]):
+        start, end = day + pd.Timedelta(hours=16), days[i + 1] + pd.Timedelta(hours=10)
+        rows += [(f"c{i}", "A", "r1", start, end), (f"c{i}", "B", "r2", end, end + pd.Timedelta(minutes=20))]
+        early = day + pd.Timedelta(hours=9, minutes=15)
+        rows.append((f"x{i}", "B", "r2", early, early + pd.Timedelta(minutes=15)))
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+    spec, report = calibrate(events, calendars=True, worktime="open", processing="working")
+    assert report["durations"]["A"]["observed_mean"] == pytest.approx(2.0)
+    week = np.array(next(a for a in spec["activities"] if a["name"] == "A")["working_hours"]["per_hour"])
+    twin = parse_twin(spec)
+    done = simulate_log(twin, twin.start, 60, seed=5, meta=report).query("activity == 'A'")
+    assert len(done) > 20
+    worked = open_hours_between(done["start_time"], done["end_time"], week)
+    assert worked == pytest.approx(np.full(len(done), 2.0))
+    assert ((done["end_time"] - done["start_time"]) > pd.Timedelta(hours=2)).any()  # paused overnight
+    _, report = calibrate(events, calendars=True, worktime="open")
+    assert report["durations"]["A"]["observed_mean"] > 18

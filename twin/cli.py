@@ -188,20 +188,24 @@ def calibrate_command(
     waits: Annotated[bool, typer.Option(help="Model waits between activities as time steps.")] = True,
     calendars: Annotated[bool | None, typer.Option(
         help="Shifts where a clear weekly calendar exists, waits in working time. "
-             "[default: chosen by validation, else on]", show_default=False)] = None,
+             "(default: chosen on a validation split, else on)", show_default=False)] = None,
     capacity: Annotated[str | None, typer.Option(
-        help="Pool capacity: distinct | peak. [default: chosen by validation, else distinct]",
+        help="Pool capacity: distinct | peak. (default: chosen on a validation split, else distinct)",
         show_default=False)] = None,
     arrivals: Annotated[str | None, typer.Option(
-        help="Arrivals: auto (by AIC) | profile | stationary. [default: chosen by validation, else auto]",
+        help="Arrivals: auto (by AIC) | profile | stationary. "
+             "(default: chosen on a validation split, else auto)",
         show_default=False)] = None,
     worktime: Annotated[str | None, typer.Option(
         help="How waits advance in working time: weighted (at each hour's pace of starts) | open "
-             "(site hours) | chain (one-hour steps on a staffed pool). [default: chosen by validation, "
-             "else weighted]", show_default=False)] = None,
+             "(site hours) | chain (one-hour steps on a staffed pool). (default: chosen on a "
+             "validation split, else weighted)", show_default=False)] = None,
     routing: Annotated[int | None, typer.Option(
         min=1, max=2, help="Routing order: 1 (next activity by the last) | 2 (by the last two). "
-                           "[default: chosen by validation, else 1]", show_default=False)] = None,
+                           "(default: chosen on a validation split, else 1)", show_default=False)] = None,
+    processing: Annotated[str, typer.Option(
+        help="Activity durations in clock time, or in the working week of the waits (paused while "
+             "closed): clock | working.")] = "clock",
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
 ) -> None:
@@ -217,7 +221,7 @@ def calibrate_command(
                 events, failures, deliveries, parse_mapping(mapping or []), output, report,
                 validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
-                routing=routing,
+                routing=routing, processing=processing,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
