@@ -45,12 +45,9 @@ def calibrate_files(
     deliv = read_table(deliveries)[0] if deliveries else None
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
     given = {k: v for k, v in options.items() if v is not None}
-    validation, skipped = _validate(log, given, progress) if validate else ({}, None)
+    validation, skipped = choose_options(log, given, progress) if validate else ({}, None)
     spec, report = calibrate(log, fail, deliv, name=name, **(DEFAULTS | given | validation.get("chosen", {})))
-    if validation:
-        report["validation"] = validation
-    if skipped:
-        report["warnings"].append(f"validation skipped ({skipped}); options are the defaults")
+    add_validation(report, validation, skipped)
     report["data"] = loaded.as_dict()
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
@@ -60,16 +57,24 @@ def calibrate_files(
     return report
 
 
-def _validate(
-    log: pd.DataFrame, given: dict[str, Any], progress: Callable[[int, int], None] | None
+def choose_options(
+    log: pd.DataFrame, given: dict[str, Any], progress: Callable[[int, int], None] | None = None
 ) -> tuple[dict[str, Any], str | None]:
-    """(the option selector's summary, or {} and why it could not run)."""
+    """(the option selector's summary, its `chosen` options among those not `given`; or {}
+    and why it could not run: too little history, or no scoring extra)."""
     try:
         require_scoring()
         fixed = {k: v for k, v in given.items() if k in GRID}
         return OptionSelector(fixed=fixed, progress=progress).fit(log).summary(), None
     except (ThinSplit, RuntimeError) as why:
         return {}, str(why)
+
+
+def add_validation(report: dict[str, Any], validation: dict[str, Any], skipped: str | None) -> None:
+    if validation:
+        report["validation"] = validation
+    if skipped:
+        report["warnings"].append(f"validation skipped ({skipped}); options are the defaults")
 
 
 def simulate_log_file(twin_path: Path, start: str, cases: int, seed: int, output: Path) -> pd.DataFrame:

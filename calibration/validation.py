@@ -10,12 +10,14 @@ that started at or after T (cases straddling T are dropped from both). Every can
 calibrated on the fit part and scored on the check part like `twin score` (`runs`
 simulations, cut at the check log's end; by default enough runs for about 2,000 simulated
 cases, 3 to 10, since a small check log is cheap to simulate and noisy to score), beside
-the replay baseline of the fit part. Its loss is the mean of ln(distance / replay's
-distance) over the seven distances: 0 is as good as replaying history, each -0.1 about
-10% closer. The search is by coordinates: from the first value of every option, each
-option in GRID's order tries its other values with the others held at the best so far
-(6 candidates, not the 32 of the full grid). `options_` holds the winner's options; the
-caller calibrates on the whole training log with them.
+the replay baseline of the fit part. Its loss is the mean over the seven distances of
+(d - r) / (d + r), d the twin's distance and r the replay's: 0 is as good as replaying
+history, -1 perfect where the replay is not, and no one distance can outweigh the others
+(a ratio would, where the replay happens to be near 0). The search is by coordinates:
+from the first value of every option, each option in GRID's order tries its other values
+with the others held at the best so far (6 candidates, not the 32 of the full grid).
+`options_` holds the winner's options; the caller calibrates on the whole training log
+with them.
 """
 
 from __future__ import annotations
@@ -62,8 +64,12 @@ def search_size(fixed: dict[str, Any], grid: dict[str, tuple[Any, ...]] = GRID) 
 
 
 def loss(model: dict[str, float], baseline: dict[str, float]) -> float:
-    """Mean log ratio of the model's distances to the replay's."""
-    return float(np.mean([math.log(max(model[k], 1e-9) / max(baseline[k], 1e-9)) for k in DISTANCES]))
+    """Mean symmetric relative difference of the model's distances from the replay's."""
+    return float(np.mean([_relative(model[k], baseline[k]) for k in DISTANCES]))
+
+
+def _relative(d: float, r: float) -> float:
+    return 0.0 if d + r <= 0 else (d - r) / (d + r)
 
 
 class OptionSelector:
@@ -132,7 +138,8 @@ class OptionSelector:
             "split": self.split_,
             "runs": self.runs_,
             "seed": self.seed,
-            "loss": "mean over the seven distances of ln(twin / replay of the fit part); lower is better",
+            "loss": "mean over the seven distances of (twin - replay) / (twin + replay), the replay of the "
+                    "fit part; lower is better, 0 is as good as the replay",
             "baseline": self.baseline_,
             "candidates": self.scores_,
             "chosen": self.options_,

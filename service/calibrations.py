@@ -27,7 +27,8 @@ from twin.spec import Twin
 
 FILES = ("events", "failures", "deliveries")  # form fields; events is required
 MAPPED = ("case_id", "activity", "resource", "start_time", "end_time")  # column mapping fields
-STEPS = 4  # load, fit, check the twin, write the report
+STEPS = 4  # load, fit, check the twin, write the report (+ the validation's candidates)
+OPTIONS = ("waits", "calendars", "capacity", "arrivals", "worktime", "routing", "processing")
 REPORT_JSON, REPORT_HTML, TWIN_YAML = "report.json", "report.html", "twin.yaml"
 
 
@@ -122,6 +123,7 @@ def run(
     """The job (in a worker process): calibrate from the folder's uploads; write the twin
     YAML and the report files; return the checked twin and the report."""
     from calibration import calibrate, load_events
+    from calibration.cli import DEFAULTS, add_validation, choose_options
     from calibration.loaders import read_table
     from calibration.report import write_report
     from twin.loader import parse_twin
@@ -133,25 +135,29 @@ def run(
         field: read_table(inputs / f"{field}.csv")[0] if (inputs / f"{field}.csv").exists() else None
         for field in ("failures", "deliveries")
     }
-    progress(1, STEPS)
+    given = {k: request[k] for k in OPTIONS if request.get(k) is not None}
+    validation: dict[str, Any] = {}
+    skipped = None
+    if request.get("validation"):  # the selector's candidates count as steps of the job
+        validation, skipped = choose_options(
+            events, given, lambda done, total: progress(1 + done, STEPS + total)
+        )
+    total = STEPS + (len(validation["candidates"]) if validation else 0)
+    progress(total - 3, total)
     spec, report = calibrate(
-        events,
-        extra["failures"],
-        extra["deliveries"],
-        name=request["name"],
-        waits=bool(request.get("waits", True)),
-        calendars=bool(request.get("calendars", True)),
-        capacity=str(request.get("capacity", "distinct")),
+        events, extra["failures"], extra["deliveries"], name=request["name"],
+        **(DEFAULTS | given | validation.get("chosen", {})),
     )
+    add_validation(report, validation, skipped)
     data = loaded.as_dict()
     data["source"] = request.get("files", {}).get("events", "events.csv")
     report["data"] = data
-    progress(2, STEPS)
+    progress(total - 2, total)
     twin = parse_twin(spec, "calibrated twin")  # never store a twin that does not load
     (folder / TWIN_YAML).write_text(
         yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
-    progress(3, STEPS)
+    progress(total - 1, total)
     write_report(report, folder / REPORT_HTML)  # and report.json beside it
     return twin, report
 
@@ -187,8 +193,13 @@ def public(row: CalibrationRow) -> CalibrationPublic:
         files=dict(request.get("files", {})),
         mapping=dict(request.get("mapping", {})),
         waits=bool(request.get("waits", True)),
-        calendars=bool(request.get("calendars", True)),
-        capacity=str(request.get("capacity", "distinct")),
+        calendars=request.get("calendars"),
+        capacity=request.get("capacity"),
+        arrivals=request.get("arrivals"),
+        worktime=request.get("worktime"),
+        routing=request.get("routing"),
+        processing=str(request.get("processing") or "clock"),
+        validation=bool(request.get("validation", False)),
         warnings=list(row.warnings or []),
         attempts=row.attempts,
         error=row.error,

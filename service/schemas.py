@@ -107,8 +107,15 @@ class CalibrationPublic(BaseModel):
     files: dict[str, str]  # form field -> uploaded file name
     mapping: dict[str, str]  # canonical column -> column in the events file
     waits: bool
-    calendars: bool
-    capacity: str
+    # None: chosen on a validation split (`validation`), else the CLI's default; the report's
+    # `options` holds what was used
+    calendars: bool | None
+    capacity: str | None
+    arrivals: str | None
+    worktime: str | None
+    routing: int | None
+    processing: str
+    validation: bool
     warnings: list[str]
     attempts: int
     error: str | None

@@ -97,7 +97,7 @@ def execute_calibration(calibration_id: str, url: str, home: str) -> None:
         created = twins.create(session, twin)
         session.flush()
         row.status, row.finished_at, row.twin_id = "done", now(), created.id
-        row.done = row.total = calibrations.STEPS
+        row.done = row.total = max(row.total, calibrations.STEPS)  # validation adds steps
         row.report_path = str((folder / calibrations.REPORT_JSON).relative_to(home))
         row.report_html_path = str((folder / calibrations.REPORT_HTML).relative_to(home))
         row.warnings = [str(w) for w in report.get("warnings", [])]

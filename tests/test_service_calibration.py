@@ -76,6 +76,27 @@ def test_upload_runs_a_job_that_stores_a_twin_and_a_report(
     assert (server.home / "calibrations" / queued["id"] / "report.json").is_file()
 
 
+def test_validation_chooses_the_open_options_as_steps_of_the_job(editor: httpx.Client) -> None:
+    """`validation=true` scores the candidates on a time split of the upload; each is a
+    step of the job's progress; what it chose is in the report and the twin."""
+    pytest.importorskip("log_distance_measures")
+    from test_calibration_validation import office_log
+
+    text = office_log(weeks=6).to_csv(index=False)
+    data = {"validation": "true", "calendars": "false", "capacity": "distinct", "routing": "1"}
+    response = editor.post("/calibrations", files={"events": upload("office.csv", text)}, data=data)
+    assert response.status_code == 202, response.text
+    assert response.json()["validation"] is True and response.json()["calendars"] is False
+    done = wait_done(editor, response.json()["id"], timeout=300)
+    assert done["status"] == "done", done["error"]
+    assert done["progress"] == {"done": 7, "total": 7, "fraction": 1.0}  # 4 steps + 3 candidates
+    report = editor.get(f"/calibrations/{done['id']}/report.json").json()
+    chosen = report["validation"]["chosen"]
+    assert chosen["calendars"] is False and chosen["arrivals"] == "profile"
+    assert {k: report["options"][k] for k in chosen} == chosen
+    assert "rate_profile" in editor.get(f"/twins/{done['twin_id']}").json()["spec"]["arrivals"][0]
+
+
 def test_column_mapping_fields_map_the_events_columns(editor: httpx.Client) -> None:
     text = (DATA / "production_sample.csv").read_text().replace("start_time", "Begin", 1)
     files = {"events": upload("renamed.csv", text)}

@@ -32,8 +32,13 @@ def create_calibration(
     deliveries: Annotated[UploadFile | None, File(description="delivery records CSV (SCMS columns)")] = None,
     name: Annotated[str | None, Form(min_length=1, max_length=200)] = None,
     waits: Annotated[bool, Form()] = True,
-    calendars: Annotated[bool, Form()] = True,
-    capacity: Annotated[Literal["distinct", "peak"], Form()] = "distinct",
+    calendars: Annotated[bool | None, Form()] = None,
+    capacity: Annotated[Literal["distinct", "peak"] | None, Form()] = None,
+    arrivals: Annotated[Literal["auto", "profile", "stationary"] | None, Form()] = None,
+    worktime: Annotated[Literal["weighted", "open", "chain"] | None, Form()] = None,
+    routing: Annotated[int | None, Form(ge=1, le=2)] = None,
+    processing: Annotated[Literal["clock", "working"], Form()] = "clock",
+    validation: Annotated[bool, Form()] = False,
     case_id: Column = None,
     activity: Column = None,
     resource: Column = None,
@@ -44,6 +49,8 @@ def create_calibration(
     files, within `max_upload_bytes`; queue a job that fits a twin, stores it as a new
     twin and writes the calibration report. Columns are detected from common spellings or
     mapped with the `case_id`, `activity`, `resource`, `start_time`, `end_time` fields.
+    Options left out take `twin calibrate`'s defaults, or with `validation` are chosen on a
+    time split of the log (each candidate a step of the job's progress).
     A file the loaders refuse gets 422 naming its field and the reason."""
     uploads = {
         field: (upload.filename or f"{field}.csv", upload.file)
@@ -54,7 +61,10 @@ def create_calibration(
         case_id=case_id, activity=activity, resource=resource, start_time=start_time, end_time=end_time
     )
     mapping = {k: v for k, v in given.items() if v is not None}
-    options = {"name": name, "waits": waits, "calendars": calendars, "capacity": capacity}
+    options = {
+        "name": name, "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
+        "worktime": worktime, "routing": routing, "processing": processing, "validation": validation,
+    }
     return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options))
 
 
