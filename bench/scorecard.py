@@ -70,8 +70,8 @@ def main() -> None:
     for name in args.datasets:
         train, test = (DATA / f for f in DATASETS[name])
         twin = args.out / f"{name}.yaml"
-        # the CLI defaults of `twin calibrate`
-        calibrate_files(train, None, None, {}, twin, args.out / f"{name}.json", calendars=True)
+        # the CLI defaults of `twin calibrate` (options chosen on a split of train)
+        calibrate_files(train, None, None, {}, twin, args.out / f"{name}.json", validate=True)
         result = score_files(twin, train, test, args.runs, 1, {})
         (args.out / f"{name}.score.json").write_text(json.dumps(result, indent=1))
         results[name] = result
