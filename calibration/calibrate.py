@@ -29,6 +29,7 @@ from calibration.per_resource import per_resource_durations
 from calibration.resources import ResourceFitter, peak_concurrency, staffing, weekly_shifts
 from calibration.routing import EXIT, RoutingFitter
 from calibration.selection import SelectionFitter
+from calibration.staff import StaffFitter
 from calibration.worktime import chain_steps
 
 START = "start"
@@ -80,6 +81,7 @@ def calibrate(
     worktime: str = "weighted",
     routing: int = 1,
     processing: str = "clock",
+    pools: str = "activity",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
     table = case_table(events)
@@ -90,6 +92,9 @@ def calibrate(
     chain = RoutingFitter(order=routing).fit(table, selection.weights_)
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
+    if pools not in ("activity", "resource"):
+        raise ValueError(f"pools must be 'activity' or 'resource', not '{pools}'")
+    staff = StaffFitter(capacity=capacity, staff_factor=lost).fit(table) if pools == "resource" else None
     week = _working_week(table, resources, worktime) if calendars else None
     if processing not in ("clock", "working"):
         raise ValueError(f"processing must be 'clock' or 'working', not '{processing}'")
@@ -118,14 +123,18 @@ def calibrate(
                 "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, chain, plan, durations, delays, resources, week, worktime, working),
-        "resources": _resources(labels, resources, calendars),
+        "activities": _activities(labels, chain, plan, durations, delays, week, worktime,
+                                  Work(labels, resources, staff, week if working else None)),
+        "resources": _resources(labels, resources, calendars) if staff is None else _staff(staff, calendars),
     }
     if opening and worktime == "chain":
         spec["resources"].append(_open_hours(later, resources.site_on_, staffing(table)))
     report: dict[str, Any] = {
-        "labels": {plan.names[s]: b for s, (_, b) in plan.states} | {v: k for k, v in labels.items()},
-        "units": {labels[a]: pool for a, pool in resources.pools_.items()},
+        "labels": _step_labels(plan, labels, staff),
+        "units": (
+            {labels[a]: pool for a, pool in resources.pools_.items()} if staff is None
+            else {name: [r] for r, name in staff.pools_.items()}
+        ),
         "selection": selection.summary(),
         "arrivals": starts.summary(),
         "routing": chain.summary(),
@@ -135,9 +144,12 @@ def calibrate(
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
         "options": {
             "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-            "worktime": worktime, "routing": routing, "processing": processing, "open_hours": opening,
+            "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
+            "open_hours": opening,
         },
     }
+    if staff is not None:
+        report["staff"] = staff.summary()
     _extras(report, failures, deliveries)
     report["warnings"] = _warnings(report)
     return spec, report
@@ -227,16 +239,60 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
     return np.round(rate / rate.max(), 4)
 
 
+class Work:
+    """How a state's work is done: on its activity's pool, or split among the resources who
+    did it (`staff`), in clock time or in the working week `hours`."""
+
+    def __init__(
+        self, labels: dict[str, str], resources: ResourceFitter, staff: StaffFitter | None, hours: Any
+    ) -> None:
+        self.labels, self.resources, self.staff = labels, resources, staff
+        self.hours = None if hours is None else {"per_hour": [float(s) for s in hours]}
+
+    def steps(
+        self, name: str, label: str, duration: DurationFitter, nxt: dict[str, float]
+    ) -> list[dict[str, Any]]:
+        if self.staff is None or label not in self.staff.shares_:
+            pool = {self.labels[label]: 1} if label in self.resources.capacity_ else None
+            return [self._step(name, duration, pool, nxt)]
+        shares = self.staff.shares_[label]
+        subs = {f"{name}__{k}": r for k, r in enumerate(shares)}
+        out = [{"name": name, "duration": 0.0, "next": {s: shares[r] for s, r in subs.items()}}]
+        for sub, r in subs.items():
+            own = self.staff.durations_.get((label, r), duration)
+            out.append(self._step(sub, own, {self.staff.pools_[r]: 1}, nxt))
+        return out
+
+    def _step(self, name: str, duration: DurationFitter, pool: dict[str, int] | None,
+              nxt: dict[str, float]) -> dict[str, Any]:
+        step: dict[str, Any] = {"name": name, "duration": duration.spec_}
+        if pool:
+            step["resources"] = pool
+        if self.hours is not None:
+            step["working_hours"] = self.hours
+        step["next"] = nxt
+        return step
+
+
+def _step_labels(plan: WaitPlan, labels: dict[str, str], staff: StaffFitter | None) -> dict[str, str]:
+    """Step name -> the activity label it records (not the zero-time steps that split work)."""
+    own = {plan.names[s]: b for s, (_, b) in plan.states} | {v: k for k, v in labels.items()}
+    if staff is None:
+        return own
+    split = {name: b for name, b in own.items() if b in staff.shares_}
+    subs = {f"{name}__{k}": b for name, b in split.items() for k in range(len(staff.shares_[b]))}
+    return {name: b for name, b in own.items() if name not in split} | subs
+
+
 def _activities(
     labels: dict[str, str],
     chain: RoutingFitter,
     plan: WaitPlan,
     durations: dict[str, DurationFitter],
     delays: dict[Wait, DurationFitter],
-    resources: ResourceFitter,
     week: np.ndarray | None,
     worktime: str,
-    working: bool,
+    work: Work,
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(chain.start_) > 1:
@@ -244,17 +300,11 @@ def _activities(
             {"name": START, "duration": 0.0, "next": {plan.names[s]: p for s, p in chain.start_.items()}}
         )
     for state, (_, label) in plan.states:
-        step: dict[str, Any] = {"name": plan.names[state], "duration": durations[label].spec_}
-        if label in resources.capacity_:
-            step["resources"] = {labels[label]: 1}
-        if working and week is not None:
-            step["working_hours"] = {"per_hour": [float(s) for s in week]}
         nxt: dict[str, float] = {}
         for b, p in chain.next_[state].items():
             goes = plan.step_after(state, b)
             nxt[goes] = nxt.get(goes, 0.0) + p
-        step["next"] = nxt
-        steps.append(step)
+        steps += work.steps(plan.names[state], label, durations[label], nxt)
     for key, fitted in delays.items():
         name, target = _wait_name(key, labels), plan.targets[key]
         if week is None:
@@ -282,6 +332,16 @@ def _resources(labels: dict[str, str], resources: ResourceFitter, calendars: boo
         pool: dict[str, Any] = {"name": labels[label], "capacity": capacity}
         if calendars and label in resources.shifts_:
             pool["shifts"] = resources.shifts_[label]
+        pools.append(pool)
+    return pools
+
+
+def _staff(staff: StaffFitter, calendars: bool) -> list[dict[str, Any]]:
+    pools = []
+    for resource, name in staff.pools_.items():
+        pool: dict[str, Any] = {"name": name, "capacity": staff.capacity_[resource]}
+        if calendars and resource in staff.shifts_:
+            pool["shifts"] = staff.shifts_[resource]
         pools.append(pool)
     return pools
 

@@ -104,7 +104,10 @@ def _frame(rows: list[tuple], twin: Twin, start: datetime, unit: float, meta: di
     labels: dict[str, str] = meta.get("labels", {})
     units: dict[str, list[str]] = meta.get("units", {})
     pools = {a.name: next(iter(a.resources), None) for a in twin.activities}
-    kept = [r for r in rows if r[1] != "start" and not r[1].startswith("wait_")]
+    if labels:  # a calibrated twin: only the steps that record an activity
+        kept = [r for r in rows if r[1] in labels]
+    else:
+        kept = [r for r in rows if r[1] != "start" and not r[1].startswith("wait_")]
     kept.sort(key=lambda r: (r[2], r[3]))
     resources = _assign_units(kept, pools, units)
     return pd.DataFrame(

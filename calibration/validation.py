@@ -1,7 +1,7 @@
 """Choosing calibration options on history the fit did not see.
 
 Each option (working-time waits and shifts, how waits advance in working time, arrival
-form, pool capacity rule, routing order) changes the
+form, pool capacity rule, routing order, pools per activity or per resource) changes the
 twin, and which one reproduces a process best is an empirical question. Answering it on
 the test log would tune the model to the test; so `OptionSelector().fit(events)` cuts the
 training log itself the way the shared splits were made: T = the `share` quantile of case
@@ -15,7 +15,7 @@ the replay baseline of the fit part. Its loss is the mean over the seven distanc
 history, -1 perfect where the replay is not, and no one distance can outweigh the others
 (a ratio would, where the replay happens to be near 0). The search is by coordinates:
 from the first value of every option, each option in GRID's order tries its other values
-with the others held at the best so far (6 candidates, not the 32 of the full grid).
+with the others held at the best so far (7 candidates, not the 64 of the full grid).
 `options_` holds the winner's options; the caller calibrates on the whole training log
 with them.
 """
@@ -41,6 +41,7 @@ GRID: dict[str, tuple[Any, ...]] = {  # searched in this order, from the first v
     "arrivals": ("profile", "stationary"),
     "capacity": ("distinct", "peak"),
     "routing": (1, 2),
+    "pools": ("activity", "resource"),
 }
 
 

@@ -115,6 +115,7 @@ class CalibrationPublic(BaseModel):
     worktime: str | None
     routing: int | None
     processing: str
+    pools: str | None
     validation: bool
     warnings: list[str]
     attempts: int

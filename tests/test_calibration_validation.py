@@ -62,7 +62,8 @@ def test_selector_prefers_the_weekly_profile_for_office_hour_arrivals() -> None:
     """Stationary arrivals would start cases at night and on weekends: the check part says
     so (case arrival and circadian distances), and the profile wins."""
     pytest.importorskip("log_distance_measures")
-    fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted"}
+    fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted",
+             "pools": "activity"}
     selector = OptionSelector(fixed=fixed, runs=2).fit(office_log())
     by_form = {s["options"]["arrivals"]: s for s in selector.scores_}
     assert selector.options_["arrivals"] == "profile"
@@ -95,7 +96,7 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
     report = calibrate_files(path, None, None, {}, tmp_path / "t.yaml", tmp_path / "r.html", validate=True,
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
-    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 5
+    assert chosen["calendars"] is False and len(report["validation"]["candidates"]) == 6
     assert {k: report["options"][k] for k in chosen} == chosen
-    assert seen[0] == (0, 5) and seen[-1] == (5, 5)
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
     assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()

@@ -192,3 +192,30 @@ def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:
     assert ((done["end_time"] - done["start_time"]) > pd.Timedelta(hours=2)).any()  # paused overnight
     _, report = calibrate(events, calendars=True, worktime="open")
     assert report["durations"]["A"]["observed_mean"] > 18
+
+
+def test_pools_by_resource_share_a_person_between_activities() -> None:
+    """ann does A (1 h) and B; bob does A only (3 h): per-resource pools make ann one unit
+    that A and B share (never two jobs at once), with each resource's own pace on A."""
+    rng = np.random.default_rng(7)
+    rows, t = [], pd.Timestamp("2026-01-05 08:00")
+    for i in range(300):
+        t += pd.Timedelta(hours=float(rng.exponential(2.5)))
+        who, hours = ("ann", 1.0) if i % 2 else ("bob", 3.0)
+        rows.append((f"c{i}", "A", who, t, t + pd.Timedelta(hours=hours * float(rng.uniform(0.9, 1.1)))))
+        b = rows[-1][4] + pd.Timedelta(minutes=5)
+        rows.append((f"c{i}", "B", "ann", b, b + pd.Timedelta(minutes=20)))
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+    spec, report = calibrate(events, waits=False, pools="resource")
+    assert {p["name"]: p["capacity"] for p in spec["resources"]} == {"staff_ann": 1, "staff_bob": 1}
+    steps = {a["name"]: a for a in spec["activities"]}
+    assert steps["A"]["next"] == {"A__0": 0.5, "A__1": 0.5} and "resources" not in steps["A"]
+    assert steps["A__0"]["resources"] == steps["B__0"]["resources"] == {"staff_ann": 1}
+    twin = parse_twin(spec)
+    sim = simulate_log(twin, twin.start, 200, seed=3, meta=report)
+    assert set(sim["activity"]) == {"A", "B"} and set(sim.query("activity == 'B'")["resource"]) == {"ann"}
+    hours = (sim["end_time"] - sim["start_time"]).dt.total_seconds() / 3600
+    pace = hours[sim["activity"] == "A"].groupby(sim["resource"]).mean()
+    assert pace["ann"] == pytest.approx(1.0, rel=0.05) and pace["bob"] == pytest.approx(3.0, rel=0.05)
+    ann = sim[sim["resource"] == "ann"].sort_values("start_time")
+    assert (ann["start_time"].to_numpy()[1:] >= ann["end_time"].to_numpy()[:-1]).all()  # one job at a time

@@ -203,6 +203,10 @@ def calibrate_command(
     routing: Annotated[int | None, typer.Option(
         min=1, max=2, help="Routing order: 1 (next activity by the last) | 2 (by the last two). "
                            "(default: chosen on a validation split, else 1)", show_default=False)] = None,
+    pools: Annotated[str | None, typer.Option(
+        help="Pools: activity (one per activity, the resources seen doing it) | resource (one per "
+             "resource, each activity's work shared among those who did it, at their own pace). "
+             "(default: chosen on a validation split, else activity)", show_default=False)] = None,
     processing: Annotated[str, typer.Option(
         help="Activity durations in clock time, or in the working week of the waits (paused while "
              "closed): clock | working.")] = "clock",
@@ -221,7 +225,7 @@ def calibrate_command(
                 events, failures, deliveries, parse_mapping(mapping or []), output, report,
                 validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
-                routing=routing, processing=processing,
+                routing=routing, processing=processing, pools=pools,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None

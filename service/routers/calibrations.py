@@ -38,6 +38,7 @@ def create_calibration(
     worktime: Annotated[Literal["weighted", "open", "chain"] | None, Form()] = None,
     routing: Annotated[int | None, Form(ge=1, le=2)] = None,
     processing: Annotated[Literal["clock", "working"], Form()] = "clock",
+    pools: Annotated[Literal["activity", "resource"] | None, Form()] = None,
     validation: Annotated[bool, Form()] = False,
     case_id: Column = None,
     activity: Column = None,
@@ -63,7 +64,8 @@ def create_calibration(
     mapping = {k: v for k, v in given.items() if v is not None}
     options = {
         "name": name, "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-        "worktime": worktime, "routing": routing, "processing": processing, "validation": validation,
+        "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
+        "validation": validation,
     }
     return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options))
 
