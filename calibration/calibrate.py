@@ -1,17 +1,20 @@
 """From an event log (plus optional failure and delivery records) to a twin spec and a report.
 
 The twin, in hours, has one arrival stream of case starts (the hour-of-week rate profile
-when it beats a constant rate by AIC, else the stationary interarrival fit); a
-zero-time `start` dispatcher when cases begin with different activities; per activity its
-processing time (end - start) on one unit of its own pool; and, with `waits=True`, a
-`wait_<activity>` step before it holding the observed time from the end of the case's
-previous activity to this start (waiting that is not queueing in the twin: hand-overs,
-calendars, batching). With `calendars=True` and a clear site calendar, waits are measured
-in the site's open hours and replayed in working time by a chain of one-hour steps on the
-`open_hours` pool (its shifts are the site's opening hours, its capacity never binds; see
-`calibration.worktime`). Labels that are not valid
-spec names are slugged; the original labels and observed resource names travel in
-`report["labels"]` and `["units"]`.
+or Poisson arrivals at the observed rate: `arrivals`, by AIC unless given); a zero-time
+`start` dispatcher when cases begin with different activities; one step per routing state
+(`routing=1`: per activity; `2`: per activity after each previous one, see
+`calibration.routing`) holding its processing time (end - start) on one unit of its
+activity's pool (`pools="activity"`) or of the pool of one of the resources who did it
+(`"resource"`, see `calibration.staff`); and, with `waits=True`, a `wait_<activity>` step
+before it holding the observed time from the end of the case's previous activity to this
+start (waiting that is not queueing in the twin: hand-overs, calendars, batching). With
+`calendars=True`, waits are measured and replayed in working time (`worktime`): a step with
+`working_hours` at each hour's pace of starts (`weighted`) or at the site's opening hours
+(`open`), or a chain of one-hour steps on the `open_hours` pool (`chain`, see
+`calibration.worktime`); `processing="working"` does the same for processing times.
+Labels that are not valid spec names are slugged; the original labels and observed
+resource names travel in `report["labels"]` and `["units"]`.
 """
 
 from __future__ import annotations
@@ -367,7 +370,7 @@ def _warnings(report: dict[str, Any]) -> list[str]:
         f"durations[{a}]: resources differ (Kruskal-Wallis p={d['kruskal_pvalue']:.2g}); "
         "the twin uses one duration for the whole pool"
         for a, d in report["durations_by_resource"].items()
-        if d["differ"]
+        if d["differ"] and "staff" not in report  # pools by resource use their own durations
     ]
     for section in ("failures", "supply"):
         out += [f"{section}: {w}" for w in report.get(section, {}).get("warnings", [])]

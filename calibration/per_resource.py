@@ -3,8 +3,8 @@
 For each activity done by at least two resources with `min_n` or more instances each, every
 such resource's durations are fitted like the activity's (DurationFitter) and a
 Kruskal-Wallis test says whether the resources differ (`differ` at level `alpha`). The twin
-does not use these yet: its pools hand out interchangeable units, so a per-unit duration
-needs the engine to sample durations by the unit granted (see the report's warnings).
+uses durations per resource only with pools per resource (`calibration.staff`): a pool per
+activity hands out interchangeable units (see the report's warnings).
 """
 
 from __future__ import annotations

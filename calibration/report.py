@@ -108,7 +108,11 @@ def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
         for a, d in report.get("durations_by_resource", {}).items()
         for r, f in d["resources"].items()
     }
-    if by_resource:
+    if "staff" in report:
+        staff = report["staff"]
+        parts.append(_kv_table("Pools by resource: who did each activity (shares)", staff["shares"]))
+        parts.append(_fits_table("Durations per resource (hours; used by the twin)", staff["own_durations"]))
+    elif by_resource:
         parts.append(_fits_table("Durations per resource (hours; reported, not in the twin)", by_resource))
     if "selection" in report:
         parts.append(_kv_table("Completed cases only? (selection check)", report["selection"]))

@@ -13,8 +13,8 @@ then waits for the staff who clear it, as it did. Pools without a clear calendar
 own (thin data, sporadic use) fall back on the log-wide calendar (`site_calendar_`, from
 every start), when that one is clear: the site's opening hours bound when any of its work
 can start.
-The twin spec has one pool per activity today (no skill-based assignment), so a resource
-doing several activities appears in several pools (see `skills_`).
+These are pools per activity, so a resource doing several activities appears in several
+pools (see `skills_`); `calibration.staff` makes a pool per resource instead.
 """
 
 from __future__ import annotations
