@@ -71,3 +71,40 @@ def test_dashboard_starts_a_study_and_shows_it_finished(
             browser.close()
     assert "mm1-small" in kpis
     assert errors == []
+
+
+def test_dashboard_uploads_a_log_and_calibrates_with_validation(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload form with 'choose options by validation' ticked: the job runs the
+    validation split, the table shows it done with its Report button."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
+    pytest.importorskip("log_distance_measures")
+    from tests.test_calibration_validation import office_log
+
+    monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    events = tmp_path / "office.csv"
+    office_log(weeks=6).to_csv(events, index=False)
+    key = server.key("editor")
+    errors: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url + "/")
+            page.fill("#key", key)
+            page.click("#save-key")
+            page.click("summary:has-text('Calibrate a twin')")
+            page.set_input_files("#cal-events", str(events))
+            page.check("#cal-validation")
+            page.click("#start-calibration")
+            page.wait_for_selector("#calibrations tbody tr button:visible", timeout=300_000)
+            assert "done" in page.inner_text("#calibrations")
+        finally:
+            browser.close()
+    assert errors == []
+    with client(server, key) as api:
+        (done,) = api.get("/calibrations").json()
+        report = api.get(f"/calibrations/{done['id']}/report.json").json()
+    assert done["validation"] is True and report["validation"]["chosen"]["arrivals"] == "profile"

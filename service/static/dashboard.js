@@ -175,6 +175,7 @@ $("start-calibration").onclick = async () => {
     if (file) form.append(field, file);
   }
   if ($("cal-name").value.trim()) form.append("name", $("cal-name").value.trim());
+  if ($("cal-validation").checked) form.append("validation", "true");
   try { await json("/calibrations", {method: "POST", body: form}); refresh(); }
   catch (error) { $("cal-error").textContent = error.message; }
 };
