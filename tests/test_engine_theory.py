@@ -147,6 +147,14 @@ def test_mm1_matches_erlang_c() -> None:
     check_against_theory(recs, mmc_exact(1, 1.0, 0.7))
 
 
+def test_mm1_at_half_pace_working_time_matches_erlang_c() -> None:
+    """Work at half pace in every hour (`working_hours` share 0.5): service of mean 0.35
+    working hours is exponential with mean 0.7 clock hours, so the exact M/M/1 values hold."""
+    twin = twin_file("mm1_half_pace")
+    recs = per_time(records("mm1_half_pace", 20, 101), "activities.serve.completed", twin)
+    check_against_theory(recs, mmc_exact(1, 1.0, 0.7))
+
+
 @pytest.mark.slow
 def test_mm3_matches_erlang_c() -> None:
     twin = twin_file("mm3")
