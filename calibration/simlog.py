@@ -80,13 +80,13 @@ def simulate_log(
     meta = meta or {}
     unit = UNIT_HOURS[twin.time_unit]
     if until is not None:
-        trial = _window(twin, start, (until - start).total_seconds() / 3600 / unit)
+        trial = window(twin, start, (until - start).total_seconds() / 3600 / unit)
         rows, _ = _trace_rows(trial, seed, replication, cases, unfinished=True)
         return _frame(rows, trial, start, unit, meta)
     mean_gap = 1 / sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
     extra = max(twin.horizon, 1.0)
     for _ in range(max_tries):
-        trial = _window(twin, start, cases * mean_gap * 1.05 + extra)
+        trial = window(twin, start, cases * mean_gap * 1.05 + extra)
         rows, done = _trace_rows(trial, seed, replication, cases)
         if done >= cases:
             break
@@ -94,7 +94,7 @@ def simulate_log(
     return _frame(rows, trial, start, unit, meta)
 
 
-def _window(twin: Twin, start: datetime, horizon: float) -> Twin:
+def window(twin: Twin, start: datetime, horizon: float) -> Twin:
     """The twin started at `start` and run for `horizon` (its time unit), no warm-up."""
     data = {**twin.model_dump(mode="json", exclude_none=True), "start": start.isoformat()}
     return parse_twin({**data, "horizon": max(horizon, 1e-6), "warmup": 0.0})
