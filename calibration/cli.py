@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +46,8 @@ def calibrate_files(
     deliv = read_table(deliveries)[0] if deliveries else None
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
     given = {k: v for k, v in options.items() if v is not None}
-    validation, skipped = choose_options(log, given, progress) if validate else ({}, None)
+    workers = os.cpu_count() or 1  # candidates are scored in parallel processes
+    validation, skipped = choose_options(log, given, progress, workers) if validate else ({}, None)
     spec, report = calibrate(log, fail, deliv, name=name, **(DEFAULTS | given | validation.get("chosen", {})))
     add_validation(report, validation, skipped)
     report["data"] = loaded.as_dict()
@@ -58,14 +60,17 @@ def calibrate_files(
 
 
 def choose_options(
-    log: pd.DataFrame, given: dict[str, Any], progress: Callable[[int, int], None] | None = None
+    log: pd.DataFrame,
+    given: dict[str, Any],
+    progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> tuple[dict[str, Any], str | None]:
     """(the option selector's summary, its `chosen` options among those not `given`; or {}
     and why it could not run: too little history, or no scoring extra)."""
     try:
         require_scoring()
         fixed = {k: v for k, v in given.items() if k in GRID}
-        return OptionSelector(fixed=fixed, progress=progress).fit(log).summary(), None
+        return OptionSelector(fixed=fixed, progress=progress, workers=workers).fit(log).summary(), None
     except (ThinSplit, RuntimeError) as why:
         return {}, str(why)
 

@@ -13,9 +13,10 @@ cases, 3 to 10, since a small check log is cheap to simulate and noisy to score)
 the replay baseline of the fit part. Its loss is the mean over the seven distances of
 (d - r) / (d + r), d the twin's distance and r the replay's: 0 is as good as replaying
 history, -1 perfect where the replay is not, and no one distance can outweigh the others
-(a ratio would, where the replay happens to be near 0). The search is by coordinates:
-from the first value of every option, each option in GRID's order tries its other values
-with the others held at the best so far (7 candidates, not the 64 of the full grid).
+(a ratio would, where the replay happens to be near 0). The search changes one option at
+a time: the start (the first value of every option), each other value of each option with
+the rest at the start, then the combination of each option's best value (8 candidates,
+not the 64 of the full grid), scored in `workers` processes; the best of them wins.
 `options_` holds the winner's options; the caller calibrates on the whole training log
 with them.
 """
@@ -24,7 +25,9 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -60,8 +63,34 @@ def time_split(events: pd.DataFrame, share: float) -> tuple[pd.DataFrame, pd.Dat
 
 
 def search_size(fixed: dict[str, Any], grid: dict[str, tuple[Any, ...]] = GRID) -> int:
-    """Candidates a coordinate search tries: the start, then each other value of each free option."""
-    return 1 + sum(len(values) - 1 for key, values in grid.items() if key not in fixed)
+    """Candidates the search scores at most: the start, each other value of each free option,
+    and the combination of the best values."""
+    singles = sum(len(values) - 1 for key, values in grid.items() if key not in fixed)
+    return 1 + singles + (singles > 1)
+
+
+def one_at_a_time(fixed: dict[str, Any], grid: dict[str, tuple[Any, ...]] = GRID) -> list[dict[str, Any]]:
+    """The start (the first value of every option not fixed) and every change of one option."""
+    start = fixed | {k: v[0] for k, v in grid.items() if k not in fixed}
+    return [start] + [start | {k: v} for k, values in grid.items() if k not in fixed for v in values[1:]]
+
+
+def same_twin(options: dict[str, Any]) -> str:
+    """A key equal for options that calibrate the same twin (without calendars, waits are in
+    clock time whatever `worktime` says)."""
+    if options.get("calendars") is False:
+        options = options | {"worktime": None}
+    return json.dumps(options, sort_keys=True, default=str)
+
+
+def evaluate(
+    fit: pd.DataFrame, check: pd.DataFrame, options: dict[str, Any], runs: int, seed: int
+) -> dict[str, float]:
+    """Calibrate on `fit` with `options`; mean metrics of `runs` simulations scored on `check`."""
+    spec, report = calibrate(fit, **options)
+    meta = {"labels": report["labels"], "units": report["units"]}
+    scored = model_runs(parse_twin(spec, "validation twin"), check, runs, seed, meta)
+    return {k: m["mean"] for k, m in summarise(scored).items()}
 
 
 def loss(model: dict[str, float], baseline: dict[str, float]) -> float:
@@ -82,6 +111,7 @@ class OptionSelector:
         seed: int = 1,
         min_cases: int = 10,
         progress: Callable[[int, int], None] | None = None,
+        workers: int = 1,
     ) -> None:
         self.fixed = fixed or {}
         self.share = share
@@ -89,6 +119,7 @@ class OptionSelector:
         self.seed = seed
         self.min_cases = min_cases
         self.progress = progress
+        self.workers = workers
 
     def fit(self, events: pd.DataFrame) -> OptionSelector:
         fit, check, cut = time_split(events, self.share)
@@ -103,36 +134,56 @@ class OptionSelector:
         self.runs_ = self.runs or min(10, max(3, math.ceil(2000 / sizes["check"])))
         baseline = baseline_run(fit, check)
         self.baseline_ = {k: float(v) for k, v in baseline.items()}
+        self._total, self._done = search_size(self.fixed), 0
+        if self.progress:
+            self.progress(0, self._total)
         self.scores_: list[dict[str, Any]] = []
-        self._scored: dict[str, dict[str, float]] = {}  # options giving the same twin score the same
-        self._total = search_size(self.fixed)
-        best = self._score(fit, check, self.fixed | {k: v[0] for k, v in GRID.items() if k not in self.fixed})
-        for key, values in GRID.items():  # coordinate search: one option at a time, the rest held
-            if key in self.fixed:
-                continue
-            start = best
-            for value in values[1:]:
-                tried = self._score(fit, check, start["options"] | {key: value})
-                best = min(best, tried, key=lambda s: s["loss"])
+        tried = self._score_all(fit, check, one_at_a_time(self.fixed))
+        start = tried[0]["options"]
+        combined = dict(start)  # each option at its best value, the others at the start
+        for key in (k for k in GRID if k not in self.fixed):
+            changed = [s for s in tried if all(s["options"][k] == v for k, v in start.items() if k != key)]
+            combined[key] = min(changed, key=lambda s: s["loss"])["options"][key]
+        if combined.get("calendars") is False and "worktime" not in self.fixed:
+            combined["worktime"] = start["worktime"]  # it means nothing without calendars
+        if all(same_twin(combined) != same_twin(s["options"]) for s in tried):
+            tried += self._score_all(fit, check, [combined])
         if self.progress:
             self.progress(self._total, self._total)
+        best = min(tried, key=lambda s: s["loss"])
         self.options_: dict[str, Any] = best["options"]
         self.loss_ = float(best["loss"])
         return self
 
-    def _score(self, fit: pd.DataFrame, check: pd.DataFrame, options: dict[str, Any]) -> dict[str, Any]:
-        if self.progress:
-            self.progress(len(self.scores_), self._total)
-        spec, report = calibrate(fit, **options)
-        key = json.dumps(spec, sort_keys=True)
-        if key not in self._scored:
-            meta = {"labels": report["labels"], "units": report["units"]}
-            runs = model_runs(parse_twin(spec, "validation twin"), check, self.runs_, self.seed, meta)
-            self._scored[key] = {k: m["mean"] for k, m in summarise(runs).items()}
-        means = self._scored[key]
-        scored = {"options": options, "loss": loss(means, self.baseline_), "metrics": means}
-        self.scores_.append(scored)
+    def _score_all(
+        self, fit: pd.DataFrame, check: pd.DataFrame, options: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Score each distinct twin once, in `workers` processes when more than one."""
+        todo = {same_twin(o): o for o in options}
+        means: dict[str, dict[str, float]] = {}
+        if self.workers > 1 and len(todo) > 1:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(self.workers, len(todo)), mp_context=context) as pool:
+                jobs = {pool.submit(evaluate, fit, check, o, self.runs_, self.seed): key
+                        for key, o in todo.items()}
+                for job in as_completed(jobs):
+                    means[jobs[job]] = job.result()
+                    self._tick()
+        else:
+            for key, o in todo.items():
+                means[key] = evaluate(fit, check, o, self.runs_, self.seed)
+                self._tick()
+        scored = [
+            {"options": o, "loss": loss(means[same_twin(o)], self.baseline_), "metrics": means[same_twin(o)]}
+            for o in options
+        ]
+        self.scores_ += scored
         return scored
+
+    def _tick(self) -> None:
+        self._done += 1
+        if self.progress:
+            self.progress(self._done, self._total)
 
     def summary(self) -> dict[str, Any]:
         return {
