@@ -4,7 +4,9 @@ key once, start a study, watch it finish, see its KPIs and a figure drawn."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,15 +37,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield running
 
 
-def test_dashboard_starts_a_study_and_shows_it_finished(
-    server: Server, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextmanager
+def dashboard(server: Server, key: str, errors: list[str]) -> Iterator[Any]:
+    """A Chromium page on the dashboard, logged in with `key`; page errors go to `errors`."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
-    monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-    key = server.key("editor")
-    with client(server, key) as api:
-        api.post("/twins", json={"spec": SMALL}).raise_for_status()
-    errors: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -52,23 +49,35 @@ def test_dashboard_starts_a_study_and_shows_it_finished(
             page.goto(server.url + "/")
             page.fill("#key", key)
             page.click("#save-key")
-            page.wait_for_selector("#twins tbody tr[data-id]")
-            page.fill("#study-reps", "3")
-            page.click("#start-study")
-            page.wait_for_selector("#detail-status[data-status='done']", timeout=120_000)
-            page.wait_for_selector("#kpi-table")
-            kpis = page.inner_text("#kpi-table")
-            if viz_available():
-                page.wait_for_selector("#figure svg.main-svg", timeout=60_000)
-                assert page.is_visible("#download-report")
-                with page.expect_download() as download:
-                    page.click("#download-report")
-                assert download.value.suggested_filename.startswith("report-")
-            page.reload()  # the key is remembered: no second prompt
-            page.wait_for_selector("#studies tbody tr[data-id]")
-            assert page.is_hidden("#login")
+            yield page
         finally:
             browser.close()
+
+
+def test_dashboard_starts_a_study_and_shows_it_finished(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    key = server.key("editor")
+    with client(server, key) as api:
+        api.post("/twins", json={"spec": SMALL}).raise_for_status()
+    errors: list[str] = []
+    with dashboard(server, key, errors) as page:
+        page.wait_for_selector("#twins tbody tr[data-id]")
+        page.fill("#study-reps", "3")
+        page.click("#start-study")
+        page.wait_for_selector("#detail-status[data-status='done']", timeout=120_000)
+        page.wait_for_selector("#kpi-table")
+        kpis = page.inner_text("#kpi-table")
+        if viz_available():
+            page.wait_for_selector("#figure svg.main-svg", timeout=60_000)
+            assert page.is_visible("#download-report")
+            with page.expect_download() as download:
+                page.click("#download-report")
+            assert download.value.suggested_filename.startswith("report-")
+        page.reload()  # the key is remembered: no second prompt
+        page.wait_for_selector("#studies tbody tr[data-id]")
+        assert page.is_hidden("#login")
     assert "mm1-small" in kpis
     assert errors == []
 
@@ -78,7 +87,6 @@ def test_dashboard_uploads_a_log_and_calibrates_with_validation(
 ) -> None:
     """The upload form with 'choose options by validation' ticked: the job runs the
     validation split, the table shows it done with its Report button."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
     pytest.importorskip("log_distance_measures")
     from tests.test_calibration_validation import office_log
 
@@ -87,22 +95,13 @@ def test_dashboard_uploads_a_log_and_calibrates_with_validation(
     office_log(weeks=6).to_csv(events, index=False)
     key = server.key("editor")
     errors: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(server.url + "/")
-            page.fill("#key", key)
-            page.click("#save-key")
-            page.click("summary:has-text('Calibrate a twin')")
-            page.set_input_files("#cal-events", str(events))
-            page.check("#cal-validation")
-            page.click("#start-calibration")
-            page.wait_for_selector("#calibrations tbody tr button:visible", timeout=300_000)
-            assert "done" in page.inner_text("#calibrations")
-        finally:
-            browser.close()
+    with dashboard(server, key, errors) as page:
+        page.click("summary:has-text('Calibrate a twin')")
+        page.set_input_files("#cal-events", str(events))
+        page.check("#cal-validation")
+        page.click("#start-calibration")
+        page.wait_for_selector("#calibrations tbody tr button:visible", timeout=300_000)
+        assert "done" in page.inner_text("#calibrations")
     assert errors == []
     with client(server, key) as api:
         (done,) = api.get("/calibrations").json()
