@@ -87,6 +87,9 @@ def calibrate(
     pools: str = "activity",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
+    options = {"waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
+               "worktime": worktime, "routing": routing, "processing": processing, "pools": pools}
+    _check_options(options)
     table = case_table(events)
     labels = slugs(sorted(table["activity"].unique()))
     cases = table.groupby("case_id")
@@ -95,12 +98,8 @@ def calibrate(
     chain = RoutingFitter(order=routing).fit(table, selection.weights_)
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
-    if pools not in ("activity", "resource"):
-        raise ValueError(f"pools must be 'activity' or 'resource', not '{pools}'")
     staff = StaffFitter(capacity=capacity, staff_factor=lost).fit(table) if pools == "resource" else None
     week = _working_week(table, resources, worktime) if calendars else None
-    if processing not in ("clock", "working"):
-        raise ValueError(f"processing must be 'clock' or 'working', not '{processing}'")
     working = processing == "working" and week is not None
     if week is not None and working:
         table["duration"] = open_hours_between(table["start_time"], table["end_time"], week)
@@ -109,8 +108,7 @@ def calibrate(
     later = table[~table["first"]].copy()
     if week is not None and opening:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
-    samples = wait_samples(later) if waits else {}
-    plan = WaitPlan(chain, samples, labels)
+    plan = WaitPlan(chain, wait_samples(later) if waits else {}, labels)
     delays = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
@@ -145,17 +143,27 @@ def calibrate(
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
-        "options": {
-            "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-            "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
-            "open_hours": opening,
-        },
+        "options": options | {"open_hours": opening},
     }
     if staff is not None:
         report["staff"] = staff.summary()
     _extras(report, failures, deliveries)
     report["warnings"] = _warnings(report)
     return spec, report
+
+
+CHOICES: dict[str, tuple[Any, ...]] = {
+    "waits": (True, False), "calendars": (True, False), "capacity": ("distinct", "peak"),
+    "arrivals": ("auto", "profile", "stationary"), "worktime": ("weighted", "open", "chain"),
+    "routing": (1, 2), "processing": ("clock", "working"), "pools": ("activity", "resource"),
+}
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    for key, value in options.items():
+        if value not in CHOICES[key] or isinstance(value, bool) != isinstance(CHOICES[key][0], bool):
+            allowed = ", ".join(repr(c) for c in CHOICES[key])
+            raise ValueError(f"{key} must be one of {allowed}, not {value!r}")
 
 
 def _first_step(start: dict[str, float], names: dict[str, str]) -> str:
@@ -232,8 +240,6 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
     the site's opening hours when its calendar is clear (`chain`, `open`), or each hour's
     rate of activity starts against the busiest hour's (`weighted`: a wait advances as fast
     as work gets picked up then)."""
-    if worktime not in ("chain", "open", "weighted"):
-        raise ValueError(f"worktime must be 'chain', 'open' or 'weighted', not '{worktime}'")
     if worktime != "weighted":
         return resources.site_on_.astype(float) if resources.site_calendar_["clear"] else None
     starts = table["start_time"]

@@ -228,3 +228,18 @@ def test_weekly_profile_goes_into_the_spec_when_preferred() -> None:
             assert report["arrivals"]["used_in_spec"].startswith("weekly")
             assert run(twin, replications=2, seed=1).to_json()["kpis"]["throughput"]["mean"] > 0
             assert simulate_log(twin, twin.start, 10, seed=1, meta=report)["case_id"].nunique() == 10
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("pools", "people"), ("routing", 3), ("worktime", "fast"), ("calendars", 1), ("processing", "paused"),
+])
+def test_bad_calibration_options_name_the_option_and_the_choices(option: str, value: object) -> None:
+    events, _ = load_events(SAMPLE)
+    with pytest.raises(ValueError, match=f"^{option} must be one of .*, not {value!r}$"):
+        calibrate(events, **{option: value})
+
+
+def test_cli_bad_option_is_a_clear_error(tmp_path: Path) -> None:
+    done = _twin("calibrate", "--events", str(SAMPLE), "-o", str(tmp_path / "t.yaml"), "--pools", "people")
+    assert done.returncode == 2 and "pools must be one of 'activity', 'resource', not 'people'" in done.stderr
+    assert not (tmp_path / "t.yaml").exists()
