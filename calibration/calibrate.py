@@ -85,11 +85,15 @@ def calibrate(
     routing: int = 1,
     processing: str = "clock",
     pools: str = "activity",
+    history: float = 1.0,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(twin spec as plain data, calibration report as plain data)."""
     options = {"waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
                "worktime": worktime, "routing": routing, "processing": processing, "pools": pools}
     _check_options(options)
+    if not (isinstance(history, int | float) and not isinstance(history, bool) and 0 < history <= 1):
+        raise ValueError(f"history must be a share of the cases in (0, 1], not {history!r}")
+    events = recent(events, history)
     table = case_table(events)
     labels = slugs(sorted(table["activity"].unique()))
     cases = table.groupby("case_id")
@@ -143,7 +147,7 @@ def calibrate(
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
-        "options": options | {"open_hours": opening},
+        "options": options | {"history": history, "open_hours": opening},
     }
     if staff is not None:
         report["staff"] = staff.summary()
@@ -157,6 +161,15 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "arrivals": ("auto", "profile", "stationary"), "worktime": ("weighted", "open", "chain"),
     "routing": (1, 2), "processing": ("clock", "working"), "pools": ("activity", "resource"),
 }
+
+
+def recent(events: pd.DataFrame, share: float) -> pd.DataFrame:
+    """The cases that started in the latest `share` of the log's case starts (all for 1):
+    a process that drifts is better fitted on its recent history."""
+    if share >= 1:
+        return events
+    starts = events.groupby("case_id")["start_time"].min()
+    return events[events["case_id"].isin(starts.index[starts >= starts.quantile(1 - share)])]
 
 
 def _check_options(options: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from twin.loader import load_twin, parse_twin
 
 DEFAULTS: dict[str, Any] = {
     "waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto", "worktime": "weighted",
-    "routing": 1, "processing": "clock", "pools": "activity",
+    "routing": 1, "processing": "clock", "pools": "activity", "history": 1.0,
 }
 
 

@@ -28,7 +28,8 @@ from twin.spec import Twin
 FILES = ("events", "failures", "deliveries")  # form fields; events is required
 MAPPED = ("case_id", "activity", "resource", "start_time", "end_time")  # column mapping fields
 STEPS = 4  # load, fit, check the twin, write the report (+ the validation's candidates)
-OPTIONS = ("waits", "calendars", "capacity", "arrivals", "worktime", "routing", "processing", "pools")
+OPTIONS = ("waits", "calendars", "capacity", "arrivals", "worktime", "routing", "processing", "pools",
+           "history")
 REPORT_JSON, REPORT_HTML, TWIN_YAML = "report.json", "report.html", "twin.yaml"
 
 
@@ -200,6 +201,7 @@ def public(row: CalibrationRow) -> CalibrationPublic:
         routing=request.get("routing"),
         processing=str(request.get("processing") or "clock"),
         pools=request.get("pools"),
+        history=request.get("history"),
         validation=bool(request.get("validation", False)),
         warnings=list(row.warnings or []),
         attempts=row.attempts,

@@ -116,6 +116,7 @@ class CalibrationPublic(BaseModel):
     routing: int | None
     processing: str
     pools: str | None
+    history: float | None
     validation: bool
     warnings: list[str]
     attempts: int

@@ -239,6 +239,17 @@ def test_bad_calibration_options_name_the_option_and_the_choices(option: str, va
         calibrate(events, **{option: value})
 
 
+def test_recent_history_fits_the_latest_cases_only() -> None:
+    events, _ = load_events(SAMPLE)
+    starts = events.groupby("case_id")["start_time"].min()
+    spec, report = calibrate(events, history=0.5)
+    assert report["options"]["history"] == 0.5
+    assert report["selection"]["cases"] == (starts >= starts.quantile(0.5)).sum() < len(starts)
+    assert spec["start"] >= starts.quantile(0.5).isoformat()
+    with pytest.raises(ValueError, match=r"history must be a share of the cases in \(0, 1\], not 0"):
+        calibrate(events, history=0)
+
+
 def test_cli_bad_option_is_a_clear_error(tmp_path: Path) -> None:
     done = _twin("calibrate", "--events", str(SAMPLE), "-o", str(tmp_path / "t.yaml"), "--pools", "people")
     assert done.returncode == 2 and "pools must be one of 'activity', 'resource', not 'people'" in done.stderr

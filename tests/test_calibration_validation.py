@@ -78,7 +78,7 @@ def test_selector_prefers_the_weekly_profile_for_office_hour_arrivals() -> None:
     so (case arrival and circadian distances), and the profile wins."""
     pytest.importorskip("log_distance_measures")
     fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted",
-             "pools": "activity"}
+             "pools": "activity", "history": 1.0}
     selector = OptionSelector(fixed=fixed, runs=2).fit(office_log())
     by_form = {s["options"]["arrivals"]: s for s in selector.scores_}
     assert selector.options_["arrivals"] == "profile"
@@ -112,16 +112,16 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
     tried = report["validation"]["candidates"]
-    assert chosen["calendars"] is False and len(tried) in (6, 7)  # the combination, if new
+    assert chosen["calendars"] is False and len(tried) in (7, 8)  # the combination, if new
     assert {k: report["options"][k] for k in chosen} == chosen
-    assert seen[0] == (0, 7) and seen[-1] == (7, 7)
+    assert seen[0] == (0, 8) and seen[-1] == (8, 8)
     assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()
 
 
 @pytest.mark.slow
 def test_candidates_scored_in_processes_give_the_same_choice() -> None:
     pytest.importorskip("log_distance_measures")
-    fixed = {"pools": "activity", "routing": 1}
+    fixed = {"pools": "activity", "routing": 1, "history": 1.0}
     alone = OptionSelector(fixed=fixed).fit(office_log(weeks=6))
     spread = OptionSelector(fixed=fixed, workers=2).fit(office_log(weeks=6))
     assert spread.scores_ == alone.scores_ and spread.options_ == alone.options_

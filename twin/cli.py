@@ -207,6 +207,10 @@ def calibrate_command(
         help="Pools: activity (one per activity, the resources seen doing it) | resource (one per "
              "resource, each activity's work shared among those who did it, at their own pace). "
              "(default: chosen on a validation split, else activity)", show_default=False)] = None,
+    history: Annotated[float | None, typer.Option(
+        min=0.01, max=1.0, help="Share of the most recent cases to fit on (1: all; a drifting process "
+                                "is better fitted on its recent history). (default: 1 or 0.5, chosen on a "
+                                "validation split, else 1)", show_default=False)] = None,
     processing: Annotated[str, typer.Option(
         help="Activity durations in clock time, or in the working week of the waits (paused while "
              "closed): clock | working.")] = "clock",
@@ -225,7 +229,7 @@ def calibrate_command(
                 events, failures, deliveries, parse_mapping(mapping or []), output, report,
                 validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
-                routing=routing, processing=processing, pools=pools,
+                routing=routing, processing=processing, pools=pools, history=history,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None

@@ -39,6 +39,7 @@ def create_calibration(
     routing: Annotated[int | None, Form(ge=1, le=2)] = None,
     processing: Annotated[Literal["clock", "working"], Form()] = "clock",
     pools: Annotated[Literal["activity", "resource"] | None, Form()] = None,
+    history: Annotated[float | None, Form(gt=0, le=1)] = None,
     validation: Annotated[bool, Form()] = False,
     case_id: Column = None,
     activity: Column = None,
@@ -65,7 +66,7 @@ def create_calibration(
     options = {
         "name": name, "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
         "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
-        "validation": validation,
+        "history": history, "validation": validation,
     }
     return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options))
 
