@@ -47,9 +47,7 @@ def calibrate_files(
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
     given = {k: v for k, v in options.items() if v is not None}
     workers = os.cpu_count() or 1  # candidates are scored in parallel processes
-    validation, skipped = choose_options(log, given, progress, workers) if validate else ({}, None)
-    spec, report = calibrate(log, fail, deliv, name=name, **(DEFAULTS | given | validation.get("chosen", {})))
-    add_validation(report, validation, skipped)
+    spec, report = calibrate_with_options(log, fail, deliv, name, given, validate, progress, workers)
     report["data"] = loaded.as_dict()
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
@@ -59,27 +57,42 @@ def calibrate_files(
     return report
 
 
-def choose_options(
+def calibrate_with_options(
     log: pd.DataFrame,
+    failures: pd.DataFrame | None,
+    deliveries: pd.DataFrame | None,
+    name: str,
     given: dict[str, Any],
+    validate: bool,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`calibrate` with the options `given`; the others chosen on a validation split of the
+    log (`validate`, the selector's summary in the report's `validation`), else DEFAULTS."""
+    validation, skipped = _choose_options(log, given, progress, workers) if validate else ({}, None)
+    spec, report = calibrate(log, failures, deliveries, name=name,
+                             **(DEFAULTS | given | validation.get("chosen", {})))
+    if validation:
+        report["validation"] = validation
+    if skipped:
+        report["warnings"].append(f"validation skipped ({skipped}); options are the defaults")
+    return spec, report
+
+
+def _choose_options(
+    log: pd.DataFrame,
+    given: dict[str, Any],
+    progress: Callable[[int, int], None] | None,
+    workers: int,
 ) -> tuple[dict[str, Any], str | None]:
-    """(the option selector's summary, its `chosen` options among those not `given`; or {}
-    and why it could not run: too little history, or no scoring extra)."""
+    """(the option selector's summary; or {} and why it could not run: too little history,
+    or no scoring extra)."""
     try:
         require_scoring()
         fixed = {k: v for k, v in given.items() if k in GRID}
         return OptionSelector(fixed=fixed, progress=progress, workers=workers).fit(log).summary(), None
     except (ThinSplit, RuntimeError) as why:
         return {}, str(why)
-
-
-def add_validation(report: dict[str, Any], validation: dict[str, Any], skipped: str | None) -> None:
-    if validation:
-        report["validation"] = validation
-    if skipped:
-        report["warnings"].append(f"validation skipped ({skipped}); options are the defaults")
 
 
 def simulate_log_file(twin_path: Path, start: str, cases: int, seed: int, output: Path) -> pd.DataFrame:

@@ -22,15 +22,13 @@ needs one from elsewhere.
 
 from __future__ import annotations
 
-import math
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from calibration.fitters import _SCIPY, DurationFitter, to_spec
+from calibration.fitters import DurationFitter, censored_fit
 from calibration.loaders import CalibrationDataError, parse_times
 
 COLUMNS = {
@@ -59,24 +57,6 @@ def uptimes(times: pd.Series, units: pd.Series, end: pd.Timestamp) -> tuple[np.n
     complete = _hours(frame.groupby("unit")["time"].diff()).dropna().to_numpy()
     tails = _hours(end - frame.groupby("unit")["time"].max()).to_numpy()
     return complete, tails
-
-
-def censored_fit(complete: np.ndarray, tails: np.ndarray) -> dict[str, Any]:
-    """MLE of each positive family with right-censored tails; the best by AIC."""
-    data = stats.CensoredData(uncensored=complete, right=tails[tails > 0])
-    best: dict[str, Any] = {}
-    for family in ("exponential", "gamma", "lognormal", "weibull"):
-        spec = _SCIPY[family]
-        dist = getattr(stats, spec.scipy_name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            args = dist.fit(data, **spec.fixed)
-        ll = float(dist.logpdf(complete, *args).sum() + dist.logsf(tails[tails > 0], *args).sum())
-        aic = 2 * spec.free - 2 * ll
-        if math.isfinite(aic) and (not best or aic < best["aic"]):
-            best = {"family": family, "spec": to_spec(family, args), "aic": aic,
-                    "n": len(complete), "censored": int((tails > 0).sum())}
-    return best
 
 
 def holdout(samples: pd.Series, times: pd.Series, train_share: float) -> dict[str, Any]:
@@ -185,14 +165,12 @@ class FailureFitter:
                 "component": records[c].astype(str).to_numpy(),
             }
         ).sort_values("time")
-        df["uptime"] = df.groupby(["machine", "component"])["time"].diff().dt.total_seconds() / 3600
-        self.first_failures_dropped_ = int(df["uptime"].isna().sum())
-        ups = df.dropna(subset=["uptime"])
-        self.uptime_ = {comp: DurationFitter().fit(g["uptime"]) for comp, g in ups.groupby("component")}
         end = df["time"].max()
-        self.censored_ = {
-            comp: censored_fit(*uptimes(g["time"], g["machine"], end)) for comp, g in df.groupby("component")
-        }
+        split = {comp: uptimes(g["time"], g["machine"], end) for comp, g in df.groupby("component")}
+        self.first_failures_dropped_ = sum(len(tails) for _, tails in split.values())  # one per unit
+        fitted = {comp: s for comp, s in split.items() if len(s[0])}  # a component with uptimes to fit
+        self.uptime_ = {comp: DurationFitter().fit(complete) for comp, (complete, _) in fitted.items()}
+        self.censored_ = {comp: censored_fit(*s) for comp, s in fitted.items()}
         rng = np.random.default_rng(0)
         self.holdout_ = {
             comp: renewal_holdout(g["time"], g["machine"], self.train_share, rng)

@@ -204,3 +204,22 @@ class DurationFitter:
 
 def _nan_none(value: float) -> float | None:
     return None if math.isnan(value) else value
+
+
+def censored_fit(complete: np.ndarray, tails: np.ndarray) -> dict[str, Any]:
+    """MLE of each positive family (location 0) with observations right-censored at `tails`
+    (only known to exceed them); the best by AIC, as a twin distribution spec."""
+    data = stats.CensoredData(uncensored=complete, right=tails[tails > 0])
+    best: dict[str, Any] = {}
+    for family in ("exponential", "gamma", "lognormal", "weibull"):
+        spec = _SCIPY[family]
+        dist = getattr(stats, spec.scipy_name)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            args = dist.fit(data, **spec.fixed)
+        ll = float(dist.logpdf(complete, *args).sum() + dist.logsf(tails[tails > 0], *args).sum())
+        aic = 2 * spec.free - 2 * ll
+        if math.isfinite(aic) and (not best or aic < best["aic"]):
+            best = {"family": family, "spec": to_spec(family, args), "aic": aic,
+                    "n": len(complete), "censored": int((tails > 0).sum())}
+    return best

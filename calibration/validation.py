@@ -197,4 +197,5 @@ class OptionSelector:
             "baseline": self.baseline_,
             "candidates": self.scores_,
             "chosen": self.options_,
+            "chosen_loss": self.loss_,
         }

@@ -123,8 +123,8 @@ def run(
 ) -> tuple[Twin, dict[str, Any]]:
     """The job (in a worker process): calibrate from the folder's uploads; write the twin
     YAML and the report files; return the checked twin and the report."""
-    from calibration import calibrate, load_events
-    from calibration.cli import DEFAULTS, add_validation, choose_options
+    from calibration import load_events
+    from calibration.cli import calibrate_with_options
     from calibration.loaders import read_table
     from calibration.report import write_report
     from twin.loader import parse_twin
@@ -136,20 +136,13 @@ def run(
         field: read_table(inputs / f"{field}.csv")[0] if (inputs / f"{field}.csv").exists() else None
         for field in ("failures", "deliveries")
     }
+    progress(1, STEPS)
     given = {k: request[k] for k in OPTIONS if request.get(k) is not None}
-    validation: dict[str, Any] = {}
-    skipped = None
-    if request.get("validation"):  # the selector's candidates count as steps of the job
-        validation, skipped = choose_options(
-            events, given, lambda done, total: progress(1 + done, STEPS + total)
-        )
-    total = STEPS + (len(validation["candidates"]) if validation else 0)
-    progress(total - 3, total)
-    spec, report = calibrate(
-        events, extra["failures"], extra["deliveries"], name=request["name"],
-        **(DEFAULTS | given | validation.get("chosen", {})),
+    spec, report = calibrate_with_options(  # the selector's candidates count as steps of the job
+        events, extra["failures"], extra["deliveries"], request["name"], given,
+        bool(request.get("validation")), lambda done, total: progress(1 + done, STEPS + total),
     )
-    add_validation(report, validation, skipped)
+    total = STEPS + len(report.get("validation", {}).get("candidates", []))
     data = loaded.as_dict()
     data["source"] = request.get("files", {}).get("events", "events.csv")
     report["data"] = data

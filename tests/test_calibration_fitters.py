@@ -221,3 +221,13 @@ def test_uptimes_censored_at_the_window_end_are_not_biased_short() -> None:
     check = fit["holdout"]["comp1"]
     se_test = 1 / math.sqrt(2) / math.sqrt(check["n_test"])  # relative standard error of the test mean
     assert abs(check["mean_err"]) < 3 * se_test and check["ks_pvalue"] > 0.01
+
+
+def test_a_component_that_failed_once_per_machine_has_no_uptime_to_fit() -> None:
+    from calibration.failures import FailureFitter
+
+    records = pd.DataFrame({"datetime": ["2015-01-01", "2015-02-01", "2015-03-01"],
+                            "machineID": [1, 1, 2], "failure": ["a", "a", "b"]})
+    fit = FailureFitter().fit(records).summary()
+    assert list(fit["uptime_hours"]) == list(fit["uptime_censored_fit"]) == ["a"]
+    assert fit["first_failures_not_used"] == 2

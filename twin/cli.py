@@ -177,6 +177,12 @@ MapOption = Annotated[list[str] | None, typer.Option(
     "--map", help="Column mapping CANONICAL=COLUMN (case_id, activity, resource, start_time, end_time).")]
 
 
+def _searched(text: str, default: object, **limits: Any) -> Any:
+    """A `twin calibrate` option the validation split chooses when it is not given."""
+    return typer.Option(help=f"{text} (default: chosen on a validation split, else {default})",
+                        show_default=False, **limits)
+
+
 @app.command("calibrate")
 def calibrate_command(
     events: Annotated[Path, typer.Option(help="Event log CSV (case, activity, resource, start, end).")],
@@ -186,31 +192,23 @@ def calibrate_command(
     report: Annotated[Path | None, typer.Option(help="Report: .html (and .json beside it) or .json.")] = None,
     mapping: MapOption = None,
     waits: Annotated[bool, typer.Option(help="Model waits between activities as time steps.")] = True,
-    calendars: Annotated[bool | None, typer.Option(
-        help="Shifts where a clear weekly calendar exists, waits in working time. "
-             "(default: chosen on a validation split, else on)", show_default=False)] = None,
-    capacity: Annotated[str | None, typer.Option(
-        help="Pool capacity: distinct | peak. (default: chosen on a validation split, else distinct)",
-        show_default=False)] = None,
-    arrivals: Annotated[str | None, typer.Option(
-        help="Arrivals: auto (by AIC) | profile | stationary. "
-             "(default: chosen on a validation split, else auto)",
-        show_default=False)] = None,
-    worktime: Annotated[str | None, typer.Option(
-        help="How waits advance in working time: weighted (at each hour's pace of starts) | open "
-             "(site hours) | chain (one-hour steps on a staffed pool). (default: chosen on a "
-             "validation split, else weighted)", show_default=False)] = None,
-    routing: Annotated[int | None, typer.Option(
-        min=1, max=2, help="Routing order: 1 (next activity by the last) | 2 (by the last two). "
-                           "(default: chosen on a validation split, else 1)", show_default=False)] = None,
-    pools: Annotated[str | None, typer.Option(
-        help="Pools: activity (one per activity, the resources seen doing it) | resource (one per "
-             "resource, each activity's work shared among those who did it, at their own pace). "
-             "(default: chosen on a validation split, else activity)", show_default=False)] = None,
-    history: Annotated[float | None, typer.Option(
-        min=0.01, max=1.0, help="Share of the most recent cases to fit on (1: all; a drifting process "
-                                "is better fitted on its recent history). (default: 1 or 0.5, chosen on a "
-                                "validation split, else 1)", show_default=False)] = None,
+    calendars: Annotated[bool | None, _searched(
+        "Shifts where a clear weekly calendar exists, waits in working time.", "on")] = None,
+    capacity: Annotated[str | None, _searched("Pool capacity: distinct | peak.", "distinct")] = None,
+    arrivals: Annotated[str | None, _searched(
+        "Arrivals: auto (by AIC) | profile | stationary.", "auto")] = None,
+    worktime: Annotated[str | None, _searched(
+        "How waits advance in working time: weighted (at each hour's pace of starts) | open "
+        "(site hours) | chain (one-hour steps on a staffed pool).", "weighted")] = None,
+    routing: Annotated[int | None, _searched(
+        "Routing order: 1 (next activity by the last) | 2 (by the last two).", 1, min=1, max=2)] = None,
+    pools: Annotated[str | None, _searched(
+        "Pools: activity (one per activity, the resources seen doing it) | resource (one per "
+        "resource, each activity's work shared among those who did it, at their own pace).",
+        "activity")] = None,
+    history: Annotated[float | None, _searched(
+        "Share of the most recent cases to fit on (1: all; 0.5 searched: a drifting process is "
+        "better fitted on its recent history).", 1, min=0.01, max=1.0)] = None,
     processing: Annotated[str, typer.Option(
         help="Activity durations in clock time, or in the working week of the waits (paused while "
              "closed): clock | working.")] = "clock",
@@ -237,9 +235,8 @@ def calibrate_command(
         err.print(f"[yellow]warning[/]: {warning}", highlight=False)
     if "validation" in result:
         v = result["validation"]
-        best = min(v["candidates"], key=lambda c: c["loss"])
         out.print(f"validation ({v['split']['fit_cases']} fit / {v['split']['check_cases']} check cases): "
-                  f"chose {best['options']}, loss {best['loss']:+.3f} against replay", highlight=False)
+                  f"chose {v['chosen']}, loss {v['chosen_loss']:+.3f} against replay", highlight=False)
     out.print(f"[green]ok[/]: wrote {output}" + (f" and {report}" if report else ""))
 
 
