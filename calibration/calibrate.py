@@ -19,12 +19,12 @@ resource names travel in `report["labels"]` and `["units"]`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from calibration import names
 from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
 from calibration.calendars import open_hours_between
 from calibration.fitters import DurationFitter
@@ -40,19 +40,8 @@ OPEN = "open_hours"
 
 
 def slugs(labels: list[str]) -> dict[str, str]:
-    """label -> unique valid spec name (letters, digits, _ and -, at most 48 characters)."""
-    out: dict[str, str] = {}
-    taken = {START, EXIT, OPEN}
-    for label in labels:
-        base = re.sub(r"[^A-Za-z0-9_\-]+", "_", label).strip("_-")[:40] or "activity"
-        if not re.match(r"[A-Za-z_]", base):
-            base = f"a_{base}"
-        name, k = base, 2
-        while name in taken or f"wait_{name}" in taken:
-            name, k = f"{base}_{k}", k + 1
-        taken |= {name, f"wait_{name}"}
-        out[label] = name
-    return out
+    """activity label -> unique valid step name, never a step calibration adds."""
+    return names.slugs(labels, reserved=(START, EXIT, OPEN))
 
 
 def case_table(events: pd.DataFrame) -> pd.DataFrame:

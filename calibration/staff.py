@@ -17,12 +17,12 @@ resource waits for it even when another one who can do A is free.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pandas as pd
 
 from calibration.fitters import DurationFitter
+from calibration.names import slugs
 from calibration.resources import ResourceFitter
 
 
@@ -40,7 +40,7 @@ class StaffFitter:
         own.fit(has.assign(activity=has["resource"]))  # each resource a pool of its own
         self.capacity_: dict[str, int] = own.capacity_
         self.shifts_: dict[str, list[dict[str, Any]]] = own.shifts_
-        self.pools_ = _pool_names(sorted(self.capacity_))
+        self.pools_ = slugs(sorted(self.capacity_), prefix="staff_")
         self.shares_: dict[str, dict[str, float]] = {}
         for a, g in has.groupby("activity"):
             shares = g["resource"].value_counts(normalize=True).sort_index()
@@ -59,15 +59,3 @@ class StaffFitter:
             "shares": self.shares_,
             "own_durations": {f"{a} / {r}": f.summary() for (a, r), f in self.durations_.items()},
         }
-
-
-def _pool_names(resources: list[str]) -> dict[str, str]:
-    """resource -> a unique valid pool name, `staff_` and its slug."""
-    out: dict[str, str] = {}
-    for resource in resources:
-        base = "staff_" + (re.sub(r"[^A-Za-z0-9_\-]+", "_", resource).strip("_-")[:40] or "r")
-        name, k = base, 2
-        while name in out.values():
-            name, k = f"{base}_{k}", k + 1
-        out[resource] = name
-    return out
