@@ -152,21 +152,19 @@ class RateProfile:
 def build_rate_profile(per_hour: Sequence[float], time_unit: str, start: datetime) -> RateProfile:
     """168 arrivals-per-hour values (Monday 00:00 first, clock time) -> RateProfile."""
     slot = 60 / MINUTES_PER_UNIT[time_unit]
-    return RateProfile(
-        rates=tuple(float(r) / slot for r in per_hour),
-        slot=slot,
-        offset=week_offset_minutes(start) / MINUTES_PER_UNIT[time_unit],
-    )
+    return _weekly(tuple(float(r) / slot for r in per_hour), time_unit, start)
 
 
 def build_working_time(shares: Sequence[float], time_unit: str, start: datetime) -> RateProfile:
     """168 working shares of each clock hour -> a profile of working time per time unit (the
     same number: an hour's share holds for each of its time units)."""
-    return RateProfile(
-        rates=tuple(float(s) for s in shares),
-        slot=60 / MINUTES_PER_UNIT[time_unit],
-        offset=week_offset_minutes(start) / MINUTES_PER_UNIT[time_unit],
-    )
+    return _weekly(tuple(float(s) for s in shares), time_unit, start)
+
+
+def _weekly(rates: tuple[float, ...], time_unit: str, start: datetime) -> RateProfile:
+    """Per-time-unit rates by hour of the week, placed in model time by `start`."""
+    per_unit = MINUTES_PER_UNIT[time_unit]
+    return RateProfile(rates=rates, slot=60 / per_unit, offset=week_offset_minutes(start) / per_unit)
 
 
 def hours_of_week(days: Sequence[str], begin: float, end: float) -> list[int]:

@@ -179,6 +179,11 @@ class Activity(_Spec):
         return value
 
     @property
+    def can_queue(self) -> bool:
+        """Whether work can wait here: for resource units or materials."""
+        return bool(self.resources or self.consumes)
+
+    @property
     def successors(self) -> dict[str, float]:
         return self.next or {EXIT: 1.0}
 

@@ -53,7 +53,7 @@ def state_fans(
     ]
     queues = _longest_queues(series, base, scenarios[0])
     if queues:
-        left = sum(1 for a in base.activities if a.resources or a.consumes) - len(queues)
+        left = sum(a.can_queue for a in base.activities) - len(queues)
         more = f"; {left} shorter queue(s) not shown" if left > 0 else ""
         figs.append(
             _grid(
@@ -83,7 +83,7 @@ def state_fans(
 
 def _longest_queues(series: pd.DataFrame, twin: Twin, baseline: str) -> list[str]:
     """Activities that can queue, the MOST_QUEUES longest (mean over the baseline), in spec order."""
-    names = [a.name for a in twin.activities if (a.resources or a.consumes) and f"queue.{a.name}" in series]
+    names = [a.name for a in twin.activities if a.can_queue and f"queue.{a.name}" in series]
     part = series[series["scenario"] == baseline]
     means = {n: float(part[f"queue.{n}"].mean()) for n in names}
     keep = set(sorted(names, key=lambda n: -means[n])[:MOST_QUEUES])
