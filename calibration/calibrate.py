@@ -152,6 +152,14 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 }
 
 
+def effective(options: dict[str, Any]) -> dict[str, Any]:
+    """The options as they act on the twin: without calendars there is no working week, so
+    `worktime` and `processing` make no difference (the same twin whatever they say)."""
+    if options.get("calendars") is False:
+        return {k: v for k, v in options.items() if k not in ("worktime", "processing")}
+    return options
+
+
 def recent(events: pd.DataFrame, share: float) -> pd.DataFrame:
     """The cases that started in the latest `share` of the log's case starts (all for 1):
     a process that drifts is better fitted on its recent history."""

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.calibrate import calibrate
+from calibration.calibrate import calibrate, effective
 from calibration.scoring import baseline_run, model_runs, summarise
 from twin.loader import parse_twin
 
@@ -78,11 +78,8 @@ def one_at_a_time(fixed: dict[str, Any], grid: dict[str, tuple[Any, ...]] = GRID
 
 
 def same_twin(options: dict[str, Any]) -> str:
-    """A key equal for options that calibrate the same twin (without calendars, waits are in
-    clock time whatever `worktime` says)."""
-    if options.get("calendars") is False:
-        options = options | {"worktime": None}
-    return json.dumps(options, sort_keys=True, default=str)
+    """A key equal for options that calibrate the same twin (`calibrate.effective`)."""
+    return json.dumps(effective(options), sort_keys=True, default=str)
 
 
 def evaluate(
@@ -146,8 +143,7 @@ class OptionSelector:
         for key in (k for k in GRID if k not in self.fixed):
             changed = [s for s in tried if all(s["options"][k] == v for k, v in start.items() if k != key)]
             combined[key] = min(changed, key=lambda s: s["loss"])["options"][key]
-        if combined.get("calendars") is False and "worktime" not in self.fixed:
-            combined["worktime"] = start["worktime"]  # it means nothing without calendars
+        combined = start | effective(combined)  # an option without effect stays at the start
         if all(same_twin(combined) != same_twin(s["options"]) for s in tried):
             tried += self._score_all(fit, check, [combined])
         if self.progress:
