@@ -8,6 +8,7 @@ time axis in calendar dates from the twin's `start`, the warm-up shaded grey.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,44 +41,17 @@ def state_fans(
 ) -> list[go.Figure]:
     """WIP and backlog; the longest queues; stock on hand (when the twin has materials)."""
     base = twins[scenarios[0]]
-    figs = [
-        _grid(
-            series,
-            twins,
-            scenarios,
-            colors,
-            [("wip", "WIP"), ("backlog", "backlog")],
-            "Work in process and backlog (entities waiting to start anywhere)",
-            "entities",
-        )
-    ]
+    grid = functools.partial(_grid, series, twins, scenarios, colors)
+    figs = [grid([("wip", "WIP"), ("backlog", "backlog")],
+                 "Work in process and backlog (entities waiting to start anywhere)", "entities")]
     queues = _longest_queues(series, base, scenarios[0])
     if queues:
         left = sum(a.can_queue for a in base.activities) - len(queues)
         more = f"; {left} shorter queue(s) not shown" if left > 0 else ""
-        figs.append(
-            _grid(
-                series,
-                twins,
-                scenarios,
-                colors,
-                [(f"queue.{a}", f"{a} queue") for a in queues],
-                f"Queues: entities waiting at each activity{more}",
-                "entities",
-            )
-        )
+        figs.append(grid([(f"queue.{a}", f"{a} queue") for a in queues],
+                         f"Queues: entities waiting at each activity{more}", "entities"))
     if base.materials:
-        figs.append(
-            _grid(
-                series,
-                twins,
-                scenarios,
-                colors,
-                [(f"stock.{m.name}", m.name) for m in base.materials],
-                "Stock on hand",
-                "units",
-            )
-        )
+        figs.append(grid([(f"stock.{m.name}", m.name) for m in base.materials], "Stock on hand", "units"))
     return figs
 
 
