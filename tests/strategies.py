@@ -16,7 +16,9 @@ Every spec `twins()` draws parses with `twin.loader.parse_twin` by construction:
 
 An arrival stream is renewal (`interarrival`) or, sometimes, a weekly `rate_profile` (168
 hourly rates with zero hours, scaled to the same bound on expected arrivals). An activity
-whose pools cannot fail sometimes measures its duration in `working_hours`.
+whose pools cannot fail sometimes measures its duration in `working_hours`. An activity
+sometimes takes one unit of any of several pools it does not otherwise need (`one_of`),
+some of them with their own duration.
 
 Specs are small (horizon 50-300, a few hundred arrivals at most) so one SimPy
 replication takes a few milliseconds; reuse them to compare engines or executors.
@@ -276,10 +278,17 @@ def activities(
         needs = {p: draw(st.integers(1, most)) for p, most in pools.items() if draw(st.booleans())}
         if needs:
             spec["resources"] = needs
+        others = [p for p in pools if p not in needs]
+        if others and draw(st.integers(0, 2)) == 0:
+            skilled = draw(st.lists(st.sampled_from(others), min_size=1, max_size=len(others), unique=True))
+            spec["one_of"] = skilled
+            own = {p: draw(durations()) for p in skilled if draw(st.booleans())}
+            if own:
+                spec["durations"] = own
         consumes = {m: draw(st.integers(1, 3)) for m in stocks if draw(st.integers(0, 2)) == 0}
         if consumes:
             spec["consumes"] = consumes
-        if not set(needs) & failing and draw(st.integers(0, 3)) == 0:
+        if not (set(needs) | set(spec.get("one_of", []))) & failing and draw(st.integers(0, 3)) == 0:
             spec["working_hours"] = draw(working_hours())
         out.append(spec)
     return out
@@ -343,7 +352,8 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
     pools = {p["name"]: p for p in spec.get("resources", [])}
     supplied = [m["name"] for m in spec.get("materials", []) if "supplier" in m]
     stocked = [m["name"] for m in spec.get("materials", [])]
-    queued = [a["name"] for a in spec["activities"] if a.get("resources") or a.get("consumes")]
+    queued = [a["name"] for a in spec["activities"]
+              if a.get("resources") or a.get("one_of") or a.get("consumes")]
     for arrival in spec["arrivals"]:
         if draw(st.booleans()):
             arrival["due"] = _num(draw(st.floats(0.5, horizon / 4)))
@@ -391,7 +401,8 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
             next(r for r in rules if "reroute" in r["action"])]
     downed = {s["target"] for s in stresses if s["kind"] == "equipment_down"}
     spec["activities"] = [  # a job on a pool that can go down runs in clock time
-        {k: v for k, v in a.items() if k != "working_hours" or not set(a.get("resources", {})) & downed}
+        {k: v for k, v in a.items()
+         if k != "working_hours" or not (set(a.get("resources", {})) | set(a.get("one_of", []))) & downed}
         for a in spec["activities"]
     ]
     spec |= {"stresses": stresses, "contingency": rules}

@@ -162,6 +162,18 @@ def test_mm3_matches_erlang_c() -> None:
     check_against_theory(recs, mmc_exact(3, 1.0, 2.4))
 
 
+@pytest.mark.slow
+def test_mm3_as_three_skilled_pools_matches_erlang_c() -> None:
+    """Three one-person pools with the same skill (`one_of`) form one M/M/3 line: whoever
+    is free takes the longest-waiting job. Their utilisations add up to lambda * E[S]."""
+    twin = twin_file("mm3_skills")
+    recs = [{**r, "busy": sum(r[f"resources.{p}.utilization"] for p in ("ann", "bo", "cy"))}
+            for r in per_time(records("mm3_skills", 20, 102), "activities.serve.completed", twin)]
+    exact = mmc_exact(3, 1.0, 2.4)
+    del exact["resources.clerk.utilization"]
+    check_against_theory(recs, {**exact, "busy": 2.4})
+
+
 # ---------------------------------------------------------------------------
 # 2. M/G/1 with lognormal service (Pollaczek-Khinchine)
 # ---------------------------------------------------------------------------

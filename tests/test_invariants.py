@@ -16,6 +16,7 @@ start    entity id      activity (work starts: resources and material granted)
 end      entity id      activity (resources released)
 leave    entity id      "" (not counted as an event)
 grant    entity id      activity (its resource units handed out; not counted as an event)
+by       entity id      pool (after a grant of a `one_of` step: the pool of the unit it took)
 failure  unit index     pool
 repair   unit index     pool
 shift    units on duty  pool
@@ -41,6 +42,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # robust to pytest import modes
 
 from strategies import twins
+from traces import unit_needs
 
 from twin.calendar import UNITS_PER_HOUR, week_offset_hours
 from twin.distributions import Constant, Empirical, Triangular, Uniform
@@ -102,10 +104,11 @@ def running(deltas: list[tuple[float, float]], initial: float) -> list[tuple[flo
 
 
 class Visit:
-    """One activity visit of one entity: queued (previous end / arrival), start, end."""
+    """One activity visit of one entity: queued (previous end / arrival), start, end, and
+    the skilled pool that served it (None: not a `one_of` step)."""
 
-    def __init__(self, activity: str, queued: float, start: float) -> None:
-        self.activity, self.queued, self.start = activity, queued, start
+    def __init__(self, activity: str, queued: float, start: float, pool: str | None) -> None:
+        self.activity, self.queued, self.start, self.pool = activity, queued, start, pool
         self.end: float | None = None
 
 
@@ -114,7 +117,10 @@ def entity_histories(twin: Twin, trace: Trace) -> dict[int, dict[str, Any]]:
     routes = {a.name: a.route for a in twin.arrivals}
     successors = {a.name: {t for t, p in a.successors.items() if p > 0} for a in twin.activities}
     entities: dict[int, dict[str, Any]] = {}
+    chosen: dict[int, str] = {}
     for t, kind, subject, name in trace:
+        if kind == "by":
+            chosen[subject] = name
         if kind == "arrival":
             assert subject == len(entities) + 1, "entities are numbered 1, 2, ... in arrival order"
             assert name in routes
@@ -135,7 +141,8 @@ def entity_histories(twin: Twin, trace: Trace) -> dict[int, dict[str, Any]]:
                     f"entity {subject}: {visits[-1].activity} -> {name} is not a branch")
             else:
                 assert name == routes[e["stream"]], f"entity {subject} must start at its route"
-            visits.append(Visit(name, e["last"], t))
+            skilled = any(a.one_of for a in twin.activities if a.name == name)
+            visits.append(Visit(name, e["last"], t, chosen.pop(subject) if skilled else None))
             e["where"] = "started"
         elif kind == "end":
             assert e["where"] == "started" and visits[-1].activity == name, (
@@ -209,22 +216,29 @@ def test_clock_and_event_count(spec: dict[str, Any], seed: int) -> None:
     times = [t for t, *_ in rep.trace]
     assert all(0 <= t <= twin.horizon for t in times), "trace time outside [0, horizon]"
     assert all(a <= b for a, b in pairwise(times)), "the clock went back"
-    kinds = {"arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant"}
+    kinds = {"arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery",
+             "grant", "by"}
     assert {k for _, k, _, _ in rep.trace} <= kinds
-    assert rep.events == sum(k not in ("leave", "grant") for _, k, _, _ in rep.trace)
+    assert rep.events == sum(k not in ("leave", "grant", "by") for _, k, _, _ in rep.trace)
 
 
 @SETTINGS
 @given(twins(), seeds)
 def test_every_start_with_resources_follows_its_grant(spec: dict[str, Any], seed: int) -> None:
     """One grant per visit of an activity with resources: after the entity reached the
-    activity, at or before its start; at the start itself unless it waits for material."""
+    activity, at or before its start; at the start itself unless it waits for material. A
+    `one_of` step's grant names, right after it, one of its pools."""
     twin, rep = run(spec, seed)
-    needs = {a.name: bool(a.resources) for a in twin.activities}
+    needs = {a.name: bool(a.resources or a.one_of) for a in twin.activities}
+    skills = {a.name: a.one_of for a in twin.activities}
     consumes = {a.name: bool(a.consumes) for a in twin.activities}
     granted: dict[int, tuple[float, str]] = {}
     last: dict[int, float] = {}
-    for t, kind, subject, name in rep.trace:
+    for i, (t, kind, subject, name) in enumerate(rep.trace):
+        if kind == "grant" and skills[name]:
+            assert rep.trace[i + 1][1:3] == ("by", subject) and rep.trace[i + 1][3] in skills[name]
+        if kind == "by":
+            assert rep.trace[i - 1][1:3] == ("grant", subject)
         if kind == "grant":
             assert needs[name] and subject not in granted, f"entity {subject}: second grant at {t}"
             assert t >= last[subject]
@@ -262,24 +276,25 @@ def test_entities_conserved_and_routed(spec: dict[str, Any], seed: int) -> None:
     # in working time where the step has working hours.
     can_fail = {r.name for r in twin.resources if r.failures}
     for act in twin.activities:
-        spans = [(v.start, v.end) for e in entities.values() for v in e["visits"]
-                 if v.activity == act.name and v.end is not None]
         hours = act.working_hours.hourly() if act.working_hours else None
-        worked = [b - a if hours is None else brute_working_time(twin, hours, a, b) for a, b in spans]
-        dist = act.duration
-        stretched = any(p in can_fail for p in act.resources)
-        lo, hi = 0.0, math.inf
-        if isinstance(dist, Constant):
-            lo = hi = dist.value
-        elif isinstance(dist, Uniform | Triangular):
-            lo, hi = dist.low, dist.high
-        elif isinstance(dist, Empirical):
-            lo, hi = min(dist.values), max(dist.values)
-            if not stretched:
-                assert all(any(math.isclose(w, v, abs_tol=1e-6) for v in dist.values) for w in worked)
-        hi = math.inf if stretched else hi
-        assert all(lo - 1e-6 <= w <= hi + 1e-6 for w in worked), f"{act.name}: {worked}"
-        if not act.resources and not act.consumes:  # nothing to wait for
+        stretched = any(p in can_fail for p in act.pools)
+        for pool in [None, *act.one_of]:  # durations per skilled pool that served the visit
+            spans = [(v.start, v.end) for e in entities.values() for v in e["visits"]
+                     if v.activity == act.name and v.end is not None and v.pool == pool]
+            worked = [b - a if hours is None else brute_working_time(twin, hours, a, b) for a, b in spans]
+            dist = act.durations.get(pool, act.duration) if pool else act.duration
+            lo, hi = 0.0, math.inf
+            if isinstance(dist, Constant):
+                lo = hi = dist.value
+            elif isinstance(dist, Uniform | Triangular):
+                lo, hi = dist.low, dist.high
+            elif isinstance(dist, Empirical):
+                lo, hi = min(dist.values), max(dist.values)
+                if not stretched:
+                    assert all(any(math.isclose(w, v, abs_tol=1e-6) for v in dist.values) for w in worked)
+            hi = math.inf if stretched else hi
+            assert all(lo - 1e-6 <= w <= hi + 1e-6 for w in worked), f"{act.name} by {pool}: {worked}"
+        if not act.can_queue:  # nothing to wait for
             for e in entities.values():
                 for v in e["visits"]:
                     if v.activity == act.name:
@@ -292,7 +307,7 @@ def test_pools_never_overcommitted(spec: dict[str, Any], seed: int) -> None:
     """Busy units <= capacity; a job starts only on units on duty and up; failures alternate."""
     twin, rep = run(spec, seed)
     pools = {r.name: r for r in twin.resources}
-    needs = {a.name: a.resources for a in twin.activities}
+    needs = unit_needs(twin, rep.trace)
     waits_for_stock = {a.name for a in twin.activities if a.consumes}
     held = dict.fromkeys(pools, 0)
     failed: dict[str, set[int]] = {p: set() for p in pools}
@@ -302,17 +317,17 @@ def test_pools_never_overcommitted(spec: dict[str, Any], seed: int) -> None:
         return on_duty[p] - sum(u < on_duty[p] for u in failed[p])
 
     now, best = -1.0, dict.fromkeys(pools, 0)  # most usable units at any moment of `now`
-    for t, kind, subject, name in rep.trace:
+    for i, (t, kind, subject, name) in enumerate(rep.trace):
         if t != now:
             now, best = t, {p: usable(p) for p in pools}
         if kind == "start":
-            for p, n in needs[name].items():
+            for p, n in needs[i].items():
                 held[p] += n
                 assert held[p] <= pools[p].capacity, f"{p}: {held[p]} units busy at {t}"
                 if name not in waits_for_stock:  # granted units at this very moment
                     assert n <= best[p], f"{name} got {n} of {p} at {t}; {best[p]} on duty and up"
         elif kind == "end":
-            for p, n in needs[name].items():
+            for p, n in needs[i].items():
                 held[p] -= n
                 assert held[p] >= 0
         elif kind in ("failure", "repair"):
@@ -335,19 +350,23 @@ def test_pools_never_overcommitted(spec: dict[str, Any], seed: int) -> None:
 def test_no_idle_capacity_while_work_waits(spec: dict[str, Any], seed: int) -> None:
     """No unit idles on duty, and no stock sits on the shelf, while work waits for it.
 
-    Checked for a pool whose users all need exactly one unit of it and nothing else, and
-    for a material whose consumers all take the same amount of it and nothing else: then
-    whatever request heads the FIFO line could take what is free. At the end of every
+    Checked for a pool whose users all need exactly one unit of it and nothing else (as
+    their one fixed need, or as one of their `one_of` pools), and for a material whose
+    consumers all take the same amount of it and nothing else: then whatever request heads
+    the FIFO line could take what is free. At the end of every
     instant with a known visit waiting, free units (at least on duty - failed - busy, a
     bound that needs no unit numbers) must be 0, and on-hand stock below the amount.
     """
     twin, rep = run(spec, seed)
-    users = {r.name: [a for a in twin.activities if r.name in a.resources] for r in twin.resources}
-    simple_pools = [p for p, acts in users.items()
-                    if acts and all(a.resources == {p: 1} and not a.consumes for a in acts)]
+    users = {r.name: [a for a in twin.activities if r.name in a.pools] for r in twin.resources}
+
+    def one_unit_of(p: str, a: Any) -> bool:  # all it needs: one unit of p, fixed or skilled
+        return not a.consumes and (not a.resources or (a.resources == {p: 1} and not a.one_of))
+
+    simple_pools = [p for p, acts in users.items() if acts and all(one_unit_of(p, a) for a in acts)]
     consumers = {m.name: [a for a in twin.activities if m.name in a.consumes] for m in twin.materials}
     simple_stock = {m: acts[0].consumes[m] for m, acts in consumers.items()
-                    if acts and all(not a.resources and a.consumes == {m: acts[0].consumes[m]}
+                    if acts and all(not a.pools and a.consumes == {m: acts[0].consumes[m]}
                                     for a in acts)}
     if not simple_pools and not simple_stock:
         return
@@ -369,7 +388,7 @@ def test_no_idle_capacity_while_work_waits(spec: dict[str, Any], seed: int) -> N
         return {name: n for name, n in counts.items() if n}
 
     pools = {r.name: r for r in twin.resources}
-    needs = {a.name: a.resources for a in twin.activities}
+    needs = unit_needs(twin, rep.trace)
     takes = {a.name: a.consumes for a in twin.activities}
     held = dict.fromkeys(pools, 0)
     failed: dict[str, set[int]] = {p: set() for p in pools}
@@ -378,12 +397,12 @@ def test_no_idle_capacity_while_work_waits(spec: dict[str, Any], seed: int) -> N
     trace = rep.trace
     for i, (t, kind, subject, name) in enumerate(trace):
         if kind == "start":
-            for p, n in needs[name].items():
+            for p, n in needs[i].items():
                 held[p] += n
             for m, n in takes[name].items():
                 on_hand[m] -= n
         elif kind == "end":
-            for p, n in needs[name].items():
+            for p, n in needs[i].items():
                 held[p] -= n
         elif kind == "failure":
             failed[name].add(subject)
@@ -454,6 +473,7 @@ def test_stock_never_negative(spec: dict[str, Any], seed: int) -> None:
 def test_record_is_what_the_trace_says(spec: dict[str, Any], seed: int) -> None:
     twin, rep = run(spec, seed)
     rec, trace = rep.record, rep.trace
+    needs = unit_needs(twin, trace)
     h, w = twin.horizon, twin.warmup
     entities = entity_histories(twin, trace)
 
@@ -493,7 +513,7 @@ def test_record_is_what_the_trace_says(spec: dict[str, Any], seed: int) -> None:
         waits = [v.start - v.queued for v in mine if v.start >= w]
         assert close(rec[f"activities.{act.name}.wait"],
                      sum(waits) / len(waits) if waits else math.nan)
-        if not act.resources and not act.consumes:
+        if not act.can_queue:
             assert rec[f"activities.{act.name}.queue_length"] == 0
         else:  # time in queue of visits that started; those still queued are not in the trace
             queued_now = _still_queued(twin, entities, act.name)
@@ -510,12 +530,12 @@ def test_record_is_what_the_trace_says(spec: dict[str, Any], seed: int) -> None:
                         if k in ("failure", "repair") and n == r.name], 0)
         assert close(rec[f"resources.{r.name}.availability"],
                      1 - time_average(down, 0, w, h) / r.capacity)
-        users = {a.name: a.resources[r.name] for a in twin.activities if r.name in a.resources}
+        users = {a.name for a in twin.activities if r.name in a.pools}
         if r.failures is None and r.shifts is None:  # always fully available
             assert not math.isnan(rec[f"resources.{r.name}.utilization"])
-        if r.failures is None and r.shifts is None and not (set(users) & consuming):
-            busy = running([(t, users[n] if k == "start" else -users[n]) for t, k, _, n in trace
-                            if k in ("start", "end") and n in users], 0)
+        if r.failures is None and r.shifts is None and not (users & consuming):
+            busy = running([(t, needs[i][r.name] if k == "start" else -needs[i][r.name])
+                            for i, (t, k, _, _) in enumerate(trace) if r.name in needs[i]], 0)
             assert close(rec[f"resources.{r.name}.utilization"],
                          time_average(busy, 0, w, h) / r.capacity)
 

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.strategies import policies, twins
+from tests.traces import unit_needs
 from twin import loads_twin
 from twin.costs import COST_PARTS
 from twin.engine_fast import simulate_fast
@@ -397,9 +398,9 @@ def test_random_twins_with_policies_keep_the_invariants(data: st.DataObject) -> 
     rep = simulate(twin, 3, 0, trace=True)
     times = [t for t, *_ in rep.trace]
     assert all(a <= b for a, b in pairwise(times)) and max(times, default=0) <= twin.horizon
-    assert rep.events == sum(k not in ("leave", "grant") for _, k, _, _ in rep.trace)
+    assert rep.events == sum(k not in ("leave", "grant", "by") for _, k, _, _ in rep.trace)
     capacity = {r.name: r.capacity for r in twin.resources}
-    needs = {a.name: a.resources for a in twin.activities}
+    needs = unit_needs(twin, rep.trace)
     consumes = {a.name: a.consumes for a in twin.activities}
     held = dict.fromkeys(capacity, 0)
     down: dict[tuple[str, int], int] = defaultdict(int)
@@ -407,16 +408,16 @@ def test_random_twins_with_policies_keep_the_invariants(data: st.DataObject) -> 
     ordered: dict[str, list[int]] = defaultdict(list)
     arrived: set[int] = set()
     left: set[int] = set()
-    for t, kind, subject, name in rep.trace:
+    for i, (t, kind, subject, name) in enumerate(rep.trace):
         if kind == "start":
-            for pool, n in needs[name].items():
+            for pool, n in needs[i].items():
                 held[pool] += n
                 assert held[pool] <= capacity[pool]
             for material, n in consumes[name].items():
                 stock[material] -= n
                 assert stock[material] >= 0, f"{material} below 0 at {t}"
         elif kind == "end":
-            for pool, n in needs[name].items():
+            for pool, n in needs[i].items():
                 held[pool] -= n
         elif kind == "failure":
             down[(name, subject)] += 1

@@ -57,6 +57,7 @@ PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
 T_ARRIVAL, T_START, T_END, T_LEAVE, T_FAILURE, T_REPAIR, T_SHIFT, T_ORDER, T_DELIVERY = range(9)
 T_GRANT = 9  # units handed to a request (traced, not counted)
 T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
+T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
 
 # What an entity waits for when woken by GRANTED.
 WAIT_UNITS, WAIT_STOCK = 1, 2
@@ -71,7 +72,8 @@ M_PROF = 26  # in mf: per rate profile [slot, offset, 168 rates] (PROF_W floats)
 M_NSTRESS, M_NRULE, M_STRESS, M_RULE = 27, 28, 29, 30  # counts; int rows in mi
 M_STRESS_F, M_RULE_F, M_ARR_DUE = 31, 32, 33  # float rows in mf
 M_ROOM_HEAP, M_ROOM_TRACE = 34, 35  # what one event may add (see _room), fixed when packed
-M_HEADER = 36
+M_ALT = 36  # skilled pools: rows (pool, duration dist or -1), AC_ALT_LO..AC_ALT_HI per activity
+M_HEADER = 37
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
@@ -87,7 +89,8 @@ DO_ORDER, DO_OVERTIME, DO_REROUTE = 0, 1, 2  # ACTION_CODES
 LV_PER_POOL = 5  # busy, available, up, on duty, overtime
 PROF_W = 2 + HOURS_PER_WEEK
 AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI = 0, 1, 2, 3, 4, 8, 9
-AC_HOURS, ACT_W = 10, 11  # AC_HOURS: -1 clock time, else the profile row of its working time
+# AC_HOURS: -1 clock time, else the profile row of its working time; AC_ALT_*: its skilled pools
+AC_HOURS, AC_ALT_LO, AC_ALT_HI, ACT_W = 10, 11, 12, 13
 U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
 P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
@@ -119,9 +122,10 @@ S_HEADER = 63
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
 # at activity a, 1+n_act tardiness.
 # Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
-# the free-slot stack, request seq and granted flag per allocator, then the held units.
+# the free-slot stack, request seq and granted flag per allocator, the skilled-pool row
+# granted (-1: none), then the held units.
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
-E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_HELD = 9, 11, 13, 14, 15
+E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_ALT, E_HELD = 9, 11, 13, 14, 15, 16
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
 H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
 D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
@@ -150,11 +154,13 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
         lo, hi = c.need_ptr[a], c.need_ptr[a + 1]
         act[a, AC_REQ], act[a, AC_REQ + 1] = len(req), len(req) + hi - lo
         req += [(int(c.need_pool[k]), int(c.need_amount[k])) for k in range(lo, hi)]
-        held = max(held, int(c.need_amount[lo:hi].sum()))
+        alo, ahi = c.alt_ptr[a], c.alt_ptr[a + 1]
+        act[a, AC_ALT_LO], act[a, AC_ALT_HI] = alo, ahi
+        held = max(held, int(c.need_amount[lo:hi].sum()) + int(ahi > alo))
         ulo, uhi = c.use_ptr[a], c.use_ptr[a + 1]
         act[a, AC_REQ + 2], act[a, AC_REQ + 3] = len(req), len(req) + uhi - ulo
         req += [(n_pool + int(c.use_mat[k]), int(c.use_amount[k])) for k in range(ulo, uhi)]
-        most = max(most, int(hi - lo), int(uhi - ulo))
+        most = max(most, int(hi - lo + ahi - alo), int(uhi - ulo))
     act[:, AC_DUR], act[:, AC_DUR_STREAM] = c.act_dur, c.act_dur_stream
     act[:, AC_BRANCH], act[:, AC_CAN_FAIL] = c.act_branch_stream, c.act_can_fail
     act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:-1], c.succ_ptr[1:]
@@ -176,7 +182,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     # failing together, rule firings and their follow-ups; trace rows beyond deliveries:
     # orders, grants (one per unit), units failing together, rule firings and backup orders.
     head[M_ROOM_HEAP] = n_mat + n_unit + 3 * n_rule + 8
-    head[M_ROOM_TRACE] = 2 * n_mat + 2 * n_unit + 3 * n_rule + 8
+    head[M_ROOM_TRACE] = 2 * n_mat + 3 * n_unit + 3 * n_rule + 8  # + a skilled pool per grant
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
     put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
@@ -199,6 +205,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
                                  c.ru_amount, c.ru_lead, c.ru_lead_stream, c.ru_max]))
     put(M_RULE_F, c.ru_times, 1)
     put(M_ARR_DUE, c.arr_due, 1)
+    put(M_ALT, np.column_stack([c.alt_pool, c.alt_dur]).reshape(-1, 2))
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -580,14 +587,57 @@ def _line_head(si, line):
 
 
 @njit(cache=True)
+def _line_remove(si, line, slot):
+    """Take `slot` out of a line, wherever it stands (a skilled request served elsewhere)."""
+    cap = si[K_ENT]
+    base, head, n = si[S_LINES] + line * cap, si[si[S_LHEAD] + line], si[si[S_LLEN] + line]
+    i = 0
+    while si[base + (head + i) % cap] != slot:
+        i += 1
+    if i == 0:
+        si[si[S_LHEAD] + line] = (head + 1) % cap
+    else:
+        for j in range(i, n - 1):
+            si[base + (head + j) % cap] = si[base + (head + j + 1) % cap]
+    si[si[S_LLEN] + line] = n - 1
+
+
+@njit(cache=True)
+def _alt_choice(si, mi, a, slot):
+    """FifoAllocator._choice: the first skilled-pool row where `slot` is first in line and
+    a unit is free; -1 if none."""
+    b, t = _act(mi, a), mi[M_ALT]
+    for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+        line = mi[t + 2 * k]
+        if _line_head(si, line) == slot and si[si[S_FREE] + line] > 0:
+            return k
+    return -1
+
+
+@njit(cache=True)
+def _has_alt(mi, al, a):
+    b = _act(mi, a)
+    return al == 0 and mi[b + AC_ALT_HI] > mi[b + AC_ALT_LO]
+
+
+@njit(cache=True)
+def _push_alt_heads(si, mi, a, n):
+    b, t = _act(mi, a), mi[M_ALT]
+    for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+        n = _dh_push_head(si, 0, mi[t + 2 * k], n)
+    return n
+
+
+@njit(cache=True)
 def _grantable(si, mi, al, slot):
-    lo, hi = _reqs(mi, al, si[_ent(si, slot) + E_STEP])
+    a = si[_ent(si, slot) + E_STEP]
+    lo, hi = _reqs(mi, al, a)
     r = mi[M_REQ]
     for k in range(lo, hi):
         line = mi[r + 2 * k]
         if _line_head(si, line) != slot or si[si[S_FREE] + line] < mi[r + 2 * k + 1]:
             return False
-    return True
+    return not _has_alt(mi, al, a) or _alt_choice(si, mi, a, slot) >= 0
 
 
 @njit(cache=True)
@@ -600,6 +650,14 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
         si[si[S_LHEAD] + line] = (si[si[S_LHEAD] + line] + 1) % cap
         si[si[S_LLEN] + line] -= 1
         si[si[S_FREE] + line] -= mi[r + 2 * k + 1]
+    chosen = -1
+    if _has_alt(mi, al, si[e + E_STEP]):
+        b, t = _act(mi, si[e + E_STEP]), mi[M_ALT]
+        si[e + E_ALT] = _alt_choice(si, mi, si[e + E_STEP], slot)
+        chosen = mi[t + 2 * si[e + E_ALT]]
+        si[si[S_FREE] + chosen] -= 1
+        for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+            _line_remove(si, mi[t + 2 * k], slot)
     si[e + E_GRANTED + al] = 1
     for k in range(lo, hi):  # hand out units / record the stock taken
         line = mi[r + 2 * k]
@@ -608,8 +666,12 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
         else:
             _stock_record(sf, mi, line - mi[M_NPOOL], now, si[si[S_FREE] + line], w)
             _watch(si, sf, mi, ON_STOCK, line - mi[M_NPOOL], now)
+    if chosen >= 0:
+        _pool_take(si, sf, mi, chosen, now, 1, slot, w)
     if al == 0:  # Model._take_units: traced, not counted
         _trace(si, sf, now, T_GRANT, si[e + E_NUM], si[e + E_STEP])
+        if chosen >= 0:
+            _trace(si, sf, now, T_BY, si[e + E_NUM], chosen)
     if notify:  # the requester waits on an event; succeed() schedules it now
         _defer_grant(si, slot)
 
@@ -674,6 +736,13 @@ def _request(si, sf, mi, al, slot, now, w):
         n = si[si[S_LLEN] + line]
         si[lines + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
         si[si[S_LLEN] + line] = n + 1
+    if _has_alt(mi, al, si[e + E_STEP]):
+        b, t = _act(mi, si[e + E_STEP]), mi[M_ALT]
+        for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+            line = mi[t + 2 * k]
+            n = si[si[S_LLEN] + line]
+            si[lines + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
+            si[si[S_LLEN] + line] = n + 1
     if _grantable(si, mi, al, slot):
         _grant(si, sf, mi, al, slot, now, False, w)
         return True
@@ -734,9 +803,12 @@ def _dispatch_loop(si, sf, mi, al, n, now, w):
         if si[_ent(si, slot) + E_GRANTED + al] or not _grantable(si, mi, al, slot):
             continue
         _grant(si, sf, mi, al, slot, now, True, w)
-        lo, hi = _reqs(mi, al, si[_ent(si, slot) + E_STEP])
+        a = si[_ent(si, slot) + E_STEP]
+        lo, hi = _reqs(mi, al, a)
         for k in range(lo, hi):
             n = _dh_push_head(si, al, mi[r + 2 * k], n)
+        if _has_alt(mi, al, a):
+            n = _push_alt_heads(si, mi, a, n)
 
 
 @njit(cache=True)
@@ -747,12 +819,15 @@ def _dispatch_one(si, sf, mi, al, line, now, w):
 
 
 @njit(cache=True)
-def _dispatch_needs(si, sf, mi, al, a, now, w):
+def _dispatch_needs(si, sf, mi, al, a, chosen, now, w):
+    """After a release: the lines of the pools it needs, and of the skilled pool it had."""
     lo, hi = _reqs(mi, al, a)
     r = mi[M_REQ]
     n = 0
     for k in range(lo, hi):
         n = _dh_push_head(si, al, mi[r + 2 * k], n)
+    if chosen >= 0:
+        n = _dh_push_head(si, al, chosen, n)
     if n > 0:
         _dispatch_loop(si, sf, mi, al, n, now, w)
 
@@ -761,7 +836,7 @@ def _dispatch_needs(si, sf, mi, al, a, now, w):
 @njit(cache=True)
 def _has(mi, al, a):
     lo, hi = _reqs(mi, al, a)
-    return hi > lo
+    return hi > lo or _has_alt(mi, al, a)
 
 
 @njit(cache=True)
@@ -773,6 +848,7 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
     si[e + E_STEP] = a
     sf[_entf(si, slot) + EF_QUEUED] = now
     si[e + E_NHELD] = 0
+    si[e + E_ALT] = -1
     needs = _has(mi, 0, a)
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, 1.0, w)
@@ -822,7 +898,10 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
-    duration = _sample(mi, mf, mi[b + AC_DUR], _generator(rg, mi[b + AC_DUR_STREAM]))
+    d = mi[b + AC_DUR]
+    if si[e + E_ALT] >= 0 and mi[mi[M_ALT] + 2 * si[e + E_ALT] + 1] >= 0:  # the skilled pool's own duration
+        d = mi[mi[M_ALT] + 2 * si[e + E_ALT] + 1]
+    duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
     hours = mi[b + AC_HOURS]
     if hours >= 0:  # Model._serve: that much working time, paused while closed
         duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now
@@ -878,7 +957,8 @@ def _finish(si, sf, mi, mf, rg, slot, now):
             p = mi[_unit(mi, u) + U_POOL]
             si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
         si[e + E_NHELD] = 0
-        _dispatch_needs(si, sf, mi, 0, a, now, w)
+        alt = si[e + E_ALT]
+        _dispatch_needs(si, sf, mi, 0, a, mi[mi[M_ALT] + 2 * alt] if alt >= 0 else -1, now, w)
     if now >= w:
         si[si[S_COMPLETED] + a] += 1
     nxt = _choose_next(mi, mf, rg, a)

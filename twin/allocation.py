@@ -6,6 +6,12 @@ when it is first in line at every pool it needs and each has enough free. So a r
 never overtakes an earlier one that shares a pool with it (no barging), but may pass one
 that needs only other pools. Grants made together are made in request order. Both
 engines follow this rule, so ties resolve the same way.
+
+A request may also want one unit of any of several pools (`alternatives`, a skill that
+several pools have). It waits in each of their lines and is granted, with its fixed needs,
+by the first alternative, in the order given, where it is first in line and a unit is
+free; it then leaves the other alternatives' lines. So whoever of those pools frees a unit
+first serves the longest-waiting request it can serve.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from collections.abc import Callable, Iterable
 
 
 class Request:
-    __slots__ = ("granted", "held", "made_at", "needs", "on_grant", "seq")
+    __slots__ = ("alternatives", "chosen", "granted", "held", "made_at", "needs", "on_grant", "seq")
 
-    def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float) -> None:
+    def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float,
+                 alternatives: tuple[int, ...] = ()) -> None:
         self.needs = needs  # (pool index, amount) pairs
+        self.alternatives = alternatives  # one unit of one of these pools, besides `needs`
+        self.chosen = -1  # the alternative granted
         self.made_at = made_at
         self.seq = 0  # order of the request, set by the allocator
         self.granted = False
@@ -44,7 +53,7 @@ class FifoAllocator:
         """Join the lines; True when the request was granted at once."""
         request.seq = self._made
         self._made += 1
-        for p, _ in request.needs:
+        for p in self._pools(request):
             self.lines[p].append(request)
         if self._grantable(request):
             self._grant(request)
@@ -62,17 +71,31 @@ class FifoAllocator:
             if request.granted or not self._grantable(request):
                 continue
             self._grant(request)
-            for p, _ in request.needs:
+            for p in self._pools(request):
                 if line := self.lines[p]:
                     heapq.heappush(heads, (line[0].seq, line[0]))
 
+    @staticmethod
+    def _pools(request: Request) -> list[int]:
+        return [p for p, _ in request.needs] + list(request.alternatives)
+
+    def _choice(self, request: Request) -> int:
+        """The first alternative where the request is first in line and a unit is free."""
+        return next((p for p in request.alternatives if self.lines[p][0] is request and self.free[p] > 0), -1)
+
     def _grantable(self, request: Request) -> bool:
-        return all(self.lines[p][0] is request and self.free[p] >= n for p, n in request.needs)
+        return (all(self.lines[p][0] is request and self.free[p] >= n for p, n in request.needs)
+                and (not request.alternatives or self._choice(request) >= 0))
 
     def _grant(self, request: Request) -> None:
         for p, n in request.needs:
             self.lines[p].popleft()
             self.free[p] -= n
+        if request.alternatives:
+            request.chosen = self._choice(request)
+            self.free[request.chosen] -= 1
+            for p in request.alternatives:
+                self.lines[p].remove(request)
         request.granted = True
         self._take(request)
         if request.on_grant is not None:

@@ -77,6 +77,9 @@ class CompiledTwin(NamedTuple):
     use_ptr: np.ndarray
     use_mat: np.ndarray
     use_amount: np.ndarray
+    alt_ptr: np.ndarray  # skilled pools (one_of), in the order given
+    alt_pool: np.ndarray
+    alt_dur: np.ndarray  # -1: the activity's duration
     succ_ptr: np.ndarray
     succ_to: np.ndarray  # activity index, -1 = exit
     succ_p: np.ndarray
@@ -240,13 +243,16 @@ def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
             t.stream(streams.branch_source(a.name)) if len(s) > 1 else -1
             for a, s in zip(acts, succ, strict=True)
         ]),
-        "act_can_fail": _i([int(any(p in failing for p in a.resources)) for a in acts]),
+        "act_can_fail": _i([int(any(p in failing for p in a.pools)) for a in acts]),
         "need_ptr": _csr(needs),
         "need_pool": _i([pools[p] for row in needs for p, _ in row]),
         "need_amount": _i([n for row in needs for _, n in row]),
         "use_ptr": _csr(uses),
         "use_mat": _i([mats[m] for row in uses for m, _ in row]),
         "use_amount": _i([n for row in uses for _, n in row]),
+        "alt_ptr": _csr([a.one_of for a in acts]),
+        "alt_pool": _i([pools[p] for a in acts for p in a.one_of]),
+        "alt_dur": _i([t.dist(a.durations[p]) if p in a.durations else -1 for a in acts for p in a.one_of]),
         "succ_ptr": _csr(succ),
         "succ_to": _i([-1 if name == EXIT else index[name] for row in succ for name, _ in row]),
         "succ_p": _f([p for row in succ for _, p in row]),

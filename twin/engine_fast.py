@@ -27,7 +27,7 @@ from twin.engine_simpy import Replication
 from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
-               "contingency")
+               "contingency", "by")
 
 
 class Packed:
@@ -174,6 +174,7 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "delivery": [m.name for m in twin.materials],
         "grant": [a.name for a in twin.activities],
         "contingency": [r.name for r in twin.contingency],
+        "by": [r.name for r in twin.resources],
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

@@ -46,8 +46,9 @@ class Job(Request):
 
     __slots__ = ("activity", "down", "entity", "process", "resume", "running")
 
-    def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float) -> None:
-        super().__init__(needs, made_at)
+    def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float,
+                 alternatives: tuple[int, ...]) -> None:
+        super().__init__(needs, made_at, alternatives)
         self.process: simpy.Process | None = None
         self.down = 0  # held units now failed
         self.running = False  # in its timed hold (can be interrupted)
@@ -61,13 +62,15 @@ class Step:
     def __init__(self, spec: Activity, model: Model) -> None:
         self.name = spec.name
         self.needs = tuple((model.pool_index[p], n) for p, n in spec.resources.items())
+        self.one_of = tuple(model.pool_index[p] for p in spec.one_of)
         self.consumes = tuple((model.stock_index[m], n) for m, n in spec.consumes.items())
         self.duration = spec.duration
+        self.durations = {model.pool_index[p]: d for p, d in spec.durations.items()}  # by chosen pool
         self.duration_rng = model.stream(streams.duration_source(spec.name))
         self.working_time = model.twin.working_time(spec)
         self.branch_rng = model.stream(streams.branch_source(spec.name))
         self.successors = list(spec.successors.items())
-        self.can_fail = any(model.pools[p].name in model.failing for p, _ in self.needs)
+        self.can_fail = any(p in model.failing for p in spec.pools)
         self.queue = Level(model.warmup)
         self.wait = Tally(model.warmup)
         self.completed = 0
@@ -222,12 +225,12 @@ class Model:
         env = self.env
         queued = env.now
         job = None
-        if step.needs or step.consumes:
+        if step.needs or step.one_of or step.consumes:
             step.queue.add(queued, 1)
             for watch in step.rules:
                 self._check(watch)
-            if step.needs:
-                job = Job(step.needs, queued)
+            if step.needs or step.one_of:
+                job = Job(step.needs, queued, step.one_of)
                 job.entity, job.activity = entity, step.name
                 if not self.units.request(job):
                     yield self._granted(job)
@@ -236,7 +239,7 @@ class Model:
             step.queue.add(env.now, -1)
         step.wait.observe(env.now, env.now - queued)
         self.log("start", entity, step.name)
-        duration = step.duration.sample(step.duration_rng)
+        duration = step.durations.get(job.chosen if job else -1, step.duration).sample(step.duration_rng)
         if step.working_time is not None:  # that much working time, paused while closed
             duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
         if job is not None and step.can_fail:
@@ -288,14 +291,18 @@ class Model:
         now = self.env.now
         for index, count in job.needs:
             job.held += [(index, unit) for unit in self.pools[index].take(now, count, job)]
+        if job.chosen >= 0:
+            job.held += [(job.chosen, unit) for unit in self.pools[job.chosen].take(now, 1, job)]
         if self.trace is not None and isinstance(job, Job):  # traced, but not counted as an event
             self.trace.append((now, "grant", job.entity, job.activity))
+            if job.chosen >= 0:  # which skilled pool serves it
+                self.trace.append((now, "by", job.entity, self.pools[job.chosen].name))
 
     def _release(self, job: Job) -> None:
         now = self.env.now
         for index, unit in job.held:
             self.units.free[index] += self.pools[index].release(now, unit)
-        self.units.dispatch(index for index, _ in job.needs)
+        self.units.dispatch([*(index for index, _ in job.needs), *([job.chosen] if job.chosen >= 0 else [])])
 
     def _failures(self, pool: Pool, unit: Unit) -> Generator:
         assert pool.spec.failures is not None

@@ -155,6 +155,10 @@ class Activity(_Spec):
     name: Name
     duration: Dist
     resources: dict[Name, PositiveInt] = {}
+    # Skills: one unit of whichever of these pools can serve first (see twin.allocation);
+    # `durations` gives a pool its own duration (the others take `duration`).
+    one_of: list[Name] = []
+    durations: dict[Name, Dist] = {}
     consumes: dict[Name, PositiveInt] = {}
     next: dict[str, Probability] = {}  # omitted: leave the system
     working_hours: WorkingHours | None = None  # duration in working time (see WorkingHours)
@@ -162,9 +166,20 @@ class Activity(_Spec):
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        if self.working_hours is None:  # older specs keep their shape (and hash)
-            data.pop("working_hours", None)
+        for key in ("working_hours", "one_of", "durations"):  # older specs keep their shape (and hash)
+            if not data.get(key):
+                data.pop(key, None)
         return data
+
+    @model_validator(mode="after")
+    def _skills(self) -> Activity:
+        if len(set(self.one_of)) < len(self.one_of):
+            raise ValueError("one_of lists a pool twice")
+        if both := sorted(set(self.one_of) & set(self.resources)):
+            raise ValueError(f"pool '{both[0]}' is in both resources and one_of")
+        if stray := sorted(set(self.durations) - set(self.one_of)):
+            raise ValueError(f"durations.{stray[0]}: not a pool in one_of")
+        return self
 
     @field_validator("next", mode="before")
     @classmethod
@@ -181,7 +196,12 @@ class Activity(_Spec):
     @property
     def can_queue(self) -> bool:
         """Whether work can wait here: for resource units or materials."""
-        return bool(self.resources or self.consumes)
+        return bool(self.resources or self.one_of or self.consumes)
+
+    @property
+    def pools(self) -> list[str]:
+        """Every pool this step may hold: those it always needs, then its skilled ones."""
+        return [*self.resources, *self.one_of]
 
     @property
     def successors(self) -> dict[str, float]:
@@ -387,6 +407,9 @@ def _references(twin: Twin) -> list[tuple[str, str]]:
         for pool in act.resources:
             if pool not in resources:
                 problems.append((f"{base}.resources.{pool}", f"no resource named '{pool}'"))
+        for k, pool in enumerate(act.one_of):
+            if pool not in resources:
+                problems.append((f"{base}.one_of[{k}]", f"no resource named '{pool}'"))
         for material in act.consumes:
             if material not in materials:
                 problems.append((f"{base}.consumes.{material}", f"no material named '{material}'"))
@@ -399,7 +422,7 @@ def _working_hours(twin: Twin) -> list[tuple[str, str]]:
     return [
         (f"activities[{act.name}].working_hours", f"not on a step whose pool can go down ('{pool}')")
         for act in twin.activities if act.working_hours is not None
-        for pool in act.resources if pool in down
+        for pool in act.pools if pool in down
     ]
 
 
