@@ -3,8 +3,9 @@
     python bench/engines.py [--horizon H] [--repeats N] [--replications R] [--no-compile]
 
 Prints events/s for a bare, idiomatic SimPy M/M/3 and a bare Numba heap-event-loop M/M/3
-(both written here), our SimPy and fast engines on the same M/M/3 twin and on each shipped
-example, with ratios; the fast engine's JIT compile time cold (a fresh process with an empty
+(both written here), our SimPy and fast engines on the same M/M/3 twin, on it as three
+one-person pools with the skill (`one_of`, against the one pool of three), and on each
+shipped example, with ratios; the fast engine's JIT compile time cold (a fresh process with an empty
 Numba cache) and cached (a fresh process loading it); and replications per second of R
 replications of one simulated year of the manufacturing example on one core and on all
 cores. Events are counted the same way everywhere: arrival + start + end per visit (plus
@@ -36,6 +37,13 @@ horizon: {horizon}
 arrivals: [{{name: customers, interarrival: {{dist: exponential, mean: 0.37}}, route: serve}}]
 activities: [{{name: serve, duration: {{dist: exponential, mean: 1.0}}, resources: {{clerk: 1}}}}]
 resources: [{{name: clerk, capacity: 3}}]
+"""
+MM3_SKILLS = """
+name: mm3-skills
+horizon: {horizon}
+arrivals: [{{name: customers, interarrival: {{dist: exponential, mean: 0.37}}, route: serve}}]
+activities: [{{name: serve, duration: {{dist: exponential, mean: 1.0}}, one_of: [ann, bo, cy]}}]
+resources: [{{name: ann, capacity: 1}}, {{name: bo, capacity: 1}}, {{name: cy, capacity: 1}}]
 """
 YEAR_HOURS = 8760.0
 
@@ -204,6 +212,12 @@ def main() -> None:
     print(f"{'M/M/3 twin, SimPy engine':34} {ours:12,.0f} {ours / bare:12.2f} x bare SimPy")
     print(f"{'M/M/3 twin, fast engine':34} {fast:12,.0f} {fast / bare:12.1f} x bare SimPy, "
           f"{fast / bare_nb:.2f} x bare Numba")
+    skills = loads_twin(MM3_SKILLS.format(horizon=args.horizon))
+    packed_skills = Packed(skills)
+    ours_skills = rate(lambda r: simulate(skills, 1, r).events, args.repeats)
+    fast_skills = rate(lambda r: simulate_fast(skills, 1, r, compiled=packed_skills).events, args.repeats)
+    print(f"{'M/M/3, 3 skilled pools, SimPy':34} {ours_skills:12,.0f} {ours_skills / ours:12.2f} x one pool")
+    print(f"{'M/M/3, 3 skilled pools, fast':34} {fast_skills:12,.0f} {fast_skills / fast:12.2f} x one pool")
     for path in (ROOT / "scenarios" / "examples" / f"{name}.yaml" for name in ("clinic", "manufacturing")):
         twin = load_twin(path)
         example = Packed(twin)

@@ -174,6 +174,35 @@ def test_unit_states_give_the_engine_utilisation_and_availability(rep: Replay) -
     np.testing.assert_allclose(busy.x, np.asarray(fig.data[0].x) * 3_600_000.0)  # hours -> ms
 
 
+def test_skilled_pools_show_the_units_that_served() -> None:
+    """A `one_of` step's units come from the `by` row after its grant: each pool's busy
+    share is the engine's utilisation, shifts and failures of its own included."""
+    twin = loads_twin("""
+name: skills
+horizon: 600
+warmup: 30
+arrivals: [{name: a, interarrival: {dist: exponential, mean: 0.9}, route: review}]
+activities:
+  - {name: review, duration: {dist: exponential, mean: 1.6}, one_of: [ann, bo],
+     durations: {bo: {dist: exponential, mean: 2.0}}, next: {fix: 0.5, exit: 0.5}}
+  - {name: fix, duration: {dist: exponential, mean: 1.0}, resources: {press: 1}, one_of: [bo, cy]}
+resources:
+  - {name: ann, capacity: 1}
+  - {name: bo, capacity: 1}
+  - {name: cy, capacity: 1, shifts: [{start: "08:00", end: "16:00", capacity: 1}]}
+  - {name: press, capacity: 1, failures: {uptime: {dist: exponential, mean: 50}, repair: 2}}
+""")
+    rep = simulate(twin, 2, 0, trace=True)
+    assert rep.trace is not None
+    w, h = twin.warmup, twin.horizon
+    states = unit_states(rep.trace, twin)
+    clipped = states.assign(start=states["start"].clip(w, h), end=states["end"].clip(w, h))
+    time = (clipped["end"] - clipped["start"]).groupby([clipped["pool"], clipped["state"]]).sum()
+    for pool in ("ann", "bo", "cy", "press"):
+        busy, idle = time.get((pool, "busy"), 0.0), time.get((pool, "idle"), 0.0)
+        assert busy / (busy + idle) == pytest.approx(rep.record[f"resources.{pool}.utilization"], rel=1e-9)
+
+
 def test_units_held_while_waiting_for_material_are_exact() -> None:
     """The grant trace row: units taken for a job still waiting for stock show as held,
     and busy + held time gives the engine's utilisation exactly."""

@@ -76,7 +76,7 @@ def flows(twin: Twin, graph: nx.DiGraph, kpis: Kpis) -> dict[tuple[str, str], fl
 def bottleneck(twin: Twin, kpis: Kpis) -> tuple[str, str, float] | None:
     """(activity, pool, utilisation) of the most utilised pool, or None without pools."""
     used = [
-        (a.name, p, _mean(kpis, f"resources.{p}.utilization")) for a in twin.activities for p in a.resources
+        (a.name, p, _mean(kpis, f"resources.{p}.utilization")) for a in twin.activities for p in a.pools
     ]
     used = [u for u in used if not math.isnan(u[2])]
     if not used:
@@ -171,13 +171,13 @@ def _draw_edges(fig: go.Figure, pos: dict, back: set, flow: dict, time_unit: str
 def _draw_nodes(fig: go.Figure, twin: Twin, pos: dict, kpis: Kpis) -> None:
     unit = PLURAL[twin.time_unit]
     acts = [a for a in twin.activities if a.name in pos]
-    util = [max([_mean(kpis, f"resources.{p}.utilization") for p in a.resources] or [math.nan]) for a in acts]
+    util = [max([_mean(kpis, f"resources.{p}.utilization") for p in a.pools] or [math.nan]) for a in acts]
     waits = [_mean(kpis, f"activities.{a.name}.wait") for a in acts]
     most = max([w for w in waits if not math.isnan(w)], default=0.0) or 1.0
     sizes = [26 + 34 * math.sqrt(max(w, 0) / most) if not math.isnan(w) else 26 for w in waits]
     labels = [f"<b>{a.name}</b><br>wait {w:.3g} {unit}" for a, w in zip(acts, waits, strict=True)]
     hover = [
-        f"{a.name}<br>pools: {', '.join(a.resources) or 'none'}<br>busiest pool utilisation: {u:.0%}"
+        f"{a.name}<br>pools: {', '.join(a.pools) or 'none'}<br>busiest pool utilisation: {u:.0%}"
         f"<br>mean wait: {w:.3g} {unit}"
         for a, u, w in zip(acts, util, waits, strict=True)
     ]

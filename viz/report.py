@@ -199,7 +199,8 @@ def _inputs(study: StudyData, closeups: dict[str, Replay]) -> Section:
         act = twin.activity(name)
         data = activity_durations(rep.trace, name).tolist()
         if (
-            failing.isdisjoint(act.resources)
+            failing.isdisjoint(act.pools)
+            and not act.durations  # one fit per step: skilled pools with their own pace mix families
             and act.duration.dist not in ("constant", "empirical")
             and len(data) > 20
         ):

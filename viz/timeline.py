@@ -71,6 +71,7 @@ def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
     }
     needs = {a.name: a.resources for a in twin.activities}
     held: dict[tuple[int, str], list[tuple[str, int]]] = {}
+    granted: dict[int, tuple[int, str]] = {}  # entity -> its job granted last
     for t, kind, subject, name in trace:
         touched: set[str] = set()
         if kind == "shift" and name in pools:
@@ -80,15 +81,21 @@ def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
         elif kind == "grant":
             job = (subject, name)
             held[job] = [(p, i) for p, k in needs[name].items() for i in pools[p].take(k, job)]
+            granted[subject] = job
             touched = set(needs[name])
+        elif kind == "by" and name in pools:  # the skilled pool of that grant
+            job = granted[subject]
+            held[job] += [(name, i) for i in pools[name].take(1, job)]
+            touched = {name}
         elif kind == "start":
             started.add((subject, name))
-            touched = set(needs[name])
+            touched = {p for p, _ in held.get((subject, name), [])}
         elif kind == "end":
-            for p, i in held.pop((subject, name), []):
+            units = held.pop((subject, name), [])
+            for p, i in units:
                 pools[p].job[i] = None
             started.discard((subject, name))
-            touched = set(needs[name])
+            touched = {p for p, _ in units}
         for p in touched:
             pools[p].update(t)
     for pool in pools.values():
