@@ -5,10 +5,12 @@ or Poisson arrivals at the observed rate: `arrivals`, by AIC unless given); a ze
 `start` dispatcher when cases begin with different activities; one step per routing state
 (`routing=1`: per activity; `2`: per activity after each previous one, see
 `calibration.routing`) holding its processing time (end - start) on one unit of its
-activity's pool (`pools="activity"`) or of the pool of one of the resources who did it
-(`"resource"`, see `calibration.staff`); and, with `waits=True`, a `wait_<activity>` step
-before it holding the observed time from the end of the case's previous activity to this
-start (waiting that is not queueing in the twin: hand-overs, calendars, batching). With
+activity's pool (`pools="activity"`), of the pool of one of the resources who did it drawn
+by their shares (`"resource"`, see `calibration.staff`), or of whichever of them is free
+first (`"skills"`: `one_of` their pools, each at its own pace); and, with `waits=True`, a
+`wait_<activity>` step before it holding the observed time from the end of the case's
+previous activity to this start (waiting that is not queueing in the twin: hand-overs,
+calendars, batching). With
 `calendars=True`, waits are measured and replayed in working time (`worktime`): a step with
 `working_hours` at each hour's pace of starts (`weighted`) or at the site's opening hours
 (`open`), or a chain of one-hour steps on the `open_hours` pool (`chain`, see
@@ -91,7 +93,7 @@ def calibrate(
     chain = RoutingFitter(order=routing).fit(table, selection.weights_)
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
-    staff = StaffFitter(capacity=capacity, staff_factor=lost).fit(table) if pools == "resource" else None
+    staff = StaffFitter(capacity=capacity, staff_factor=lost).fit(table) if pools != "activity" else None
     week = _working_week(table, resources, worktime) if calendars else None
     working = processing == "working" and week is not None
     if week is not None and working:
@@ -118,13 +120,14 @@ def calibrate(
             }
         ],
         "activities": _activities(labels, chain, plan, durations, delays, week, worktime,
-                                  Work(labels, resources, staff, week if working else None)),
+                                  Work(labels, resources, staff, week if working else None,
+                                       skills=pools == "skills")),
         "resources": _resources(labels, resources, calendars) if staff is None else _staff(staff, calendars),
     }
     if opening and worktime == "chain":
         spec["resources"].append(_open_hours(later, resources.site_on_, staffing(table)))
     report: dict[str, Any] = {
-        "labels": _step_labels(plan, labels, staff),
+        "labels": _step_labels(plan, labels, staff if pools == "resource" else None),
         "units": (
             {labels[a]: pool for a, pool in resources.pools_.items()} if staff is None
             else {name: [r] for r, name in staff.pools_.items()}
@@ -148,7 +151,8 @@ def calibrate(
 CHOICES: dict[str, tuple[Any, ...]] = {
     "waits": (True, False), "calendars": (True, False), "capacity": ("distinct", "peak"),
     "arrivals": ("auto", "profile", "stationary"), "worktime": ("weighted", "open", "chain"),
-    "routing": (1, 2), "processing": ("clock", "working"), "pools": ("activity", "resource"),
+    "routing": (1, 2), "processing": ("clock", "working"),
+    "pools": ("activity", "resource", "skills"),
 }
 
 
@@ -259,13 +263,15 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
 
 
 class Work:
-    """How a state's work is done: on its activity's pool, or split among the resources who
-    did it (`staff`), in clock time or in the working week `hours`."""
+    """How a state's work is done: on its activity's pool, or by the resources who did it
+    (`staff`): split among them by their shares, or (`skills`) by whichever is free first,
+    the most frequent first when several are; in clock time or in the working week `hours`."""
 
     def __init__(
-        self, labels: dict[str, str], resources: ResourceFitter, staff: StaffFitter | None, hours: Any
+        self, labels: dict[str, str], resources: ResourceFitter, staff: StaffFitter | None, hours: Any,
+        skills: bool = False,
     ) -> None:
-        self.labels, self.resources, self.staff = labels, resources, staff
+        self.labels, self.resources, self.staff, self.skills = labels, resources, staff, skills
         self.hours = None if hours is None else {"per_hour": [float(s) for s in hours]}
 
     def steps(
@@ -275,12 +281,26 @@ class Work:
             pool = {self.labels[label]: 1} if label in self.resources.capacity_ else None
             return [self._step(name, duration, pool, nxt)]
         shares = self.staff.shares_[label]
+        if self.skills:
+            return [self._skilled(name, label, duration, shares, nxt)]
         subs = {f"{name}__{k}": r for k, r in enumerate(shares)}
         out = [{"name": name, "duration": 0.0, "next": {s: shares[r] for s, r in subs.items()}}]
         for sub, r in subs.items():
             own = self.staff.durations_.get((label, r), duration)
             out.append(self._step(sub, own, {self.staff.pools_[r]: 1}, nxt))
         return out
+
+    def _skilled(self, name: str, label: str, duration: DurationFitter, shares: dict[str, float],
+                 nxt: dict[str, float]) -> dict[str, Any]:
+        assert self.staff is not None
+        who = sorted(shares, key=lambda r: (-shares[r], r))
+        step = self._step(name, duration, None, nxt)
+        step["one_of"] = [self.staff.pools_[r] for r in who]
+        own = {self.staff.pools_[r]: self.staff.durations_[(label, r)].spec_
+               for r in who if (label, r) in self.staff.durations_}
+        if own:
+            step["durations"] = own
+        return step
 
     def _step(self, name: str, duration: DurationFitter, pool: dict[str, int] | None,
               nxt: dict[str, float]) -> dict[str, Any]:

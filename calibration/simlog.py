@@ -1,9 +1,10 @@
 """A simulated event log (case_id, activity, resource, start_time, end_time) from a twin's trace.
 
-The engine's trace gives each entity's activity start and end times but no unit identity,
-so `resource` is reconstructed per pool by greedy interval assignment (each start takes the
-lowest-numbered free unit; the engine never has more units busy than the pool holds), and
-named after the resources observed in that pool when known (`units`), else `POOL#k`.
+The engine's trace gives each entity's activity start and end times, and for a `one_of`
+step the pool that served it, but no unit identity, so `resource` is reconstructed per pool
+by greedy interval assignment (each start takes the lowest-numbered free unit; the engine
+never has more units busy than the pool holds), and named after the resources observed in
+that pool when known (`units`), else `POOL#k`.
 Steps added by calibration (`start`, `wait_*`) are left out; labels map back to the data's.
 """
 
@@ -45,20 +46,24 @@ def header_lines(labels: dict[str, str], units: dict[str, list[str]]) -> str:
 def _trace_rows(
     twin: Twin, seed: int, replication: int, cases: int, unfinished: bool = False
 ) -> tuple[list[tuple], int]:
-    """(activity rows of the first `cases` entities, how many of them left); rows of
-    entities still in the system at the horizon only when `unfinished`."""
+    """(activity rows (entity, step, start, end, skilled pool or None) of the first `cases`
+    entities, how many of them left); rows of entities still in the system at the horizon
+    only when `unfinished`."""
     result = simulate_fast(twin, seed, replication, trace=True)  # the same trace as the SimPy engine
     assert result.trace is not None
     open_: dict[int, tuple[str, float]] = {}
+    by: dict[int, str] = {}
     rows, left = [], set()
     for time, kind, entity, name in result.trace:
-        if entity > cases or kind not in ("start", "end", "leave"):
+        if entity > cases or kind not in ("start", "end", "leave", "by"):
             continue
-        if kind == "start":
+        if kind == "by":
+            by[entity] = name
+        elif kind == "start":
             open_[entity] = (name, time)
         elif kind == "end":
             activity, began = open_.pop(entity)
-            rows.append((entity, activity, began, time))
+            rows.append((entity, activity, began, time, by.pop(entity, None)))
         else:
             left.add(entity)
     return [r for r in rows if unfinished or r[0] in left], len(left)
@@ -125,8 +130,8 @@ def _assign_units(rows: list[tuple], pools: dict[str, str | None], units: dict[s
     busy: dict[str, list[tuple[float, int]]] = {}  # pool -> heap of (end, unit)
     free: dict[str, list[int]] = {}
     out = []
-    for _, activity, began, ended in rows:
-        pool = pools.get(activity)
+    for _, activity, began, ended, skilled in rows:
+        pool = skilled or pools.get(activity)
         if pool is None:
             out.append("")
             continue

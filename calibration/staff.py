@@ -7,12 +7,14 @@ else the site's, as `ResourceFitter` finds them), `shares_` (activity -> {resour
 of the activity's instances}) and `durations_` ((activity, resource) -> a DurationFitter of
 that resource's durations, where it did the activity `min_n` times or more).
 
-In the twin a step of activity A becomes a zero-time step sending the work on to one step
-per resource that did A (`A__K`), drawn with the observed shares, each holding one unit of
-that resource's pool for that resource's duration (the activity's where it did A less
-often). So a resource doing several activities is one pool they share, counted once, with
-its own calendar and pace; the assignment is static, though: work drawn for a busy
-resource waits for it even when another one who can do A is free.
+With `pools="resource"` a step of activity A becomes a zero-time step sending the work on
+to one step per resource that did A (`A__K`), drawn with the observed shares, each holding
+one unit of that resource's pool for that resource's duration (the activity's where it did
+A less often). So a resource doing several activities is one pool they share, counted once,
+with its own calendar and pace; that assignment is static: work drawn for a busy resource
+waits for it even when another one who can do A is free. With `pools="skills"` the step
+takes `one_of` the pools of those who did A instead (the most frequent first), with their
+own durations: whoever of them is free first serves it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Choosing calibration options on history the fit did not see.
 
 Each option (working-time waits and shifts, how waits advance in working time, arrival
-form, pool capacity rule, routing order, pools per activity or per resource, all history or
-its recent half) changes the
+form, pool capacity rule, routing order, pools per activity or per resource, work split
+among resources by shares or taken by whoever is free, all history or its recent half) changes the
 twin, and which one reproduces a process best is an empirical question. Answering it on
 the test log would tune the model to the test; so `OptionSelector().fit(events)` cuts the
 training log itself the way the shared splits were made: T = the `share` quantile of case
@@ -16,8 +16,8 @@ the replay baseline of the fit part. Its loss is the mean over the seven distanc
 history, -1 perfect where the replay is not, and no one distance can outweigh the others
 (a ratio would, where the replay happens to be near 0). The search changes one option at
 a time: the start (the first value of every option), each other value of each option with
-the rest at the start, then the combination of each option's best value (9 candidates,
-not the 128 of the full grid), scored in `workers` processes; the best of them wins.
+the rest at the start, then the combination of each option's best value (10 candidates,
+not the 192 of the full grid), scored in `workers` processes; the best of them wins.
 `options_` holds the winner's options; the caller calibrates on the whole training log
 with them.
 """
@@ -45,7 +45,7 @@ GRID: dict[str, tuple[Any, ...]] = {  # searched in this order, from the first v
     "arrivals": ("profile", "stationary"),
     "capacity": ("distinct", "peak"),
     "routing": (1, 2),
-    "pools": ("activity", "resource"),
+    "pools": ("activity", "resource", "skills"),
     "history": (1.0, 0.5),
 }
 

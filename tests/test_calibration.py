@@ -252,5 +252,6 @@ def test_recent_history_fits_the_latest_cases_only() -> None:
 
 def test_cli_bad_option_is_a_clear_error(tmp_path: Path) -> None:
     done = _twin("calibrate", "--events", str(SAMPLE), "-o", str(tmp_path / "t.yaml"), "--pools", "people")
-    assert done.returncode == 2 and "pools must be one of 'activity', 'resource', not 'people'" in done.stderr
+    assert done.returncode == 2
+    assert "pools must be one of 'activity', 'resource', 'skills', not 'people'" in done.stderr
     assert not (tmp_path / "t.yaml").exists()

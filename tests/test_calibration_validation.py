@@ -113,9 +113,9 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
     tried = report["validation"]["candidates"]
-    assert chosen["calendars"] is False and len(tried) in (7, 8)  # the combination, if new
+    assert chosen["calendars"] is False and len(tried) in (8, 9)  # the combination, if new
     assert {k: report["options"][k] for k in chosen} == chosen
-    assert seen[0] == (0, 8) and seen[-1] == (8, 8)
+    assert seen[0] == (0, 9) and seen[-1] == (9, 9)
     assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()
 
 

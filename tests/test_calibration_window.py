@@ -17,6 +17,7 @@ from calibration.scoring import censor
 from calibration.selection import SelectionFitter
 from calibration.simlog import simulate_log
 from calibration.worktime import chain_steps
+from twin.engine_fast import simulate_fast
 from twin.loader import parse_twin
 
 T0 = pd.Timestamp("2026-01-05")
@@ -219,3 +220,44 @@ def test_pools_by_resource_share_a_person_between_activities() -> None:
     assert pace["ann"] == pytest.approx(1.0, rel=0.05) and pace["bob"] == pytest.approx(3.0, rel=0.05)
     ann = sim[sim["resource"] == "ann"].sort_values("start_time")
     assert (ann["start_time"].to_numpy()[1:] >= ann["end_time"].to_numpy()[:-1]).all()  # one job at a time
+
+
+def test_skilled_pools_serve_with_whoever_is_free() -> None:
+    """ann (1 h) and bob (3 h) both do A, ann twice as often: with `pools="skills"`, A takes
+    `one_of` their pools, ann listed first, each at their own pace; work never waits for one
+    of them while the other is idle, and the simulated log names who served."""
+    rng = np.random.default_rng(11)
+    rows, t = [], pd.Timestamp("2026-01-05 08:00")
+    for i in range(300):
+        t += pd.Timedelta(hours=float(rng.exponential(1.2)))
+        who, hours = ("bob", 3.0) if i % 3 == 0 else ("ann", 1.0)
+        rows.append((f"c{i}", "A", who, t, t + pd.Timedelta(hours=hours * float(rng.uniform(0.9, 1.1)))))
+    events = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+    spec, report = calibrate(events, waits=False, pools="skills")
+    (step,) = spec["activities"]
+    assert step["one_of"] == ["staff_ann", "staff_bob"] and "resources" not in step
+    assert set(step["durations"]) == {"staff_ann", "staff_bob"}
+    assert report["labels"] == {"A": "A"} and report["units"] == {"staff_ann": ["ann"], "staff_bob": ["bob"]}
+    twin = parse_twin(spec)
+    sim = simulate_log(twin, twin.start, 300, seed=3, meta=report)
+    hours = (sim["end_time"] - sim["start_time"]).dt.total_seconds() / 3600
+    pace = hours.groupby(sim["resource"]).mean()
+    assert pace["ann"] == pytest.approx(1.0, rel=0.05) and pace["bob"] == pytest.approx(3.0, rel=0.05)
+    for who in ("ann", "bob"):  # one job at a time each
+        mine = sim[sim["resource"] == who].sort_values("start_time")
+        assert (mine["start_time"].to_numpy()[1:] >= mine["end_time"].to_numpy()[:-1]).all()
+    # At each arrival (before its own request), a job still waiting means both are busy.
+    result = simulate_fast(twin, 3, 0, trace=True)
+    busy, by, arrived, queued = {"staff_ann": 0, "staff_bob": 0}, {}, [], 0
+    for time, kind, entity, name in result.trace:
+        if kind == "arrival":
+            if any(e not in by for e in arrived):
+                queued += 1
+                assert all(busy.values()), f"work waits at {time} while someone is idle"
+            arrived.append(entity)
+        elif kind == "by":
+            by[entity] = name
+            busy[name] += 1
+        elif kind == "end":
+            busy[by[entity]] -= 1
+    assert queued > 20  # the check bites: work did queue

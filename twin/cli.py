@@ -204,7 +204,9 @@ def calibrate_command(
         "Routing order: 1 (next activity by the last) | 2 (by the last two).", 1, min=1, max=2)] = None,
     pools: Annotated[str | None, _searched(
         "Pools: activity (one per activity, the resources seen doing it) | resource (one per "
-        "resource, each activity's work shared among those who did it, at their own pace).",
+        "resource, each activity's work split among those who did it by their shares, at their "
+        "own pace) | skills (one per resource, each activity done by whichever of those who did "
+        "it is free first, at their own pace).",
         "activity")] = None,
     history: Annotated[float | None, _searched(
         "Share of the most recent cases to fit on (1: all; 0.5 searched: a drifting process is "

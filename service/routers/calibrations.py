@@ -38,7 +38,7 @@ def create_calibration(
     worktime: Annotated[Literal["weighted", "open", "chain"] | None, Form()] = None,
     routing: Annotated[int | None, Form(ge=1, le=2)] = None,
     processing: Annotated[Literal["clock", "working"], Form()] = "clock",
-    pools: Annotated[Literal["activity", "resource"] | None, Form()] = None,
+    pools: Annotated[Literal["activity", "resource", "skills"] | None, Form()] = None,
     history: Annotated[float | None, Form(gt=0, le=1)] = None,
     validation: Annotated[bool, Form()] = False,
     case_id: Column = None,
