@@ -142,7 +142,7 @@ def run(
         events, extra["failures"], extra["deliveries"], request["name"], given,
         bool(request.get("validation")), lambda done, total: progress(1 + done, STEPS + total),
     )
-    total = STEPS + len(report.get("validation", {}).get("candidates", []))
+    total = STEPS + report.get("validation", {}).get("twins_scored", 0)
     data = loaded.as_dict()
     data["source"] = request.get("files", {}).get("events", "events.csv")
     report["data"] = data

@@ -11,6 +11,7 @@ import pytest
 
 from calibration.cli import calibrate_files
 from calibration.validation import (
+    DISTANCES,
     GRID,
     OptionSelector,
     ThinSplit,
@@ -55,12 +56,12 @@ def test_time_split_is_the_shared_splits_rule() -> None:
 
 def test_the_search_changes_one_option_at_a_time() -> None:
     full = math.prod(len(v) for v in GRID.values())
-    assert search_size({}) == 2 + sum(len(v) - 1 for v in GRID.values()) < full
+    assert search_size({}) == 2 * sum(len(v) - 1 for v in GRID.values()) < full
     assert search_size(dict.fromkeys(GRID)) == 1
     start, *singles = one_at_a_time({"pools": "resource"})
     assert start == {k: v[0] for k, v in GRID.items()} | {"pools": "resource"}
     assert all(sum(s[k] != start[k] for k in start) == 1 for s in singles)
-    assert len(singles) == search_size({"pools": "resource"}) - 2
+    assert 2 * len(singles) == search_size({"pools": "resource"})
     clock = start | {"calendars": False}
     unused = {"worktime": "chain", "processing": "working"}  # no working week without calendars
     assert same_twin(clock) == same_twin(clock | unused) != same_twin(start)
@@ -113,9 +114,10 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
     tried = report["validation"]["candidates"]
-    assert chosen["calendars"] is False and len(tried) in (8, 9)  # the combination, if new
+    assert chosen["calendars"] is False and 7 <= len(tried) <= 13  # 7 distinct singles, forward steps
     assert {k: report["options"][k] for k in chosen} == chosen
-    assert seen[0] == (0, 9) and seen[-1] == (9, 9)
+    twins = len({same_twin(c["options"]) for c in tried})  # each distinct twin scored once
+    assert seen[0] == (0, search_size({"calendars": False})) and seen[-1] == (twins, twins)
     assert "Options chosen on a validation split" in (tmp_path / "r.html").read_text()
 
 
@@ -126,3 +128,41 @@ def test_candidates_scored_in_processes_give_the_same_choice() -> None:
     alone = OptionSelector(fixed=fixed).fit(office_log(weeks=6))
     spread = OptionSelector(fixed=fixed, workers=2).fit(office_log(weeks=6))
     assert spread.scores_ == alone.scores_ and spread.options_ == alone.options_
+
+
+def test_forward_selection_keeps_a_change_only_when_it_helps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Options interact: here skills and the recent half are each better and better together,
+    but second-order routing, better alone, spoils them. The search keeps the pair and
+    scores the triple without taking it. (Scoring is replaced by a known loss landscape:
+    every distance is the replay's times a factor of the options.)"""
+    pytest.importorskip("log_distance_measures")
+    factors = {(): 1.0, ("pools",): 0.8, ("history",): 0.85, ("routing",): 0.9,
+               ("history", "pools"): 0.7, ("history", "pools", "routing"): 1.3}
+    start = {k: v[0] for k, v in GRID.items()}
+    changes = {"pools": "skills", "history": 0.5, "routing": 2}
+    scored: list[tuple[str, ...]] = []
+
+    def fake_evaluate(fit: object, check: object, options: dict, runs: int, seed: int) -> dict[str, float]:
+        moved = tuple(sorted(k for k, v in changes.items() if options[k] == v))
+        others = [k for k in options if options[k] != start[k] and k not in moved]
+        scored.append(moved)
+        factor = 1.1 if others else factors.get(moved, 1.2)  # any other change: worse than the start
+        return {k: factor * baseline[k] for k in DISTANCES}
+
+    import calibration.validation as validation
+
+    baseline = {}
+    real = validation.baseline_run
+
+    def keep_baseline(fit: object, check: object) -> dict[str, float]:
+        baseline.update(real(fit, check))
+        return baseline
+
+    monkeypatch.setattr(validation, "evaluate", fake_evaluate)
+    monkeypatch.setattr(validation, "baseline_run", keep_baseline)
+    selector = OptionSelector().fit(office_log())
+    assert {k: selector.options_[k] for k in changes} == {"pools": "skills", "history": 0.5, "routing": 1}
+    assert selector.options_ == start | {"pools": "skills", "history": 0.5}
+    assert ("history", "pools", "routing") in scored  # tried, and not taken
+    assert ("pools", "routing") not in scored  # routing was tried on top of the pair only
+    assert len(scored) == selector.summary()["twins_scored"]  # each distinct twin scored once

@@ -90,8 +90,10 @@ def test_validation_chooses_the_open_options_as_steps_of_the_job(editor: httpx.C
     assert response.json()["validation"] is True and response.json()["calendars"] is False
     done = wait_done(editor, response.json()["id"], timeout=300)
     assert done["status"] == "done", done["error"]
-    assert done["progress"] == {"done": 7, "total": 7, "fraction": 1.0}  # 4 steps + 3 candidates
     report = editor.get(f"/calibrations/{done['id']}/report.json").json()
+    # Free: worktime (no effect without calendars) and arrivals: two distinct twins to score.
+    assert report["validation"]["twins_scored"] == 2 and len(report["validation"]["candidates"]) == 3
+    assert done["progress"] == {"done": 6, "total": 6, "fraction": 1.0}  # 4 steps + 2 twins
     chosen = report["validation"]["chosen"]
     assert chosen["calendars"] is False and chosen["arrivals"] == "profile"
     assert {k: report["options"][k] for k in chosen} == chosen
