@@ -59,9 +59,17 @@ def uptimes(times: pd.Series, units: pd.Series, end: pd.Timestamp) -> tuple[np.n
     return complete, tails
 
 
-def holdout(samples: pd.Series, times: pd.Series, train_share: float) -> dict[str, Any]:
+def holdout(
+    samples: pd.Series, times: pd.Series, train_share: float, end: pd.Timestamp | None = None,
+    repeats: int = 10,
+) -> dict[str, Any]:
     """Fit on the samples dated in the first train_share of the span, check on the rest
-    (for samples that are no renewal process, such as lead times by order date)."""
+    (for samples that are no renewal process, such as lead times by order date).
+
+    With `end`, when recording stopped, a sample dated t is seen only if it is at most
+    end - t hours (a lead time shows once the order is delivered), which biases late-dated
+    samples short; each check sample is then compared with `repeats` fitted draws
+    conditioned the same way (by rejection)."""
     cut = times.min() + (times.max() - times.min()) * train_share
     train, test = samples[times <= cut].to_numpy(), samples[times > cut].to_numpy()
     if len(train) < 8 or len(test) < 8:
@@ -69,9 +77,14 @@ def holdout(samples: pd.Series, times: pd.Series, train_share: float) -> dict[st
     fit = DurationFitter(allow_empirical=False).fit(train)
     rng = np.random.default_rng(0)
     dist = _distribution(fit.spec_)
-    draws = np.array([dist.sample(rng) for _ in range(20000)])
+    if end is None:
+        draws = np.array([dist.sample(rng) for _ in range(20000)])
+    else:
+        rooms = _hours(end - times[times > cut]).to_numpy()
+        draws = np.array([x for room in rooms for x in _at_most(dist, rng, room, repeats)])
     return {
         "cut": cut.isoformat(),
+        **({} if end is None else {"seen_until": end.isoformat()}),
         "n_train": len(train),
         "n_test": len(test),
         "family": fit.family_,
@@ -120,6 +133,18 @@ def renewal_holdout(
         "mean_err": float(sim.mean() / np.mean(observed) - 1),
         "p90_err": float(np.quantile(sim, 0.9) / np.quantile(observed, 0.9) - 1),
     }
+
+
+def _at_most(dist: Any, rng: np.random.Generator, room: float, n: int, tries: int = 10000) -> list[float]:
+    """`n` draws of `dist` no longer than `room` (by rejection; none if that seems hopeless)."""
+    out: list[float] = []
+    for _ in range(tries):
+        x = dist.sample(rng)
+        if x <= room:
+            out.append(x)
+            if len(out) == n:
+                break
+    return out
 
 
 def _renewals(

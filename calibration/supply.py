@@ -73,8 +73,9 @@ class LeadTimeFitter:
                     for k, g in lead.groupby(key)
                     if len(g) >= self.min_rows and k != ""
                 }
-        self.holdout_ = holdout(
-            lead["hours"].reset_index(drop=True), lead["ordered"].reset_index(drop=True), self.train_share
+        self.holdout_ = holdout(  # a late order shows only once delivered, by the last delivery
+            lead["hours"].reset_index(drop=True), lead["ordered"].reset_index(drop=True), self.train_share,
+            end=df["delivered"].max(),
         )
 
     def _fit_lateness(self, df: pd.DataFrame) -> None:

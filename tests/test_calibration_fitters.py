@@ -231,3 +231,25 @@ def test_a_component_that_failed_once_per_machine_has_no_uptime_to_fit() -> None
     fit = FailureFitter().fit(records).summary()
     assert list(fit["uptime_hours"]) == list(fit["uptime_censored_fit"]) == ["a"]
     assert fit["first_failures_not_used"] == 2
+
+
+def test_lead_time_check_sees_late_orders_as_the_data_does() -> None:
+    """Orders placed near the end of the records show only if already delivered, so the
+    last 30% of orders look short: the plain check finds the fit too long; conditioned on
+    what could have been seen by the last delivery, it finds no error (3 standard errors)."""
+    from calibration.failures import holdout
+    from calibration.supply import LeadTimeFitter
+
+    rng = np.random.default_rng(8)
+    ordered = pd.Timestamp("2010-01-01") + pd.to_timedelta(rng.uniform(0, 3 * 365, 6000), "D").round("h")
+    lead = pd.to_timedelta(rng.gamma(4.0, 25.0, len(ordered)), "D").round("h")  # mean 100 days
+    delivered = ordered + lead
+    seen = delivered <= ordered.max()
+    columns = ("PO Sent to Vendor Date", "Scheduled Delivery Date", "Delivered to Client Date")
+    records = pd.DataFrame(dict(zip(columns, (ordered[seen], delivered[seen], delivered[seen]), strict=True)))
+    check = LeadTimeFitter().fit(records).holdout_
+    hours = (lead[seen].total_seconds() / 3600).to_series(index=range(seen.sum()))
+    naive = holdout(hours, pd.Series(ordered[seen]), 0.7)  # the same split, unconditioned
+    se = 0.5 / math.sqrt(check["n_test"])  # relative standard error of a gamma(4) test mean
+    assert check["seen_until"] == str(delivered[seen].max().isoformat())
+    assert abs(check["mean_err"]) < 3 * se < naive["mean_err"]
