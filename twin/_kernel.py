@@ -122,10 +122,10 @@ S_HEADER = 63
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
 # at activity a, 1+n_act tardiness.
 # Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
-# the free-slot stack, request seq and granted flag per allocator, the skilled-pool row
-# granted (-1: none), then the held units.
+# the free-slot stack, request seq and granted flag per allocator, then the held units (a
+# skilled step's unit of its `one_of` pool last).
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
-E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_ALT, E_HELD = 9, 11, 13, 14, 15, 16
+E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_HELD = 9, 11, 13, 14, 15
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
 H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
 D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
@@ -621,6 +621,24 @@ def _has_alt(mi, al, a):
 
 
 @njit(cache=True)
+def _skilled_pool(si, mi, e, a):
+    """The `one_of` pool serving entity row `e` at step `a` (its last held unit's); -1 if none."""
+    if not _has_alt(mi, 0, a) or si[e + E_NHELD] == 0:
+        return -1
+    return mi[_unit(mi, si[e + E_HELD + si[e + E_NHELD] - 1]) + U_POOL]
+
+
+@njit(cache=True)
+def _alt_duration(si, mi, e, a):
+    """The duration distribution of the `one_of` pool serving row `e`, or -1: the step's."""
+    b, t, pool = _act(mi, a), mi[M_ALT], _skilled_pool(si, mi, e, a)
+    for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+        if mi[t + 2 * k] == pool:
+            return mi[t + 2 * k + 1]
+    return -1
+
+
+@njit(cache=True)
 def _push_alt_heads(si, mi, a, n):
     b, t = _act(mi, a), mi[M_ALT]
     for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
@@ -653,8 +671,7 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
     chosen = -1
     if _has_alt(mi, al, si[e + E_STEP]):
         b, t = _act(mi, si[e + E_STEP]), mi[M_ALT]
-        si[e + E_ALT] = _alt_choice(si, mi, si[e + E_STEP], slot)
-        chosen = mi[t + 2 * si[e + E_ALT]]
+        chosen = mi[t + 2 * _alt_choice(si, mi, si[e + E_STEP], slot)]
         si[si[S_FREE] + chosen] -= 1
         for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
             _line_remove(si, mi[t + 2 * k], slot)
@@ -848,7 +865,6 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
     si[e + E_STEP] = a
     sf[_entf(si, slot) + EF_QUEUED] = now
     si[e + E_NHELD] = 0
-    si[e + E_ALT] = -1
     needs = _has(mi, 0, a)
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, 1.0, w)
@@ -899,8 +915,8 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
     d = mi[b + AC_DUR]
-    if si[e + E_ALT] >= 0 and mi[mi[M_ALT] + 2 * si[e + E_ALT] + 1] >= 0:  # the skilled pool's own duration
-        d = mi[mi[M_ALT] + 2 * si[e + E_ALT] + 1]
+    if _has_alt(mi, 0, a) and _alt_duration(si, mi, e, a) >= 0:  # the skilled pool's own duration
+        d = _alt_duration(si, mi, e, a)
     duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
     hours = mi[b + AC_HOURS]
     if hours >= 0:  # Model._serve: that much working time, paused while closed
@@ -952,13 +968,13 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     si[e + E_RUNNING] = 0
     _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
     if _has(mi, 0, a):
+        chosen = _skilled_pool(si, mi, e, a)
         for i in range(si[e + E_NHELD]):
             u = si[e + E_HELD + i]
             p = mi[_unit(mi, u) + U_POOL]
             si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
         si[e + E_NHELD] = 0
-        alt = si[e + E_ALT]
-        _dispatch_needs(si, sf, mi, 0, a, mi[mi[M_ALT] + 2 * alt] if alt >= 0 else -1, now, w)
+        _dispatch_needs(si, sf, mi, 0, a, chosen, now, w)
     if now >= w:
         si[si[S_COMPLETED] + a] += 1
     nxt = _choose_next(mi, mf, rg, a)
