@@ -104,6 +104,7 @@ def calibrate(
     if week is not None and opening:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
     plan = WaitPlan(chain, wait_samples(later) if waits else {}, labels)
+    work = Work(labels, resources, staff, week if working else None, skills=pools == "skills")
     delays = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
@@ -119,15 +120,13 @@ def calibrate(
                 "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, chain, plan, durations, delays, week, worktime,
-                                  Work(labels, resources, staff, week if working else None,
-                                       skills=pools == "skills")),
+        "activities": _activities(labels, chain, plan, durations, delays, week, worktime, work),
         "resources": _resources(labels, resources, calendars) if staff is None else _staff(staff, calendars),
     }
     if opening and worktime == "chain":
         spec["resources"].append(_open_hours(later, resources.site_on_, staffing(table)))
     report: dict[str, Any] = {
-        "labels": _step_labels(plan, labels, staff if pools == "resource" else None),
+        "labels": work.step_labels(plan),
         "units": (
             {labels[a]: pool for a, pool in resources.pools_.items()} if staff is None
             else {name: [r] for r, name in staff.pools_.items()}
@@ -279,48 +278,40 @@ class Work:
     ) -> list[dict[str, Any]]:
         if self.staff is None or label not in self.staff.shares_:
             pool = {self.labels[label]: 1} if label in self.resources.capacity_ else None
-            return [self._step(name, duration, pool, nxt)]
+            return [self._step(name, duration, nxt, resources=pool)]
         shares = self.staff.shares_[label]
         if self.skills:
-            return [self._skilled(name, label, duration, shares, nxt)]
+            who = sorted(shares, key=lambda r: (-shares[r], r))
+            pools = [self.staff.pools_[r] for r in who]
+            own = {self.staff.pools_[r]: self.staff.durations_[(label, r)].spec_
+                   for r in who if (label, r) in self.staff.durations_}
+            return [self._step(name, duration, nxt, one_of=pools, durations=own)]
         subs = {f"{name}__{k}": r for k, r in enumerate(shares)}
         out = [{"name": name, "duration": 0.0, "next": {s: shares[r] for s, r in subs.items()}}]
         for sub, r in subs.items():
-            own = self.staff.durations_.get((label, r), duration)
-            out.append(self._step(sub, own, {self.staff.pools_[r]: 1}, nxt))
+            own_duration = self.staff.durations_.get((label, r), duration)
+            out.append(self._step(sub, own_duration, nxt, resources={self.staff.pools_[r]: 1}))
         return out
 
-    def _skilled(self, name: str, label: str, duration: DurationFitter, shares: dict[str, float],
-                 nxt: dict[str, float]) -> dict[str, Any]:
-        assert self.staff is not None
-        who = sorted(shares, key=lambda r: (-shares[r], r))
-        step = self._step(name, duration, None, nxt)
-        step["one_of"] = [self.staff.pools_[r] for r in who]
-        own = {self.staff.pools_[r]: self.staff.durations_[(label, r)].spec_
-               for r in who if (label, r) in self.staff.durations_}
-        if own:
-            step["durations"] = own
-        return step
+    def step_labels(self, plan: WaitPlan) -> dict[str, str]:
+        """Step name -> the activity label it records (not the zero-time steps that split work)."""
+        own = {plan.names[s]: b for s, (_, b) in plan.states} | {v: k for k, v in self.labels.items()}
+        if self.staff is None or self.skills:
+            return own
+        split = {name: b for name, b in own.items() if b in self.staff.shares_}
+        subs = {f"{name}__{k}": b for name, b in split.items() for k in range(len(self.staff.shares_[b]))}
+        return {name: b for name, b in own.items() if name not in split} | subs
 
-    def _step(self, name: str, duration: DurationFitter, pool: dict[str, int] | None,
-              nxt: dict[str, float]) -> dict[str, Any]:
+    def _step(
+        self, name: str, duration: DurationFitter, nxt: dict[str, float], **needs: Any
+    ) -> dict[str, Any]:
+        """A step holding `needs` (resources, one_of, durations; empty ones left out)."""
         step: dict[str, Any] = {"name": name, "duration": duration.spec_}
-        if pool:
-            step["resources"] = pool
+        step |= {k: v for k, v in needs.items() if v}
         if self.hours is not None:
             step["working_hours"] = self.hours
         step["next"] = nxt
         return step
-
-
-def _step_labels(plan: WaitPlan, labels: dict[str, str], staff: StaffFitter | None) -> dict[str, str]:
-    """Step name -> the activity label it records (not the zero-time steps that split work)."""
-    own = {plan.names[s]: b for s, (_, b) in plan.states} | {v: k for k, v in labels.items()}
-    if staff is None:
-        return own
-    split = {name: b for name, b in own.items() if b in staff.shares_}
-    subs = {f"{name}__{k}": b for name, b in split.items() for k in range(len(staff.shares_[b]))}
-    return {name: b for name, b in own.items() if name not in split} | subs
 
 
 def _activities(
