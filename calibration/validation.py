@@ -140,10 +140,11 @@ class OptionSelector:
         if self.progress:
             self.progress(0, self._total)
         self.scores_: list[dict[str, Any]] = []
+        self._means: dict[str, dict[str, float]] = {}  # same_twin key -> mean metrics
         tried = self._score_all(fit, check, one_at_a_time(self.fixed))
         self._forward(fit, check, tried)
         if self.progress:
-            self.progress(self._done, self._done)
+            self.progress(self._done, self._total)
         best = min(self.scores_, key=lambda s: s["loss"])
         self.options_: dict[str, Any] = best["options"]
         self.loss_ = float(best["loss"])
@@ -164,21 +165,18 @@ class OptionSelector:
                 self._total -= 1  # nothing to score
                 continue
             options = start["options"] | effective(current["options"] | {key: value})
-            known = [s for s in self.scores_ if same_twin(s["options"]) == same_twin(options)]
-            if known:
-                scored = known[0]
-                self._total -= 1
-            else:
-                (scored,) = self._score_all(fit, check, [options])
+            (scored,) = self._score_all(fit, check, [options])
             if scored["loss"] < current["loss"]:
                 current = scored
 
     def _score_all(
         self, fit: pd.DataFrame, check: pd.DataFrame, options: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
-        """Score each distinct twin once, in `workers` processes when more than one."""
-        todo = {same_twin(o): o for o in options}
-        means: dict[str, dict[str, float]] = {}
+        """Score each twin not scored before, in `workers` processes when more than one (each
+        candidate is either scored or leaves the progress total)."""
+        todo = {key: o for o in options if (key := same_twin(o)) not in self._means}
+        self._total -= len(options) - len(todo)
+        means = self._means
         if self.workers > 1 and len(todo) > 1:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(min(self.workers, len(todo)), mp_context=context) as pool:
