@@ -587,6 +587,13 @@ def _line_head(si, line):
 
 
 @njit(cache=True)
+def _line_append(si, line, slot):
+    cap, n = si[K_ENT], si[si[S_LLEN] + line]
+    si[si[S_LINES] + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
+    si[si[S_LLEN] + line] = n + 1
+
+
+@njit(cache=True)
 def _line_remove(si, line, slot):
     """Take `slot` out of a line, wherever it stands (a skilled request served elsewhere)."""
     cap = si[K_ENT]
@@ -747,19 +754,13 @@ def _request(si, sf, mi, al, slot, now, w):
     si[C_MADE + al] += 1
     si[e + E_GRANTED + al] = 0
     lo, hi = _reqs(mi, al, si[e + E_STEP])
-    r, cap, lines = mi[M_REQ], si[K_ENT], si[S_LINES]
+    r = mi[M_REQ]
     for k in range(lo, hi):
-        line = mi[r + 2 * k]
-        n = si[si[S_LLEN] + line]
-        si[lines + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
-        si[si[S_LLEN] + line] = n + 1
+        _line_append(si, mi[r + 2 * k], slot)
     if _has_alt(mi, al, si[e + E_STEP]):
         b, t = _act(mi, si[e + E_STEP]), mi[M_ALT]
         for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
-            line = mi[t + 2 * k]
-            n = si[si[S_LLEN] + line]
-            si[lines + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
-            si[si[S_LLEN] + line] = n + 1
+            _line_append(si, mi[t + 2 * k], slot)
     if _grantable(si, mi, al, slot):
         _grant(si, sf, mi, al, slot, now, False, w)
         return True
@@ -914,9 +915,9 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
-    d = mi[b + AC_DUR]
-    if _has_alt(mi, 0, a) and _alt_duration(si, mi, e, a) >= 0:  # the skilled pool's own duration
-        d = _alt_duration(si, mi, e, a)
+    d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration
+    if d < 0:
+        d = mi[b + AC_DUR]
     duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
     hours = mi[b + AC_HOURS]
     if hours >= 0:  # Model._serve: that much working time, paused while closed

@@ -302,7 +302,7 @@ class Model:
         now = self.env.now
         for index, unit in job.held:
             self.units.free[index] += self.pools[index].release(now, unit)
-        self.units.dispatch([*(index for index, _ in job.needs), *([job.chosen] if job.chosen >= 0 else [])])
+        self.units.dispatch({index for index, _ in job.held})  # its pools, the skilled one included
 
     def _failures(self, pool: Pool, unit: Unit) -> Generator:
         assert pool.spec.failures is not None
