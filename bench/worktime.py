@@ -7,7 +7,7 @@ For each dataset and each way of replaying waits (`weighted`, `open`, `chain`): 
 calibrate on the training log (no validation), the twin's size, and per simulated test
 window (as `twin score` runs it, cut at the test log's end) the fast engine's events and
 seconds; then the ratios to the chain. The validation split's own cost is in the README
-(it calibrates and scores 7 candidates on part of the log).
+(it calibrates and scores up to 18 candidates on part of the log).
 """
 
 from __future__ import annotations

@@ -146,3 +146,15 @@ def test_roles_and_limits(server: Server, keys: dict[str, str], editor: httpx.Cl
     too_large = editor.post("/calibrations", files=big)
     assert too_large.status_code == 413 and "max_upload_bytes" in too_large.json()["detail"]
     assert editor.get("/calibrations/nope").status_code == 404
+
+
+def test_the_form_offers_the_options_calibrate_accepts(editor: httpx.Client) -> None:
+    """The API's choices for each option are calibrate's (CHOICES), read off the OpenAPI schema."""
+    from calibration.calibrate import CHOICES
+
+    schema = editor.get("/openapi.json").json()["components"]["schemas"]
+    form = next(s for name, s in schema.items() if name.startswith("Body_create_calibration"))["properties"]
+    for option in ("capacity", "arrivals", "worktime", "processing", "pools"):
+        field = form[option]
+        offered = next((a["enum"] for a in field.get("anyOf", [field]) if "enum" in a), None)
+        assert offered is not None and set(offered) == set(CHOICES[option]), option
