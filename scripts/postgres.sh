@@ -11,8 +11,8 @@ pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 BIN="$(pg_bin)"
 if [ -z "$BIN" ]; then
   echo "postgres.sh: installing postgresql (apt-get)" >&2
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+  bash "$(dirname "$0")/apt-get.sh" update -qq >&2
+  bash "$(dirname "$0")/apt-get.sh" install -y -qq postgresql >&2
   BIN="$(pg_bin)"
 fi
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install twin with its test tools into it; install Debian's
-# chromium (the report's browser test drives it through Playwright) when it is missing.
+# chromium (the report's browser test drives it through Playwright) when it is missing,
+# waiting (up to TWIN_APT_LOCK_TIMEOUT s, default 600) while another apt/dpkg holds the
+# package locks (scripts/apt-get.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -13,6 +15,7 @@ if [ ! -x /usr/bin/chromium ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   echo "installing chromium (apt) for the report's browser test" >&2
-  $sudo apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  apt=($sudo env "TWIN_APT_LOCK_TIMEOUT=${TWIN_APT_LOCK_TIMEOUT:-600}" bash scripts/apt-get.sh)
+  "${apt[@]}" update -qq >/dev/null
+  "${apt[@]}" install -y -qq --no-install-recommends chromium >/dev/null
 fi
