@@ -18,7 +18,7 @@ Conventions
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy.special import gamma as gamma_fn
@@ -360,3 +360,79 @@ def sS_fill_rate(s: int, S: int, demand_rate: float, lead_time: float) -> float:
         fill rate = 1 - sS_stockout_probability(s, S, demand_rate, lead_time).
     """
     return 1.0 - sS_stockout_probability(s, S, demand_rate, lead_time)
+
+
+# ---------------------------------------------------------------------------
+# Priorities (Cobham) and birth-death chains (Erlang A, M/M/c/K, balking)
+# ---------------------------------------------------------------------------
+
+
+def cobham_waits(arrival_rates: Iterable[float], mean_service: Iterable[float],
+                 second_moments: Iterable[float]) -> list[float]:
+    """Mean wait in queue of each class of a non-preemptive priority M/G/1, classes in
+    priority order: W_k = W0 / ((1 - s_{k-1}) (1 - s_k)), W0 = sum(lambda_i E[S_i^2]) / 2,
+    s_k = sum of rho_i over classes 1..k (Cobham 1954)."""
+    lams, means, seconds = list(arrival_rates), list(mean_service), list(second_moments)
+    w0 = sum(lam * m2 for lam, m2 in zip(lams, seconds, strict=True)) / 2
+    waits, sigma = [], 0.0
+    for lam, mean in zip(lams, means, strict=True):
+        before, sigma = sigma, sigma + lam * mean
+        if sigma >= 1:
+            raise ValueError(f"unstable: load {sigma!r} >= 1")
+        waits.append(w0 / ((1 - before) * (1 - sigma)))
+    return waits
+
+
+def preemptive_resume_sojourns(arrival_rates: Iterable[float], mean_service: Iterable[float],
+                               second_moments: Iterable[float]) -> list[float]:
+    """Mean time in system of each class of a preemptive-resume priority M/G/1:
+    T_k = E[S_k] / (1 - s_{k-1}) + R_k / ((1 - s_{k-1}) (1 - s_k)), R_k = sum_{i<=k}
+    lambda_i E[S_i^2] / 2."""
+    lams, means, seconds = list(arrival_rates), list(mean_service), list(second_moments)
+    out, sigma, residual = [], 0.0, 0.0
+    for lam, mean, m2 in zip(lams, means, seconds, strict=True):
+        before, sigma = sigma, sigma + lam * mean
+        residual += lam * m2 / 2
+        if sigma >= 1:
+            raise ValueError(f"unstable: load {sigma!r} >= 1")
+        out.append(mean / (1 - before) + residual / ((1 - before) * (1 - sigma)))
+    return out
+
+
+def birth_death(births: Iterable[float], deaths: Iterable[float]) -> np.ndarray:
+    """Stationary probabilities of a birth-death chain on 0..n from the birth rates of
+    states 0..n-1 and the death rates of states 1..n (detailed balance)."""
+    b, d = np.asarray(list(births), float), np.asarray(list(deaths), float)
+    if b.size != d.size or np.any(d <= 0) or np.any(b < 0):
+        raise ValueError("need as many positive death rates as non-negative birth rates")
+    weights = np.concatenate([[1.0], np.cumprod(b / d)])
+    return weights / weights.sum()
+
+
+def erlang_a(servers: int, arrival_rate: float, mean_service: float, mean_patience: float,
+             states: int = 2000) -> dict[str, float]:
+    """M/M/c+M (Erlang A): the share of arrivals who abandon and the time-average queue.
+    Death rate in state n: min(n, c) mu + max(n - c, 0) theta; truncated far out."""
+    mu, theta = 1 / mean_service, 1 / mean_patience
+    n = np.arange(1, states + 1)
+    deaths = np.minimum(n, servers) * mu + np.maximum(n - servers, 0) * theta
+    p = birth_death(np.full(states, arrival_rate), deaths)
+    queue = float(np.dot(np.maximum(np.arange(states + 1) - servers, 0), p))
+    return {"abandoned": theta * queue / arrival_rate, "queue_length": queue}
+
+
+def mmck(servers: int, arrival_rate: float, mean_service: float, waiting_room: int,
+         join: Sequence[float] = ()) -> dict[str, float]:
+    """M/M/c with `waiting_room` places (and, optionally, the probability `join[k]` that an
+    arrival finding k waiting joins; the last value for longer queues): the shares of
+    arrivals lost (room full) and balking, and the time-average queue (PASTA)."""
+    top = servers + waiting_room
+
+    def joins(k: int) -> float:
+        return join[min(k, len(join) - 1)] if join else 1.0
+    births = [arrival_rate * (joins(k - servers) if k >= servers else 1.0) for k in range(top)]
+    deaths = [min(k, servers) / mean_service for k in range(1, top + 1)]
+    p = birth_death(births, deaths)
+    balked = sum(p[k] * (1 - joins(k - servers)) for k in range(servers, top))
+    queue = float(np.dot(np.maximum(np.arange(top + 1) - servers, 0), p))
+    return {"lost": float(p[top]), "balked": float(balked), "queue_length": queue}

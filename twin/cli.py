@@ -14,7 +14,7 @@ from rich.text import Text
 
 from twin.errors import SpecError
 from twin.loader import load_twin
-from twin.results import readable
+from twin.results import flat_kpis, readable
 from twin.runner import ENGINES, EngineUnavailable, RunResult, run
 from twin.spec import Twin
 
@@ -296,9 +296,7 @@ def kpi_table(summary: dict[str, Any]) -> Table:
                         f"seed {summary['seed']}, engine {summary['engine']}")
     for column in ("KPI", "mean", "95% CI", "p5", "p50", "p95"):
         table.add_column(column, justify="left" if column == "KPI" else "right")
-    rows = [(k, s) for k, s in summary["kpis"].items()]
-    for group in ("activities", "resources", "materials"):
-        rows += [(f"{name} {kpi}", s) for name, kpis in summary[group].items() for kpi, s in kpis.items()]
+    rows = flat_kpis(summary)
     for label, s in rows:
         lo, hi = s["ci95"]
         ci = f"{_num(lo)} .. {_num(hi)}" if lo is not None else "-"

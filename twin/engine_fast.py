@@ -34,6 +34,9 @@ class Packed:
     """A twin ready for the kernel: its CompiledTwin and the two packed arrays."""
 
     def __init__(self, twin: Twin, compiled: CompiledTwin | None = None) -> None:
+        if twin.uses_classes or any(a.patience or a.class_patience or a.turns_away for a in twin.activities):
+            raise NotImplementedError("classes, priorities, patience and waiting rooms run on the SimPy "
+                                      "engine only for now (--engine simpy)")
         self.twin = twin
         self.compiled = compile_twin(twin) if compiled is None else compiled
         self.mi, self.mf = pack_twin(self.compiled)

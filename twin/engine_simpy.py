@@ -22,6 +22,7 @@ import simpy
 from twin import series, streams
 from twin.allocation import FifoAllocator, Request
 from twin.costs import add_costs
+from twin.distributions import Dist
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
@@ -47,8 +48,8 @@ class Job(Request):
     __slots__ = ("activity", "down", "entity", "process", "resume", "running")
 
     def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float,
-                 alternatives: tuple[int, ...]) -> None:
-        super().__init__(needs, made_at, alternatives)
+                 alternatives: tuple[int, ...], level: int = 0) -> None:
+        super().__init__(needs, made_at, alternatives, level)
         self.process: simpy.Process | None = None
         self.down = 0  # held units now failed
         self.running = False  # in its timed hold (can be interrupted)
@@ -71,24 +72,75 @@ class Step:
         self.branch_rng = model.stream(streams.branch_source(spec.name))
         self.successors = list(spec.successors.items())
         self.can_fail = any(p in model.failing for p in spec.pools)
+        self.can_queue = spec.can_queue
         self.queue = Level(model.warmup)
         self.wait = Tally(model.warmup)
         self.completed = 0
         self.next: list[tuple[Step | None, float]] = []  # resolved after all steps exist
+        classes = model.twin.classes
+        self.levels = [spec.level_of(c) for c in classes]
+        self.class_durations = [spec.class_durations.get(c) for c in classes]
+        self.class_successors = [list(spec.successors_of(c).items()) for c in classes]
+        self.class_next: list[list[tuple[Step | None, float]]] = []  # resolved with `next`
+        self.patience = [spec.patience_of(c) for c in classes]
+        self.patience_rng = model.stream(streams.patience_source(spec.name))
+        self.capacity, self.join = spec.queue_capacity, spec.join
+        self.turns_away = spec.turns_away
+        self.balk_rng = model.stream(streams.balk_source(spec.name))
+        self.abandon_to, self.lost_to = spec.abandon_to, spec.lost_to  # names; resolved by the model
+        self.reached = self.abandoned = self.lost = self.balked = 0  # entities reaching after warm-up
+        self.class_wait = [Tally(model.warmup) for _ in classes]
         self.redirect: Step | None = None  # set while a reroute rule sends this work elsewhere
         self.rules: list[Watch] = []  # queue rules watching this step
 
-    def choose_next(self) -> Step | None:
-        """Branch by one uniform draw over the cumulative probabilities (none if one way)."""
-        if len(self.next) == 1:
-            return self.next[0][0]
-        u = self.branch_rng.random()
-        cumulative = 0.0
-        for step, p in self.next:
-            cumulative += p
-            if u < cumulative:
-                return step
-        return self.next[-1][0]
+    def duration_of(self, pool: int, klass: int) -> Dist:
+        """A skilled pool's own duration, else the class's, else the step's."""
+        own = self.durations.get(pool)
+        if own is not None:
+            return own
+        return self.class_durations[klass] or self.duration
+
+    def choose_next(self, klass: int) -> Step | None:
+        """Branch by one uniform draw over the cumulative probabilities of the entity's
+        class (none if one way)."""
+        return _pick(self.class_next[klass], self.branch_rng)
+
+
+def _pick(options: list[tuple[Any, float]], rng: np.random.Generator) -> Any:
+    """One uniform draw over cumulative probabilities; no draw when there is one option."""
+    if len(options) == 1:
+        return options[0][0]
+    u = rng.random()
+    cumulative = 0.0
+    for option, p in options:
+        cumulative += p
+        if u < cumulative:
+            return option
+    return options[-1][0]
+
+
+class Entity:
+    """One piece of work: its number (arrival order) and class (index into Twin.classes)."""
+
+    __slots__ = ("klass", "number")
+
+    def __init__(self, number: int, klass: int) -> None:
+        self.number, self.klass = number, klass
+
+
+class Visit:
+    """One entity's wait at one step: what it waits on, and whether it gave up."""
+
+    __slots__ = ("job", "queued", "reneged", "started", "stock", "timed", "wake")
+
+    def __init__(self, queued: float) -> None:
+        self.queued = queued
+        self.job: Job | None = None
+        self.stock: Request | None = None  # the stock request it waits on, if it must wait
+        self.wake: simpy.Event | None = None  # what the entity yields while it waits
+        self.timed = False  # its patience runs
+        self.reneged = False
+        self.started = False
 
 
 class Watch:
@@ -125,6 +177,12 @@ class Model:
         self.steps = {a.name: Step(a, self) for a in twin.activities}
         for step in self.steps.values():
             step.next = [(None if name == EXIT else self.steps[name], p) for name, p in step.successors]
+            step.class_next = [[(None if name == EXIT else self.steps[name], p) for name, p in rows]
+                               for rows in step.class_successors]
+        self.classes = twin.classes
+        self.class_cycle = [Tally(self.warmup) for _ in self.classes]
+        self.class_rows = {a.name: self._class_rows(a) for a in twin.arrivals}
+        self.class_rngs = {a.name: self.stream(streams.class_source(a.name)) for a in twin.arrivals}
         self.wip = Level(self.warmup)
         self.cycle = Tally(self.warmup)
         self.tardiness = Tally(self.warmup)
@@ -144,6 +202,11 @@ class Model:
         self.failure_storms = self._windows("failure_rate", self.pool_index)
         self.slow_supply = self._windows("lead_time", self.stock_index)
         self._start_processes()
+
+    def _class_rows(self, arrival: Arrival) -> list[tuple[tuple[int, float | None], float]]:
+        """((class index, due allowance), probability) per class the stream brings."""
+        shares = arrival.classes or {arrival.name: 1.0}
+        return [((self.classes.index(c), arrival.due_of(c)), p) for c, p in shares.items()]
 
     def stream(self, source: str) -> Any:
         return streams.stream(self.seed, self.replication, source)
@@ -199,67 +262,135 @@ class Model:
     def _arrive(self, arrival: Arrival, first: Step) -> None:
         self.entities += 1
         self.log("arrival", self.entities, arrival.name)
-        due = None if arrival.due is None else self.env.now + arrival.due
-        self.env.process(self._entity(self.entities, first, due))
+        klass, allowance = _pick(self.class_rows[arrival.name], self.class_rngs[arrival.name])
+        due = None if allowance is None else self.env.now + allowance
+        self.env.process(self._entity(Entity(self.entities, klass), first, due))
 
-    def _entity(self, entity: int, step: Step | None, due: float | None = None) -> Generator:
+    def _entity(self, entity: Entity, step: Step | None, due: float | None = None) -> Generator:
         env = self.env
         born = env.now
         self.wip.add(born, 1)
+        served = True
         while step is not None:
             if step.redirect is not None:
                 step = step.redirect
-            yield from self._visit(entity, step)
-            step = step.choose_next()
+            served, elsewhere = yield from self._visit(entity, step)
+            step = step.choose_next(entity.klass) if served else elsewhere
         now = env.now
         self.wip.add(now, -1)
-        self.cycle.observe(now, now - born)
-        if due is not None:
-            self.tardiness.observe(now, max(0.0, now - due))
-            if now >= self.warmup and now > due:
-                self.late += 1
+        if served:  # those who gave up or were turned away count in no completion KPI
+            self.cycle.observe(now, now - born)
+            self.class_cycle[entity.klass].observe(now, now - born)
+            if due is not None:
+                self.tardiness.observe(now, max(0.0, now - due))
+                if now >= self.warmup and now > due:
+                    self.late += 1
         if self.trace is not None:  # traced, but not counted as an event
-            self.trace.append((now, "leave", entity, ""))
+            self.trace.append((now, "leave", entity.number, ""))
 
-    def _visit(self, entity: int, step: Step) -> Generator:
+    def _visit(self, entity: Entity, step: Step) -> Generator:
+        """One activity: queue, be served, release. Returns (served, where to go instead)."""
         env = self.env
-        queued = env.now
+        visit = Visit(env.now)
+        if visit.queued >= self.warmup:
+            step.reached += 1
         job = None
-        if step.needs or step.one_of or step.consumes:
-            step.queue.add(queued, 1)
+        if step.needs or step.one_of:
+            job = visit.job = Job(step.needs, visit.queued, step.one_of, step.levels[entity.klass])
+            job.entity, job.activity = entity.number, step.name
+            if not self.units.request(job) and step.turns_away and self._turned_away(entity, step):
+                self.units.withdraw(job)
+                return False, self._elsewhere(step.lost_to)
+        if step.can_queue:
+            step.queue.add(visit.queued, 1)
             for watch in step.rules:
                 self._check(watch)
-            if step.needs or step.one_of:
-                job = Job(step.needs, queued, step.one_of)
-                job.entity, job.activity = entity, step.name
-                if not self.units.request(job):
-                    yield self._granted(job)
-            if step.consumes:
-                yield from self._consume(step)
+            if job is not None and not job.granted:
+                self._patience(entity, step, visit)
+                yield self._granted(job, visit)
+            if step.consumes and not visit.reneged:
+                yield from self._consume(entity, step, visit)
+            if visit.reneged:
+                return False, self._elsewhere(step.abandon_to)
             step.queue.add(env.now, -1)
-        step.wait.observe(env.now, env.now - queued)
-        self.log("start", entity, step.name)
-        duration = step.durations.get(job.chosen if job else -1, step.duration).sample(step.duration_rng)
+        visit.started = True
+        step.wait.observe(env.now, env.now - visit.queued)
+        step.class_wait[entity.klass].observe(env.now, env.now - visit.queued)
+        self.log("start", entity.number, step.name)
+        duration = step.duration_of(job.chosen if job else -1, entity.klass).sample(step.duration_rng)
         if step.working_time is not None:  # that much working time, paused while closed
             duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
         if job is not None and step.can_fail:
             yield from self._work(job, duration)
         else:
             yield env.timeout(duration)
-        self.log("end", entity, step.name)  # before the release: the grants it makes follow it
+        self.log("end", entity.number, step.name)  # before the release: the grants it makes follow it
         if job is not None:
             self._release(job)
         if env.now >= self.warmup:
             step.completed += 1
+        return True, None
 
-    def _granted(self, request: Request) -> simpy.Event:
+    def _elsewhere(self, name: str | None) -> Step | None:
+        return None if name is None else self.steps[name]
+
+    def _granted(self, request: Request, visit: Visit | None = None) -> simpy.Event:
         event = self.env.event()
         request.on_grant = event.succeed  # type: ignore[assignment]  # called without a value
+        if visit is not None:
+            visit.wake = event
         return event
 
-    def _consume(self, step: Step) -> Generator:
+    def _turned_away(self, entity: Entity, step: Step) -> bool:
+        """An entity that would have to wait finds the waiting room full, or balks."""
+        waiting = int(step.queue.value)
+        counted = self.env.now >= self.warmup
+        if step.capacity is not None and waiting >= step.capacity:
+            step.lost += counted
+            self.log("lost", entity.number, step.name)
+            return True
+        if step.join:
+            p = step.join[min(waiting, len(step.join) - 1)]
+            if p < 1.0 and (p <= 0.0 or step.balk_rng.random() >= p):
+                step.balked += counted
+                self.log("balk", entity.number, step.name)
+                return True
+        return False
+
+    def _patience(self, entity: Entity, step: Step, visit: Visit) -> None:
+        """Start the entity's patience at its first wait here (if its class has one)."""
+        dist = step.patience[entity.klass]
+        if dist is None or visit.timed:
+            return
+        visit.timed = True
+        self._after(dist.sample(step.patience_rng), lambda: self._renege(entity, step, visit))
+
+    def _renege(self, entity: Entity, step: Step, visit: Visit) -> None:
+        """Patience is over: unless served meanwhile, leave the lines and give back what is held."""
+        request = visit.stock if visit.stock is not None else visit.job
+        if visit.started or request is None or request.granted:
+            return
         now = self.env.now
-        request = Request(step.consumes, now)
+        visit.reneged = True
+        self.log("renege", entity.number, step.name)
+        step.queue.add(now, -1)
+        if visit.queued >= self.warmup:
+            step.abandoned += 1
+        assert visit.wake is not None
+        visit.wake.succeed()
+        if visit.stock is not None:  # it holds its units while it waits for stock
+            for index, amount in step.consumes:
+                self.stocks[index].position += amount
+            self.materials.cancel(visit.stock)
+            if visit.job is not None:
+                self._release(visit.job)
+        else:
+            assert visit.job is not None
+            self.units.cancel(visit.job)
+
+    def _consume(self, entity: Entity, step: Step, visit: Visit) -> Generator:
+        now = self.env.now
+        request = Request(step.consumes, now, level=step.levels[entity.klass])
         for index, amount in step.consumes:
             self.stocks[index].position -= amount
             self._review(index)
@@ -267,7 +398,9 @@ class Model:
         for index, _ in step.consumes:
             self.stocks[index].count_request(now, self.warmup, at_once)
         if not at_once:
-            yield self._granted(request)
+            visit.stock = request
+            self._patience(entity, step, visit)
+            yield self._granted(request, visit)
 
     def _work(self, job: Job, duration: float) -> Generator:
         """Hold for `duration` of working time; a failed unit suspends the job."""
@@ -595,10 +728,19 @@ class Model:
             out[f"activities.{step.name}.wait"] = step.wait.mean()
             out[f"activities.{step.name}.queue_length"] = step.queue.mean(h)
             out[f"activities.{step.name}.completed"] = float(step.completed)
+            out |= leaving_kpis(self.twin.activity(step.name), step.reached,
+                                (step.abandoned, step.lost, step.balked))
+            if self.twin.uses_classes:
+                out |= {f"activities.{step.name}.by_class.{c}.wait": tally.mean()
+                        for c, tally in zip(self.classes, step.class_wait, strict=True)}
         for pool in self.pools:
             out |= {f"resources.{pool.name}.{k}": v for k, v in pool.kpis(h).items()}
         for stock in self.stocks:
             out |= {f"materials.{stock.name}.{k}": v for k, v in stock.kpis(h).items()}
+        if self.twin.uses_classes:
+            for c, tally in zip(self.classes, self.class_cycle, strict=True):
+                out[f"classes.{c}.throughput"] = tally.count / (h - self.warmup)
+                out[f"classes.{c}.cycle_time"] = tally.mean()
         if self.twin.has_due_dates:
             count = self.tardiness.count
             out["on_time"] = 1.0 - self.late / count if count else math.nan
@@ -613,6 +755,22 @@ class Model:
                 out[f"materials.{stock.name}.stockouts"] = float(stock.requests - stock.filled)
             add_costs(self.twin, out)
         return out
+
+
+def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> dict[str, float]:
+    """Shares of the entities reaching an activity (after the warm-up) that reneged, found
+    the waiting room full, or balked; each only where the activity lets it happen."""
+    abandoned, lost, balked = counts
+    name = f"activities.{spec.name}"
+    share = (lambda n: n / reached) if reached else (lambda n: math.nan)
+    out = {}
+    if spec.patience is not None or spec.class_patience:
+        out[f"{name}.abandoned"] = share(abandoned)
+    if spec.queue_capacity is not None:
+        out[f"{name}.lost"] = share(lost)
+    if spec.join:
+        out[f"{name}.balked"] = share(balked)
+    return out
 
 
 def _factor(windows: list[tuple[float, float, float]], now: float) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
-GROUPS = ("activities", "resources", "materials", "contingency")
+GROUPS = ("activities", "resources", "materials", "classes", "contingency")
 
 
 def readable(x: float | None, digits: int = 3, sign: bool = False) -> str:
@@ -43,17 +43,37 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
 
 
 def nest(records: Sequence[dict[str, float]]) -> dict[str, Any]:
-    """Flat dotted records -> {"kpis": ..., "activities": {name: {kpi: S}}, ...}; KPIs of
-    no group (throughput, on_time, cost, cost.labour, ...) go under "kpis"."""
+    """Flat dotted records -> {"kpis": ..., "activities": {name: {kpi: S}}, ...}, with
+    per-class KPIs of an activity one level down (activities.a.by_class.c.wait ->
+    ["activities"]["a"]["by_class"]["c"]["wait"]); KPIs of no group (throughput, on_time,
+    cost, cost.labour, ...) go under "kpis"."""
     keys = list(records[0]) if records else []
     out: dict[str, Any] = {"kpis": {}, **{g: {} for g in GROUPS}}
     for key in keys:
         summary = summarize([r[key] for r in records])
         parts = key.split(".")
-        if len(parts) == 3 and parts[0] in GROUPS:
-            out[parts[0]].setdefault(parts[1], {})[parts[2]] = summary
+        if len(parts) in (3, 5) and parts[0] in GROUPS:
+            node = out[parts[0]]
+            for part in parts[1:-1]:
+                node = node.setdefault(part, {})
+            node[parts[-1]] = summary
         else:
             out["kpis"][key] = summary
-    if not out["contingency"]:
-        del out["contingency"]
+    for optional in ("classes", "contingency"):
+        if not out[optional]:
+            del out[optional]
     return out
+
+
+def flat_kpis(summary: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(readable name, S) for every KPI of a nested run summary, groups in order:
+    'throughput', 'serve wait', 'serve urgent wait', 'clerk utilization', 'urgent cycle_time'."""
+    rows = list(summary["kpis"].items())
+    for group in ("activities", "resources", "materials", "classes"):
+        for name, kpis in summary.get(group, {}).items():
+            for kpi, s in kpis.items():
+                if kpi == "by_class":
+                    rows += [(f"{name} {c} {k}", v) for c, per in s.items() for k, v in per.items()]
+                else:
+                    rows.append((f"{name} {kpi}", s))
+    return rows

@@ -39,6 +39,7 @@ from twin.policies import STRESS_TARGETS, Costs, Rule, Stress
 EXIT = "exit"
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
 Probability = Annotated[float, Field(ge=0, le=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -133,6 +134,32 @@ class Arrival(_Spec):
     rate_profile: WeeklyRates | None = None
     route: Name
     due: Positive | None = None  # each entity is due this long after it arrives
+    # Entity classes: each entity's class is drawn with these probabilities (stream
+    # "arrival.<name>.class"); without them every entity is of one class named after the stream.
+    classes: dict[Name, Probability] = {}
+    class_due: dict[Name, Positive] = {}  # a class's own due allowance (overrides `due`)
+
+    @field_validator("classes")
+    @classmethod
+    def _class_shares(cls, value: dict[str, float]) -> dict[str, float]:
+        if value and not math.isclose(sum(value.values()), 1.0, abs_tol=1e-9):
+            raise ValueError(f"class probabilities sum to {sum(value.values()):g}, not 1")
+        return value
+
+    @model_validator(mode="after")
+    def _due_classes(self) -> Arrival:
+        if stray := sorted(set(self.class_due) - set(self.class_names)):
+            known = ", ".join(self.class_names)
+            raise ValueError(f"class_due.{stray[0]}: not a class of this stream ({known})")
+        return self
+
+    @property
+    def class_names(self) -> list[str]:
+        """The classes this stream brings: `classes`, or one named after the stream."""
+        return list(self.classes) or [self.name]
+
+    def due_of(self, klass: str) -> float | None:
+        return self.class_due.get(klass, self.due)
 
     @model_validator(mode="before")
     @classmethod
@@ -146,8 +173,9 @@ class Arrival(_Spec):
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         data.pop("interarrival" if self.rate_profile is not None else "rate_profile", None)
-        if self.due is None:  # older specs keep their shape (and hash)
-            data.pop("due", None)
+        for key in ("due", "classes", "class_due"):  # older specs keep their shape (and hash)
+            if not data.get(key):
+                data.pop(key, None)
         return data
 
 
@@ -162,14 +190,82 @@ class Activity(_Spec):
     consumes: dict[Name, PositiveInt] = {}
     next: dict[str, Probability] = {}  # omitted: leave the system
     working_hours: WorkingHours | None = None  # duration in working time (see WorkingHours)
+    # Classes (see twin.queueing): per-class durations and branches, priority levels,
+    # patience (reneging), a finite waiting room and balking, and where those who leave go.
+    class_durations: dict[Name, Dist] = {}
+    class_next: dict[Name, dict[str, Probability]] = {}
+    priority: dict[Name, NonNegativeInt] = {}
+    patience: Dist | None = None
+    class_patience: dict[Name, Dist] = {}
+    abandon_to: Name | None = None
+    queue_capacity: NonNegativeInt | None = None
+    join: list[Probability] = []
+    lost_to: Name | None = None
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in ("working_hours", "one_of", "durations"):  # older specs keep their shape (and hash)
-            if not data.get(key):
+        for key in OPTIONAL_ACTIVITY_KEYS:  # older specs keep their shape (and hash)
+            if data.get(key) is None or data.get(key) in ({}, []):
                 data.pop(key, None)
         return data
+
+    @field_validator("class_next", mode="before")
+    @classmethod
+    def _class_single_successor(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: {v: 1.0} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    @field_validator("class_next")
+    @classmethod
+    def _class_sums(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for klass, branches in value.items():
+            total = sum(branches.values())
+            if not branches or not math.isclose(total, 1.0, abs_tol=1e-9):
+                raise ValueError(f"{klass}: branch probabilities sum to {total:g}, not 1")
+        return value
+
+    @model_validator(mode="after")
+    def _queueing(self) -> Activity:
+        waits_for_units = bool(self.resources or self.one_of)
+        if self.durations and self.class_durations:
+            raise ValueError("give durations per pool (durations) or per class (class_durations), not both")
+        if (self.patience is not None or self.class_patience) and not self.can_queue:
+            raise ValueError("patience needs something to wait for: resources, one_of or consumes")
+        if (self.queue_capacity is not None or self.join) and not waits_for_units:
+            raise ValueError("queue_capacity and join need resources or one_of (the check is made "
+                             "when the entity asks for units)")
+        if self.abandon_to is not None and self.patience is None and not self.class_patience:
+            raise ValueError("abandon_to needs patience or class_patience")
+        if self.lost_to is not None and self.queue_capacity is None and not self.join:
+            raise ValueError("lost_to needs queue_capacity or join")
+        return self
+
+    def patience_of(self, klass: str) -> Dist | None:
+        """How long an entity of this class waits here before it leaves (None: for ever)."""
+        return self.class_patience.get(klass, self.patience)
+
+    def successors_of(self, klass: str) -> dict[str, float]:
+        return self.class_next.get(klass) or self.successors
+
+    def level_of(self, klass: str) -> int:
+        """The priority level of a class here (lower first); unlisted classes come last."""
+        if not self.priority:
+            return 0
+        return self.priority.get(klass, max(self.priority.values()) + 1)
+
+    @property
+    def turns_away(self) -> bool:
+        """Whether an entity that would have to wait may be turned away (full, or balks)."""
+        return self.queue_capacity is not None or bool(self.join)
+
+    @property
+    def exits(self) -> list[str]:
+        """Where work may go from here: its successors, per-class branches, those who leave."""
+        names = [*self.successors, *(t for b in self.class_next.values() for t in b)]
+        names += [t for t in (self.abandon_to, self.lost_to) if t is not None]
+        return list(dict.fromkeys(names))
 
     @model_validator(mode="after")
     def _skills(self) -> Activity:
@@ -206,6 +302,10 @@ class Activity(_Spec):
     @property
     def successors(self) -> dict[str, float]:
         return self.next or {EXIT: 1.0}
+
+
+OPTIONAL_ACTIVITY_KEYS = ("working_hours", "one_of", "durations", "class_durations", "class_next", "priority",
+                          "patience", "class_patience", "abandon_to", "queue_capacity", "join", "lost_to")
 
 
 class Shift(_Spec):
@@ -303,7 +403,19 @@ class Twin(_Spec):
     @property
     def has_due_dates(self) -> bool:
         """Whether any arrival stream is due: then on_time, tardiness and late are KPIs."""
-        return any(a.due is not None for a in self.arrivals)
+        return any(a.due is not None or a.class_due for a in self.arrivals)
+
+    @property
+    def classes(self) -> list[str]:
+        """Every entity class, in the order the arrival streams name them."""
+        return list(dict.fromkeys(c for a in self.arrivals for c in a.class_names))
+
+    @property
+    def uses_classes(self) -> bool:
+        """Whether the twin distinguishes classes: then per-class KPIs are reported."""
+        return (any(a.classes for a in self.arrivals)
+                or any(x.priority or x.class_durations or x.class_next or x.class_patience
+                       for x in self.activities))
 
     @model_validator(mode="after")
     def _wiring(self) -> Twin:
@@ -413,6 +525,26 @@ def _references(twin: Twin) -> list[tuple[str, str]]:
         for material in act.consumes:
             if material not in materials:
                 problems.append((f"{base}.consumes.{material}", f"no material named '{material}'"))
+        problems += _class_references(twin, act, activities)
+    return problems
+
+
+def _class_references(twin: Twin, act: Activity, activities: set[str]) -> list[tuple[str, str]]:
+    """Per-class fields must name classes some stream brings; those who leave go somewhere."""
+    base = f"activities[{act.name}]"
+    known = twin.classes
+    problems = [
+        (f"{base}.{field}.{klass}", f"no class named '{klass}' (classes: {', '.join(known)})")
+        for field in ("class_durations", "class_next", "priority", "class_patience")
+        for klass in getattr(act, field) if klass not in known
+    ]
+    for klass, branches in act.class_next.items():
+        problems += [(f"{base}.class_next.{klass}.{target}", f"no activity named '{target}'")
+                     for target in branches if target != EXIT and target not in activities]
+    for field in ("abandon_to", "lost_to"):
+        target = getattr(act, field)
+        if target is not None and target not in activities:
+            problems.append((f"{base}.{field}", f"no activity named '{target}'"))
     return problems
 
 
@@ -457,6 +589,13 @@ def flow_graph(twin: Twin) -> nx.DiGraph:
         for target, p in act.successors.items():
             if p > 0:
                 graph.add_edge(act.name, target, probability=p)
+        for target in act.exits:  # per-class branches and where those who leave go
+            if not graph.has_edge(act.name, target):
+                graph.add_edge(act.name, target, probability=0.0)
+        reneges = act.patience is not None or bool(act.class_patience)
+        leaves = (reneges and act.abandon_to is None) or (act.turns_away and act.lost_to is None)
+        if leaves and not graph.has_edge(act.name, EXIT):
+            graph.add_edge(act.name, EXIT, probability=0.0)
     for rule in twin.contingency:  # work for `from` may be sent to `to`
         if rule.action.reroute is not None:
             graph.add_edge(rule.action.reroute.from_, rule.action.reroute.to, probability=0.0)

@@ -51,3 +51,15 @@ def surge_source(stress: str) -> str:
 
 def contingency_source(rule: str) -> str:
     return f"contingency.{rule}.lead_time"
+
+
+def class_source(arrival: str) -> str:
+    return f"arrival.{arrival}.class"
+
+
+def patience_source(activity: str) -> str:
+    return f"activity.{activity}.patience"
+
+
+def balk_source(activity: str) -> str:
+    return f"activity.{activity}.balk"
