@@ -68,16 +68,29 @@ class Processes(_Closing):
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def local_cluster(workers: int | None = None) -> Any:
+    """A Dask LocalCluster of worker processes on loopback that takes no fixed port: its
+    scheduler and HTTP endpoints listen on free ports of 127.0.0.1, so it starts beside
+    anything on Dask's defaults (8786, dashboard 8787), with no "port in use" warning.
+    No dashboard: without one the scheduler still serves /health and /metrics, on 8787
+    unless told otherwise, hence the explicit port 0."""
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                        host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                        worker_dashboard_address=None,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+
+
 class Dask(_Closing):
     """A Dask cluster: `local` starts a LocalCluster of worker processes, else an address."""
 
     def __init__(self, address: str = "local", workers: int | None = None) -> None:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         self.cluster: Any = None
         if address == "local":
-            self.cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                        processes=True, dashboard_address=None)
+            self.cluster = local_cluster(workers)
             self.client = Client(self.cluster)
         else:
             self.client = Client(address)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from scenarios.executors import local_cluster
 from scenarios.loader import load_study
 from scenarios.runner import required_replications, run_study, settings_for
 from tests.test_scenarios_spec import SHOP
@@ -75,6 +79,32 @@ def test_same_seed_same_table_on_every_executor(tmp_path: Path) -> None:
     assert serial["input.arrivals.orders.interarrival.mean"].nunique() == 6
     pd.testing.assert_frame_equal(serial, run(tmp_path, "processes"), check_exact=True)
     pd.testing.assert_frame_equal(serial, run(tmp_path, "dask"), check_exact=True)
+
+
+@contextmanager
+def occupied(*ports: int) -> Iterator[None]:
+    """Something else listens on these loopback ports (a port already taken stays taken)."""
+    with ExitStack() as held:
+        for port in ports:
+            sock = held.enter_context(socket.socket())
+            try:
+                sock.bind(("127.0.0.1", port))
+                sock.listen()
+            except OSError:  # taken already: by another program, as wanted
+                pass
+        yield
+
+
+def test_dask_runs_beside_whatever_holds_its_default_ports(tmp_path: Path) -> None:
+    """Dask's defaults (scheduler 8786, dashboard 8787) in use elsewhere: the local cluster
+    takes free loopback ports instead, with no "port in use" warning (warnings are errors)."""
+    with occupied(8786, 8787):
+        with local_cluster(1) as cluster:
+            host, port = cluster.scheduler_address.removeprefix("tcp://").rsplit(":", 1)
+            assert host == "127.0.0.1" and int(port) != 8786
+            http = cluster.scheduler.http_server
+            assert http.address == "127.0.0.1" and http.port != 8787
+        pd.testing.assert_frame_equal(run(tmp_path, "serial"), run(tmp_path, "dask"), check_exact=True)
 
 
 def test_a_study_resumes_from_its_finished_chunks(tmp_path: Path) -> None:

@@ -7,18 +7,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from scenarios.executors import local_cluster
 from service.testing import SMALL_TWIN as SMALL
 from service.testing import Server, client, wait_for
 
 
 @pytest.mark.slow
 def test_study_jobs_run_on_the_configured_dask_cluster(tmp_path: Path) -> None:
-    from distributed import LocalCluster
-
     body = {"replications": 4, "seed": 3,
             "scenarios": [{"name": "faster", "changes": {"activities.serve.duration.mean": 0.5}}]}
     tables = {}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with local_cluster(2) as cluster:
         for label, settings in (("dask", {"dask": cluster.scheduler_address}), ("local", {})):
             with Server(tmp_path / label, **settings) as server, \
                     client(server, server.key("editor")) as api:
