@@ -1,6 +1,7 @@
-"""scripts/apt-get.sh, through which set-up installs Debian packages, waits for the package
-locks another apt/dpkg holds instead of failing. Exercised on a lock file of our own (named by
-TWIN_APT_LOCKS), with no arguments so that it only waits: apt itself never runs here."""
+"""The front door's scripts. scripts/apt-get.sh, through which set-up installs Debian packages,
+waits for the package locks another apt/dpkg holds instead of failing: exercised on a lock file
+of our own (named by TWIN_APT_LOCKS), with no arguments so that it only waits (apt itself never
+runs here). .ci/run stops the PostgreSQL it starts (scripts/postgres.sh stop)."""
 
 import fcntl
 import os
@@ -72,3 +73,19 @@ def test_setup_scripts_install_through_the_waiting_wrapper():
         assert "apt-get.sh" in text
         bare = [line for line in text.splitlines() if re.search(r"(^|[\s;(])apt-get\s", line)]
         assert bare == [], f"{name} runs apt-get directly: {bare}"
+
+
+def test_ci_stops_the_postgres_it_starts():
+    text = (ROOT / ".ci" / "run").read_text()
+    stop = text.index("trap 'bash scripts/postgres.sh stop' EXIT")  # on any exit, failing too
+    assert stop < text.index('"$(bash scripts/postgres.sh)"')
+
+
+def test_postgres_stop_and_status_without_a_server(tmp_path):
+    env = {**os.environ, "TWIN_PG_DIR": str(tmp_path / "none")}
+    script = str(ROOT / "scripts" / "postgres.sh")
+    run = [subprocess.run(["bash", script, mode], env=env, capture_output=True, text=True, timeout=60)
+           for mode in ("stop", "status", "restart")]
+    assert [r.returncode for r in run] == [0, 1, 2], [r.stderr for r in run]
+    assert "usage: bash scripts/postgres.sh [start|stop|status]" in run[2].stderr
+    assert not (tmp_path / "none").exists()  # neither mode creates anything
