@@ -412,3 +412,50 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
                          "materials": {m: {"holding": 0.01, "per_stockout": 2.0} for m in stocked},
                          "per_late": 1.5}
     return spec
+
+
+@st.composite
+def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with entity classes on its streams and, on activities that wait for units,
+    random priorities, per-class durations and branches, patience, waiting rooms and
+    balking, and where those who leave go (twin.spec.Activity). Per-class branches keep the
+    activity's own targets, so every activity still reaches `exit`; `abandon_to` and
+    `lost_to` only point ahead, so turning away never loops at one instant nor leads back
+    into a rerouting rule's source."""
+    spec = {**spec, "arrivals": [dict(a) for a in spec["arrivals"]],
+            "activities": [dict(a) for a in spec["activities"]]}
+    classes: list[str] = []
+    for arrival in spec["arrivals"]:
+        names = draw(st.lists(st.sampled_from(["gold", "silver", "bronze"]), max_size=3, unique=True))
+        if len(names) > 1 or (names and draw(st.booleans())):
+            arrival["classes"] = branch({c: draw(st.integers(1, 4)) for c in names})
+            if "due" in arrival and draw(st.booleans()):
+                arrival["class_due"] = {names[0]: _num(draw(st.floats(0.5, 20.0)))}
+        classes += list(arrival.get("classes", {})) or [arrival["name"]]
+    classes = list(dict.fromkeys(classes))
+    acts = spec["activities"]
+    for i, act in enumerate(acts):
+        if draw(st.integers(0, 2)) == 0:
+            act["priority"] = {c: draw(st.integers(0, 2)) for c in classes if draw(st.booleans())}
+        if "durations" not in act and draw(st.integers(0, 3)) == 0:
+            act["class_durations"] = {classes[0]: draw(durations())}
+        targets = list(act["next"]) if isinstance(act.get("next"), dict) else [act.get("next", "exit")]
+        if draw(st.integers(0, 3)) == 0:
+            act["class_next"] = {classes[-1]: branch({t: draw(st.integers(1, 3)) for t in targets})}
+        if not (act.get("resources") or act.get("one_of")):
+            continue
+        if draw(st.integers(0, 2)) == 0:
+            act["patience"] = draw(durations(0.2, 5.0))
+            if i + 1 < len(acts) and draw(st.booleans()):
+                act["abandon_to"] = acts[draw(st.integers(i + 1, len(acts) - 1))]["name"]
+        if len(classes) > 1 and draw(st.integers(0, 3)) == 0:
+            act["class_patience"] = {classes[0]: draw(durations(0.2, 5.0))}
+        if draw(st.integers(0, 2)) == 0:
+            act["queue_capacity"] = draw(st.integers(0, 4))
+        if draw(st.integers(0, 3)) == 0:
+            act["join"] = draw(st.lists(st.sampled_from([1.0, 0.7, 0.3, 0.0]), min_size=1, max_size=4))
+        if ("queue_capacity" in act or "join" in act) and i + 1 < len(acts) and draw(st.booleans()):
+            act["lost_to"] = acts[draw(st.integers(i + 1, len(acts) - 1))]["name"]
+        if "abandon_to" in act and "patience" not in act and "class_patience" not in act:
+            del act["abandon_to"]
+    return spec

@@ -17,6 +17,13 @@ the spec. Tables:
   working time per time unit as further rows of the same tables (`act_hours`);
 - variable-length lists (resources an activity needs, materials it consumes, its
   successors, shift breakpoints, units of a pool) are CSR: `X_ptr[i]:X_ptr[i+1]`;
+- classes: `cls_flags` [number of classes, uses classes, has priorities]; per arrival its
+  classes in CSR (`arr_cls_*`: class index, probability, due allowance or -1) and its class
+  stream (-1: one class, no draw); per activity x class (row-major, `a * n_classes + c`) the
+  priority level, duration row (-1: the activity's) and patience row (-1: none), and the
+  successor row: rows 0..n_act-1 of `succ_ptr` are the activities' own successors, later
+  rows are per-class branches (`class_next`); per activity the waiting room (-1: unbounded),
+  the join probabilities in CSR, and where those who renege or are turned away go (-1: leave);
 - stresses (`st_*`, one row per window, codes STRESS_CODES) and contingency rules (`ru_*`,
   one row per rule; TRIGGER_CODES, ACTION_CODES); `arr_due` is each arrival's due
   allowance (-1: none).
@@ -132,6 +139,24 @@ class CompiledTwin(NamedTuple):
     ru_lead_stream: np.ndarray
     ru_max: np.ndarray  # max activations, -1 unlimited
     ru_times: np.ndarray  # (R, 3) for, delay, duration
+    # classes, priorities, patience, waiting rooms
+    cls_flags: np.ndarray  # [n_classes, uses_classes, has_priorities]
+    arr_cls_ptr: np.ndarray
+    arr_cls: np.ndarray
+    arr_cls_p: np.ndarray
+    arr_cls_due: np.ndarray
+    arr_cls_stream: np.ndarray
+    act_level: np.ndarray  # (n_act * n_classes)
+    act_cdur: np.ndarray
+    act_patience: np.ndarray
+    act_csucc: np.ndarray
+    act_patience_stream: np.ndarray
+    act_qcap: np.ndarray
+    join_ptr: np.ndarray
+    join_p: np.ndarray
+    act_balk_stream: np.ndarray
+    act_abandon_to: np.ndarray
+    act_lost_to: np.ndarray
 
 
 class _Tables:
@@ -200,6 +225,7 @@ def compile_twin(twin: Twin) -> CompiledTwin:
     parts |= _materials(twin, t)
     parts |= _stresses(twin, t)
     parts |= _rules(twin, t)
+    parts |= _classes(twin, t)
     parts["sources"] = np.array(t.sources, dtype=str) if t.sources else np.zeros(0, dtype="<U1")
     parts["dist_code"] = _i(t.codes)
     parts["dist_par"] = np.ascontiguousarray(t.params, dtype=np.float64).reshape(-1, 3)
@@ -235,13 +261,14 @@ def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     acts = twin.activities
     needs = [list(a.resources.items()) for a in acts]
     uses = [list(a.consumes.items()) for a in acts]
-    succ = [list(a.successors.items()) for a in acts]
+    succ = [list(a.successors.items()) for a in acts] + _class_successors(twin)
     return {
         "act_dur": _i([t.dist(a.duration) for a in acts]),
         "act_dur_stream": _i([t.stream(streams.duration_source(a.name)) for a in acts]),
         "act_branch_stream": _i([
-            t.stream(streams.branch_source(a.name)) if len(s) > 1 else -1
-            for a, s in zip(acts, succ, strict=True)
+            t.stream(streams.branch_source(a.name))
+            if any(len(a.successors_of(c)) > 1 for c in twin.classes) else -1
+            for a in acts
         ]),
         "act_can_fail": _i([int(any(p in failing for p in a.pools)) for a in acts]),
         "need_ptr": _csr(needs),
@@ -385,4 +412,47 @@ def _rules(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "ru_max": _i([r.max_activations or -1 for r in rows]),
         "ru_times": _f([x for r, w, a in zip(rows, watches, actions, strict=True)
                         for x in (w[2], r.delay, a[3])]).reshape(-1, 3),
+    }
+
+
+def _class_successors(twin: Twin) -> list[list[tuple[str, float]]]:
+    """The per-class branch lists, in activity then class order (successor rows n_act...)."""
+    return [list(a.class_next[c].items()) for a in twin.activities for c in twin.classes if c in a.class_next]
+
+
+def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    classes, acts = twin.classes, twin.activities
+    index = {a.name: i for i, a in enumerate(acts)}
+    rows = [(a, a.classes or {a.name: 1.0}) for a in twin.arrivals]
+    next_row = iter(range(len(acts), len(acts) + len(_class_successors(twin))))
+    csucc = [next(next_row) if c in a.class_next else k for k, a in enumerate(acts) for c in classes]
+
+    def dist_or_none(d: object) -> int:
+        return -1 if d is None else t.dist(d)
+
+    def target(name: str | None) -> int:
+        return -1 if name is None else index[name]
+
+    return {
+        "cls_flags": _i([len(classes), int(twin.uses_classes), int(any(a.priority for a in acts))]),
+        "arr_cls_ptr": _csr([shares for _, shares in rows]),
+        "arr_cls": _i([classes.index(c) for _, shares in rows for c in shares]),
+        "arr_cls_p": _f([p for _, shares in rows for p in shares.values()]),
+        "arr_cls_due": _f([-1.0 if (d := a.due_of(c)) is None else d for a, shares in rows for c in shares]),
+        "arr_cls_stream": _i([t.stream(streams.class_source(a.name)) if len(shares) > 1 else -1
+                              for a, shares in rows]),
+        "act_level": _i([a.level_of(c) for a in acts for c in classes]),
+        "act_cdur": _i([dist_or_none(a.class_durations.get(c)) for a in acts for c in classes]),
+        "act_patience": _i([dist_or_none(a.patience_of(c)) for a in acts for c in classes]),
+        "act_csucc": _i(csucc),
+        "act_patience_stream": _i([
+            t.stream(streams.patience_source(a.name)) if any(a.patience_of(c) for c in classes) else -1
+            for a in acts
+        ]),
+        "act_qcap": _i([-1 if a.queue_capacity is None else a.queue_capacity for a in acts]),
+        "join_ptr": _csr([a.join for a in acts]),
+        "join_p": _f([p for a in acts for p in a.join]),
+        "act_balk_stream": _i([t.stream(streams.balk_source(a.name)) if a.join else -1 for a in acts]),
+        "act_abandon_to": _i([target(a.abandon_to) for a in acts]),
+        "act_lost_to": _i([target(a.lost_to) for a in acts]),
     }
