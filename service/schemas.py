@@ -62,7 +62,7 @@ class StudyCreate(_Body):
     twin_id: str = Field(min_length=1, max_length=64)
     replications: int = Field(default=10, ge=2)
     seed: int = Field(default=1, ge=0, le=2**32 - 1)
-    engine: Engine = "simpy"
+    engine: Engine = "fast"  # as the CLI's `twin run`
     scenarios: list[dict[str, Any]] = Field(default_factory=list)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import yaml
 
 from service.figures import available as viz_available
 from service.testing import SMALL_TWIN, Server, client, wait_for
+from twin.cli import run_command
 
 SMALL = SMALL_TWIN
 LIMITS = {"max_body_bytes": "200000", "max_upload_bytes": "50000", "max_work": "1900000", "workers": "2"}
@@ -173,8 +176,24 @@ def test_study_runs_to_done_with_summary_tables_and_figures(editor: httpx.Client
     assert editor.get(f"/studies/{study['id']}/figures/999").status_code == 404
 
 
+def test_studies_default_to_the_engine_of_twin_run(editor: httpx.Client, twin_id: str) -> None:
+    """The API and the dashboard's form start a study on the CLI's default engine (fast)."""
+    cli_default = inspect.signature(run_command).parameters["engine"].default
+    assert cli_default == "fast"
+    submitted = editor.post("/studies", json={"twin_id": twin_id, "replications": 2})
+    assert submitted.status_code == 202, submitted.text
+    study = wait_for(editor, submitted.json()["id"])
+    assert study["status"] == "done" and study["engine"] == cli_default, study
+    schema = editor.get("/openapi.json").json()["components"]["schemas"]["StudyCreate"]
+    assert schema["properties"]["engine"]["default"] == cli_default
+    form = re.search(r'<select id="study-engine">(.*?)</select>', editor.get("/").text, flags=re.S)
+    assert form is not None
+    assert re.findall(r"<option selected>(\w+)</option>", form.group(1)) == [cli_default]
+    assert form.group(1).startswith(f"<option selected>{cli_default}<")  # first, too
+
+
 def test_cancel_stops_queued_and_running_studies(editor: httpx.Client, twin_id: str) -> None:
-    long = {"twin_id": twin_id, "replications": 900, "seed": 1}
+    long = {"twin_id": twin_id, "replications": 900, "seed": 1, "engine": "simpy"}  # slow enough to cancel
     ids = [editor.post("/studies", json=long).json()["id"] for _ in range(3)]  # 2 workers: one waits
     wait_for(editor, ids[0], ("running",))
     for study_id in ids:
@@ -189,7 +208,8 @@ def test_cancel_stops_queued_and_running_studies(editor: httpx.Client, twin_id: 
 
 def test_delete_twin_refused_while_its_study_runs(editor: httpx.Client) -> None:
     twin = editor.post("/twins", json={"spec": {**SMALL, "name": "busy"}}).json()
-    study = editor.post("/studies", json={"twin_id": twin["id"], "replications": 900}).json()
+    long = {"twin_id": twin["id"], "replications": 900, "engine": "simpy"}  # still running at the delete
+    study = editor.post("/studies", json=long).json()
     assert editor.delete(f"/twins/{twin['id']}").status_code == 409
     editor.post(f"/studies/{study['id']}/cancel")
     wait_for(editor, study["id"], timeout=30)

@@ -8,7 +8,8 @@ from pathlib import Path
 from service.testing import Server, client, wait_for
 from tests.test_service_api import SMALL
 
-REPLICATIONS = 80  # 1 worker: chunks of 10 replications, ~1 s each
+REPLICATIONS = 80  # 1 worker: chunks of 10 replications, ~1 s each on the SimPy engine (the
+# fast engine, the default, would finish the study before the server is killed)
 
 
 def chunk_files(folder: Path) -> dict[str, tuple[int, int]]:
@@ -23,7 +24,8 @@ def test_killed_server_resumes_and_loses_no_finished_replication(tmp_path: Path)
     key = server.key("editor")
     with client(server, key) as api:
         twin_id = api.post("/twins", json={"spec": twin}).json()["id"]
-        study_id = api.post("/studies", json={"twin_id": twin_id, "replications": REPLICATIONS}).json()["id"]
+        body = {"twin_id": twin_id, "replications": REPLICATIONS, "engine": "simpy"}
+        study_id = api.post("/studies", json=body).json()["id"]
         deadline = time.monotonic() + 120
         while api.get(f"/studies/{study_id}").json()["progress"]["done"] < 20:
             assert time.monotonic() < deadline, "the study made no progress"
