@@ -444,6 +444,8 @@ def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
             act["class_next"] = {classes[-1]: branch({t: draw(st.integers(1, 3)) for t in targets})}
         if not (act.get("resources") or act.get("one_of")):
             continue
+        if act.get("priority") and "working_hours" not in act and draw(st.booleans()):
+            act["preempt"] = True
         if draw(st.integers(0, 2)) == 0:
             act["patience"] = draw(durations(0.2, 5.0))
             if i + 1 < len(acts) and draw(st.booleans()):

@@ -80,3 +80,12 @@ def test_balking_by_queue_length_matches_birth_death_chain() -> None:
     }, max_rel_half_width=0.06)
     lost = [r["activities.serve.lost"] for r in records("balking", 20, 16)]
     assert min(lost) >= 0 and max(lost) < 0.01  # a full room is rare at these odds
+
+
+def test_preemptive_resume_priority_mm1_time_in_system() -> None:
+    urgent, routine = theory.preemptive_resume_sojourns([0.3, 0.4], [1.0, 1.0], [2.0, 2.0])
+    check_against_theory(records("preemptive_mm1", 30, 17), {
+        "classes.urgent.cycle_time": urgent,
+        "classes.routine.cycle_time": routine,
+        "activities.serve.by_class.urgent.wait": urgent - 1.0,  # urgent work is never interrupted
+    })

@@ -83,6 +83,14 @@ class FifoAllocator:
             self._grant(request)
         return request.granted
 
+    def requeue(self, request: Request) -> None:
+        """A granted request that gave its units back (preempted) waits again at its old
+        place (its key); the caller dispatches."""
+        request.granted = False
+        request.chosen = -1
+        for p in self._pools(request):
+            _enqueue(self.lines[p], request)
+
     def withdraw(self, request: Request) -> None:
         """Take a request that was not granted out of its lines (it turned away at once:
         nothing it blocked was grantable before it came, so nothing is dispatched)."""

@@ -42,10 +42,13 @@ class Replication:
     series: np.ndarray | None = None
 
 
+PREEMPTED = "preempted"  # the cause of an interruption by a higher class
+
+
 class Job(Request):
     """A request for resource units that, once granted, is the work holding them."""
 
-    __slots__ = ("activity", "down", "entity", "process", "resume", "running")
+    __slots__ = ("activity", "down", "entity", "process", "remaining", "resume", "running", "started")
 
     def __init__(self, needs: tuple[tuple[int, int], ...], made_at: float,
                  alternatives: tuple[int, ...], level: int = 0) -> None:
@@ -53,6 +56,8 @@ class Job(Request):
         self.process: simpy.Process | None = None
         self.down = 0  # held units now failed
         self.running = False  # in its timed hold (can be interrupted)
+        self.started = 0.0  # when its current stretch of the hold began
+        self.remaining = 0.0  # the hold's time left at the start of that stretch
         self.resume: simpy.Event | None = None
         self.entity, self.activity = 0, ""  # who asks, and for which step (the grant trace)
 
@@ -72,6 +77,9 @@ class Step:
         self.branch_rng = model.stream(streams.branch_source(spec.name))
         self.successors = list(spec.successors.items())
         self.can_fail = any(p in model.failing for p in spec.pools)
+        self.preempt = spec.preempt
+        self.serving: list[Job] = []  # jobs in service here, for preemption
+        self.interruptible = self.can_fail or self.preempt
         self.can_queue = spec.can_queue
         self.queue = Level(model.warmup)
         self.wait = Tally(model.warmup)
@@ -305,6 +313,8 @@ class Model:
             step.queue.add(visit.queued, 1)
             for watch in step.rules:
                 self._check(watch)
+            if job is not None and not job.granted and step.preempt:
+                self._preempt(step, job)
             if job is not None and not job.granted:
                 self._patience(entity, step, visit)
                 yield self._granted(job, visit)
@@ -320,8 +330,12 @@ class Model:
         duration = step.duration_of(job.chosen if job else -1, entity.klass).sample(step.duration_rng)
         if step.working_time is not None:  # that much working time, paused while closed
             duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
-        if job is not None and step.can_fail:
+        if job is not None and step.interruptible:
+            if step.preempt:
+                step.serving.append(job)
             yield from self._work(job, duration)
+            if step.preempt:
+                step.serving.remove(job)
         else:
             yield env.timeout(duration)
         self.log("end", entity.number, step.name)  # before the release: the grants it makes follow it
@@ -403,22 +417,47 @@ class Model:
             yield self._granted(request, visit)
 
     def _work(self, job: Job, duration: float) -> Generator:
-        """Hold for `duration` of working time; a failed unit suspends the job."""
+        """Hold for `duration` of working time; a failed unit suspends the job, preemption
+        sends it back to its lines (its time left already counted by `_preempt`)."""
         env = self.env
         job.process = env.active_process
-        remaining = duration
+        job.remaining = duration
         while True:
             while job.down:  # a unit may fail at the instant another one is repaired
                 job.resume = env.event()
                 yield job.resume
-            started = env.now
+            job.started = env.now
             job.running = True
             try:
-                yield env.timeout(remaining)
+                yield env.timeout(job.remaining)
                 job.running = False
                 return
-            except simpy.Interrupt:
-                remaining -= env.now - started
+            except simpy.Interrupt as stop:
+                if stop.cause is not PREEMPTED:
+                    job.remaining -= env.now - job.started
+                elif not job.granted:
+                    yield self._granted(job)
+
+    def _preempt(self, step: Step, job: Job) -> None:
+        """A request of a higher class must wait: the lowest-class job in service here (the
+        latest of them) stops, gives back its units and waits in its lines at its old place;
+        its time left is kept, and the units go to whoever is first in line now."""
+        victims = [j for j in step.serving if j.running and j.level > job.level]
+        if not victims:
+            return
+        victim = max(victims, key=lambda j: j.key)
+        now = self.env.now
+        victim.running = False
+        victim.remaining -= now - victim.started
+        self.log("preempt", victim.entity, step.name)
+        held, victim.held = victim.held, []
+        for index, unit in held:
+            self.units.free[index] += self.pools[index].release(now, unit)
+        victim.on_grant = None
+        self.units.requeue(victim)
+        self.units.dispatch({index for index, _ in held})
+        assert victim.process is not None
+        victim.process.interrupt(PREEMPTED)
 
     def _take_units(self, job: Request) -> None:
         now = self.env.now

@@ -195,6 +195,7 @@ class Activity(_Spec):
     class_durations: dict[Name, Dist] = {}
     class_next: dict[Name, dict[str, Probability]] = {}
     priority: dict[Name, NonNegativeInt] = {}
+    preempt: bool = False
     patience: Dist | None = None
     class_patience: dict[Name, Dist] = {}
     abandon_to: Name | None = None
@@ -206,7 +207,8 @@ class Activity(_Spec):
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
         for key in OPTIONAL_ACTIVITY_KEYS:  # older specs keep their shape (and hash)
-            if data.get(key) is None or data.get(key) in ({}, []):
+            value = data.get(key)
+            if value is None or value is False or value == {} or value == []:
                 data.pop(key, None)
         return data
 
@@ -240,6 +242,11 @@ class Activity(_Spec):
             raise ValueError("abandon_to needs patience or class_patience")
         if self.lost_to is not None and self.queue_capacity is None and not self.join:
             raise ValueError("lost_to needs queue_capacity or join")
+        if self.preempt and not (waits_for_units and self.priority):
+            raise ValueError("preempt needs priority and resources or one_of (a higher class takes the "
+                             "units of a lower one in service)")
+        if self.preempt and self.working_hours is not None:
+            raise ValueError("preempt does not go with working_hours (time left would need two clocks)")
         return self
 
     def patience_of(self, klass: str) -> Dist | None:
@@ -305,7 +312,8 @@ class Activity(_Spec):
 
 
 OPTIONAL_ACTIVITY_KEYS = ("working_hours", "one_of", "durations", "class_durations", "class_next", "priority",
-                          "patience", "class_patience", "abandon_to", "queue_capacity", "join", "lost_to")
+                          "preempt", "patience", "class_patience", "abandon_to", "queue_capacity", "join",
+                          "lost_to")
 
 
 class Shift(_Spec):
