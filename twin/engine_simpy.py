@@ -296,7 +296,7 @@ class Model:
         if self.trace is not None:  # traced, but not counted as an event
             self.trace.append((now, "leave", entity.number, ""))
 
-    def _visit(self, entity: Entity, step: Step) -> Generator:
+    def _visit(self, entity: Entity, step: Step) -> Generator[Any, Any, tuple[bool, Step | None]]:
         """One activity: queue, be served, release. Returns (served, where to go instead)."""
         env = self.env
         visit = Visit(env.now)
