@@ -34,6 +34,7 @@ is in the system, not the horizon).
 Modules, each using only those above it (each one's docstring names its reference in the
 SimPy engine):
 
+- `caching`: Numba's cache, stamped with all the package's sources (imported first).
 - `layout`: the packed twin and state constants, `pack_twin`, `_layout`, `_new_state`,
   `_room`, `_grow`.
 - `rng`: raw pointers and Generators without reference counting, `rng_table`, `_sample`.
@@ -52,6 +53,7 @@ Every kernel is `@njit(cache=True)`; Numba compiles the callees into their calle
 whatever module they sit in, so the split costs no speed.
 """
 
+from twin._kernel import caching  # noqa: F401  (first: the cache locator, before any kernel)
 from twin._kernel.layout import LV_PER_POOL, pack_twin
 from twin._kernel.loop import simulate_kernel, simulate_many
 from twin._kernel.rng import _sample, rng_table
