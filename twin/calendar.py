@@ -116,7 +116,7 @@ class RateProfile:
 
     `rates[i]` is arrivals per time unit during hour i of the week, `slot` one hour in time
     units, `offset` the week position of model time 0 (time units from Monday 00:00).
-    `next_arrival` is the reference for the fast engine's `_kernel._profile_next`: the
+    `next_arrival` is the reference for the fast engine's `_kernel.entities._profile_next`: the
     kernel repeats its float operations one for one.
     """
 

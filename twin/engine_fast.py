@@ -111,7 +111,7 @@ def _level_mean(of: np.ndarray, i: int, horizon: float, warmup: float) -> float:
 
 
 def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
-    """The flat KPI record of Model.record, key for key (oi, of: see `_kernel._stats`)."""
+    """The flat KPI record of Model.record, key for key (oi, of: see `_kernel.loop._stats`)."""
     h, w = twin.horizon, twin.warmup
     n_act, n_pool, n_mat = len(twin.activities), len(twin.resources), len(twin.materials)
     n_lv = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat

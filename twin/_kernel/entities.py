@@ -1,0 +1,385 @@
+"""Entities: their visits as a state machine, and the arrivals that create them.
+
+An entity's process (Model._entity) is cut into the events that wake it: `_visit` asks for
+units, `_after_units` for stock (`_consume`), `_start_activity` draws the duration and
+holds (`_hold`, interruptible by a unit failure: `_interrupted`, `_wait_or_hold`),
+`_finish` releases the units and routes on (`_choose_next`) or leaves (`_leave`).
+`_arrival` makes an entity and schedules the next arrival (`_next_arrival`, or
+`_next_surge` for a demand surge's extra arrivals; `_profile_next` for a rate profile).
+Reference in the SimPy engine: Model._arrivals, _arrive, _entity, _visit, _consume, _work,
+_release, _surge; Step.choose_next; twin.calendar.RateProfile.next_arrival.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from twin._kernel.events import (
+    ARRIVAL,
+    HOLD_END,
+    INIT_ENTITY,
+    NORMAL,
+    PRIORITY_SHIFT,
+    SURGE,
+    T_ARRIVAL,
+    T_END,
+    T_LEAVE,
+    T_START,
+    URGENT,
+    WAIT_STOCK,
+    WAIT_UNITS,
+    _level_add,
+    _log,
+    _observe,
+    _push,
+    _push_key,
+    _trace,
+)
+from twin._kernel.layout import (
+    A_DIST,
+    A_PROFILE,
+    A_ROUTE,
+    A_STREAM,
+    AC_BRANCH,
+    AC_CAN_FAIL,
+    AC_DUR,
+    AC_DUR_STREAM,
+    AC_HOURS,
+    AC_SUCC_HI,
+    AC_SUCC_LO,
+    ARR_W,
+    C_ALIVE,
+    C_ENT_FREE,
+    C_ENT_NEW,
+    C_ENTITIES,
+    C_HEAP,
+    C_SEQ,
+    E_DOWN,
+    E_FREE,
+    E_HELD,
+    E_NHELD,
+    E_NUM,
+    E_PHASE,
+    E_RESUME,
+    E_RUNNING,
+    E_STEP,
+    E_TOKEN,
+    EF_BORN,
+    EF_DUE,
+    EF_QUEUED,
+    EF_REMAINING,
+    EF_STARTED,
+    F_HORIZON,
+    F_WARMUP,
+    HOURS_PER_WEEK,
+    M_ARR,
+    M_ARR_DUE,
+    M_NACT,
+    M_NPOOL,
+    M_PROF,
+    M_REQ,
+    M_STRESS,
+    M_STRESS_F,
+    M_SUCC_P,
+    M_SUCC_TO,
+    ON_QUEUE,
+    PROF_W,
+    S_COMPLETED,
+    S_EXTRA,
+    S_FILLED,
+    S_FREE,
+    S_HEAP,
+    S_POSITION,
+    S_REDIRECT,
+    S_REQUESTS,
+    SF_HEAP,
+    ST_STREAM,
+    ST_TARGET,
+    STF_MEAN,
+    STRESS_FW,
+    STRESS_W,
+    U_POOL,
+    _act,
+    _ent,
+    _entf,
+    _reqs,
+    _room,
+    _unit,
+)
+from twin._kernel.lines import _alt_duration, _dispatch_needs, _has_alt, _request, _skilled_pool
+from twin._kernel.pools import _pool_release
+from twin._kernel.rng import _generator, _sample
+from twin._kernel.stock import _review
+from twin._kernel.triggers import _watch
+
+
+# -- Model._visit, _consume, _work ------------------------------------------------------
+@njit(cache=True)
+def _has(mi, al, a):
+    lo, hi = _reqs(mi, al, a)
+    return hi > lo or _has_alt(mi, al, a)
+
+
+@njit(cache=True)
+def _visit(si, sf, mi, mf, rg, slot, a, now):
+    e = _ent(si, slot)
+    w = mf[F_WARMUP]
+    if si[si[S_REDIRECT] + a] >= 0:  # a reroute rule is active
+        a = si[si[S_REDIRECT] + a]
+    si[e + E_STEP] = a
+    sf[_entf(si, slot) + EF_QUEUED] = now
+    si[e + E_NHELD] = 0
+    needs = _has(mi, 0, a)
+    if needs or _has(mi, 1, a):
+        _level_add(sf, 1 + a, now, 1.0, w)
+        _watch(si, sf, mi, ON_QUEUE, a, now)
+        if needs and not _request(si, sf, mi, 0, slot, now, w):
+            si[e + E_PHASE] = WAIT_UNITS
+            return
+    _after_units(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _after_units(si, sf, mi, mf, rg, slot, now):
+    if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _consume(si, sf, mi, mf, rg, slot, now):
+        si[_ent(si, slot) + E_PHASE] = WAIT_STOCK
+        return
+    _start_activity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _consume(si, sf, mi, mf, rg, slot, now):
+    """Model._consume: lower positions and review, then request the stock together."""
+    a = si[_ent(si, slot) + E_STEP]
+    w = mf[F_WARMUP]
+    lo, hi = _reqs(mi, 1, a)
+    r, n_pool = mi[M_REQ], mi[M_NPOOL]
+    for k in range(lo, hi):
+        s = mi[r + 2 * k] - n_pool
+        si[si[S_POSITION] + s] -= mi[r + 2 * k + 1]
+        _review(si, sf, mi, mf, rg, s, now)
+    at_once = _request(si, sf, mi, 1, slot, now, w)
+    if now >= w:
+        for k in range(lo, hi):
+            s = mi[r + 2 * k] - n_pool
+            si[si[S_REQUESTS] + s] += 1
+            si[si[S_FILLED] + s] += at_once
+    return at_once
+
+
+@njit(cache=True)
+def _start_activity(si, sf, mi, mf, rg, slot, now):
+    e, ef = _ent(si, slot), _entf(si, slot)
+    a = si[e + E_STEP]
+    w = mf[F_WARMUP]
+    needs = _has(mi, 0, a)
+    if needs or _has(mi, 1, a):
+        _level_add(sf, 1 + a, now, -1.0, w)
+    _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
+    _log(si, sf, now, T_START, si[e + E_NUM], a)
+    b = _act(mi, a)
+    d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration
+    if d < 0:
+        d = mi[b + AC_DUR]
+    duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
+    hours = mi[b + AC_HOURS]
+    if hours >= 0:  # Model._serve: that much working time, paused while closed
+        duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now
+    sf[ef + EF_REMAINING] = duration
+    if needs and mi[b + AC_CAN_FAIL]:
+        _wait_or_hold(si, sf, slot, now)
+    else:
+        token = si[C_SEQ]
+        si[e + E_TOKEN] = token
+        _push(si, sf, now + duration, NORMAL, HOLD_END, slot, token)
+
+
+@njit(cache=True)
+def _wait_or_hold(si, sf, slot, now):
+    """The head of Model._work's loop: wait while a held unit is down, else hold."""
+    e = _ent(si, slot)
+    if si[e + E_DOWN] > 0:
+        si[e + E_RESUME] = 1
+    else:
+        _hold(si, sf, slot, now)
+
+
+@njit(cache=True)
+def _hold(si, sf, slot, now):
+    """The interruptible timed hold of Model._work."""
+    e, ef = _ent(si, slot), _entf(si, slot)
+    sf[ef + EF_STARTED] = now
+    si[e + E_RUNNING] = 1
+    token = si[C_SEQ]
+    si[e + E_TOKEN] = token
+    _push(si, sf, now + sf[ef + EF_REMAINING], NORMAL, HOLD_END, slot, token)
+
+
+@njit(cache=True)
+def _interrupted(si, sf, slot, now):
+    e, ef = _ent(si, slot), _entf(si, slot)
+    si[e + E_TOKEN] = -1  # its pending timeout is now stale
+    sf[ef + EF_REMAINING] -= now - sf[ef + EF_STARTED]
+    _wait_or_hold(si, sf, slot, now)
+
+
+# -- Model._release, Step.choose_next, the end of Model._entity --------------------------
+@njit(cache=True)
+def _finish(si, sf, mi, mf, rg, slot, now):
+    e = _ent(si, slot)
+    a = si[e + E_STEP]
+    w = mf[F_WARMUP]
+    si[e + E_TOKEN] = -1
+    si[e + E_RUNNING] = 0
+    _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
+    if _has(mi, 0, a):
+        chosen = _skilled_pool(si, mi, e, a)
+        for i in range(si[e + E_NHELD]):
+            u = si[e + E_HELD + i]
+            p = mi[_unit(mi, u) + U_POOL]
+            si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
+        si[e + E_NHELD] = 0
+        _dispatch_needs(si, sf, mi, 0, a, chosen, now, w)
+    if now >= w:
+        si[si[S_COMPLETED] + a] += 1
+    nxt = _choose_next(mi, mf, rg, a)
+    if nxt >= 0:
+        _visit(si, sf, mi, mf, rg, slot, nxt, now)
+    else:
+        _leave(si, sf, mi, slot, now, w)
+
+
+@njit(cache=True)
+def _choose_next(mi, mf, rg, a):
+    """Successor of activity a (-1: leave); one uniform draw unless there is one way on."""
+    b = _act(mi, a)
+    lo, hi = mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
+    to = mi[M_SUCC_TO]
+    if hi - lo == 1:
+        return mi[to + lo]
+    u = _generator(rg, mi[b + AC_BRANCH]).random()
+    cumulative = 0.0
+    for k in range(lo, hi):
+        cumulative += mf[mi[M_SUCC_P] + k]
+        if u < cumulative:
+            return mi[to + k]
+    return mi[to + hi - 1]
+
+
+@njit(cache=True)
+def _leave(si, sf, mi, slot, now, w):
+    e = _ent(si, slot)
+    _level_add(sf, 0, now, -1.0, w)
+    _observe(si, sf, 0, now, now - sf[_entf(si, slot) + EF_BORN], w)
+    due = sf[_entf(si, slot) + EF_DUE]
+    if due >= 0.0:
+        late = now - due
+        if late < 0.0:
+            late = 0.0
+        _observe(si, sf, 1 + mi[M_NACT], now, late, w)
+        if now >= w and now > due:
+            si[si[S_EXTRA]] += 1
+    _trace(si, sf, now, T_LEAVE, si[e + E_NUM], -1)
+    si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
+    si[C_ENT_FREE] += 1
+    si[C_ALIVE] -= 1
+
+
+# -- arrivals (Model._arrivals, _arrive, _surge) ------------------------------------------
+@njit(cache=True)
+def _new_entity(si, num, a):
+    if si[C_ENT_FREE] > 0:
+        si[C_ENT_FREE] -= 1
+        slot = si[_ent(si, si[C_ENT_FREE]) + E_FREE]
+    else:
+        slot = si[C_ENT_NEW]
+        si[C_ENT_NEW] += 1
+    si[C_ALIVE] += 1
+    e = _ent(si, slot)
+    si[e + E_NUM], si[e + E_STEP], si[e + E_PHASE] = num, a, 0
+    si[e + E_DOWN], si[e + E_RUNNING], si[e + E_RESUME], si[e + E_TOKEN], si[e + E_NHELD] = 0, 0, 0, -1, 0
+    return slot
+
+
+@njit(cache=True)
+def _arrival(si, sf, mi, mf, rg, k, now, surge):
+    """A new entity; its process starts as an URGENT event at `now`.
+
+    That event would be the very next one popped unless an URGENT event at `now` is
+    already waiting, so then (and only if arrays have room) it runs at once, skipping a
+    heap push and pop; its sequence number is used up either way, keeping later ties."""
+    si[C_ENTITIES] += 1
+    num = si[C_ENTITIES]
+    _log(si, sf, now, T_ARRIVAL, num, k)
+    b = mi[M_ARR] + ARR_W * k
+    slot = _new_entity(si, num, mi[b + A_ROUTE])
+    due = mf[mi[M_ARR_DUE] + k]
+    sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else -1.0
+    seq = si[C_SEQ]
+    si[C_SEQ] = seq + 1
+    urgent_waiting = si[C_HEAP] > 0 and sf[si[SF_HEAP]] == now and si[si[S_HEAP]] < PRIORITY_SHIFT
+    if surge < 0:
+        _next_arrival(si, sf, mi, mf, rg, k, now)
+    else:
+        _next_surge(si, sf, mi, mf, rg, surge, now)
+    if urgent_waiting or not _room(si, mi):
+        _push_key(si, sf, now, URGENT * PRIORITY_SHIFT + seq, INIT_ENTITY, slot, 0)
+    else:
+        _start_entity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _start_entity(si, sf, mi, mf, rg, slot, now):
+    sf[_entf(si, slot) + EF_BORN] = now
+    _level_add(sf, 0, now, 1.0, mf[F_WARMUP])
+    _visit(si, sf, mi, mf, rg, slot, si[_ent(si, slot) + E_STEP], now)
+
+
+@njit(cache=True)
+def _next_arrival(si, sf, mi, mf, rg, k, now):
+    b = mi[M_ARR] + ARR_W * k
+    p = mi[b + A_PROFILE]
+    if p < 0:
+        gap = _sample(mi, mf, mi[b + A_DIST], _generator(rg, mi[b + A_STREAM]))
+    else:  # SimPy engine: timeout(profile.next_arrival(now, E, horizon) - now)
+        mass = _generator(rg, mi[b + A_STREAM]).exponential(1.0)
+        gap = _profile_next(mf, mi[M_PROF] + PROF_W * p, now, mass, mf[F_HORIZON]) - now
+    _push(si, sf, now + gap, NORMAL, ARRIVAL, k, 0)
+
+
+@njit(cache=True)
+def _next_surge(si, sf, mi, mf, rg, j, now):
+    """The next extra arrival of a demand surge: Poisson at (factor - 1) x the stream's rate."""
+    b, q = mi[M_STRESS] + STRESS_W * j, mi[M_STRESS_F] + STRESS_FW * j
+    k = mi[b + ST_TARGET]
+    rng = _generator(rg, mi[b + ST_STREAM])
+    p = mi[mi[M_ARR] + ARR_W * k + A_PROFILE]
+    if p < 0:
+        gap = rng.exponential(mf[q + STF_MEAN])
+    else:
+        mass = rng.exponential(1.0) / mf[q + STF_MEAN]
+        gap = _profile_next(mf, mi[M_PROF] + PROF_W * p, now, mass, mf[F_HORIZON]) - now
+    _push(si, sf, now + gap, NORMAL, SURGE, j, 0)
+
+
+@njit(cache=True)
+def _profile_next(mf, q, now, mass, limit):
+    """twin.calendar.RateProfile.next_arrival, float operation for float; profile at mf[q:]."""
+    slot, offset = mf[q], mf[q + 1]
+    k = math.floor((offset + now) / slot)
+    t = now
+    while True:
+        end = (k + 1) * slot - offset
+        if end > t:
+            rate = mf[q + 2 + k % HOURS_PER_WEEK]
+            if rate > 0.0:
+                step = rate * (end - t)
+                if mass <= step:
+                    return t + mass / rate
+                mass -= step
+            t = end
+            if t >= limit:
+                return t
+        k += 1

@@ -1,0 +1,222 @@
+"""The event queue and what is recorded: event kinds, the heap, deferred grants, log, trace,
+levels and tallies.
+
+The heap is ordered by (time, priority, seq) as SimPy's queue (see the package docstring
+for the argument); `_push` takes a sequence number, `_pop` takes the next event. A grant
+that wakes a waiting requester (`_defer_grant`) takes its sequence number at once but is
+pushed only when needed (`_flush_grants`, `_next_grant`). `_log` counts an event (and
+traces it), `_trace` only traces; `_level_set`, `_level_add` and `_observe` are the time-
+weighted levels and tallies, with the same float operations. Reference in the SimPy
+engine: simpy.Environment's queue (schedule, step), Model.log, twin.monitors (Level,
+Tally), twin.stock.Stock.record (`_stock_record`).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from twin._kernel.layout import (
+    C_EVENTS,
+    C_HEAP,
+    C_PHEAD,
+    C_PTAIL,
+    C_SEQ,
+    C_TRACE,
+    C_TRACE_ON,
+    E_PKEY,
+    E_PNEXT,
+    H_A,
+    H_B,
+    H_KEY,
+    H_KIND,
+    HEAP_W,
+    M_LV_STOCK,
+    S_HEAP,
+    S_TACOUNT,
+    S_TR,
+    SF_HEAP,
+    SF_TA,
+    SF_TR,
+    TR_W,
+    _ent,
+    _room,
+)
+
+# Event kinds (heap payload: kind, a, b).
+INIT_SHIFT, SHIFT, INIT_FAIL, FAIL, REPAIR = 0, 1, 2, 3, 4
+INIT_DISRUPT, DISRUPT_START, DISRUPT_END, RECOVERED = 5, 6, 7, 8
+INIT_DELIVERY, DELIVERY, INIT_ARRIVAL, ARRIVAL = 9, 10, 11, 12
+INIT_ENTITY, GRANTED, HOLD_END, INTERRUPT, RESUME = 13, 14, 15, 16, 17
+INIT_STRESS, STRESS_START, STRESS_END, SURGE = 18, 19, 20, 21  # a = stress row
+ACTIVATE, BACKUP_DELIVERY, OVERTIME_END, REROUTE_END, DOWN_CHECK = 22, 23, 24, 25, 26  # a = rule
+
+URGENT, NORMAL = 0, 1
+PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
+
+# Trace kinds; engine_fast maps them to the SimPy engine's strings.
+T_ARRIVAL, T_START, T_END, T_LEAVE, T_FAILURE, T_REPAIR, T_SHIFT, T_ORDER, T_DELIVERY = range(9)
+T_GRANT = 9  # units handed to a request (traced, not counted)
+T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
+T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
+
+# What an entity waits for when woken by GRANTED.
+WAIT_UNITS, WAIT_STOCK = 1, 2
+
+
+# -- statistics (twin.monitors, same float operations) ------------------------------
+@njit(cache=True)
+def _level_set(sf, i, now, value, warmup):
+    j = 3 * i
+    last = sf[j + 1]
+    since = last if last > warmup else warmup
+    if now > since:
+        sf[j + 2] += sf[j] * (now - since)
+    sf[j + 1] = now
+    sf[j] = value
+
+
+@njit(cache=True)
+def _level_add(sf, i, now, delta, warmup):
+    _level_set(sf, i, now, sf[3 * i] + delta, warmup)
+
+
+@njit(cache=True)
+def _observe(si, sf, i, now, value, warmup):
+    if now >= warmup:
+        si[si[S_TACOUNT] + i] += 1
+        sf[si[SF_TA] + i] += value
+
+
+@njit(cache=True)
+def _stock_record(sf, mi, s, now, on_hand, w):
+    i = mi[M_LV_STOCK] + 2 * s
+    _level_set(sf, i, now, on_hand, w)
+    _level_set(sf, i + 1, now, 1.0 if on_hand == 0 else 0.0, w)
+
+
+# -- event queue --------------------------------------------------------------------
+@njit(cache=True)
+def _push(si, sf, time, priority, kind, a, b):
+    seq = si[C_SEQ]
+    si[C_SEQ] = seq + 1
+    _push_key(si, sf, time, priority * PRIORITY_SHIFT + seq, kind, a, b)
+    return seq
+
+
+@njit(cache=True)
+def _push_key(si, sf, time, key, kind, a, b):
+    i = si[C_HEAP]
+    si[C_HEAP] = i + 1
+    hi, hf = si[S_HEAP], si[SF_HEAP]
+    while i > 0:  # sift up
+        parent = (i - 1) >> 1
+        tp = sf[hf + parent]
+        q = hi + HEAP_W * parent
+        kp = si[q]
+        if tp < time or (tp == time and kp < key):
+            break
+        r = hi + HEAP_W * i
+        sf[hf + i] = tp
+        si[r], si[r + 1], si[r + 2], si[r + 3] = kp, si[q + 1], si[q + 2], si[q + 3]
+        i = parent
+    r = hi + HEAP_W * i
+    sf[hf + i] = time
+    si[r], si[r + 1], si[r + 2], si[r + 3] = key, kind, a, b
+
+
+@njit(cache=True)
+def _pop(si, sf):
+    hi, hf = si[S_HEAP], si[SF_HEAP]
+    top = (sf[hf], si[hi + H_KIND], si[hi + H_A], si[hi + H_B])
+    n = si[C_HEAP] - 1
+    si[C_HEAP] = n
+    q = hi + HEAP_W * n
+    time, key, kind, a, b = sf[hf + n], si[q], si[q + 1], si[q + 2], si[q + 3]
+    i = 0
+    while True:  # sift the last item down from the root
+        c = 2 * i + 1
+        if c >= n:
+            break
+        tc, kc = sf[hf + c], si[hi + HEAP_W * c]
+        if c + 1 < n:
+            tr, kr = sf[hf + c + 1], si[hi + HEAP_W * (c + 1)]
+            if tr < tc or (tr == tc and kr < kc):
+                c += 1
+                tc, kc = tr, kr
+        if time < tc or (time == tc and key < kc):
+            break
+        r, q = hi + HEAP_W * i, hi + HEAP_W * c
+        sf[hf + i] = tc
+        si[r], si[r + 1], si[r + 2], si[r + 3] = kc, si[q + 1], si[q + 2], si[q + 3]
+        i = c
+    if n > 0:
+        r = hi + HEAP_W * i
+        sf[hf + i] = time
+        si[r], si[r + 1], si[r + 2], si[r + 3] = key, kind, a, b
+    return top
+
+
+# -- deferred grants -----------------------------------------------------------------
+@njit(cache=True)
+def _defer_grant(si, slot):
+    """succeed() of a waiting request: its GRANTED event takes its sequence number now but
+    joins a FIFO of deferred grants; `_run` handles it at once when it is the next event,
+    else pushes it (the same order as pushing it here, without the heap work)."""
+    seq = si[C_SEQ]
+    si[C_SEQ] = seq + 1
+    e = _ent(si, slot)
+    si[e + E_PKEY] = NORMAL * PRIORITY_SHIFT + seq
+    si[e + E_PNEXT] = 0
+    if si[C_PTAIL]:
+        si[_ent(si, si[C_PTAIL] - 1) + E_PNEXT] = slot + 1
+    else:
+        si[C_PHEAD] = slot + 1
+    si[C_PTAIL] = slot + 1
+
+
+@njit(cache=True)
+def _flush_grants(si, sf, now):
+    """Push every deferred grant into the heap with the key it was given."""
+    while si[C_PHEAD]:
+        slot = si[C_PHEAD] - 1
+        e = _ent(si, slot)
+        si[C_PHEAD] = si[e + E_PNEXT]
+        _push_key(si, sf, now, si[e + E_PKEY], GRANTED, slot, 0)
+    si[C_PTAIL] = 0
+
+
+@njit(cache=True)
+def _next_grant(si, sf, mi, now):
+    """The first deferred grant if it is the next event to run (room permitting), else -1
+    after pushing them all."""
+    if not si[C_PHEAD]:
+        return -1
+    slot = si[C_PHEAD] - 1
+    e = _ent(si, slot)
+    earlier = si[C_HEAP] > 0 and sf[si[SF_HEAP]] == now and si[si[S_HEAP] + H_KEY] < si[e + E_PKEY]
+    if earlier or not _room(si, mi):
+        _flush_grants(si, sf, now)
+        return -1
+    si[C_PHEAD] = si[e + E_PNEXT]
+    if not si[C_PHEAD]:
+        si[C_PTAIL] = 0
+    return slot
+
+
+# -- log and trace ------------------------------------------------------------------
+@njit(cache=True)
+def _trace(si, sf, now, kind, subject, name):
+    if si[C_TRACE_ON]:
+        i = si[C_TRACE]
+        sf[si[SF_TR] + i] = now
+        r = si[S_TR] + TR_W * i
+        si[r], si[r + 1], si[r + 2] = kind, subject, name
+        si[C_TRACE] = i + 1
+
+
+@njit(cache=True)
+def _log(si, sf, now, kind, subject, name):
+    """One counted event (Model.log)."""
+    si[C_EVENTS] += 1
+    if si[C_TRACE_ON]:
+        _trace(si, sf, now, kind, subject, name)

@@ -1,0 +1,338 @@
+"""The data layout: the packed twin (`mi`, `mf`) and a replication's state (`si`, `sf`).
+
+Holds the header and row constants of both (`M_*`, `F_*` and the row layouts `A_*`, `AC_*`,
+`U_*`, `P_*`, `MT_*`, `ST_*`, `RU_*` of the packed twin; `C_*`, `K_*`, `S_*`, `SF_*` and
+the rows `E_*`, `EF_*`, `H_*`, `D_*`, `TR_*` of the state), `pack_twin` (a
+twin.compile.CompiledTwin as two flat arrays), the row helpers (`_act`, `_pool`, `_ent`,
+...), `_layout` and `_new_state` (a replication's zeroed then initial state), `_room`
+and `_grow` (when the growable sections might overflow, and bigger arrays with everything
+copied over). Reference in the SimPy engine: what twin.engine_simpy.Model.__init__ builds
+(its Pools, Stocks, FifoAllocators, Levels and Tallies), flattened; see the package
+docstring for why the state is two flat arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# -- the packed twin (mi: int64, mf: float64) -------------------------------------------
+# mi header: sizes, then offsets of the int tables in mi, then offsets of float tables in mf.
+M_NACT, M_NPOOL, M_NUNIT, M_NMAT, M_NARR, M_NDIST, M_NLV, M_HELD, M_MOST = range(9)
+M_DCODE, M_EMP_PTR, M_ARR, M_ACT, M_REQ, M_SUCC_TO, M_UNIT, M_POOL, M_CAL_LEVELS, M_MAT = range(9, 19)
+M_DPAR, M_EMP_VAL, M_SUCC_P, M_CAL_POINTS, M_POOL_F = range(19, 24)
+M_LV_POOL, M_LV_STOCK = 24, 25
+M_PROF = 26  # in mf: per rate profile [slot, offset, 168 rates] (PROF_W floats)
+M_NSTRESS, M_NRULE, M_STRESS, M_RULE = 27, 28, 29, 30  # counts; int rows in mi
+M_STRESS_F, M_RULE_F, M_ARR_DUE = 31, 32, 33  # float rows in mf
+M_ROOM_HEAP, M_ROOM_TRACE = 34, 35  # what one event may add (see _room), fixed when packed
+M_ALT = 36  # skilled pools: rows (pool, duration dist or -1), AC_ALT_LO..AC_ALT_HI per activity
+M_HEADER = 37
+F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
+# Row layouts.
+A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
+HOURS_PER_WEEK = 168
+ST_KIND, ST_TARGET, ST_UNITS, ST_STREAM, STRESS_W = 0, 1, 2, 3, 4
+STF_START, STF_END, STF_FACTOR, STF_MEAN, STRESS_FW = 0, 1, 2, 3, 4
+OUTAGE, EQUIPMENT_DOWN, ABSENCE, DEMAND_SURGE, FAILURE_RATE, LEAD_TIME = 0, 1, 2, 3, 4, 5  # STRESS_CODES
+RU_TRIGGER, RU_WATCH, RU_LEVEL, RU_ACTION, RU_TARGET, RU_TO, RU_AMOUNT = 0, 1, 2, 3, 4, 5, 6
+RU_LEAD, RU_LEAD_STREAM, RU_MAX, RULE_W = 7, 8, 9, 10
+RF_FOR, RF_DELAY, RF_DURATION, RULE_FW = 0, 1, 2, 3
+ON_STOCK, ON_QUEUE, ON_DOWN = 0, 1, 2  # TRIGGER_CODES
+DO_ORDER, DO_OVERTIME, DO_REROUTE = 0, 1, 2  # ACTION_CODES
+LV_PER_POOL = 5  # busy, available, up, on duty, overtime
+PROF_W = 2 + HOURS_PER_WEEK
+AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI = 0, 1, 2, 3, 4, 8, 9
+# AC_HOURS: -1 clock time, else the profile row of its working time; AC_ALT_*: its skilled pools
+AC_HOURS, AC_ALT_LO, AC_ALT_HI, ACT_W = 10, 11, 12, 13
+U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
+P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
+P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
+MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY, MT_LEAD, MT_LEAD_STREAM = 0, 1, 2, 3, 4, 5, 6
+MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM, MAT_W = 7, 8, 9, 10, 11, 12
+# AC_REQ..AC_REQ+3: (lo, hi) pair indices of the unit requests, then of the stock requests;
+# pair k is (line, amount) at mi[mi[M_REQ] + 2k]; line = pool, or n_pools + material.
+
+# -- the state (si: int64, sf: float64) ------------------------------------------------------
+C_SEQ, C_HEAP, C_ENTITIES, C_ALIVE, C_EVENTS, C_TRACE, C_TRACE_ON = 0, 1, 2, 3, 4, 5, 6
+C_MADE = 7  # 7: unit requests made, 8: stock requests made
+C_ENT_FREE, C_ENT_NEW, C_DEL_FREE, C_DEL_NEW, C_DEL_LIVE = 9, 10, 11, 12, 13
+C_PHEAD, C_PTAIL = 14, 15  # grants not yet pushed (see events._defer_grant), as entity slot + 1; 0: none
+N_COUNTERS = 16
+K_ENT, K_HEAP, K_DH, K_DEL, K_TR, K_EW = 16, 17, 18, 19, 20, 21
+S_UJOB, S_UFAILED, S_ONDUTY, S_CALWK, S_CALBI, S_CALCUR = 22, 23, 24, 25, 26, 27
+S_TACOUNT, S_COMPLETED, S_POSITION, S_REQUESTS, S_FILLED, S_DISRUPTED = 28, 29, 30, 31, 32, 33
+S_WHEAD, S_WTAIL, S_FREE, S_LHEAD, S_LLEN = 34, 35, 36, 37, 38
+S_HEAP, S_ENT, S_LINES, S_DH, S_DEL, S_TR = 39, 40, 41, 42, 43, 44
+SF_TA, SF_HEAP, SF_ENT, SF_DEL, SF_TR = 45, 46, 47, 48, 49
+S_FIXED_END, SF_FIXED_END = 50, 51
+S_PLEVEL, S_PABSENT, S_PEXTRA, S_PDOWN = 52, 53, 54, 55  # per pool: calendar level, absent, overtime, down
+S_EXTRA = 56  # counts: late, then repairs per pool, then activations per rule
+S_RARMED, S_RFIRED, S_REPOCH, S_REDIRECT, SF_RSINCE = 57, 58, 59, 60, 61  # rules; reroute per activity
+SF_RTIMES = 62  # per rule (for, delay), copied from mf so that grants can fire rules
+S_HEADER = 63
+# sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
+# of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
+# material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
+# at activity a, 1+n_act tardiness.
+# Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
+# the free-slot stack, request seq and granted flag per allocator, then the held units (a
+# skilled step's unit of its `one_of` pool last).
+E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
+E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_HELD = 9, 11, 13, 14, 15
+EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
+H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
+D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
+TR_KIND, TR_SUBJECT, TR_NAME, TR_W = 0, 1, 2, 3  # trace rows (int); times in sf
+
+
+def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """CompiledTwin -> (mi, mf), the kernel's two flat arrays (see the package docstring)."""
+    n_act, n_pool, n_unit = len(c.act_dur), len(c.pool_cap), len(c.unit_pool)
+    n_mat, n_arr, n_dist = len(c.mat_initial), len(c.arr_dist), len(c.dist_code)
+    head = np.zeros(M_HEADER, np.int64)
+    ints: list[np.ndarray] = [head]
+    floats: list[np.ndarray] = [np.asarray(c.clock, np.float64)]
+    sizes = [M_HEADER, 2]
+
+    def put(key: int, values: object, into: int = 0) -> None:
+        x = np.ascontiguousarray(values, dtype=np.int64 if into == 0 else np.float64).reshape(-1)
+        head[key] = sizes[into]
+        (ints if into == 0 else floats).append(x)
+        sizes[into] += x.size
+
+    req: list[tuple[int, int]] = []
+    act = np.zeros((n_act, ACT_W), np.int64)
+    held, most = 1, 1
+    for a in range(n_act):
+        lo, hi = c.need_ptr[a], c.need_ptr[a + 1]
+        act[a, AC_REQ], act[a, AC_REQ + 1] = len(req), len(req) + hi - lo
+        req += [(int(c.need_pool[k]), int(c.need_amount[k])) for k in range(lo, hi)]
+        alo, ahi = c.alt_ptr[a], c.alt_ptr[a + 1]
+        act[a, AC_ALT_LO], act[a, AC_ALT_HI] = alo, ahi
+        held = max(held, int(c.need_amount[lo:hi].sum()) + int(ahi > alo))
+        ulo, uhi = c.use_ptr[a], c.use_ptr[a + 1]
+        act[a, AC_REQ + 2], act[a, AC_REQ + 3] = len(req), len(req) + uhi - ulo
+        req += [(n_pool + int(c.use_mat[k]), int(c.use_amount[k])) for k in range(ulo, uhi)]
+        most = max(most, int(hi - lo + ahi - alo), int(uhi - ulo))
+    act[:, AC_DUR], act[:, AC_DUR_STREAM] = c.act_dur, c.act_dur_stream
+    act[:, AC_BRANCH], act[:, AC_CAN_FAIL] = c.act_branch_stream, c.act_can_fail
+    act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:-1], c.succ_ptr[1:]
+    act[:, AC_HOURS] = c.act_hours
+    unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
+    pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
+                            c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
+    mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity, c.mat_lead,
+                           c.mat_lead_stream, c.mat_disrupt, c.mat_every, c.mat_duration, c.mat_every_stream,
+                           c.mat_duration_stream])
+    head[M_NACT], head[M_NPOOL], head[M_NUNIT], head[M_NMAT] = n_act, n_pool, n_unit, n_mat
+    head[M_NARR], head[M_NDIST] = n_arr, n_dist
+    head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
+    head[M_HELD], head[M_MOST] = held, most
+    head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + LV_PER_POOL * n_pool
+    n_rule = len(c.ru_trigger)
+    head[M_NSTRESS], head[M_NRULE] = len(c.st_kind), n_rule
+    # Heap items one event may add beyond one per live entity: orders, interrupts of units
+    # failing together, rule firings and their follow-ups; trace rows beyond deliveries:
+    # orders, grants (one per unit), units failing together, rule firings and backup orders.
+    head[M_ROOM_HEAP] = n_mat + n_unit + 3 * n_rule + 8
+    head[M_ROOM_TRACE] = 2 * n_mat + 3 * n_unit + 3 * n_rule + 8  # + a skilled pool per grant
+    put(M_DCODE, c.dist_code)
+    put(M_EMP_PTR, c.emp_ptr)
+    put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
+    put(M_ACT, act)
+    put(M_REQ, np.array(req, np.int64).reshape(-1, 2))
+    put(M_SUCC_TO, c.succ_to)
+    put(M_UNIT, np.column_stack([c.unit_pool, unit_index, c.unit_up_stream, c.unit_repair_stream]))
+    put(M_POOL, pool.reshape(n_pool, POOL_W))
+    put(M_CAL_LEVELS, c.cal_levels)
+    put(M_MAT, mat.reshape(n_mat, MAT_W))
+    put(M_DPAR, c.dist_par, 1)
+    put(M_EMP_VAL, c.emp_val, 1)
+    put(M_SUCC_P, c.succ_p, 1)
+    put(M_CAL_POINTS, c.cal_points, 1)
+    put(M_POOL_F, np.column_stack([c.cal_week, c.cal_offset]), 1)
+    put(M_PROF, np.column_stack([c.prof_clock, c.prof_rates]), 1)
+    put(M_STRESS, np.column_stack([c.st_kind, c.st_target, c.st_units, c.st_stream]))
+    put(M_STRESS_F, np.column_stack([c.st_window, c.st_factor, c.st_mean]), 1)
+    put(M_RULE, np.column_stack([c.ru_trigger, c.ru_watch, c.ru_level, c.ru_action, c.ru_target, c.ru_to,
+                                 c.ru_amount, c.ru_lead, c.ru_lead_stream, c.ru_max]))
+    put(M_RULE_F, c.ru_times, 1)
+    put(M_ARR_DUE, c.arr_due, 1)
+    put(M_ALT, np.column_stack([c.alt_pool, c.alt_dur]).reshape(-1, 2))
+    return np.concatenate(ints), np.concatenate(floats)
+
+
+# -- row access --------------------------------------------------------------------------
+@njit(cache=True)
+def _act(mi, a):
+    return mi[M_ACT] + ACT_W * a
+
+
+@njit(cache=True)
+def _unit(mi, u):
+    return mi[M_UNIT] + UNIT_W * u
+
+
+@njit(cache=True)
+def _pool(mi, p):
+    return mi[M_POOL] + POOL_W * p
+
+
+@njit(cache=True)
+def _mat(mi, s):
+    return mi[M_MAT] + MAT_W * s
+
+
+@njit(cache=True)
+def _ent(si, slot):
+    return si[S_ENT] + si[K_EW] * slot
+
+
+@njit(cache=True)
+def _entf(si, slot):
+    return si[SF_ENT] + EF_W * slot
+
+
+@njit(cache=True)
+def _reqs(mi, al, a):
+    """(lo, hi) pair indices of activity a's requests to allocator al (0 units, 1 stock)."""
+    b = _act(mi, a) + AC_REQ + 2 * al
+    return mi[b], mi[b + 1]
+
+
+# -- layout and growth ----------------------------------------------------------------
+@njit(cache=True)
+def _dispatch_size(mi, n_ent):
+    """Dispatch heap bound: the first heads, then each grant pushes one head per pool it used."""
+    return mi[M_NPOOL] + mi[M_NMAT] + n_ent * (mi[M_MOST] + 1)
+
+
+@njit(cache=True)
+def _layout(mi, k_ent, k_heap, k_del, k_tr):
+    """Zeroed state arrays with their header filled in for these capacities."""
+    n_pool, n_unit, n_mat, n_act = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT], mi[M_NACT]
+    n_rule = mi[M_NRULE]
+    n_lines = n_pool + n_mat
+    k_dh = _dispatch_size(mi, k_ent)
+    ew = E_HELD + mi[M_HELD]
+    h = np.zeros(S_HEADER, np.int64)
+    h[K_ENT], h[K_HEAP], h[K_DH], h[K_DEL], h[K_TR], h[K_EW] = k_ent, k_heap, k_dh, k_del, k_tr, ew
+    pos = S_HEADER
+    for key, size in ((S_UJOB, n_unit), (S_UFAILED, n_unit), (S_ONDUTY, n_pool), (S_CALWK, n_pool),
+                      (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, 2 + n_act), (S_COMPLETED, n_act),
+                      (S_POSITION, n_mat), (S_REQUESTS, n_mat), (S_FILLED, n_mat), (S_DISRUPTED, n_mat),
+                      (S_WHEAD, n_mat), (S_WTAIL, n_mat), (S_FREE, n_lines), (S_LHEAD, n_lines),
+                      (S_LLEN, n_lines), (S_PLEVEL, n_pool), (S_PABSENT, n_pool), (S_PEXTRA, n_pool),
+                      (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
+                      (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act)):
+        h[key] = pos
+        pos += size
+    h[S_FIXED_END] = pos
+    for key, size in ((S_HEAP, HEAP_W * k_heap), (S_ENT, ew * k_ent), (S_LINES, n_lines * k_ent),
+                      (S_DH, 2 * k_dh), (S_DEL, DEL_W * k_del), (S_TR, TR_W * k_tr)):
+        h[key] = pos
+        pos += size
+    si = np.zeros(pos, np.int64)
+    fpos = 3 * mi[M_NLV]
+    h[SF_TA] = fpos
+    fpos += 2 + n_act
+    h[SF_RSINCE] = fpos
+    fpos += n_rule
+    h[SF_RTIMES] = fpos
+    fpos += 2 * n_rule
+    h[SF_FIXED_END] = fpos
+    for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
+        h[key] = fpos
+        fpos += size
+    si[:S_HEADER] = h
+    return si, np.zeros(fpos, np.float64)
+
+
+@njit(cache=True)
+def _new_state(mi, mf, trace_on):
+    n_pool, n_unit, n_mat = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT]
+    k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR])
+    si, sf = _layout(mi, 64, k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
+    si[C_TRACE_ON] = trace_on
+    si[si[S_UJOB]:si[S_UJOB] + n_unit] = -1
+    si[si[S_WHEAD]:si[S_WHEAD] + n_mat] = -1
+    si[si[S_WTAIL]:si[S_WTAIL] + n_mat] = -1
+    si[si[S_REDIRECT]:si[S_REDIRECT] + mi[M_NACT]] = -1
+    si[si[S_RARMED]:si[S_RARMED] + mi[M_NRULE]] = 1
+    sf[si[SF_RSINCE]:si[SF_RSINCE] + mi[M_NRULE]] = -1.0
+    for r in range(mi[M_NRULE]):
+        q = mi[M_RULE_F] + RULE_FW * r
+        sf[si[SF_RTIMES] + 2 * r], sf[si[SF_RTIMES] + 2 * r + 1] = mf[q + RF_FOR], mf[q + RF_DELAY]
+    for p in range(n_pool):
+        b = _pool(mi, p)
+        duty, cap = mi[b + P_DUTY0], mi[b + P_CAP]
+        si[si[S_ONDUTY] + p] = duty
+        si[si[S_CALCUR] + p] = duty
+        si[si[S_PLEVEL] + p] = duty
+        si[si[S_FREE] + p] = min(duty, cap)
+        lv = mi[M_LV_POOL] + LV_PER_POOL * p
+        sf[3 * (lv + 1)] = duty
+        sf[3 * (lv + 2)] = cap
+        sf[3 * (lv + 3)] = duty
+    for s in range(n_mat):
+        initial = mi[_mat(mi, s) + MT_INITIAL]
+        si[si[S_POSITION] + s] = initial
+        si[si[S_FREE] + n_pool + s] = initial
+        lv = mi[M_LV_STOCK] + 2 * s
+        sf[3 * lv] = initial
+        sf[3 * (lv + 1)] = 1.0 if initial == 0 else 0.0
+    return si, sf
+
+
+@njit(cache=True)
+def _room(si, mi):
+    """Whether every growable section can take one more event's worth of changes."""
+    n_mat = mi[M_NMAT]
+    if si[C_ENT_NEW] + 1 > si[K_ENT]:  # an arrival takes a fresh slot
+        return False
+    if si[C_HEAP] + si[C_ALIVE] + mi[M_ROOM_HEAP] > si[K_HEAP]:  # grants, holds, orders, rules
+        return False
+    if si[C_DEL_NEW] + n_mat + 1 > si[K_DEL]:
+        return False
+    return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + mi[M_ROOM_TRACE] > si[K_TR])
+
+
+@njit(cache=True)
+def _copy(dst, d0, src, s0, n):
+    for i in range(n):
+        dst[d0 + i] = src[s0 + i]
+
+
+@njit(cache=True)
+def _grow(si, sf, mi):
+    """Bigger state arrays: every tight section doubled, everything copied over."""
+    n_mat = mi[M_NMAT]
+    k_ent, k_heap, k_del, k_tr = si[K_ENT], si[K_HEAP], si[K_DEL], si[K_TR]
+    if si[C_ENT_NEW] + 1 > k_ent:
+        k_ent *= 2
+    while si[C_HEAP] + si[C_ALIVE] + mi[M_ROOM_HEAP] > k_heap:
+        k_heap *= 2
+    while si[C_DEL_NEW] + n_mat + 1 > k_del:
+        k_del *= 2
+    while si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + mi[M_ROOM_TRACE] > k_tr:
+        k_tr = 2 * k_tr + 64
+    ni, nf = _layout(mi, k_ent, k_heap, k_del, k_tr)
+    _copy(ni, 0, si, 0, N_COUNTERS)
+    _copy(ni, S_HEADER, si, S_HEADER, si[S_FIXED_END] - S_HEADER)  # fixed sections: same offsets
+    _copy(nf, 0, sf, 0, si[SF_FIXED_END])
+    _copy(ni, ni[S_HEAP], si, si[S_HEAP], HEAP_W * si[K_HEAP])
+    _copy(nf, ni[SF_HEAP], sf, si[SF_HEAP], si[K_HEAP])
+    _copy(ni, ni[S_ENT], si, si[S_ENT], si[K_EW] * si[K_ENT])
+    _copy(nf, ni[SF_ENT], sf, si[SF_ENT], EF_W * si[K_ENT])
+    old_cap = si[K_ENT]
+    for line in range(mi[M_NPOOL] + n_mat):  # ring buffers, each unwrapped to start at 0
+        head = si[si[S_LHEAD] + line]
+        for i in range(si[si[S_LLEN] + line]):
+            ni[ni[S_LINES] + line * k_ent + i] = si[si[S_LINES] + line * old_cap + (head + i) % old_cap]
+        ni[ni[S_LHEAD] + line] = 0
+    _copy(ni, ni[S_DEL], si, si[S_DEL], DEL_W * si[K_DEL])
+    _copy(nf, ni[SF_DEL], sf, si[SF_DEL], si[K_DEL])
+    _copy(ni, ni[S_TR], si, si[S_TR], TR_W * si[K_TR])
+    _copy(nf, ni[SF_TR], sf, si[SF_TR], si[K_TR])
+    return ni, nf

@@ -1,0 +1,350 @@
+"""The event loop: a replication from start to horizon, state series and results.
+
+`_start` starts the processes at t = 0, `_handle` (with `_handle_rare`) dispatches an event
+to its handler, `_run` pops events until the horizon or until the arrays must grow;
+`_snapshots` records the state series; `_simulate` runs one replication (growing the
+state when `_run` asks), `simulate_kernel` returns its statistics, trace and series, and
+`simulate_many` runs replications in parallel. Reference in the SimPy engine:
+Model._start_processes, Model.run, Model._run_sampled, Model._snapshot, Model.record (its
+inputs), twin.engine_simpy.simulate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from twin._kernel.entities import (
+    _after_units,
+    _arrival,
+    _finish,
+    _interrupted,
+    _next_arrival,
+    _start_activity,
+    _start_entity,
+    _wait_or_hold,
+)
+from twin._kernel.events import (
+    ARRIVAL,
+    DELIVERY,
+    DISRUPT_END,
+    DISRUPT_START,
+    FAIL,
+    GRANTED,
+    HOLD_END,
+    INIT_ARRIVAL,
+    INIT_DELIVERY,
+    INIT_DISRUPT,
+    INIT_ENTITY,
+    INIT_FAIL,
+    INIT_SHIFT,
+    INIT_STRESS,
+    INTERRUPT,
+    NORMAL,
+    RECOVERED,
+    REPAIR,
+    RESUME,
+    SHIFT,
+    URGENT,
+    WAIT_UNITS,
+    _next_grant,
+    _pop,
+    _push,
+)
+from twin._kernel.failures import _fail, _repair
+from twin._kernel.layout import (
+    C_EVENTS,
+    C_HEAP,
+    C_TRACE,
+    E_PHASE,
+    E_TOKEN,
+    F_HORIZON,
+    F_WARMUP,
+    FAILURE_RATE,
+    LEAD_TIME,
+    M_NACT,
+    M_NARR,
+    M_NLV,
+    M_NMAT,
+    M_NPOOL,
+    M_NRULE,
+    M_NSTRESS,
+    M_STRESS,
+    MT_DISRUPT,
+    MT_DURATION,
+    MT_DURATION_STREAM,
+    MT_EVERY,
+    MT_EVERY_STREAM,
+    P_FAIL_REPAIR,
+    P_FAIL_UP,
+    P_FAILS,
+    P_HAS_CAL,
+    P_UNIT_HI,
+    P_UNIT_LO,
+    S_COMPLETED,
+    S_EXTRA,
+    S_FILLED,
+    S_FREE,
+    S_REQUESTS,
+    S_TACOUNT,
+    S_TR,
+    SF_DEL,
+    SF_HEAP,
+    SF_TA,
+    SF_TR,
+    ST_KIND,
+    STRESS_W,
+    TR_W,
+    U_POOL,
+    U_REPAIR_STREAM,
+    U_UP_STREAM,
+    _copy,
+    _ent,
+    _grow,
+    _mat,
+    _new_state,
+    _pool,
+    _room,
+    _unit,
+)
+from twin._kernel.policies import _handle_policy
+from twin._kernel.rng import _data, _generator, _sample
+from twin._kernel.shifts import _next_shift, _shift
+from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _recovered, _review
+from twin._kernel.triggers import _stress_factor
+
+
+@njit(cache=True)
+def _start(si, sf, mi):
+    """Model._start_processes at t = 0 (reviews are done by the caller: they draw)."""
+    for p in range(mi[M_NPOOL]):
+        if mi[_pool(mi, p) + P_HAS_CAL]:
+            _push(si, sf, 0.0, URGENT, INIT_SHIFT, p, 0)
+    for p in range(mi[M_NPOOL]):
+        b = _pool(mi, p)
+        if mi[b + P_FAILS]:
+            for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
+                _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
+    for s in range(mi[M_NMAT]):
+        if mi[_mat(mi, s) + MT_DISRUPT]:
+            _push(si, sf, 0.0, URGENT, INIT_DISRUPT, s, 0)
+
+
+@njit(cache=True)
+def _handle(si, sf, mi, mf, rg, now, kind, a, b):
+    if kind == HOLD_END:
+        if si[_ent(si, a) + E_TOKEN] == b:  # else: the timeout of an interrupted hold
+            _finish(si, sf, mi, mf, rg, a, now)
+    elif kind == ARRIVAL:
+        _arrival(si, sf, mi, mf, rg, a, now, -1)
+    elif kind == INIT_ENTITY:
+        _start_entity(si, sf, mi, mf, rg, a, now)
+    elif kind == GRANTED:
+        if si[_ent(si, a) + E_PHASE] == WAIT_UNITS:
+            _after_units(si, sf, mi, mf, rg, a, now)
+        else:
+            _start_activity(si, sf, mi, mf, rg, a, now)
+    elif kind == INTERRUPT:
+        _interrupted(si, sf, a, now)
+    elif kind == RESUME:
+        _wait_or_hold(si, sf, a, now)  # `while job.down`: a unit may have failed meanwhile
+    elif kind == INIT_ARRIVAL:
+        _next_arrival(si, sf, mi, mf, rg, a, now)
+    else:
+        _handle_rare(si, sf, mi, mf, rg, now, kind, a, b)
+
+
+@njit(cache=True)
+def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
+    w = mf[F_WARMUP]
+    if kind in (INIT_FAIL, REPAIR):
+        ub = _unit(mi, a)
+        p = mi[ub + U_POOL]
+        if kind == REPAIR:
+            _repair(si, sf, mi, a, now, w)
+            if now >= w:
+                si[si[S_EXTRA] + 1 + p] += 1
+        uptime = _sample(mi, mf, mi[_pool(mi, p) + P_FAIL_UP], _generator(rg, mi[ub + U_UP_STREAM]))
+        uptime = uptime / _stress_factor(mi, mf, FAILURE_RATE, p, now)
+        _push(si, sf, now + uptime, NORMAL, FAIL, a, 0)
+    elif kind == FAIL:
+        _fail(si, sf, mi, a, now, w)
+        ub = _unit(mi, a)
+        d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_REPAIR]
+        repair = _sample(mi, mf, d, _generator(rg, mi[ub + U_REPAIR_STREAM]))
+        _push(si, sf, now + repair, NORMAL, REPAIR, a, 0)
+    elif kind == INIT_SHIFT:
+        _next_shift(si, sf, mi, mf, a, now)
+    elif kind == SHIFT:
+        _shift(si, sf, mi, mf, a, b, now)
+    elif kind == INIT_DELIVERY:
+        _push(si, sf, now + sf[si[SF_DEL] + a], NORMAL, DELIVERY, a, 0)
+    elif kind == DELIVERY:
+        _delivery_due(si, sf, mi, a, now, w)
+    elif kind == RECOVERED:
+        _recovered(si, sf, mi, a, now, w)
+    elif kind == INIT_DISRUPT:
+        mb = _mat(mi, a)
+        every = _sample(mi, mf, mi[mb + MT_EVERY], _generator(rg, mi[mb + MT_EVERY_STREAM]))
+        _push(si, sf, now + every, NORMAL, DISRUPT_START, a, 0)
+    elif kind == DISRUPT_START:
+        _disrupt(si, sf, a, 1, now)
+        mb = _mat(mi, a)
+        duration = _sample(mi, mf, mi[mb + MT_DURATION], _generator(rg, mi[mb + MT_DURATION_STREAM]))
+        _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
+    elif kind == DISRUPT_END:
+        _disruption_end(si, sf, mi, mf, rg, a, now)
+    else:
+        _handle_policy(si, sf, mi, mf, rg, now, kind, a, b)
+
+
+@njit(cache=True)
+def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
+    """Process events until the horizon (True) or until arrays must grow (False).
+
+    State series (none when n_samples is 0): sample k, due at s = k * every, is the state
+    after every event due before s, written to row k of `po` (see `_snapshot`) right before
+    the first event due at or after s is popped; samples due after the last event are the
+    final state. at[0] is the next sample to take (kept across growth). No event is
+    scheduled for it, so the event order is the same with or without samples."""
+    horizon = mf[F_HORIZON]
+    stop = _next_stop(at, n_samples, every, horizon)
+    while si[C_HEAP] > 0:
+        if not _room(si, mi):
+            return False
+        t = sf[si[SF_HEAP]]
+        if t >= stop:  # min(horizon, next sample): one comparison, as without samples
+            if t >= horizon:
+                break
+            stop = _snapshots(si, sf, mi, po, at, n_samples, every, t, horizon)
+        now, kind, a, b = _pop(si, sf)
+        _handle(si, sf, mi, mf, rg, now, kind, a, b)
+        slot = _next_grant(si, sf, mi, now)
+        while slot >= 0:
+            _handle(si, sf, mi, mf, rg, now, GRANTED, slot, 0)
+            slot = _next_grant(si, sf, mi, now)
+    _snapshots(si, sf, mi, po, at, n_samples, every, math.inf, horizon)
+    return True
+
+
+# -- state series (Model._run_sampled, _snapshot) -------------------------------------------
+@njit(cache=True)
+def series_width(mi):
+    """Columns of a state sample: WIP, queue per activity, stock on hand per material, backlog."""
+    return 2 + mi[M_NACT] + mi[M_NMAT]
+
+
+@njit(cache=True)
+def _next_stop(at, n_samples, every, horizon):
+    if at[0] < n_samples:
+        return min(horizon, at[0] * every)
+    return horizon
+
+
+@njit(cache=True)
+def _snapshots(si, sf, mi, po, at, n_samples, every, t, horizon):
+    """Take every sample due at or before t (all of them for t = inf); the next stop."""
+    while at[0] < n_samples and at[0] * every <= t:
+        _snapshot(si, sf, mi, po, at[0])
+        at[0] += 1
+    return _next_stop(at, n_samples, every, horizon)
+
+
+@njit(cache=True)
+def _snapshot(si, sf, mi, po, k):
+    """Row k: the WIP level, each activity's queue level, each material's free stock, and
+    the backlog (the queue levels summed in activity order) -- Model._snapshot's values."""
+    n_act, n_mat, n_pool = mi[M_NACT], mi[M_NMAT], mi[M_NPOOL]
+    r = k * series_width(mi)
+    po[r] = sf[0]
+    backlog = 0.0
+    for a in range(n_act):
+        q = sf[3 * (1 + a)]
+        po[r + 1 + a] = q
+        backlog += q
+    for s in range(n_mat):
+        po[r + 1 + n_act + s] = si[si[S_FREE] + n_pool + s]
+    po[r + 1 + n_act + n_mat] = backlog
+
+
+# -- a replication ---------------------------------------------------------------------------
+@njit(cache=True)
+def _simulate(mi, mf, rg, trace_on, out, every):
+    """One replication on arrays; every helper below works on their raw data pointers.
+    `out`: room for the state series (n_samples x series_width floats, flat; may be empty)."""
+    n_samples = out.size // series_width(mi)
+    at = np.zeros(1, np.int64)
+    po, pat = _data(out), _data(at)
+    si, sf = _new_state(mi, mf, trace_on)
+    pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
+    _start(pi, pf, pmi)
+    for s in range(mi[M_NMAT]):  # initial reviews, after disruptions start
+        _review(pi, pf, pmi, pmf, prg, s, 0.0)
+    for k in range(mi[M_NARR]):
+        _push(pi, pf, 0.0, URGENT, INIT_ARRIVAL, k, 0)
+    for j in range(mi[M_NSTRESS]):  # processes of the windows that act in time
+        kind = mi[mi[M_STRESS] + STRESS_W * j + ST_KIND]
+        if kind != FAILURE_RATE and kind != LEAD_TIME:
+            _push(pi, pf, 0.0, URGENT, INIT_STRESS, j, 0)
+    while not _run(_data(si), _data(sf), pmi, pmf, prg, po, pat, n_samples, every):
+        si, sf = _grow(si, sf, mi)
+    return si, sf
+
+
+# -- results (Model.record's inputs) --------------------------------------------------------
+@njit(cache=True)
+def _stats_sizes(mi):
+    n_act, n_mat = mi[M_NACT], mi[M_NMAT]
+    extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
+    return 1 + (2 + n_act) + n_act + 2 * n_mat + extra, 3 * mi[M_NLV] + 2 + n_act
+
+
+@njit(cache=True)
+def _stats(si, sf, mi, oi, of):
+    """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled, late,
+    repairs per pool, activations per rule], of = [levels (value, last, area) ..., tally
+    totals]."""
+    n_act, n_mat = mi[M_NACT], mi[M_NMAT]
+    oi[0] = si[C_EVENTS]
+    _copy(oi, 1, si, si[S_TACOUNT], 2 + n_act)
+    _copy(oi, 3 + n_act, si, si[S_COMPLETED], n_act)
+    _copy(oi, 3 + 2 * n_act, si, si[S_REQUESTS], n_mat)
+    _copy(oi, 3 + 2 * n_act + n_mat, si, si[S_FILLED], n_mat)
+    _copy(oi, 3 + 2 * n_act + 2 * n_mat, si, si[S_EXTRA], 1 + mi[M_NPOOL] + mi[M_NRULE])
+    _copy(of, 0, sf, 0, 3 * mi[M_NLV])
+    _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], 2 + n_act)
+
+
+@njit(cache=True)
+def simulate_kernel(mi, mf, rg, trace_on, n_samples, every):
+    """One replication. `mi`, `mf`: `pack_twin` arrays; `rg`: `rng_table` of the Generators
+    of the compiled twin's `sources`, in that order; `n_samples` state samples at times
+    k * every (see `_run`). Returns (stats ints, stats floats, trace times, trace rows (kind,
+    subject, name), series (n_samples x series_width, flat)); see `_stats`.
+    """
+    series = np.zeros(n_samples * series_width(mi), np.float64)
+    si, sf = _simulate(mi, mf, rg, trace_on, series, every)
+    ni, nf = _stats_sizes(mi)
+    oi, of = np.zeros(ni, np.int64), np.zeros(nf, np.float64)
+    _stats(si, sf, mi, oi, of)
+    n = si[C_TRACE]
+    times = sf[si[SF_TR]:si[SF_TR] + n].copy()
+    rows = si[si[S_TR]:si[S_TR] + TR_W * n].copy().reshape((n, TR_W))
+    return oi, of, times, rows, series
+
+
+@njit(cache=True, parallel=True)
+def simulate_many(mi, mf, rg, n_samples, every):
+    """Replications in parallel (prange); rg[i] is replication i's `rng_table`. Returns
+    the stats of every replication as rows of two 2-D arrays (see `_stats`), and their
+    state series as rows of a third (n_samples x series_width each, flat)."""
+    n = rg.shape[0]
+    ni, nf = _stats_sizes(mi)
+    oi, of = np.zeros((n, ni), np.int64), np.zeros((n, nf), np.float64)
+    series = np.zeros((n, n_samples * series_width(mi)), np.float64)
+    for r in prange(n):
+        si, sf = _simulate(mi, mf, rg[r], False, series[r], every)
+        _stats(si, sf, mi, oi[r], of[r])
+    return oi, of, series

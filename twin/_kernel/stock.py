@@ -1,0 +1,151 @@
+"""Materials: reorder reviews, deliveries and supplier disruptions.
+
+`_review` orders when a material's position is at or below its reorder point (its lead
+time scaled by the stresses on it), `_new_delivery` books the order, `_delivery_due` and
+`_deliver` bring it in (waiting while the supplier is disrupted), `_recovered` resumes
+the waiting deliveries in order, `_disrupt` and `_disruption_end` count the causes of a
+disruption. Reference in the SimPy engine: Model._review, _delivery, _disruptions,
+_disrupt; twin.stock.Stock (order_quantity).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from twin._kernel.events import (
+    DISRUPT_START,
+    INIT_DELIVERY,
+    NORMAL,
+    RECOVERED,
+    T_DELIVERY,
+    T_ORDER,
+    URGENT,
+    _log,
+    _push,
+    _stock_record,
+)
+from twin._kernel.layout import (
+    C_DEL_FREE,
+    C_DEL_LIVE,
+    C_DEL_NEW,
+    D_FREE,
+    D_NEXT,
+    D_QTY,
+    D_STOCK,
+    DEL_W,
+    LEAD_TIME,
+    M_NPOOL,
+    MT_EVERY,
+    MT_EVERY_STREAM,
+    MT_LEAD,
+    MT_LEAD_STREAM,
+    MT_POINT,
+    MT_POLICY,
+    MT_QUANTITY,
+    MT_UP_TO,
+    S_DEL,
+    S_DISRUPTED,
+    S_FREE,
+    S_POSITION,
+    S_WHEAD,
+    S_WTAIL,
+    SF_DEL,
+    _mat,
+)
+from twin._kernel.lines import _dispatch_one
+from twin._kernel.rng import _generator, _sample
+from twin._kernel.triggers import _stress_factor
+
+
+@njit(cache=True)
+def _review(si, sf, mi, mf, rg, s, now):
+    b = _mat(mi, s)
+    policy, position, point = mi[b + MT_POLICY], si[si[S_POSITION] + s], mi[b + MT_POINT]
+    if policy == 0 or position > point:
+        return
+    if policy == 1:
+        quantity = mi[b + MT_UP_TO] - position
+    else:
+        q = mi[b + MT_QUANTITY]
+        quantity = (point - position) // q * q + q
+    if quantity:
+        si[si[S_POSITION] + s] += quantity
+        _log(si, sf, now, T_ORDER, quantity, s)
+        lead = _sample(mi, mf, mi[b + MT_LEAD], _generator(rg, mi[b + MT_LEAD_STREAM]))
+        lead = lead * _stress_factor(mi, mf, LEAD_TIME, s, now)
+        d = _new_delivery(si, sf, s, quantity, lead)
+        _push(si, sf, now, URGENT, INIT_DELIVERY, d, 0)
+
+
+@njit(cache=True)
+def _new_delivery(si, sf, s, quantity, lead):
+    if si[C_DEL_FREE] > 0:
+        si[C_DEL_FREE] -= 1
+        d = si[si[S_DEL] + DEL_W * si[C_DEL_FREE] + D_FREE]
+    else:
+        d = si[C_DEL_NEW]
+        si[C_DEL_NEW] += 1
+    si[C_DEL_LIVE] += 1
+    r = si[S_DEL] + DEL_W * d
+    si[r + D_STOCK], si[r + D_QTY], si[r + D_NEXT] = s, quantity, -1
+    sf[si[SF_DEL] + d] = lead
+    return d
+
+
+@njit(cache=True)
+def _delivery_due(si, sf, mi, d, now, w):
+    """A delivery's lead time is over; it waits while its supplier is disrupted."""
+    r = si[S_DEL] + DEL_W * d
+    s = si[r + D_STOCK]
+    if not si[si[S_DISRUPTED] + s]:
+        _deliver(si, sf, mi, d, now, w)
+        return
+    si[r + D_NEXT] = -1
+    tail = si[si[S_WTAIL] + s]
+    if tail >= 0:
+        si[si[S_DEL] + DEL_W * tail + D_NEXT] = d
+    else:
+        si[si[S_WHEAD] + s] = d
+    si[si[S_WTAIL] + s] = d
+
+
+@njit(cache=True)
+def _deliver(si, sf, mi, d, now, w):
+    r = si[S_DEL] + DEL_W * d
+    s, quantity = si[r + D_STOCK], si[r + D_QTY]
+    line = mi[M_NPOOL] + s
+    _log(si, sf, now, T_DELIVERY, quantity, s)
+    si[si[S_FREE] + line] += quantity
+    _stock_record(sf, mi, s, now, si[si[S_FREE] + line], w)
+    si[si[S_DEL] + DEL_W * si[C_DEL_FREE] + D_FREE] = d
+    si[C_DEL_FREE] += 1
+    si[C_DEL_LIVE] -= 1
+    _dispatch_one(si, sf, mi, 1, line, now, w)
+
+
+@njit(cache=True)
+def _recovered(si, sf, mi, s, now, w):
+    """The supplier's `recovered` event: waiting deliveries resume in the order they waited."""
+    d = si[si[S_WHEAD] + s]
+    si[si[S_WHEAD] + s], si[si[S_WTAIL] + s] = -1, -1
+    while d >= 0:
+        nxt = si[si[S_DEL] + DEL_W * d + D_NEXT]
+        _delivery_due(si, sf, mi, d, now, w)
+        d = nxt
+
+
+@njit(cache=True)
+def _disrupt(si, sf, s, change, now):
+    """Model._disrupt: one cause more (or less) holds the supplier's deliveries."""
+    si[si[S_DISRUPTED] + s] += change
+    # recovered.succeed() when the last cause ends; with nobody waiting it is a no-op
+    if si[si[S_DISRUPTED] + s] == 0 and si[si[S_WHEAD] + s] >= 0:
+        _push(si, sf, now, NORMAL, RECOVERED, s, 0)
+
+
+@njit(cache=True)
+def _disruption_end(si, sf, mi, mf, rg, s, now):
+    _disrupt(si, sf, s, -1, now)
+    b = _mat(mi, s)
+    every = _sample(mi, mf, mi[b + MT_EVERY], _generator(rg, mi[b + MT_EVERY_STREAM]))
+    _push(si, sf, now + every, NORMAL, DISRUPT_START, s, 0)
