@@ -18,7 +18,7 @@ from test_engine_theory import check_against_theory, twin_file
 
 from twin.runner import run
 
-ENGINE = "simpy"  # TEMP
+ENGINE = "fast"
 
 
 @functools.cache

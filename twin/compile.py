@@ -77,7 +77,7 @@ class CompiledTwin(NamedTuple):
     act_dur: np.ndarray
     act_dur_stream: np.ndarray
     act_branch_stream: np.ndarray  # -1: one way on, no draw
-    act_can_fail: np.ndarray  # 1 if a pool it needs can go down (its hold can be interrupted)
+    act_can_fail: np.ndarray  # 1 if its hold can be interrupted: a pool it needs can go down, or preempt
     need_ptr: np.ndarray
     need_pool: np.ndarray
     need_amount: np.ndarray
@@ -157,6 +157,7 @@ class CompiledTwin(NamedTuple):
     act_balk_stream: np.ndarray
     act_abandon_to: np.ndarray
     act_lost_to: np.ndarray
+    act_preempt: np.ndarray
 
 
 class _Tables:
@@ -270,7 +271,7 @@ def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
             if any(len(a.successors_of(c)) > 1 for c in twin.classes) else -1
             for a in acts
         ]),
-        "act_can_fail": _i([int(any(p in failing for p in a.pools)) for a in acts]),
+        "act_can_fail": _i([int(a.preempt or any(p in failing for p in a.pools)) for a in acts]),
         "need_ptr": _csr(needs),
         "need_pool": _i([pools[p] for row in needs for p, _ in row]),
         "need_amount": _i([n for row in needs for _, n in row]),
@@ -455,4 +456,5 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "act_balk_stream": _i([t.stream(streams.balk_source(a.name)) if a.join else -1 for a in acts]),
         "act_abandon_to": _i([target(a.abandon_to) for a in acts]),
         "act_lost_to": _i([target(a.lost_to) for a in acts]),
+        "act_preempt": _i([int(a.preempt) for a in acts]),
     }

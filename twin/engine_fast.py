@@ -23,20 +23,17 @@ from twin import series, streams
 from twin._kernel import LV_PER_POOL, pack_twin, rng_table, simulate_kernel, simulate_many
 from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
-from twin.engine_simpy import Replication
+from twin.engine_simpy import Replication, leaving_kpis
 from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
-               "contingency", "by")
+               "contingency", "by", "renege", "lost", "balk", "preempt")
 
 
 class Packed:
     """A twin ready for the kernel: its CompiledTwin and the two packed arrays."""
 
     def __init__(self, twin: Twin, compiled: CompiledTwin | None = None) -> None:
-        if twin.uses_classes or any(a.patience or a.class_patience or a.turns_away for a in twin.activities):
-            raise NotImplementedError("classes, priorities, patience and waiting rooms run on the SimPy "
-                                      "engine only for now (--engine simpy)")
         self.twin = twin
         self.compiled = compile_twin(twin) if compiled is None else compiled
         self.mi, self.mf = pack_twin(self.compiled)
@@ -120,7 +117,10 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     requests = oi[3 + 2 * n_act:3 + 2 * n_act + n_mat].tolist()
     filled = oi[3 + 2 * n_act + n_mat:3 + 2 * n_act + 2 * n_mat].tolist()
     late, *extra = oi[3 + 2 * n_act + 2 * n_mat:].tolist()
-    repairs, activations = extra[:n_pool], extra[n_pool:]
+    repairs, activations = extra[:n_pool], extra[n_pool:n_pool + len(twin.contingency)]
+    queueing = extra[n_pool + len(twin.contingency):]  # (reached, abandoned, lost, balked) per activity
+    class_counts = queueing[4 * n_act:]
+    class_totals = of[3 * n_lv + 2 + n_act:].tolist()
 
     def tally(i: int) -> float:
         return totals[i] / counts[i] if counts[i] else math.nan
@@ -130,10 +130,19 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         "cycle_time": tally(0),
         "wip": _level_mean(of, 0, h, w),
     }
+    def class_tally(i: int) -> float:
+        return class_totals[i] / class_counts[i] if class_counts[i] else math.nan
+
+    classes = twin.classes
     for a, act in enumerate(twin.activities):
         record[f"activities.{act.name}.wait"] = tally(1 + a)
         record[f"activities.{act.name}.queue_length"] = _level_mean(of, 1 + a, h, w)
         record[f"activities.{act.name}.completed"] = float(completed[a])
+        reached, abandoned, lost, balked = queueing[4 * a:4 * a + 4]
+        record |= leaving_kpis(act, reached, (abandoned, lost, balked))
+        if twin.uses_classes:
+            record |= {f"activities.{act.name}.by_class.{c}.wait": class_tally(a * len(classes) + k)
+                       for k, c in enumerate(classes)}
     for p, pool in enumerate(twin.resources):
         row = 1 + n_act + LV_PER_POOL * p
         busy, available = _level_mean(of, row, h, w), _level_mean(of, row + 1, h, w)
@@ -145,6 +154,10 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"materials.{mat.name}.inventory"] = _level_mean(of, row, h, w)
         record[f"materials.{mat.name}.fill_rate"] = filled[s] / requests[s] if requests[s] else math.nan
         record[f"materials.{mat.name}.stockout_fraction"] = _level_mean(of, row + 1, h, w)
+    if twin.uses_classes:
+        for k, c in enumerate(classes):
+            record[f"classes.{c}.throughput"] = class_counts[n_act * len(classes) + k] / (h - w)
+            record[f"classes.{c}.cycle_time"] = class_tally(n_act * len(classes) + k)
     if twin.has_due_dates:  # Model.record, in the same order
         due = counts[1 + n_act]
         record["on_time"] = 1.0 - late / due if due else math.nan
@@ -178,6 +191,7 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "grant": [a.name for a in twin.activities],
         "contingency": [r.name for r in twin.contingency],
         "by": [r.name for r in twin.resources],
+        **{kind: [a.name for a in twin.activities] for kind in ("renege", "lost", "balk", "preempt")},
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

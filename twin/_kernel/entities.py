@@ -28,6 +28,7 @@ from twin._kernel.events import (
     T_LEAVE,
     T_START,
     URGENT,
+    WAIT_RESUME,
     WAIT_STOCK,
     WAIT_UNITS,
     _level_add,
@@ -42,13 +43,23 @@ from twin._kernel.layout import (
     A_PROFILE,
     A_ROUTE,
     A_STREAM,
+    AC_ABANDON_TO,
     AC_BRANCH,
     AC_CAN_FAIL,
     AC_DUR,
     AC_DUR_STREAM,
     AC_HOURS,
+    AC_JOIN_HI,
+    AC_JOIN_LO,
+    AC_LOST_TO,
+    AC_PREEMPT,
+    AC_QCAP,
     AC_SUCC_HI,
     AC_SUCC_LO,
+    ACL_HI,
+    ACL_LO,
+    ACL_STREAM,
+    ARR_CLS_W,
     ARR_W,
     C_ALIVE,
     C_ENT_FREE,
@@ -56,9 +67,11 @@ from twin._kernel.layout import (
     C_ENTITIES,
     C_HEAP,
     C_SEQ,
+    CA_DUR,
+    CA_SUCC,
+    E_CLASS,
     E_DOWN,
     E_FREE,
-    E_HELD,
     E_NHELD,
     E_NUM,
     E_PHASE,
@@ -75,23 +88,29 @@ from twin._kernel.layout import (
     F_WARMUP,
     HOURS_PER_WEEK,
     M_ARR,
-    M_ARR_DUE,
+    M_ARR_CLS,
+    M_CLS_DUE,
+    M_CLS_OF,
+    M_CLS_P,
     M_NACT,
+    M_NCLS,
     M_NPOOL,
     M_PROF,
     M_REQ,
     M_STRESS,
     M_STRESS_F,
     M_SUCC_P,
+    M_SUCC_PTR,
     M_SUCC_TO,
+    M_USES_CLS,
     ON_QUEUE,
     PROF_W,
     S_COMPLETED,
     S_EXTRA,
     S_FILLED,
-    S_FREE,
     S_HEAP,
     S_POSITION,
+    S_QCOUNT,
     S_REDIRECT,
     S_REQUESTS,
     SF_HEAP,
@@ -100,16 +119,15 @@ from twin._kernel.layout import (
     STF_MEAN,
     STRESS_FW,
     STRESS_W,
-    U_POOL,
     _act,
+    _cls_act,
     _ent,
     _entf,
     _reqs,
     _room,
-    _unit,
 )
-from twin._kernel.lines import _alt_duration, _dispatch_needs, _has_alt, _request, _skilled_pool
-from twin._kernel.pools import _pool_release
+from twin._kernel.lines import _alt_duration, _granted, _has_alt, _release_units, _request, _withdraw
+from twin._kernel.queueing import _patience, _preempt, _turned_away
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.stock import _review
 from twin._kernel.triggers import _watch
@@ -124,29 +142,77 @@ def _has(mi, al, a):
 
 @njit(cache=True)
 def _visit(si, sf, mi, mf, rg, slot, a, now):
+    """Model._visit up to the first wait. An entity turned away goes where the activity
+    sends it (a loop rather than a call: the spec forbids lost_to cycles), or leaves."""
     e = _ent(si, slot)
     w = mf[F_WARMUP]
-    if si[si[S_REDIRECT] + a] >= 0:  # a reroute rule is active
-        a = si[si[S_REDIRECT] + a]
-    si[e + E_STEP] = a
-    sf[_entf(si, slot) + EF_QUEUED] = now
-    si[e + E_NHELD] = 0
-    needs = _has(mi, 0, a)
+    while True:
+        if si[si[S_REDIRECT] + a] >= 0:  # a reroute rule is active
+            a = si[si[S_REDIRECT] + a]
+        si[e + E_STEP] = a
+        si[e + E_PHASE] = 0
+        sf[_entf(si, slot) + EF_QUEUED] = now
+        si[e + E_NHELD] = 0
+        if now >= w:
+            si[si[S_QCOUNT] + 4 * a] += 1  # reached
+        needs = _has(mi, 0, a)
+        granted = needs and _request(si, sf, mi, 0, slot, now, w)
+        if needs and not granted and _turns_away(mi, a) and _turned_away(si, sf, mi, mf, rg, slot, a, now, w):
+            _withdraw(si, mi, 0, slot)
+            a = mi[_act(mi, a) + AC_LOST_TO]
+            if a < 0:
+                _leave(si, sf, mi, slot, now, w, False)
+                return
+            continue
+        break
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, 1.0, w)
         _watch(si, sf, mi, ON_QUEUE, a, now)
-        if needs and not _request(si, sf, mi, 0, slot, now, w):
-            si[e + E_PHASE] = WAIT_UNITS
-            return
+        if needs and not granted:
+            if mi[_act(mi, a) + AC_PREEMPT]:
+                _preempt(si, sf, mi, a, slot, now, w)
+            if not _granted(si, e, 0):
+                _patience(si, sf, mi, mf, rg, slot, now)
+                si[e + E_PHASE] = WAIT_UNITS
+                return
     _after_units(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _turns_away(mi, a):
+    b = _act(mi, a)
+    return mi[b + AC_QCAP] >= 0 or mi[b + AC_JOIN_HI] > mi[b + AC_JOIN_LO]
 
 
 @njit(cache=True)
 def _after_units(si, sf, mi, mf, rg, slot, now):
     if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _consume(si, sf, mi, mf, rg, slot, now):
+        _patience(si, sf, mi, mf, rg, slot, now)
         si[_ent(si, slot) + E_PHASE] = WAIT_STOCK
         return
     _start_activity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _elsewhere(si, sf, mi, mf, rg, slot, now):
+    """After reneging (Model._visit's return): on to abandon_to, or leave unserved."""
+    e = _ent(si, slot)
+    si[e + E_TOKEN] = -1
+    a = mi[_act(mi, si[e + E_STEP]) + AC_ABANDON_TO]
+    if a >= 0:
+        _visit(si, sf, mi, mf, rg, slot, a, now)
+    else:
+        _leave(si, sf, mi, slot, now, mf[F_WARMUP], False)
+
+
+@njit(cache=True)
+def _resumed(si, sf, slot, now):
+    """The preemption reaches the job (Model._work): hold its time left once granted again."""
+    e = _ent(si, slot)
+    if _granted(si, e, 0):
+        _wait_or_hold(si, sf, slot, now)
+    else:
+        si[e + E_PHASE] = WAIT_RESUME
 
 
 @njit(cache=True)
@@ -178,9 +244,14 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, -1.0, w)
     _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
+    klass = si[e + E_CLASS]
+    if mi[M_USES_CLS]:
+        _observe(si, sf, 2 + mi[M_NACT] + a * mi[M_NCLS] + klass, now, now - sf[ef + EF_QUEUED], w)
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
-    d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration
+    d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration, else the class's
+    if d < 0:
+        d = mi[_cls_act(mi, a, klass) + CA_DUR]
     if d < 0:
         d = mi[b + AC_DUR]
     duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
@@ -235,27 +306,25 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     si[e + E_RUNNING] = 0
     _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
     if _has(mi, 0, a):
-        chosen = _skilled_pool(si, mi, e, a)
-        for i in range(si[e + E_NHELD]):
-            u = si[e + E_HELD + i]
-            p = mi[_unit(mi, u) + U_POOL]
-            si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
-        si[e + E_NHELD] = 0
-        _dispatch_needs(si, sf, mi, 0, a, chosen, now, w)
+        _release_units(si, sf, mi, slot, now, w)
     if now >= w:
         si[si[S_COMPLETED] + a] += 1
-    nxt = _choose_next(mi, mf, rg, a)
+    nxt = _choose_next(mi, mf, rg, a, si[e + E_CLASS])
     if nxt >= 0:
         _visit(si, sf, mi, mf, rg, slot, nxt, now)
     else:
-        _leave(si, sf, mi, slot, now, w)
+        _leave(si, sf, mi, slot, now, w, True)
 
 
 @njit(cache=True)
-def _choose_next(mi, mf, rg, a):
-    """Successor of activity a (-1: leave); one uniform draw unless there is one way on."""
+def _choose_next(mi, mf, rg, a, klass):
+    """Successor of activity a for this class (-1: leave); one uniform draw unless there is
+    one way on."""
     b = _act(mi, a)
     lo, hi = mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
+    if mi[M_USES_CLS]:  # its class's own branches, or the activity's
+        row = mi[_cls_act(mi, a, klass) + CA_SUCC]
+        lo, hi = mi[mi[M_SUCC_PTR] + row], mi[mi[M_SUCC_PTR] + row + 1]
     to = mi[M_SUCC_TO]
     if hi - lo == 1:
         return mi[to + lo]
@@ -269,10 +338,26 @@ def _choose_next(mi, mf, rg, a):
 
 
 @njit(cache=True)
-def _leave(si, sf, mi, slot, now, w):
+def _leave(si, sf, mi, slot, now, w, served):
+    """The end of Model._entity; those who gave up or were turned away count in no
+    completion KPI."""
     e = _ent(si, slot)
     _level_add(sf, 0, now, -1.0, w)
-    _observe(si, sf, 0, now, now - sf[_entf(si, slot) + EF_BORN], w)
+    if served:
+        _completed(si, sf, mi, slot, now, w)
+    _trace(si, sf, now, T_LEAVE, si[e + E_NUM], -1)
+    si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
+    si[C_ENT_FREE] += 1
+    si[C_ALIVE] -= 1
+
+
+@njit(cache=True)
+def _completed(si, sf, mi, slot, now, w):
+    cycle = now - sf[_entf(si, slot) + EF_BORN]
+    _observe(si, sf, 0, now, cycle, w)
+    if mi[M_USES_CLS]:
+        n_act, n_cls = mi[M_NACT], mi[M_NCLS]
+        _observe(si, sf, 2 + n_act + n_act * n_cls + si[_ent(si, slot) + E_CLASS], now, cycle, w)
     due = sf[_entf(si, slot) + EF_DUE]
     if due >= 0.0:
         late = now - due
@@ -281,10 +366,6 @@ def _leave(si, sf, mi, slot, now, w):
         _observe(si, sf, 1 + mi[M_NACT], now, late, w)
         if now >= w and now > due:
             si[si[S_EXTRA]] += 1
-    _trace(si, sf, now, T_LEAVE, si[e + E_NUM], -1)
-    si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
-    si[C_ENT_FREE] += 1
-    si[C_ALIVE] -= 1
 
 
 # -- arrivals (Model._arrivals, _arrive, _surge) ------------------------------------------
@@ -315,7 +396,9 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
     _log(si, sf, now, T_ARRIVAL, num, k)
     b = mi[M_ARR] + ARR_W * k
     slot = _new_entity(si, num, mi[b + A_ROUTE])
-    due = mf[mi[M_ARR_DUE] + k]
+    row = _draw_class(mi, mf, rg, k)
+    si[_ent(si, slot) + E_CLASS] = mi[mi[M_CLS_OF] + row]
+    due = mf[mi[M_CLS_DUE] + row]
     sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else -1.0
     seq = si[C_SEQ]
     si[C_SEQ] = seq + 1
@@ -328,6 +411,23 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
         _push_key(si, sf, now, URGENT * PRIORITY_SHIFT + seq, INIT_ENTITY, slot, 0)
     else:
         _start_entity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _draw_class(mi, mf, rg, k):
+    """The class row of a new entity of arrival k (Model._arrive: one uniform draw over the
+    stream's class probabilities, none when it brings one class)."""
+    b = mi[M_ARR_CLS] + ARR_CLS_W * k
+    lo, hi = mi[b + ACL_LO], mi[b + ACL_HI]
+    if hi - lo == 1:
+        return lo
+    u = _generator(rg, mi[b + ACL_STREAM]).random()
+    cumulative = 0.0
+    for row in range(lo, hi):
+        cumulative += mf[mi[M_CLS_P] + row]
+        if u < cumulative:
+            return row
+    return hi - 1
 
 
 @njit(cache=True)

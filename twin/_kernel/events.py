@@ -49,6 +49,7 @@ INIT_DELIVERY, DELIVERY, INIT_ARRIVAL, ARRIVAL = 9, 10, 11, 12
 INIT_ENTITY, GRANTED, HOLD_END, INTERRUPT, RESUME = 13, 14, 15, 16, 17
 INIT_STRESS, STRESS_START, STRESS_END, SURGE = 18, 19, 20, 21  # a = stress row
 ACTIVATE, BACKUP_DELIVERY, OVERTIME_END, REROUTE_END, DOWN_CHECK = 22, 23, 24, 25, 26  # a = rule
+RENEGE, PREEMPTED = 27, 28  # a = entity slot; RENEGE's b: the patience timer's token
 
 URGENT, NORMAL = 0, 1
 PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
@@ -58,9 +59,11 @@ T_ARRIVAL, T_START, T_END, T_LEAVE, T_FAILURE, T_REPAIR, T_SHIFT, T_ORDER, T_DEL
 T_GRANT = 9  # units handed to a request (traced, not counted)
 T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
 T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
+T_RENEGE, T_LOST, T_BALK, T_PREEMPT = 12, 13, 14, 15  # subject: the entity, name: the activity
 
-# What an entity waits for when woken by GRANTED.
-WAIT_UNITS, WAIT_STOCK = 1, 2
+# What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made
+# meanwhile wakes nobody: Request.on_grant is None).
+WAIT_UNITS, WAIT_STOCK, WAIT_RESUME, RENEGED = 1, 2, 3, 4
 
 
 # -- statistics (twin.monitors, same float operations) ------------------------------

@@ -27,7 +27,13 @@ M_NSTRESS, M_NRULE, M_STRESS, M_RULE = 27, 28, 29, 30  # counts; int rows in mi
 M_STRESS_F, M_RULE_F, M_ARR_DUE = 31, 32, 33  # float rows in mf
 M_ROOM_HEAP, M_ROOM_TRACE = 34, 35  # what one event may add (see _room), fixed when packed
 M_ALT = 36  # skilled pools: rows (pool, duration dist or -1), AC_ALT_LO..AC_ALT_HI per activity
-M_HEADER = 37
+# Classes: counts and flags; per activity x class rows (CA_*); all successor rows' CSR pointers
+# (rows 0..n_act-1 the activities' own, then per-class branches); per arrival its class rows
+# (ACL_*: lo, hi, stream), the class of each row, and in mf each row's probability and due
+# allowance (-1: none); in mf the join probabilities (AC_JOIN_LO..AC_JOIN_HI per activity).
+M_NCLS, M_USES_CLS, M_HAS_PRIO, M_CLS_ACT, M_SUCC_PTR, M_ARR_CLS, M_CLS_OF = 37, 38, 39, 40, 41, 42, 43
+M_CLS_P, M_CLS_DUE, M_JOIN_P = 44, 45, 46
+M_HEADER = 47
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
@@ -44,7 +50,14 @@ LV_PER_POOL = 5  # busy, available, up, on duty, overtime
 PROF_W = 2 + HOURS_PER_WEEK
 AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI = 0, 1, 2, 3, 4, 8, 9
 # AC_HOURS: -1 clock time, else the profile row of its working time; AC_ALT_*: its skilled pools
-AC_HOURS, AC_ALT_LO, AC_ALT_HI, ACT_W = 10, 11, 12, 13
+AC_HOURS, AC_ALT_LO, AC_ALT_HI = 10, 11, 12
+# waiting: patience stream, waiting room (-1: unbounded), join probabilities, balk stream, where
+# those who renege or are turned away go (-1: leave), whether a higher class preempts
+AC_PATIENCE_STREAM, AC_QCAP, AC_JOIN_LO, AC_JOIN_HI, AC_BALK_STREAM = 13, 14, 15, 16, 17
+AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, ACT_W = 18, 19, 20, 21
+CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CLS_ACT_W = 0, 1, 2, 3, 4  # activity x class rows
+ACL_LO, ACL_HI, ACL_STREAM, ARR_CLS_W = 0, 1, 2, 3  # per arrival: its class rows
+LEVEL_SHIFT = 40  # request key = level << LEVEL_SHIFT + request seq (twin.allocation)
 U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
 P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
@@ -70,16 +83,19 @@ S_PLEVEL, S_PABSENT, S_PEXTRA, S_PDOWN = 52, 53, 54, 55  # per pool: calendar le
 S_EXTRA = 56  # counts: late, then repairs per pool, then activations per rule
 S_RARMED, S_RFIRED, S_REPOCH, S_REDIRECT, SF_RSINCE = 57, 58, 59, 60, 61  # rules; reroute per activity
 SF_RTIMES = 62  # per rule (for, delay), copied from mf so that grants can fire rules
-S_HEADER = 63
+S_QCOUNT = 63  # per activity: reached, abandoned, lost, balked (after the warm-up)
+S_HEADER = 64
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
-# at activity a, 1+n_act tardiness.
+# at activity a, 1+n_act tardiness, then (when the twin uses classes) 2+n_act+a*n_cls+c the
+# wait of class c at activity a and 2+n_act+n_act*n_cls+c the cycle time of class c.
 # Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
-# the free-slot stack, request seq and granted flag per allocator, then the held units (a
-# skilled step's unit of its `one_of` pool last).
+# the free-slot stack, request key per allocator (level << LEVEL_SHIFT + seq), granted flags
+# (bit al), class, then the held units (a skilled step's unit of its `one_of` pool last).
+# 16 words for a one-unit step: the row width M/M/c runs fastest with.
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
-E_SEQ, E_GRANTED, E_PKEY, E_PNEXT, E_HELD = 9, 11, 13, 14, 15
+E_SEQ, E_GRANTED, E_CLASS, E_PKEY, E_PNEXT, E_HELD = 9, 11, 12, 13, 14, 15
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
 H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
 D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
@@ -117,8 +133,13 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
         most = max(most, int(hi - lo + ahi - alo), int(uhi - ulo))
     act[:, AC_DUR], act[:, AC_DUR_STREAM] = c.act_dur, c.act_dur_stream
     act[:, AC_BRANCH], act[:, AC_CAN_FAIL] = c.act_branch_stream, c.act_can_fail
-    act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:-1], c.succ_ptr[1:]
+    act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:n_act], c.succ_ptr[1:n_act + 1]
     act[:, AC_HOURS] = c.act_hours
+    act[:, AC_PATIENCE_STREAM], act[:, AC_QCAP] = c.act_patience_stream, c.act_qcap
+    act[:, AC_JOIN_LO], act[:, AC_JOIN_HI] = c.join_ptr[:-1], c.join_ptr[1:]
+    act[:, AC_BALK_STREAM] = c.act_balk_stream
+    act[:, AC_ABANDON_TO], act[:, AC_LOST_TO] = c.act_abandon_to, c.act_lost_to
+    act[:, AC_PREEMPT] = c.act_preempt
     unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
     pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
                             c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
@@ -135,8 +156,10 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     # Heap items one event may add beyond one per live entity: orders, interrupts of units
     # failing together, rule firings and their follow-ups; trace rows beyond deliveries:
     # orders, grants (one per unit), units failing together, rule firings and backup orders.
-    head[M_ROOM_HEAP] = n_mat + n_unit + 3 * n_rule + 8
-    head[M_ROOM_TRACE] = 2 * n_mat + 3 * n_unit + 3 * n_rule + 8  # + a skilled pool per grant
+    # A renege, a preemption or a chain of turned-away visits adds a few more of each.
+    head[M_ROOM_HEAP] = n_mat + n_unit + 3 * n_rule + 12
+    head[M_ROOM_TRACE] = 2 * n_mat + 3 * n_unit + 3 * n_rule + 2 * n_act + 12  # + a skilled pool per grant
+    head[M_NCLS], head[M_USES_CLS], head[M_HAS_PRIO] = c.cls_flags
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
     put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
@@ -160,6 +183,13 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_RULE_F, c.ru_times, 1)
     put(M_ARR_DUE, c.arr_due, 1)
     put(M_ALT, np.column_stack([c.alt_pool, c.alt_dur]).reshape(-1, 2))
+    put(M_CLS_ACT, np.column_stack([c.act_level, c.act_cdur, c.act_patience, c.act_csucc]))
+    put(M_SUCC_PTR, c.succ_ptr)
+    put(M_ARR_CLS, np.column_stack([c.arr_cls_ptr[:-1], c.arr_cls_ptr[1:], c.arr_cls_stream]))
+    put(M_CLS_OF, c.arr_cls)
+    put(M_CLS_P, c.arr_cls_p, 1)
+    put(M_CLS_DUE, c.arr_cls_due, 1)
+    put(M_JOIN_P, c.join_p, 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -195,6 +225,12 @@ def _entf(si, slot):
 
 
 @njit(cache=True)
+def _cls_act(mi, a, klass):
+    """Row of activity a x class `klass` (CA_*)."""
+    return mi[M_CLS_ACT] + CLS_ACT_W * (a * mi[M_NCLS] + klass)
+
+
+@njit(cache=True)
 def _reqs(mi, al, a):
     """(lo, hi) pair indices of activity a's requests to allocator al (0 units, 1 stock)."""
     b = _act(mi, a) + AC_REQ + 2 * al
@@ -202,6 +238,13 @@ def _reqs(mi, al, a):
 
 
 # -- layout and growth ----------------------------------------------------------------
+@njit(cache=True)
+def _tallies(mi):
+    """Tally rows: cycle time, waits, tardiness, then per-class waits and cycle times."""
+    n_act, n_cls = mi[M_NACT], mi[M_NCLS]
+    return 2 + n_act + (n_act * n_cls + n_cls if mi[M_USES_CLS] else 0)
+
+
 @njit(cache=True)
 def _dispatch_size(mi, n_ent):
     """Dispatch heap bound: the first heads, then each grant pushes one head per pool it used."""
@@ -220,12 +263,12 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     h[K_ENT], h[K_HEAP], h[K_DH], h[K_DEL], h[K_TR], h[K_EW] = k_ent, k_heap, k_dh, k_del, k_tr, ew
     pos = S_HEADER
     for key, size in ((S_UJOB, n_unit), (S_UFAILED, n_unit), (S_ONDUTY, n_pool), (S_CALWK, n_pool),
-                      (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, 2 + n_act), (S_COMPLETED, n_act),
+                      (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, _tallies(mi)), (S_COMPLETED, n_act),
                       (S_POSITION, n_mat), (S_REQUESTS, n_mat), (S_FILLED, n_mat), (S_DISRUPTED, n_mat),
                       (S_WHEAD, n_mat), (S_WTAIL, n_mat), (S_FREE, n_lines), (S_LHEAD, n_lines),
                       (S_LLEN, n_lines), (S_PLEVEL, n_pool), (S_PABSENT, n_pool), (S_PEXTRA, n_pool),
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
-                      (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act)):
+                      (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -236,7 +279,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     si = np.zeros(pos, np.int64)
     fpos = 3 * mi[M_NLV]
     h[SF_TA] = fpos
-    fpos += 2 + n_act
+    fpos += _tallies(mi)
     h[SF_RSINCE] = fpos
     fpos += n_rule
     h[SF_RTIMES] = fpos

@@ -5,9 +5,11 @@ count; a request joins the line of every pool it needs (`_request`) and is grant
 is first in all of them with enough free (`_grantable`, `_grant`), at once or later by a
 dispatch (`_dispatch_one`, `_dispatch_needs`), which grants in request order through a
 heap of line heads. A skilled step (`one_of`) waits in the lines of all its pools and takes
-a unit of the first that can serve it. Reference in the SimPy engine:
-twin.allocation.FifoAllocator (request, dispatch, _grantable, _grant, _choice) and
-Model._take_units, Model._take_stock.
+a unit of the first that can serve it. With priorities a line is ordered by request key
+(level, then request order: `_line_insert`); a request may leave its lines unserved
+(`_withdraw`, `_cancel`) or join them again at its old key when preempted (`_requeue`).
+Reference in the SimPy engine: twin.allocation.FifoAllocator (request, dispatch, withdraw,
+cancel, requeue, _grantable, _grant, _choice) and Model._take_units, _take_stock, _release.
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ from twin._kernel.layout import (
     AC_ALT_HI,
     AC_ALT_LO,
     C_MADE,
+    CA_LEVEL,
+    E_CLASS,
     E_GRANTED,
     E_HELD,
     E_NHELD,
     E_NUM,
+    E_PHASE,
     E_SEQ,
     E_STEP,
     K_ENT,
+    LEVEL_SHIFT,
     M_ALT,
+    M_HAS_PRIO,
     M_NPOOL,
     M_REQ,
     ON_STOCK,
@@ -37,11 +44,12 @@ from twin._kernel.layout import (
     S_LLEN,
     U_POOL,
     _act,
+    _cls_act,
     _ent,
     _reqs,
     _unit,
 )
-from twin._kernel.pools import _pool_take
+from twin._kernel.pools import _pool_release, _pool_take
 from twin._kernel.triggers import _watch
 
 
@@ -59,6 +67,32 @@ def _line_append(si, line, slot):
     cap, n = si[K_ENT], si[si[S_LLEN] + line]
     si[si[S_LINES] + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
     si[si[S_LLEN] + line] = n + 1
+
+
+@njit(cache=True)
+def _line_insert(si, al, line, slot):
+    """twin.allocation._enqueue: behind every request with a smaller key (keys are unique)."""
+    cap, n = si[K_ENT], si[si[S_LLEN] + line]
+    base, head = si[S_LINES] + line * cap, si[si[S_LHEAD] + line]
+    key = si[_ent(si, slot) + E_SEQ + al]
+    i = n
+    while i > 0:
+        before = si[base + (head + i - 1) % cap]
+        if si[_ent(si, before) + E_SEQ + al] < key:
+            break
+        si[base + (head + i) % cap] = before
+        i -= 1
+    si[base + (head + i) % cap] = slot
+    si[si[S_LLEN] + line] = n + 1
+
+
+@njit(cache=True)
+def _line_join(si, mi, al, line, slot):
+    """Join a line: at the end (plain FIFO), or by key where the twin has priorities."""
+    if mi[M_HAS_PRIO]:
+        _line_insert(si, al, line, slot)
+    else:
+        _line_append(si, line, slot)
 
 
 @njit(cache=True)
@@ -152,7 +186,7 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
         si[si[S_FREE] + chosen] -= 1
         for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
             _line_remove(si, mi[t + 2 * k], slot)
-    si[e + E_GRANTED + al] = 1
+    si[e + E_GRANTED] |= 1 << al
     for k in range(lo, hi):  # hand out units / record the stock taken
         line = mi[r + 2 * k]
         if al == 0:
@@ -166,29 +200,100 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
         _trace(si, sf, now, T_GRANT, si[e + E_NUM], si[e + E_STEP])
         if chosen >= 0:
             _trace(si, sf, now, T_BY, si[e + E_NUM], chosen)
-    if notify:  # the requester waits on an event; succeed() schedules it now
+    if notify and si[e + E_PHASE]:  # the requester waits on an event; succeed() schedules it now
         _defer_grant(si, slot)
 
 
 @njit(cache=True)
+def _granted(si, e, al):
+    return (si[e + E_GRANTED] >> al) & 1
+
+
+@njit(cache=True)
 def _request(si, sf, mi, al, slot, now, w):
-    """Join the lines of every pool needed; True when granted at once."""
+    """Join the lines of every pool needed; True when granted at once. The request's key is
+    its class's priority level here, then the order of requests (twin.allocation)."""
     e = _ent(si, slot)
-    si[e + E_SEQ + al] = si[C_MADE + al]
+    a = si[e + E_STEP]
+    level = mi[_cls_act(mi, a, si[e + E_CLASS]) + CA_LEVEL] if mi[M_HAS_PRIO] else 0
+    si[e + E_SEQ + al] = (level << LEVEL_SHIFT) + si[C_MADE + al]
     si[C_MADE + al] += 1
-    si[e + E_GRANTED + al] = 0
-    lo, hi = _reqs(mi, al, si[e + E_STEP])
-    r = mi[M_REQ]
-    for k in range(lo, hi):
-        _line_append(si, mi[r + 2 * k], slot)
-    if _has_alt(mi, al, si[e + E_STEP]):
-        b, t = _act(mi, si[e + E_STEP]), mi[M_ALT]
-        for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
-            _line_append(si, mi[t + 2 * k], slot)
+    si[e + E_GRANTED] &= ~(1 << al)
+    _join_lines(si, mi, al, a, slot)
     if _grantable(si, mi, al, slot):
         _grant(si, sf, mi, al, slot, now, False, w)
         return True
     return False
+
+
+@njit(cache=True)
+def _join_lines(si, mi, al, a, slot):
+    lo, hi = _reqs(mi, al, a)
+    r = mi[M_REQ]
+    for k in range(lo, hi):
+        _line_join(si, mi, al, mi[r + 2 * k], slot)
+    if _has_alt(mi, al, a):
+        b, t = _act(mi, a), mi[M_ALT]
+        for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+            _line_join(si, mi, al, mi[t + 2 * k], slot)
+
+
+@njit(cache=True)
+def _withdraw(si, mi, al, slot):
+    """FifoAllocator.withdraw: out of every line of the request (it was not granted)."""
+    a = si[_ent(si, slot) + E_STEP]
+    lo, hi = _reqs(mi, al, a)
+    r = mi[M_REQ]
+    for k in range(lo, hi):
+        _line_remove(si, mi[r + 2 * k], slot)
+    if _has_alt(mi, al, a):
+        b, t = _act(mi, a), mi[M_ALT]
+        for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
+            _line_remove(si, mi[t + 2 * k], slot)
+
+
+@njit(cache=True)
+def _cancel(si, sf, mi, al, slot, now, w):
+    """FifoAllocator.cancel: leave the lines, then dispatch them."""
+    _withdraw(si, mi, al, slot)
+    a = si[_ent(si, slot) + E_STEP]
+    lo, hi = _reqs(mi, al, a)
+    r = mi[M_REQ]
+    n = 0
+    for k in range(lo, hi):
+        n = _dh_push_head(si, al, mi[r + 2 * k], n)
+    if _has_alt(mi, al, a):
+        n = _push_alt_heads(si, mi, a, n)
+    if n > 0:
+        _dispatch_loop(si, sf, mi, al, n, now, w)
+
+
+@njit(cache=True)
+def _requeue(si, mi, slot):
+    """FifoAllocator.requeue: a preempted job waits again for units at its old key."""
+    e = _ent(si, slot)
+    si[e + E_GRANTED] &= ~1
+    _join_lines(si, mi, 0, si[e + E_STEP], slot)
+
+
+@njit(cache=True)
+def _give_back(si, sf, mi, slot, now, w):
+    """Every unit held back to its pool (no dispatch yet); returns the skilled pool it had."""
+    e = _ent(si, slot)
+    chosen = _skilled_pool(si, mi, e, si[e + E_STEP])
+    for i in range(si[e + E_NHELD]):
+        u = si[e + E_HELD + i]
+        p = mi[_unit(mi, u) + U_POOL]
+        si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
+    si[e + E_NHELD] = 0
+    return chosen
+
+
+@njit(cache=True)
+def _release_units(si, sf, mi, slot, now, w):
+    """Model._release: give back every unit held, then dispatch their pools."""
+    chosen = _give_back(si, sf, mi, slot, now, w)
+    _dispatch_needs(si, sf, mi, 0, si[_ent(si, slot) + E_STEP], chosen, now, w)
 
 
 # -- dispatch (FifoAllocator.dispatch): a heap of line heads by request order -----------
@@ -239,11 +344,11 @@ def _dh_push_head(si, al, line, n):
 
 @njit(cache=True)
 def _dispatch_loop(si, sf, mi, al, n, now, w):
-    """Grant, in request order, every request that has become first in all its lines."""
+    """Grant, in key order, every request that has become first in all its lines."""
     r = mi[M_REQ]
     while n > 0:
         slot, n = _dh_pop(si, n)
-        if si[_ent(si, slot) + E_GRANTED + al] or not _grantable(si, mi, al, slot):
+        if _granted(si, _ent(si, slot), al) or not _grantable(si, mi, al, slot):
             continue
         _grant(si, sf, mi, al, slot, now, True, w)
         a = si[_ent(si, slot) + E_STEP]

@@ -19,9 +19,11 @@ from numba import njit, prange
 from twin._kernel.entities import (
     _after_units,
     _arrival,
+    _elsewhere,
     _finish,
     _interrupted,
     _next_arrival,
+    _resumed,
     _start_activity,
     _start_entity,
     _wait_or_hold,
@@ -43,11 +45,15 @@ from twin._kernel.events import (
     INIT_STRESS,
     INTERRUPT,
     NORMAL,
+    PREEMPTED,
     RECOVERED,
+    RENEGE,
     REPAIR,
     RESUME,
     SHIFT,
     URGENT,
+    WAIT_RESUME,
+    WAIT_STOCK,
     WAIT_UNITS,
     _next_grant,
     _pop,
@@ -87,6 +93,7 @@ from twin._kernel.layout import (
     S_EXTRA,
     S_FILLED,
     S_FREE,
+    S_QCOUNT,
     S_REQUESTS,
     S_TACOUNT,
     S_TR,
@@ -107,9 +114,11 @@ from twin._kernel.layout import (
     _new_state,
     _pool,
     _room,
+    _tallies,
     _unit,
 )
 from twin._kernel.policies import _handle_policy
+from twin._kernel.queueing import _renege
 from twin._kernel.rng import _data, _generator, _sample
 from twin._kernel.shifts import _next_shift, _shift
 from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _recovered, _review
@@ -142,16 +151,25 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
     elif kind == INIT_ENTITY:
         _start_entity(si, sf, mi, mf, rg, a, now)
     elif kind == GRANTED:
-        if si[_ent(si, a) + E_PHASE] == WAIT_UNITS:
+        phase = si[_ent(si, a) + E_PHASE]
+        if phase == WAIT_UNITS:
             _after_units(si, sf, mi, mf, rg, a, now)
-        else:
+        elif phase == WAIT_STOCK:
             _start_activity(si, sf, mi, mf, rg, a, now)
+        elif phase == WAIT_RESUME:
+            _wait_or_hold(si, sf, a, now)
+        else:  # RENEGED
+            _elsewhere(si, sf, mi, mf, rg, a, now)
     elif kind == INTERRUPT:
         _interrupted(si, sf, a, now)
     elif kind == RESUME:
         _wait_or_hold(si, sf, a, now)  # `while job.down`: a unit may have failed meanwhile
     elif kind == INIT_ARRIVAL:
         _next_arrival(si, sf, mi, mf, rg, a, now)
+    elif kind == RENEGE:
+        _renege(si, sf, mi, a, b, now, mf[F_WARMUP])
+    elif kind == PREEMPTED:
+        _resumed(si, sf, a, now)
     else:
         _handle_rare(si, sf, mi, mf, rg, now, kind, a, b)
 
@@ -298,23 +316,29 @@ def _simulate(mi, mf, rg, trace_on, out, every):
 def _stats_sizes(mi):
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
-    return 1 + (2 + n_act) + n_act + 2 * n_mat + extra, 3 * mi[M_NLV] + 2 + n_act
+    more = _tallies(mi) - (2 + n_act)  # per-class tallies
+    return 1 + (2 + n_act) + n_act + 2 * n_mat + extra + 4 * n_act + more, 3 * mi[M_NLV] + _tallies(mi)
 
 
 @njit(cache=True)
 def _stats(si, sf, mi, oi, of):
     """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled, late,
-    repairs per pool, activations per rule], of = [levels (value, last, area) ..., tally
-    totals]."""
+    repairs per pool, activations per rule, (reached, abandoned, lost, balked) per activity,
+    per-class tally counts], of = [levels (value, last, area) ..., tally totals (per-class
+    last)]."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     oi[0] = si[C_EVENTS]
     _copy(oi, 1, si, si[S_TACOUNT], 2 + n_act)
     _copy(oi, 3 + n_act, si, si[S_COMPLETED], n_act)
     _copy(oi, 3 + 2 * n_act, si, si[S_REQUESTS], n_mat)
     _copy(oi, 3 + 2 * n_act + n_mat, si, si[S_FILLED], n_mat)
-    _copy(oi, 3 + 2 * n_act + 2 * n_mat, si, si[S_EXTRA], 1 + mi[M_NPOOL] + mi[M_NRULE])
+    extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
+    _copy(oi, 3 + 2 * n_act + 2 * n_mat, si, si[S_EXTRA], extra)
+    at = 3 + 2 * n_act + 2 * n_mat + extra
+    _copy(oi, at, si, si[S_QCOUNT], 4 * n_act)
+    _copy(oi, at + 4 * n_act, si, si[S_TACOUNT] + 2 + n_act, _tallies(mi) - (2 + n_act))
     _copy(of, 0, sf, 0, 3 * mi[M_NLV])
-    _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], 2 + n_act)
+    _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], _tallies(mi))
 
 
 @njit(cache=True)

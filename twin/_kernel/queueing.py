@@ -1,0 +1,165 @@
+"""Waiting with classes: turning away, patience and preemption.
+
+`_turned_away` decides, for an entity that would have to wait, whether the waiting room is
+full (lost) or it declines to join (balks, by the join probability for the queue it sees);
+`_patience` starts a patience timer at an entity's first wait at an activity, and `_renege`
+runs when it expires: the entity leaves its lines (giving back units it held while waiting
+for stock) and is woken to go elsewhere (`RENEGED`). `_preempt` stops the lowest-class job
+in service at an activity for a waiting request of a higher class: the job gives back its
+units, waits in its lines at its old key and resumes with its time left (`PREEMPTED`).
+Reference in the SimPy engine: Model._turned_away, _patience, _renege, _preempt and the
+preemption branch of Model._work.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from twin._kernel.events import (
+    NORMAL,
+    PREEMPTED,
+    RENEGE,
+    RENEGED,
+    T_BALK,
+    T_LOST,
+    T_PREEMPT,
+    T_RENEGE,
+    URGENT,
+    WAIT_STOCK,
+    WAIT_UNITS,
+    _defer_grant,
+    _level_add,
+    _log,
+    _push,
+)
+from twin._kernel.layout import (
+    AC_BALK_STREAM,
+    AC_JOIN_HI,
+    AC_JOIN_LO,
+    AC_PATIENCE_STREAM,
+    AC_QCAP,
+    C_ENT_NEW,
+    C_SEQ,
+    CA_PATIENCE,
+    E_CLASS,
+    E_NUM,
+    E_PHASE,
+    E_RUNNING,
+    E_SEQ,
+    E_STEP,
+    E_TOKEN,
+    EF_QUEUED,
+    EF_REMAINING,
+    EF_STARTED,
+    LEVEL_SHIFT,
+    M_JOIN_P,
+    M_NPOOL,
+    M_REQ,
+    S_POSITION,
+    S_QCOUNT,
+    _act,
+    _cls_act,
+    _ent,
+    _entf,
+    _reqs,
+)
+from twin._kernel.lines import _cancel, _dispatch_needs, _give_back, _granted, _release_units, _requeue
+from twin._kernel.rng import _generator, _sample
+
+Q_REACHED, Q_ABANDONED, Q_LOST, Q_BALKED = 0, 1, 2, 3  # S_QCOUNT + 4 * a + ...
+
+
+@njit(cache=True)
+def _count(si, a, which, now, w):
+    if now >= w:
+        si[si[S_QCOUNT] + 4 * a + which] += 1
+
+
+@njit(cache=True)
+def _turned_away(si, sf, mi, mf, rg, slot, a, now, w):
+    """Model._turned_away: the waiting room is full, or the entity balks."""
+    b = _act(mi, a)
+    waiting = int(sf[3 * (1 + a)])  # the activity's queue level
+    num = si[_ent(si, slot) + E_NUM]
+    cap = mi[b + AC_QCAP]
+    if cap >= 0 and waiting >= cap:
+        _count(si, a, Q_LOST, now, w)
+        _log(si, sf, now, T_LOST, num, a)
+        return True
+    lo, hi = mi[b + AC_JOIN_LO], mi[b + AC_JOIN_HI]
+    if hi > lo:
+        p = mf[mi[M_JOIN_P] + lo + min(waiting, hi - lo - 1)]
+        if p < 1.0 and (p <= 0.0 or _generator(rg, mi[b + AC_BALK_STREAM]).random() >= p):
+            _count(si, a, Q_BALKED, now, w)
+            _log(si, sf, now, T_BALK, num, a)
+            return True
+    return False
+
+
+@njit(cache=True)
+def _patience(si, sf, mi, mf, rg, slot, now):
+    """Model._patience: start the timer at the entity's first wait here, if its class has one."""
+    e = _ent(si, slot)
+    a = si[e + E_STEP]
+    d = mi[_cls_act(mi, a, si[e + E_CLASS]) + CA_PATIENCE]
+    if d < 0 or si[e + E_TOKEN] >= 0:
+        return
+    limit = _sample(mi, mf, d, _generator(rg, mi[_act(mi, a) + AC_PATIENCE_STREAM]))
+    token = si[C_SEQ]
+    si[e + E_TOKEN] = token
+    _push(si, sf, now + limit, NORMAL, RENEGE, slot, token)
+
+
+@njit(cache=True)
+def _renege(si, sf, mi, slot, token, now, w):
+    """Model._renege: unless served meanwhile, leave the lines, wake to go elsewhere, and give
+    back what is held (the units of one waiting for stock)."""
+    e = _ent(si, slot)
+    phase = si[e + E_PHASE]
+    if si[e + E_TOKEN] != token or (phase != WAIT_UNITS and phase != WAIT_STOCK):
+        return
+    al = 1 if phase == WAIT_STOCK else 0
+    if _granted(si, e, al):
+        return
+    a = si[e + E_STEP]
+    _log(si, sf, now, T_RENEGE, si[e + E_NUM], a)
+    _level_add(sf, 1 + a, now, -1.0, w)
+    if sf[_entf(si, slot) + EF_QUEUED] >= w:
+        si[si[S_QCOUNT] + 4 * a + Q_ABANDONED] += 1
+    si[e + E_PHASE] = RENEGED
+    _defer_grant(si, slot)
+    if al == 1:
+        lo, hi = _reqs(mi, 1, a)
+        r, n_pool = mi[M_REQ], mi[M_NPOOL]
+        for k in range(lo, hi):
+            si[si[S_POSITION] + mi[r + 2 * k] - n_pool] += mi[r + 2 * k + 1]
+        _cancel(si, sf, mi, 1, slot, now, w)
+        _release_units(si, sf, mi, slot, now, w)
+    else:
+        _cancel(si, sf, mi, 0, slot, now, w)
+
+
+@njit(cache=True)
+def _preempt(si, sf, mi, a, slot, now, w):
+    """Model._preempt: the running job at activity a with the largest key above the
+    requester's level stops, gives its units back, waits at its old key, and is
+    interrupted (PREEMPTED) with its time left kept."""
+    level = si[_ent(si, slot) + E_SEQ] >> LEVEL_SHIFT
+    victim, most = -1, -1
+    for v in range(si[C_ENT_NEW]):
+        ev = _ent(si, v)
+        key = si[ev + E_SEQ]
+        if si[ev + E_RUNNING] and si[ev + E_STEP] == a and key >> LEVEL_SHIFT > level and key > most:
+            victim, most = v, key
+    if victim < 0:
+        return
+    ev, fv = _ent(si, victim), _entf(si, victim)
+    si[ev + E_RUNNING] = 0
+    sf[fv + EF_REMAINING] -= now - sf[fv + EF_STARTED]
+    _log(si, sf, now, T_PREEMPT, si[ev + E_NUM], a)
+    si[ev + E_TOKEN] = -1  # its pending timeout is now stale
+    si[ev + E_PHASE] = 0  # it waits on no event until interrupted: a grant meanwhile wakes nobody
+    chosen = _give_back(si, sf, mi, victim, now, w)  # as Model._preempt: release, requeue, dispatch
+    _requeue(si, mi, victim)
+    _dispatch_needs(si, sf, mi, 0, a, chosen, now, w)
+    _push(si, sf, now, URGENT, PREEMPTED, victim, 0)
