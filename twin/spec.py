@@ -621,6 +621,10 @@ def _flow(twin: Twin) -> list[tuple[str, str]]:
         elif EXIT not in nx.descendants(graph, act.name):
             problems.append((f"activities[{act.name}].next", "work here can never leave: "
                              "every path loops without an exit"))
+    turned = nx.DiGraph([(a.name, a.lost_to) for a in twin.activities if a.lost_to is not None])
+    for cycle in nx.simple_cycles(turned):  # turned away from each in turn, at one instant, for ever
+        problems.append((f"activities[{cycle[0]}].lost_to", "entities turned away would go round "
+                         f"{' -> '.join([*cycle, cycle[0]])} for ever at one instant"))
     for rule in twin.contingency:  # rerouted work must not come back to be rerouted again
         reroute = rule.action.reroute
         if reroute is not None and reroute.from_ in nx.descendants(graph, reroute.to) | {reroute.to}:

@@ -1,0 +1,343 @@
+"""Classes, priorities, patience, waiting rooms and preemption: both engines, the spec, and
+what the trace of random twins must show.
+
+The exact-value checks against queueing theory are in test_queueing_theory.py; here are
+the engines' sameness on random twins with every feature, the rules an entity's trace must
+follow (who leaves unserved and where the others go, waiting rooms never over-full,
+priority order kept), small hand-made twins, and the spec's errors.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # robust to pytest import modes
+
+from strategies import policies, queueing, twins
+
+from twin import SpecError, loads_twin, parse_twin, simulate
+from twin.engine_fast import simulate_fast
+from twin.results import flat_kpis, nest
+from twin.spec import EXIT, Twin
+
+LEAVING = ("renege", "lost", "balk")
+
+
+def same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return list(a) == list(b) and all(a[k] == b[k] or (math.isnan(a[k]) and math.isnan(b[k])) for k in a)
+
+
+def queueing_twin(data: st.DataObject) -> Twin:
+    base = data.draw(policies(data.draw(twins())))
+    try:
+        parse_twin(base)
+    except SpecError:
+        assume(False)  # e.g. a reroute back into its own source
+    return parse_twin(data.draw(queueing(base)))
+
+
+def check_same(twin: Twin) -> None:
+    for r in (0, 1):
+        a, b = simulate(twin, 7, r, trace=True), simulate_fast(twin, 7, r, trace=True)
+        assert a.events == b.events and same(a.record, b.record) and a.trace == b.trace
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_random_queueing_twins_agree_bitwise(data: st.DataObject) -> None:
+    check_same(queueing_twin(data))
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_many_random_queueing_twins_agree_bitwise(data: st.DataObject) -> None:
+    check_same(queueing_twin(data))
+
+
+# -- what a trace must show -------------------------------------------------------------
+def visits(twin: Twin, trace: list[tuple[float, str, int, str]]) -> dict[int, list[dict[str, Any]]]:
+    """Per entity, its visits: activity, reached, started or left (how, when); checks that
+    those who renege or are turned away leave at once unless the activity sends them on,
+    and that only they leave unserved."""
+    acts = {a.name: a for a in twin.activities}
+    rerouted = any(r.action.reroute for r in twin.contingency)
+    out: dict[int, list[dict[str, Any]]] = {}
+    last: dict[int, float] = {}
+    pending: dict[int, str | None] = {}  # where an entity that just left a queue must go
+    for t, kind, subject, name in trace:
+        if kind == "arrival":
+            out[subject], last[subject] = [], t
+        elif kind in ("start", *LEAVING):
+            if subject in pending:
+                target = pending.pop(subject)
+                assert target is not None, f"entity {subject} went on after leaving"
+                assert rerouted or name == target, f"entity {subject} sent to {target}, went to {name}"
+            out[subject].append({"activity": name, "reached": last[subject], "at": t, "how": kind})
+            if kind in LEAVING:
+                spec = acts[name]
+                pending[subject] = spec.abandon_to if kind == "renege" else spec.lost_to
+                last[subject] = t
+        elif kind == "end":
+            last[subject] = t
+        elif kind == "leave":
+            gone = out[subject][-1]["how"] if out[subject] else "start"
+            if gone in LEAVING:
+                assert pending.pop(subject) is None and t == last[subject], f"{subject} left late"
+            else:
+                assert subject not in pending
+    return out
+
+
+def level(twin: Twin, activity: str, klass: str) -> int:
+    return twin.activity(activity).level_of(klass)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_traces_keep_rooms_priorities_and_leaving_rules(data: st.DataObject) -> None:
+    twin = queueing_twin(data)
+    rep = simulate(twin, 3, 0, trace=True)
+    assert rep.trace is not None
+    classes = {}
+    for a in twin.arrivals:  # the class is not traced: infer nothing, check what needs none
+        classes[a.name] = a.class_names
+    history = visits(twin, rep.trace)
+    waits = defaultdict(list)  # activity -> (reached, left the queue) of waits seen to end
+    for entity in history.values():
+        for v in entity:
+            waits[v["activity"]].append((v["reached"], v["at"], v["how"]))
+    for act in twin.activities:
+        if act.queue_capacity is None or act.consumes:  # one holding units may wait for stock
+            continue
+        ended = [(r, at) for r, at, how in waits[act.name] if at > r and how in ("start", "renege")]
+        events = sorted([(r, 1) for r, _ in ended] + [(at, -1) for _, at in ended])
+        count = 0
+        for _, step in events:  # waits known to have ended: a lower bound of the queue
+            count += step
+            assert count <= act.queue_capacity, f"{act.name}: {count} waiting, room for {act.queue_capacity}"
+    for act in twin.activities:
+        for r, at, how in waits[act.name]:
+            if how == "renege":
+                assert at >= r and (act.patience is not None or bool(act.class_patience))
+            if how in ("lost", "balk"):
+                assert at == r and act.turns_away
+
+
+def test_record_shares_match_the_trace_counts() -> None:
+    """abandoned / lost / balked are shares of the entities reaching the activity."""
+    twin = loads_twin("""
+name: shares
+horizon: 2000
+arrivals: [{name: calls, interarrival: {dist: exponential, mean: 0.5}, route: answer}]
+activities:
+  - name: answer
+    duration: {dist: exponential, mean: 1.0}
+    resources: {agent: 1}
+    patience: {dist: exponential, mean: 1.5}
+    queue_capacity: 3
+    join: [1.0, 0.6]
+resources: [{name: agent, capacity: 2}]
+""")
+    rep = simulate(twin, 5, 0, trace=True)
+    assert rep.trace is not None
+    counts = defaultdict(int)
+    for _, kind, _, _ in rep.trace:
+        counts[kind] += 1
+    arrivals = counts["arrival"]
+    still = arrivals - counts["leave"]  # waiting or in service at the horizon
+    reached = arrivals  # one activity, everybody reaches it once
+    assert rep.record["activities.answer.lost"] == counts["lost"] / reached
+    assert rep.record["activities.answer.balked"] == counts["balk"] / reached
+    assert rep.record["activities.answer.abandoned"] == counts["renege"] / reached
+    served = counts["end"]
+    assert served + counts["renege"] + counts["lost"] + counts["balk"] + still == arrivals
+    assert rep.record["throughput"] == served / 2000
+    assert min(counts[k] for k in ("renege", "lost", "balk")) > 0
+
+
+# -- small twins ---------------------------------------------------------------------------
+CALLS = """
+name: calls
+horizon: 20
+arrivals: [{name: calls, interarrival: 1, route: answer, classes: {vip: 0.5, plain: 0.5}}]
+activities:
+  - name: answer
+    duration: 3
+    resources: {agent: 1}
+    patience: 0.5
+    class_patience: {vip: 10}
+    abandon_to: callback
+    priority: {vip: 0}
+  - name: callback
+    duration: 0.25
+    resources: {back_office: 1}
+resources: [{name: agent, capacity: 1}, {name: back_office, capacity: 1}]
+"""
+
+
+@pytest.mark.parametrize("engine", [simulate, simulate_fast])
+def test_those_who_give_up_go_where_the_activity_sends_them(engine: Any) -> None:
+    rep = engine(loads_twin(CALLS), 1, 0, trace=True)
+    reneged = {s for _, k, s, n in rep.trace if k == "renege"}
+    called_back = {s for _, k, s, n in rep.trace if k == "start" and n == "callback"}
+    assert reneged and reneged == called_back
+    assert rep.record["activities.answer.abandoned"] > 0
+    assert rep.record["classes.plain.throughput"] > rep.record["classes.vip.throughput"] * 0  # they complete
+    # vips wait up to 10 and are served first: none of them gives up in 20 hours of this
+    vips = {s for _, k, s, n in rep.trace if k == "start" and n == "answer"}
+    assert not (reneged & vips)
+
+
+ROOM = """
+name: room
+horizon: 10
+arrivals: [{name: jobs, interarrival: 1, route: press}]
+activities:
+  - {name: press, duration: 2.5, resources: {press: 1}, queue_capacity: 1, lost_to: outsource}
+  - {name: outsource, duration: 5}
+resources: [{name: press, capacity: 1}]
+"""
+
+
+@pytest.mark.parametrize("engine", [simulate, simulate_fast])
+def test_a_full_room_sends_work_on_and_it_still_completes(engine: Any) -> None:
+    rep = engine(loads_twin(ROOM), 1, 0, trace=True)
+    lost = [(t, s) for t, k, s, n in rep.trace if k == "lost"]
+    # t=1 starts, t=2 waits, t=3 finds one waiting: lost; t=3.5 the second starts ...
+    assert lost[0] == (3.0, 3)
+    assert (3.0, "start", 3, "outsource") in rep.trace
+    assert rep.record["activities.press.lost"] == len(lost) / 9  # arrivals at 1..9
+    assert rep.record["throughput"] > 0
+
+
+PRIORITY = """
+name: priority
+horizon: 10
+arrivals:
+  - {name: routine, interarrival: {dist: empirical, values: [1.0]}, route: treat}
+  - {name: urgent, interarrival: {dist: empirical, values: [3.5]}, route: treat}
+activities:
+  - {name: treat, duration: 2, resources: {doctor: 1}, priority: {urgent: 0, routine: 1}, preempt: true}
+resources: [{name: doctor, capacity: 1}]
+"""
+
+
+@pytest.mark.parametrize("engine", [simulate, simulate_fast])
+def test_preemption_interrupts_and_resumes_with_the_time_left(engine: Any) -> None:
+    rep = engine(loads_twin(PRIORITY), 1, 0, trace=True)
+    trace = [(t, k, s) for t, k, s, n in rep.trace if k in ("start", "end", "preempt", "grant")]
+    # routine 1 runs 1..3; routine 2 (arrived at 2) starts at 3; urgent 4 arrives at 3.5 and
+    # preempts it (0.5 done), runs 3.5..5.5; routine 2 resumes at 5.5 with 1.5 left, but
+    # urgent 8 arrives at 7.0 (before its end, scheduled later) and preempts it again with
+    # nothing left; it ends when urgent 8 is done, at 9.0: 2 hours of work in all.
+    assert trace[trace.index((3.5, "preempt", 2)):][:3] == [(3.5, "preempt", 2), (3.5, "grant", 4),
+                                                            (3.5, "start", 4)]
+    assert (5.5, "grant", 2) in trace and (7.0, "preempt", 2) in trace
+    assert trace[trace.index((9.0, "end", 8)):][:3] == [(9.0, "end", 8), (9.0, "grant", 2), (9.0, "end", 2)]
+    assert sum(1 for _, k, s in trace if k == "start" and s == 2) == 1  # resumed, not restarted
+
+
+def test_class_branches_durations_and_due_dates() -> None:
+    twin = loads_twin("""
+name: classes
+horizon: 50
+arrivals:
+  - {name: orders, interarrival: 1, route: make, classes: {rush: 0.5, normal: 0.5}, due: 10,
+     class_due: {rush: 2}}
+activities:
+  - {name: make, duration: 0.5, class_durations: {rush: 0.1}, next: pack, class_next: {rush: ship}}
+  - {name: pack, duration: 1}
+  - {name: ship, duration: 0.2}
+""")
+    for engine in (simulate, simulate_fast):
+        rep = engine(twin, 2, 0)
+        rec = rep.record
+        assert rec["classes.rush.cycle_time"] == pytest.approx(0.3)
+        assert rec["classes.normal.cycle_time"] == pytest.approx(1.5)
+        after = rec["activities.pack.completed"] + rec["activities.ship.completed"]
+        assert rec["activities.make.completed"] - after in (0, 1)  # the last may still be packing
+        assert rec["on_time"] == 1.0
+
+
+def test_nested_summary_and_flat_rows_hold_per_class_kpis() -> None:
+    twin = loads_twin(CALLS)
+    records = [simulate(twin, 1, r).record for r in range(3)]
+    summary = nest(records)
+    assert set(summary["activities"]["answer"]["by_class"]) == {"vip", "plain"}
+    assert "wait" in summary["activities"]["answer"]["by_class"]["vip"]
+    assert set(summary["classes"]) == {"vip", "plain"}
+    names = [name for name, _ in flat_kpis({"name": "x", **summary})]
+    assert "answer vip wait" in names and "vip throughput" in names and "answer abandoned" in names
+
+
+def test_twins_without_the_new_fields_keep_their_shape() -> None:
+    twin = loads_twin(ROOM.replace(", queue_capacity: 1, lost_to: outsource", ", next: outsource"))
+    dumped = twin.model_dump(mode="json")
+    assert set(dumped["activities"][0]) == {"name", "duration", "resources", "consumes", "next"}
+    assert "classes" not in dumped["arrivals"][0]
+    assert not any(k.startswith("classes.") or "by_class" in k for k in simulate(twin, 1, 0).record)
+
+
+# -- spec errors ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("change", "path", "reason"), [
+    ("priority: {vipp: 0}", "activities[answer].priority.vipp", "no class named 'vipp'"),
+    ("class_durations: {vip: 1}\n    durations: {agent: 1}\n    one_of: [agent]", "activities[answer]",
+     "per pool (durations) or per class"),
+    ("preempt: true\n    priority: {}", "activities[answer]", "preempt needs priority"),
+    ("lost_to: answer", "activities[answer]", "lost_to needs queue_capacity or join"),
+    ("queue_capacity: -1", "activities[answer].queue_capacity", "greater than or equal to 0"),
+    ("join: [1.5]", "activities[answer].join[0]", "less than or equal to 1"),
+    ("class_next: {vip: nowhere}", "activities[answer].class_next.vip.nowhere", "no activity named"),
+    ("class_next: {vip: {exit: 0.5}}", "activities[answer].class_next", "sum to 0.5"),
+])
+def test_bad_fields_are_named(change: str, path: str, reason: str) -> None:
+    text = """
+name: bad
+horizon: 10
+arrivals: [{name: calls, interarrival: 1, route: answer, classes: {vip: 0.5, plain: 0.5}}]
+activities:
+  - name: answer
+    duration: 1
+    CHANGE
+resources: [{name: agent, capacity: 1}]
+""".replace("CHANGE", change)
+    if "one_of" not in change:
+        text = text.replace("    duration: 1\n", "    duration: 1\n    resources: {agent: 1}\n")
+    with pytest.raises(SpecError) as error:
+        loads_twin(text)
+    assert any(p.startswith(path) and reason in r for p, r in error.value.problems), error.value.problems
+
+
+def test_patience_needs_something_to_wait_for() -> None:
+    with pytest.raises(SpecError) as error:
+        loads_twin("""
+name: bad
+horizon: 10
+arrivals: [{name: a, interarrival: 1, route: s}]
+activities: [{name: s, duration: 1, patience: 2}]
+""")
+    assert "patience needs something to wait for" in str(error.value)
+
+
+def test_class_due_must_name_a_class_of_its_stream() -> None:
+    with pytest.raises(SpecError) as error:
+        loads_twin("""
+name: bad
+horizon: 10
+arrivals: [{name: a, interarrival: 1, route: s, classes: {x: 1}, class_due: {y: 2}}]
+activities: [{name: s, duration: 1}]
+""")
+    assert "class_due.y: not a class of this stream" in str(error.value)
+
+
+def test_exit_is_reserved() -> None:
+    assert EXIT == "exit"
