@@ -25,6 +25,7 @@ from strategies import policies, queueing, twins
 
 from twin import SpecError, loads_twin, parse_twin, simulate
 from twin.engine_fast import simulate_fast
+from twin.engine_simpy import Model
 from twin.results import flat_kpis, nest
 from twin.spec import EXIT, Twin
 
@@ -124,6 +125,9 @@ def test_traces_keep_rooms_priorities_and_leaving_rules(data: st.DataObject) -> 
         for _, step in events:  # waits known to have ended: a lower bound of the queue
             count += step
             assert count <= act.queue_capacity, f"{act.name}: {count} waiting, room for {act.queue_capacity}"
+    for pool in twin.resources:  # a unit given back while failed leaves no busy time behind
+        utilization = rep.record[f"resources.{pool.name}.utilization"]
+        assert math.isnan(utilization) or -1e-12 <= utilization <= 1 + 1e-12, (pool.name, utilization)
     for act in twin.activities:
         for r, at, how in waits[act.name]:
             if how == "renege":
@@ -341,3 +345,37 @@ activities: [{name: s, duration: 1}]
 
 def test_exit_is_reserved() -> None:
     assert EXIT == "exit"
+
+
+STARVED = """
+name: starved
+horizon: 3000
+arrivals: [{name: jobs, interarrival: {dist: exponential, mean: 1.0}, route: machine}]
+activities:
+  - {name: machine, duration: {dist: exponential, mean: 0.5}, resources: {press: 1}, consumes: {blank: 1},
+     patience: {dist: exponential, mean: 2}, abandon_to: rework}
+  - {name: rework, duration: 0.1, resources: {press: 1}}
+resources:
+  - {name: press, capacity: 2,
+     failures: {uptime: {dist: exponential, mean: 3}, repair: {dist: exponential, mean: 1}}}
+materials:
+  - {name: blank, initial: 5, reorder: {point: 2, up_to: 10},
+     supplier: {lead_time: {dist: exponential, mean: 6}}}
+"""
+
+
+def test_reneging_while_starved_gives_back_failed_units_once() -> None:
+    """A job holding a press while it waits for blanks may renege while that press is down:
+    the press leaves the busy count when it fails, not again when it is given back, and the
+    entity's next step does not wait for a repair it no longer needs."""
+    twin = loads_twin(STARVED)
+    for r in range(3):
+        a, b = simulate(twin, 1, r, trace=True), simulate_fast(twin, 1, r, trace=True)
+        assert a.trace == b.trace and same(a.record, b.record)
+        assert 0 < a.record["resources.press.utilization"] < 1
+        model = Model(twin, 1, r)
+        model.run()
+        for pool in model.pools:  # the busy level is what the units say at the end
+            assert pool.busy.value == sum(u.job is not None and not u.failed for u in pool.units)
+        assert a.record["activities.machine.abandoned"] > 0.2
+        assert a.record["throughput"] == pytest.approx(1.0, rel=0.1)  # all of them finish somewhere

@@ -64,8 +64,12 @@ class Pool:
         return taken
 
     def release(self, now: float, unit: Unit) -> bool:
-        """Free a unit after its job; True if it is free for others (still on shift)."""
+        """Free a unit after its job; True if it is free for others (still on shift). A failed
+        unit (given back by a job that reneged while it waited for stock) left the busy and
+        available counts when it failed, and stays out of them until repaired."""
         unit.job = None
+        if unit.failed:
+            return False
         self.busy.add(now, -1)
         if unit.index < self.on_duty:
             return True

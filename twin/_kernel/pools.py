@@ -60,11 +60,15 @@ def _pool_take(si, sf, mi, p, now, count, slot, w):
 
 @njit(cache=True)
 def _pool_release(si, sf, mi, u, now, w):
-    """Free a unit after its job; 1 if it is free for others (still on shift)."""
+    """Free a unit after its job; 1 if it is free for others (still on shift). A failed unit
+    (given back by a job that reneged while it waited for stock) left the busy and available
+    counts when it failed, and stays out of them until repaired."""
     b = _unit(mi, u)
     p = mi[b + U_POOL]
     lv = mi[M_LV_POOL] + LV_PER_POOL * p
     si[si[S_UJOB] + u] = -1
+    if si[si[S_UFAILED] + u]:
+        return 0
     _level_add(sf, lv, now, -1.0, w)
     if mi[b + U_INDEX] < si[si[S_ONDUTY] + p]:
         return 1

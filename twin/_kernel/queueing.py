@@ -42,6 +42,7 @@ from twin._kernel.layout import (
     C_SEQ,
     CA_PATIENCE,
     E_CLASS,
+    E_DOWN,
     E_NUM,
     E_PHASE,
     E_RUNNING,
@@ -135,6 +136,7 @@ def _renege(si, sf, mi, slot, token, now, w):
             si[si[S_POSITION] + mi[r + 2 * k] - n_pool] += mi[r + 2 * k + 1]
         _cancel(si, sf, mi, 1, slot, now, w)
         _release_units(si, sf, mi, slot, now, w)
+        si[e + E_DOWN] = 0  # its failed units are given back: the next step starts afresh
     else:
         _cancel(si, sf, mi, 0, slot, now, w)
 
