@@ -106,8 +106,11 @@ def level(twin: Twin, activity: str, klass: str) -> int:
 @given(data=st.data())
 def test_traces_keep_rooms_priorities_and_leaving_rules(data: st.DataObject) -> None:
     twin = queueing_twin(data)
-    rep = simulate(twin, 3, 0, trace=True)
+    model = Model(twin, 3, 0, trace=True)
+    rep = model.run()
     assert rep.trace is not None
+    for pool in model.pools:  # busy units: held and up, whoever gave what back on the way
+        assert pool.busy.value == sum(u.job is not None and not u.failed for u in pool.units), pool.name
     classes = {}
     for a in twin.arrivals:  # the class is not traced: infer nothing, check what needs none
         classes[a.name] = a.class_names
