@@ -418,10 +418,10 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
 def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
     """`spec` with entity classes on its streams and, on activities that wait for units,
     random priorities, per-class durations and branches, patience, waiting rooms and
-    balking, and where those who leave go (twin.spec.Activity). Per-class branches keep the
-    activity's own targets, so every activity still reaches `exit`; `abandon_to` and
-    `lost_to` only point ahead, so turning away never loops at one instant nor leads back
-    into a rerouting rule's source."""
+    balking, blocking when full, and where those who leave go (twin.spec.Activity).
+    Per-class branches keep the activity's own targets, so every activity still reaches
+    `exit`; `abandon_to` and `lost_to` only point ahead, so turning away never loops at
+    one instant nor leads back into a rerouting rule's source."""
     spec = {**spec, "arrivals": [dict(a) for a in spec["arrivals"]],
             "activities": [dict(a) for a in spec["activities"]]}
     classes: list[str] = []
@@ -458,6 +458,8 @@ def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
             act["join"] = draw(st.lists(st.sampled_from([1.0, 0.7, 0.3, 0.0]), min_size=1, max_size=4))
         if ("queue_capacity" in act or "join" in act) and i + 1 < len(acts) and draw(st.booleans()):
             act["lost_to"] = acts[draw(st.integers(i + 1, len(acts) - 1))]["name"]
+        if "queue_capacity" in act and "lost_to" not in act and draw(st.integers(0, 2)) == 0:
+            act["when_full"] = "block"  # work ahead waits where it is, holding its units
         if "abandon_to" in act and "patience" not in act and "class_patience" not in act:
             del act["abandon_to"]
     return spec

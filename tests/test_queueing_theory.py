@@ -89,3 +89,8 @@ def test_preemptive_resume_priority_mm1_time_in_system() -> None:
         "classes.routine.cycle_time": routine,
         "activities.serve.by_class.urgent.wait": urgent - 1.0,  # urgent work is never interrupted
     })
+
+
+def test_tandem_with_blocking_after_service_matches_the_markov_chain() -> None:
+    exact = theory.tandem_blocking_throughput(0.9, (0.8, 1.0), (2, 1))
+    check_against_theory(records("tandem_blocking", 20, 18), {"throughput": exact})

@@ -436,3 +436,33 @@ def mmck(servers: int, arrival_rate: float, mean_service: float, waiting_room: i
     balked = sum(p[k] * (1 - joins(k - servers)) for k in range(servers, top))
     queue = float(np.dot(np.maximum(np.arange(top + 1) - servers, 0), p))
     return {"lost": float(p[top]), "balked": float(balked), "queue_length": queue}
+
+
+def tandem_blocking_throughput(arrival_rate: float, mean_service: tuple[float, float],
+                               rooms: tuple[int, int]) -> float:
+    """Throughput of two one-server stations in tandem with blocking after service: Poisson
+    arrivals at station 1, lost when its waiting room (rooms[0] places) is full; a job done
+    at station 1 that finds station 2 busy with rooms[1] waiting stays on station 1's server
+    (blocking it) until a place frees. Solved as a continuous-time Markov chain on
+    (n1 at station 1 incl. its server, station 1 blocked, n2 at station 2 incl. its server)."""
+    lam = arrival_rate
+    mu1, mu2 = 1 / mean_service[0], 1 / mean_service[1]
+    k1, k2 = rooms
+    states = [(n1, b, n2) for n1 in range(k1 + 2) for b in (0, 1) for n2 in range(k2 + 2)
+              if not (b and (n1 == 0 or n2 < k2 + 1))]
+    index = {s: i for i, s in enumerate(states)}
+    q = np.zeros((len(states), len(states)))
+    for (n1, b, n2), i in index.items():
+        moves: list[tuple[tuple[int, int, int], float]] = []
+        if n1 < k1 + 1:
+            moves.append(((n1 + 1, b, n2), lam))
+        if n1 >= 1 and not b:  # station 1 finishes: on to station 2, or blocked
+            moves.append(((n1 - 1, 0, n2 + 1) if n2 < k2 + 1 else (n1, 1, n2), mu1))
+        if n2 >= 1:  # station 2 finishes; a blocked job moves in behind
+            moves.append(((n1 - 1, 0, n2) if b else (n1, 0, n2 - 1), mu2))
+        for target, rate in moves:
+            q[i, index[target]] += rate
+            q[i, i] -= rate
+    a = np.vstack([q.T, np.ones(len(states))])
+    p = np.linalg.lstsq(a, np.concatenate([np.zeros(len(states)), [1.0]]), rcond=None)[0]
+    return float(mu2 * sum(p[i] for (n1, b, n2), i in index.items() if n2 >= 1))

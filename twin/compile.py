@@ -158,6 +158,7 @@ class CompiledTwin(NamedTuple):
     act_abandon_to: np.ndarray
     act_lost_to: np.ndarray
     act_preempt: np.ndarray
+    act_block: np.ndarray  # 1: when_full block
 
 
 class _Tables:
@@ -457,4 +458,5 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "act_abandon_to": _i([target(a.abandon_to) for a in acts]),
         "act_lost_to": _i([target(a.lost_to) for a in acts]),
         "act_preempt": _i([int(a.preempt) for a in acts]),
+        "act_block": _i([int(a.when_full == "block") for a in acts]),
     }

@@ -24,10 +24,12 @@ from twin._kernel import LV_PER_POOL, pack_twin, rng_table, simulate_kernel, sim
 from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
 from twin.engine_simpy import Replication, leaving_kpis
+from twin.errors import DeadlockError
 from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
-               "contingency", "by", "renege", "lost", "balk", "preempt")
+               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked")
+ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
 
 
 class Packed:
@@ -119,8 +121,12 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     late, *extra = oi[3 + 2 * n_act + 2 * n_mat:].tolist()
     repairs, activations = extra[:n_pool], extra[n_pool:n_pool + len(twin.contingency)]
     queueing = extra[n_pool + len(twin.contingency):]  # (reached, abandoned, lost, balked) per activity
-    class_counts = queueing[4 * n_act:]
-    class_totals = of[3 * n_lv + 2 + n_act:].tolist()
+    class_counts = queueing[4 * n_act:len(queueing) - 1 - n_act]
+    class_totals = of[3 * n_lv + 2 + n_act:-1].tolist()
+    dead = queueing[len(queueing) - 1 - n_act:]
+    if dead[0]:
+        locked = [a.name for a, x in zip(twin.activities, dead[1:], strict=True) if x]
+        raise DeadlockError(float(of[-1]), sorted(locked))
 
     def tally(i: int) -> float:
         return totals[i] / counts[i] if counts[i] else math.nan
@@ -191,7 +197,7 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "grant": [a.name for a in twin.activities],
         "contingency": [r.name for r in twin.contingency],
         "by": [r.name for r in twin.resources],
-        **{kind: [a.name for a in twin.activities] for kind in ("renege", "lost", "balk", "preempt")},
+        **{kind: [a.name for a in twin.activities] for kind in ACTIVITY_KINDS},
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

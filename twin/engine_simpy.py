@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from twin import series, streams
 from twin.allocation import FifoAllocator, Request
 from twin.costs import add_costs
 from twin.distributions import Dist
+from twin.errors import DeadlockError
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
@@ -96,10 +98,21 @@ class Step:
         self.turns_away = spec.turns_away
         self.balk_rng = model.stream(streams.balk_source(spec.name))
         self.abandon_to, self.lost_to = spec.abandon_to, spec.lost_to  # names; resolved by the model
+        self.blocks = spec.when_full == "block"
+        self.blocked: deque[Blocked] = deque()  # entities blocked before this full step, in order
+        self.reneges = any(p is not None for p in self.patience)
         self.reached = self.abandoned = self.lost = self.balked = 0  # entities reaching after warm-up
         self.class_wait = [Tally(model.warmup) for _ in classes]
         self.redirect: Step | None = None  # set while a reroute rule sends this work elsewhere
         self.rules: list[Watch] = []  # queue rules watching this step
+
+    def never_drains(self, locked: Any) -> bool:
+        """Whether nobody waiting here can ever start or leave, given which pools are
+        `locked` (held for good): some fixed pool, or every skilled pool, is."""
+        if self.reneges:
+            return False
+        skilled = bool(self.one_of) and all(locked(p) for p in self.one_of)
+        return skilled or any(locked(p) for p, _ in self.needs)
 
     def duration_of(self, pool: int, klass: int) -> Dist:
         """A skilled pool's own duration, else the class's, else the step's."""
@@ -134,6 +147,15 @@ class Entity:
 
     def __init__(self, number: int, klass: int) -> None:
         self.number, self.klass = number, klass
+
+
+class Blocked:
+    """An entity blocked before a full step: its request there, and what wakes it."""
+
+    __slots__ = ("job", "wake", "woken")
+
+    def __init__(self, job: Job, wake: simpy.Event) -> None:
+        self.job, self.wake, self.woken = job, wake, False
 
 
 class Visit:
@@ -187,6 +209,7 @@ class Model:
             step.next = [(None if name == EXIT else self.steps[name], p) for name, p in step.successors]
             step.class_next = [[(None if name == EXIT else self.steps[name], p) for name, p in rows]
                                for rows in step.class_successors]
+        self.blocked_at: dict[Job, Step] = {}  # the units of entities blocked before a full step
         self.classes = twin.classes
         self.class_cycle = [Tally(self.warmup) for _ in self.classes]
         self.class_rows = {a.name: self._class_rows(a) for a in twin.arrivals}
@@ -278,12 +301,11 @@ class Model:
         env = self.env
         born = env.now
         self.wip.add(born, 1)
-        served = True
+        served, upstream = True, None
         while step is not None:
             if step.redirect is not None:
                 step = step.redirect
-            served, elsewhere = yield from self._visit(entity, step)
-            step = step.choose_next(entity.klass) if served else elsewhere
+            served, step, upstream = yield from self._visit(entity, step, upstream)
         now = env.now
         self.wip.add(now, -1)
         if served:  # those who gave up or were turned away count in no completion KPI
@@ -296,23 +318,36 @@ class Model:
         if self.trace is not None:  # traced, but not counted as an event
             self.trace.append((now, "leave", entity.number, ""))
 
-    def _visit(self, entity: Entity, step: Step) -> Generator[Any, Any, tuple[bool, Step | None]]:
-        """One activity: queue, be served, release. Returns (served, where to go instead)."""
+    def _visit(self, entity: Entity, step: Step,
+               upstream: Job | None) -> Generator[Any, Any, tuple[bool, Step | None, Job | None]]:
+        """One activity: queue, be served, release. `upstream`: the units of the step before,
+        still held because this step blocks when full. Returns (served, the next step or where
+        to go instead, the units to carry there)."""
         env = self.env
         visit = Visit(env.now)
         if visit.queued >= self.warmup:
             step.reached += 1
         job = None
+        counted = False  # in the queue already (let in from a blocked wait)
         if step.needs or step.one_of:
             job = visit.job = Job(step.needs, visit.queued, step.one_of, step.levels[entity.klass])
             job.entity, job.activity = entity.number, step.name
-            if not self.units.request(job) and step.turns_away and self._turned_away(entity, step):
-                self.units.withdraw(job)
-                return False, self._elsewhere(step.lost_to)
+            if not self.units.request(job) and step.turns_away:
+                if upstream is not None and step.blocks and step.queue.value >= step.capacity:
+                    yield from self._blocked(entity, step, job, upstream)
+                    upstream, counted, visit.queued = None, True, env.now
+                elif self._turned_away(entity, step):
+                    self.units.withdraw(job)
+                    if upstream is not None:
+                        self._release(upstream)
+                    return False, self._elsewhere(step.lost_to), None
+        if upstream is not None:
+            self._release(upstream)
         if step.can_queue:
-            step.queue.add(visit.queued, 1)
-            for watch in step.rules:
-                self._check(watch)
+            if not counted:
+                step.queue.add(visit.queued, 1)
+                for watch in step.rules:
+                    self._check(watch)
             if job is not None and not job.granted and step.preempt:
                 self._preempt(step, job)
             if job is not None and not job.granted:
@@ -321,8 +356,10 @@ class Model:
             if step.consumes and not visit.reneged:
                 yield from self._consume(entity, step, visit)
             if visit.reneged:
-                return False, self._elsewhere(step.abandon_to)
+                return False, self._elsewhere(step.abandon_to), None
             step.queue.add(env.now, -1)
+            if step.blocks:
+                self._unblock(step)
         visit.started = True
         step.wait.observe(env.now, env.now - visit.queued)
         step.class_wait[entity.klass].observe(env.now, env.now - visit.queued)
@@ -339,11 +376,68 @@ class Model:
         else:
             yield env.timeout(duration)
         self.log("end", entity.number, step.name)  # before the release: the grants it makes follow it
+        nxt = step.choose_next(entity.klass)
+        target = nxt if nxt is None or nxt.redirect is None else nxt.redirect
+        carry = None
         if job is not None:
-            self._release(job)
+            if target is not None and target.blocks:  # released once the next step lets it in
+                carry = job
+            else:
+                self._release(job)
         if env.now >= self.warmup:
             step.completed += 1
-        return True, None
+        return True, nxt, carry
+
+    def _blocked(self, entity: Entity, step: Step, job: Job, upstream: Job) -> Generator:
+        """Blocking after service: wait where it is, holding the units of the step before,
+        until this step's room has a place (`_unblock`) or its request is granted; then give
+        those units back. Its request stays in the lines meanwhile."""
+        self.log("blocked", entity.number, step.name)
+        entry = Blocked(job, self.env.event())
+        step.blocked.append(entry)
+        self.blocked_at[upstream] = step
+        job.on_grant = lambda: self._let_in(step, entry)
+        self._deadlock(step)
+        yield entry.wake
+        del self.blocked_at[upstream]
+        job.on_grant = None
+        self._release(upstream)
+
+    def _let_in(self, step: Step, entry: Blocked) -> None:
+        """A blocked entity takes a place in the queue (or was granted): wake it."""
+        if entry.woken:
+            return
+        entry.woken = True
+        step.blocked.remove(entry)
+        step.queue.add(self.env.now, 1)
+        for watch in step.rules:
+            self._check(watch)
+        entry.wake.succeed()
+
+    def _unblock(self, step: Step) -> None:
+        """The queue shrank: let blocked entities in while there is room, first blocked first."""
+        assert step.capacity is not None
+        while step.blocked and step.queue.value < step.capacity:
+            self._let_in(step, step.blocked[0])
+
+    def _deadlock(self, step: Step) -> None:
+        """Raise if `step` can never let anyone in again: the greatest set of full steps none
+        of whose queues can drain, because some pool each needs (or every pool of its
+        `one_of`) has all its units held by entities blocked at steps of the set, and none of
+        whose waiting entities can renege."""
+        stuck = set(self.blocked_at.values())
+        while True:
+            keep = {s for s in stuck if s.never_drains(lambda p, k=stuck: self._held_by_blocked(p, k))}
+            if keep == stuck:
+                break
+            stuck = keep
+        if step in stuck:
+            names = sorted(s.name for s in stuck)
+            raise DeadlockError(self.env.now, names)
+
+    def _held_by_blocked(self, pool: int, steps: set[Step]) -> bool:
+        units = self.pools[pool].units
+        return all(isinstance(u.job, Job) and self.blocked_at.get(u.job) in steps for u in units)
 
     def _elsewhere(self, name: str | None) -> Step | None:
         return None if name is None else self.steps[name]
@@ -401,6 +495,8 @@ class Model:
         else:
             assert visit.job is not None
             self.units.cancel(visit.job)
+        if step.blocks:
+            self._unblock(step)
 
     def _consume(self, entity: Entity, step: Step, visit: Visit) -> Generator:
         now = self.env.now

@@ -19,6 +19,28 @@ class SpecError(Exception):
         super().__init__(f"{where}{len(self.problems)} problem(s)\n" + "\n".join(lines))
 
 
+class DeadlockError(RuntimeError):
+    """Blocking after service locked a replication: full activities whose every unit is held
+    by work blocked in front of one of them. (Its args are (time, activities): SimPy re-raises
+    an exception from a process by calling its type with its args.)"""
+
+    def __init__(self, time: float, activities: Sequence[str]) -> None:
+        super().__init__(time, list(activities))
+
+    @property
+    def time(self) -> float:
+        return float(self.args[0])
+
+    @property
+    def activities(self) -> list[str]:
+        return list(self.args[1])
+
+    def __str__(self) -> str:
+        return (f"deadlock at t = {self.time:g}: {', '.join(self.activities)} are full and every unit "
+                "they need is held by work blocked in front of them (when_full: block); give a buffer "
+                "more room, or let work renege or be lost")
+
+
 def field_path(loc: Sequence[str | int], data: Any) -> str:
     """('activities', 0, 'duration') -> 'activities[serve].duration', naming list items."""
     parts: list[str] = []

@@ -200,6 +200,7 @@ class Activity(_Spec):
     class_patience: dict[Name, Dist] = {}
     abandon_to: Name | None = None
     queue_capacity: NonNegativeInt | None = None
+    when_full: Literal["lose", "block"] = "lose"  # block: work ahead waits where it is, holding its units
     join: list[Probability] = []
     lost_to: Name | None = None
 
@@ -208,7 +209,7 @@ class Activity(_Spec):
         data: dict[str, Any] = handler(self)
         for key in OPTIONAL_ACTIVITY_KEYS:  # older specs keep their shape (and hash)
             value = data.get(key)
-            if value is None or value is False or value == {} or value == []:
+            if value is None or value is False or value == {} or value == [] or value == "lose":
                 data.pop(key, None)
         return data
 
@@ -242,6 +243,9 @@ class Activity(_Spec):
             raise ValueError("abandon_to needs patience or class_patience")
         if self.lost_to is not None and self.queue_capacity is None and not self.join:
             raise ValueError("lost_to needs queue_capacity or join")
+        if self.when_full == "block" and (self.queue_capacity is None or self.lost_to is not None):
+            raise ValueError("when_full: block needs queue_capacity and no lost_to (work ahead waits "
+                             "where it is until there is room)")
         if self.preempt and not (waits_for_units and self.priority):
             raise ValueError("preempt needs priority and resources or one_of (a higher class takes the "
                              "units of a lower one in service)")
@@ -313,7 +317,7 @@ class Activity(_Spec):
 
 OPTIONAL_ACTIVITY_KEYS = ("working_hours", "one_of", "durations", "class_durations", "class_next", "priority",
                           "preempt", "patience", "class_patience", "abandon_to", "queue_capacity", "join",
-                          "lost_to")
+                          "lost_to", "when_full")
 
 
 class Shift(_Spec):

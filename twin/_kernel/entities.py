@@ -16,6 +16,7 @@ import math
 
 from numba import njit
 
+from twin._kernel.blocking import _carried
 from twin._kernel.events import (
     ARRIVAL,
     HOLD_END,
@@ -44,6 +45,7 @@ from twin._kernel.layout import (
     A_ROUTE,
     A_STREAM,
     AC_ABANDON_TO,
+    AC_BLOCK,
     AC_BRANCH,
     AC_CAN_FAIL,
     AC_DUR,
@@ -89,6 +91,7 @@ from twin._kernel.layout import (
     HOURS_PER_WEEK,
     M_ARR,
     M_ARR_CLS,
+    M_CARRY,
     M_CLS_DUE,
     M_CLS_OF,
     M_CLS_P,
@@ -127,7 +130,7 @@ from twin._kernel.layout import (
     _room,
 )
 from twin._kernel.lines import _alt_duration, _granted, _has_alt, _release_units, _request, _withdraw
-from twin._kernel.queueing import _patience, _preempt, _turned_away
+from twin._kernel.queueing import _block, _patience, _preempt, _release_carried, _turned_away, _unblock
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.stock import _review
 from twin._kernel.triggers import _watch
@@ -152,23 +155,41 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
         si[e + E_STEP] = a
         si[e + E_PHASE] = 0
         sf[_entf(si, slot) + EF_QUEUED] = now
-        si[e + E_NHELD] = 0
+        carry = si[_carried(si, e)] if mi[M_CARRY] else 0  # units of the step before, still held
+        si[e + E_NHELD] = carry
         if now >= w:
             si[si[S_QCOUNT] + 4 * a] += 1  # reached
         needs = _has(mi, 0, a)
         granted = needs and _request(si, sf, mi, 0, slot, now, w)
-        if needs and not granted and _turns_away(mi, a) and _turned_away(si, sf, mi, mf, rg, slot, a, now, w):
-            _withdraw(si, mi, 0, slot)
-            a = mi[_act(mi, a) + AC_LOST_TO]
-            if a < 0:
-                _leave(si, sf, mi, slot, now, w, False)
+        if needs and not granted and _turns_away(mi, a):
+            b = _act(mi, a)
+            if carry > 0 and mi[b + AC_BLOCK] and sf[3 * (1 + a)] >= mi[b + AC_QCAP]:
+                _block(si, sf, mi, slot, a, now)
                 return
-            continue
+            if _turned_away(si, sf, mi, mf, rg, slot, a, now, w):
+                _withdraw(si, mi, 0, slot)
+                if carry > 0:
+                    _release_carried(si, sf, mi, slot, now, w)
+                a = mi[b + AC_LOST_TO]
+                if a < 0:
+                    _leave(si, sf, mi, slot, now, w, False)
+                    return
+                continue
         break
+    if carry > 0:
+        _release_carried(si, sf, mi, slot, now, w)
+    _queue_up(si, sf, mi, mf, rg, slot, a, needs, now)
+
+
+@njit(cache=True)
+def _queue_up(si, sf, mi, mf, rg, slot, a, needs, now):
+    """The rest of Model._visit's wait: count in the queue, preempt, start patience, wait."""
+    e = _ent(si, slot)
+    w = mf[F_WARMUP]
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, 1.0, w)
         _watch(si, sf, mi, ON_QUEUE, a, now)
-        if needs and not granted:
+        if needs and not _granted(si, e, 0):  # a release of carried units may have granted it
             if mi[_act(mi, a) + AC_PREEMPT]:
                 _preempt(si, sf, mi, a, slot, now, w)
             if not _granted(si, e, 0):
@@ -203,6 +224,26 @@ def _elsewhere(si, sf, mi, mf, rg, slot, now):
         _visit(si, sf, mi, mf, rg, slot, a, now)
     else:
         _leave(si, sf, mi, slot, now, mf[F_WARMUP], False)
+
+
+@njit(cache=True)
+def _let_in_woken(si, sf, mi, mf, rg, slot, now):
+    """Woken after a blocked wait (Model._blocked returns): give the carried units back, then
+    wait in the queue (already counted) from now, or go on if granted meanwhile."""
+    e = _ent(si, slot)
+    w = mf[F_WARMUP]
+    a = si[e + E_STEP]
+    si[e + E_PHASE] = 0  # a grant made by the release below wakes nobody
+    _release_carried(si, sf, mi, slot, now, w)
+    sf[_entf(si, slot) + EF_QUEUED] = now
+    if not _granted(si, e, 0):
+        if mi[_act(mi, a) + AC_PREEMPT]:
+            _preempt(si, sf, mi, a, slot, now, w)
+        if not _granted(si, e, 0):
+            _patience(si, sf, mi, mf, rg, slot, now)
+            si[e + E_PHASE] = WAIT_UNITS
+            return
+    _after_units(si, sf, mi, mf, rg, slot, now)
 
 
 @njit(cache=True)
@@ -243,6 +284,8 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     needs = _has(mi, 0, a)
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, -1.0, w)
+        if mi[_act(mi, a) + AC_BLOCK]:
+            _unblock(si, sf, mi, a, now, w)
     _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
     klass = si[e + E_CLASS]
     if mi[M_USES_CLS]:
@@ -305,11 +348,15 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     si[e + E_TOKEN] = -1
     si[e + E_RUNNING] = 0
     _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
+    nxt = _choose_next(mi, mf, rg, a, si[e + E_CLASS])
     if _has(mi, 0, a):
-        _release_units(si, sf, mi, slot, now, w)
+        target = nxt if nxt < 0 or si[si[S_REDIRECT] + nxt] < 0 else si[si[S_REDIRECT] + nxt]
+        if target >= 0 and mi[M_CARRY] and mi[_act(mi, target) + AC_BLOCK]:
+            si[_carried(si, e)] = si[e + E_NHELD]  # released once the next step lets it in
+        else:
+            _release_units(si, sf, mi, slot, now, w)
     if now >= w:
         si[si[S_COMPLETED] + a] += 1
-    nxt = _choose_next(mi, mf, rg, a, si[e + E_CLASS])
     if nxt >= 0:
         _visit(si, sf, mi, mf, rg, slot, nxt, now)
     else:

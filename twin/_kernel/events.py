@@ -59,11 +59,12 @@ T_ARRIVAL, T_START, T_END, T_LEAVE, T_FAILURE, T_REPAIR, T_SHIFT, T_ORDER, T_DEL
 T_GRANT = 9  # units handed to a request (traced, not counted)
 T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
 T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
-T_RENEGE, T_LOST, T_BALK, T_PREEMPT = 12, 13, 14, 15  # subject: the entity, name: the activity
+T_RENEGE, T_LOST, T_BALK, T_PREEMPT, T_BLOCKED = 12, 13, 14, 15, 16  # subject: entity, name: activity
 
 # What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made
 # meanwhile wakes nobody: Request.on_grant is None).
 WAIT_UNITS, WAIT_STOCK, WAIT_RESUME, RENEGED = 1, 2, 3, 4
+BLOCKED, LET_IN = 5, 6  # blocked before a full activity; let into its queue (or granted), not yet woken
 
 
 # -- statistics (twin.monitors, same float operations) ------------------------------

@@ -33,7 +33,8 @@ M_ALT = 36  # skilled pools: rows (pool, duration dist or -1), AC_ALT_LO..AC_ALT
 # allowance (-1: none); in mf the join probabilities (AC_JOIN_LO..AC_JOIN_HI per activity).
 M_NCLS, M_USES_CLS, M_HAS_PRIO, M_CLS_ACT, M_SUCC_PTR, M_ARR_CLS, M_CLS_OF = 37, 38, 39, 40, 41, 42, 43
 M_CLS_P, M_CLS_DUE, M_JOIN_P = 44, 45, 46
-M_HEADER = 47
+M_CARRY = 47  # 1 if some activity blocks when full: entity rows then end in E_CARRY, E_BNEXT
+M_HEADER = 48
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
@@ -54,7 +55,7 @@ AC_HOURS, AC_ALT_LO, AC_ALT_HI = 10, 11, 12
 # waiting: patience stream, waiting room (-1: unbounded), join probabilities, balk stream, where
 # those who renege or are turned away go (-1: leave), whether a higher class preempts
 AC_PATIENCE_STREAM, AC_QCAP, AC_JOIN_LO, AC_JOIN_HI, AC_BALK_STREAM = 13, 14, 15, 16, 17
-AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, ACT_W = 18, 19, 20, 21
+AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, AC_BLOCK, ACT_W = 18, 19, 20, 21, 22  # AC_BLOCK: when_full block
 CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CLS_ACT_W = 0, 1, 2, 3, 4  # activity x class rows
 ACL_LO, ACL_HI, ACL_STREAM, ARR_CLS_W = 0, 1, 2, 3  # per arrival: its class rows
 LEVEL_SHIFT = 40  # request key = level << LEVEL_SHIFT + request seq (twin.allocation)
@@ -84,7 +85,10 @@ S_EXTRA = 56  # counts: late, then repairs per pool, then activations per rule
 S_RARMED, S_RFIRED, S_REPOCH, S_REDIRECT, SF_RSINCE = 57, 58, 59, 60, 61  # rules; reroute per activity
 SF_RTIMES = 62  # per rule (for, delay), copied from mf so that grants can fire rules
 S_QCOUNT = 63  # per activity: reached, abandoned, lost, balked (after the warm-up)
-S_HEADER = 64
+# Blocking: per activity the first and last entity blocked before it (slot + 1; 0: none), and
+# a deadlock found: [found, then per activity 1 if it is among the locked ones]; its time.
+S_BHEAD, S_BTAIL, S_DEAD, SF_DEAD = 64, 65, 66, 67
+S_HEADER = 68
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -93,7 +97,10 @@ S_HEADER = 64
 # Entity rows (int): number, step, phase, down, running, resume, token, units held, a slot of
 # the free-slot stack, request key per allocator (level << LEVEL_SHIFT + seq), granted flags
 # (bit al), class, then the held units (a skilled step's unit of its `one_of` pool last).
-# 16 words for a one-unit step: the row width M/M/c runs fastest with.
+# 16 words for a one-unit step: the row width M/M/c runs fastest with. Where some activity
+# blocks when full, rows end in two more words (at K_EW - 2, K_EW - 1): the number of units
+# carried from the step before (the first held units) and the next entity blocked before the
+# same activity (slot + 1; 0: none).
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
 E_SEQ, E_GRANTED, E_CLASS, E_PKEY, E_PNEXT, E_HELD = 9, 11, 12, 13, 14, 15
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
@@ -119,7 +126,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
 
     req: list[tuple[int, int]] = []
     act = np.zeros((n_act, ACT_W), np.int64)
-    held, most = 1, 1
+    held, most, blocking = 1, 1, 0
     for a in range(n_act):
         lo, hi = c.need_ptr[a], c.need_ptr[a + 1]
         act[a, AC_REQ], act[a, AC_REQ + 1] = len(req), len(req) + hi - lo
@@ -127,6 +134,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
         alo, ahi = c.alt_ptr[a], c.alt_ptr[a + 1]
         act[a, AC_ALT_LO], act[a, AC_ALT_HI] = alo, ahi
         held = max(held, int(c.need_amount[lo:hi].sum()) + int(ahi > alo))
+        if c.act_block[a]:
+            blocking = max(blocking, int(c.need_amount[lo:hi].sum()) + int(ahi > alo))
         ulo, uhi = c.use_ptr[a], c.use_ptr[a + 1]
         act[a, AC_REQ + 2], act[a, AC_REQ + 3] = len(req), len(req) + uhi - ulo
         req += [(n_pool + int(c.use_mat[k]), int(c.use_amount[k])) for k in range(ulo, uhi)]
@@ -139,7 +148,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     act[:, AC_JOIN_LO], act[:, AC_JOIN_HI] = c.join_ptr[:-1], c.join_ptr[1:]
     act[:, AC_BALK_STREAM] = c.act_balk_stream
     act[:, AC_ABANDON_TO], act[:, AC_LOST_TO] = c.act_abandon_to, c.act_lost_to
-    act[:, AC_PREEMPT] = c.act_preempt
+    act[:, AC_PREEMPT], act[:, AC_BLOCK] = c.act_preempt, c.act_block
     unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
     pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
                             c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
@@ -149,7 +158,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     head[M_NACT], head[M_NPOOL], head[M_NUNIT], head[M_NMAT] = n_act, n_pool, n_unit, n_mat
     head[M_NARR], head[M_NDIST] = n_arr, n_dist
     head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
-    head[M_HELD], head[M_MOST] = held, most
+    head[M_HELD], head[M_MOST] = held + blocking, most  # blocked: the units carried, then its own
+    head[M_CARRY] = int(blocking > 0)
     head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + LV_PER_POOL * n_pool
     n_rule = len(c.ru_trigger)
     head[M_NSTRESS], head[M_NRULE] = len(c.st_kind), n_rule
@@ -258,7 +268,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     n_rule = mi[M_NRULE]
     n_lines = n_pool + n_mat
     k_dh = _dispatch_size(mi, k_ent)
-    ew = E_HELD + mi[M_HELD]
+    ew = E_HELD + mi[M_HELD] + 2 * mi[M_CARRY]
     h = np.zeros(S_HEADER, np.int64)
     h[K_ENT], h[K_HEAP], h[K_DH], h[K_DEL], h[K_TR], h[K_EW] = k_ent, k_heap, k_dh, k_del, k_tr, ew
     pos = S_HEADER
@@ -268,7 +278,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_WHEAD, n_mat), (S_WTAIL, n_mat), (S_FREE, n_lines), (S_LHEAD, n_lines),
                       (S_LLEN, n_lines), (S_PLEVEL, n_pool), (S_PABSENT, n_pool), (S_PEXTRA, n_pool),
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
-                      (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act)):
+                      (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
+                      (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -284,6 +295,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     fpos += n_rule
     h[SF_RTIMES] = fpos
     fpos += 2 * n_rule
+    h[SF_DEAD] = fpos
+    fpos += 1
     h[SF_FIXED_END] = fpos
     for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
         h[key] = fpos

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from numba import njit
 
-from twin._kernel.events import T_BY, T_GRANT, _defer_grant, _stock_record, _trace
+from twin._kernel.blocking import _let_in
+from twin._kernel.events import BLOCKED, T_BY, T_GRANT, _defer_grant, _stock_record, _trace
 from twin._kernel.layout import (
     AC_ALT_HI,
     AC_ALT_LO,
@@ -201,7 +202,10 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
         if chosen >= 0:
             _trace(si, sf, now, T_BY, si[e + E_NUM], chosen)
     if notify and si[e + E_PHASE]:  # the requester waits on an event; succeed() schedules it now
-        _defer_grant(si, slot)
+        if si[e + E_PHASE] == BLOCKED:  # granted while blocked before a full activity
+            _let_in(si, sf, mi, slot, now, w)
+        else:
+            _defer_grant(si, slot)
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ from twin._kernel.entities import (
     _elsewhere,
     _finish,
     _interrupted,
+    _let_in_woken,
     _next_arrival,
     _resumed,
     _start_activity,
@@ -44,6 +45,7 @@ from twin._kernel.events import (
     INIT_SHIFT,
     INIT_STRESS,
     INTERRUPT,
+    LET_IN,
     NORMAL,
     PREEMPTED,
     RECOVERED,
@@ -90,6 +92,7 @@ from twin._kernel.layout import (
     P_UNIT_HI,
     P_UNIT_LO,
     S_COMPLETED,
+    S_DEAD,
     S_EXTRA,
     S_FILLED,
     S_FREE,
@@ -97,6 +100,7 @@ from twin._kernel.layout import (
     S_REQUESTS,
     S_TACOUNT,
     S_TR,
+    SF_DEAD,
     SF_DEL,
     SF_HEAP,
     SF_TA,
@@ -158,6 +162,8 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
             _start_activity(si, sf, mi, mf, rg, a, now)
         elif phase == WAIT_RESUME:
             _wait_or_hold(si, sf, a, now)
+        elif phase == LET_IN:
+            _let_in_woken(si, sf, mi, mf, rg, a, now)
         else:  # RENEGED
             _elsewhere(si, sf, mi, mf, rg, a, now)
     elif kind == INTERRUPT:
@@ -243,6 +249,8 @@ def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
         while slot >= 0:
             _handle(si, sf, mi, mf, rg, now, GRANTED, slot, 0)
             slot = _next_grant(si, sf, mi, now)
+        if si[si[S_DEAD]]:  # blocking locked the run (Model._deadlock raises)
+            break
     _snapshots(si, sf, mi, po, at, n_samples, every, math.inf, horizon)
     return True
 
@@ -317,15 +325,16 @@ def _stats_sizes(mi):
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
     more = _tallies(mi) - (2 + n_act)  # per-class tallies
-    return 1 + (2 + n_act) + n_act + 2 * n_mat + extra + 4 * n_act + more, 3 * mi[M_NLV] + _tallies(mi)
+    ints = 1 + (2 + n_act) + n_act + 2 * n_mat + extra + 4 * n_act + more + 1 + n_act
+    return ints, 3 * mi[M_NLV] + _tallies(mi) + 1
 
 
 @njit(cache=True)
 def _stats(si, sf, mi, oi, of):
     """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled, late,
     repairs per pool, activations per rule, (reached, abandoned, lost, balked) per activity,
-    per-class tally counts], of = [levels (value, last, area) ..., tally totals (per-class
-    last)]."""
+    per-class tally counts, deadlock found, locked per activity], of = [levels (value, last,
+    area) ..., tally totals (per-class last), the deadlock's time]."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     oi[0] = si[C_EVENTS]
     _copy(oi, 1, si, si[S_TACOUNT], 2 + n_act)
@@ -337,8 +346,10 @@ def _stats(si, sf, mi, oi, of):
     at = 3 + 2 * n_act + 2 * n_mat + extra
     _copy(oi, at, si, si[S_QCOUNT], 4 * n_act)
     _copy(oi, at + 4 * n_act, si, si[S_TACOUNT] + 2 + n_act, _tallies(mi) - (2 + n_act))
+    _copy(oi, at + 4 * n_act + _tallies(mi) - (2 + n_act), si, si[S_DEAD], 1 + n_act)
     _copy(of, 0, sf, 0, 3 * mi[M_NLV])
     _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], _tallies(mi))
+    of[3 * mi[M_NLV] + _tallies(mi)] = sf[si[SF_DEAD]]
 
 
 @njit(cache=True)

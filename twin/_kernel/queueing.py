@@ -1,4 +1,4 @@
-"""Waiting with classes: turning away, patience and preemption.
+"""Waiting with classes: turning away, patience, preemption and blocking after service.
 
 `_turned_away` decides, for an entity that would have to wait, whether the waiting room is
 full (lost) or it declines to join (balks, by the join probability for the queue it sees);
@@ -7,20 +7,29 @@ runs when it expires: the entity leaves its lines (giving back units it held whi
 for stock) and is woken to go elsewhere (`RENEGED`). `_preempt` stops the lowest-class job
 in service at an activity for a waiting request of a higher class: the job gives back its
 units, waits in its lines at its old key and resumes with its time left (`PREEMPTED`).
-Reference in the SimPy engine: Model._turned_away, _patience, _renege, _preempt and the
-preemption branch of Model._work.
+`_block` puts an entity whose next activity is full and blocks on that activity's list,
+holding its carried units, and checks for a deadlock (`_deadlock`: the greatest set of
+activities none of whose queues can drain); `_unblock` lets blocked entities in as the queue
+shrinks, and `_release_carried` gives the carried units back when one wakes.
+Reference in the SimPy engine: Model._turned_away, _patience, _renege, _preempt, the
+preemption branch of Model._work, Model._blocked, _unblock, _deadlock, _held_by_blocked and
+Step.never_drains.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
+from twin._kernel.blocking import _block_append, _carried, _let_in
 from twin._kernel.events import (
+    BLOCKED,
+    LET_IN,
     NORMAL,
     PREEMPTED,
     RENEGE,
     RENEGED,
     T_BALK,
+    T_BLOCKED,
     T_LOST,
     T_PREEMPT,
     T_RENEGE,
@@ -33,7 +42,10 @@ from twin._kernel.events import (
     _push,
 )
 from twin._kernel.layout import (
+    AC_ALT_HI,
+    AC_ALT_LO,
     AC_BALK_STREAM,
+    AC_BLOCK,
     AC_JOIN_HI,
     AC_JOIN_LO,
     AC_PATIENCE_STREAM,
@@ -43,6 +55,8 @@ from twin._kernel.layout import (
     CA_PATIENCE,
     E_CLASS,
     E_DOWN,
+    E_HELD,
+    E_NHELD,
     E_NUM,
     E_PHASE,
     E_RUNNING,
@@ -53,18 +67,41 @@ from twin._kernel.layout import (
     EF_REMAINING,
     EF_STARTED,
     LEVEL_SHIFT,
+    M_ALT,
     M_JOIN_P,
+    M_NACT,
     M_NPOOL,
     M_REQ,
+    P_UNIT_HI,
+    P_UNIT_LO,
+    S_BHEAD,
+    S_DEAD,
+    S_FREE,
     S_POSITION,
     S_QCOUNT,
+    S_UFAILED,
+    S_UJOB,
+    SF_DEAD,
+    U_POOL,
     _act,
     _cls_act,
     _ent,
     _entf,
+    _pool,
     _reqs,
+    _unit,
 )
-from twin._kernel.lines import _cancel, _dispatch_needs, _give_back, _granted, _release_units, _requeue
+from twin._kernel.lines import (
+    _cancel,
+    _dh_push_head,
+    _dispatch_loop,
+    _dispatch_needs,
+    _give_back,
+    _granted,
+    _release_units,
+    _requeue,
+)
+from twin._kernel.pools import _pool_release
 from twin._kernel.rng import _generator, _sample
 
 Q_REACHED, Q_ABANDONED, Q_LOST, Q_BALKED = 0, 1, 2, 3  # S_QCOUNT + 4 * a + ...
@@ -139,6 +176,8 @@ def _renege(si, sf, mi, slot, token, now, w):
         si[e + E_DOWN] = 0  # its failed units are given back: the next step starts afresh
     else:
         _cancel(si, sf, mi, 0, slot, now, w)
+    if mi[_act(mi, a) + AC_BLOCK]:
+        _unblock(si, sf, mi, a, now, w)
 
 
 @njit(cache=True)
@@ -165,3 +204,130 @@ def _preempt(si, sf, mi, a, slot, now, w):
     _requeue(si, mi, victim)
     _dispatch_needs(si, sf, mi, 0, a, chosen, now, w)
     _push(si, sf, now, URGENT, PREEMPTED, victim, 0)
+
+
+# -- blocking after service (Model._blocked, _unblock, _deadlock) --------------------------
+@njit(cache=True)
+def _release_carried(si, sf, mi, slot, now, w):
+    """Model._release of the carried units: back to their pools (a failed one no longer counts
+    as down for this entity), then a dispatch of those pools; the entity's own units move to
+    the front of its held units."""
+    e = _ent(si, slot)
+    n = si[_carried(si, e)]
+    if n == 0:
+        return
+    lines = 0
+    for i in range(n):
+        u = si[e + E_HELD + i]
+        p = mi[_unit(mi, u) + U_POOL]
+        if si[si[S_UFAILED] + u]:
+            si[e + E_DOWN] -= 1
+        si[si[S_FREE] + p] += _pool_release(si, sf, mi, u, now, w)
+        lines = _dh_push_head(si, 0, p, lines)
+    held = si[e + E_NHELD]
+    for i in range(n, held):
+        si[e + E_HELD + i - n] = si[e + E_HELD + i]
+    si[e + E_NHELD] = held - n
+    si[_carried(si, e)] = 0
+    if lines > 0:
+        _dispatch_loop(si, sf, mi, 0, lines, now, w)
+
+
+@njit(cache=True)
+def _block(si, sf, mi, slot, a, now):
+    """Model._blocked: wait where it is, holding the carried units, on a's blocked list."""
+    e = _ent(si, slot)
+    _log(si, sf, now, T_BLOCKED, si[e + E_NUM], a)
+    _block_append(si, a, slot)
+    si[e + E_PHASE] = BLOCKED
+    _deadlock(si, sf, mi, a, now)
+
+
+@njit(cache=True)
+def _unblock(si, sf, mi, a, now, w):
+    """Model._unblock: while a's queue has room, let the first blocked entity in."""
+    cap = mi[_act(mi, a) + AC_QCAP]
+    while si[si[S_BHEAD] + a] and sf[3 * (1 + a)] < cap:
+        _let_in(si, sf, mi, si[si[S_BHEAD] + a] - 1, now, w)
+
+
+@njit(cache=True)
+def _holds_carried(si, e, u):
+    for i in range(si[_carried(si, e)]):  # noqa: SIM110  (no generators in Numba)
+        if si[e + E_HELD + i] == u:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _blocked_at(si, j):
+    """The activity entity slot j is blocked before, holding carried units (Model.blocked_at:
+    from its block until it wakes), or -1."""
+    e = _ent(si, j)
+    phase = si[e + E_PHASE]
+    if phase in (BLOCKED, LET_IN) and si[_carried(si, e)] > 0:
+        return si[e + E_STEP]
+    return -1
+
+
+@njit(cache=True)
+def _locked(si, mi, p, stuck):
+    """Model._held_by_blocked: every unit of pool p carried by an entity blocked before a
+    stuck activity."""
+    b = _pool(mi, p)
+    for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
+        j = si[si[S_UJOB] + u]
+        if j < 0:
+            return False
+        at = _blocked_at(si, j)
+        if at < 0 or not si[stuck + 1 + at] or not _holds_carried(si, _ent(si, j), u):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _never_drains(si, mi, a, stuck):
+    """Step.never_drains: nobody waiting at a can renege, and some fixed pool (or every
+    skilled pool) of a is locked."""
+    b = _act(mi, a)
+    if mi[b + AC_PATIENCE_STREAM] >= 0:
+        return False
+    lo, hi = _reqs(mi, 0, a)
+    r = mi[M_REQ]
+    alo, ahi = mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]
+    if ahi > alo:
+        skilled = True
+        for k in range(alo, ahi):
+            if not _locked(si, mi, mi[mi[M_ALT] + 2 * k], stuck):
+                skilled = False
+                break
+        if skilled:
+            return True
+    for k in range(lo, hi):  # noqa: SIM110  (no generators in Numba)
+        if _locked(si, mi, mi[r + 2 * k], stuck):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _deadlock(si, sf, mi, a, now):
+    """Model._deadlock: the greatest set of activities that never drain, starting from those
+    entities are blocked before; if `a` is in it, record the deadlock (the loop stops)."""
+    stuck = si[S_DEAD]
+    n_act = mi[M_NACT]
+    for x in range(n_act):
+        si[stuck + 1 + x] = 0
+    for j in range(si[C_ENT_NEW]):
+        at = _blocked_at(si, j)
+        if at >= 0:
+            si[stuck + 1 + at] = 1
+    changed = True
+    while changed:
+        changed = False
+        for x in range(n_act):
+            if si[stuck + 1 + x] and not _never_drains(si, mi, x, stuck):
+                si[stuck + 1 + x] = 0
+                changed = True
+    if si[stuck + 1 + a]:
+        si[stuck] = 1
+        sf[si[SF_DEAD]] = now
