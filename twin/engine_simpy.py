@@ -333,7 +333,8 @@ class Model:
             job = visit.job = Job(step.needs, visit.queued, step.one_of, step.levels[entity.klass])
             job.entity, job.activity = entity.number, step.name
             if not self.units.request(job) and step.turns_away:
-                if upstream is not None and step.blocks and step.queue.value >= step.capacity:
+                full = step.capacity is not None and step.queue.value >= step.capacity
+                if upstream is not None and step.blocks and full:
                     yield from self._blocked(entity, step, job, upstream)
                     upstream, counted, visit.queued = None, True, env.now
                 elif self._turned_away(entity, step):
