@@ -452,3 +452,14 @@ def test_blocking_needs_a_room_and_no_lost_to() -> None:
     with pytest.raises(SpecError) as error:
         loads_twin(BLOCKING.replace("queue_capacity: 1, ", ""))
     assert "when_full: block needs queue_capacity" in str(error.value)
+
+
+def test_the_cli_reports_a_deadlock_without_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "loop.yaml"
+    path.write_text(LOOP)
+    done = subprocess.run([sys.executable, "-m", "twin.cli", "run", str(path), "--replications", "2",
+                           "--engine", "simpy"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "deadlock at t = " in done.stderr and "a, b are full" in done.stderr.replace("\n", " ")

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from twin.errors import SpecError
+from twin.errors import DeadlockError, SpecError
 from twin.loader import load_twin
 from twin.results import flat_kpis, readable
 from twin.runner import ENGINES, EngineUnavailable, RunResult, run
@@ -63,6 +63,8 @@ def run_command(
         result = _run_with_progress(twin, replications, seed, engine, show=not as_json)
     except EngineUnavailable as error:
         raise _fail(f"--engine {engine}: {error}") from None
+    except DeadlockError as error:
+        raise _fail(f"{file}: {error}") from None
     summary = result.to_json()
     if as_json:
         print(json.dumps(summary, allow_nan=False))
