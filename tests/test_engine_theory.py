@@ -291,15 +291,17 @@ def sample_path_little(twin: Twin, seed: int) -> None:
 
     With entity k in the system over [born_k, left_k) (left_k = horizon if still there):
     wip * (h - w) = sum_k |[born_k, left_k) ∩ [w, h]|; throughput * (h - w) = number of
-    departures in [w, h]; cycle_time = their mean time in system.
+    departures in [w, h] after service; cycle_time = their mean time in system.
     """
     rep = run(twin, 1, seed, trace=True).replications[0]
     assert rep.trace is not None
     born = {e: t for t, kind, e, _ in rep.trace if kind == "arrival"}
     left = {e: t for t, kind, e, _ in rep.trace if kind == "leave"}
+    last = {e: kind for _, kind, e, _ in rep.trace if kind in ("start", "renege", "lost", "balk")}
     w, h = twin.warmup, twin.horizon
     area = sum(max(0.0, min(left.get(e, h), h) - max(b, w)) for e, b in born.items())
-    sojourns = [t - born[e] for e, t in left.items() if t >= w]
+    # those who reneged, were lost or balked and left count in no completion KPI
+    sojourns = [t - born[e] for e, t in left.items() if t >= w and last.get(e) == "start"]
     record = rep.record
     assert len(left) < len(born)  # the identities are not vacuous: some never left
     assert record["wip"] == pytest.approx(area / (h - w), rel=1e-9)
