@@ -20,7 +20,7 @@ from scenarios.spec import Experiment, ScenarioFile, ScenarioStress, Sensitivity
 from twin.costs import COST_PARTS, POOL_INPUTS
 from twin.errors import SpecError, from_validation_error
 from twin.loader import parse_twin, twin_to_data
-from twin.spec import Twin
+from twin.spec import Activity, Twin
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
 DUE_KPIS = ("on_time", "tardiness", "late")
@@ -29,6 +29,15 @@ GROUP_KPIS = {
     "resources": ("utilization", "availability"),
     "materials": ("inventory", "fill_rate", "stockout_fraction"),
 }
+CLASS_KPIS = ("throughput", "cycle_time")
+
+
+def leaving_kpis(activity: Activity) -> list[str]:
+    """The shares of those reaching `activity` who leave unserved, where it lets them:
+    reneging (patience), a full waiting room (queue_capacity), balking (join)."""
+    kinds = [("abandoned", activity.patience is not None or bool(activity.class_patience)),
+             ("lost", activity.queue_capacity is not None), ("balked", bool(activity.join))]
+    return [kind for kind, happens in kinds if happens]
 
 
 @dataclass
@@ -48,12 +57,22 @@ class Scenario:
 
 
 def kpi_names(twin: Twin) -> list[str]:
-    """Every KPI a replication of `twin` records (DESIGN.md, run output)."""
+    """Every KPI a replication of `twin` records (DESIGN.md, run output), with those of
+    classes, reneging and waiting rooms: `activities.a.abandoned`, `.lost`, `.balked` where
+    the activity lets it happen, `activities.a.by_class.c.wait` and `classes.c.throughput`
+    / `.cycle_time` when the twin distinguishes classes."""
     names = list(TOP_LEVEL)
     if twin.has_due_dates:
         names += DUE_KPIS
     for group, kpis in GROUP_KPIS.items():
-        names += [f"{group}.{item.name}.{kpi}" for item in getattr(twin, group) for kpi in kpis]
+        for item in getattr(twin, group):
+            names += [f"{group}.{item.name}.{kpi}" for kpi in kpis]
+            if isinstance(item, Activity):
+                names += [f"activities.{item.name}.{kpi}" for kpi in leaving_kpis(item)]
+                if twin.uses_classes:
+                    names += [f"activities.{item.name}.by_class.{c}.wait" for c in twin.classes]
+    if twin.uses_classes:
+        names += [f"classes.{c}.{kpi}" for c in twin.classes for kpi in CLASS_KPIS]
     names += [f"contingency.{rule.name}.activations" for rule in twin.contingency]
     if twin.costs is not None:
         names += [f"resources.{r.name}.{k}" for r in twin.resources for k in POOL_INPUTS]
