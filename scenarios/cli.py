@@ -15,6 +15,7 @@ from scenarios import store
 from scenarios.loader import Scenario, load_study
 from scenarios.report import summarize_study
 from scenarios.runner import StudyResult, run_study, settings_for
+from scenarios.spec import parse_target
 from twin.loader import dumps_twin
 from twin.results import readable
 
@@ -79,7 +80,7 @@ def comparison_tables(summary: dict[str, Any], scenarios: list[Scenario]) -> lis
         for n in names[1:]:
             s, d = summary["scenarios"][n]["kpis"][kpi], summary["differences"][n].get(kpi)
             cells.append(f"{_mean_ci(s)}\n{_delta(d)}")
-        kpis.add_row(kpi, *cells)
+        kpis.add_row(short_name(kpi), *cells)
     tables = [kpis]
     first = summary["scenarios"][names[0]]
     if first["targets"]:
@@ -88,17 +89,40 @@ def comparison_tables(summary: dict[str, Any], scenarios: list[Scenario]) -> lis
         for name in names:
             targets.add_column(name, justify="right")
         for text in first["targets"]:
-            targets.add_row(text, *[_target(summary["scenarios"][n]["targets"][text]) for n in names])
+            targets.add_row(short_target(text), *[_target(summary["scenarios"][n]["targets"][text])
+                                                  for n in names])
         targets.add_row("all targets met", *["yes" if summary["scenarios"][n]["meets_targets"] else "no"
                                              for n in names])
         tables.append(targets)
     return tables
 
 
+GROUPS = ("activities", "resources", "materials", "classes", "contingency")
+
+
+def short_name(kpi: str) -> str:
+    """A KPI as the table shows it, short enough for a narrow column: 'activities.doctor.
+    by_class.urgent.wait' -> 'doctor urgent wait', 'resources.agent.utilization' -> 'agent
+    utilization'; KPIs of no group stay as they are ('cycle_time', 'cost.labour')."""
+    parts = kpi.split(".")
+    if parts[0] not in GROUPS or len(parts) < 3:
+        return kpi
+    return " ".join(p for p in parts[1:] if p != "by_class")
+
+
+def short_target(text: str) -> str:
+    """'activities.answer.abandoned <= 0.05' -> 'answer abandoned <= 0.05'."""
+    target = parse_target(text)
+    stat = f".{target.statistic}" if target.statistic else ""
+    return f"{short_name(target.kpi)}{stat} {target.op} {target.threshold:g}"
+
+
 def conclusion(summary: dict[str, Any], folder: Path) -> str:
     ranking = summary["ranking"]
+    subset = ranking.get("subset_meeting_targets", ranking["subset"])
+    among = " among them" if "subset_meeting_targets" in ranking else ""
     lines = [f"best: [bold]{summary['best']}[/] ({ranking['goal']} {ranking['kpi']} among the scenarios "
-             f"meeting every target); 95% subset for the best: {', '.join(ranking['subset'])}"]
+             f"meeting every target); 95% subset for the best{among}: {', '.join(subset)}"]
     kn = ranking.get("kn")
     if kn is not None and kn["done"]:
         lines.append(f"Kim-Nelson: [bold]{kn['selected']}[/] is the best on {kn['kpi']} within "
