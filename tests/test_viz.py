@@ -118,7 +118,10 @@ def test_forest_and_risk_table_match_the_summary(study: StudyData, colors: dict)
     target = summary["scenarios"]["today"]["targets"]["activities.cut.wait <= 2"]
     assert p_miss[0].startswith(f"{target['p_miss']:.0%}")
     assert table.cells.fill.color[1][0] == (GOOD if target["met"] else BAD)
-    assert f"{summary['scenarios']['today']['var95']['cycle_time']:,.3g}" in table.cells.values[4]
+    tails = summary["scenarios"]["today"]
+    var, cvar = tails["var95"]["cycle_time"], tails["cvar95"]["cycle_time"]
+    assert table.cells.values[4][0] == f"{var:,.3g} / {cvar:,.3g}"
+    assert table.header.values[4] == "<b>VaR95 / CVaR95<br>cycle time<br>(h)</b>"
 
 
 def test_state_fans_are_percentiles_of_the_recorded_series(study: StudyData, colors: dict) -> None:

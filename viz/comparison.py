@@ -3,8 +3,8 @@
 Differences are the study summary's `differences` (scenario − baseline over the same
 replications, common random numbers) with paired 95% t-intervals; one panel per KPI, in
 the KPI's own unit. The risk table gives, per scenario, each target's P(miss) with its
-Wilson CI (green: met, red: missed) and VaR95/CVaR95 of the risk KPIs (green to red from
-the best to the worst scenario; higher is worse).
+Wilson CI (green: met, red: missed) and VaR95 / CVaR95 of each risk KPI in one column
+(green to red from the best to the worst scenario by VaR95; higher is worse).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def forest(summary: Summary, kpis: Sequence[str], colors: dict[str, str], time_u
         margin={"t": 90},
     )
     fig.update_xaxes(gridcolor="#EEEEEE", zeroline=False)
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(range=[len(options) - 0.5, -1.0])  # first plan on top, room for its label
     return fig
 
 
@@ -95,25 +95,26 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str, currenc
         reports = [summary["scenarios"][n]["targets"][text] for n in names]
         t = parse_target(text)
         stat = f" {t.statistic}" if t.statistic else ""
-        header.append(f"P(miss)<br>{kpi_name(t.kpi)}{stat}<br>{t.op} {t.threshold:g}")
+        header.append(f"P(miss)<br>{wrap(kpi_name(t.kpi) + stat)}<br>{t.op} {t.threshold:g}")
         columns.append([_target_cell(r) for r in reports])
         fills.append([GOOD if r["met"] else BAD for r in reports])
-    for measure in ("var95", "cvar95"):
-        for kpi in summary["scenarios"][names[0]][measure]:
-            vals = [summary["scenarios"][n][measure].get(kpi) for n in names]
-            unit = kpi_unit(kpi, time_unit, currency) if kpi.split(".")[0] == "cost" else ""
-            if kpi in ("cycle_time", "tardiness") or kpi.endswith(".wait"):
-                unit = SHORT[time_unit]
-            unit = f"({unit})" if unit else ""
-            header.append(f"{'VaR95' if measure == 'var95' else 'CVaR95'}<br>{kpi_name(kpi)}<br>{unit}")
-            columns.append([_fmt(v) for v in vals])
-            fills.append(_ranked_fills(vals))
+    for kpi in summary["scenarios"][names[0]]["var95"]:  # one column a KPI: fewer, wider columns
+        var = [summary["scenarios"][n]["var95"].get(kpi) for n in names]
+        cvar = [summary["scenarios"][n]["cvar95"].get(kpi) for n in names]
+        unit = kpi_unit(kpi, time_unit, currency) if kpi.split(".")[0] == "cost" else ""
+        if kpi in ("cycle_time", "tardiness") or kpi.endswith(".wait"):
+            unit = SHORT[time_unit]
+        unit = f" ({unit})" if unit else ""
+        header.append(f"VaR95 / CVaR95<br>{wrap(kpi_name(kpi) + unit)}")
+        columns.append([f"{_fmt(v)} / {_fmt(c)}" for v, c in zip(var, cvar, strict=True)])
+        fills.append(_ranked_fills(var))
     met = [summary["scenarios"][n]["meets_targets"] for n in names]
     header.append("all targets met")
     columns.append(["yes" if m else "no" for m in met])
     fills.append([GOOD if m else BAD for m in met])
     first = summary["scenarios"][names[0]]["targets"]
     lines = 3 if any("statistic" in report for report in first.values()) else 2  # text lines a cell holds
+    head = max(58, 16 * max(h.count("<br>") + 1 for h in header) + 10)
     fig = go.Figure(
         go.Table(
             columnwidth=[1.3] + [1.0] * (len(header) - 1),
@@ -122,7 +123,7 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str, currenc
                 "fill_color": "#34495E",
                 "font": {"color": "white", "size": 11},
                 "align": "center",
-                "height": 58,
+                "height": head,
             },
             cells={
                 "values": columns,
@@ -135,10 +136,22 @@ def risk_table(summary: Summary, colors: dict[str, str], time_unit: str, currenc
     )
     fig.update_layout(
         title="Risk: probability of missing each target, and the worst 5% of runs",
-        height=150 + (18 * lines + 14) * len(names),
+        height=92 + head + (18 * lines + 14) * len(names),
         margin={"t": 50, "b": 10, "l": 10, "r": 10},
     )
     return fig
+
+
+def wrap(text: str, width: int = 11) -> str:
+    """Words on lines of about `width` characters ('<br>' between): a narrow table column
+    shows a long KPI name whole instead of clipping it."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
 
 
 def _target_cell(report: dict[str, Any]) -> str:

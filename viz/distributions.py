@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 
 from scenarios.spec import Target
 from viz.colors import TARGET, color_of
-from viz.labels import kpi_label, kpi_name
+from viz.labels import kpi_label, kpi_name, target_text
 
 
 def ecdf(values: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +82,7 @@ def kpi_ecdf(
                 )
             )
     if target is not None:
-        _draw_target(fig, target, table[kpi])
+        _draw_target(fig, target, table[kpi], target_text(target.text, time_unit, currency))
     title = f"{kpi_name(kpi)} over replications"
     if lines:
         fig.add_annotation(
@@ -123,11 +123,11 @@ def _level(statistic: str) -> float:
     return 0.5 if statistic == "mean" else float(statistic[1:]) / 100
 
 
-def _draw_target(fig: go.Figure, target: Target, values: pd.Series) -> None:
+def _draw_target(fig: go.Figure, target: Target, values: pd.Series, words: str) -> None:
     fig.add_vline(
         x=target.threshold,
         line={"color": TARGET, "width": 2, "dash": "dash"},
-        annotation={"text": f"target: {target.text}", "font": {"color": TARGET}},
+        annotation={"text": f"target: {words}", "font": {"color": TARGET}},
         annotation_position="top right",
     )
     if target.statistic is None:

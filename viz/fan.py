@@ -101,7 +101,7 @@ def _grid(
             if col == 1:
                 fig.update_yaxes(title_text=f"{label} ({unit})", row=row, col=col)
     fig.update_xaxes(showgrid=True, gridcolor="#EEEEEE", type="date")
-    fig.update_xaxes(title_text=clock.label, row=len(measures))
+    fig.update_xaxes(title_text=clock.label, row=len(measures), col=1)  # once: columns are narrow
     fig.update_layout(
         title=f"{title}<br><sup>{SUBTITLE}</sup>",
         height=150 + 190 * len(measures),

@@ -12,7 +12,7 @@ from scenarios.spec import ScenarioStress
 from twin.policies import QueueAbove, Rule, StockBelow
 from viz.colors import BAD, GOOD, color_of
 from viz.data import StudyData
-from viz.labels import kpi_label, kpi_name, kpi_unit, number
+from viz.labels import kpi_label, kpi_name, kpi_unit, number, target_text
 
 
 def num(x: float | None, digits: int = 3) -> str:
@@ -29,7 +29,7 @@ def question(study: StudyData) -> str:
     ranking = study.summary["ranking"]
     goal = "lowest" if ranking["goal"] == "min" else "highest"
     twin = study.twins[study.baseline].name
-    targets = ", ".join(t.text for t in study.targets) or "none"
+    targets = ", ".join(target_text(t.text, study.time_unit, study.currency) for t in study.targets) or "none"
     return (
         f"Which of the {len(study.scenarios)} plans for <b>{escape(twin)}</b> meets the targets "
         f"({escape(targets)}) with the {goal} mean {escape(kpi_name(ranking['kpi']))}?"
@@ -41,6 +41,8 @@ def scenario_list(study: StudyData, colors: dict[str, str]) -> str:
     for i, name in enumerate(study.scenarios):
         file = study.files.get(name, {})
         edits = [f"{escape(k)} = {escape(str(v))}" for k, v in file.get("changes", {}).items()]
+        edits += [f"add to {escape(k)}: {escape(_items(v))}" for k, v in file.get("add", {}).items()]
+        edits += [f"remove from {escape(k)}: {escape(_items(v))}" for k, v in file.get("remove", {}).items()]
         edits += [escape(_stress_text(s)) for s in file.get("stresses", [])]
         edits += [escape(_rule_text(r)) for r in file.get("contingency", [])]
         changes = "; ".join(edits)
@@ -50,6 +52,11 @@ def scenario_list(study: StudyData, colors: dict[str, str]) -> str:
         parts = " — ".join(p for p in (what, detail) if p)
         items.append(f"<li>{chip(name, colors)}{role}{': ' if parts else ''}{parts}</li>")
     return f"<ul class='scenarios'>{''.join(items)}</ul>"
+
+
+def _items(items: list) -> str:
+    """Added or removed items by name where they have one: 'nurse_practitioner'."""
+    return ", ".join(str(i.get("name", i)) if isinstance(i, dict) else str(i) for i in items)
 
 
 def _stress_text(data: dict) -> str:
@@ -119,7 +126,8 @@ def kpi_table(study: StudyData, colors: dict[str, str]) -> str:
                 f"<td style='background:{GOOD if r['met'] else BAD}'><b>{mark}</b>: "
                 f"P(miss) {r['p_miss']:.0%} <span class='small'>[{lo:.0%}, {hi:.0%}]</span>{stat}</td>"
             )
-        rows.append(f"<tr><th>target: {escape(target.text)}</th>{cells}</tr>")
+        words = escape(target_text(target.text, unit, study.currency))
+        rows.append(f"<tr><th title='{escape(target.text)}'>target: {words}</th>{cells}</tr>")
     for kpi in kpi_rows(study):
         cells = ""
         for name in study.scenarios:
@@ -144,6 +152,7 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
     s = study.summary
     best, ranking = s["best"], s["ranking"]
     kpi, unit = ranking["kpi"], kpi_unit(ranking["kpi"], study.time_unit, study.currency)
+    unit = "" if unit.startswith("fraction") else f" {unit}"  # a share needs no unit in a sentence
     meets = s["scenarios"][best]["meets_targets"]
     lines = []
     if best == study.baseline:
@@ -155,7 +164,7 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
         d = s["differences"][best][kpi]
         lines.append(
             f"<b>Recommended: {chip(best, colors)}</b>. Mean {escape(kpi_name(kpi))} changes by "
-            f"<b>{number(d['mean'], sign=True)} {unit}</b> vs the baseline "
+            f"<b>{number(d['mean'], sign=True)}{unit}</b> vs the baseline "
             f"(paired 95% CI {num(d['ci95'][0])} to "
             f"{num(d['ci95'][1])})."
         )
@@ -199,7 +208,8 @@ def risks(study: StudyData, colors: dict[str, str]) -> str:
     best = s["best"]
     plan = s["scenarios"][best]
     items = []
-    for text, r in plan["targets"].items():
+    for spec, r in plan["targets"].items():
+        text = target_text(spec, unit, study.currency)
         hi = r["ci95"][1]
         if not r["met"]:
             items.append(
