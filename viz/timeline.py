@@ -5,7 +5,8 @@ Both are derived from an event trace `(time, kind, subject, name)`:
   `0..level-1` are on shift); a unit going off shift while busy finishes its job first.
 - Busy units are replayed with the engine's rule: the lowest-numbered free units are
   taken at `grant` (the trace row of the moment a request gets its units) and released at
-  `end`. Between `grant` and `start` the job waits for its material: those units are
+  `end`, or at `preempt` (a higher class took them; the job, started already, is busy again
+  from its next `grant`). Between `grant` and `start` the job waits for its material: those units are
   "held" (counted busy by the utilisation KPI, shown apart here), so the chart is exact.
 - Stock starts at `initial`, drops by `consumes` at each `start`, rises at each
   `delivery` (subject = quantity); `order` marks carry the ordered quantity.
@@ -90,11 +91,12 @@ def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
         elif kind == "start":
             started.add((subject, name))
             touched = {p for p, _ in held.get((subject, name), [])}
-        elif kind == "end":
-            units = held.pop((subject, name), [])
+        elif kind in ("end", "preempt"):  # a preempted job gives its units back, started still:
+            units = held.pop((subject, name), [])  # its next grant resumes it (no new start)
             for p, i in units:
                 pools[p].job[i] = None
-            started.discard((subject, name))
+            if kind == "end":
+                started.discard((subject, name))
             touched = {p for p, _ in units}
         for p in touched:
             pools[p].update(t)
