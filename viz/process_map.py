@@ -4,9 +4,10 @@ Nodes are arrivals, activities and `exit`, in layers by topological generation o
 flow graph with loop-closing edges set aside (they are drawn as arcs below). An
 activity is coloured by the utilisation of the busiest pool it needs and sized by its mean
 wait; an edge's width and label give its flow per time unit (the source activity's
-completions per time unit after warm-up times the branch probability; an arrival edge
-carries 1 / mean interarrival). The bottleneck, the activity on the most utilised pool
-(the longest wait among its activities), is ringed in red.
+completions per time unit after warm-up split by the branches of the classes served there;
+an arrival edge carries 1 / mean interarrival); those who give up or are turned away go on
+dashed red edges, and an activity's label gives their shares. The bottleneck, the activity
+on the most utilised pool (the longest wait among its activities), is ringed in red.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import networkx as nx
 import numpy as np
 import plotly.graph_objects as go
 
+from twin.results import readable
 from twin.spec import EXIT, Twin, flow_graph
 from viz.colors import TARGET
-from viz.labels import PLURAL, SHORT
+from viz.labels import PLURAL, SHORT, number
 
 Kpis = dict[str, dict[str, Any]]  # dotted KPI -> summary {"mean", "ci95", ...}
 SPACING = 1.5  # vertical distance between nodes of a layer
@@ -61,15 +63,90 @@ def layout(graph: nx.DiGraph, sources: list[str]) -> tuple[dict[str, tuple[float
     return pos, back
 
 
+LEAVING = {"abandoned": "gave up", "lost": "turned away", "balked": "balked"}
+
+
+def _share(kpis: Kpis, activity: str, kind: str) -> float:
+    value = _mean(kpis, f"activities.{activity}.{kind}")
+    return 0.0 if math.isnan(value) else value
+
+
+def class_mix(twin: Twin, kpis: Kpis) -> dict[str, dict[str, float]]:
+    """Per activity, each class's share of the entities served there: the traffic equations
+    of each class (its arrival rates, its own branches, and those who give up or are turned
+    away going where the activity sends them, at the activity's measured shares; giving up
+    only for a class with patience there). Empty for an activity no class reaches."""
+    names = [a.name for a in twin.activities]
+    index = {n: i for i, n in enumerate(names)}
+    served: dict[str, dict[str, float]] = {n: {} for n in names}
+    for klass in twin.classes:
+        rate = np.zeros(len(names))
+        for a in twin.arrivals:
+            if klass in a.class_names:
+                share = a.classes.get(klass, 0.0) if a.classes else 1.0
+                rate[index[a.route]] += share / twin.mean_interarrival(a)
+        moves, kept = np.zeros((len(names), len(names))), np.ones(len(names))
+        for act in twin.activities:
+            i = index[act.name]
+            gave_up = _share(kpis, act.name, "abandoned") if act.patience_of(klass) is not None else 0.0
+            away = _share(kpis, act.name, "lost") + _share(kpis, act.name, "balked")
+            kept[i] = max(0.0, 1.0 - gave_up - away)
+            for target, p in act.successors_of(klass).items():
+                if target != EXIT:
+                    moves[i, index[target]] += kept[i] * p
+            if act.abandon_to is not None:
+                moves[i, index[act.abandon_to]] += gave_up
+            if act.lost_to is not None:
+                moves[i, index[act.lost_to]] += away
+        try:
+            visits = np.linalg.solve(np.eye(len(names)) - moves.T, rate)
+        except np.linalg.LinAlgError:  # a class that could loop for ever: leave it out
+            continue
+        for name, i in index.items():
+            if visits[i] * kept[i] > 0:
+                served[name][klass] = float(visits[i] * kept[i])
+    return {n: {c: v / sum(mix.values()) for c, v in mix.items()} for n, mix in served.items()}
+
+
 def flows(twin: Twin, graph: nx.DiGraph, kpis: Kpis) -> dict[tuple[str, str], float]:
-    """Flow per time unit on each edge."""
+    """Flow per time unit on each edge: an activity's completions split by the branches of
+    the classes served there (`class_mix`), plus those who leave it unserved (`leaving`)."""
     span = twin.horizon - twin.warmup
     out = {}
     for a in twin.arrivals:
         out[(f"arrival:{a.name}", a.route)] = 1.0 / twin.mean_interarrival(a)
+    mixes, gone = class_mix(twin, kpis), leaving(twin, kpis)
+    rerouted = {(r.action.reroute.from_, r.action.reroute.to) for r in twin.contingency if r.action.reroute}
     for u, v, data in graph.edges(data=True):
-        if not u.startswith("arrival:"):
-            out[(u, v)] = _mean(kpis, f"activities.{u}.completed") / span * data["probability"]
+        if u.startswith("arrival:"):
+            continue
+        act, mix = twin.activity(u), mixes.get(u)
+        p = sum(w * act.successors_of(c).get(v, 0.0) for c, w in mix.items()) if mix else data["probability"]
+        if p > 0 or (u, v) in rerouted or not mix:  # else a way no class served here takes
+            out[(u, v)] = _mean(kpis, f"activities.{u}.completed") / span * p
+    for (u, v), (flow, _) in gone.items():
+        out[(u, v)] = out.get((u, v), 0.0) + flow
+    return out
+
+
+def leaving(twin: Twin, kpis: Kpis) -> dict[tuple[str, str], tuple[float, str]]:
+    """Flow per time unit of those who give up or are turned away, by edge (to the activity
+    that takes them, or exit), with what happened: the shares of those reaching the activity,
+    reached ≈ completed / (1 - the shares)."""
+    span = twin.horizon - twin.warmup
+    out: dict[tuple[str, str], tuple[float, str]] = {}
+    for act in twin.activities:
+        shares = {kind: _share(kpis, act.name, kind) for kind in LEAVING}
+        total = sum(shares.values())
+        if total <= 0 or total >= 1:
+            continue
+        reached = _mean(kpis, f"activities.{act.name}.completed") / span / (1 - total)
+        for kind, share in shares.items():
+            if share > 0:
+                target = (act.abandon_to if kind == "abandoned" else act.lost_to) or EXIT
+                flow, words = out.get((act.name, target), (0.0, ""))
+                words = f"{words}, {LEAVING[kind]}" if words else LEAVING[kind]
+                out[(act.name, target)] = (flow + reached * share, words)
     return out
 
 
@@ -93,7 +170,7 @@ def process_map(twin: Twin, kpis: Kpis, title: str = "") -> go.Figure:
     pos, back = layout(graph, sources)
     flow = flows(twin, graph, kpis)
     fig = go.Figure()
-    _draw_edges(fig, pos, back, flow, twin.time_unit)
+    _draw_edges(fig, pos, back, flow, twin.time_unit, leaving(twin, kpis))
     _draw_nodes(fig, twin, pos, kpis)
     top = bottleneck(twin, kpis)
     if top is not None:
@@ -123,20 +200,33 @@ def _curve(p: tuple[float, float], q: tuple[float, float], bend: float) -> tuple
     ) * cy + t**2 * y1
 
 
-def _draw_edges(fig: go.Figure, pos: dict, back: set, flow: dict, time_unit: str) -> None:
+def _draw_edges(fig: go.Figure, pos: dict, back: set, flow: dict, time_unit: str,
+                gone: dict[tuple[str, str], tuple[float, str]] | None = None) -> None:
+    """Edges with their flow; those carrying only work that left unserved are dashed red, and
+    their label (or their part of a shared edge's) says so: '0.0042/min gave up'."""
     top = max([f for f in flow.values() if not math.isnan(f)], default=1.0) or 1.0
+    gone = gone or {}
     for (u, v), f in flow.items():
         is_back = (u, v) in back
         long = abs(pos[v][0] - pos[u][0]) > 1 or pos[v][0] <= pos[u][0]
         xs, ys = _curve(pos[u], pos[v], -0.35 if is_back else (0.15 if long else 0.0))
         width = 1.5 + 9 * (0 if math.isnan(f) else f / top)
-        text = f"{f:.2g}/{SHORT[time_unit]}"
+        unit = SHORT[time_unit]
+        text = f"{_rate(f)}/{unit}"
+        left, words = gone.get((u, v), (0.0, ""))
+        only_left = left > 0 and math.isclose(left, f, rel_tol=1e-9)
+        if only_left:
+            text = f"{text} {words}"
+        elif left > 0:
+            text = f"{text} ({_rate(left)} {words})"
+        line = {"width": width, "color": "#D98880", "dash": "dash"} if only_left else {"width": width,
+                                                                                        "color": "#9DB4C9"}
         fig.add_trace(
             go.Scatter(
                 x=xs,
                 y=ys,
                 mode="lines",
-                line={"width": width, "color": "#9DB4C9"},
+                line=line,
                 hoverinfo="text",
                 text=f"{u} → {v}: {text}",
                 name=f"{u}→{v}",
@@ -154,7 +244,7 @@ def _draw_edges(fig: go.Figure, pos: dict, back: set, flow: dict, time_unit: str
             arrowhead=2,
             arrowsize=1.2,
             arrowwidth=2,
-            arrowcolor="#6F8FAE",
+            arrowcolor="#C0392B" if only_left else "#6F8FAE",
             standoff=18,
         )
         fig.add_annotation(
@@ -163,7 +253,7 @@ def _draw_edges(fig: go.Figure, pos: dict, back: set, flow: dict, time_unit: str
             text=text,
             showarrow=False,
             yshift=9,
-            font={"size": 11, "color": "#34495E"},
+            font={"size": 11, "color": "#C0392B" if left > 0 else "#34495E"},
             bgcolor="rgba(255,255,255,0.8)",
         )
 
@@ -175,10 +265,11 @@ def _draw_nodes(fig: go.Figure, twin: Twin, pos: dict, kpis: Kpis) -> None:
     waits = [_mean(kpis, f"activities.{a.name}.wait") for a in acts]
     most = max([w for w in waits if not math.isnan(w)], default=0.0) or 1.0
     sizes = [26 + 34 * math.sqrt(max(w, 0) / most) if not math.isnan(w) else 26 for w in waits]
-    labels = [f"<b>{a.name}</b><br>wait {w:.3g} {unit}" for a, w in zip(acts, waits, strict=True)]
+    labels = [f"<b>{a.name}</b><br>wait {number(w)} {unit}{_left_text(kpis, a.name)}"
+              for a, w in zip(acts, waits, strict=True)]
     hover = [
         f"{a.name}<br>pools: {', '.join(a.pools) or 'none'}<br>busiest pool utilisation: {u:.0%}"
-        f"<br>mean wait: {w:.3g} {unit}"
+        f"<br>mean wait: {number(w)} {unit}"
         for a, u, w in zip(acts, util, waits, strict=True)
     ]
     fig.add_trace(
@@ -220,6 +311,21 @@ def _draw_nodes(fig: go.Figure, twin: Twin, pos: dict, kpis: Kpis) -> None:
             hoverinfo="text",
         )
     )
+
+
+def _rate(x: float) -> str:
+    """Two significant digits without an exponent: 0.056, 0.000053, 12."""
+    if x and not math.isnan(x) and abs(x) < 1e-3:
+        return f"{x:.{1 - math.floor(math.log10(abs(x)))}f}"
+    return readable(x, 2)
+
+
+def _left_text(kpis: Kpis, activity: str) -> str:
+    """'<br>17% gave up, 3.1% turned away' for an activity some leave unserved."""
+    shares = {k: _share(kpis, activity, k) for k in LEAVING if f"activities.{activity}.{k}" in kpis}
+    if not shares:
+        return ""
+    return "<br>" + ", ".join(f"{100 * v:.2g}% {LEAVING[k]}" for k, v in shares.items())
 
 
 def _mark_bottleneck(fig: go.Figure, at: tuple[float, float], top: tuple[str, str, float]) -> None:
