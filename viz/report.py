@@ -194,18 +194,24 @@ def _inputs(study: StudyData, closeups: dict[str, Replay]) -> Section:
     top = bottleneck(twin, study.summary["scenarios"][study.baseline]["kpis"])
     failing = {r.name for r in twin.resources if r.failures}
     candidates = ([top[0]] if top else []) + [a.name for a in twin.activities]
-    figs = []
+    observed = {}
     for name in dict.fromkeys(candidates):
         act = twin.activity(name)
         data = activity_durations(rep.trace, name).tolist()
         if (
             failing.isdisjoint(act.pools)
             and not act.durations  # one fit per step: skilled pools with their own pace mix families
+            and not act.class_durations  # so do classes (the trace does not name them)
+            and not act.preempt  # start to end includes the time a higher class held the unit
             and act.duration.dist not in ("constant", "empirical")
             and len(data) > 20
         ):
-            figs.append(fit_plot(data, act.duration, f"{name} duration", PLURAL[twin.time_unit]))
-            break
+            observed[name] = data
+    figs = []
+    if observed:  # the bottleneck's step if it can be checked, else the most observed one
+        name = top[0] if top and top[0] in observed else max(observed, key=lambda n: len(observed[n]))
+        figs.append(fit_plot(observed[name], twin.activity(name).duration, f"{name} duration",
+                             PLURAL[twin.time_unit]))
     return Section(
         "Input check",
         "Durations of an activity observed in the baseline's replication 0 against "
