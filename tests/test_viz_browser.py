@@ -12,7 +12,7 @@ import pytest
 from viz.report import write_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # robust to pytest import modes
-from viz_study import make_stressed_study, make_study
+from viz_study import make_classed_study, make_stressed_study, make_study
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -25,7 +25,8 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 
 @pytest.mark.parametrize(("make", "shot"), [(make_study, "report-screenshot.png"),
-                                           (make_stressed_study, "report-stressed-screenshot.png")])
+                                           (make_stressed_study, "report-stressed-screenshot.png"),
+                                           (make_classed_study, "report-classed-screenshot.png")])
 def test_report_renders_in_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: object,
                                     shot: str) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")

@@ -83,3 +83,37 @@ PLAN = {"name": "overflow", "base": "stressed.yaml", "description": "send cuttin
 def make_stressed_study(folder: Path) -> Path:
     """A priced study under random stresses with a contingency plan, written to folder/out."""
     return _run(folder, {"tiny": TWIN, "stressed": STRESSED, "overflow": PLAN}, ["stressed", "overflow"])
+
+
+CLASSED = {  # a small desk with classes: priorities, preemption, patience, a waiting room
+    "name": "desk", "time_unit": "minute", "horizon": 3000, "warmup": 300,
+    "arrivals": [{"name": "calls", "interarrival": {"dist": "exponential", "mean": 1.0}, "route": "sort",
+                  "classes": {"urgent": 0.2, "routine": 0.8}, "due": 30}],
+    "activities": [
+        {"name": "sort", "duration": {"dist": "uniform", "low": 0.1, "high": 0.3}, "resources": {"clerk": 1},
+         "class_next": {"urgent": "treat", "routine": {"treat": 0.6, "advise": 0.4}}},
+        {"name": "treat", "duration": {"dist": "exponential", "mean": 1.5},
+         "class_durations": {"urgent": {"dist": "exponential", "mean": 2.5}}, "resources": {"doctor": 1},
+         "priority": {"urgent": 0, "routine": 1}, "preempt": True,
+         "class_patience": {"routine": {"dist": "exponential", "mean": 8}}, "queue_capacity": 6,
+         "lost_to": "advise"},
+        {"name": "advise", "duration": {"dist": "gamma", "mean": 1.0, "cv": 0.5}, "resources": {"nurse": 1},
+         "priority": {"urgent": 0, "routine": 1}},
+    ],
+    "resources": [{"name": "clerk", "capacity": 1}, {"name": "doctor", "capacity": 2},
+                  {"name": "nurse", "capacity": 1}],
+}
+CLASSED_BASE = {
+    "name": "desk-today", "base": "desk.yaml", "description": "two doctors",
+    "targets": ["activities.treat.abandoned <= 0.1", "activities.treat.by_class.urgent.wait <= 2"],
+    "experiment": {"replications": 6, "seed": 5, "objective": {"kpi": "activities.treat.abandoned"},
+                   "risk": ["activities.treat.abandoned", "activities.treat.by_class.routine.wait"]},
+}
+CLASSED_OPTION = {"name": "three-doctors", "base": "desk-today.yaml", "description": "one more doctor",
+                  "changes": {"resources.doctor.capacity": 3}}
+
+
+def make_classed_study(folder: Path) -> Path:
+    """A study of a twin with classes, preemption, patience and a waiting room (by-class KPIs)."""
+    files = {"desk": CLASSED, "desk-today": CLASSED_BASE, "three-doctors": CLASSED_OPTION}
+    return _run(folder, files, ["desk-today", "three-doctors"])
