@@ -182,3 +182,26 @@ def test_example_studies_load() -> None:
     stressed = loaded[7:]
     assert all(len(s.stresses) == 2 and s.twin.costs is not None for s in stressed)
     assert [len(s.twin.contingency) for s in stressed] == [0, 1, 1, 1]
+
+
+SCENARIO_FILES = sorted(p for p in EXAMPLES.glob("*.yaml") if "base" in yaml.safe_load(p.read_text()))
+
+
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.stem)
+def test_every_example_scenario_loads(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert scenario.targets and scenario.experiment is not None  # each inherits or sets them
+
+
+def test_queueing_example_studies_change_what_they_say() -> None:
+    ed = load_study([EXAMPLES / f"emergency_{n}.yaml" for n in
+                     ("baseline", "evening_physician", "fast_track", "fast_track_late_mid")])
+    fast_track = ["nurse_practitioner", "physician"]
+    assert [s.twin.activity("minors").one_of for s in ed] == [[], [], fast_track, fast_track]
+    physicians = [s.twin.resources[1].shifts for s in ed]
+    assert physicians[1][2].capacity == 4 and physicians[3][1].start == "14:00"
+    assert "activities.doctor.by_class.urgent.wait" in {t.kpi for t in ed[3].targets}
+    calls = load_study([EXAMPLES / f"call_centre_{n}.yaml" for n in
+                        ("baseline", "evening_plus_1", "evening_plus_2", "late_mid")])
+    evening = [s.twin.resources[0].shifts[2].capacity for s in calls]
+    assert evening == [6, 7, 8, 6] and len(calls[3].twin.resources[0].shifts) == 5
