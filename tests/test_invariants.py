@@ -550,8 +550,8 @@ def test_record_is_what_the_trace_says(spec: dict[str, Any], seed: int) -> None:
         assert close(rec[f"materials.{m.name}.stockout_fraction"],
                      time_average(empty, float(m.initial == 0), w, h))
         if math.isnan(rec[f"materials.{m.name}.fill_rate"]):  # no request after the warm-up
-            for a in twin.activities:  # requests without resources are made on queueing
-                if m.name in a.consumes and not a.resources:
+            for a in twin.activities:  # requests without units to wait for are made on queueing
+                if m.name in a.consumes and not a.pools:  # (with one_of, after the unit's grant)
                     made = [v.queued for v in visits if v.activity == a.name]
                     made += _still_queued(twin, entities, a.name) or []
                     assert all(q < w for q in made), f"{m.name}: fill rate NaN after requests"
