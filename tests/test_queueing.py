@@ -86,6 +86,7 @@ def visits(twin: Twin, trace: list[tuple[float, str, int, str]]) -> dict[int, li
     out: dict[int, list[dict[str, Any]]] = {}
     last: dict[int, float] = {}
     pending: dict[int, str | None] = {}  # where an entity that just left a queue must go
+    blocked_before: dict[int, str] = {}
     for t, kind, subject, name in trace:
         if kind == "arrival":
             out[subject], last[subject] = [], t
@@ -94,13 +95,17 @@ def visits(twin: Twin, trace: list[tuple[float, str, int, str]]) -> dict[int, li
                 target = pending.pop(subject)
                 assert target is not None, f"entity {subject} went on after leaving"
                 assert rerouted or name == target, f"entity {subject} sent to {target}, went to {name}"
-            out[subject].append({"activity": name, "reached": last[subject], "at": t, "how": kind})
+            blocked = blocked_before.pop(subject, None) == name
+            out[subject].append({"activity": name, "reached": last[subject], "at": t, "how": kind,
+                                 "blocked": blocked})
             if kind in LEAVING:
                 spec = acts[name]
                 pending[subject] = spec.abandon_to if kind == "renege" else spec.lost_to
                 last[subject] = t
         elif kind == "end":
             last[subject] = t
+        elif kind == "blocked":  # it joins the queue when let in, which the trace does not say
+            blocked_before[subject] = name
         elif kind == "leave":
             gone = out[subject][-1]["how"] if out[subject] else "start"
             if gone in LEAVING:
@@ -133,7 +138,8 @@ def test_traces_keep_rooms_priorities_and_leaving_rules(data: st.DataObject) -> 
     waits = defaultdict(list)  # activity -> (reached, left the queue) of waits seen to end
     for entity in history.values():
         for v in entity:
-            waits[v["activity"]].append((v["reached"], v["at"], v["how"]))
+            if not v["blocked"]:
+                waits[v["activity"]].append((v["reached"], v["at"], v["how"]))
     for act in twin.activities:
         if act.queue_capacity is None or act.consumes:  # one holding units may wait for stock
             continue
