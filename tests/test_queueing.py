@@ -115,8 +115,28 @@ def visits(twin: Twin, trace: list[tuple[float, str, int, str]]) -> dict[int, li
     return out
 
 
-def level(twin: Twin, activity: str, klass: str) -> int:
-    return twin.activity(activity).level_of(klass)
+def check_priority_order(twin: Twin, trace: list[tuple[float, str, int, str]],
+                         history: dict[int, list[dict[str, Any]]]) -> None:
+    """Where whoever heads an activity's line could take a freed unit (one unit of a pool only
+    that activity uses, no material, no preemption, nobody blocked before it), nobody starts
+    while an entity of a lower level, there since earlier, still waits."""
+    klass = {e: name for _, kind, e, name in trace if kind == "class"}
+    users = defaultdict(set)
+    for a in twin.activities:
+        for p in a.pools:
+            users[p].add(a.name)
+    for act in twin.activities:
+        simple = (len(act.resources) == 1 and not act.one_of and not act.consumes and not act.preempt
+                  and list(act.resources.values()) == [1] and users[next(iter(act.resources))] == {act.name})
+        if not simple or not act.priority:
+            continue
+        waits = [(v["reached"], v["at"], v["how"], act.level_of(klass[e])) for e, visits_ in history.items()
+                 for v in visits_ if v["activity"] == act.name and not v["blocked"]]
+        for _, at, how, level in waits:
+            if how != "start":
+                continue
+            jumped = [w for w in waits if w[3] < level and w[0] < at < w[1]]
+            assert not jumped, f"{act.name}: level {level} started at {at} while {jumped[0]} waited"
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -131,10 +151,8 @@ def test_traces_keep_rooms_priorities_and_leaving_rules(data: st.DataObject) -> 
     assert rep.trace is not None
     for pool in model.pools:  # busy units: held and up, whoever gave what back on the way
         assert pool.busy.value == sum(u.job is not None and not u.failed for u in pool.units), pool.name
-    classes = {}
-    for a in twin.arrivals:  # the class is not traced: infer nothing, check what needs none
-        classes[a.name] = a.class_names
     history = visits(twin, rep.trace)
+    check_priority_order(twin, rep.trace, history)
     waits = defaultdict(list)  # activity -> (reached, left the queue) of waits seen to end
     for entity in history.values():
         for v in entity:

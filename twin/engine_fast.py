@@ -28,7 +28,7 @@ from twin.errors import DeadlockError
 from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
-               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked")
+               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class")
 ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
 
 
@@ -198,6 +198,7 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "contingency": [r.name for r in twin.contingency],
         "by": [r.name for r in twin.resources],
         **{kind: [a.name for a in twin.activities] for kind in ACTIVITY_KINDS},
+        "class": twin.classes,
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

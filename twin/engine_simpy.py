@@ -294,6 +294,8 @@ class Model:
         self.entities += 1
         self.log("arrival", self.entities, arrival.name)
         klass, allowance = _pick(self.class_rows[arrival.name], self.class_rngs[arrival.name])
+        if self.trace is not None and self.twin.uses_classes:  # traced, but not counted as an event
+            self.trace.append((self.env.now, "class", self.entities, self.classes[klass]))
         due = None if allowance is None else self.env.now + allowance
         self.env.process(self._entity(Entity(self.entities, klass), first, due))
 

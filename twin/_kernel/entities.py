@@ -25,6 +25,7 @@ from twin._kernel.events import (
     PRIORITY_SHIFT,
     SURGE,
     T_ARRIVAL,
+    T_CLASS,
     T_END,
     T_LEAVE,
     T_START,
@@ -445,6 +446,8 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
     slot = _new_entity(si, num, mi[b + A_ROUTE])
     row = _draw_class(mi, mf, rg, k)
     si[_ent(si, slot) + E_CLASS] = mi[mi[M_CLS_OF] + row]
+    if mi[M_USES_CLS]:  # Model._arrive: traced, not counted
+        _trace(si, sf, now, T_CLASS, num, mi[mi[M_CLS_OF] + row])
     due = mf[mi[M_CLS_DUE] + row]
     sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else -1.0
     seq = si[C_SEQ]

@@ -60,6 +60,7 @@ T_GRANT = 9  # units handed to a request (traced, not counted)
 T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
 T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
 T_RENEGE, T_LOST, T_BALK, T_PREEMPT, T_BLOCKED = 12, 13, 14, 15, 16  # subject: entity, name: activity
+T_CLASS = 17  # a new entity's class (traced, not counted; only where the twin uses classes)
 
 # What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made
 # meanwhile wakes nobody: Request.on_grant is None).
