@@ -17,6 +17,12 @@ end      entity id      activity (resources released)
 leave    entity id      "" (not counted as an event)
 grant    entity id      activity (its resource units handed out; not counted as an event)
 by       entity id      pool (after a grant of a `one_of` step: the pool of the unit it took)
+class    entity id      class (after its arrival, where the twin uses classes; not counted as an event)
+renege   entity id      activity (it gave up waiting there)
+lost     entity id      activity (the waiting room was full)
+balk     entity id      activity (it declined to join the queue)
+preempt  entity id      activity (its job stopped for a higher class; it resumes later)
+blocked  entity id      activity (full: it waits where it is, holding its units)
 failure  unit index     pool
 repair   unit index     pool
 shift    units on duty  pool
@@ -604,7 +610,7 @@ def test_trace_kinds_documented() -> None:
     """The table in this module's docstring names every kind the engine logs."""
     assert __doc__ is not None
     for kind in ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery",
-                 "grant"):
+                 "grant", "by", "class", "renege", "lost", "balk", "preempt", "blocked"):
         assert f"\n{kind} " in __doc__
 
 
