@@ -487,3 +487,23 @@ def test_the_cli_reports_a_deadlock_without_a_traceback(tmp_path: Path) -> None:
                            "--engine", "simpy"], capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "deadlock at t = " in done.stderr and "a, b are full" in done.stderr.replace("\n", " ")
+
+
+def test_a_class_whose_branches_loop_for_ever_is_refused() -> None:
+    with pytest.raises(SpecError) as error:
+        loads_twin("""
+name: loop
+horizon: 20
+arrivals: [{name: a, interarrival: 1, route: x, classes: {c: 0.5, d: 0.5}}]
+activities:
+  - {name: x, duration: 0, class_next: {c: y}}
+  - {name: y, duration: 0, class_next: {c: x}}
+""")
+    assert ("activities[x].class_next", "work of class 'c' here can never leave: its branches loop "
+            "without an exit") in error.value.problems
+
+
+def test_small_values_read_without_exponents() -> None:
+    from twin.results import readable
+
+    assert readable(6.55e-05) == "0.0000655" and readable(-0.000999, sign=True) == "-0.000999"

@@ -298,7 +298,7 @@ def kpi_table(summary: dict[str, Any]) -> Table:
                         f"seed {summary['seed']}, engine {summary['engine']}")
     for column in ("KPI", "mean", "95% CI", "p5", "p50", "p95"):
         table.add_column(column, justify="left" if column == "KPI" else "right")
-    rows = flat_kpis(summary)
+    rows = [(label, s) for label, s in flat_kpis(summary) if s["n"]]  # none: e.g. a class that never came
     for label, s in rows:
         lo, hi = s["ci95"]
         ci = f"{_num(lo)} .. {_num(hi)}" if lo is not None else "-"

@@ -14,10 +14,12 @@ GROUPS = ("activities", "resources", "materials", "classes", "contingency")
 
 def readable(x: float | None, digits: int = 3, sign: bool = False) -> str:
     """`digits` significant digits, with thousands separators rather than exponents:
-    0.0716, 8.51, 5,960, -21,600, 732,000; '–' for a missing value."""
+    0.0000655, 0.0716, 8.51, 5,960, -21,600, 732,000; '–' for a missing value."""
     if x is None or math.isnan(x):
         return "–"
     plus = "+" if sign else ""
+    if 0 < abs(x) < 1e-3:  # where 'g' would switch to an exponent: fixed decimals instead
+        return f"{x:{plus}.{digits - 1 - math.floor(math.log10(abs(x)))}f}"
     if x == 0 or abs(x) < 10 ** (digits - 1):  # no exponent below this, whole numbers above
         return f"{x:{plus},.{digits}g}"
     places = math.floor(math.log10(abs(x))) - digits + 1

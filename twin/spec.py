@@ -614,6 +614,40 @@ def flow_graph(twin: Twin) -> nx.DiGraph:
     return graph
 
 
+def class_flow_graph(twin: Twin, klass: str) -> nx.DiGraph:
+    """The flow graph of one class: its streams, each activity's branches for it, where it
+    goes when it reneges or is turned away, and rerouting."""
+    graph = nx.DiGraph()
+    for a in twin.arrivals:
+        if klass in a.class_names:
+            graph.add_edge(f"arrival:{a.name}", a.route)
+    for act in twin.activities:
+        graph.add_node(act.name)
+        graph.add_edges_from((act.name, t) for t, p in act.successors_of(klass).items() if p > 0)
+        if act.patience_of(klass) is not None:
+            graph.add_edge(act.name, act.abandon_to or EXIT)
+        if act.turns_away and act.when_full == "lose":
+            graph.add_edge(act.name, act.lost_to or EXIT)
+    for rule in twin.contingency:
+        if rule.action.reroute is not None:
+            graph.add_edge(rule.action.reroute.from_, rule.action.reroute.to)
+    return graph
+
+
+def _class_loops(twin: Twin) -> list[tuple[str, str]]:
+    """With per-class branches, each class on its own must always be able to leave."""
+    problems = []
+    for klass in twin.classes:
+        graph = class_flow_graph(twin, klass)
+        sources = [n for n in graph if str(n).startswith("arrival:")]
+        reached = set().union(*(nx.descendants(graph, s) for s in sources)) if sources else set()
+        for act in twin.activities:
+            if act.name in reached and EXIT not in nx.descendants(graph, act.name):
+                problems.append((f"activities[{act.name}].class_next", f"work of class '{klass}' here can "
+                                 "never leave: its branches loop without an exit"))
+    return problems
+
+
 def _flow(twin: Twin) -> list[tuple[str, str]]:
     graph = flow_graph(twin)
     sources = [f"arrival:{a.name}" for a in twin.arrivals]
@@ -625,6 +659,8 @@ def _flow(twin: Twin) -> list[tuple[str, str]]:
         elif EXIT not in nx.descendants(graph, act.name):
             problems.append((f"activities[{act.name}].next", "work here can never leave: "
                              "every path loops without an exit"))
+    if not problems and any(a.class_next for a in twin.activities):
+        problems += _class_loops(twin)
     turned = nx.DiGraph([(a.name, a.lost_to) for a in twin.activities if a.lost_to is not None])
     for cycle in nx.simple_cycles(turned):  # turned away from each in turn, at one instant, for ever
         problems.append((f"activities[{cycle[0]}].lost_to", "entities turned away would go round "
