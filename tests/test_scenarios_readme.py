@@ -27,5 +27,5 @@ def test_the_scenario_example_is_valid(tmp_path: Path) -> None:
 def test_the_study_commands_name_real_files() -> None:
     commands = re.findall(r"```bash\n(.*?)```", SECTION, flags=re.S)[0]
     files = re.findall(r"scenarios/examples/\w+\.yaml", commands)
-    assert len(files) == 11
+    assert len(files) == 19
     assert len(load_study([ROOT / f for f in files[:3]])) == 3
