@@ -247,3 +247,22 @@ def test_a_stress_plan_with_contingency_and_costs_runs_over_http(editor: httpx.C
     rows = table[table.scenario == "outage-plan"]
     assert (rows["input.stress.absent.occurred"] == 1).all()
     assert (rows["cost"] > 0).all() and "contingency.cover.activations" in rows
+
+
+def test_a_twin_with_classes_and_patience_runs_as_a_study(editor: httpx.Client) -> None:
+    """The service takes the new vocabulary as it is: per-class and leaving KPIs in the
+    summary and the tables, a change addressing a class's priority."""
+    text = (Path(__file__).resolve().parents[1] / "scenarios" / "examples" / "call_centre.yaml").read_text()
+    created = editor.post("/twins", json={"yaml": text})
+    assert created.status_code in (200, 201), created.text
+    twin_id = created.json()["id"]
+    body = {"twin_id": twin_id, "replications": 2, "seed": 1,
+            "scenarios": [{"name": "more-lines", "changes": {"activities.answer.queue_capacity": 10}}]}
+    submitted = editor.post("/studies", json=body)
+    assert submitted.status_code == 202, submitted.text
+    study = wait_for(editor, submitted.json()["id"])
+    assert study["status"] == "done", study
+    csv = pd.read_csv(io.StringIO(editor.get(f"/studies/{study['id']}/results.csv").text))
+    assert {"activities.answer.abandoned", "classes.premium.throughput"} <= set(csv.columns)
+    summary = editor.get(f"/studies/{study['id']}/summary").json()
+    assert summary["scenarios"]
