@@ -185,18 +185,27 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
 @njit(cache=True)
 def _queue_up(si, sf, mi, mf, rg, slot, a, needs, now):
     """The rest of Model._visit's wait: count in the queue, preempt, start patience, wait."""
-    e = _ent(si, slot)
-    w = mf[F_WARMUP]
     if needs or _has(mi, 1, a):
-        _level_add(sf, 1 + a, now, 1.0, w)
+        _level_add(sf, 1 + a, now, 1.0, mf[F_WARMUP])
         _watch(si, sf, mi, ON_QUEUE, a, now)
-        if needs and not _granted(si, e, 0):  # a release of carried units may have granted it
-            if mi[_act(mi, a) + AC_PREEMPT]:
-                _preempt(si, sf, mi, a, slot, now, w)
-            if not _granted(si, e, 0):
-                _patience(si, sf, mi, mf, rg, slot, now)
-                si[e + E_PHASE] = WAIT_UNITS
-                return
+    if needs:
+        _wait_for_units(si, sf, mi, mf, rg, slot, a, now)
+    else:
+        _after_units(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _wait_for_units(si, sf, mi, mf, rg, slot, a, now):
+    """Unless granted (at once, or by a release of carried units): preempt a lower class,
+    start patience and wait; else on to the material."""
+    e = _ent(si, slot)
+    if not _granted(si, e, 0):
+        if mi[_act(mi, a) + AC_PREEMPT]:
+            _preempt(si, sf, mi, a, slot, now, mf[F_WARMUP])
+        if not _granted(si, e, 0):
+            _patience(si, sf, mi, mf, rg, slot, now)
+            si[e + E_PHASE] = WAIT_UNITS
+            return
     _after_units(si, sf, mi, mf, rg, slot, now)
 
 
@@ -237,14 +246,7 @@ def _let_in_woken(si, sf, mi, mf, rg, slot, now):
     si[e + E_PHASE] = 0  # a grant made by the release below wakes nobody
     _release_carried(si, sf, mi, slot, now, w)
     sf[_entf(si, slot) + EF_QUEUED] = now
-    if not _granted(si, e, 0):
-        if mi[_act(mi, a) + AC_PREEMPT]:
-            _preempt(si, sf, mi, a, slot, now, w)
-        if not _granted(si, e, 0):
-            _patience(si, sf, mi, mf, rg, slot, now)
-            si[e + E_PHASE] = WAIT_UNITS
-            return
-    _after_units(si, sf, mi, mf, rg, slot, now)
+    _wait_for_units(si, sf, mi, mf, rg, slot, a, now)
 
 
 @njit(cache=True)
