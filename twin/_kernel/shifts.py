@@ -1,7 +1,7 @@
 """Units on duty: shift changes, absences and overtime.
 
 `_set_duty` sets a pool's units on duty from its calendar level, absent units and overtime
-units, and dispatches its line when units come on duty; `_next_shift` schedules the next
+units, and dispatches its line if any unit is on duty; `_next_shift` schedules the next
 change of the pool's weekly calendar, `_shift` applies one. Reference in the SimPy engine:
 Model._shifts, Model._set_duty, twin.calendar.WeeklyCalendar.changes.
 """
