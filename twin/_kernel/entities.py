@@ -41,6 +41,7 @@ from twin._kernel.events import (
     _trace,
 )
 from twin._kernel.layout import (
+    A_CLASS,
     A_DIST,
     A_PROFILE,
     A_ROUTE,
@@ -92,6 +93,7 @@ from twin._kernel.layout import (
     HOURS_PER_WEEK,
     M_ARR,
     M_ARR_CLS,
+    M_ARR_DUE,
     M_CARRY,
     M_CLS_DUE,
     M_CLS_OF,
@@ -100,6 +102,7 @@ from twin._kernel.layout import (
     M_NCLS,
     M_NPOOL,
     M_PROF,
+    M_QUEUEING,
     M_REQ,
     M_STRESS,
     M_STRESS_F,
@@ -146,18 +149,43 @@ def _has(mi, al, a):
 
 @njit(cache=True)
 def _visit(si, sf, mi, mf, rg, slot, a, now):
-    """Model._visit up to the first wait. An entity turned away goes where the activity
-    sends it (a loop rather than a call: the spec forbids lost_to cycles), or leaves."""
+    """Model._visit up to the first wait: the plain path where no activity lets work give up,
+    be turned away, preempt or block (the M/M/c hot loop), else `_visit_waiting`."""
+    if mi[M_QUEUEING] or mi[M_CARRY]:
+        _visit_waiting(si, sf, mi, mf, rg, slot, a, now)
+        return
+    e = _ent(si, slot)
+    w = mf[F_WARMUP]
+    if si[si[S_REDIRECT] + a] >= 0:  # a reroute rule is active
+        a = si[si[S_REDIRECT] + a]
+    si[e + E_STEP] = a
+    sf[_entf(si, slot) + EF_QUEUED] = now
+    si[e + E_NHELD] = 0
+    needs = _has(mi, 0, a)
+    if needs or _has(mi, 1, a):
+        _level_add(sf, 1 + a, now, 1.0, w)
+        _watch(si, sf, mi, ON_QUEUE, a, now)
+        if needs and not _request(si, sf, mi, 0, slot, now, w):
+            si[e + E_PHASE] = WAIT_UNITS
+            return
+    _after_units(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _visit_waiting(si, sf, mi, mf, rg, slot, a, now):
+    """Model._visit where work may give up, be turned away, preempt or block. An entity
+    turned away goes where the activity sends it (a loop rather than a call: the spec
+    forbids lost_to cycles), or leaves."""
     e = _ent(si, slot)
     w = mf[F_WARMUP]
     while True:
         if si[si[S_REDIRECT] + a] >= 0:  # a reroute rule is active
             a = si[si[S_REDIRECT] + a]
         si[e + E_STEP] = a
-        si[e + E_PHASE] = 0
         sf[_entf(si, slot) + EF_QUEUED] = now
         carry = si[_carried(si, e)] if mi[M_CARRY] else 0  # units of the step before, still held
         si[e + E_NHELD] = carry
+        si[e + E_PHASE] = 0  # a grant before it waits (preemption, carried units) wakes nobody
         if now >= w:
             si[si[S_QCOUNT] + 4 * a] += 1  # reached
         needs = _has(mi, 0, a)
@@ -218,7 +246,8 @@ def _turns_away(mi, a):
 @njit(cache=True)
 def _after_units(si, sf, mi, mf, rg, slot, now):
     if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _consume(si, sf, mi, mf, rg, slot, now):
-        _patience(si, sf, mi, mf, rg, slot, now)
+        if mi[M_QUEUEING]:
+            _patience(si, sf, mi, mf, rg, slot, now)
         si[_ent(si, slot) + E_PHASE] = WAIT_STOCK
         return
     _start_activity(si, sf, mi, mf, rg, slot, now)
@@ -287,7 +316,7 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     needs = _has(mi, 0, a)
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, -1.0, w)
-        if mi[_act(mi, a) + AC_BLOCK]:
+        if mi[M_CARRY] and mi[_act(mi, a) + AC_BLOCK]:
             _unblock(si, sf, mi, a, now, w)
     _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
     klass = si[e + E_CLASS]
@@ -296,7 +325,7 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
     d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration, else the class's
-    if d < 0:
+    if d < 0 and mi[M_USES_CLS]:
         d = mi[_cls_act(mi, a, klass) + CA_DUR]
     if d < 0:
         d = mi[b + AC_DUR]
@@ -353,8 +382,7 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
     nxt = _choose_next(mi, mf, rg, a, si[e + E_CLASS])
     if _has(mi, 0, a):
-        target = nxt if nxt < 0 or si[si[S_REDIRECT] + nxt] < 0 else si[si[S_REDIRECT] + nxt]
-        if target >= 0 and mi[M_CARRY] and mi[_act(mi, target) + AC_BLOCK]:
+        if mi[M_CARRY] and _blocks(si, mi, nxt):
             si[_carried(si, e)] = si[e + E_NHELD]  # released once the next step lets it in
         else:
             _release_units(si, sf, mi, slot, now, w)
@@ -364,6 +392,15 @@ def _finish(si, sf, mi, mf, rg, slot, now):
         _visit(si, sf, mi, mf, rg, slot, nxt, now)
     else:
         _leave(si, sf, mi, slot, now, w, True)
+
+
+@njit(cache=True)
+def _blocks(si, mi, nxt):
+    """Whether the next step (after rerouting) blocks when full."""
+    if nxt < 0:
+        return False
+    target = nxt if si[si[S_REDIRECT] + nxt] < 0 else si[si[S_REDIRECT] + nxt]
+    return mi[_act(mi, target) + AC_BLOCK] != 0
 
 
 @njit(cache=True)
@@ -446,11 +483,14 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
     _log(si, sf, now, T_ARRIVAL, num, k)
     b = mi[M_ARR] + ARR_W * k
     slot = _new_entity(si, num, mi[b + A_ROUTE])
-    row = _draw_class(mi, mf, rg, k)
-    si[_ent(si, slot) + E_CLASS] = mi[mi[M_CLS_OF] + row]
-    if mi[M_USES_CLS]:  # Model._arrive: traced, not counted
-        _trace(si, sf, now, T_CLASS, num, mi[mi[M_CLS_OF] + row])
-    due = mf[mi[M_CLS_DUE] + row]
+    if mi[M_USES_CLS]:
+        row = _draw_class(mi, mf, rg, k)
+        si[_ent(si, slot) + E_CLASS] = mi[mi[M_CLS_OF] + row]
+        _trace(si, sf, now, T_CLASS, num, mi[mi[M_CLS_OF] + row])  # Model._arrive: traced, not counted
+        due = mf[mi[M_CLS_DUE] + row]
+    else:  # one class per stream, its due allowance the stream's
+        si[_ent(si, slot) + E_CLASS] = mi[b + A_CLASS]
+        due = mf[mi[M_ARR_DUE] + k]
     sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else -1.0
     seq = si[C_SEQ]
     si[C_SEQ] = seq + 1

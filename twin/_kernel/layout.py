@@ -34,10 +34,12 @@ M_ALT = 36  # skilled pools: rows (pool, duration dist or -1), AC_ALT_LO..AC_ALT
 M_NCLS, M_USES_CLS, M_HAS_PRIO, M_CLS_ACT, M_SUCC_PTR, M_ARR_CLS, M_CLS_OF = 37, 38, 39, 40, 41, 42, 43
 M_CLS_P, M_CLS_DUE, M_JOIN_P = 44, 45, 46
 M_CARRY = 47  # 1 if some activity blocks when full: entity rows then end in E_CARRY, E_BNEXT
-M_HEADER = 48
+M_QUEUEING = 48  # 1 if some activity has patience, a waiting room, balking or preemption
+M_HEADER = 49
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
-A_DIST, A_ROUTE, A_STREAM, A_PROFILE, ARR_W = 0, 1, 2, 3, 4  # A_PROFILE: -1 renewal, else profile row
+A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
+A_CLASS, ARR_W = 4, 5  # A_CLASS: the class of its entities where the twin does not use classes
 HOURS_PER_WEEK = 168
 ST_KIND, ST_TARGET, ST_UNITS, ST_STREAM, STRESS_W = 0, 1, 2, 3, 4
 STF_START, STF_END, STF_FACTOR, STF_MEAN, STRESS_FW = 0, 1, 2, 3, 4
@@ -160,6 +162,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
     head[M_HELD], head[M_MOST] = held + blocking, most  # blocked: the units carried, then its own
     head[M_CARRY] = int(blocking > 0)
+    head[M_QUEUEING] = int(bool((c.act_patience_stream >= 0).any() or (c.act_qcap >= 0).any()
+                                or (c.join_ptr[1:] > c.join_ptr[:-1]).any() or c.act_preempt.any()))
     head[M_LV_POOL], head[M_LV_STOCK] = 1 + n_act, 1 + n_act + LV_PER_POOL * n_pool
     n_rule = len(c.ru_trigger)
     head[M_NSTRESS], head[M_NRULE] = len(c.st_kind), n_rule
@@ -172,7 +176,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     head[M_NCLS], head[M_USES_CLS], head[M_HAS_PRIO] = c.cls_flags
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
-    put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile]))
+    put(M_ARR, np.column_stack([c.arr_dist, c.arr_route, c.arr_stream, c.arr_profile,
+                                c.arr_cls[c.arr_cls_ptr[:-1]]]))
     put(M_ACT, act)
     put(M_REQ, np.array(req, np.int64).reshape(-1, 2))
     put(M_SUCC_TO, c.succ_to)

@@ -88,9 +88,9 @@ def _line_insert(si, al, line, slot):
 
 
 @njit(cache=True)
-def _line_join(si, mi, al, line, slot):
+def _line_join(si, al, line, slot, prio):
     """Join a line: at the end (plain FIFO), or by key where the twin has priorities."""
-    if mi[M_HAS_PRIO]:
+    if prio:
         _line_insert(si, al, line, slot)
     else:
         _line_append(si, line, slot)
@@ -234,12 +234,13 @@ def _request(si, sf, mi, al, slot, now, w):
 def _join_lines(si, mi, al, a, slot):
     lo, hi = _reqs(mi, al, a)
     r = mi[M_REQ]
+    prio = mi[M_HAS_PRIO]
     for k in range(lo, hi):
-        _line_join(si, mi, al, mi[r + 2 * k], slot)
+        _line_join(si, al, mi[r + 2 * k], slot, prio)
     if _has_alt(mi, al, a):
         b, t = _act(mi, a), mi[M_ALT]
         for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
-            _line_join(si, mi, al, mi[t + 2 * k], slot)
+            _line_join(si, al, mi[t + 2 * k], slot, prio)
 
 
 @njit(cache=True)

@@ -72,6 +72,7 @@ from twin._kernel.layout import (
     F_WARMUP,
     FAILURE_RATE,
     LEAD_TIME,
+    M_CARRY,
     M_NACT,
     M_NARR,
     M_NLV,
@@ -234,6 +235,7 @@ def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
     final state. at[0] is the next sample to take (kept across growth). No event is
     scheduled for it, so the event order is the same with or without samples."""
     horizon = mf[F_HORIZON]
+    blocking = mi[M_CARRY]
     stop = _next_stop(at, n_samples, every, horizon)
     while si[C_HEAP] > 0:
         if not _room(si, mi):
@@ -249,7 +251,7 @@ def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
         while slot >= 0:
             _handle(si, sf, mi, mf, rg, now, GRANTED, slot, 0)
             slot = _next_grant(si, sf, mi, now)
-        if si[si[S_DEAD]]:  # blocking locked the run (Model._deadlock raises)
+        if blocking and si[si[S_DEAD]]:  # blocking locked the run (Model._deadlock raises)
             break
     _snapshots(si, sf, mi, po, at, n_samples, every, math.inf, horizon)
     return True
