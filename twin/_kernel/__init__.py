@@ -41,11 +41,16 @@ SimPy engine):
 - `events`: event kinds, the heap, deferred grants, log and trace, levels and tallies.
 - `pools`: units taken, released, failed, repaired, on duty.
 - `triggers`: when contingency rules fire; stress factors.
-- `lines`: FIFO lines, grants, dispatch, requests.
+- `blocking`: the lists of entities blocked before a full activity, letting one in.
+- `lines`: FIFO lines (by priority level, then request order), grants, dispatch, requests,
+  withdrawing, cancelling and requeueing a request.
 - `shifts`: units on duty (shifts, absences, overtime).
 - `failures`: unit failures and repairs.
 - `stock`: reviews, deliveries, disruptions.
-- `entities`: visits, consumption, holds, interrupts, routing, leaving, arrivals.
+- `queueing`: turning away (full rooms, balking), patience and reneging, preemption,
+  blocking after service and deadlocks.
+- `entities`: visits, consumption, holds, interrupts, routing, leaving, arrivals (and their
+  classes).
 - `policies`: what stresses and contingency rules do.
 - `loop`: the event handler and loop, state series, `simulate_kernel`, `simulate_many`.
 
