@@ -507,3 +507,56 @@ def test_small_values_read_without_exponents() -> None:
     from twin.results import readable
 
     assert readable(6.55e-05) == "0.0000655" and readable(-0.000999, sign=True) == "-0.000999"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_no_unit_idles_while_work_it_can_serve_waits(data: st.DataObject) -> None:
+    """For a pool whose users each need one unit of it and nothing else: at the end of every
+    instant, if a unit is on duty, up and free, nobody waits at those users (a wait is seen
+    from the trace: reached, then started or reneged later). Twins that block are left out:
+    a blocked entity gives its units back when it is let in, which the trace does not say."""
+    twin = queueing_twin(data)
+    assume(not any(a.when_full == "block" for a in twin.activities))
+    users = defaultdict(list)
+    for a in twin.activities:
+        for p in a.pools:
+            users[p].append(a)
+    simple = [p for p, acts in users.items()
+              if all(a.resources == {p: 1} and not a.one_of and not a.consumes for a in acts)]
+    assume(simple)
+    rep = simulate(twin, 5, 0, trace=True)
+    assert rep.trace is not None
+    history = visits(twin, rep.trace)
+    waits = defaultdict(list)
+    for entity in history.values():
+        for v in entity:
+            if v["at"] > v["reached"]:
+                waits[v["activity"]].append((v["reached"], v["at"]))
+    pools = {r.name: r for r in twin.resources}
+    on_duty = {p: (pools[p].capacity if not pools[p].shifts else None) for p in simple}
+    failed: dict[str, set[int]] = {p: set() for p in simple}
+    held = dict.fromkeys(simple, 0)
+    pool_of = {a.name: next(iter(a.resources)) for p in simple for a in users[p]}
+    trace = rep.trace
+    for i, (t, kind, subject, name) in enumerate(trace):
+        if kind == "grant" and name in pool_of:
+            held[pool_of[name]] += 1
+        elif kind in ("end", "preempt") and name in pool_of:
+            held[pool_of[name]] -= 1
+        elif kind == "shift" and name in on_duty:
+            on_duty[name] = subject
+        elif kind == "failure" and name in failed:
+            failed[name].add(subject)
+        elif kind == "repair" and name in failed:
+            failed[name].discard(subject)
+        if i + 1 < len(trace) and trace[i + 1][0] == t:
+            continue  # the instant is not over
+        for p in simple:
+            duty = on_duty[p]
+            if duty is None:
+                continue  # a shift pool before its first change: its level is the calendar's
+            free = duty - sum(u < duty for u in failed[p]) - held[p]
+            if free > 0:
+                waiting = [(a.name, w) for a in users[p] for w in waits[a.name] if w[0] <= t < w[1]]
+                assert not waiting, f"{p}: {free} free at {t} while {waiting[:3]} wait"
