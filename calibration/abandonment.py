@@ -48,8 +48,8 @@ def abandonment(
     require_column(table, column, "cancelled")
     ordered = table.sort_values(["case_id", "start_time", "end_time"], kind="stable")
     cases = ordered.groupby("case_id", sort=False)
-    marked = ordered[column].astype(str).str.strip() != ""
-    cancelled = marked.groupby(ordered["case_id"], sort=False).any()
+    marked = pd.Series(ordered[column].astype(str).str.strip().to_numpy() != "")
+    cancelled = marked.groupby(ordered["case_id"].to_numpy(), sort=False).any()
     last = cases["activity"].last()
     last_end = cases["end_time"].max()
     n_cancelled, n_other = int(cancelled.sum()), int((~cancelled).sum())

@@ -57,7 +57,7 @@ def require_column(events: pd.DataFrame, column: str, why: str) -> None:
 def case_values(events: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
     """(first non-empty value per case, '' where none; distinct non-empty values per case)."""
     ordered = events.sort_values(["case_id", "start_time", "end_time"], kind="stable")
-    values = ordered[column].astype(str).str.strip()
+    values = ordered[column].astype(str).str.strip().to_numpy()
     present = ordered.assign(_v=values)[values != ""]
     first = present.groupby("case_id")["_v"].first()
     distinct = present.groupby("case_id")["_v"].nunique()
@@ -115,9 +115,9 @@ class ClassFitter:
         classes (None when none has its own), "pvalues": {class: p}} for activities where
         some class was tested."""
         out: dict[str, dict[str, Any]] = {}
-        klass = self.of(table)
-        for activity, group in table.groupby("activity"):
-            by = {str(k): g.to_numpy() for k, g in group["duration"].groupby(klass.loc[group.index])}
+        classed = table[["activity", "duration"]].assign(_class=self.of(table).to_numpy())
+        for activity, group in classed.groupby("activity"):
+            by = {str(k): g.to_numpy() for k, g in group.groupby("_class")["duration"]}
             tested = self._tested({k: len(x) for k, x in by.items()})
             if not tested:
                 continue
@@ -274,15 +274,15 @@ def evidence(table: pd.DataFrame, column: str, min_n: int = 30) -> float:
     G statistic of their branches less its degrees of freedom (each about 0 without a
     difference); only classes with `min_n` observations count."""
     kinds = ClassFitter(min_n=min_n).fit(table, column)
-    klass = kinds.of(table)
+    ordered = table.sort_values(["case_id", "start_time", "end_time"], kind="stable")
+    classed = ordered.assign(_class=kinds.of(ordered).to_numpy())
     score = 0.0
-    for _, group in table.groupby("activity"):
-        by = [g.to_numpy() for _, g in group["duration"].groupby(klass.loc[group.index]) if len(g) >= min_n]
+    for _, group in classed.groupby("activity"):
+        by = [g.to_numpy() for _, g in group.groupby("_class")["duration"] if len(g) >= min_n]
         if len(by) > 1 and np.ptp(np.concatenate(by)) > 0:
             score += float(stats.kruskal(*by).statistic) - (len(by) - 1)
-    ordered = table.sort_values(["case_id", "start_time", "end_time"], kind="stable")
-    nxt = ordered.groupby("case_id")["activity"].shift(-1).fillna(EXIT)
-    pairs = pd.DataFrame({"a": ordered["activity"], "b": nxt, "k": klass.loc[ordered.index]})
+    nxt = classed.groupby("case_id")["activity"].shift(-1).fillna(EXIT)
+    pairs = pd.DataFrame({"a": classed["activity"], "b": nxt, "k": classed["_class"]})
     for _, group in pairs.groupby("a"):
         counts = pd.crosstab(group["k"], group["b"])
         counts = counts[counts.sum(axis=1) >= min_n]
