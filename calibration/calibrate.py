@@ -15,6 +15,10 @@ calendars, batching). With
 `working_hours` at each hour's pace of starts (`weighted`) or at the site's opening hours
 (`open`), or a chain of one-hour steps on the `open_hours` pool (`chain`, see
 `calibration.worktime`); `processing="working"` does the same for processing times.
+With `classes=COLUMN` the arrival draws each case's class from that case attribute's values,
+and activities get per-class durations and branches where a class has the data and differs
+(`calibration.classes`); with `cancelled=COLUMN` the report measures where cancelled cases
+stopped (`calibration.abandonment`).
 Labels that are not valid spec names are slugged; the original labels and observed
 resource names travel in `report["labels"]` and `["units"]`.
 """
@@ -29,6 +33,7 @@ import pandas as pd
 from calibration import names
 from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
 from calibration.calendars import open_hours_between
+from calibration.classes import NO_CLASSES, ClassFitter, ClassRouting, require_column
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
 from calibration.resources import ResourceFitter, peak_concurrency, staffing, weekly_shifts
@@ -77,13 +82,25 @@ def calibrate(
     processing: str = "clock",
     pools: str = "activity",
     history: float = 1.0,
+    classes: str | None = None,
+    cancelled: str | None = None,
+    case_ends: pd.Series | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(twin spec as plain data, calibration report as plain data)."""
+    """(twin spec as plain data, calibration report as plain data).
+
+    `classes`: a case attribute column of `events` whose values become entity classes
+    (None or "none": no classes); `cancelled`: a column whose non-empty value marks a
+    cancelled case (measured in the report); `case_ends`: when each case ended where the
+    log records it apart from its activities (`LoadReport.case_ends`)."""
     options = {"waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
                "worktime": worktime, "routing": routing, "processing": processing, "pools": pools}
     _check_options(options)
     if not (isinstance(history, int | float) and not isinstance(history, bool) and 0 < history <= 1):
         raise ValueError(f"history must be a share of the cases in (0, 1], not {history!r}")
+    classes = None if classes in (None, NO_CLASSES) else classes
+    for column, why in ((classes, "classes"), (cancelled, "cancelled")):
+        if column is not None:
+            require_column(events, column, why)
     events = recent(events, history)
     table = case_table(events)
     labels = slugs(sorted(table["activity"].unique()))
@@ -91,6 +108,8 @@ def calibrate(
     selection = SelectionFitter().fit(cases["start_time"].min(), cases["end_time"].max())
     starts = ArrivalFitter(form=arrivals).fit(cases["start_time"].min(), selection.weights_)
     chain = RoutingFitter(order=routing).fit(table, selection.weights_)
+    kinds = None if classes is None else ClassFitter().fit(table, classes, selection.weights_)
+    flows = kinds.routing(chain, selection.weights_) if kinds is not None and kinds.used_ else None
     lost = float(selection.weights_.mean())  # staff also served the cases the log left out
     resources = ResourceFitter(capacity=capacity, staff_factor=lost).fit(table)
     staff = StaffFitter(capacity=capacity, staff_factor=lost).fit(table) if pools != "activity" else None
@@ -99,12 +118,15 @@ def calibrate(
     if week is not None and working:
         table["duration"] = open_hours_between(table["start_time"], table["end_time"], week)
     durations = {a: DurationFitter().fit(g["duration"]) for a, g in table.groupby("activity")}
+    by_class = kinds.durations(table) if flows is not None and kinds is not None else {}
+    durations |= {a: d["rest"] for a, d in by_class.items() if d["rest"] is not None}
     opening = waits and week is not None
     later = table[~table["first"]].copy()
     if week is not None and opening:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
     plan = WaitPlan(chain, wait_samples(later) if waits else {}, labels)
-    work = Work(labels, resources, staff, week if working else None, skills=pools == "skills")
+    work = Work(labels, resources, staff, week if working else None, skills=pools == "skills",
+                class_durations={a: d["own"] for a, d in by_class.items() if d["own"]})
     delays = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
@@ -117,10 +139,11 @@ def calibrate(
             {
                 "name": "cases",
                 **starts.spec_,
+                **({"classes": kinds.shares_} if flows is not None and kinds is not None else {}),
                 "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, chain, plan, durations, delays, week, worktime, work),
+        "activities": _activities(labels, chain, plan, durations, delays, week, worktime, work, flows),
         "resources": _resources(labels, resources, calendars) if staff is None else _staff(staff, calendars),
     }
     if opening and worktime == "chain":
@@ -138,8 +161,15 @@ def calibrate(
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
         "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
-        "options": options | {"history": history, "open_hours": opening},
+        "options": options | {"history": history, "classes": classes or NO_CLASSES, "open_hours": opening},
     }
+    if kinds is not None:
+        report["classes"] = _class_report(kinds, flows, by_class, work)
+    if cancelled is not None:
+        from calibration.abandonment import abandonment
+
+        report["abandonment"] = abandonment(
+            table, cancelled, kinds.classes_ if flows is not None and kinds is not None else None, case_ends)
     if staff is not None:
         report["staff"] = staff.summary()
     _extras(report, failures, deliveries)
@@ -264,33 +294,47 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
 class Work:
     """How a state's work is done: on its activity's pool, or by the resources who did it
     (`staff`): split among them by their shares, or (`skills`) by whichever is free first,
-    the most frequent first when several are; in clock time or in the working week `hours`."""
+    the most frequent first when several are; in clock time or in the working week `hours`.
+    Per-class durations (`class_durations`: activity -> class -> fit) go on the steps that
+    hold the activity's own duration; a resource's own duration (pools by resource or
+    skills) takes precedence, and the activities where it does are in `left_out_`."""
 
     def __init__(
         self, labels: dict[str, str], resources: ResourceFitter, staff: StaffFitter | None, hours: Any,
-        skills: bool = False,
+        skills: bool = False, class_durations: dict[str, dict[str, DurationFitter]] | None = None,
     ) -> None:
         self.labels, self.resources, self.staff, self.skills = labels, resources, staff, skills
         self.hours = None if hours is None else {"per_hour": [float(s) for s in hours]}
+        self.class_durations = class_durations or {}
+        self.left_out_: dict[str, str] = {}
 
     def steps(
-        self, name: str, label: str, duration: DurationFitter, nxt: dict[str, float]
+        self, name: str, label: str, duration: DurationFitter, nxt: dict[str, float],
+        class_next: dict[str, dict[str, float]] | None = None,
     ) -> list[dict[str, Any]]:
+        by_class = {k: f.spec_ for k, f in self.class_durations.get(label, {}).items()}
         if self.staff is None or label not in self.staff.shares_:
             pool = {self.labels[label]: 1} if label in self.resources.capacity_ else None
-            return [self._step(name, duration, nxt, resources=pool)]
+            return [self._step(name, duration, nxt, class_next, resources=pool, class_durations=by_class)]
         shares = self.staff.shares_[label]
         if self.skills:
             who = sorted(shares, key=lambda r: (-shares[r], r))
             pools = [self.staff.pools_[r] for r in who]
             own = {self.staff.pools_[r]: self.staff.durations_[(label, r)].spec_
                    for r in who if (label, r) in self.staff.durations_}
-            return [self._step(name, duration, nxt, one_of=pools, durations=own)]
+            if own and by_class:
+                self.left_out_[label] = "its resources' own durations (one_of) take precedence"
+            return [self._step(name, duration, nxt, class_next, one_of=pools, durations=own,
+                               class_durations={} if own else by_class)]
         subs = {f"{name}__{k}": r for k, r in enumerate(shares)}
         out = [{"name": name, "duration": 0.0, "next": {s: shares[r] for s, r in subs.items()}}]
         for sub, r in subs.items():
-            own_duration = self.staff.durations_.get((label, r), duration)
-            out.append(self._step(sub, own_duration, nxt, resources={self.staff.pools_[r]: 1}))
+            mine = (label, r) in self.staff.durations_
+            if mine and by_class:
+                self.left_out_[label] = "for the resources with their own durations, which take precedence"
+            out.append(self._step(sub, self.staff.durations_.get((label, r), duration), nxt, class_next,
+                                  resources={self.staff.pools_[r]: 1},
+                                  class_durations={} if mine else by_class))
         return out
 
     def step_labels(self, plan: WaitPlan) -> dict[str, str]:
@@ -303,14 +347,18 @@ class Work:
         return {name: b for name, b in own.items() if name not in split} | subs
 
     def _step(
-        self, name: str, duration: DurationFitter, nxt: dict[str, float], **needs: Any
+        self, name: str, duration: DurationFitter, nxt: dict[str, float],
+        class_next: dict[str, dict[str, float]] | None, **needs: Any
     ) -> dict[str, Any]:
-        """A step holding `needs` (resources, one_of, durations; empty ones left out)."""
+        """A step holding `needs` (resources, one_of, durations, class_durations; empty ones
+        left out), going on by `nxt` or its class's `class_next`."""
         step: dict[str, Any] = {"name": name, "duration": duration.spec_}
         step |= {k: v for k, v in needs.items() if v}
         if self.hours is not None:
             step["working_hours"] = self.hours
         step["next"] = nxt
+        if class_next:
+            step["class_next"] = class_next
         return step
 
 
@@ -323,18 +371,23 @@ def _activities(
     week: np.ndarray | None,
     worktime: str,
     work: Work,
+    flows: ClassRouting | None = None,
 ) -> list[dict[str, Any]]:
     steps: list[dict[str, Any]] = []
     if len(chain.start_) > 1:
-        steps.append(
-            {"name": START, "duration": 0.0, "next": {plan.names[s]: p for s, p in chain.start_.items()}}
-        )
+        first = chain.start_ if flows is None else flows.start_
+        step: dict[str, Any] = {"name": START, "duration": 0.0,
+                                "next": {plan.names[s]: p for s, p in first.items()}}
+        if flows is not None and flows.class_start_:
+            step["class_next"] = {k: {plan.names[s]: p for s, p in row.items()}
+                                  for k, row in flows.class_start_.items()}
+        steps.append(step)
     for state, (_, label) in plan.states:
-        nxt: dict[str, float] = {}
-        for b, p in chain.next_[state].items():
-            goes = plan.step_after(state, b)
-            nxt[goes] = nxt.get(goes, 0.0) + p
-        steps += work.steps(plan.names[state], label, durations[label], nxt)
+        rows = flows.next_[state] if flows is not None else chain.next_[state]
+        by_class = flows.class_next_.get(state, {}) if flows is not None else {}
+        nxt = _targets(plan, state, rows)
+        class_next = {k: _targets(plan, state, row) for k, row in by_class.items()}
+        steps += work.steps(plan.names[state], label, durations[label], nxt, class_next)
     for key, fitted in delays.items():
         name, target = _wait_name(key, labels), plan.targets[key]
         if week is None:
@@ -345,6 +398,33 @@ def _activities(
             hours = {"per_hour": [float(s) for s in week]}
             steps.append({"name": name, "duration": fitted.spec_, "working_hours": hours, "next": target})
     return steps
+
+
+def _targets(plan: WaitPlan, state: str, row: dict[str, float]) -> dict[str, float]:
+    """Branches out of `state` as the steps they go to (a hand-over's wait, if any)."""
+    out: dict[str, float] = {}
+    for b, p in row.items():
+        goes = plan.step_after(state, b)
+        out[goes] = out.get(goes, 0.0) + p
+    return out
+
+
+def _class_report(
+    kinds: ClassFitter, flows: ClassRouting | None, by_class: dict[str, dict[str, Any]], work: Work
+) -> dict[str, Any]:
+    """The report's `classes` section: the classes, and what differs by class in the twin."""
+    out = kinds.summary()
+    if flows is None:
+        out["in_twin"] = False
+        out["why"] = "one class after pooling: nothing to tell apart"
+        return out
+    out["in_twin"] = True
+    out["durations"] = {f"{a} / {k}": f.summary() for a, d in by_class.items() for k, f in d["own"].items()}
+    out["durations_rest"] = {a: d["rest"].summary() for a, d in by_class.items() if d["rest"] is not None}
+    out["duration_pvalues"] = {a: d["pvalues"] for a, d in by_class.items()}
+    out["durations_left_out"] = dict(work.left_out_)
+    out["routing"] = flows.summary()
+    return out
 
 
 def _open_hours(later: pd.DataFrame, on: Any, staff: Any) -> dict[str, Any]:
@@ -393,6 +473,13 @@ def _warnings(report: dict[str, Any]) -> list[str]:
         for label, fit in report[kind].items():
             out += [f"{kind}[{label}]: {w}" for w in fit["warnings"]]
     out += [f"routing: {w}" for w in report["routing"]["warnings"]]
+    classes = report.get("classes", {})
+    if classes.get("cases_where_it_varies"):
+        out.append(f"classes: column '{classes['column']}' takes more than one value in "
+                   f"{classes['cases_where_it_varies']} case(s); each case's first value is its class")
+    out += [f"classes: per-class durations of {a} not in the twin: {why}"
+            for a, why in classes.get("durations_left_out", {}).items()]
+    out += [f"classes routing: {w}" for w in classes.get("routing", {}).get("warnings", [])]
     out += [
         f"durations[{a}]: resources differ (Kruskal-Wallis p={d['kruskal_pvalue']:.2g}); "
         "the twin uses one duration for the whole pool"

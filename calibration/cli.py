@@ -13,7 +13,8 @@ import pandas as pd
 import yaml
 
 from calibration.calibrate import calibrate
-from calibration.loaders import CalibrationDataError, load_events, read_table
+from calibration.classes import NO_CLASSES
+from calibration.loaders import CalibrationDataError, LoadReport, load_events, read_table
 from calibration.report import write_report
 from calibration.scoring import require_scoring
 from calibration.simlog import header_lines, read_header, simulate_log
@@ -22,7 +23,7 @@ from twin.loader import load_twin, parse_twin
 
 DEFAULTS: dict[str, Any] = {
     "waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto", "worktime": "weighted",
-    "routing": 1, "processing": "clock", "pools": "activity", "history": 1.0,
+    "routing": 1, "processing": "clock", "pools": "activity", "history": 1.0, "classes": NO_CLASSES,
 }
 
 
@@ -40,14 +41,17 @@ def calibrate_files(
     """Calibrate from files; write the twin YAML (with label header) and the report.
 
     Options left None are chosen on a validation split of the log (`validate`), else take
-    the CLI's defaults (DEFAULTS)."""
-    log, loaded = load_events(events, mapping)
-    fail = read_table(failures)[0] if failures else None
-    deliv = read_table(deliveries)[0] if deliveries else None
+    the CLI's defaults (DEFAULTS). `class_candidates`: the columns validation tries as
+    `classes` (None: those it finds); `cancelled`: a column marking cancelled cases."""
+    candidates = options.pop("class_candidates", None)
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
     given = {k: v for k, v in options.items() if v is not None}
+    log, loaded = load_for_calibration(events, mapping, given, validate, candidates)
+    fail = read_table(failures)[0] if failures else None
+    deliv = read_table(deliveries)[0] if deliveries else None
     workers = os.cpu_count() or 1  # candidates are scored in parallel processes
-    spec, report = calibrate_with_options(log, fail, deliv, name, given, validate, progress, workers)
+    spec, report = calibrate_with_options(log, fail, deliv, name, given, validate, progress, workers,
+                                          candidates, loaded.case_ends)
     report["data"] = loaded.as_dict()
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
@@ -55,6 +59,26 @@ def calibrate_files(
     if report_path is not None:
         write_report(report, report_path)
     return report
+
+
+def load_for_calibration(
+    events: Path, mapping: dict[str, str], given: dict[str, Any], validate: bool,
+    candidates: list[str] | None = None,
+) -> tuple[pd.DataFrame, LoadReport]:
+    """The event log with the columns the options name (`classes`, `cancelled`, the class
+    `candidates`), and with validation and no `classes` given, every other column (the
+    selector looks among them for class columns)."""
+    keep = {c: "class candidates" for c in candidates or []}
+    keep |= {given[k]: k for k in ("classes", "cancelled") if given.get(k) not in (None, NO_CLASSES)}
+    search = validate and "classes" not in given and candidates is None
+    return load_events(events, mapping, keep=keep, keep_all=search)
+
+
+def parse_columns(text: str | None) -> list[str] | None:
+    """`--class-candidates A,B` -> ["A", "B"] (None when not given)."""
+    if text is None:
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()]
 
 
 def calibrate_with_options(
@@ -66,11 +90,15 @@ def calibrate_with_options(
     validate: bool,
     progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
+    class_candidates: list[str] | None = None,
+    case_ends: pd.Series | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """`calibrate` with the options `given`; the others chosen on a validation split of the
     log (`validate`, the selector's summary in the report's `validation`), else DEFAULTS."""
-    validation, skipped = _choose_options(log, given, progress, workers) if validate else ({}, None)
-    spec, report = calibrate(log, failures, deliveries, name=name,
+    validation, skipped = (
+        _choose_options(log, given, progress, workers, class_candidates) if validate else ({}, None)
+    )
+    spec, report = calibrate(log, failures, deliveries, name=name, case_ends=case_ends,
                              **(DEFAULTS | given | validation.get("chosen", {})))
     if validation:
         report["validation"] = validation
@@ -84,13 +112,16 @@ def _choose_options(
     given: dict[str, Any],
     progress: Callable[[int, int], None] | None,
     workers: int,
+    class_candidates: list[str] | None = None,
 ) -> tuple[dict[str, Any], str | None]:
     """(the option selector's summary; or {} and why it could not run: too little history,
     or no scoring extra)."""
     try:
         require_scoring()
-        fixed = {k: v for k, v in given.items() if k in GRID}
-        return OptionSelector(fixed=fixed, progress=progress, workers=workers).fit(log).summary(), None
+        fixed = {k: v for k, v in given.items() if k in GRID or k == "classes"}
+        selector = OptionSelector(fixed=fixed, progress=progress, workers=workers,
+                                  class_columns=class_candidates)
+        return selector.fit(log).summary(), None
     except (ThinSplit, RuntimeError) as why:
         return {}, str(why)
 

@@ -2,13 +2,18 @@
 
 Canonical columns: case_id, activity, resource (strings), start_time, end_time (naive
 timestamps). Column names are mapped explicitly or detected from common spellings
-(the shared datasets, Disco/Simod CSV, XES-style names). Every dropped row is counted in
+(the shared datasets, Disco/Simod CSV, XES-style names). Other columns are left out unless
+asked for (`keep`: a case attribute such as a priority, kept as stripped strings after the
+canonical ones; `keep_all`: every other column, for detecting candidates); the end times
+of the zero-length `End` markers dropped are kept per case in `LoadReport.case_ends` (where
+a log records when a case closed, e.g. one cancelled after its last activity). Every dropped row is counted in
 `LoadReport.dropped` by reason; problems that make the data untrustworthy raise
 `CalibrationDataError` naming the column and the first offending rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +45,8 @@ class LoadReport:
     dropped: dict[str, int] = field(default_factory=dict)
     mapping: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # the time of each case's zero-length End marker, where the log has them (not in as_dict)
+    case_ends: pd.Series | None = field(default=None, repr=False)
 
     def drop(self, reason: str, count: int) -> None:
         if count:
@@ -139,8 +146,13 @@ def load_events(
     mapping: dict[str, str] | None = None,
     drop_artificial: bool = True,
     keep_instant: bool = True,
+    keep: Mapping[str, str] | None = None,
+    keep_all: bool = False,
 ) -> tuple[pd.DataFrame, LoadReport]:
-    """An event log as canonical columns plus a report of everything dropped."""
+    """An event log as canonical columns plus a report of everything dropped.
+
+    `keep`: other columns to keep (column -> what asks for it, named in the error when the
+    file lacks it); `keep_all`: keep every other column."""
     raw, name = read_table(source)
     report = LoadReport(name, rows_read=len(raw))
     for reason, count in raw.attrs.get("dropped", {}).items():
@@ -156,12 +168,33 @@ def load_events(
         report.notes.append("no resource column: resources are not calibrated")
     df["start_time"] = parse_times(raw[cols["start_time"]].astype(str), cols["start_time"], name)
     df["end_time"] = parse_times(raw[cols["end_time"]].astype(str), cols["end_time"], name)
+    extra = _extra_columns(list(raw.columns), cols, dict(keep or {}), keep_all, name)
+    for column in extra:
+        df[column] = raw[column].astype(str).str.strip()
     df = _drop_rows(df, report, drop_artificial, keep_instant)
     _check_order(df, cols, name)
     report.rows_kept = len(df)
     if df.empty:
         raise CalibrationDataError(f"{name}: no usable rows left (dropped: {report.dropped})")
     return df.sort_values(["case_id", "start_time", "end_time"], kind="stable").reset_index(drop=True), report
+
+
+def _extra_columns(
+    columns: list[str], cols: dict[str, str], keep: dict[str, str], keep_all: bool, source: str
+) -> list[str]:
+    """The other columns to keep, in the file's order; a missing or canonical one is an error."""
+    used = {c: canonical for canonical, c in cols.items()}
+    for column, why in keep.items():
+        if column in used or column in COLUMNS:
+            raise CalibrationDataError(
+                f"{source}: column '{column}' ({why}) is the log's {used.get(column, column)} column, "
+                "not a case attribute"
+            )
+        if column not in columns:
+            raise CalibrationDataError(
+                f"{source}: column '{column}' ({why}) not found; columns are {columns}"
+            )
+    return [c for c in columns if c not in used and c not in COLUMNS and (keep_all or c in keep)]
 
 
 def _drop_rows(
@@ -173,8 +206,10 @@ def _drop_rows(
     if drop_artificial:
         marker = df["activity"].isin(ARTIFICIAL) & (df["start_time"] == df["end_time"])
         report.drop("artificial Start/End marker rows", int(marker.sum()))
+        ends = df[marker & (df["activity"] == "End")]
+        report.case_ends = ends.groupby("case_id")["end_time"].max() if len(ends) else None
         df = df[~marker]
-    duplicated = df.duplicated(keep="first")
+    duplicated = df[list(COLUMNS)].duplicated(keep="first")
     report.drop("exact duplicate rows", int(duplicated.sum()))
     df = df[~duplicated]
     if not keep_instant:

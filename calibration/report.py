@@ -79,6 +79,54 @@ def _validation_table(v: dict[str, Any]) -> str:
     return f"<h2>Options chosen on a validation split</h2>{text}<table>{head}{body}</table>"
 
 
+def _classes_html(c: dict[str, Any]) -> list[str]:
+    """The classes drawn at arrival and what differs by class in the twin."""
+    head = "<tr><th>class</th><th>share</th><th>± s.e.</th><th>cases</th><th>values</th></tr>"
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(p)}</td><td>{_fmt(c['share_stderr'][k])}</td>"
+        f"<td>{c['cases'].get(k, 0)}</td><td>{html.escape(', '.join(c['values'].get(k, [])))}</td></tr>"
+        for k, p in c["shares"].items()
+    )
+    notes = [f"From column {c['column']}: {c['rule']}.",
+             f"{c['cases_where_it_varies']} case(s) where it varies, "
+             f"{c['cases_without_a_value']} without a value.",
+             f"Priority: {c['priority']}."]
+    if not c.get("in_twin"):
+        notes.append(f"Not in the twin: {c.get('why', '')}.")
+    text = html.escape(" ".join(notes))
+    parts = [f"<h2>Classes (drawn at arrival)</h2><p>{text}</p><table>{head}{rows}</table>"]
+    if c.get("durations"):
+        parts.append(_fits_table("Per-class durations (hours; used by the twin)", c["durations"]))
+    if c.get("durations_rest"):
+        parts.append(_fits_table("Durations of the other classes (hours; the activity's in the twin)",
+                                 c["durations_rest"]))
+    routing = c.get("routing", {})
+    branches = {f"{s} / {k}": row for s, rows in routing.get("next", {}).items() for k, row in rows.items()}
+    branches |= {f"start / {k}": row for k, row in routing.get("start", {}).items()}
+    if branches:
+        parts.append(_kv_table("Per-class branches (used by the twin)", branches))
+    return parts
+
+
+def _abandonment_html(a: dict[str, Any]) -> list[str]:
+    head = ("<tr><th>last activity</th><th>cancelled cases ending here</th><th>share of cancelled</th>"
+            "<th>share of other cases</th><th>cancelled share of cases ending here</th></tr>")
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td>" + "".join(f"<td>{_fmt(v)}</td>" for v in row.values()) + "</tr>"
+        for k, row in a["last_activity"].items()
+    )
+    text = (f"{a['cancelled_cases']} of {a['cases']} cases cancelled (column {a['column']}); "
+            f"in the twin: {a['in_twin']}. Patience is not in the twin: {a['patience']['why']}.")
+    parts = [f"<h2>Where work was abandoned (measured)</h2><p>{html.escape(text)}</p>"
+             f"<table>{head}{rows}</table>"]
+    if a.get("time_to_case_end"):
+        gap = {k: v for k, v in a["time_to_case_end"].items() if k not in ("fit_hours", "by_last_activity")}
+        parts.append(_kv_table("Cancelled cases: last activity's end to the case's end", gap))
+    if a.get("cancelled_share_by_class"):
+        parts.append(_kv_table("Cancelled share by class", a["cancelled_share_by_class"]))
+    return parts
+
+
 def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
     parts = [
         f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style>",
@@ -103,6 +151,8 @@ def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
         f"{html.escape(arrivals['used_in_spec'])}.</p>"
     )
     parts.append(_fits_table("Activity durations (hours)", report["durations"]))
+    if "classes" in report:
+        parts += _classes_html(report["classes"])
     by_resource = {
         f"{a} / {r}": f
         for a, d in report.get("durations_by_resource", {}).items()
@@ -144,6 +194,8 @@ def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
             },
         )
     )
+    if "abandonment" in report:
+        parts += _abandonment_html(report["abandonment"])
     if "failures" in report:
         parts.append(_fits_table("Failures: uptime (hours)", report["failures"]["uptime_hours"]))
         parts.append(_kv_table("Failures: hold-out check (last 30% of time)", report["failures"]["holdout"]))

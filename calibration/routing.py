@@ -46,6 +46,7 @@ class RoutingFitter:
             raise ValueError(f"routing order must be 1 or 2, not {self.order}")
         self.pairs_: dict[str, tuple[str | None, str]] = {}
         traces = traces.map(self._states)
+        self.traces_ = traces  # each case's states, in order
         self.activities_ = sorted({a for t in traces for a in t})
         w = pd.Series(1.0, index=traces.index) if weights is None else weights.reindex(traces.index)
         starts: Counter[str] = Counter()
@@ -54,10 +55,10 @@ class RoutingFitter:
             starts[trace[0]] += w[case]
             for a, b in zip(trace, [*trace[1:], EXIT], strict=True):
                 counts[a][b] += w[case]
-        self.start_ = _normalise(starts)
+        self.start_ = normalise(starts)
         self.counts_ = counts
         self.warnings_: list[str] = []
-        self.next_ = {a: _normalise(c) for a, c in counts.items()}
+        self.next_ = {a: normalise(c) for a, c in counts.items()}
         self.longest_run_ = _longest_runs(traces)
         self._cap_self_loops()
         lengths = traces.map(len)
@@ -80,13 +81,21 @@ class RoutingFitter:
 
     def _cap_self_loops(self) -> None:
         for a, probs in self.next_.items():
-            p = probs.get(a, 0.0)
-            longest = self.longest_run_.get(a, 1)
-            cap = 1 - 1 / longest if longest > 1 else 0.0
-            if p > cap:
-                self.warnings_.append(f"{a}: self-loop {p:.3f} capped at {cap:.3f} (longest run {longest})")
-                rest = 1 - p
-                self.next_[a] = {b: (q / rest * (1 - cap) if b != a else cap) for b, q in probs.items()}
+            self.next_[a], why = self.capped(a, probs)
+            if why:
+                self.warnings_.append(why)
+
+    def capped(self, a: str, probs: dict[str, float]) -> tuple[dict[str, float], str | None]:
+        """Branches out of `a` with its self-loop capped where its expected run would exceed
+        the longest observed (and why, else None)."""
+        p = probs.get(a, 0.0)
+        longest = self.longest_run_.get(a, 1)
+        cap = 1 - 1 / longest if longest > 1 else 0.0
+        if p <= cap:
+            return probs, None
+        rest = 1 - p
+        out = {b: (q / rest * (1 - cap) if b != a else cap) for b, q in probs.items()}
+        return out, f"{a}: self-loop {p:.3f} capped at {cap:.3f} (longest run {longest})"
 
     def expected_visits(self) -> float:
         """Mean activities per case of the fitted chain: start · (I - Q)^-1 · 1."""
@@ -145,7 +154,7 @@ class RoutingFitter:
         }
 
 
-def _normalise(counter: Counter[str]) -> dict[str, float]:
+def normalise(counter: Counter[str]) -> dict[str, float]:
     total = sum(counter.values())
     return {k: float(v / total) for k, v in sorted(counter.items())}
 

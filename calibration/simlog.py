@@ -6,6 +6,9 @@ by greedy interval assignment (each start takes the lowest-numbered free unit; t
 never has more units busy than the pool holds), and named after the resources observed in
 that pool when known (`units`), else `POOL#k`.
 Steps added by calibration (`start`, `wait_*`) are left out; labels map back to the data's.
+When the twin's arrivals draw classes, a `class` column holds each case's: the trace does
+not carry it, so it is drawn again as the engines draw it (one uniform per arrival of a
+stream on its own `arrival.<name>.class` stream, see `twin.streams`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from twin import streams
 from twin.engine_fast import simulate_fast
 from twin.loader import parse_twin
 from twin.spec import Twin
@@ -45,19 +49,22 @@ def header_lines(labels: dict[str, str], units: dict[str, list[str]]) -> str:
 
 def _trace_rows(
     twin: Twin, seed: int, replication: int, cases: int, unfinished: bool = False
-) -> tuple[list[tuple], int]:
+) -> tuple[list[tuple], int, dict[int, str]]:
     """(activity rows (entity, step, start, end, skilled pool or None) of the first `cases`
-    entities, how many of them left); rows of entities still in the system at the horizon
-    only when `unfinished`."""
+    entities, how many of them left, each one's class where the twin draws classes); rows
+    of entities still in the system at the horizon only when `unfinished`."""
     result = simulate_fast(twin, seed, replication, trace=True)  # the same trace as the SimPy engine
     assert result.trace is not None
     open_: dict[int, tuple[str, float]] = {}
     by: dict[int, str] = {}
+    streams_of: dict[int, str] = {}
     rows, left = [], set()
     for time, kind, entity, name in result.trace:
-        if entity > cases or kind not in ("start", "end", "leave", "by"):
+        if entity > cases or kind not in ("start", "end", "leave", "by", "arrival"):
             continue
-        if kind == "by":
+        if kind == "arrival":
+            streams_of[entity] = name
+        elif kind == "by":
             by[entity] = name
         elif kind == "start":
             open_[entity] = (name, time)
@@ -66,7 +73,32 @@ def _trace_rows(
             rows.append((entity, activity, began, time, by.pop(entity, None)))
         else:
             left.add(entity)
-    return [r for r in rows if unfinished or r[0] in left], len(left)
+    kept = [r for r in rows if unfinished or r[0] in left]
+    return kept, len(left), entity_classes(twin, seed, replication, streams_of)
+
+
+def entity_classes(twin: Twin, seed: int, replication: int, arrivals: dict[int, str]) -> dict[int, str]:
+    """entity -> class, for the entities `arrivals` names (entity -> its stream), drawn again
+    as the engines draw them; {} when no stream draws classes."""
+    options = {a.name: list(a.classes.items()) for a in twin.arrivals if len(a.classes) > 1}
+    if not options:
+        return {}
+    rngs = {name: streams.stream(seed, replication, streams.class_source(name)) for name in options}
+    single = {a.name: a.class_names[0] for a in twin.arrivals}
+    out = {}
+    for entity in sorted(arrivals):
+        name = arrivals[entity]
+        if name not in options:
+            out[entity] = single.get(name, name)
+            continue
+        u, cumulative = rngs[name].random(), 0.0
+        out[entity] = options[name][-1][0]
+        for klass, p in options[name]:
+            cumulative += p
+            if u < cumulative:
+                out[entity] = klass
+                break
+    return out
 
 
 def simulate_log(
@@ -86,17 +118,17 @@ def simulate_log(
     unit = UNIT_HOURS[twin.time_unit]
     if until is not None:
         trial = window(twin, start, (until - start).total_seconds() / 3600 / unit)
-        rows, _ = _trace_rows(trial, seed, replication, cases, unfinished=True)
-        return _frame(rows, trial, start, unit, meta)
+        rows, _, classes = _trace_rows(trial, seed, replication, cases, unfinished=True)
+        return _frame(rows, trial, start, unit, meta, classes)
     mean_gap = 1 / sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
     extra = max(twin.horizon, 1.0)
     for _ in range(max_tries):
         trial = window(twin, start, cases * mean_gap * 1.05 + extra)
-        rows, done = _trace_rows(trial, seed, replication, cases)
+        rows, done, classes = _trace_rows(trial, seed, replication, cases)
         if done >= cases:
             break
         extra *= 2
-    return _frame(rows, trial, start, unit, meta)
+    return _frame(rows, trial, start, unit, meta, classes)
 
 
 def window(twin: Twin, start: datetime, horizon: float) -> Twin:
@@ -105,7 +137,10 @@ def window(twin: Twin, start: datetime, horizon: float) -> Twin:
     return parse_twin({**data, "horizon": max(horizon, 1e-6), "warmup": 0.0})
 
 
-def _frame(rows: list[tuple], twin: Twin, start: datetime, unit: float, meta: dict[str, Any]) -> pd.DataFrame:
+def _frame(
+    rows: list[tuple], twin: Twin, start: datetime, unit: float, meta: dict[str, Any],
+    classes: dict[int, str] | None = None,
+) -> pd.DataFrame:
     labels: dict[str, str] = meta.get("labels", {})
     units: dict[str, list[str]] = meta.get("units", {})
     pools = {a.name: next(iter(a.resources), None) for a in twin.activities}
@@ -115,7 +150,7 @@ def _frame(rows: list[tuple], twin: Twin, start: datetime, unit: float, meta: di
         kept = [r for r in rows if r[1] != "start" and not r[1].startswith("wait_")]
     kept.sort(key=lambda r: (r[2], r[3]))
     resources = _assign_units(kept, pools, units)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "case_id": [f"sim{r[0]}" for r in kept],
             "activity": [labels.get(r[1], r[1]) for r in kept],
@@ -124,6 +159,9 @@ def _frame(rows: list[tuple], twin: Twin, start: datetime, unit: float, meta: di
             "end_time": [start + timedelta(hours=r[3] * unit) for r in kept],
         }
     )
+    if classes:
+        frame["class"] = [classes[r[0]] for r in kept]
+    return frame
 
 
 def _assign_units(rows: list[tuple], pools: dict[str, str | None], units: dict[str, list[str]]) -> list[str]:

@@ -21,6 +21,12 @@ selection: from the best of those, it adds the other changes that beat the start
 first, one at a time, keeping each only if the loss falls (options interact: the best
 values together need not be best). The best twin scored wins; at most 18 of the 192
 combinations are scored.
+Where the log has case attribute columns that can be entity classes (`class_columns`, or
+those `calibration.classes.candidates` finds: 2 to 8 values, constant per case), `classes`
+is searched last, from "none": each column one more single change. Found columns are
+screened on the fit part first (`classes.evidence`: how far their classes' durations and
+branches differ beyond chance), and only the `max_class_columns` likeliest with some
+evidence are scored, so the search grows by at most two candidates and two forward steps.
 `options_` holds the winner's options; the caller calibrates on the whole training log
 with them.
 """
@@ -37,7 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.calibrate import calibrate, effective
+from calibration import classes
+from calibration.calibrate import calibrate, case_table, effective
 from calibration.scoring import baseline_run, model_runs, summarise
 from twin.loader import parse_twin
 
@@ -114,8 +121,12 @@ class OptionSelector:
         min_cases: int = 10,
         progress: Callable[[int, int], None] | None = None,
         workers: int = 1,
+        class_columns: list[str] | None = None,
+        max_class_columns: int = 2,
     ) -> None:
         self.fixed = fixed or {}
+        self.class_columns = class_columns
+        self.max_class_columns = max_class_columns
         self.share = share
         self.runs = runs
         self.seed = seed
@@ -134,14 +145,15 @@ class OptionSelector:
         self.split_ = {"cut": cut.isoformat(), "share": self.share, "fit_cases": sizes["fit"],
                        "check_cases": sizes["check"]}
         self.runs_ = self.runs or min(10, max(3, math.ceil(2000 / sizes["check"])))
+        self.grid_ = GRID | self._class_grid(events, fit)
         baseline = baseline_run(fit, check)
         self.baseline_ = {k: float(v) for k, v in baseline.items()}
-        self._total, self._done = search_size(self.fixed), 0
+        self._total, self._done = search_size(self.fixed, self.grid_), 0
         if self.progress:
             self.progress(0, self._total)
         self.scores_: list[dict[str, Any]] = []
         self._means: dict[str, dict[str, float]] = {}  # same_twin key -> mean metrics
-        tried = self._score_all(fit, check, one_at_a_time(self.fixed))
+        tried = self._score_all(fit, check, one_at_a_time(self.fixed, self.grid_))
         self._forward(fit, check, tried)
         if self.progress:
             self.progress(self._done, self._total)
@@ -149,6 +161,24 @@ class OptionSelector:
         self.options_: dict[str, Any] = best["options"]
         self.loss_ = float(best["loss"])
         return self
+
+    def _class_grid(self, events: pd.DataFrame, fit: pd.DataFrame) -> dict[str, tuple[Any, ...]]:
+        """{"classes": ("none", column, ...)} for the columns to try, or {} (see the module)."""
+        self.class_evidence_: dict[str, float] = {}
+        if "classes" in self.fixed:
+            return {}
+        if self.class_columns is not None:
+            for column in self.class_columns:
+                classes.require_column(events, column, "class candidates")
+            return {"classes": (classes.NO_CLASSES, *self.class_columns)} if self.class_columns else {}
+        found = classes.candidates(events)
+        if not found:
+            return {}
+        table = case_table(fit)
+        self.class_evidence_ = {c: classes.evidence(table, c) for c in found}
+        ranked = sorted((c for c in found if self.class_evidence_[c] > 0),
+                        key=lambda c: -self.class_evidence_[c])[: self.max_class_columns]
+        return {"classes": (classes.NO_CLASSES, *ranked)} if ranked else {}
 
     def _forward(self, fit: pd.DataFrame, check: pd.DataFrame, singles: list[dict[str, Any]]) -> None:
         """Forward selection from the best single change: add each other change that beat the
@@ -209,6 +239,8 @@ class OptionSelector:
             "loss": "mean over the seven distances of (twin - replay) / (twin + replay), the replay of the "
                     "fit part; lower is better, 0 is as good as the replay",
             "baseline": self.baseline_,
+            "searched": {k: list(v) for k, v in self.grid_.items() if k not in self.fixed},
+            "class_evidence": self.class_evidence_,
             "candidates": self.scores_,
             "twins_scored": self._done,  # distinct twins among the candidates
             "chosen": self.options_,

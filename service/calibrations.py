@@ -29,7 +29,8 @@ FILES = ("events", "failures", "deliveries")  # form fields; events is required
 MAPPED = ("case_id", "activity", "resource", "start_time", "end_time")  # column mapping fields
 STEPS = 4  # load, fit, check the twin, write the report (+ the validation's candidates)
 OPTIONS = ("waits", "calendars", "capacity", "arrivals", "worktime", "routing", "processing", "pools",
-           "history")
+           "history", "classes", "cancelled")
+COLUMN_OPTIONS = ("classes", "cancelled")  # options naming a column of the events file
 REPORT_JSON, REPORT_HTML, TWIN_YAML = "report.json", "report.html", "twin.yaml"
 
 
@@ -56,7 +57,7 @@ def submit(
                 )
             (inputs / f"{field}.csv").write_bytes(data)
             names[field] = filename
-        check(inputs, mapping)
+        check(inputs, mapping, _columns(options))
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -76,8 +77,9 @@ def submit(
     return row
 
 
-def check(inputs: Path, mapping: dict[str, str]) -> None:
-    """Load each upload as the job will; the first problem -> Invalid naming its field."""
+def check(inputs: Path, mapping: dict[str, str], columns: dict[str, str] | None = None) -> None:
+    """Load each upload as the job will; the first problem -> Invalid naming its field (the
+    option's own field for a column it names that the events file lacks: `columns`)."""
     from calibration import failures, supply
     from calibration.loaders import CalibrationDataError, load_events, read_table
 
@@ -92,19 +94,30 @@ def check(inputs: Path, mapping: dict[str, str]) -> None:
             table, _ = read_table(path)
             if table.empty:
                 raise CalibrationDataError("no rows")
-            columns = list(table.columns)
+            columns_seen = list(table.columns)
             if field == "failures":
                 for what, aliases in failures.COLUMNS.items():
-                    failures.pick(columns, aliases, what)
+                    failures.pick(columns_seen, aliases, what)
             else:
                 missing = [supply.DEFAULTS[c] for c in ("ordered", "scheduled", "delivered")]
-                missing = [c for c in missing if c not in columns]
+                missing = [c for c in missing if c not in columns_seen]
                 if missing:
-                    raise CalibrationDataError(f"missing column(s) {missing}; columns are {columns}")
+                    raise CalibrationDataError(f"missing column(s) {missing}; columns are {columns_seen}")
         except CalibrationDataError as error:
             raise Invalid([(field, _unpath(str(error), path, field))]) from None
         except Exception as error:  # pandas' own errors (an empty file, a binary blob)
             raise Invalid([(field, f"cannot read as CSV: {type(error).__name__}: {error}")]) from None
+    events = inputs / "events.csv"
+    for option, column in (columns or {}).items():
+        try:
+            load_events(events, mapping, keep={column: option})
+        except CalibrationDataError as error:
+            raise Invalid([(option, _unpath(str(error), events, "events"))]) from None
+
+
+def _columns(options: dict[str, Any]) -> dict[str, str]:
+    """option -> the events column it names (classes "none" names none)."""
+    return {k: str(options[k]) for k in COLUMN_OPTIONS if options.get(k) not in (None, "none")}
 
 
 def _unpath(message: str, path: Path, field: str) -> str:
@@ -123,24 +136,25 @@ def run(
 ) -> tuple[Twin, dict[str, Any]]:
     """The job (in a worker process): calibrate from the folder's uploads; write the twin
     YAML and the report files; return the checked twin and the report."""
-    from calibration import load_events
-    from calibration.cli import calibrate_with_options
+    from calibration.cli import calibrate_with_options, load_for_calibration
     from calibration.loaders import read_table
     from calibration.report import write_report
     from twin.loader import parse_twin
 
     inputs = folder / "input"
     progress(0, STEPS)
-    events, loaded = load_events(inputs / "events.csv", request.get("mapping") or {})
+    given = {k: request[k] for k in OPTIONS if request.get(k) is not None}
+    validate = bool(request.get("validation"))
+    mapping = request.get("mapping") or {}
+    events, loaded = load_for_calibration(inputs / "events.csv", mapping, given, validate)
     extra = {
         field: read_table(inputs / f"{field}.csv")[0] if (inputs / f"{field}.csv").exists() else None
         for field in ("failures", "deliveries")
     }
     progress(1, STEPS)
-    given = {k: request[k] for k in OPTIONS if request.get(k) is not None}
     spec, report = calibrate_with_options(  # the selector's candidates count as steps of the job
         events, extra["failures"], extra["deliveries"], request["name"], given,
-        bool(request.get("validation")), lambda done, total: progress(1 + done, STEPS + total),
+        validate, lambda done, total: progress(1 + done, STEPS + total), case_ends=loaded.case_ends,
     )
     total = STEPS + report.get("validation", {}).get("twins_scored", 0)
     data = loaded.as_dict()
@@ -195,6 +209,8 @@ def public(row: CalibrationRow) -> CalibrationPublic:
         processing=str(request.get("processing") or "clock"),
         pools=request.get("pools"),
         history=request.get("history"),
+        classes=request.get("classes"),
+        cancelled=request.get("cancelled"),
         validation=bool(request.get("validation", False)),
         warnings=list(row.warnings or []),
         attempts=row.attempts,

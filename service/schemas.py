@@ -117,6 +117,8 @@ class CalibrationPublic(BaseModel):
     processing: str
     pools: str | None
     history: float | None
+    classes: str | None  # a column of the events file whose values become classes, or "none"
+    cancelled: str | None  # a column whose non-empty value marks a cancelled case (measured)
     validation: bool
     warnings: list[str]
     attempts: int

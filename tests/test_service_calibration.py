@@ -158,3 +158,69 @@ def test_the_form_offers_the_options_calibrate_accepts(editor: httpx.Client) -> 
         field = form[option]
         offered = next((a["enum"] for a in field.get("anyOf", [field]) if "enum" in a), None)
         assert offered is not None and set(offered) == set(CHOICES[option]), option
+
+
+def test_the_form_takes_the_column_options_as_free_text(editor: httpx.Client) -> None:
+    """`classes` and `cancelled` name columns of the events file (no fixed choices), and the
+    form offers every option `calibrate` takes."""
+    import inspect
+
+    from calibration.calibrate import calibrate
+
+    schema = editor.get("/openapi.json").json()["components"]["schemas"]
+    form = next(s for name, s in schema.items() if name.startswith("Body_create_calibration"))["properties"]
+    for option in ("classes", "cancelled"):
+        assert {a.get("type") for a in form[option]["anyOf"]} == {"string", "null"}, option
+    internal = {"events", "failures", "deliveries", "case_ends", "horizon"}  # not options of a calibration
+    options = set(inspect.signature(calibrate).parameters) - internal
+    assert options <= set(form)
+
+
+def _tiered_log(cases: int = 300) -> str:
+    """Two activities; `gold` cases (30%) take three times as long at B; every tenth case is
+    cancelled after A (`gone`)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(4)
+    rows = []
+    for i in range(cases):
+        t = pd.Timestamp("2026-01-05") + pd.Timedelta(hours=float(i * 0.7))
+        tier = "gold" if rng.random() < 0.3 else "plain"
+        a_end = t + pd.Timedelta(hours=float(rng.exponential(0.3)))
+        gone = "customer" if i % 10 == 0 else ""
+        rows.append((f"c{i}", "A", "ann", t, a_end, tier, gone))
+        if not gone:
+            b_end = a_end + pd.Timedelta(hours=float(rng.exponential(1.5 if tier == "gold" else 0.5)))
+            rows.append((f"c{i}", "B", "bob", a_end, b_end, tier, ""))
+    frame = pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time", "tier",
+                                        "gone"])
+    return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S")
+
+
+def test_classes_and_cancelled_fields_reach_the_calibration(editor: httpx.Client) -> None:
+    files = {"events": upload("tiered.csv", _tiered_log())}
+    data = {"classes": "tier", "cancelled": "gone", "waits": "false", "calendars": "false"}
+    response = editor.post("/calibrations", files=files, data=data)
+    assert response.status_code == 202, response.text
+    assert response.json()["classes"] == "tier" and response.json()["cancelled"] == "gone"
+    done = wait_done(editor, response.json()["id"])
+    assert done["status"] == "done", done["error"]
+    report = editor.get(f"/calibrations/{done['id']}/report.json").json()
+    assert report["options"]["classes"] == "tier" and report["classes"]["in_twin"] is True
+    assert report["abandonment"]["cancelled_cases"] == 30
+    assert report["abandonment"]["last_activity"]["A"]["share_of_cancelled_cases"] == 1.0
+    spec = editor.get(f"/twins/{done['twin_id']}").json()["spec"]
+    assert set(spec["arrivals"][0]["classes"]) == {"gold", "plain"}
+    b = next(a for a in spec["activities"] if a["name"] == "B")
+    assert set(b["class_durations"]) == {"gold"}
+
+
+def test_a_column_option_naming_no_column_gets_422_on_its_field(editor: httpx.Client) -> None:
+    files = {"events": upload("tiered.csv", _tiered_log(50))}
+    for option in ("classes", "cancelled"):
+        response = editor.post("/calibrations", files=files, data={option: "nope"})
+        assert response.status_code == 422, response.text
+        (item,) = response.json()["detail"]
+        assert item["field"] == option and f"column 'nope' ({option}) not found" in item["msg"]
+        assert "/" not in item["msg"].split(";")[0]

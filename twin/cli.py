@@ -213,6 +213,16 @@ def calibrate_command(
     history: Annotated[float | None, _searched(
         "Share of the most recent cases to fit on (1: all; 0.5 searched: a drifting process is "
         "better fitted on its recent history).", 1, min=0.01, max=1.0)] = None,
+    classes: Annotated[str | None, _searched(
+        "Case attribute column whose values become entity classes (shares, per-class durations "
+        "and branches where they differ), or none. Searched among --class-candidates or the "
+        "columns that look like classes.", "none")] = None,
+    class_candidates: Annotated[str | None, typer.Option(
+        help="Columns COL,COL the validation split tries as --classes (default: categorical "
+             "columns with 2 to 8 values, constant per case).")] = None,
+    cancelled: Annotated[str | None, typer.Option(
+        help="Column whose non-empty value marks a case as cancelled: where work was abandoned "
+             "is measured in the report.")] = None,
     processing: Annotated[str, typer.Option(
         help="Activity durations in clock time, or in the working week of the waits (paused while "
              "closed): clock | working.")] = "clock",
@@ -220,7 +230,7 @@ def calibrate_command(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
 ) -> None:
     """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
-    from calibration.cli import calibrate_files
+    from calibration.cli import calibrate_files, parse_columns
     from calibration.loaders import CalibrationDataError, parse_mapping
 
     columns = (TextColumn("validation: candidate"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn())
@@ -231,7 +241,8 @@ def calibrate_command(
                 events, failures, deliveries, parse_mapping(mapping or []), output, report,
                 validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
-                routing=routing, processing=processing, pools=pools, history=history,
+                routing=routing, processing=processing, pools=pools, history=history, classes=classes,
+                class_candidates=parse_columns(class_candidates), cancelled=cancelled,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None

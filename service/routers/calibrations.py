@@ -40,6 +40,12 @@ def create_calibration(
     processing: Annotated[Literal["clock", "working"], Form()] = "clock",
     pools: Annotated[Literal["activity", "resource", "skills"] | None, Form()] = None,
     history: Annotated[float | None, Form(gt=0, le=1)] = None,
+    classes: Annotated[str | None, Form(
+        min_length=1, max_length=200,
+        description="column of the events file whose values become entity classes, or none")] = None,
+    cancelled: Annotated[str | None, Form(
+        min_length=1, max_length=200,
+        description="column whose non-empty value marks a cancelled case (measured in the report)")] = None,
     validation: Annotated[bool, Form()] = False,
     case_id: Column = None,
     activity: Column = None,
@@ -52,7 +58,8 @@ def create_calibration(
     twin and writes the calibration report. Columns are detected from common spellings or
     mapped with the `case_id`, `activity`, `resource`, `start_time`, `end_time` fields.
     Options left out take `twin calibrate`'s defaults, or with `validation` are chosen on a
-    time split of the log (each candidate a step of the job's progress).
+    time split of the log (each candidate a step of the job's progress; `classes` among the
+    columns that look like classes). `classes` and `cancelled` name columns of the events file.
     A file the loaders refuse gets 422 naming its field and the reason."""
     uploads = {
         field: (upload.filename or f"{field}.csv", upload.file)
@@ -66,7 +73,7 @@ def create_calibration(
     options = {
         "name": name, "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
         "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
-        "history": history, "validation": validation,
+        "history": history, "classes": classes, "cancelled": cancelled, "validation": validation,
     }
     return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options))
 
