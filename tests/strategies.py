@@ -433,6 +433,8 @@ def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
                 arrival["class_due"] = {names[0]: _num(draw(st.floats(0.5, 20.0)))}
         classes += list(arrival.get("classes", {})) or [arrival["name"]]
     classes = list(dict.fromkeys(classes))
+    if "costs" in spec and draw(st.booleans()):  # a class's own price of lateness
+        spec["costs"] = {**spec["costs"], "per_late_class": {classes[0]: _num(draw(st.floats(0.0, 9.0)))}}
     acts = spec["activities"]
     for i, act in enumerate(acts):
         if draw(st.integers(0, 2)) == 0:

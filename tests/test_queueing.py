@@ -535,7 +535,7 @@ def test_no_unit_idles_while_work_it_can_serve_waits(data: st.DataObject) -> Non
                 waits[v["activity"]].append((v["reached"], v["at"]))
     pools = {r.name: r for r in twin.resources}
     on_duty = {p: (pools[p].capacity if not pools[p].shifts else None) for p in simple}
-    failed: dict[str, set[int]] = {p: set() for p in simple}
+    failed: dict[str, dict[int, int]] = {p: defaultdict(int) for p in simple}  # causes holding it down
     held = dict.fromkeys(simple, 0)
     pool_of = {a.name: next(iter(a.resources)) for p in simple for a in users[p]}
     trace = rep.trace
@@ -547,16 +547,39 @@ def test_no_unit_idles_while_work_it_can_serve_waits(data: st.DataObject) -> Non
         elif kind == "shift" and name in on_duty:
             on_duty[name] = subject
         elif kind == "failure" and name in failed:
-            failed[name].add(subject)
+            failed[name][subject] += 1
         elif kind == "repair" and name in failed:
-            failed[name].discard(subject)
+            failed[name][subject] -= 1
         if i + 1 < len(trace) and trace[i + 1][0] == t:
             continue  # the instant is not over
         for p in simple:
             duty = on_duty[p]
             if duty is None:
                 continue  # a shift pool before its first change: its level is the calendar's
-            free = duty - sum(u < duty for u in failed[p]) - held[p]
+            free = duty - sum(u < duty for u, n in failed[p].items() if n > 0) - held[p]
             if free > 0:
                 waiting = [(a.name, w) for a in users[p] for w in waits[a.name] if w[0] <= t < w[1]]
                 assert not waiting, f"{p}: {free} free at {t} while {waiting[:3]} wait"
+
+
+def test_lateness_by_class_and_its_own_price() -> None:
+    twin = loads_twin("""
+name: due
+horizon: 200
+arrivals:
+  - {name: orders, interarrival: {dist: exponential, mean: 1.0}, route: make,
+     classes: {rush: 0.3, normal: 0.7}, due: 3, class_due: {rush: 1}}
+activities:
+  - {name: make, duration: {dist: exponential, mean: 0.8}, resources: {line: 1},
+     priority: {rush: 0, normal: 1}}
+resources: [{name: line, capacity: 1}]
+costs: {per_late: 2.0, per_late_class: {rush: 50.0}}
+""")
+    for engine in (simulate, simulate_fast):
+        rec = engine(twin, 4, 0).record
+        assert rec["classes.rush.late"] + rec["classes.normal.late"] == rec["late"]
+        assert 0 <= rec["classes.rush.on_time"] <= 1 and rec["classes.rush.late"] > 0
+        assert rec["cost.late"] == 50.0 * rec["classes.rush.late"] + 2.0 * rec["classes.normal.late"]
+    with pytest.raises(SpecError) as error:
+        loads_twin(twin.model_dump_json().replace('"per_late_class":{"rush"', '"per_late_class":{"rushh"'))
+    assert "costs.per_late_class.rushh" in str(error.value)

@@ -25,7 +25,11 @@ def add_costs(twin: Twin, record: dict[str, float]) -> None:
     for material, stock in costs.materials.items():
         parts["holding"] += stock.holding * record[f"materials.{material}.inventory"] * span
         parts["stockouts"] += stock.per_stockout * record[f"materials.{material}.stockouts"]
-    parts["late"] = costs.per_late * record.get("late", 0.0)
+    if costs.per_late_class:  # each class at its own price (per_late for the others)
+        parts["late"] = sum(costs.per_late_class.get(c, costs.per_late) * record.get(f"classes.{c}.late", 0.0)
+                            for c in twin.classes)
+    else:
+        parts["late"] = costs.per_late * record.get("late", 0.0)
     for rule in twin.contingency:
         order = rule.action.order
         each = rule.cost + (order.quantity * order.unit_cost if order else 0.0)

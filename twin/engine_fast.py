@@ -23,7 +23,7 @@ from twin import series, streams
 from twin._kernel import LV_PER_POOL, pack_twin, rng_table, simulate_kernel, simulate_many
 from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
-from twin.engine_simpy import Replication, leaving_kpis
+from twin.engine_simpy import Replication, class_due_kpis, leaving_kpis
 from twin.errors import DeadlockError
 from twin.spec import Twin
 
@@ -121,6 +121,9 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     late, *extra = oi[3 + 2 * n_act + 2 * n_mat:].tolist()
     repairs, activations = extra[:n_pool], extra[n_pool:n_pool + len(twin.contingency)]
     queueing = extra[n_pool + len(twin.contingency):]  # (reached, abandoned, lost, balked) per activity
+    n_cls = len(twin.classes)
+    class_due = queueing[len(queueing) - 2 * n_cls:]  # (due, late) per class
+    queueing = queueing[:len(queueing) - 2 * n_cls]
     class_counts = queueing[4 * n_act:len(queueing) - 1 - n_act]
     class_totals = of[3 * n_lv + 2 + n_act:-1].tolist()
     dead = queueing[len(queueing) - 1 - n_act:]
@@ -169,6 +172,8 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record["on_time"] = 1.0 - late / due if due else math.nan
         record["tardiness"] = tally(1 + n_act)
         record["late"] = float(late)
+        if twin.uses_classes:
+            record |= class_due_kpis(classes, class_due[0::2], class_due[1::2])
     for r, rule in enumerate(twin.contingency):
         record[f"contingency.{rule.name}.activations"] = float(activations[r])
     if twin.costs is not None:

@@ -212,6 +212,8 @@ class Model:
         self.blocked_at: dict[Job, Step] = {}  # the units of entities blocked before a full step
         self.classes = twin.classes
         self.class_cycle = [Tally(self.warmup) for _ in self.classes]
+        self.class_due = [0 for _ in self.classes]  # due entities leaving after the warm-up, by class
+        self.class_late = [0 for _ in self.classes]
         self.class_rows = {a.name: self._class_rows(a) for a in twin.arrivals}
         self.class_rngs = {a.name: self.stream(streams.class_source(a.name)) for a in twin.arrivals}
         self.wip = Level(self.warmup)
@@ -315,8 +317,11 @@ class Model:
             self.class_cycle[entity.klass].observe(now, now - born)
             if due is not None:
                 self.tardiness.observe(now, max(0.0, now - due))
+                if now >= self.warmup:
+                    self.class_due[entity.klass] += 1
                 if now >= self.warmup and now > due:
                     self.late += 1
+                    self.class_late[entity.klass] += 1
         if self.trace is not None:  # traced, but not counted as an event
             self.trace.append((now, "leave", entity.number, ""))
 
@@ -884,6 +889,8 @@ class Model:
             out["on_time"] = 1.0 - self.late / count if count else math.nan
             out["tardiness"] = self.tardiness.mean()
             out["late"] = float(self.late)
+            if self.twin.uses_classes:
+                out |= class_due_kpis(self.classes, self.class_due, self.class_late)
         for watch in self.watches:
             out[f"contingency.{watch.rule.name}.activations"] = float(watch.activations)
         if self.twin.costs is not None:
@@ -893,6 +900,16 @@ class Model:
                 out[f"materials.{stock.name}.stockouts"] = float(stock.requests - stock.filled)
             add_costs(self.twin, out)
         return out
+
+
+def class_due_kpis(classes: list[str], due: list[int], late: list[int]) -> dict[str, float]:
+    """Per class: the share of its due entities leaving after the warm-up on time, and how
+    many were late."""
+    out = {}
+    for c, n, k in zip(classes, due, late, strict=True):
+        out[f"classes.{c}.on_time"] = 1.0 - k / n if n else math.nan
+        out[f"classes.{c}.late"] = float(k)
+    return out
 
 
 def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> dict[str, float]:

@@ -155,4 +155,5 @@ class Costs(_Spec):
     resources: dict[Name, PoolCost] = {}
     materials: dict[Name, MaterialCost] = {}
     per_late: NonNegativeFloat = 0.0  # per entity leaving after its due time
+    per_late_class: dict[Name, NonNegativeFloat] = {}  # a class's own cost of lateness (else per_late)
     currency: Annotated[str, Field(max_length=12)] = ""

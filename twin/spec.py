@@ -427,7 +427,8 @@ class Twin(_Spec):
         """Whether the twin distinguishes classes: then per-class KPIs are reported."""
         return (any(a.classes for a in self.arrivals)
                 or any(x.priority or x.class_durations or x.class_next or x.class_patience
-                       for x in self.activities))
+                       for x in self.activities)
+                or bool(self.costs is not None and self.costs.per_late_class))
 
     @model_validator(mode="after")
     def _wiring(self) -> Twin:
@@ -698,6 +699,9 @@ def _policy_references(twin: Twin) -> list[tuple[str, str]]:
         for kind in ("resources", "materials"):
             problems += [(f"costs.{kind}.{n}", f"no {SINGULAR[kind]} named '{n}'")
                          for n in getattr(twin.costs, kind) if n not in names[kind]]
+        known = ", ".join(twin.classes)
+        problems += [(f"costs.per_late_class.{c}", f"no class named '{c}' (classes: {known})")
+                     for c in twin.costs.per_late_class if c not in twin.classes]
     return problems
 
 

@@ -112,6 +112,7 @@ from twin._kernel.layout import (
     M_USES_CLS,
     ON_QUEUE,
     PROF_W,
+    S_CLSDUE,
     S_COMPLETED,
     S_EXTRA,
     S_FILLED,
@@ -162,10 +163,11 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
     sf[_entf(si, slot) + EF_QUEUED] = now
     si[e + E_NHELD] = 0
     needs = _has(mi, 0, a)
+    granted = needs and _request(si, sf, mi, 0, slot, now, w)  # Model._visit: ask, then count in
     if needs or _has(mi, 1, a):
         _level_add(sf, 1 + a, now, 1.0, w)
         _watch(si, sf, mi, ON_QUEUE, a, now)
-        if needs and not _request(si, sf, mi, 0, slot, now, w):
+        if needs and not granted:
             si[e + E_PHASE] = WAIT_UNITS
             return
     _after_units(si, sf, mi, mf, rg, slot, now)
@@ -453,6 +455,11 @@ def _completed(si, sf, mi, slot, now, w):
         _observe(si, sf, 1 + mi[M_NACT], now, late, w)
         if now >= w and now > due:
             si[si[S_EXTRA]] += 1
+        if mi[M_USES_CLS] and now >= w:  # Model._entity: due and late by class
+            c = si[S_CLSDUE] + 2 * si[_ent(si, slot) + E_CLASS]
+            si[c] += 1
+            if now > due:
+                si[c + 1] += 1
 
 
 # -- arrivals (Model._arrivals, _arrive, _surge) ------------------------------------------

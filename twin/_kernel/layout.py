@@ -90,7 +90,8 @@ S_QCOUNT = 63  # per activity: reached, abandoned, lost, balked (after the warm-
 # Blocking: per activity the first and last entity blocked before it (slot + 1; 0: none), and
 # a deadlock found: [found, then per activity 1 if it is among the locked ones]; its time.
 S_BHEAD, S_BTAIL, S_DEAD, SF_DEAD = 64, 65, 66, 67
-S_HEADER = 68
+S_CLSDUE = 68  # per class: due entities leaving after the warm-up, and how many were late
+S_HEADER = 69
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -284,7 +285,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_LLEN, n_lines), (S_PLEVEL, n_pool), (S_PABSENT, n_pool), (S_PEXTRA, n_pool),
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
                       (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
-                      (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act)):
+                      (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
+                      (S_CLSDUE, 2 * mi[M_NCLS])):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos

@@ -75,6 +75,7 @@ from twin._kernel.layout import (
     M_CARRY,
     M_NACT,
     M_NARR,
+    M_NCLS,
     M_NLV,
     M_NMAT,
     M_NPOOL,
@@ -92,6 +93,7 @@ from twin._kernel.layout import (
     P_HAS_CAL,
     P_UNIT_HI,
     P_UNIT_LO,
+    S_CLSDUE,
     S_COMPLETED,
     S_DEAD,
     S_EXTRA,
@@ -327,7 +329,7 @@ def _stats_sizes(mi):
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
     more = _tallies(mi) - (2 + n_act)  # per-class tallies
-    ints = 1 + (2 + n_act) + n_act + 2 * n_mat + extra + 4 * n_act + more + 1 + n_act
+    ints = 1 + (2 + n_act) + n_act + 2 * n_mat + extra + 4 * n_act + more + 1 + n_act + 2 * mi[M_NCLS]
     return ints, 3 * mi[M_NLV] + _tallies(mi) + 1
 
 
@@ -335,7 +337,8 @@ def _stats_sizes(mi):
 def _stats(si, sf, mi, oi, of):
     """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled, late,
     repairs per pool, activations per rule, (reached, abandoned, lost, balked) per activity,
-    per-class tally counts, deadlock found, locked per activity], of = [levels (value, last,
+    per-class tally counts, deadlock found, locked per activity, (due, late) per class], of =
+    [levels (value, last,
     area) ..., tally totals (per-class last), the deadlock's time]."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     oi[0] = si[C_EVENTS]
@@ -348,7 +351,9 @@ def _stats(si, sf, mi, oi, of):
     at = 3 + 2 * n_act + 2 * n_mat + extra
     _copy(oi, at, si, si[S_QCOUNT], 4 * n_act)
     _copy(oi, at + 4 * n_act, si, si[S_TACOUNT] + 2 + n_act, _tallies(mi) - (2 + n_act))
-    _copy(oi, at + 4 * n_act + _tallies(mi) - (2 + n_act), si, si[S_DEAD], 1 + n_act)
+    dead = at + 4 * n_act + _tallies(mi) - (2 + n_act)  # after the per-class tally counts
+    _copy(oi, dead, si, si[S_DEAD], 1 + n_act)
+    _copy(oi, dead + 1 + n_act, si, si[S_CLSDUE], 2 * mi[M_NCLS])
     _copy(of, 0, sf, 0, 3 * mi[M_NLV])
     _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], _tallies(mi))
     of[3 * mi[M_NLV] + _tallies(mi)] = sf[si[SF_DEAD]]
