@@ -433,6 +433,11 @@ def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
                 arrival["class_due"] = {names[0]: _num(draw(st.floats(0.5, 20.0)))}
         classes += list(arrival.get("classes", {})) or [arrival["name"]]
     classes = list(dict.fromkeys(classes))
+    spec["stresses"] = [  # a demand surge may bring its own mix of classes
+        {**x, "classes": branch({c: draw(st.integers(1, 3)) for c in classes})}
+        if x["kind"] == "demand_surge" and draw(st.booleans()) else x
+        for x in spec.get("stresses", [])
+    ]
     if "costs" in spec and draw(st.booleans()):  # a class's own price of lateness
         spec["costs"] = {**spec["costs"], "per_late_class": {classes[0]: _num(draw(st.floats(0.0, 9.0)))}}
     acts = spec["activities"]

@@ -583,3 +583,26 @@ costs: {per_late: 2.0, per_late_class: {rush: 50.0}}
     with pytest.raises(SpecError) as error:
         loads_twin(twin.model_dump_json().replace('"per_late_class":{"rush"', '"per_late_class":{"rushh"'))
     assert "costs.per_late_class.rushh" in str(error.value)
+
+
+def test_a_demand_surge_can_bring_its_own_classes() -> None:
+    twin = loads_twin("""
+name: surge
+horizon: 100
+arrivals: [{name: patients, interarrival: {dist: exponential, mean: 1.0}, route: treat,
+            classes: {urgent: 0.1, routine: 0.9}}]
+activities: [{name: treat, duration: 0.1, resources: {doctor: 1}, priority: {urgent: 0, routine: 1}}]
+resources: [{name: doctor, capacity: 2}]
+stresses:
+  - {name: crash, kind: demand_surge, target: patients, start: 20, end: 40, factor: 4,
+     classes: {urgent: 1.0}}
+""")
+    for engine in (simulate, simulate_fast):
+        rep = engine(twin, 2, 0, trace=True)
+        urgent = [t for t, k, _, n in rep.trace if k == "class" and n == "urgent"]
+        inside = sum(20 <= t < 40 for t in urgent)
+        assert inside > 3 * (len(urgent) - inside) * 20 / 80  # the surge's arrivals are all urgent
+    assert [s.name for s in twin.stresses if s.classes] == ["crash"]
+    with pytest.raises(SpecError) as error:
+        loads_twin(twin.model_dump_json().replace('"classes":{"urgent":1.0}', '"classes":{"urgentt":1.0}'))
+    assert "stresses[crash].classes.urgentt" in str(error.value)

@@ -158,6 +158,7 @@ class CompiledTwin(NamedTuple):
     act_abandon_to: np.ndarray
     act_lost_to: np.ndarray
     act_preempt: np.ndarray
+    st_cls: np.ndarray  # (S, 3): a demand surge's own class rows (lo, hi; lo == hi: the stream's), stream
     act_block: np.ndarray  # 1: when_full block
 
 
@@ -426,6 +427,16 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     classes, acts = twin.classes, twin.activities
     index = {a.name: i for i, a in enumerate(acts)}
     rows = [(a, a.classes or {a.name: 1.0}) for a in twin.arrivals]
+    streams_by_name = {a.name: a for a in twin.arrivals}
+    surges = [(streams_by_name[s.target], s.classes) for s in twin.stresses if s.classes]
+    first = sum(len(shares) for _, shares in rows)  # surges' class rows follow the streams'
+    st_cls, at = [], first
+    for s in twin.stresses:
+        if s.classes:
+            st_cls.append((at, at + len(s.classes), t.stream(streams.surge_class_source(s.name))))
+            at += len(s.classes)
+        else:
+            st_cls.append((0, 0, -1))
     next_row = iter(range(len(acts), len(acts) + len(_class_successors(twin))))
     csucc = [next(next_row) if c in a.class_next else k for k, a in enumerate(acts) for c in classes]
 
@@ -438,9 +449,11 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     return {
         "cls_flags": _i([len(classes), int(twin.uses_classes), int(any(a.priority for a in acts))]),
         "arr_cls_ptr": _csr([shares for _, shares in rows]),
-        "arr_cls": _i([classes.index(c) for _, shares in rows for c in shares]),
-        "arr_cls_p": _f([p for _, shares in rows for p in shares.values()]),
-        "arr_cls_due": _f([-1.0 if (d := a.due_of(c)) is None else d for a, shares in rows for c in shares]),
+        "arr_cls": _i([classes.index(c) for _, shares in [*rows, *surges] for c in shares]),
+        "arr_cls_p": _f([p for _, shares in [*rows, *surges] for p in shares.values()]),
+        "arr_cls_due": _f([-1.0 if (d := a.due_of(c)) is None else d for a, shares in [*rows, *surges]
+                           for c in shares]),
+        "st_cls": _i([x for row in st_cls for x in row]).reshape(-1, 3),
         "arr_cls_stream": _i([t.stream(streams.class_source(a.name)) if len(shares) > 1 else -1
                               for a, shares in rows]),
         "act_level": _i([a.level_of(c) for a in acts for c in classes]),

@@ -216,6 +216,10 @@ class Model:
         self.class_late = [0 for _ in self.classes]
         self.class_rows = {a.name: self._class_rows(a) for a in twin.arrivals}
         self.class_rngs = {a.name: self.stream(streams.class_source(a.name)) for a in twin.arrivals}
+        surges = [s for s in twin.stresses if s.classes]
+        streams_by_name = {a.name: a for a in twin.arrivals}
+        self.surge_rows = {s.name: self._class_rows(streams_by_name[s.target], s.classes) for s in surges}
+        self.surge_rngs = {s.name: self.stream(streams.surge_class_source(s.name)) for s in surges}
         self.wip = Level(self.warmup)
         self.cycle = Tally(self.warmup)
         self.tardiness = Tally(self.warmup)
@@ -236,9 +240,11 @@ class Model:
         self.slow_supply = self._windows("lead_time", self.stock_index)
         self._start_processes()
 
-    def _class_rows(self, arrival: Arrival) -> list[tuple[tuple[int, float | None], float]]:
-        """((class index, due allowance), probability) per class the stream brings."""
-        shares = arrival.classes or {arrival.name: 1.0}
+    def _class_rows(self, arrival: Arrival,
+                    shares: dict[str, float] | None = None) -> list[tuple[tuple[int, float | None], float]]:
+        """((class index, due allowance), probability) per class the stream brings (or
+        `shares`: a demand surge's own)."""
+        shares = shares or arrival.classes or {arrival.name: 1.0}
         return [((self.classes.index(c), arrival.due_of(c)), p) for c, p in shares.items()]
 
     def stream(self, source: str) -> Any:
@@ -292,10 +298,13 @@ class Model:
                 yield self.env.timeout(profile.next_arrival(now, rng.exponential(1.0), self.horizon) - now)
             self._arrive(arrival, first)
 
-    def _arrive(self, arrival: Arrival, first: Step) -> None:
+    def _arrive(self, arrival: Arrival, first: Step, surge: str | None = None) -> None:
+        """A new entity; `surge`: the demand_surge whose own classes it draws from."""
         self.entities += 1
         self.log("arrival", self.entities, arrival.name)
-        klass, allowance = _pick(self.class_rows[arrival.name], self.class_rngs[arrival.name])
+        rows, rng = (self.class_rows[arrival.name], self.class_rngs[arrival.name]) if surge is None else (
+            self.surge_rows[surge], self.surge_rngs[surge])
+        klass, allowance = _pick(rows, rng)
         if self.trace is not None and self.twin.uses_classes:  # traced, but not counted as an event
             self.trace.append((self.env.now, "class", self.entities, self.classes[klass]))
         due = None if allowance is None else self.env.now + allowance
@@ -736,7 +745,7 @@ class Model:
                 yield self.env.timeout(profile.next_arrival(now, mass, self.horizon) - now)
             if self.env.now >= stress.end:
                 return
-            self._arrive(arrival, first)
+            self._arrive(arrival, first, stress.name if stress.classes else None)
 
     def _holds(self, watch: Watch) -> bool:
         when = watch.rule.when

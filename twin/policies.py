@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from twin.distributions import Dist, NonNegativeFloat, Positive
 
@@ -55,6 +63,15 @@ class Stress(_Spec):
     end: Positive
     units: PositiveInt | None = None  # equipment_down, staff_absence; default: every unit
     factor: Positive | None = None  # demand_surge (> 1), failure_rate, lead_time
+    # demand_surge: the classes of its extra arrivals (default: the stream's)
+    classes: dict[Name, Annotated[float, Field(ge=0, le=1)]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict:  # type: ignore[type-arg]
+        data: dict = handler(self)  # type: ignore[type-arg]
+        if self.classes is None:  # older specs keep their shape (and hash)
+            data.pop("classes", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Stress:
@@ -65,6 +82,10 @@ class Stress(_Spec):
                              f"for {self.kind}")
         if self.units is not None and self.kind not in NEEDS_UNITS:
             raise ValueError(f"units is not used for {self.kind}")
+        if self.classes is not None and (self.kind != "demand_surge" or not self.classes
+                                         or abs(sum(self.classes.values()) - 1.0) > 1e-9):
+            raise ValueError("classes: the class probabilities of a demand_surge's extra arrivals, "
+                             "summing to 1 (only for demand_surge)")
         if self.kind == "demand_surge" and self.factor is not None and self.factor <= 1:
             raise ValueError("a demand_surge factor must exceed 1 (2 doubles the arrival rate)")
         return self

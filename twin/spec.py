@@ -428,7 +428,8 @@ class Twin(_Spec):
         return (any(a.classes for a in self.arrivals)
                 or any(x.priority or x.class_durations or x.class_next or x.class_patience
                        for x in self.activities)
-                or bool(self.costs is not None and self.costs.per_late_class))
+                or bool(self.costs is not None and self.costs.per_late_class)
+                or any(s.classes for s in self.stresses))
 
     @model_validator(mode="after")
     def _wiring(self) -> Twin:
@@ -693,6 +694,8 @@ def _policy_references(twin: Twin) -> list[tuple[str, str]]:
                              f"of '{s.target}'"))
         elif s.kind in ("supplier_outage", "lead_time") and item.supplier is None:
             problems.append((f"stresses[{s.name}].target", f"material '{s.target}' has no supplier"))
+        problems += [(f"stresses[{s.name}].classes.{c}", f"no class named '{c}'")
+                     for c in s.classes or {} if c not in twin.classes]
     for rule in twin.contingency:
         problems += _rule_references(rule, names)
     if twin.costs is not None:

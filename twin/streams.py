@@ -57,6 +57,10 @@ def class_source(arrival: str) -> str:
     return f"arrival.{arrival}.class"
 
 
+def surge_class_source(stress: str) -> str:
+    return f"stress.{stress}.class"
+
+
 def patience_source(activity: str) -> str:
     return f"activity.{activity}.patience"
 

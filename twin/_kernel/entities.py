@@ -104,6 +104,7 @@ from twin._kernel.layout import (
     M_PROF,
     M_QUEUEING,
     M_REQ,
+    M_ST_CLS,
     M_STRESS,
     M_STRESS_F,
     M_SUCC_P,
@@ -491,7 +492,7 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
     b = mi[M_ARR] + ARR_W * k
     slot = _new_entity(si, num, mi[b + A_ROUTE])
     if mi[M_USES_CLS]:
-        row = _draw_class(mi, mf, rg, k)
+        row = _draw_class(mi, mf, rg, k, surge)
         si[_ent(si, slot) + E_CLASS] = mi[mi[M_CLS_OF] + row]
         _trace(si, sf, now, T_CLASS, num, mi[mi[M_CLS_OF] + row])  # Model._arrive: traced, not counted
         due = mf[mi[M_CLS_DUE] + row]
@@ -513,10 +514,13 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
 
 
 @njit(cache=True)
-def _draw_class(mi, mf, rg, k):
+def _draw_class(mi, mf, rg, k, surge):
     """The class row of a new entity of arrival k (Model._arrive: one uniform draw over the
-    stream's class probabilities, none when it brings one class)."""
+    stream's class probabilities, or those of the demand surge that brought it, none when
+    there is one class)."""
     b = mi[M_ARR_CLS] + ARR_CLS_W * k
+    if surge >= 0 and mi[mi[M_ST_CLS] + ARR_CLS_W * surge + ACL_HI] > mi[mi[M_ST_CLS] + ARR_CLS_W * surge]:
+        b = mi[M_ST_CLS] + ARR_CLS_W * surge  # the same three columns: lo, hi, stream
     lo, hi = mi[b + ACL_LO], mi[b + ACL_HI]
     if hi - lo == 1:
         return lo

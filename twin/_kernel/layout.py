@@ -35,7 +35,8 @@ M_NCLS, M_USES_CLS, M_HAS_PRIO, M_CLS_ACT, M_SUCC_PTR, M_ARR_CLS, M_CLS_OF = 37,
 M_CLS_P, M_CLS_DUE, M_JOIN_P = 44, 45, 46
 M_CARRY = 47  # 1 if some activity blocks when full: entity rows then end in E_CARRY, E_BNEXT
 M_QUEUEING = 48  # 1 if some activity has patience, a waiting room, balking or preemption
-M_HEADER = 49
+M_ST_CLS = 49  # per stress: its own class rows (ACL_LO, ACL_HI; equal: the stream's) and stream
+M_HEADER = 50
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -206,6 +207,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_CLS_P, c.arr_cls_p, 1)
     put(M_CLS_DUE, c.arr_cls_due, 1)
     put(M_JOIN_P, c.join_p, 1)
+    put(M_ST_CLS, c.st_cls)
     return np.concatenate(ints), np.concatenate(floats)
 
 
