@@ -60,7 +60,8 @@ def kpi_names(twin: Twin) -> list[str]:
     """Every KPI a replication of `twin` records (DESIGN.md, run output), with those of
     classes, reneging and waiting rooms: `activities.a.abandoned`, `.lost`, `.balked` where
     the activity lets it happen, `activities.a.by_class.c.wait` and `classes.c.throughput`
-    / `.cycle_time` when the twin distinguishes classes."""
+    / `.cycle_time` (with due dates, `.on_time` / `.late`) when the twin distinguishes
+    classes."""
     names = list(TOP_LEVEL)
     if twin.has_due_dates:
         names += DUE_KPIS
@@ -73,6 +74,8 @@ def kpi_names(twin: Twin) -> list[str]:
                     names += [f"activities.{item.name}.by_class.{c}.wait" for c in twin.classes]
     if twin.uses_classes:
         names += [f"classes.{c}.{kpi}" for c in twin.classes for kpi in CLASS_KPIS]
+        if twin.has_due_dates:  # each class's share on time and late count
+            names += [f"classes.{c}.{kpi}" for c in twin.classes for kpi in ("on_time", "late")]
     names += [f"contingency.{rule.name}.activations" for rule in twin.contingency]
     if twin.costs is not None:
         names += [f"resources.{r.name}.{k}" for r in twin.resources for k in POOL_INPUTS]
