@@ -32,14 +32,6 @@ GROUP_KPIS = {
 CLASS_KPIS = ("throughput", "cycle_time")
 
 
-def leaving_kpis(activity: Activity) -> list[str]:
-    """The shares of those reaching `activity` who leave unserved, where it lets them:
-    reneging (patience), a full waiting room (queue_capacity), balking (join)."""
-    kinds = [("abandoned", activity.patience is not None or bool(activity.class_patience)),
-             ("lost", activity.queue_capacity is not None), ("balked", bool(activity.join))]
-    return [kind for kind, happens in kinds if happens]
-
-
 @dataclass
 class Scenario:
     """A resolved scenario: its twin (as validated plain data too) and study settings."""
@@ -69,7 +61,7 @@ def kpi_names(twin: Twin) -> list[str]:
         for item in getattr(twin, group):
             names += [f"{group}.{item.name}.{kpi}" for kpi in kpis]
             if isinstance(item, Activity):
-                names += [f"activities.{item.name}.{kpi}" for kpi in leaving_kpis(item)]
+                names += [f"activities.{item.name}.{kpi}" for kpi in item.leaving]
                 if twin.uses_classes:
                     names += [f"activities.{item.name}.by_class.{c}.wait" for c in twin.classes]
     if twin.uses_classes:

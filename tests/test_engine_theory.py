@@ -294,7 +294,7 @@ def _everyone_completes(twin: Twin) -> Twin:
     data = twin.model_dump(mode="json")
     gone = "left_unserved"
     for act, spec in zip(data["activities"], twin.activities, strict=True):
-        if (spec.patience is not None or spec.class_patience) and spec.abandon_to is None:
+        if spec.reneges and spec.abandon_to is None:
             act["abandon_to"] = gone
         if spec.turns_away and spec.lost_to is None:
             act["lost_to"] = gone

@@ -173,7 +173,7 @@ def test_traces_keep_rooms_priorities_and_leaving_rules(data: st.DataObject) -> 
     for act in twin.activities:
         for r, at, how in waits[act.name]:
             if how == "renege":
-                assert at >= r and (act.patience is not None or bool(act.class_patience))
+                assert at >= r and act.reneges
             if how in ("lost", "balk"):
                 assert at == r and act.turns_away
 

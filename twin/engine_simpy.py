@@ -77,7 +77,6 @@ class Step:
         self.duration_rng = model.stream(streams.duration_source(spec.name))
         self.working_time = model.twin.working_time(spec)
         self.branch_rng = model.stream(streams.branch_source(spec.name))
-        self.successors = list(spec.successors.items())
         self.can_fail = any(p in model.failing for p in spec.pools)
         self.preempt = spec.preempt
         self.serving: list[Job] = []  # jobs in service here, for preemption
@@ -86,12 +85,11 @@ class Step:
         self.queue = Level(model.warmup)
         self.wait = Tally(model.warmup)
         self.completed = 0
-        self.next: list[tuple[Step | None, float]] = []  # resolved after all steps exist
         classes = model.twin.classes
         self.levels = [spec.level_of(c) for c in classes]
         self.class_durations = [spec.class_durations.get(c) for c in classes]
         self.class_successors = [list(spec.successors_of(c).items()) for c in classes]
-        self.class_next: list[list[tuple[Step | None, float]]] = []  # resolved with `next`
+        self.class_next: list[list[tuple[Step | None, float]]] = []  # resolved after all steps exist
         self.patience = [spec.patience_of(c) for c in classes]
         self.patience_rng = model.stream(streams.patience_source(spec.name))
         self.capacity, self.join = spec.queue_capacity, spec.join
@@ -100,7 +98,7 @@ class Step:
         self.abandon_to, self.lost_to = spec.abandon_to, spec.lost_to  # names; resolved by the model
         self.blocks = spec.when_full == "block"
         self.blocked: deque[Blocked] = deque()  # entities blocked before this full step, in order
-        self.reneges = any(p is not None for p in self.patience)
+        self.reneges = spec.reneges
         self.reached = self.abandoned = self.lost = self.balked = 0  # entities reaching after warm-up
         self.class_wait = [Tally(model.warmup) for _ in classes]
         self.redirect: Step | None = None  # set while a reroute rule sends this work elsewhere
@@ -150,12 +148,12 @@ class Entity:
 
 
 class Blocked:
-    """An entity blocked before a full step: its request there, and what wakes it."""
+    """An entity blocked before a full step: what wakes it, and whether it was woken."""
 
-    __slots__ = ("job", "wake", "woken")
+    __slots__ = ("wake", "woken")
 
-    def __init__(self, job: Job, wake: simpy.Event) -> None:
-        self.job, self.wake, self.woken = job, wake, False
+    def __init__(self, wake: simpy.Event) -> None:
+        self.wake, self.woken = wake, False
 
 
 class Visit:
@@ -206,7 +204,6 @@ class Model:
         self.lead_rngs = [self.stream(streams.lead_time_source(m.name)) for m in twin.materials]
         self.steps = {a.name: Step(a, self) for a in twin.activities}
         for step in self.steps.values():
-            step.next = [(None if name == EXIT else self.steps[name], p) for name, p in step.successors]
             step.class_next = [[(None if name == EXIT else self.steps[name], p) for name, p in rows]
                                for rows in step.class_successors]
         self.blocked_at: dict[Job, Step] = {}  # the units of entities blocked before a full step
@@ -328,9 +325,9 @@ class Model:
                 self.tardiness.observe(now, max(0.0, now - due))
                 if now >= self.warmup:
                     self.class_due[entity.klass] += 1
-                if now >= self.warmup and now > due:
-                    self.late += 1
-                    self.class_late[entity.klass] += 1
+                    if now > due:
+                        self.late += 1
+                        self.class_late[entity.klass] += 1
         if self.trace is not None:  # traced, but not counted as an event
             self.trace.append((now, "leave", entity.number, ""))
 
@@ -410,7 +407,7 @@ class Model:
         until this step's room has a place (`_unblock`) or its request is granted; then give
         those units back. Its request stays in the lines meanwhile."""
         self.log("blocked", entity.number, step.name)
-        entry = Blocked(job, self.env.event())
+        entry = Blocked(self.env.event())
         step.blocked.append(entry)
         self.blocked_at[upstream] = step
         job.on_grant = lambda: self._let_in(step, entry)
@@ -563,12 +560,10 @@ class Model:
         victim.running = False
         victim.remaining -= now - victim.started
         self.log("preempt", victim.entity, step.name)
-        held, victim.held = victim.held, []
-        for index, unit in held:
-            self.units.free[index] += self.pools[index].release(now, unit)
+        pools = self._give_back(victim)
         victim.on_grant = None
         self.units.requeue(victim)
-        self.units.dispatch({index for index, _ in held})
+        self.units.dispatch(pools)
         assert victim.process is not None
         victim.process.interrupt(PREEMPTED)
 
@@ -584,10 +579,15 @@ class Model:
                 self.trace.append((now, "by", job.entity, self.pools[job.chosen].name))
 
     def _release(self, job: Job) -> None:
+        self.units.dispatch(self._give_back(job))  # its pools, the skilled one included
+
+    def _give_back(self, job: Job) -> set[int]:
+        """Every unit the job holds back to its pool (no dispatch yet); the pools."""
         now = self.env.now
-        for index, unit in job.held:
+        held, job.held = job.held, []
+        for index, unit in held:
             self.units.free[index] += self.pools[index].release(now, unit)
-        self.units.dispatch({index for index, _ in job.held})  # its pools, the skilled one included
+        return {index for index, _ in held}
 
     def _failures(self, pool: Pool, unit: Unit) -> Generator:
         assert pool.spec.failures is not None
@@ -924,17 +924,9 @@ def class_due_kpis(classes: list[str], due: list[int], late: list[int]) -> dict[
 def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> dict[str, float]:
     """Shares of the entities reaching an activity (after the warm-up) that reneged, found
     the waiting room full, or balked; each only where the activity lets it happen."""
-    abandoned, lost, balked = counts
-    name = f"activities.{spec.name}"
-    share = (lambda n: n / reached) if reached else (lambda n: math.nan)
-    out = {}
-    if spec.patience is not None or spec.class_patience:
-        out[f"{name}.abandoned"] = share(abandoned)
-    if spec.queue_capacity is not None:
-        out[f"{name}.lost"] = share(lost)
-    if spec.join:
-        out[f"{name}.balked"] = share(balked)
-    return out
+    shares = dict(zip(("abandoned", "lost", "balked"), counts, strict=True))
+    return {f"activities.{spec.name}.{kpi}": shares[kpi] / reached if reached else math.nan
+            for kpi in spec.leaving}
 
 
 def _factor(windows: list[tuple[float, float, float]], now: float) -> float:

@@ -234,12 +234,12 @@ class Activity(_Spec):
         waits_for_units = bool(self.resources or self.one_of)
         if self.durations and self.class_durations:
             raise ValueError("give durations per pool (durations) or per class (class_durations), not both")
-        if (self.patience is not None or self.class_patience) and not self.can_queue:
+        if self.reneges and not self.can_queue:
             raise ValueError("patience needs something to wait for: resources, one_of or consumes")
         if (self.queue_capacity is not None or self.join) and not waits_for_units:
             raise ValueError("queue_capacity and join need resources or one_of (the check is made "
                              "when the entity asks for units)")
-        if self.abandon_to is not None and self.patience is None and not self.class_patience:
+        if self.abandon_to is not None and not self.reneges:
             raise ValueError("abandon_to needs patience or class_patience")
         if self.lost_to is not None and self.queue_capacity is None and not self.join:
             raise ValueError("lost_to needs queue_capacity or join")
@@ -265,6 +265,19 @@ class Activity(_Spec):
         if not self.priority:
             return 0
         return self.priority.get(klass, max(self.priority.values()) + 1)
+
+    @property
+    def reneges(self) -> bool:
+        """Whether some class waiting here may give up (patience)."""
+        return self.patience is not None or bool(self.class_patience)
+
+    @property
+    def leaving(self) -> tuple[str, ...]:
+        """The KPIs of those leaving here unserved, where it lets them: abandoned (patience),
+        lost (a waiting room), balked (join)."""
+        kinds = (("abandoned", self.reneges), ("lost", self.queue_capacity is not None),
+                 ("balked", bool(self.join)))
+        return tuple(kind for kind, happens in kinds if happens)
 
     @property
     def turns_away(self) -> bool:
@@ -606,8 +619,7 @@ def flow_graph(twin: Twin) -> nx.DiGraph:
         for target in act.exits:  # per-class branches and where those who leave go
             if not graph.has_edge(act.name, target):
                 graph.add_edge(act.name, target, probability=0.0)
-        reneges = act.patience is not None or bool(act.class_patience)
-        leaves = (reneges and act.abandon_to is None) or (act.turns_away and act.lost_to is None)
+        leaves = (act.reneges and act.abandon_to is None) or (act.turns_away and act.lost_to is None)
         if leaves and not graph.has_edge(act.name, EXIT):
             graph.add_edge(act.name, EXIT, probability=0.0)
     for rule in twin.contingency:  # work for `from` may be sent to `to`
