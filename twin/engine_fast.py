@@ -12,6 +12,7 @@ the float operations of `twin.monitors`, so the numbers are bitwise the SimPy en
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Sequence
@@ -109,24 +110,27 @@ def _level_mean(of: np.ndarray, i: int, horizon: float, warmup: float) -> float:
     return area / (horizon - warmup)
 
 
+def _sections(values: list[int], sizes: tuple[int, ...]) -> list[list[int]]:
+    """`values` cut into consecutive pieces of these sizes (all of them used)."""
+    assert sum(sizes) == len(values), (sum(sizes), len(values))
+    bounds = np.cumsum((0, *sizes)).tolist()
+    return [values[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+
+
 def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     """The flat KPI record of Model.record, key for key (oi, of: see `_kernel.loop._stats`)."""
     h, w = twin.horizon, twin.warmup
     n_act, n_pool, n_mat = len(twin.activities), len(twin.resources), len(twin.materials)
     n_lv = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
-    counts, totals = oi[1:3 + n_act].tolist(), of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
-    completed = oi[3 + n_act:3 + 2 * n_act].tolist()
-    requests = oi[3 + 2 * n_act:3 + 2 * n_act + n_mat].tolist()
-    filled = oi[3 + 2 * n_act + n_mat:3 + 2 * n_act + 2 * n_mat].tolist()
-    late, *extra = oi[3 + 2 * n_act + 2 * n_mat:].tolist()
-    repairs, activations = extra[:n_pool], extra[n_pool:n_pool + len(twin.contingency)]
-    queueing = extra[n_pool + len(twin.contingency):]  # (reached, abandoned, lost, balked) per activity
-    n_cls = len(twin.classes)
-    class_due = queueing[len(queueing) - 2 * n_cls:]  # (due, late) per class
-    queueing = queueing[:len(queueing) - 2 * n_cls]
-    class_counts = queueing[4 * n_act:len(queueing) - 1 - n_act]
+    classes = twin.classes
+    n_cls, n_rule = len(classes), len(twin.contingency)
+    per_class = n_cls * (n_act + 1) if twin.uses_classes else 0
+    (_, counts, completed, requests, filled, extra, queueing, class_counts, dead,
+     class_due) = _sections(oi.tolist(), (1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule, 4 * n_act,
+                                          per_class, 1 + n_act, 2 * n_cls))  # _kernel.loop._int_sizes
+    late, repairs, activations = extra[0], extra[1:1 + n_pool], extra[1 + n_pool:]
+    totals = of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
     class_totals = of[3 * n_lv + 2 + n_act:-1].tolist()
-    dead = queueing[len(queueing) - 1 - n_act:]
     if dead[0]:
         locked = [a.name for a, x in zip(twin.activities, dead[1:], strict=True) if x]
         raise DeadlockError(float(of[-1]), sorted(locked))
@@ -142,7 +146,6 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     def class_tally(i: int) -> float:
         return class_totals[i] / class_counts[i] if class_counts[i] else math.nan
 
-    classes = twin.classes
     for a, act in enumerate(twin.activities):
         record[f"activities.{act.name}.wait"] = tally(1 + a)
         record[f"activities.{act.name}.queue_length"] = _level_mean(of, 1 + a, h, w)

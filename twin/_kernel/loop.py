@@ -325,35 +325,36 @@ def _simulate(mi, mf, rg, trace_on, out, every):
 
 # -- results (Model.record's inputs) --------------------------------------------------------
 @njit(cache=True)
-def _stats_sizes(mi):
+def _int_sizes(mi):
+    """The sections of the ints of `_stats`, in order: events, tally counts, completed,
+    requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
+    lost, balked) per activity, per-class tally counts, (deadlock found, locked per
+    activity), (due, late) per class. engine_fast._record cuts them the same way."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
-    extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
-    more = _tallies(mi) - (2 + n_act)  # per-class tallies
-    ints = 1 + (2 + n_act) + n_act + 2 * n_mat + extra + 4 * n_act + more + 1 + n_act + 2 * mi[M_NCLS]
+    return (1, 2 + n_act, n_act, n_mat, n_mat, 1 + mi[M_NPOOL] + mi[M_NRULE], 4 * n_act,
+            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS])
+
+
+@njit(cache=True)
+def _stats_sizes(mi):
+    ints = 0
+    for n in _int_sizes(mi):
+        ints += n
     return ints, 3 * mi[M_NLV] + _tallies(mi) + 1
 
 
 @njit(cache=True)
 def _stats(si, sf, mi, oi, of):
-    """Copy the KPI inputs: oi = [events, tally counts, completed, requests, filled, late,
-    repairs per pool, activations per rule, (reached, abandoned, lost, balked) per activity,
-    per-class tally counts, deadlock found, locked per activity, (due, late) per class], of =
-    [levels (value, last,
-    area) ..., tally totals (per-class last), the deadlock's time]."""
-    n_act, n_mat = mi[M_NACT], mi[M_NMAT]
-    oi[0] = si[C_EVENTS]
-    _copy(oi, 1, si, si[S_TACOUNT], 2 + n_act)
-    _copy(oi, 3 + n_act, si, si[S_COMPLETED], n_act)
-    _copy(oi, 3 + 2 * n_act, si, si[S_REQUESTS], n_mat)
-    _copy(oi, 3 + 2 * n_act + n_mat, si, si[S_FILLED], n_mat)
-    extra = 1 + mi[M_NPOOL] + mi[M_NRULE]
-    _copy(oi, 3 + 2 * n_act + 2 * n_mat, si, si[S_EXTRA], extra)
-    at = 3 + 2 * n_act + 2 * n_mat + extra
-    _copy(oi, at, si, si[S_QCOUNT], 4 * n_act)
-    _copy(oi, at + 4 * n_act, si, si[S_TACOUNT] + 2 + n_act, _tallies(mi) - (2 + n_act))
-    dead = at + 4 * n_act + _tallies(mi) - (2 + n_act)  # after the per-class tally counts
-    _copy(oi, dead, si, si[S_DEAD], 1 + n_act)
-    _copy(oi, dead + 1 + n_act, si, si[S_CLSDUE], 2 * mi[M_NCLS])
+    """Copy the KPI inputs: oi = the sections of `_int_sizes` one after another, from these
+    places in si; of = [levels (value, last, area) ..., tally totals (per-class last), the
+    deadlock's time]."""
+    starts = (C_EVENTS, si[S_TACOUNT], si[S_COMPLETED], si[S_REQUESTS], si[S_FILLED], si[S_EXTRA],
+              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE])
+    sizes = _int_sizes(mi)
+    at = 0
+    for k in range(len(sizes)):
+        _copy(oi, at, si, starts[k], sizes[k])
+        at += sizes[k]
     _copy(of, 0, sf, 0, 3 * mi[M_NLV])
     _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], _tallies(mi))
     of[3 * mi[M_NLV] + _tallies(mi)] = sf[si[SF_DEAD]]
