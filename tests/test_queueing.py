@@ -606,3 +606,33 @@ stresses:
     with pytest.raises(SpecError) as error:
         loads_twin(twin.model_dump_json().replace('"classes":{"urgent":1.0}', '"classes":{"urgentt":1.0}'))
     assert "stresses[crash].classes.urgentt" in str(error.value)
+
+
+
+def test_a_job_stopped_at_the_very_end_of_its_hold_keeps_no_negative_time() -> None:
+    """Found by Hypothesis: a preempted job whose hold ended at that very instant had a time
+    left that rounded to -7e-15, which SimPy refuses as a delay."""
+    check_same(loads_twin("""
+name: end-of-hold
+horizon: 124
+arrivals:
+  - {name: arr_0, interarrival: {dist: exponential, mean: 2.0}, route: act_0, due: 1.0,
+     classes: {gold: 0.3333333333333333, silver: 0.3333333333333333, bronze: 0.33333333333333337}}
+  - {name: arr_1, interarrival: {dist: exponential, mean: 2.0}, route: act_0, due: 1.0,
+     classes: {gold: 0.5, silver: 0.5}}
+activities:
+  - {name: act_0, duration: {dist: exponential, mean: 0.754}, next: act_1,
+     resources: {pool-0: 1, pool-2: 1}, patience: {dist: exponential, mean: 0.203},
+     class_patience: {gold: {dist: exponential, mean: 1.0}}, queue_capacity: 1, join: [1.0],
+     when_full: block}
+  - {name: act_1, duration: {dist: normal, mean: 1.055, sd: 0.0}, next: {exit: 0.5, act_1: 0.5},
+     resources: {pool-2: 1}, consumes: {mat_0: 1}, priority: {silver: 0}, preempt: true,
+     patience: {dist: gamma, mean: 1.0, cv: 1.0}, queue_capacity: 3, when_full: block}
+resources: [{name: pool-0, capacity: 1}, {name: pool-1, capacity: 1}, {name: pool-2, capacity: 2}]
+materials:
+  - {name: mat_0, initial: 0, reorder: {point: 0, quantity: 2},
+     supplier: {lead_time: {dist: gamma, mean: 1.0, cv: 1.0}}}
+stresses:
+  - {name: stress_0, kind: demand_surge, target: arr_0, start: 0.0, end: 1.0, factor: 2.0}
+  - {name: stress_1, kind: demand_surge, target: arr_0, start: 0.0, end: 1.0, factor: 2.0}
+"""))

@@ -63,6 +63,11 @@ class Job(Request):
         self.resume: simpy.Event | None = None
         self.entity, self.activity = 0, ""  # who asks, and for which step (the grant trace)
 
+    def count_time_left(self, now: float) -> None:
+        """The hold was stopped at `now`: what is left of it (never below 0: a stop at the
+        very end of a hold can round to a hair under it)."""
+        self.remaining = max(0.0, self.remaining - (now - self.started))
+
 
 class Step:
     """An activity's compiled view: pool/material needs, random streams, statistics."""
@@ -544,7 +549,7 @@ class Model:
                 return
             except simpy.Interrupt as stop:
                 if stop.cause is not PREEMPTED:
-                    job.remaining -= env.now - job.started
+                    job.count_time_left(env.now)
                 elif not job.granted:
                     yield self._granted(job)
 
@@ -558,7 +563,7 @@ class Model:
         victim = max(victims, key=lambda j: j.key)
         now = self.env.now
         victim.running = False
-        victim.remaining -= now - victim.started
+        victim.count_time_left(now)
         self.log("preempt", victim.entity, step.name)
         pools = self._give_back(victim)
         victim.on_grant = None

@@ -33,6 +33,7 @@ from twin._kernel.events import (
     WAIT_RESUME,
     WAIT_STOCK,
     WAIT_UNITS,
+    _count_time_left,
     _level_add,
     _log,
     _observe,
@@ -370,7 +371,7 @@ def _hold(si, sf, slot, now):
 def _interrupted(si, sf, slot, now):
     e, ef = _ent(si, slot), _entf(si, slot)
     si[e + E_TOKEN] = -1  # its pending timeout is now stale
-    sf[ef + EF_REMAINING] -= now - sf[ef + EF_STARTED]
+    _count_time_left(sf, ef, now)
     _wait_or_hold(si, sf, slot, now)
 
 

@@ -25,6 +25,8 @@ from twin._kernel.layout import (
     C_TRACE_ON,
     E_PKEY,
     E_PNEXT,
+    EF_REMAINING,
+    EF_STARTED,
     H_A,
     H_B,
     H_KEY,
@@ -90,6 +92,14 @@ def _observe(si, sf, i, now, value, warmup):
     if now >= warmup:
         si[si[S_TACOUNT] + i] += 1
         sf[si[SF_TA] + i] += value
+
+
+@njit(cache=True)
+def _count_time_left(sf, ef, now):
+    """Job.count_time_left: a hold stopped at `now` keeps what is left of it, never below 0
+    (a stop at the very end of a hold can round to a hair under it)."""
+    left = sf[ef + EF_REMAINING] - (now - sf[ef + EF_STARTED])
+    sf[ef + EF_REMAINING] = left if left > 0.0 else 0.0
 
 
 @njit(cache=True)

@@ -36,6 +36,7 @@ from twin._kernel.events import (
     URGENT,
     WAIT_STOCK,
     WAIT_UNITS,
+    _count_time_left,
     _defer_grant,
     _level_add,
     _log,
@@ -64,8 +65,6 @@ from twin._kernel.layout import (
     E_STEP,
     E_TOKEN,
     EF_QUEUED,
-    EF_REMAINING,
-    EF_STARTED,
     LEVEL_SHIFT,
     M_ALT,
     M_JOIN_P,
@@ -196,7 +195,7 @@ def _preempt(si, sf, mi, a, slot, now, w):
         return
     ev, fv = _ent(si, victim), _entf(si, victim)
     si[ev + E_RUNNING] = 0
-    sf[fv + EF_REMAINING] -= now - sf[fv + EF_STARTED]
+    _count_time_left(sf, fv, now)
     _log(si, sf, now, T_PREEMPT, si[ev + E_NUM], a)
     si[ev + E_TOKEN] = -1  # its pending timeout is now stale
     si[ev + E_PHASE] = 0  # it waits on no event until interrupted: a grant meanwhile wakes nobody
