@@ -470,3 +470,46 @@ def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
         if "abandon_to" in act and "patience" not in act and "class_patience" not in act:
             del act["abandon_to"]
     return spec
+
+
+@st.composite
+def upkeep(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with planned maintenance (by age, weekly, or both) on some pools, and repair and
+    maintenance crews taken from pools that never go down, some of them urgent. Activities on a
+    pool that now goes down lose `working_hours` (the spec forbids the two together)."""
+    pools = [dict(p) for p in spec.get("resources", [])]
+    downed = {s["target"] for s in spec.get("stresses", []) if s["kind"] == "equipment_down"}
+    for pool in pools:
+        if draw(st.integers(0, 2)) == 0:
+            care: Spec = {"duration": draw(durations(0.5, 6.0))}
+            if draw(st.booleans()):
+                care["every"] = _num(draw(st.floats(5.0, 120.0)))
+            if "every" not in care or draw(st.booleans()):
+                days = draw(st.sampled_from(["mon", "sun", "mon-fri", "daily", "tue,thu"]))
+                hour, minute = draw(st.integers(0, 23)), draw(st.sampled_from([0, 30]))
+                care["weekly"] = [f"{days} {hour:02d}:{minute:02d}"]
+            pool["maintenance"] = care
+    down = {p["name"] for p in pools if "failures" in p or "maintenance" in p} | downed
+    if down and draw(st.booleans()):  # a crew pool of its own, sometimes on shifts
+        fitters: Spec = {"name": "fitters", "capacity": draw(st.integers(1, 3))}
+        if draw(st.booleans()):
+            fitters["shifts"], _ = draw(shifts(fitters["capacity"]))
+        pools.append(fitters)
+    crews = [p for p in pools if p["name"] not in down]
+    for pool in pools:
+        for field in ("failures", "maintenance"):
+            if field in pool and crews and draw(st.booleans()):
+                crew = draw(st.sampled_from(crews))
+                pool[field] = {**pool[field], "crew": {crew["name"]: draw(st.integers(1, _fewest(crew)))}}
+                if draw(st.booleans()):
+                    pool[field]["urgent"] = True
+    down |= {p["name"] for p in pools if "maintenance" in p}
+    acts = [{k: v for k, v in a.items()
+             if k != "working_hours" or not (set(a.get("resources", {})) | set(a.get("one_of", []))) & down}
+            for a in spec["activities"]]
+    return {**spec, "resources": pools, "activities": acts} if pools else spec
+
+
+def _fewest(pool: Spec) -> int:
+    """A crew size the pool always can give when some shift is on (its smallest shift, or capacity)."""
+    return min([s["capacity"] for s in pool.get("shifts", [])] or [pool["capacity"]])

@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.special import gamma as gamma_fn
 from scipy.stats import poisson
 
@@ -466,3 +467,45 @@ def tandem_blocking_throughput(arrival_rate: float, mean_service: tuple[float, f
     a = np.vstack([q.T, np.ones(len(states))])
     p = np.linalg.lstsq(a, np.concatenate([np.zeros(len(states)), [1.0]]), rcond=None)[0]
     return float(mu2 * sum(p[i] for (n1, b, n2), i in index.items() if n2 >= 1))
+
+
+# ---------------------------------------------------------------------------
+# Repair crews and preventive maintenance
+# ---------------------------------------------------------------------------
+
+
+def machine_repair(machines: int, mtbf: float, mttr: float, repairers: int) -> dict[str, float]:
+    """The machine-repair (finite-source) model: `machines` units, each failing after an
+    exponential uptime (mean `mtbf`) and repaired in an exponential time (mean `mttr`) by one of
+    `repairers`, first failed first repaired. With n units down the chain goes up at
+    (machines - n) / mtbf and down at min(n, repairers) / mttr. Returns the availability (mean
+    share of units up), the mean number down, the repairers' utilisation and the mean wait of a
+    failed unit for a repairer (Little: mean queue of waiting units / failure rate)."""
+    for name, value in (("mtbf", mtbf), ("mttr", mttr)):
+        _check_positive(name, value)
+    n = np.arange(machines + 1)
+    p = birth_death((machines - n[:-1]) / mtbf, np.minimum(n[1:], repairers) / mttr)
+    down = float(p @ n)
+    waiting = float(p @ np.maximum(n - repairers, 0))
+    failure_rate = (machines - down) / mtbf
+    return {"availability": 1 - down / machines, "down": down,
+            "utilization": float(p @ np.minimum(n, repairers)) / repairers,
+            "wait": waiting / failure_rate}
+
+
+def age_replacement_availability(shape: float, scale: float, age: float, mean_repair: float,
+                                 mean_maintenance: float) -> float:
+    """Availability of a unit with Weibull(shape, scale) life, replaced preventively at `age`
+    (a maintenance of mean `mean_maintenance`) or correctively at failure (a repair of mean
+    `mean_repair`), as good as new after either. Renewal-reward: a cycle is up for min(X, age)
+    and then down for a repair (X < age) or a maintenance, so A = E[min(X, T)] / (E[min(X, T)] +
+    F(T) E[R] + (1 - F(T)) E[M]) with E[min(X, T)] the integral of the survival over [0, T]."""
+    for name, value in (("shape", shape), ("scale", scale), ("age", age)):
+        _check_positive(name, value)
+
+    def survival(t: float) -> float:
+        return math.exp(-((t / scale) ** shape))
+
+    up, _ = quad(survival, 0.0, age)
+    failed = 1.0 - survival(age)
+    return up / (up + failed * mean_repair + (1 - failed) * mean_maintenance)

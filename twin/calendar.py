@@ -110,6 +110,25 @@ def _wrap(lo: int, hi: int, week: int) -> list[tuple[int, int]]:
 HOURS_PER_WEEK = 168
 
 
+def weekly_times(entries: Sequence[tuple[Sequence[str], float]], time_unit: str, start: datetime,
+                 horizon: float) -> list[float]:
+    """(days, hour) entries repeating weekly -> their model times in (0, horizon], sorted; computed
+    absolutely in whole minutes of the week (as shift calendars), not summed."""
+    per_unit = MINUTES_PER_UNIT[time_unit]
+    offset = week_offset_minutes(start)
+    points = sorted({DAYS.index(day) * 1440 + round(hour * 60) for days, hour in entries for day in days})
+    out: list[float] = []
+    week = 0
+    while True:
+        for point in points:
+            t = (week * 7 * 1440 + point - offset) / per_unit
+            if t > horizon:
+                return out
+            if t > 0:
+                out.append(t)
+        week += 1
+
+
 @dataclass(frozen=True)
 class RateProfile:
     """A weekly arrival-rate profile in model time: 168 hourly slots from Monday 00:00.

@@ -106,6 +106,18 @@ class CompiledTwin(NamedTuple):
     fail_repair: np.ndarray
     unit_up_stream: np.ndarray
     unit_repair_stream: np.ndarray
+    # planned maintenance and crews
+    pool_care: np.ndarray  # 1 if its units have planned maintenance
+    care_dur: np.ndarray  # distribution row, -1 without
+    care_every: np.ndarray  # age limit, inf without
+    care_ptr: np.ndarray  # weekly maintenance times of pool p: care_times[care_ptr[p]:care_ptr[p+1]]
+    care_times: np.ndarray
+    unit_care_stream: np.ndarray  # -1 without maintenance
+    pool_crew: np.ndarray  # (n_pool, 2): the crew row of its repairs and of its maintenance, -1 none
+    crew_ptr: np.ndarray  # crew row k needs crew_pool/crew_amount[crew_ptr[k]:crew_ptr[k+1]]
+    crew_pool: np.ndarray
+    crew_amount: np.ndarray
+    crew_level: np.ndarray  # its priority level: -1 urgent, else 0
     # materials and suppliers
     mat_initial: np.ndarray
     mat_policy: np.ndarray
@@ -316,6 +328,34 @@ def _pools(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "fail_repair": _i([t.dist(f.repair) if f is not None else -1 for f in failures]),
         "unit_up_stream": _i([u for u, _ in unit_streams]),
         "unit_repair_stream": _i([r for _, r in unit_streams]),
+    } | _care(twin, t)
+
+
+def _care(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    """Planned maintenance per pool, and the crews of repairs and maintenance as rows."""
+    res = twin.resources
+    pools = {r.name: i for i, r in enumerate(res)}
+    care = [r.maintenance for r in res]
+    times = [twin.maintenance_times(r) for r in res]
+    pool_crew = np.full((len(res), 2), -1, np.int64)
+    crews: list[tuple[dict[str, int], bool]] = []
+    for p, r in enumerate(res):
+        for kind, crew, urgent in r.crews:
+            pool_crew[p, int(kind == "maintenance")] = len(crews)
+            crews.append((crew, urgent))
+    return {
+        "pool_care": _i([int(m is not None) for m in care]),
+        "care_dur": _i([t.dist(m.duration) if m is not None else -1 for m in care]),
+        "care_every": _f([m.every if m is not None and m.every is not None else np.inf for m in care]),
+        "care_ptr": _csr(times),
+        "care_times": _f([x for row in times for x in row]),
+        "unit_care_stream": _i([t.stream(streams.maintenance_source(r.name, u)) if r.maintenance else -1
+                                for r in res for u in range(r.capacity)]),
+        "pool_crew": pool_crew,
+        "crew_ptr": _csr([crew for crew, _ in crews]),
+        "crew_pool": _i([pools[name] for crew, _ in crews for name in crew]),
+        "crew_amount": _i([n for crew, _ in crews for n in crew.values()]),
+        "crew_level": _i([-1 if urgent else 0 for _, urgent in crews]),
     }
 
 
@@ -423,6 +463,11 @@ def _class_successors(twin: Twin) -> list[list[tuple[str, float]]]:
     return [list(a.class_next[c].items()) for a in twin.activities for c in twin.classes if c in a.class_next]
 
 
+def _has_priorities(twin: Twin) -> bool:
+    """Whether requests have levels: classes with priorities, or urgent crews."""
+    return any(a.priority for a in twin.activities) or any(u for r in twin.resources for *_, u in r.crews)
+
+
 def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     classes, acts = twin.classes, twin.activities
     index = {a.name: i for i, a in enumerate(acts)}
@@ -447,7 +492,7 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         return -1 if name is None else index[name]
 
     return {
-        "cls_flags": _i([len(classes), int(twin.uses_classes), int(any(a.priority for a in acts))]),
+        "cls_flags": _i([len(classes), int(twin.uses_classes), int(_has_priorities(twin))]),
         "arr_cls_ptr": _csr([shares for _, shares in rows]),
         "arr_cls": _i([classes.index(c) for _, shares in [*rows, *surges] for c in shares]),
         "arr_cls_p": _f([p for _, shares in [*rows, *surges] for p in shares.values()]),

@@ -29,7 +29,8 @@ from twin.errors import DeadlockError
 from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
-               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class")
+               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class", "maintenance",
+               "maintained", "crew")
 ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
 
 
@@ -126,14 +127,16 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     n_cls, n_rule = len(classes), len(twin.contingency)
     per_class = n_cls * (n_act + 1) if twin.uses_classes else 0
     (_, counts, completed, requests, filled, extra, queueing, class_counts, dead,
-     class_due) = _sections(oi.tolist(), (1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule, 4 * n_act,
-                                          per_class, 1 + n_act, 2 * n_cls))  # _kernel.loop._int_sizes
+     class_due, care) = _sections(oi.tolist(), (1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule,
+                                                4 * n_act, per_class, 1 + n_act, 2 * n_cls,
+                                                2 * n_pool))  # _kernel.loop._int_sizes
     late, repairs, activations = extra[0], extra[1:1 + n_pool], extra[1 + n_pool:]
     totals = of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
-    class_totals = of[3 * n_lv + 2 + n_act:-1].tolist()
+    class_totals = of[3 * n_lv + 2 + n_act:len(of) - 1 - n_pool].tolist()
+    dead_time, crew_totals = float(of[len(of) - 1 - n_pool]), of[len(of) - n_pool:].tolist()
     if dead[0]:
         locked = [a.name for a, x in zip(twin.activities, dead[1:], strict=True) if x]
-        raise DeadlockError(float(of[-1]), sorted(locked))
+        raise DeadlockError(dead_time, sorted(locked))
 
     def tally(i: int) -> float:
         return totals[i] / counts[i] if counts[i] else math.nan
@@ -161,6 +164,11 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"resources.{pool.name}.utilization"] = busy / available if available > 0 else math.nan
         up = _level_mean(of, row + 2, h, w)
         record[f"resources.{pool.name}.availability"] = up / pool.capacity
+        if pool.maintenance is not None:  # twin.pools.Pool.kpis
+            record[f"resources.{pool.name}.maintenances"] = float(care[2 * p])
+        if pool.crews:
+            waits = care[2 * p + 1]
+            record[f"resources.{pool.name}.crew_wait"] = crew_totals[p] / waits if waits else math.nan
     for s, mat in enumerate(twin.materials):
         row = 1 + n_act + LV_PER_POOL * n_pool + 2 * s
         record[f"materials.{mat.name}.inventory"] = _level_mean(of, row, h, w)
@@ -197,8 +205,8 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "arrival": [a.name for a in twin.arrivals],
         "start": [a.name for a in twin.activities],
         "end": [a.name for a in twin.activities],
-        "failure": [r.name for r in twin.resources],
-        "repair": [r.name for r in twin.resources],
+        **{kind: [r.name for r in twin.resources]
+           for kind in ("failure", "repair", "maintenance", "maintained", "crew")},
         "shift": [r.name for r in twin.resources],
         "order": [m.name for m in twin.materials],
         "delivery": [m.name for m in twin.materials],

@@ -10,6 +10,7 @@ event. Contingency rules are watched where their state changes (twin.policies).
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections import deque
@@ -28,7 +29,7 @@ from twin.errors import DeadlockError
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
-from twin.spec import EXIT, Activity, Arrival, Twin
+from twin.spec import EXIT, Activity, Arrival, Resource, Twin
 from twin.stock import Stock
 
 
@@ -239,6 +240,8 @@ class Model:
             else:
                 self.down_watches[self.pool_index[when.down]].append(watch)  # type: ignore[union-attr]
         self.failure_storms = self._windows("failure_rate", self.pool_index)
+        self.maintenance_times = [twin.maintenance_times(r) for r in twin.resources]
+        self.crews = [self._crews(r) for r in twin.resources]  # per pool: [repair crew, maintenance crew]
         self.slow_supply = self._windows("lead_time", self.stock_index)
         self._start_processes()
 
@@ -248,6 +251,14 @@ class Model:
         `shares`: a demand surge's own)."""
         shares = shares or arrival.classes or {arrival.name: 1.0}
         return [((self.classes.index(c), arrival.due_of(c)), p) for c, p in shares.items()]
+
+    def _crews(self, resource: Resource) -> list[tuple[tuple[tuple[int, int], ...], int] | None]:
+        """(needs, priority level) of the crew of its repairs and of its maintenance (None: none)."""
+        out: list[tuple[tuple[tuple[int, int], ...], int] | None] = [None, None]
+        for kind, crew, urgent in resource.crews:
+            out[int(kind == "maintenance")] = (tuple((self.pool_index[p], n) for p, n in crew.items()),
+                                               -1 if urgent else 0)
+        return out
 
     def stream(self, source: str) -> Any:
         return streams.stream(self.seed, self.replication, source)
@@ -272,9 +283,9 @@ class Model:
             if pool.calendar is not None:
                 env.process(self._shifts(pool))
         for pool in self.pools:
-            if pool.spec.failures is not None:
+            if pool.spec.failures is not None or pool.spec.maintenance is not None:
                 for unit in pool.units:
-                    env.process(self._failures(pool, unit))
+                    env.process(self._unit_life(pool, unit))
         for stock in self.stocks:
             if stock.spec.supplier and stock.spec.supplier.disruptions:
                 env.process(self._disruptions(stock))
@@ -586,7 +597,7 @@ class Model:
     def _release(self, job: Job) -> None:
         self.units.dispatch(self._give_back(job))  # its pools, the skilled one included
 
-    def _give_back(self, job: Job) -> set[int]:
+    def _give_back(self, job: Request) -> set[int]:
         """Every unit the job holds back to its pool (no dispatch yet); the pools."""
         now = self.env.now
         held, job.held = job.held, []
@@ -594,25 +605,69 @@ class Model:
             self.units.free[index] += self.pools[index].release(now, unit)
         return {index for index, _ in held}
 
-    def _failures(self, pool: Pool, unit: Unit) -> Generator:
-        assert pool.spec.failures is not None
-        uptime, repair = pool.spec.failures.uptime, pool.spec.failures.repair
+    def _unit_life(self, pool: Pool, unit: Unit) -> Generator:
+        """Up until the unit fails or its planned maintenance is due, whichever comes first (a
+        failure on a tie), then down: waiting for its crew if it has one, then repaired or
+        maintained, and as good as new. An uptime cut short by maintenance is not used."""
+        failures, care = pool.spec.failures, pool.spec.maintenance
         index = self.pool_index[pool.name]
         up_rng = self.stream(streams.uptime_source(pool.name, unit.index))
         repair_rng = self.stream(streams.repair_source(pool.name, unit.index))
+        care_rng = self.stream(streams.maintenance_source(pool.name, unit.index))
+        weekly = self.maintenance_times[index]
         while True:
-            up = uptime.sample(up_rng)
-            if storms := self.failure_storms[index]:
-                up = up / _factor(storms, self.env.now)
-            yield self.env.timeout(up)
-            self._fail(index, unit)
-            yield self.env.timeout(repair.sample(repair_rng))
-            self._repair(index, unit)
+            up = math.inf
+            if failures is not None:
+                up = failures.uptime.sample(up_rng)
+                if storms := self.failure_storms[index]:
+                    up = up / _factor(storms, self.env.now)
+            planned = math.inf
+            if care is not None:
+                if care.every is not None:
+                    planned = care.every
+                k = bisect.bisect_right(weekly, self.env.now)
+                if k < len(weekly) and weekly[k] - self.env.now < planned:
+                    planned = weekly[k] - self.env.now
+            maintain = planned < up
+            if math.isinf(up) and not maintain:
+                return  # no failures, and no maintenance due before the horizon
+            yield self.env.timeout(planned if maintain else up)
+            self._fail(index, unit, maintain)
+            crew = self.crews[index][int(maintain)]
+            held = None
+            if crew is not None:
+                held = yield from self._call_crew(pool, unit, crew)
+            if maintain:
+                assert care is not None
+                yield self.env.timeout(care.duration.sample(care_rng))
+            else:
+                assert failures is not None
+                yield self.env.timeout(failures.repair.sample(repair_rng))
+            self._repair(index, unit, maintain)
+            if held is not None:
+                self.units.dispatch(self._give_back(held))
             if self.env.now >= self.warmup:
-                pool.repairs += 1
+                if maintain:
+                    pool.maintenances += 1
+                else:
+                    pool.repairs += 1
 
-    def _fail(self, index: int, unit: Unit) -> None:
-        self.log("failure", unit.index, self.pools[index].name)
+    def _call_crew(self, pool: Pool, unit: Unit,
+                   crew: tuple[tuple[tuple[int, int], ...], int]) -> Generator[Any, Any, Request]:
+        """A repair or maintenance waits for its crew's units (a plain request: no grant row);
+        returns the granted request."""
+        now = self.env.now
+        needs, level = crew
+        request = Request(needs, now, level=level)
+        if not self.units.request(request):
+            yield self._granted(request)
+        pool.crew_wait.observe(self.env.now, self.env.now - now)
+        if self.trace is not None:  # traced, but not counted as an event
+            self.trace.append((self.env.now, "crew", unit.index, pool.name))
+        return request
+
+    def _fail(self, index: int, unit: Unit, planned: bool = False) -> None:
+        self.log("maintenance" if planned else "failure", unit.index, self.pools[index].name)
         if unit.failed:  # already down for another cause
             unit.failed += 1
             return
@@ -627,8 +682,8 @@ class Model:
                 job.process.interrupt()
         self._units_down(index)
 
-    def _repair(self, index: int, unit: Unit) -> None:
-        self.log("repair", unit.index, self.pools[index].name)
+    def _repair(self, index: int, unit: Unit, planned: bool = False) -> None:
+        self.log("maintained" if planned else "repair", unit.index, self.pools[index].name)
         if unit.failed > 1:  # still down for another cause
             unit.failed -= 1
             return

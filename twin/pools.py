@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from twin.calendar import WeeklyCalendar
-from twin.monitors import Level
+from twin.monitors import Level, Tally
 from twin.spec import Resource
 
 
@@ -40,6 +40,8 @@ class Pool:
         self.overtime = Level(warmup)
         self.down = 0  # units failed now
         self.repairs = 0  # repairs finished after the warm-up
+        self.maintenances = 0  # planned maintenance finished after the warm-up
+        self.crew_wait = Tally(warmup)  # repairs' and maintenance's waits for their crews
 
     def effective(self) -> int:
         """Units on duty: the calendar's level, less absences, plus overtime."""
@@ -116,10 +118,15 @@ class Pool:
     def kpis(self, horizon: float) -> dict[str, float]:
         busy = self.busy.mean(horizon)
         available = self.available.mean(horizon)
-        return {
+        out = {
             "utilization": busy / available if available > 0 else float("nan"),
             "availability": self.up.mean(horizon) / len(self.units),
         }
+        if self.spec.maintenance is not None:
+            out["maintenances"] = float(self.maintenances)
+        if self.spec.crews:
+            out["crew_wait"] = self.crew_wait.mean()
+        return out
 
     def cost_inputs(self, horizon: float) -> dict[str, float]:
         return {"on_duty": self.duty.mean(horizon), "overtime": self.overtime.mean(horizon),

@@ -31,6 +31,7 @@ from twin.calendar import (
     build_working_time,
     hours_of_week,
     parse_clock,
+    weekly_times,
 )
 from twin.distributions import Dist, NonNegativeFloat, Positive
 from twin.errors import SpecError
@@ -112,8 +113,13 @@ def parse_hours_key(key: str) -> tuple[list[str], float, float]:
     begin, end = parse_clock(span[0]), parse_clock(span[1])
     if begin != int(begin) or end != int(end) or begin >= 24:
         raise ValueError(f"'{key}': rates are per whole hour: use HH:00 times, start before 24:00")
+    return parse_days(parts[0], key), begin, end
+
+
+def parse_days(text: str, key: str) -> list[str]:
+    """'mon', 'mon-fri', 'sat,sun' or 'daily' -> day names (`key`: the entry, for errors)."""
     days: list[str] = []
-    for item in parts[0].lower().split(","):
+    for item in text.lower().split(","):
         if item == "daily":
             days += DAYS
             continue
@@ -122,7 +128,7 @@ def parse_hours_key(key: str) -> tuple[list[str], float, float]:
             raise ValueError(f"'{key}': '{item}' is not a day (mon..sun), a range (mon-fri) or daily")
         first, last = DAYS.index(ends[0]), DAYS.index(ends[-1])
         days += [DAYS[(first + i) % 7] for i in range((last - first) % 7 + 1)]
-    return days, begin, end
+    return days
 
 
 class Arrival(_Spec):
@@ -352,9 +358,71 @@ class Shift(_Spec):
         return self
 
 
+def _drop_empty(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """Leave out optional keys that are unset: older specs keep their shape (and hash)."""
+    for key in keys:
+        if data.get(key) in (None, False, {}, []):
+            data.pop(key, None)
+    return data
+
+
 class Failures(_Spec):
-    uptime: Dist  # per unit, in calendar time
+    """Breakdowns of each unit: `uptime` in calendar time since its last renewal (a repair or a
+    planned maintenance), then `repair`. With `crew`, a repair first waits for those units (of
+    other pools, e.g. fitters) and holds them while it lasts; it queues for them like any
+    request, at level 0, or ahead of all production work when `urgent`."""
+
+    uptime: Dist
     repair: Dist
+    crew: dict[Name, PositiveInt] = {}
+    urgent: bool = False
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_empty(handler(self), ("crew", "urgent"))
+
+
+class Maintenance(_Spec):
+    """Planned (preventive) maintenance of each unit: the unit goes down on purpose for
+    `duration` (its job pauses and resumes afterwards, as after a failure) and comes back as good
+    as new. `every`: when its age, the time since its last repair or maintenance, reaches this
+    (age-based replacement); `weekly`: at these clock times each week ("sun 06:00", "mon,thu
+    22:00"), unless it is down then; with both, whichever comes first. `crew` (default: the
+    failures' crew) and `urgent` as for repairs."""
+
+    duration: Dist
+    every: Positive | None = None
+    weekly: list[str] = []
+    crew: dict[Name, PositiveInt] | None = None
+    urgent: bool = False
+
+    @field_validator("weekly")
+    @classmethod
+    def _times(cls, value: list[str]) -> list[str]:
+        for key in value:
+            parse_weekly_time(key)
+        return value
+
+    @model_validator(mode="after")
+    def _when(self) -> Maintenance:
+        if self.every is None and not self.weekly:
+            raise ValueError("give every (an age) or weekly (clock times), or both")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_empty(handler(self), ("every", "weekly", "crew", "urgent"))
+
+
+def parse_weekly_time(key: str) -> tuple[list[str], float]:
+    """'sun 06:00' -> (days, 6.0); days as in rate profiles (mon, mon-fri, sat,sun, daily)."""
+    parts = key.split()
+    if len(parts) != 2:
+        raise ValueError(f"'{key}': expected '<days> HH:MM', e.g. 'sun 06:00'")
+    hour = parse_clock(parts[1])
+    if hour >= 24:
+        raise ValueError(f"'{key}': the time must be before 24:00")
+    return parse_days(parts[0], key), hour
 
 
 class Resource(_Spec):
@@ -362,6 +430,24 @@ class Resource(_Spec):
     capacity: PositiveInt
     shifts: list[Shift] | None = None  # None: always `capacity` on duty
     failures: Failures | None = None
+    maintenance: Maintenance | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_empty(handler(self), ("maintenance",))
+
+    @property
+    def crews(self) -> list[tuple[str, dict[str, int], bool]]:
+        """(kind, crew, urgent) of the work on its units that needs a crew: 'repair', 'maintenance'."""
+        out = []
+        if self.failures is not None and self.failures.crew:
+            out.append(("repair", self.failures.crew, self.failures.urgent))
+        if self.maintenance is not None:
+            crew = self.maintenance.crew
+            crew = crew if crew is not None else (self.failures.crew if self.failures else {})
+            if crew:
+                out.append(("maintenance", crew, self.maintenance.urgent))
+        return out
 
 
 class Reorder(_Spec):
@@ -461,9 +547,17 @@ class Twin(_Spec):
         return build_calendar(shifts, self.time_unit, self.start)
 
     def pools_that_go_down(self) -> set[str]:
-        """Pools whose units can fail: with `failures`, or the target of an equipment_down."""
-        return ({r.name for r in self.resources if r.failures is not None}
+        """Pools whose units can go down: with `failures` or `maintenance`, or the target of an
+        equipment_down."""
+        return ({r.name for r in self.resources if r.failures is not None or r.maintenance is not None}
                 | {s.target for s in self.stresses if s.kind == "equipment_down"})
+
+    def maintenance_times(self, resource: Resource) -> list[float]:
+        """The model times in (0, horizon] of the resource's weekly planned maintenance, sorted."""
+        if resource.maintenance is None or not resource.maintenance.weekly:
+            return []
+        entries = [parse_weekly_time(key) for key in resource.maintenance.weekly]
+        return weekly_times(entries, self.time_unit, self.start, self.horizon)
 
     def mean_interarrival(self, arrival: Arrival) -> float:
         """Long-run mean gap between arrivals of a stream, in this twin's time unit."""
@@ -496,6 +590,7 @@ def check_wiring(twin: Twin) -> list[tuple[str, str]]:
     problems += _zero_time_sources(twin)
     problems += _references(twin)
     problems += _capacities(twin)
+    problems += _crews(twin)
     problems += _policy_references(twin)
     problems += _working_hours(twin)
     if not problems:
@@ -603,6 +698,27 @@ def _capacities(twin: Twin) -> list[tuple[str, str]]:
             if pool in peak and units > peak[pool]:
                 problems.append((f"activities[{act.name}].resources.{pool}",
                                  f"needs {units} units but at most {peak[pool]} are ever on duty"))
+    return problems
+
+
+def _crews(twin: Twin) -> list[tuple[str, str]]:
+    """A crew is units of other pools that never go down themselves (a repair waiting for a
+    broken fitter would need a repair of its own), and no more than the pool ever has."""
+    pools = {r.name: r for r in twin.resources}
+    down = twin.pools_that_go_down()
+    problems = []
+    for r in twin.resources:
+        for field, obj in (("failures", r.failures), ("maintenance", r.maintenance)):
+            for pool, units in (getattr(obj, "crew", None) or {}).items():
+                path = f"resources[{r.name}].{field}.crew.{pool}"
+                if pool not in pools:
+                    problems.append((path, f"no resource named '{pool}'"))
+                elif pool == r.name:
+                    problems.append((path, "a pool cannot be its own crew"))
+                elif pool in down:
+                    problems.append((path, f"'{pool}' can go down itself: a crew must not fail"))
+                elif units > pools[pool].capacity:
+                    problems.append((path, f"needs {units} units but '{pool}' has {pools[pool].capacity}"))
     return problems
 
 

@@ -37,6 +37,10 @@ def repair_source(resource: str, unit: int) -> str:
     return f"resource.{resource}.{unit}.repair"
 
 
+def maintenance_source(resource: str, unit: int) -> str:
+    return f"resource.{resource}.{unit}.maintenance"
+
+
 def lead_time_source(material: str) -> str:
     return f"material.{material}.lead_time"
 

@@ -437,6 +437,12 @@ def _leave(si, sf, mi, slot, now, w, served):
     if served:
         _completed(si, sf, mi, slot, now, w)
     _trace(si, sf, now, T_LEAVE, si[e + E_NUM], -1)
+    _free_slot(si, slot)
+
+
+@njit(cache=True)
+def _free_slot(si, slot):
+    """The slot back on the stack of free ones."""
     si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
     si[C_ENT_FREE] += 1
     si[C_ALIVE] -= 1

@@ -63,11 +63,13 @@ T_CONTINGENCY = 10  # a rule fired (subject and name: the rule)
 T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
 T_RENEGE, T_LOST, T_BALK, T_PREEMPT, T_BLOCKED = 12, 13, 14, 15, 16  # subject: entity, name: activity
 T_CLASS = 17  # a new entity's class (traced, not counted; only where the twin uses classes)
+T_MAINTENANCE, T_MAINTAINED, T_CREW = 18, 19, 20  # subject: unit index, name: pool; T_CREW traced only
 
 # What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made
 # meanwhile wakes nobody: Request.on_grant is None).
 WAIT_UNITS, WAIT_STOCK, WAIT_RESUME, RENEGED = 1, 2, 3, 4
 BLOCKED, LET_IN = 5, 6  # blocked before a full activity; let into its queue (or granted), not yet woken
+WAIT_CREW = 7  # a repair or maintenance waiting for its crew (twin._kernel.upkeep)
 
 
 # -- statistics (twin.monitors, same float operations) ------------------------------

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from numba import njit
 
-from twin._kernel.events import INTERRUPT, NORMAL, RESUME, T_FAILURE, T_REPAIR, URGENT, _log, _push
+from twin._kernel.events import (
+    INTERRUPT,
+    NORMAL,
+    RESUME,
+    T_FAILURE,
+    T_MAINTAINED,
+    T_MAINTENANCE,
+    T_REPAIR,
+    URGENT,
+    _log,
+    _push,
+)
 from twin._kernel.layout import (
     E_DOWN,
     E_RESUME,
@@ -30,10 +41,10 @@ from twin._kernel.triggers import _units_down, _units_up
 
 
 @njit(cache=True)
-def _fail(si, sf, mi, u, now, w):
+def _fail(si, sf, mi, u, now, w, planned):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
-    _log(si, sf, now, T_FAILURE, mi[b + U_INDEX], p)
+    _log(si, sf, now, T_MAINTENANCE if planned else T_FAILURE, mi[b + U_INDEX], p)
     if si[si[S_UFAILED] + u] > 0:  # already down for another cause
         si[si[S_UFAILED] + u] += 1
         return
@@ -50,10 +61,10 @@ def _fail(si, sf, mi, u, now, w):
 
 
 @njit(cache=True)
-def _repair(si, sf, mi, u, now, w):
+def _repair(si, sf, mi, u, now, w, planned):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
-    _log(si, sf, now, T_REPAIR, mi[b + U_INDEX], p)
+    _log(si, sf, now, T_MAINTAINED if planned else T_REPAIR, mi[b + U_INDEX], p)
     if si[si[S_UFAILED] + u] > 1:  # still down for another cause
         si[si[S_UFAILED] + u] -= 1
         return

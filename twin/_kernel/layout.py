@@ -36,7 +36,12 @@ M_CLS_P, M_CLS_DUE, M_JOIN_P = 44, 45, 46
 M_CARRY = 47  # 1 if some activity blocks when full: entity rows then end in E_CARRY, E_BNEXT
 M_QUEUEING = 48  # 1 if some activity has patience, a waiting room, balking or preemption
 M_ST_CLS = 49  # per stress: its own class rows (ACL_LO, ACL_HI; equal: the stream's) and stream
-M_HEADER = 50
+# Planned maintenance and crews: per pool in mf its age limit (inf: none), and all weekly
+# maintenance times (P_CARE_LO..P_CARE_HI per pool). A crew is a hidden activity row after the
+# n_act real ones (M_NACT counts only those), whose unit requests are the crew: a repair or a
+# maintenance asks for it with a slot of the entity table, as work asks for its units.
+M_CARE_EVERY, M_CARE_TIMES = 50, 51
+M_HEADER = 52
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -62,9 +67,11 @@ AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, AC_BLOCK, ACT_W = 18, 19, 20, 21, 22  # A
 CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CLS_ACT_W = 0, 1, 2, 3, 4  # activity x class rows
 ACL_LO, ACL_HI, ACL_STREAM, ARR_CLS_W = 0, 1, 2, 3  # per arrival: its class rows
 LEVEL_SHIFT = 40  # request key = level << LEVEL_SHIFT + request seq (twin.allocation)
-U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
+U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, U_CARE_STREAM, UNIT_W = 0, 1, 2, 3, 4, 5
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
-P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
+P_FAILS, P_FAIL_UP, P_FAIL_REPAIR = 7, 8, 9
+# planned maintenance (weekly times P_CARE_LO..P_CARE_HI), the crews' hidden activities (-1: none)
+P_CARE, P_CARE_DUR, P_CARE_LO, P_CARE_HI, P_CREW, P_CARE_CREW, POOL_W = 10, 11, 12, 13, 14, 15, 16
 MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY, MT_LEAD, MT_LEAD_STREAM = 0, 1, 2, 3, 4, 5, 6
 MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM, MAT_W = 7, 8, 9, 10, 11, 12
 # AC_REQ..AC_REQ+3: (lo, hi) pair indices of the unit requests, then of the stock requests;
@@ -92,7 +99,8 @@ S_QCOUNT = 63  # per activity: reached, abandoned, lost, balked (after the warm-
 # a deadlock found: [found, then per activity 1 if it is among the locked ones]; its time.
 S_BHEAD, S_BTAIL, S_DEAD, SF_DEAD = 64, 65, 66, 67
 S_CLSDUE = 68  # per class: due entities leaving after the warm-up, and how many were late
-S_HEADER = 69
+S_CARE, SF_CREW = 69, 70  # per pool: (maintenances, crew waits) after the warm-up; the waits' total
+S_HEADER = 71
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -153,9 +161,28 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     act[:, AC_BALK_STREAM] = c.act_balk_stream
     act[:, AC_ABANDON_TO], act[:, AC_LOST_TO] = c.act_abandon_to, c.act_lost_to
     act[:, AC_PREEMPT], act[:, AC_BLOCK] = c.act_preempt, c.act_block
+    n_crew = len(c.crew_level)
+    crews = np.zeros((n_crew, ACT_W), np.int64)  # hidden activities: only their unit requests
+    crews[:, AC_ABANDON_TO:AC_LOST_TO + 1] = -1
+    crews[:, AC_QCAP], crews[:, AC_HOURS], crews[:, AC_PATIENCE_STREAM], crews[:, AC_BRANCH] = -1, -1, -1, -1
+    for k in range(n_crew):
+        lo, hi = c.crew_ptr[k], c.crew_ptr[k + 1]
+        crews[k, AC_REQ], crews[k, AC_REQ + 1] = len(req), len(req) + hi - lo
+        crews[k, AC_REQ + 2], crews[k, AC_REQ + 3] = len(req) + hi - lo, len(req) + hi - lo
+        req += [(int(c.crew_pool[i]), int(c.crew_amount[i])) for i in range(lo, hi)]
+        held = max(held, int(c.crew_amount[lo:hi].sum()))
+        most = max(most, int(hi - lo))
+    act = np.vstack([act, crews])
+    n_cls = int(c.cls_flags[0])
+    crew_cls = np.zeros((n_crew * n_cls, CLS_ACT_W), np.int64)  # every class row: the crew's level
+    crew_cls[:, CA_LEVEL] = np.repeat(c.crew_level, n_cls)
+    crew_cls[:, CA_DUR], crew_cls[:, CA_PATIENCE] = -1, -1
     unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
+    crew_act = np.where(c.pool_crew >= 0, n_act + c.pool_crew, -1).reshape(-1, 2)
     pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
-                            c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
+                            c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair,
+                            c.pool_care, c.care_dur, c.care_ptr[:-1], c.care_ptr[1:], crew_act[:, 0],
+                            crew_act[:, 1]])
     mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity, c.mat_lead,
                            c.mat_lead_stream, c.mat_disrupt, c.mat_every, c.mat_duration, c.mat_every_stream,
                            c.mat_duration_stream])
@@ -183,7 +210,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_ACT, act)
     put(M_REQ, np.array(req, np.int64).reshape(-1, 2))
     put(M_SUCC_TO, c.succ_to)
-    put(M_UNIT, np.column_stack([c.unit_pool, unit_index, c.unit_up_stream, c.unit_repair_stream]))
+    put(M_UNIT, np.column_stack([c.unit_pool, unit_index, c.unit_up_stream, c.unit_repair_stream,
+                                 c.unit_care_stream]))
     put(M_POOL, pool.reshape(n_pool, POOL_W))
     put(M_CAL_LEVELS, c.cal_levels)
     put(M_MAT, mat.reshape(n_mat, MAT_W))
@@ -200,7 +228,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_RULE_F, c.ru_times, 1)
     put(M_ARR_DUE, c.arr_due, 1)
     put(M_ALT, np.column_stack([c.alt_pool, c.alt_dur]).reshape(-1, 2))
-    put(M_CLS_ACT, np.column_stack([c.act_level, c.act_cdur, c.act_patience, c.act_csucc]))
+    put(M_CLS_ACT, np.vstack([np.column_stack([c.act_level, c.act_cdur, c.act_patience, c.act_csucc]),
+                              crew_cls]))
     put(M_SUCC_PTR, c.succ_ptr)
     put(M_ARR_CLS, np.column_stack([c.arr_cls_ptr[:-1], c.arr_cls_ptr[1:], c.arr_cls_stream]))
     put(M_CLS_OF, c.arr_cls)
@@ -208,6 +237,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_CLS_DUE, c.arr_cls_due, 1)
     put(M_JOIN_P, c.join_p, 1)
     put(M_ST_CLS, c.st_cls)
+    put(M_CARE_EVERY, c.care_every, 1)
+    put(M_CARE_TIMES, c.care_times, 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -288,7 +319,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
                       (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
-                      (S_CLSDUE, 2 * mi[M_NCLS])):
+                      (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -306,6 +337,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     fpos += 2 * n_rule
     h[SF_DEAD] = fpos
     fpos += 1
+    h[SF_CREW] = fpos
+    fpos += n_pool
     h[SF_FIXED_END] = fpos
     for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
         h[key] = fpos

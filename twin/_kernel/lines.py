@@ -35,6 +35,7 @@ from twin._kernel.layout import (
     LEVEL_SHIFT,
     M_ALT,
     M_HAS_PRIO,
+    M_NACT,
     M_NPOOL,
     M_REQ,
     ON_STOCK,
@@ -197,7 +198,7 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
             _watch(si, sf, mi, ON_STOCK, line - mi[M_NPOOL], now)
     if chosen >= 0:
         _pool_take(si, sf, mi, chosen, now, 1, slot, w)
-    if al == 0:  # Model._take_units: traced, not counted
+    if al == 0 and si[e + E_STEP] < mi[M_NACT]:  # Model._take_units: traced, not counted (not crews)
         _trace(si, sf, now, T_GRANT, si[e + E_NUM], si[e + E_STEP])
         if chosen >= 0:
             _trace(si, sf, now, T_BY, si[e + E_NUM], chosen)

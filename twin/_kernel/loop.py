@@ -54,6 +54,7 @@ from twin._kernel.events import (
     RESUME,
     SHIFT,
     URGENT,
+    WAIT_CREW,
     WAIT_RESUME,
     WAIT_STOCK,
     WAIT_UNITS,
@@ -61,7 +62,6 @@ from twin._kernel.events import (
     _pop,
     _push,
 )
-from twin._kernel.failures import _fail, _repair
 from twin._kernel.layout import (
     C_EVENTS,
     C_HEAP,
@@ -87,12 +87,12 @@ from twin._kernel.layout import (
     MT_DURATION_STREAM,
     MT_EVERY,
     MT_EVERY_STREAM,
-    P_FAIL_REPAIR,
-    P_FAIL_UP,
+    P_CARE,
     P_FAILS,
     P_HAS_CAL,
     P_UNIT_HI,
     P_UNIT_LO,
+    S_CARE,
     S_CLSDUE,
     S_COMPLETED,
     S_DEAD,
@@ -103,6 +103,7 @@ from twin._kernel.layout import (
     S_REQUESTS,
     S_TACOUNT,
     S_TR,
+    SF_CREW,
     SF_DEAD,
     SF_DEL,
     SF_HEAP,
@@ -111,9 +112,6 @@ from twin._kernel.layout import (
     ST_KIND,
     STRESS_W,
     TR_W,
-    U_POOL,
-    U_REPAIR_STREAM,
-    U_UP_STREAM,
     _copy,
     _ent,
     _grow,
@@ -122,14 +120,13 @@ from twin._kernel.layout import (
     _pool,
     _room,
     _tallies,
-    _unit,
 )
 from twin._kernel.policies import _handle_policy
 from twin._kernel.queueing import _renege
 from twin._kernel.rng import _data, _generator, _sample
 from twin._kernel.shifts import _next_shift, _shift
 from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _recovered, _review
-from twin._kernel.triggers import _stress_factor
+from twin._kernel.upkeep import _crew_arrived, _down, _unit_next, _up
 
 
 @njit(cache=True)
@@ -140,7 +137,7 @@ def _start(si, sf, mi):
             _push(si, sf, 0.0, URGENT, INIT_SHIFT, p, 0)
     for p in range(mi[M_NPOOL]):
         b = _pool(mi, p)
-        if mi[b + P_FAILS]:
+        if mi[b + P_FAILS] or mi[b + P_CARE]:
             for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
                 _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
     for s in range(mi[M_NMAT]):
@@ -167,6 +164,8 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
             _wait_or_hold(si, sf, a, now)
         elif phase == LET_IN:
             _let_in_woken(si, sf, mi, mf, rg, a, now)
+        elif phase == WAIT_CREW:
+            _crew_arrived(si, sf, mi, mf, rg, a, now)
         else:  # RENEGED
             _elsewhere(si, sf, mi, mf, rg, a, now)
     elif kind == INTERRUPT:
@@ -186,22 +185,12 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
 @njit(cache=True)
 def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
     w = mf[F_WARMUP]
-    if kind in (INIT_FAIL, REPAIR):
-        ub = _unit(mi, a)
-        p = mi[ub + U_POOL]
-        if kind == REPAIR:
-            _repair(si, sf, mi, a, now, w)
-            if now >= w:
-                si[si[S_EXTRA] + 1 + p] += 1
-        uptime = _sample(mi, mf, mi[_pool(mi, p) + P_FAIL_UP], _generator(rg, mi[ub + U_UP_STREAM]))
-        uptime = uptime / _stress_factor(mi, mf, FAILURE_RATE, p, now)
-        _push(si, sf, now + uptime, NORMAL, FAIL, a, 0)
+    if kind == INIT_FAIL:
+        _unit_next(si, sf, mi, mf, rg, a, now)
+    elif kind == REPAIR:
+        _up(si, sf, mi, mf, rg, a, b, now, w)
     elif kind == FAIL:
-        _fail(si, sf, mi, a, now, w)
-        ub = _unit(mi, a)
-        d = mi[_pool(mi, mi[ub + U_POOL]) + P_FAIL_REPAIR]
-        repair = _sample(mi, mf, d, _generator(rg, mi[ub + U_REPAIR_STREAM]))
-        _push(si, sf, now + repair, NORMAL, REPAIR, a, 0)
+        _down(si, sf, mi, mf, rg, a, b, now, w)
     elif kind == INIT_SHIFT:
         _next_shift(si, sf, mi, mf, a, now)
     elif kind == SHIFT:
@@ -329,10 +318,11 @@ def _int_sizes(mi):
     """The sections of the ints of `_stats`, in order: events, tally counts, completed,
     requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
     lost, balked) per activity, per-class tally counts, (deadlock found, locked per
-    activity), (due, late) per class. engine_fast._record cuts them the same way."""
+    activity), (due, late) per class, (maintenances, crew waits) per pool. engine_fast._record
+    cuts them the same way."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     return (1, 2 + n_act, n_act, n_mat, n_mat, 1 + mi[M_NPOOL] + mi[M_NRULE], 4 * n_act,
-            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS])
+            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], 2 * mi[M_NPOOL])
 
 
 @njit(cache=True)
@@ -340,16 +330,16 @@ def _stats_sizes(mi):
     ints = 0
     for n in _int_sizes(mi):
         ints += n
-    return ints, 3 * mi[M_NLV] + _tallies(mi) + 1
+    return ints, 3 * mi[M_NLV] + _tallies(mi) + 1 + mi[M_NPOOL]
 
 
 @njit(cache=True)
 def _stats(si, sf, mi, oi, of):
     """Copy the KPI inputs: oi = the sections of `_int_sizes` one after another, from these
     places in si; of = [levels (value, last, area) ..., tally totals (per-class last), the
-    deadlock's time]."""
+    deadlock's time, the crew waits' total per pool]."""
     starts = (C_EVENTS, si[S_TACOUNT], si[S_COMPLETED], si[S_REQUESTS], si[S_FILLED], si[S_EXTRA],
-              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE])
+              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_CARE])
     sizes = _int_sizes(mi)
     at = 0
     for k in range(len(sizes)):
@@ -358,6 +348,7 @@ def _stats(si, sf, mi, oi, of):
     _copy(of, 0, sf, 0, 3 * mi[M_NLV])
     _copy(of, 3 * mi[M_NLV], sf, si[SF_TA], _tallies(mi))
     of[3 * mi[M_NLV] + _tallies(mi)] = sf[si[SF_DEAD]]
+    _copy(of, 3 * mi[M_NLV] + _tallies(mi) + 1, sf, si[SF_CREW], mi[M_NPOOL])
 
 
 @njit(cache=True)

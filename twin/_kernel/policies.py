@@ -88,9 +88,9 @@ def _stress_edge(si, sf, mi, mf, j, change, now):
         first = mi[_pool(mi, target) + P_UNIT_LO]
         for u in range(first, first + units):
             if change > 0:
-                _fail(si, sf, mi, u, now, w)
+                _fail(si, sf, mi, u, now, w, 0)
             else:
-                _repair(si, sf, mi, u, now, w)
+                _repair(si, sf, mi, u, now, w, 0)
 
 
 @njit(cache=True)
