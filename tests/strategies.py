@@ -513,3 +513,25 @@ def upkeep(draw: st.DrawFn, spec: Spec) -> Spec:
 def _fewest(pool: Spec) -> int:
     """A crew size the pool always can give when some shift is on (its smallest shift, or capacity)."""
     return min([s["capacity"] for s in pool.get("shifts", [])] or [pool["capacity"]])
+
+
+BATCH_EXCLUDES = ("consumes", "class_durations", "priority", "preempt", "patience", "class_patience",
+                  "queue_capacity", "join", "when_full")
+
+
+@st.composite
+def batches(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with batches (size 1-4, sometimes a timeout and a smallest partial batch) on some
+    activities that neither consume nor let work give up, be turned away or preempt."""
+    acts = []
+    for act in spec["activities"]:
+        act = dict(act)
+        if not any(k in act for k in BATCH_EXCLUDES) and draw(st.integers(0, 2)) == 0:
+            batch: Spec = {"size": draw(st.integers(1, 4))}
+            if draw(st.booleans()):
+                batch["timeout"] = _num(draw(st.floats(0.2, 10.0)))
+                if draw(st.booleans()):
+                    batch["min_size"] = draw(st.integers(1, batch["size"]))
+            act["batch"] = batch
+        acts.append(act)
+    return {**spec, "activities": acts}

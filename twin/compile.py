@@ -172,6 +172,9 @@ class CompiledTwin(NamedTuple):
     act_preempt: np.ndarray
     st_cls: np.ndarray  # (S, 3): a demand surge's own class rows (lo, hi; lo == hi: the stream's), stream
     act_block: np.ndarray  # 1: when_full block
+    act_batch: np.ndarray  # batch size, 0: no batch
+    act_batch_min: np.ndarray  # the fewest members a batch leaves with after its timeout
+    act_batch_timeout: np.ndarray  # inf: none
 
 
 class _Tables:
@@ -517,4 +520,7 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "act_lost_to": _i([target(a.lost_to) for a in acts]),
         "act_preempt": _i([int(a.preempt) for a in acts]),
         "act_block": _i([int(a.when_full == "block") for a in acts]),
+        "act_batch": _i([a.batch.size if a.batch else 0 for a in acts]),
+        "act_batch_min": _i([a.batch.smallest if a.batch else 0 for a in acts]),
+        "act_batch_timeout": _f([a.batch.timeout if a.batch and a.batch.timeout else np.inf for a in acts]),
     }

@@ -108,6 +108,8 @@ class Step:
         self.reached = self.abandoned = self.lost = self.balked = 0  # entities reaching after warm-up
         self.class_wait = [Tally(model.warmup) for _ in classes]
         self.redirect: Step | None = None  # set while a reroute rule sends this work elsewhere
+        self.batch = spec.batch
+        self.forming: Forming | None = None  # the batch gathering here
         self.rules: list[Watch] = []  # queue rules watching this step
 
     def never_drains(self, locked: Any) -> bool:
@@ -160,6 +162,17 @@ class Blocked:
 
     def __init__(self, wake: simpy.Event) -> None:
         self.wake, self.woken = wake, False
+
+
+class Forming:
+    """A batch gathering at a step: its members (entity, visit) in order of coming, and whether
+    its timeout has passed."""
+
+    __slots__ = ("due", "members")
+
+    def __init__(self) -> None:
+        self.members: list[tuple[Entity, Visit]] = []
+        self.due = False
 
 
 class Visit:
@@ -356,6 +369,9 @@ class Model:
         visit = Visit(env.now)
         if visit.queued >= self.warmup:
             step.reached += 1
+        if step.batch is not None:  # no upstream: a batch step never blocks when full
+            yield from self._join_batch(entity, step, visit)
+            return True, step.choose_next(entity.klass), None
         job = None
         counted = False  # in the queue already (let in from a blocked wait)
         if step.needs or step.one_of:
@@ -417,6 +433,73 @@ class Model:
         if env.now >= self.warmup:
             step.completed += 1
         return True, nxt, carry
+
+    # -- batches -----------------------------------------------------------------
+    def _join_batch(self, entity: Entity, step: Step, visit: Visit) -> Generator:
+        """Wait in the batch gathering here (the first member starts its timeout) until the
+        batch has been served; it leaves when full, or when due and big enough."""
+        assert step.batch is not None
+        step.queue.add(visit.queued, 1)
+        for watch in step.rules:
+            self._check(watch)
+        forming = step.forming
+        if forming is None:
+            forming = step.forming = Forming()
+            if step.batch.timeout is not None:
+                self._after(step.batch.timeout, lambda: self._batch_due(step, forming))
+        visit.wake = self.env.event()
+        forming.members.append((entity, visit))
+        if len(forming.members) >= (step.batch.smallest if forming.due else step.batch.size):
+            self._form(step)
+        yield visit.wake
+
+    def _batch_due(self, step: Step, forming: Forming) -> None:
+        """A batch's timeout: it leaves now if it is big enough, else once it is."""
+        assert step.batch is not None
+        if step.forming is not forming:  # it left full before
+            return
+        forming.due = True
+        if len(forming.members) >= step.batch.smallest:
+            self._form(step)
+
+    def _form(self, step: Step) -> None:
+        forming, step.forming = step.forming, None
+        assert forming is not None
+        self.env.process(self._batch(step, forming.members))
+
+    def _batch(self, step: Step, members: list[tuple[Entity, Visit]]) -> Generator:
+        """One seizure of the step's units and one duration for the whole batch; each member's
+        wait ends at its start, and all of them end together and move on in order."""
+        env = self.env
+        first = members[0][0]
+        job = None
+        if step.needs or step.one_of:
+            job = Job(step.needs, env.now, step.one_of)
+            job.entity, job.activity = first.number, step.name
+            if not self.units.request(job):
+                yield self._granted(job)
+        now = env.now
+        for entity, visit in members:
+            step.queue.add(now, -1)
+            step.wait.observe(now, now - visit.queued)
+            step.class_wait[entity.klass].observe(now, now - visit.queued)
+            self.log("start", entity.number, step.name)
+        duration = step.duration_of(job.chosen if job else -1, first.klass).sample(step.duration_rng)
+        if step.working_time is not None:
+            duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
+        if job is not None and step.interruptible:
+            yield from self._work(job, duration)
+        else:
+            yield env.timeout(duration)
+        for entity, _ in members:
+            self.log("end", entity.number, step.name)
+        if job is not None:
+            self._release(job)
+        if env.now >= self.warmup:
+            step.completed += len(members)
+        for _, visit in members:
+            assert visit.wake is not None
+            visit.wake.succeed()
 
     def _blocked(self, entity: Entity, step: Step, job: Job, upstream: Job) -> Generator:
         """Blocking after service: wait where it is, holding the units of the step before,

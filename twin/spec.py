@@ -185,6 +185,34 @@ class Arrival(_Spec):
         return data
 
 
+class Batch(_Spec):
+    """Work waits at the step until `size` have gathered; the batch then takes the step's units
+    once, takes one duration draw, and its members move on together, each on its own branch.
+    With `timeout`, a partial batch of at least `min_size` leaves that long after its first
+    member came (or, if it had fewer then, as soon as it has `min_size`)."""
+
+    size: PositiveInt
+    min_size: PositiveInt | None = None
+    timeout: Positive | None = None
+
+    @model_validator(mode="after")
+    def _partial(self) -> Batch:
+        if self.min_size is not None and self.timeout is None:
+            raise ValueError("min_size needs timeout (a batch smaller than size leaves only after it)")
+        if self.min_size is not None and self.min_size > self.size:
+            raise ValueError(f"min_size ({self.min_size}) exceeds size ({self.size})")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_empty(handler(self), ("min_size", "timeout"))
+
+    @property
+    def smallest(self) -> int:
+        """The fewest members a batch leaves with (after its timeout)."""
+        return self.min_size if self.min_size is not None else (1 if self.timeout is not None else self.size)
+
+
 class Activity(_Spec):
     name: Name
     duration: Dist
@@ -209,6 +237,7 @@ class Activity(_Spec):
     when_full: Literal["lose", "block"] = "lose"  # block: work ahead waits where it is, holding its units
     join: list[Probability] = []
     lost_to: Name | None = None
+    batch: Batch | None = None
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -257,6 +286,10 @@ class Activity(_Spec):
                              "units of a lower one in service)")
         if self.preempt and self.working_hours is not None:
             raise ValueError("preempt does not go with working_hours (time left would need two clocks)")
+        if self.batch is not None:
+            clash = [k for k in BATCH_EXCLUDES if getattr(self, k) not in (None, False, {}, [], "lose")]
+            if clash:
+                raise ValueError(f"batch does not go with {clash[0]} (a batch waits and is served as one)")
         return self
 
     def patience_of(self, klass: str) -> Dist | None:
@@ -336,7 +369,9 @@ class Activity(_Spec):
 
 OPTIONAL_ACTIVITY_KEYS = ("working_hours", "one_of", "durations", "class_durations", "class_next", "priority",
                           "preempt", "patience", "class_patience", "abandon_to", "queue_capacity", "join",
-                          "lost_to", "when_full")
+                          "lost_to", "when_full", "batch")
+BATCH_EXCLUDES = ("consumes", "class_durations", "priority", "preempt", "patience", "class_patience",
+                  "queue_capacity", "join", "when_full")
 
 
 class Shift(_Spec):

@@ -19,6 +19,12 @@ from numba import njit
 from twin._kernel.blocking import _carried
 from twin._kernel.events import (
     ARRIVAL,
+    BATCH_DONE,
+    BATCH_DUE,
+    BATCH_HOLD,
+    BATCH_START,
+    BATCH_UNITS,
+    GATHERING,
     HOLD_END,
     INIT_ENTITY,
     NORMAL,
@@ -30,6 +36,7 @@ from twin._kernel.events import (
     T_LEAVE,
     T_START,
     URGENT,
+    WAIT_BATCH,
     WAIT_RESUME,
     WAIT_STOCK,
     WAIT_UNITS,
@@ -48,6 +55,8 @@ from twin._kernel.layout import (
     A_ROUTE,
     A_STREAM,
     AC_ABANDON_TO,
+    AC_BATCH,
+    AC_BATCH_MIN,
     AC_BLOCK,
     AC_BRANCH,
     AC_CAN_FAIL,
@@ -95,6 +104,8 @@ from twin._kernel.layout import (
     M_ARR,
     M_ARR_CLS,
     M_ARR_DUE,
+    M_BATCH,
+    M_BATCH_F,
     M_CARRY,
     M_CLS_DUE,
     M_CLS_OF,
@@ -114,6 +125,7 @@ from twin._kernel.layout import (
     M_USES_CLS,
     ON_QUEUE,
     PROF_W,
+    S_BFORM,
     S_CLSDUE,
     S_COMPLETED,
     S_EXTRA,
@@ -130,6 +142,7 @@ from twin._kernel.layout import (
     STRESS_FW,
     STRESS_W,
     _act,
+    _bwords,
     _cls_act,
     _ent,
     _entf,
@@ -154,7 +167,7 @@ def _has(mi, al, a):
 def _visit(si, sf, mi, mf, rg, slot, a, now):
     """Model._visit up to the first wait: the plain path where no activity lets work give up,
     be turned away, preempt or block (the M/M/c hot loop), else `_visit_waiting`."""
-    if mi[M_QUEUEING] or mi[M_CARRY]:
+    if mi[M_QUEUEING] or mi[M_CARRY] or mi[M_BATCH]:
         _visit_waiting(si, sf, mi, mf, rg, slot, a, now)
         return
     e = _ent(si, slot)
@@ -192,6 +205,9 @@ def _visit_waiting(si, sf, mi, mf, rg, slot, a, now):
         si[e + E_PHASE] = 0  # a grant before it waits (preemption, carried units) wakes nobody
         if now >= w:
             si[si[S_QCOUNT] + 4 * a] += 1  # reached
+        if mi[M_BATCH] and mi[_act(mi, a) + AC_BATCH]:  # a batch step never blocks: nothing carried
+            _join_batch(si, sf, mi, mf, slot, a, now)
+            return
         needs = _has(mi, 0, a)
         granted = needs and _request(si, sf, mi, 0, slot, now, w)
         if needs and not granted and _turns_away(mi, a):
@@ -593,3 +609,143 @@ def _profile_next(mf, q, now, mass, limit):
             if t >= limit:
                 return t
         k += 1
+
+
+# -- batches (Model._join_batch, _batch_due, _form, _batch) ------------------------------
+@njit(cache=True)
+def _join_batch(si, sf, mi, mf, slot, a, now):
+    """Count in the queue, join the batch gathering at `a` (the first member makes it and
+    starts its timeout), and form it when full, or when due and big enough."""
+    w = mf[F_WARMUP]
+    _level_add(sf, 1 + a, now, 1.0, w)
+    _watch(si, sf, mi, ON_QUEUE, a, now)
+    e = _ent(si, slot)
+    si[e + E_PHASE] = WAIT_BATCH
+    si[_bwords(si, mi, e)] = 0
+    at = si[S_BFORM] + a
+    if si[at] == 0:
+        batch = _new_entity(si, si[e + E_NUM], a)
+        bb = _ent(si, batch)
+        si[bb + E_CLASS] = si[e + E_CLASS]
+        si[bb + E_PHASE] = GATHERING
+        si[bb + E_DOWN] = 0  # members
+        si[at] = batch + 1
+        timeout = mf[mi[M_BATCH_F] + a]
+        if timeout < math.inf:
+            token = si[C_SEQ]
+            si[bb + E_TOKEN] = token
+            _push(si, sf, now + timeout, NORMAL, BATCH_DUE, batch, token)
+        si[_bwords(si, mi, bb)] = slot + 1
+    else:
+        batch = si[at] - 1
+        bb = _ent(si, batch)
+        si[_bwords(si, mi, _ent(si, si[_bwords(si, mi, bb) + 1] - 1))] = slot + 1
+    si[_bwords(si, mi, bb) + 1] = slot + 1
+    si[bb + E_DOWN] += 1
+    b = _act(mi, a)
+    if si[bb + E_DOWN] >= (mi[b + AC_BATCH_MIN] if si[bb + E_RESUME] else mi[b + AC_BATCH]):
+        _form(si, sf, mi, a, now)
+
+
+@njit(cache=True)
+def _batch_due(si, sf, mi, batch, token, now):
+    """The batch's timeout: unless it left full before, it leaves now if big enough, else once it is."""
+    bb = _ent(si, batch)
+    if si[bb + E_TOKEN] != token or si[bb + E_PHASE] != GATHERING:
+        return
+    si[bb + E_RESUME] = 1
+    a = si[bb + E_STEP]
+    if si[bb + E_DOWN] >= mi[_act(mi, a) + AC_BATCH_MIN]:
+        _form(si, sf, mi, a, now)
+
+
+@njit(cache=True)
+def _form(si, sf, mi, a, now):
+    """The batch gathering at `a` leaves: its process starts (an URGENT event)."""
+    at = si[S_BFORM] + a
+    batch = si[at] - 1
+    si[at] = 0
+    bb = _ent(si, batch)
+    si[bb + E_PHASE], si[bb + E_TOKEN], si[bb + E_DOWN], si[bb + E_RESUME] = 0, -1, 0, 0
+    _push(si, sf, now, URGENT, BATCH_START, batch, 0)
+
+
+@njit(cache=True)
+def _batch_go(si, sf, mi, mf, rg, batch, now):
+    """Model._batch up to its wait: ask for the step's units once, for the whole batch."""
+    a = si[_ent(si, batch) + E_STEP]
+    si[_ent(si, batch) + E_NHELD] = 0
+    if _has(mi, 0, a) and not _request(si, sf, mi, 0, batch, now, mf[F_WARMUP]):
+        si[_ent(si, batch) + E_PHASE] = BATCH_UNITS
+        return
+    _batch_start(si, sf, mi, mf, rg, batch, now)
+
+
+@njit(cache=True)
+def _batch_start(si, sf, mi, mf, rg, batch, now):
+    """Each member's wait ends and it starts; one duration for the batch."""
+    bb = _ent(si, batch)
+    a = si[bb + E_STEP]
+    w = mf[F_WARMUP]
+    m = si[_bwords(si, mi, bb)]
+    while m:
+        e, waited = _ent(si, m - 1), now - sf[_entf(si, m - 1) + EF_QUEUED]
+        _level_add(sf, 1 + a, now, -1.0, w)
+        _observe(si, sf, 1 + a, now, waited, w)
+        if mi[M_USES_CLS]:
+            _observe(si, sf, 2 + mi[M_NACT] + a * mi[M_NCLS] + si[e + E_CLASS], now, waited, w)
+        _log(si, sf, now, T_START, si[e + E_NUM], a)
+        m = si[_bwords(si, mi, e)]
+    b = _act(mi, a)
+    d = _alt_duration(si, mi, bb, a)
+    if d < 0:
+        d = mi[b + AC_DUR]
+    duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
+    hours = mi[b + AC_HOURS]
+    if hours >= 0:
+        duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now
+    sf[_entf(si, batch) + EF_REMAINING] = duration
+    si[bb + E_PHASE] = BATCH_HOLD
+    if _has(mi, 0, a) and mi[b + AC_CAN_FAIL]:
+        _wait_or_hold(si, sf, batch, now)
+    else:
+        token = si[C_SEQ]
+        si[bb + E_TOKEN] = token
+        _push(si, sf, now + duration, NORMAL, HOLD_END, batch, token)
+
+
+@njit(cache=True)
+def _batch_end(si, sf, mi, mf, batch, now):
+    """Every member ends, the units go back once, and the members are woken in order."""
+    bb = _ent(si, batch)
+    a = si[bb + E_STEP]
+    w = mf[F_WARMUP]
+    si[bb + E_TOKEN] = -1
+    si[bb + E_RUNNING] = 0
+    n = 0
+    m = si[_bwords(si, mi, bb)]
+    while m:
+        _log(si, sf, now, T_END, si[_ent(si, m - 1) + E_NUM], a)
+        n += 1
+        m = si[_bwords(si, mi, _ent(si, m - 1))]
+    if _has(mi, 0, a):
+        _release_units(si, sf, mi, batch, now, w)
+    if now >= w:
+        si[si[S_COMPLETED] + a] += n
+    m = si[_bwords(si, mi, bb)]
+    while m:
+        _push(si, sf, now, NORMAL, BATCH_DONE, m - 1, 0)
+        m = si[_bwords(si, mi, _ent(si, m - 1))]
+    _free_slot(si, batch)
+
+
+@njit(cache=True)
+def _member_done(si, sf, mi, mf, rg, slot, now):
+    """A member woken after its batch: on along its own branch, or out."""
+    e = _ent(si, slot)
+    si[e + E_PHASE] = 0
+    nxt = _choose_next(mi, mf, rg, si[e + E_STEP], si[e + E_CLASS])
+    if nxt >= 0:
+        _visit(si, sf, mi, mf, rg, slot, nxt, now)
+    else:
+        _leave(si, sf, mi, slot, now, mf[F_WARMUP], True)

@@ -52,6 +52,7 @@ INIT_ENTITY, GRANTED, HOLD_END, INTERRUPT, RESUME = 13, 14, 15, 16, 17
 INIT_STRESS, STRESS_START, STRESS_END, SURGE = 18, 19, 20, 21  # a = stress row
 ACTIVATE, BACKUP_DELIVERY, OVERTIME_END, REROUTE_END, DOWN_CHECK = 22, 23, 24, 25, 26  # a = rule
 RENEGE, PREEMPTED = 27, 28  # a = entity slot; RENEGE's b: the patience timer's token
+BATCH_START, BATCH_DUE, BATCH_DONE = 29, 30, 31  # a = batch slot (DUE's b: its timer's token), member
 
 URGENT, NORMAL = 0, 1
 PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
@@ -70,6 +71,7 @@ T_MAINTENANCE, T_MAINTAINED, T_CREW = 18, 19, 20  # subject: unit index, name: p
 WAIT_UNITS, WAIT_STOCK, WAIT_RESUME, RENEGED = 1, 2, 3, 4
 BLOCKED, LET_IN = 5, 6  # blocked before a full activity; let into its queue (or granted), not yet woken
 WAIT_CREW = 7  # a repair or maintenance waiting for its crew (twin._kernel.upkeep)
+WAIT_BATCH, GATHERING, BATCH_UNITS, BATCH_HOLD = 8, 9, 10, 11  # a member; a batch: forming, for units, held
 
 
 # -- statistics (twin.monitors, same float operations) ------------------------------

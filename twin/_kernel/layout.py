@@ -41,7 +41,10 @@ M_ST_CLS = 49  # per stress: its own class rows (ACL_LO, ACL_HI; equal: the stre
 # n_act real ones (M_NACT counts only those), whose unit requests are the crew: a repair or a
 # maintenance asks for it with a slot of the entity table, as work asks for its units.
 M_CARE_EVERY, M_CARE_TIMES = 50, 51
-M_HEADER = 52
+# Batches: 1 if some activity batches (entity rows then have two more words, see _bwords), and
+# in mf each activity's batch timeout (inf: none).
+M_BATCH, M_BATCH_F = 52, 53
+M_HEADER = 54
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -63,7 +66,8 @@ AC_HOURS, AC_ALT_LO, AC_ALT_HI = 10, 11, 12
 # waiting: patience stream, waiting room (-1: unbounded), join probabilities, balk stream, where
 # those who renege or are turned away go (-1: leave), whether a higher class preempts
 AC_PATIENCE_STREAM, AC_QCAP, AC_JOIN_LO, AC_JOIN_HI, AC_BALK_STREAM = 13, 14, 15, 16, 17
-AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, AC_BLOCK, ACT_W = 18, 19, 20, 21, 22  # AC_BLOCK: when_full block
+AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, AC_BLOCK = 18, 19, 20, 21  # AC_BLOCK: when_full block
+AC_BATCH, AC_BATCH_MIN, ACT_W = 22, 23, 24  # batch size (0: none), the fewest after its timeout
 CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CLS_ACT_W = 0, 1, 2, 3, 4  # activity x class rows
 ACL_LO, ACL_HI, ACL_STREAM, ARR_CLS_W = 0, 1, 2, 3  # per arrival: its class rows
 LEVEL_SHIFT = 40  # request key = level << LEVEL_SHIFT + request seq (twin.allocation)
@@ -100,7 +104,8 @@ S_QCOUNT = 63  # per activity: reached, abandoned, lost, balked (after the warm-
 S_BHEAD, S_BTAIL, S_DEAD, SF_DEAD = 64, 65, 66, 67
 S_CLSDUE = 68  # per class: due entities leaving after the warm-up, and how many were late
 S_CARE, SF_CREW = 69, 70  # per pool: (maintenances, crew waits) after the warm-up; the waits' total
-S_HEADER = 71
+S_BFORM = 71  # per activity: the batch gathering there (slot + 1; 0: none)
+S_HEADER = 72
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -112,7 +117,9 @@ S_HEADER = 71
 # 16 words for a one-unit step: the row width M/M/c runs fastest with. Where some activity
 # blocks when full, rows end in two more words (at K_EW - 2, K_EW - 1): the number of units
 # carried from the step before (the first held units) and the next entity blocked before the
-# same activity (slot + 1; 0: none).
+# same activity (slot + 1; 0: none). Where some activity batches, two words follow the held
+# units (`_bwords`). A batch is a row of its own: number and class of its first member, its
+# step, its members (counted in E_DOWN, its timeout passed in E_RESUME, while it gathers).
 E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = range(9)
 E_SEQ, E_GRANTED, E_CLASS, E_PKEY, E_PNEXT, E_HELD = 9, 11, 12, 13, 14, 15
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
@@ -161,6 +168,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     act[:, AC_BALK_STREAM] = c.act_balk_stream
     act[:, AC_ABANDON_TO], act[:, AC_LOST_TO] = c.act_abandon_to, c.act_lost_to
     act[:, AC_PREEMPT], act[:, AC_BLOCK] = c.act_preempt, c.act_block
+    act[:, AC_BATCH], act[:, AC_BATCH_MIN] = c.act_batch, c.act_batch_min
+    head[M_BATCH] = int(c.act_batch.any())
     n_crew = len(c.crew_level)
     crews = np.zeros((n_crew, ACT_W), np.int64)  # hidden activities: only their unit requests
     crews[:, AC_ABANDON_TO:AC_LOST_TO + 1] = -1
@@ -239,6 +248,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_ST_CLS, c.st_cls)
     put(M_CARE_EVERY, c.care_every, 1)
     put(M_CARE_TIMES, c.care_times, 1)
+    put(M_BATCH_F, c.act_batch_timeout, 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -271,6 +281,13 @@ def _ent(si, slot):
 @njit(cache=True)
 def _entf(si, slot):
     return si[SF_ENT] + EF_W * slot
+
+
+@njit(cache=True)
+def _bwords(si, mi, e):
+    """Where row `e` keeps its batch words (after its held units, before the carried ones): a
+    member the next member (slot + 1; 0: none), a batch its first and last members."""
+    return e + E_HELD + mi[M_HELD]
 
 
 @njit(cache=True)
@@ -307,7 +324,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     n_rule = mi[M_NRULE]
     n_lines = n_pool + n_mat
     k_dh = _dispatch_size(mi, k_ent)
-    ew = E_HELD + mi[M_HELD] + 2 * mi[M_CARRY]
+    ew = E_HELD + mi[M_HELD] + 2 * mi[M_CARRY] + 2 * mi[M_BATCH]
     h = np.zeros(S_HEADER, np.int64)
     h[K_ENT], h[K_HEAP], h[K_DH], h[K_DEL], h[K_TR], h[K_EW] = k_ent, k_heap, k_dh, k_del, k_tr, ew
     pos = S_HEADER
@@ -319,7 +336,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
                       (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
-                      (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool)):
+                      (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool), (S_BFORM, n_act)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos

@@ -19,10 +19,15 @@ from numba import njit, prange
 from twin._kernel.entities import (
     _after_units,
     _arrival,
+    _batch_due,
+    _batch_end,
+    _batch_go,
+    _batch_start,
     _elsewhere,
     _finish,
     _interrupted,
     _let_in_woken,
+    _member_done,
     _next_arrival,
     _resumed,
     _start_activity,
@@ -31,6 +36,11 @@ from twin._kernel.entities import (
 )
 from twin._kernel.events import (
     ARRIVAL,
+    BATCH_DONE,
+    BATCH_DUE,
+    BATCH_HOLD,
+    BATCH_START,
+    BATCH_UNITS,
     DELIVERY,
     DISRUPT_END,
     DISRUPT_START,
@@ -72,6 +82,7 @@ from twin._kernel.layout import (
     F_WARMUP,
     FAILURE_RATE,
     LEAD_TIME,
+    M_BATCH,
     M_CARRY,
     M_NACT,
     M_NARR,
@@ -148,8 +159,12 @@ def _start(si, sf, mi):
 @njit(cache=True)
 def _handle(si, sf, mi, mf, rg, now, kind, a, b):
     if kind == HOLD_END:
-        if si[_ent(si, a) + E_TOKEN] == b:  # else: the timeout of an interrupted hold
-            _finish(si, sf, mi, mf, rg, a, now)
+        e = _ent(si, a)
+        if si[e + E_TOKEN] == b:  # else: the timeout of an interrupted hold
+            if mi[M_BATCH] and si[e + E_PHASE] == BATCH_HOLD:
+                _batch_end(si, sf, mi, mf, a, now)
+            else:
+                _finish(si, sf, mi, mf, rg, a, now)
     elif kind == ARRIVAL:
         _arrival(si, sf, mi, mf, rg, a, now, -1)
     elif kind == INIT_ENTITY:
@@ -166,6 +181,8 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
             _let_in_woken(si, sf, mi, mf, rg, a, now)
         elif phase == WAIT_CREW:
             _crew_arrived(si, sf, mi, mf, rg, a, now)
+        elif phase == BATCH_UNITS:
+            _batch_start(si, sf, mi, mf, rg, a, now)
         else:  # RENEGED
             _elsewhere(si, sf, mi, mf, rg, a, now)
     elif kind == INTERRUPT:
@@ -178,6 +195,12 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
         _renege(si, sf, mi, a, b, now, mf[F_WARMUP])
     elif kind == PREEMPTED:
         _resumed(si, sf, a, now)
+    elif kind == BATCH_DONE:
+        _member_done(si, sf, mi, mf, rg, a, now)
+    elif kind == BATCH_START:
+        _batch_go(si, sf, mi, mf, rg, a, now)
+    elif kind == BATCH_DUE:
+        _batch_due(si, sf, mi, a, b, now)
     else:
         _handle_rare(si, sf, mi, mf, rg, now, kind, a, b)
 
