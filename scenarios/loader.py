@@ -20,7 +20,7 @@ from scenarios.spec import Experiment, ScenarioFile, ScenarioStress, Sensitivity
 from twin.costs import COST_PARTS, POOL_INPUTS
 from twin.errors import SpecError, from_validation_error
 from twin.loader import parse_twin, twin_to_data
-from twin.spec import Activity, Twin
+from twin.spec import Activity, Resource, Twin
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
 DUE_KPIS = ("on_time", "tardiness", "late")
@@ -53,13 +53,16 @@ def kpi_names(twin: Twin) -> list[str]:
     classes, reneging and waiting rooms: `activities.a.abandoned`, `.lost`, `.balked` where
     the activity lets it happen, `activities.a.by_class.c.wait` and `classes.c.throughput`
     / `.cycle_time` (with due dates, `.on_time` / `.late`) when the twin distinguishes
-    classes."""
+    classes, and `resources.r.maintenances` / `.crew_wait` where a pool has them."""
     names = list(TOP_LEVEL)
     if twin.has_due_dates:
         names += DUE_KPIS
     for group, kpis in GROUP_KPIS.items():
         for item in getattr(twin, group):
             names += [f"{group}.{item.name}.{kpi}" for kpi in kpis]
+            if isinstance(item, Resource):  # planned maintenance, crews (twin.pools.Pool.kpis)
+                names += [f"resources.{item.name}.maintenances"] * (item.maintenance is not None)
+                names += [f"resources.{item.name}.crew_wait"] * bool(item.crews)
             if isinstance(item, Activity):
                 names += [f"activities.{item.name}.{kpi}" for kpi in item.leaving]
                 if twin.uses_classes:

@@ -109,3 +109,12 @@ def test_bad_batches_are_named(batch: str, reason: str) -> None:
 def test_a_batch_step_lets_no_one_give_up() -> None:
     with pytest.raises(SpecError, match="batch does not go with patience"):
         loads_twin(OVEN.replace("    resources: {oven: 1}\n", "    resources: {oven: 1}\n    patience: 3\n"))
+
+
+def test_the_plant_example_runs_the_same_on_both_engines() -> None:
+    """The example with every part of this vocabulary at once: skilled cells, a buffer that
+    blocks, an oven that batches, repairs and planned maintenance by one crew on shifts."""
+    from twin.loader import load_twin
+
+    twin = load_twin(Path(__file__).resolve().parents[1] / "scenarios/examples/plant.yaml")
+    check_same(twin)

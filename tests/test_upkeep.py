@@ -119,11 +119,11 @@ def test_the_new_fields_keep_older_twins_shape() -> None:
 @pytest.mark.parametrize(("change", "path", "reason"), [
     ("crew: {fitter: 1}", "resources[press].failures.crew.welder", "no resource named 'welder'"),
     ("crew: {fitter: 1}", "resources[press].failures.crew.press", "its own crew"),
-    ("crew: {fitter: 1}", "resources[press].failures.crew.fitter", "has 1"),
+    ("crew: {fitter: 1}", "resources[press].failures.crew.fitter", "at most 1 on duty"),
 ])
 def test_bad_crews_are_named(change: str, path: str, reason: str) -> None:
     target = {"no resource named 'welder'": "crew: {welder: 1}", "its own crew": "crew: {press: 1}",
-              "has 1": "crew: {fitter: 2}"}[reason]
+              "at most 1 on duty": "crew: {fitter: 2}"}[reason]
     with pytest.raises(SpecError) as error:
         loads_twin(PLANT.replace(change, target))
     assert any(p == path and reason in r for p, r in error.value.problems)

@@ -752,9 +752,14 @@ def _crews(twin: Twin) -> list[tuple[str, str]]:
                     problems.append((path, "a pool cannot be its own crew"))
                 elif pool in down:
                     problems.append((path, f"'{pool}' can go down itself: a crew must not fail"))
-                elif units > pools[pool].capacity:
-                    problems.append((path, f"needs {units} units but '{pool}' has {pools[pool].capacity}"))
+                elif units > (most := _peak_on_duty(twin, pools[pool])):
+                    problems.append((path, f"needs {units} units but '{pool}' has at most {most} on duty"))
     return problems
+
+
+def _peak_on_duty(twin: Twin, resource: Resource) -> int:
+    calendar = twin.calendar(resource)
+    return resource.capacity if calendar is None else min(resource.capacity, int(calendar.levels.max()))
 
 
 def flow_graph(twin: Twin) -> nx.DiGraph:
