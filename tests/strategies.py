@@ -515,8 +515,8 @@ def _fewest(pool: Spec) -> int:
     return min([s["capacity"] for s in pool.get("shifts", [])] or [pool["capacity"]])
 
 
-BATCH_EXCLUDES = ("consumes", "class_durations", "priority", "preempt", "patience", "class_patience",
-                  "queue_capacity", "join", "when_full")
+BATCH_EXCLUDES = ("consumes", "produces", "class_durations", "priority", "preempt", "patience",
+                  "class_patience", "queue_capacity", "join", "when_full")
 
 
 @st.composite
@@ -533,5 +533,22 @@ def batches(draw: st.DrawFn, spec: Spec) -> Spec:
                 if draw(st.booleans()):
                     batch["min_size"] = draw(st.integers(1, batch["size"]))
             act["batch"] = batch
+        acts.append(act)
+    return {**spec, "activities": acts}
+
+
+@st.composite
+def assembly(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with some activities (not batches) producing into its materials: parts for the
+    steps that consume them."""
+    mats = [m["name"] for m in spec.get("materials", [])]
+    if not mats:
+        return spec
+    acts = []
+    for act in spec["activities"]:
+        act = dict(act)
+        if "batch" not in act and draw(st.integers(0, 2)) == 0:
+            made = {m: draw(st.integers(1, 3)) for m in mats if draw(st.booleans())}
+            act["produces"] = made or {mats[0]: 1}
         acts.append(act)
     return {**spec, "activities": acts}

@@ -84,6 +84,9 @@ class CompiledTwin(NamedTuple):
     use_ptr: np.ndarray
     use_mat: np.ndarray
     use_amount: np.ndarray
+    make_ptr: np.ndarray  # what each activity produces (materials, amounts) in CSR
+    make_mat: np.ndarray
+    make_amount: np.ndarray
     alt_ptr: np.ndarray  # skilled pools (one_of), in the order given
     alt_pool: np.ndarray
     alt_dur: np.ndarray  # -1: the activity's duration
@@ -279,6 +282,7 @@ def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     acts = twin.activities
     needs = [list(a.resources.items()) for a in acts]
     uses = [list(a.consumes.items()) for a in acts]
+    makes = [list(a.produces.items()) for a in acts]
     succ = [list(a.successors.items()) for a in acts] + _class_successors(twin)
     return {
         "act_dur": _i([t.dist(a.duration) for a in acts]),
@@ -295,6 +299,9 @@ def _activities(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "use_ptr": _csr(uses),
         "use_mat": _i([mats[m] for row in uses for m, _ in row]),
         "use_amount": _i([n for row in uses for _, n in row]),
+        "make_ptr": _csr(makes),
+        "make_mat": _i([mats[m] for row in makes for m, _ in row]),
+        "make_amount": _i([n for row in makes for _, n in row]),
         "alt_ptr": _csr([a.one_of for a in acts]),
         "alt_pool": _i([pools[p] for a in acts for p in a.one_of]),
         "alt_dur": _i([t.dist(a.durations[p]) if p in a.durations else -1 for a in acts for p in a.one_of]),

@@ -30,7 +30,7 @@ from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
                "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class", "maintenance",
-               "maintained", "crew")
+               "maintained", "crew", "produce")
 ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
 
 
@@ -209,6 +209,7 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
            for kind in ("failure", "repair", "maintenance", "maintained", "crew")},
         "shift": [r.name for r in twin.resources],
         "order": [m.name for m in twin.materials],
+        "produce": [m.name for m in twin.materials],
         "delivery": [m.name for m in twin.materials],
         "grant": [a.name for a in twin.activities],
         "contingency": [r.name for r in twin.contingency],

@@ -78,6 +78,7 @@ class Step:
         self.needs = tuple((model.pool_index[p], n) for p, n in spec.resources.items())
         self.one_of = tuple(model.pool_index[p] for p in spec.one_of)
         self.consumes = tuple((model.stock_index[m], n) for m, n in spec.consumes.items())
+        self.produces = tuple((model.stock_index[m], n) for m, n in spec.produces.items())
         self.duration = spec.duration
         self.durations = {model.pool_index[p]: d for p, d in spec.durations.items()}  # by chosen pool
         self.duration_rng = model.stream(streams.duration_source(spec.name))
@@ -422,6 +423,8 @@ class Model:
         else:
             yield env.timeout(duration)
         self.log("end", entity.number, step.name)  # before the release: the grants it makes follow it
+        if step.produces:
+            self._produce(step)
         nxt = step.choose_next(entity.klass)
         target = nxt if nxt is None or nxt.redirect is None else nxt.redirect
         carry = None
@@ -817,6 +820,19 @@ class Model:
             if slow := self.slow_supply[index]:
                 lead = lead * _factor(slow, self.env.now)
             self.env.process(self._delivery(index, quantity, lead))
+
+    def _produce(self, step: Step) -> None:
+        """A step that ends adds its output to stock (on hand and in the position: nothing was
+        on order), then hands it to whoever waits for it, in request order."""
+        now = self.env.now
+        for index, amount in step.produces:
+            stock = self.stocks[index]
+            stock.position += amount
+            self.materials.free[index] += amount
+            stock.record(now, self.materials.free[index])
+            if self.trace is not None:  # traced, but not counted as an event
+                self.trace.append((now, "produce", amount, stock.name))
+        self.materials.dispatch(index for index, _ in step.produces)
 
     def _delivery(self, index: int, quantity: int, lead: float) -> Generator:
         stock = self.stocks[index]

@@ -222,6 +222,7 @@ class Activity(_Spec):
     one_of: list[Name] = []
     durations: dict[Name, Dist] = {}
     consumes: dict[Name, PositiveInt] = {}
+    produces: dict[Name, PositiveInt] = {}  # stock added when the step ends (parts for a later step)
     next: dict[str, Probability] = {}  # omitted: leave the system
     working_hours: WorkingHours | None = None  # duration in working time (see WorkingHours)
     # Classes (see twin.queueing): per-class durations and branches, priority levels,
@@ -369,9 +370,9 @@ class Activity(_Spec):
 
 OPTIONAL_ACTIVITY_KEYS = ("working_hours", "one_of", "durations", "class_durations", "class_next", "priority",
                           "preempt", "patience", "class_patience", "abandon_to", "queue_capacity", "join",
-                          "lost_to", "when_full", "batch")
-BATCH_EXCLUDES = ("consumes", "class_durations", "priority", "preempt", "patience", "class_patience",
-                  "queue_capacity", "join", "when_full")
+                          "lost_to", "when_full", "batch", "produces")
+BATCH_EXCLUDES = ("consumes", "produces", "class_durations", "priority", "preempt", "patience",
+                  "class_patience", "queue_capacity", "join", "when_full")
 
 
 class Shift(_Spec):
@@ -679,9 +680,10 @@ def _references(twin: Twin) -> list[tuple[str, str]]:
         for k, pool in enumerate(act.one_of):
             if pool not in resources:
                 problems.append((f"{base}.one_of[{k}]", f"no resource named '{pool}'"))
-        for material in act.consumes:
-            if material not in materials:
-                problems.append((f"{base}.consumes.{material}", f"no material named '{material}'"))
+        for field in ("consumes", "produces"):
+            for material in getattr(act, field):
+                if material not in materials:
+                    problems.append((f"{base}.{field}.{material}", f"no material named '{material}'"))
         problems += _class_references(twin, act, activities)
     return problems
 

@@ -34,6 +34,7 @@ from twin._kernel.events import (
     T_CLASS,
     T_END,
     T_LEAVE,
+    T_PRODUCE,
     T_START,
     URGENT,
     WAIT_BATCH,
@@ -46,6 +47,7 @@ from twin._kernel.events import (
     _observe,
     _push,
     _push_key,
+    _stock_record,
     _trace,
 )
 from twin._kernel.layout import (
@@ -66,6 +68,8 @@ from twin._kernel.layout import (
     AC_JOIN_HI,
     AC_JOIN_LO,
     AC_LOST_TO,
+    AC_MAKE_HI,
+    AC_MAKE_LO,
     AC_PREEMPT,
     AC_QCAP,
     AC_SUCC_HI,
@@ -110,6 +114,7 @@ from twin._kernel.layout import (
     M_CLS_DUE,
     M_CLS_OF,
     M_CLS_P,
+    M_MAKE,
     M_NACT,
     M_NCLS,
     M_NPOOL,
@@ -130,6 +135,7 @@ from twin._kernel.layout import (
     S_COMPLETED,
     S_EXTRA,
     S_FILLED,
+    S_FREE,
     S_HEAP,
     S_POSITION,
     S_QCOUNT,
@@ -149,7 +155,16 @@ from twin._kernel.layout import (
     _reqs,
     _room,
 )
-from twin._kernel.lines import _alt_duration, _granted, _has_alt, _release_units, _request, _withdraw
+from twin._kernel.lines import (
+    _alt_duration,
+    _dh_push_head,
+    _dispatch_loop,
+    _granted,
+    _has_alt,
+    _release_units,
+    _request,
+    _withdraw,
+)
 from twin._kernel.queueing import _block, _patience, _preempt, _release_carried, _turned_away, _unblock
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.stock import _review
@@ -400,6 +415,8 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     si[e + E_TOKEN] = -1
     si[e + E_RUNNING] = 0
     _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
+    if mi[M_MAKE]:
+        _produce(si, sf, mi, a, now, w)
     nxt = _choose_next(mi, mf, rg, a, si[e + E_CLASS])
     if _has(mi, 0, a):
         if mi[M_CARRY] and _blocks(si, mi, nxt):
@@ -412,6 +429,29 @@ def _finish(si, sf, mi, mf, rg, slot, now):
         _visit(si, sf, mi, mf, rg, slot, nxt, now)
     else:
         _leave(si, sf, mi, slot, now, w, True)
+
+
+@njit(cache=True)
+def _produce(si, sf, mi, a, now, w):
+    """Model._produce: the step's output on hand and in the position, then one dispatch of
+    those materials' lines."""
+    b = _act(mi, a)
+    lo, hi = mi[b + AC_MAKE_LO], mi[b + AC_MAKE_HI]
+    if hi == lo:
+        return
+    r, n_pool = mi[M_REQ], mi[M_NPOOL]
+    n = 0
+    for k in range(lo, hi):
+        line, amount = mi[r + 2 * k], mi[r + 2 * k + 1]
+        s = line - n_pool
+        si[si[S_POSITION] + s] += amount
+        si[si[S_FREE] + line] += amount
+        _stock_record(sf, mi, s, now, si[si[S_FREE] + line], w)
+        _trace(si, sf, now, T_PRODUCE, amount, s)
+    for k in range(lo, hi):
+        n = _dh_push_head(si, 1, mi[r + 2 * k], n)
+    if n > 0:
+        _dispatch_loop(si, sf, mi, 1, n, now, w)
 
 
 @njit(cache=True)

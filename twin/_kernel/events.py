@@ -65,6 +65,7 @@ T_BY = 11  # the skilled pool a grant took a unit of (traced, not counted)
 T_RENEGE, T_LOST, T_BALK, T_PREEMPT, T_BLOCKED = 12, 13, 14, 15, 16  # subject: entity, name: activity
 T_CLASS = 17  # a new entity's class (traced, not counted; only where the twin uses classes)
 T_MAINTENANCE, T_MAINTAINED, T_CREW = 18, 19, 20  # subject: unit index, name: pool; T_CREW traced only
+T_PRODUCE = 21  # stock a step produced (subject: amount, name: material; traced, not counted)
 
 # What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made
 # meanwhile wakes nobody: Request.on_grant is None).

@@ -44,7 +44,8 @@ M_CARE_EVERY, M_CARE_TIMES = 50, 51
 # Batches: 1 if some activity batches (entity rows then have two more words, see _bwords), and
 # in mf each activity's batch timeout (inf: none).
 M_BATCH, M_BATCH_F = 52, 53
-M_HEADER = 54
+M_MAKE = 54  # 1 if some activity produces stock
+M_HEADER = 55
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -67,7 +68,8 @@ AC_HOURS, AC_ALT_LO, AC_ALT_HI = 10, 11, 12
 # those who renege or are turned away go (-1: leave), whether a higher class preempts
 AC_PATIENCE_STREAM, AC_QCAP, AC_JOIN_LO, AC_JOIN_HI, AC_BALK_STREAM = 13, 14, 15, 16, 17
 AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, AC_BLOCK = 18, 19, 20, 21  # AC_BLOCK: when_full block
-AC_BATCH, AC_BATCH_MIN, ACT_W = 22, 23, 24  # batch size (0: none), the fewest after its timeout
+AC_BATCH, AC_BATCH_MIN = 22, 23  # batch size (0: none), the fewest after its timeout
+AC_MAKE_LO, AC_MAKE_HI, ACT_W = 24, 25, 26  # pair indices (line, amount) of what it produces
 CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CLS_ACT_W = 0, 1, 2, 3, 4  # activity x class rows
 ACL_LO, ACL_HI, ACL_STREAM, ARR_CLS_W = 0, 1, 2, 3  # per arrival: its class rows
 LEVEL_SHIFT = 40  # request key = level << LEVEL_SHIFT + request seq (twin.allocation)
@@ -159,6 +161,9 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
         act[a, AC_REQ + 2], act[a, AC_REQ + 3] = len(req), len(req) + uhi - ulo
         req += [(n_pool + int(c.use_mat[k]), int(c.use_amount[k])) for k in range(ulo, uhi)]
         most = max(most, int(hi - lo + ahi - alo), int(uhi - ulo))
+        mlo, mhi = c.make_ptr[a], c.make_ptr[a + 1]
+        act[a, AC_MAKE_LO], act[a, AC_MAKE_HI] = len(req), len(req) + mhi - mlo
+        req += [(n_pool + int(c.make_mat[k]), int(c.make_amount[k])) for k in range(mlo, mhi)]
     act[:, AC_DUR], act[:, AC_DUR_STREAM] = c.act_dur, c.act_dur_stream
     act[:, AC_BRANCH], act[:, AC_CAN_FAIL] = c.act_branch_stream, c.act_can_fail
     act[:, AC_SUCC_LO], act[:, AC_SUCC_HI] = c.succ_ptr[:n_act], c.succ_ptr[1:n_act + 1]
@@ -170,6 +175,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     act[:, AC_PREEMPT], act[:, AC_BLOCK] = c.act_preempt, c.act_block
     act[:, AC_BATCH], act[:, AC_BATCH_MIN] = c.act_batch, c.act_batch_min
     head[M_BATCH] = int(c.act_batch.any())
+    head[M_MAKE] = int(len(c.make_mat) > 0)
     n_crew = len(c.crew_level)
     crews = np.zeros((n_crew, ACT_W), np.int64)  # hidden activities: only their unit requests
     crews[:, AC_ABANDON_TO:AC_LOST_TO + 1] = -1
