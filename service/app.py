@@ -12,12 +12,14 @@ from sqlalchemy import text
 
 from service import dashboard, figures
 from service.db import make_engine, migrate, sessions
-from service.errors import Conflict, Invalid, NotFound, TooLarge
+from service.errors import Busy, Conflict, Invalid, NotFound, TooLarge
 from service.jobs import Dispatcher
 from service.limits import BodyLimit
+from service.quotas import RateLimit
 from service.routers import calibrations, keys, studies, twins
 from service.schemas import Health
 from service.settings import Settings
+from service.uploads import Checks
 from twin.runner import twin_version
 
 DESCRIPTION = """Digital twins of operations as a shared service: store twins, run studies
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="twin", version=twin_version(), description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.upload_checks = Checks(settings.max_upload_checks, settings.upload_check_seconds)
+    app.state.rate_limit = RateLimit(settings.rate_per_minute)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     for router in (twins.router, studies.router, calibrations.router, keys.router, dashboard.router):
         app.include_router(router)
@@ -97,7 +101,7 @@ def _handlers(app: FastAPI) -> None:
         ]
         return JSONResponse({"detail": detail}, status_code=422)
 
-    for kind, code in ((NotFound, 404), (Conflict, 409), (TooLarge, 413)):
+    for kind, code in ((NotFound, 404), (Conflict, 409), (TooLarge, 413), (Busy, 429)):
         app.add_exception_handler(kind, _simple(code))
 
 

@@ -23,3 +23,7 @@ class Conflict(Exception):
 
 class TooLarge(Exception):
     """A size limit was exceeded -> 413 naming the limit."""
+
+
+class Busy(Exception):
+    """A rate, quota or concurrency limit was reached -> 429 naming the limit."""

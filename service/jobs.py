@@ -14,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import transaction
@@ -24,6 +24,7 @@ from service.worker import execute, execute_calibration
 
 log = logging.getLogger("twin.service.jobs")
 
+LOOK_AHEAD = 200  # queued jobs read past the free workers, to skip keys at their running quota
 Table = type[StudyRow] | type[CalibrationRow]
 # Each kind of job: its table (status, attempts, started_at, finished_at, error) and the
 # worker entry point, called as target(id, database url, home) in a spawned process.
@@ -109,29 +110,43 @@ class Dispatcher:
                     )
 
     def _launch(self) -> None:
-        """Start the oldest queued jobs of every kind, while workers are free."""
+        """Start the oldest queued jobs of every kind, while workers are free, at most
+        `max_running_per_key` of one key's jobs at once (its others wait their turn)."""
         free = self.settings.workers - len(self.running)
         if free <= 0:
             return
-        queued: list[tuple[object, str, Table, Callable[[str, str, str], None]]] = []
+        queued: list[tuple[object, str, str | None, Table, Callable[[str, str, str], None]]] = []
+        running: dict[str | None, int] = {}
         with transaction(self.factory) as session:
             for table, target in KINDS:
-                query = select(table.id, table.created_at).where(table.status == "queued")
-                rows = session.execute(query.order_by(table.created_at).limit(free))
-                queued += [(created, job_id, table, target) for job_id, created in rows]
+                query = select(table.id, table.created_at, table.owner).where(table.status == "queued")
+                rows = session.execute(query.order_by(table.created_at).limit(free + LOOK_AHEAD))
+                queued += [(created, job_id, owner, table, target) for job_id, created, owner in rows]
+                counts = select(table.owner, func.count()).where(table.status.in_(("running", "cancelling")))
+                for owner, count in session.execute(counts.group_by(table.owner)):
+                    running[owner] = running.get(owner, 0) + count
         queued.sort(key=lambda item: str(item[0]))
-        for _, job_id, table, target in queued[:free]:
+        for _, job_id, owner, table, target in queued:
+            if free <= 0:
+                break
+            if owner is not None and running.get(owner, 0) >= self.settings.max_running_per_key:
+                continue
             if self._claim(table, job_id):
-                process = self._context.Process(
-                    target=target,
-                    name=f"twin-job-{job_id[:8]}",
-                    daemon=True,
-                    args=(job_id, self.settings.url, str(self.settings.home)),
-                    kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
-                )
-                process.start()
-                self.running[job_id] = process
-                self.tables[job_id] = table
+                self._spawn(job_id, table, target)
+                running[owner] = running.get(owner, 0) + 1
+                free -= 1
+
+    def _spawn(self, job_id: str, table: Table, target: Callable[[str, str, str], None]) -> None:
+        process = self._context.Process(
+            target=target,
+            name=f"twin-job-{job_id[:8]}",
+            daemon=True,
+            args=(job_id, self.settings.url, str(self.settings.home)),
+            kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
+        )
+        process.start()
+        self.running[job_id] = process
+        self.tables[job_id] = table
 
     def _claim(self, table: Table, job_id: str) -> bool:
         with transaction(self.factory) as session:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import make_engine, sessions, transaction
 from service.models import CalibrationRow, StudyRow, now
+from service.quotas import folder_bytes
 
 
 def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None:
@@ -59,6 +60,7 @@ def run(folder: Path, replications: int, seed: int, engine: str, progress: Any,
     write_outputs(folder, result, summarize_study(result))
     figures, problem = build(folder)
     return {
+        "bytes": folder_bytes(folder),
         "resumed": result.resumed,
         "results_path": "results.parquet",
         "figures": figures,
@@ -94,13 +96,14 @@ def execute_calibration(calibration_id: str, url: str, home: str) -> None:
         row = session.get(CalibrationRow, calibration_id)
         if row is None or row.status != "running":  # cancelled or deleted meanwhile
             return
-        created = twins.create(session, twin)
+        created = twins.create(session, twin, row.owner)
         session.flush()
         row.status, row.finished_at, row.twin_id = "done", now(), created.id
         row.done = row.total = max(row.total, calibrations.STEPS)  # validation adds steps
         row.report_path = str((folder / calibrations.REPORT_JSON).relative_to(home))
         row.report_html_path = str((folder / calibrations.REPORT_HTML).relative_to(home))
         row.warnings = [str(w) for w in report.get("warnings", [])]
+        row.bytes = folder_bytes(folder)
 
 
 def _progress(

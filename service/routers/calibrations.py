@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,9 +22,10 @@ Column = Annotated[
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_calibration(
+    request: Request,
     db: Db,
     settings: SettingsDep,
-    _: Editor,
+    key: Editor,
     events: Annotated[UploadFile, File(description="event log CSV: case, activity, resource, start, end")],
     failures: Annotated[
         UploadFile | None, File(description="failure records CSV (time, machine, component)")
@@ -75,7 +76,8 @@ def create_calibration(
         "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
         "history": history, "classes": classes, "cancelled": cancelled, "validation": validation,
     }
-    return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options))
+    checks = request.app.state.upload_checks
+    return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options, checks, key))
 
 
 @router.get("")

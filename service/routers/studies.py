@@ -22,9 +22,9 @@ FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-st
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-def submit_study(body: StudyCreate, db: Db, settings: SettingsDep, _: Editor) -> StudyPublic:
+def submit_study(body: StudyCreate, db: Db, settings: SettingsDep, key: Editor) -> StudyPublic:
     """Queue a study of a twin (and optional scenarios); poll its status by id."""
-    return studies.public(studies.submit(db, settings, body))
+    return studies.public(studies.submit(db, settings, body, key))
 
 
 @router.get("")
