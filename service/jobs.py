@@ -42,6 +42,7 @@ class Dispatcher:
         self.factory = factory
         self.running: dict[str, BaseProcess] = {}
         self.tables: dict[str, Table] = {}  # job id -> its table, while running
+        self.problem: str | None = None  # why the last pass failed (storage), for /health
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="twin-dispatcher")
         self._context = get_context("spawn")
@@ -65,8 +66,10 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception:  # a database hiccup must not kill the dispatcher
+                self.problem = None
+            except Exception as error:  # a database hiccup must not kill the dispatcher
                 log.exception("dispatcher tick failed")
+                self.problem = f"{type(error).__name__}: {str(error)[:300]}"  # /health reports it
             self._stop.wait(self.settings.poll_seconds)
 
     def tick(self) -> None:
@@ -75,22 +78,31 @@ class Dispatcher:
         self._launch()
 
     def _reap(self) -> None:
-        for study_id, process in list(self.running.items()):
+        """A worker that ended without finishing its job (killed, out of memory, crashed):
+        queue the job again while it has attempts left (the next worker resumes from the
+        finished chunks), else fail it with the reason. The process is forgotten only once
+        that is written, so a database that cannot be written meanwhile loses no job."""
+        for job_id, process in list(self.running.items()):
             if process.is_alive():
                 continue
             process.join()
-            del self.running[study_id]
-            table = self.tables.pop(study_id)
-            with transaction(self.factory) as session:  # a worker that died without a word
-                session.execute(
-                    update(table)
-                    .where(table.id == study_id, table.status == "running")
-                    .values(
-                        status="failed",
-                        finished_at=now(),
-                        error=f"worker process exited with code {process.exitcode}",
-                    )
+            table = self.tables[job_id]
+            reason = f"worker process exited with code {process.exitcode}"
+            with transaction(self.factory) as session:
+                attempts = session.scalar(select(table.attempts).where(table.id == job_id)) or 0
+                retry = attempts < self.settings.max_attempts
+                values = (
+                    {"status": "queued", "error": f"{reason}; retried ({attempts} of "
+                                                  f"{self.settings.max_attempts} attempts so far)"}
+                    if retry else
+                    {"status": "failed", "finished_at": now(),
+                     "error": f"{reason}, after {attempts} attempts (TWIN_MAX_ATTEMPTS)"}
                 )
+                session.execute(
+                    update(table).where(table.id == job_id, table.status == "running").values(**values)
+                )
+            del self.running[job_id]
+            del self.tables[job_id]
 
     def _cancel(self) -> None:
         for table, _ in KINDS:
@@ -156,6 +168,18 @@ class Dispatcher:
                 .values(status="running", started_at=now(), error=None, attempts=table.attempts + 1)
             )
             return bool(getattr(result, "rowcount", 0))
+
+
+def retry(session: Session, table: Table, job_id: str, noun: str) -> None:
+    """Queue a failed or cancelled job again, with a fresh budget of attempts; its worker
+    resumes from what is on disk (a study's finished chunks). Conflict in any other state."""
+    from service.db import fetch
+    from service.errors import Conflict
+
+    row = fetch(session, table, job_id, noun)
+    if row.status not in ("failed", "cancelled"):
+        raise Conflict(f"{noun} '{job_id}' is {row.status}: only a failed or cancelled one is retried")
+    row.status, row.error, row.finished_at, row.attempts = "queued", None, None, 0
 
 
 def requeue(factory: sessionmaker[Session]) -> int:

@@ -176,8 +176,19 @@ def output(settings: Settings, row: StudyRow, name: str) -> Path:
 def results_csv(settings: Settings, row: StudyRow) -> str:
     import pandas as pd
 
-    path = output(settings, row, "results.parquet")
-    return str(pd.read_parquet(path).to_csv(index=False))
+    table = pd.read_parquet(output(settings, row, "results.parquet"))
+    for column in table.select_dtypes(include="object").columns:
+        table[column] = table[column].map(defuse)
+    return str(table.to_csv(index=False))
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def defuse(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, quoted with a leading `'`
+    (OWASP's CSV injection advice); numbers and other text are left as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA) else value
 
 
 def remove_folder(settings: Settings, row: StudyRow) -> None:

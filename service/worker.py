@@ -36,7 +36,7 @@ def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None
             folder, replications, seed, engine, lambda done, total: _progress(factory, study_id, done, total),
             dask,
         )
-    except Exception as error:  # the job fails, the server goes on
+    except Exception as error:  # the job fails with the reason (a storage error too), the server goes on
         _finish(factory, study_id, status="failed", error=_describe(error))
         return
     _finish(factory, study_id, status="done", **values)

@@ -3,10 +3,15 @@ issue 15 (deep or non-UTF-8 YAML, formula injection, headers, logs, the OpenAPI 
 
 from __future__ import annotations
 
+import csv
+import io
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -219,3 +224,72 @@ def test_per_key_quotas_and_rate_limit_answer_429_naming_the_limit(tmp_path: Pat
         assert d.get("/twins").status_code == 200  # reads are not rate limited
         for study_id in ids:
             a.post(f"/studies/{study_id}/cancel")
+
+
+def twin_cli(*args: str) -> tuple[int, str]:
+    """Exit code and stderr (rich's line wrapping undone) of `twin ARGS`."""
+    command = [sys.executable, "-m", "twin.cli", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return done.returncode, " ".join(done.stderr.split())
+
+
+def test_the_cli_names_bad_yaml_and_bad_outputs_without_a_traceback(tmp_path: Path) -> None:
+    deep, latin1 = tmp_path / "deep.yaml", tmp_path / "latin1.yaml"
+    deep.write_text("name: " + "[" * 600 + "]" * 600 + "\n")
+    latin1.write_bytes("name: café\n".encode("latin-1"))
+    for path, reason in ((deep, "nested deeper than 64 levels"), (latin1, "not UTF-8 text")):
+        code, stderr = twin_cli("validate", str(path))
+        assert code != 0 and reason in stderr and "Traceback" not in stderr, stderr
+    events = str(Path(__file__).parent / "data" / "production_sample.csv")
+    for output, reason in ((tmp_path / "missing" / "t.yaml", "does not exist"), (tmp_path, "is a folder")):
+        code, stderr = twin_cli("calibrate", "--events", events, "-o", str(output), "--no-validate")
+        assert code != 0 and reason in stderr and "Traceback" not in stderr, stderr
+
+
+def test_a_formula_in_a_name_is_defused_in_results_csv(editor: httpx.Client) -> None:
+    name = "=cmd|' /C calc'!A0"
+    twin = editor.post("/twins", json={"spec": {**SMALL_TWIN, "name": name}})
+    assert twin.status_code == 201, twin.text
+    study = editor.post("/studies", json={"twin_id": twin.json()["id"], "replications": 2}).json()
+    assert wait_for(editor, study["id"])["status"] == "done"
+    table = list(csv.DictReader(io.StringIO(editor.get(f"/studies/{study['id']}/results.csv").text)))
+    assert {row["scenario"] for row in table} == {"'" + name}  # a spreadsheet shows it as text
+    assert all(float(row["cycle_time"]) > 0 for row in table)  # numbers stay numbers
+
+
+def test_security_headers_no_cdn_and_no_key_in_the_access_log(server: Server, key: str) -> None:
+    with client(server, None) as anonymous:
+        page = anonymous.get("/")
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "script-src 'self';" in page.headers["content-security-policy"]
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert "cdn" not in page.text.lower()
+        assert anonymous.get("/docs").status_code == 404 and anonymous.get("/redoc").status_code == 404
+        report = anonymous.get("/studies/nope/report")  # reports (inline plotly) run sandboxed
+        assert report.headers["content-security-policy"].startswith("sandbox allow-scripts")
+        secret = "twin_secret-in-the-query-string"
+        anonymous.get(f"/twins?api_key={secret}", headers={"Authorization": f"Bearer {key}"})
+    time.sleep(0.5)
+    log = server.log.read_text()
+    assert secret not in log and "/twins?[query hidden]" in log
+
+
+def test_timestamps_carry_their_offset(editor: httpx.Client, twin_id: str) -> None:
+    for twin in editor.get("/twins").json():  # read back from SQLite, which stores no offset
+        assert datetime.fromisoformat(twin["created_at"]).utcoffset() is not None, twin["created_at"]
+
+
+def test_openapi_lists_every_status_code(server: Server) -> None:
+    with client(server, None) as anonymous:
+        paths = anonymous.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            if path == "/health":
+                continue
+            expected = {"401", "403"} | ({"413", "429", "422"} if method in ("post", "delete") else set())
+            expected |= {"404", "422"} if "{" in path else set()
+            assert expected <= codes, (method, path, sorted(codes))
+    assert "409" in paths["/studies/{study_id}/cancel"]["post"]["responses"]
+    assert "409" in paths["/twins/{twin_id}"]["delete"]["responses"]
