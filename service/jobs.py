@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db import transaction
 from service.models import CalibrationRow, StudyRow, now
 from service.settings import Settings
-from service.worker import execute, execute_calibration
+from service.worker import capped, execute, execute_calibration
 
 log = logging.getLogger("twin.service.jobs")
 
@@ -42,6 +43,7 @@ class Dispatcher:
         self.factory = factory
         self.running: dict[str, BaseProcess] = {}
         self.tables: dict[str, Table] = {}  # job id -> its table, while running
+        self.started: dict[str, float] = {}  # job id -> when its worker started (monotonic)
         self.problem: str | None = None  # why the last pass failed (storage), for /health
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="twin-dispatcher")
@@ -60,6 +62,7 @@ class Dispatcher:
             process.join(timeout=5)
         self.running.clear()
         self.tables.clear()
+        self.started.clear()
         requeue(self.factory)
 
     def _loop(self) -> None:
@@ -73,9 +76,30 @@ class Dispatcher:
             self._stop.wait(self.settings.poll_seconds)
 
     def tick(self) -> None:
+        self._expire()
         self._reap()
         self._cancel()
         self._launch()
+
+    def _expire(self) -> None:
+        """Stop a job's run after `job_seconds` and fail it naming the limit (not retried)."""
+        for job_id, process in list(self.running.items()):
+            if time.monotonic() - self.started[job_id] <= self.settings.job_seconds or not process.is_alive():
+                continue
+            process.terminate()
+            process.join(timeout=10)
+            table = self.tables[job_id]
+            with transaction(self.factory) as session:
+                session.execute(update(table).where(table.id == job_id, table.status == "running").values(
+                    status="failed", finished_at=now(),
+                    error=f"stopped after {self.settings.job_seconds:g} s: the limit job_seconds "
+                          "(TWIN_JOB_SECONDS)"))
+            self._forget(job_id)
+
+    def _forget(self, job_id: str) -> None:
+        self.running.pop(job_id, None)
+        self.tables.pop(job_id, None)
+        self.started.pop(job_id, None)
 
     def _reap(self) -> None:
         """A worker that ended without finishing its job (killed, out of memory, crashed):
@@ -101,16 +125,15 @@ class Dispatcher:
                 session.execute(
                     update(table).where(table.id == job_id, table.status == "running").values(**values)
                 )
-            del self.running[job_id]
-            del self.tables[job_id]
+            self._forget(job_id)
 
     def _cancel(self) -> None:
         for table, _ in KINDS:
             with transaction(self.factory) as session:
                 ids = list(session.scalars(select(table.id).where(table.status == "cancelling")))
             for job_id in ids:
-                process = self.running.pop(job_id, None)
-                self.tables.pop(job_id, None)
+                process = self.running.get(job_id)
+                self._forget(job_id)
                 if process is not None:
                     process.terminate()
                     process.join(timeout=10)
@@ -150,15 +173,16 @@ class Dispatcher:
 
     def _spawn(self, job_id: str, table: Table, target: Callable[[str, str, str], None]) -> None:
         process = self._context.Process(
-            target=target,
+            target=capped,
             name=f"twin-job-{job_id[:8]}",
             daemon=True,
-            args=(job_id, self.settings.url, str(self.settings.home)),
+            args=(target, self.settings.worker_memory_mb, job_id, self.settings.url, str(self.settings.home)),
             kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
         )
         process.start()
         self.running[job_id] = process
         self.tables[job_id] = table
+        self.started[job_id] = time.monotonic()
 
     def _claim(self, table: Table, job_id: str) -> bool:
         with transaction(self.factory) as session:

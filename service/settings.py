@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     max_running_per_key: int = Field(default=2, ge=1)  # at once; the key's others wait queued
     max_storage_per_key: int = Field(default=5_000_000_000, ge=1)  # bytes: job folders and twin specs
     rate_per_minute: int = Field(default=120, ge=1)  # writes (POST, DELETE) a minute, bursts as many
+    job_seconds: float = Field(default=6 * 3600, gt=0)  # one run of a job; then it is stopped, failed
+    worker_memory_mb: int = Field(default=8192, ge=64)  # address space of a job's worker process
     max_attempts: int = Field(default=3, ge=1)  # runs of a job whose worker dies, before it fails
     poll_seconds: float = Field(default=0.2, gt=0)  # how often the dispatcher looks for work
 

@@ -8,6 +8,7 @@ runs only the rest. The worker exits when the server that started it dies.
 from __future__ import annotations
 
 import os
+import resource
 import threading
 import time
 import traceback
@@ -20,6 +21,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db import make_engine, sessions, transaction
 from service.models import CalibrationRow, StudyRow, now
 from service.quotas import folder_bytes
+
+_MEMORY_MB: int | None = None  # this worker's memory cap, named when it is hit
+
+
+def capped(target: Any, memory_mb: int, *args: Any, **kwargs: Any) -> None:
+    """Run a job's entry point under an address-space cap: allocations beyond it raise
+    MemoryError, which fails the job with the limit named (rather than the kernel's OOM
+    killer taking the machine's other work with it)."""
+    global _MEMORY_MB
+    _MEMORY_MB = memory_mb
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    target(*args, **kwargs)
 
 
 def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None:
@@ -125,6 +139,9 @@ def _finish(factory: sessionmaker[Session], job_id: str, table: Any = StudyRow, 
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, MemoryError):
+        return (f"MemoryError: the worker ran out of its memory cap worker_memory_mb = {_MEMORY_MB} "
+                "(TWIN_WORKER_MEMORY_MB)")
     lines = traceback.format_exception_only(error)
     return "".join(lines).strip()[-2000:]
 

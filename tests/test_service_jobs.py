@@ -98,3 +98,14 @@ def test_storage_errors_fail_the_job_with_the_reason_and_show_in_health(tmp_path
         calibrations.unlink()
         calibrations.mkdir()
         assert api.get("/health").json()["status"] == "ok"
+
+
+def test_a_job_over_its_time_or_memory_cap_fails_naming_the_cap(tmp_path: Path) -> None:
+    for cap, setting in ((("job_seconds", "3"), "job_seconds (TWIN_JOB_SECONDS)"),
+                         (("worker_memory_mb", "400"), "worker_memory_mb = 400 (TWIN_WORKER_MEMORY_MB)")):
+        with Server(tmp_path / cap[0], workers="1", **dict([cap])) as server, \
+                client(server, server.key("editor")) as api:
+            twin = api.post("/twins", json={"spec": {**SMALL_TWIN, "horizon": 10000}}).json()["id"]
+            failed = wait_for(api, api.post("/studies", json={"twin_id": twin, **LONG}).json()["id"])
+            assert failed["status"] == "failed" and setting in failed["error"], failed["error"]
+            assert failed["attempts"] == 1  # stopped for good, not retried
