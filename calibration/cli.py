@@ -43,6 +43,8 @@ def calibrate_files(
     Options left None are chosen on a validation split of the log (`validate`), else take
     the CLI's defaults (DEFAULTS). `class_candidates`: the columns validation tries as
     `classes` (None: those it finds); `cancelled`: a column marking cancelled cases."""
+    for path in (output, report_path):  # before minutes of fitting, not after
+        writable(path)
     candidates = options.pop("class_candidates", None)
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
     given = {k: v for k, v in options.items() if v is not None}
@@ -55,10 +57,23 @@ def calibrate_files(
     report["data"] = loaded.as_dict()
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
-    output.write_text(header_lines(report["labels"], report["units"]) + body, encoding="utf-8")
-    if report_path is not None:
-        write_report(report, report_path)
+    try:
+        output.write_text(header_lines(report["labels"], report["units"]) + body, encoding="utf-8")
+        if report_path is not None:
+            write_report(report, report_path)
+    except OSError as error:
+        raise ValueError(f"cannot write {error.filename}: {error.strerror}") from None
     return report
+
+
+def writable(path: Path | None) -> None:
+    """ValueError (the CLI's clean error) when `path` cannot be written as a file."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise ValueError(f"{path}: folder {path.parent} does not exist")
 
 
 def load_for_calibration(

@@ -19,7 +19,7 @@ from scenarios import changes as edits
 from scenarios.spec import Experiment, ScenarioFile, ScenarioStress, Sensitivity, Target, Uncertain
 from twin.costs import COST_PARTS, POOL_INPUTS
 from twin.errors import SpecError, from_validation_error
-from twin.loader import parse_twin, twin_to_data
+from twin.loader import parse_twin, read_text, safe_yaml, twin_to_data
 from twin.spec import Activity, Resource, Twin
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
@@ -80,10 +80,9 @@ def kpi_names(twin: Twin) -> list[str]:
 
 
 def _read_yaml(path: Path) -> Any:
+    text = read_text(path)  # SpecError for a file that is missing or not UTF-8
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise SpecError([("", f"cannot read file: {error.strerror}")], str(path)) from None
+        return safe_yaml(text)  # within twin.loader's depth and size limits
     except yaml.YAMLError as error:
         raise SpecError([("", f"not valid YAML: {getattr(error, 'problem', error)}")], str(path)) from None
 

@@ -18,11 +18,13 @@ from typing import Any, BinaryIO
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import quotas
 from service.db import fetch, newest_first, transaction
 from service.errors import Conflict, Invalid, NotFound, TooLarge
-from service.models import CalibrationRow, now
+from service.models import ApiKey, CalibrationRow, now
 from service.schemas import CalibrationPublic, Progress
 from service.settings import Settings
+from service.uploads import Checks, scan_csv
 from twin.spec import Twin
 
 FILES = ("events", "failures", "deliveries")  # form fields; events is required
@@ -40,9 +42,12 @@ def submit(
     uploads: dict[str, tuple[str, BinaryIO]],
     mapping: dict[str, str],
     options: dict[str, Any],
+    checks: Checks,
+    key: ApiKey,
 ) -> CalibrationRow:
-    """Save the uploads (field -> (file name, stream)), check them with calibration's
-    loaders (Invalid naming the field and the loader's reason), and queue the job."""
+    """Save the uploads (field -> (file name, stream)), scan each within the caps, check
+    them with calibration's loaders in a child process (Invalid naming the field and the
+    loader's reason), and queue the job."""
     calibration_id = uuid.uuid4().hex
     folder = settings.calibrations_dir / calibration_id
     inputs = folder / "input"
@@ -55,9 +60,10 @@ def submit(
                 raise TooLarge(
                     f"{field}: file exceeds the limit max_upload_bytes = {settings.max_upload_bytes} bytes"
                 )
+            scan_csv(data, field, settings.max_upload_columns, settings.max_upload_rows)
             (inputs / f"{field}.csv").write_bytes(data)
             names[field] = filename
-        check(inputs, mapping, _columns(options))
+        checks.run(check, inputs, mapping, _columns(options))
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -70,10 +76,17 @@ def submit(
         total=STEPS,
         attempts=0,
         folder=str(folder.relative_to(settings.home)),
+        owner=key.id,
+        bytes=quotas.folder_bytes(folder),
         created_at=now(),
     )
-    with transaction(db) as session:
-        session.add(row)
+    try:
+        with transaction(db) as session:
+            quotas.admit_job(session, settings, key, row.bytes)
+            session.add(row)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return row
 
 

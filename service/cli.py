@@ -17,8 +17,10 @@ def serve(host: str, port: int, settings: Settings | None = None) -> None:
     import uvicorn
 
     from service.app import create_app
+    from service.security import log_config
 
-    uvicorn.run(create_app(settings or Settings()), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings or Settings()), host=host, port=port, log_level="info",
+                log_config=log_config())
 
 
 @contextmanager

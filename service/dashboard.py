@@ -25,6 +25,11 @@ def script() -> FileResponse:
     return FileResponse(STATIC / "dashboard.js", media_type="text/javascript")
 
 
+@router.get("/static/figure.js")
+def figure_script() -> FileResponse:
+    return FileResponse(STATIC / "figure.js", media_type="text/javascript")
+
+
 @router.get("/static/plotly.min.js")
 def plotly() -> Response:
     path = figures.plotly_js()

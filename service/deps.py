@@ -63,6 +63,8 @@ def require(role: str) -> Callable[..., ApiKey]:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN, f"this needs the {role} role; the key is a {key.role}"
             )
+        if request.method not in ("GET", "HEAD"):
+            request.app.state.rate_limit.take(key.id)  # Busy -> 429 naming rate_per_minute
         return key
 
     return check

@@ -56,15 +56,15 @@ def figure_path(folder: Path, index: int) -> Path:
 
 
 def figure_html(figure_json: str, title: str) -> str:
-    """A page drawing one figure with the plotly.js the app serves (no CDN)."""
+    """A page drawing one figure with the plotly.js the app serves (no CDN). The figure is a
+    JSON data block that /static/figure.js draws: no inline script, as the CSP requires."""
     data = figure_json.replace("</", "<\\/")
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
         "<script src='/static/plotly.min.js'></script></head><body>"
-        "<div id='figure' style='width:100%;height:90vh'></div><script>"
-        f"const fig = {data};"
-        "Plotly.newPlot('figure', fig.data, fig.layout, {responsive: true, displaylogo: false});"
-        "</script></body></html>"
+        "<div id='figure' style='width:100%;height:90vh'></div>"
+        f"<script type='application/json' id='figure-data'>{data}</script>"
+        "<script src='/static/figure.js'></script></body></html>"
     )
 
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import transaction
 from service.models import CalibrationRow, StudyRow, now
 from service.settings import Settings
-from service.worker import execute, execute_calibration
+from service.worker import capped, execute, execute_calibration
 
 log = logging.getLogger("twin.service.jobs")
 
+LOOK_AHEAD = 200  # queued jobs read past the free workers, to skip keys at their running quota
 Table = type[StudyRow] | type[CalibrationRow]
 # Each kind of job: its table (status, attempts, started_at, finished_at, error) and the
 # worker entry point, called as target(id, database url, home) in a spawned process.
@@ -41,6 +43,8 @@ class Dispatcher:
         self.factory = factory
         self.running: dict[str, BaseProcess] = {}
         self.tables: dict[str, Table] = {}  # job id -> its table, while running
+        self.started: dict[str, float] = {}  # job id -> when its worker started (monotonic)
+        self.problem: str | None = None  # why the last pass failed (storage), for /health
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="twin-dispatcher")
         self._context = get_context("spawn")
@@ -58,46 +62,78 @@ class Dispatcher:
             process.join(timeout=5)
         self.running.clear()
         self.tables.clear()
+        self.started.clear()
         requeue(self.factory)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception:  # a database hiccup must not kill the dispatcher
+                self.problem = None
+            except Exception as error:  # a database hiccup must not kill the dispatcher
                 log.exception("dispatcher tick failed")
+                self.problem = f"{type(error).__name__}: {str(error)[:300]}"  # /health reports it
             self._stop.wait(self.settings.poll_seconds)
 
     def tick(self) -> None:
+        self._expire()
         self._reap()
         self._cancel()
         self._launch()
 
+    def _expire(self) -> None:
+        """Stop a job's run after `job_seconds` and fail it naming the limit (not retried)."""
+        for job_id, process in list(self.running.items()):
+            if time.monotonic() - self.started[job_id] <= self.settings.job_seconds or not process.is_alive():
+                continue
+            process.terminate()
+            process.join(timeout=10)
+            table = self.tables[job_id]
+            with transaction(self.factory) as session:
+                session.execute(update(table).where(table.id == job_id, table.status == "running").values(
+                    status="failed", finished_at=now(),
+                    error=f"stopped after {self.settings.job_seconds:g} s: the limit job_seconds "
+                          "(TWIN_JOB_SECONDS)"))
+            self._forget(job_id)
+
+    def _forget(self, job_id: str) -> None:
+        self.running.pop(job_id, None)
+        self.tables.pop(job_id, None)
+        self.started.pop(job_id, None)
+
     def _reap(self) -> None:
-        for study_id, process in list(self.running.items()):
+        """A worker that ended without finishing its job (killed, out of memory, crashed):
+        queue the job again while it has attempts left (the next worker resumes from the
+        finished chunks), else fail it with the reason. The process is forgotten only once
+        that is written, so a database that cannot be written meanwhile loses no job."""
+        for job_id, process in list(self.running.items()):
             if process.is_alive():
                 continue
             process.join()
-            del self.running[study_id]
-            table = self.tables.pop(study_id)
-            with transaction(self.factory) as session:  # a worker that died without a word
-                session.execute(
-                    update(table)
-                    .where(table.id == study_id, table.status == "running")
-                    .values(
-                        status="failed",
-                        finished_at=now(),
-                        error=f"worker process exited with code {process.exitcode}",
-                    )
+            table = self.tables[job_id]
+            reason = f"worker process exited with code {process.exitcode}"
+            with transaction(self.factory) as session:
+                attempts = session.scalar(select(table.attempts).where(table.id == job_id)) or 0
+                retry = attempts < self.settings.max_attempts
+                values = (
+                    {"status": "queued", "error": f"{reason}; retried ({attempts} of "
+                                                  f"{self.settings.max_attempts} attempts so far)"}
+                    if retry else
+                    {"status": "failed", "finished_at": now(),
+                     "error": f"{reason}, after {attempts} attempts (TWIN_MAX_ATTEMPTS)"}
                 )
+                session.execute(
+                    update(table).where(table.id == job_id, table.status == "running").values(**values)
+                )
+            self._forget(job_id)
 
     def _cancel(self) -> None:
         for table, _ in KINDS:
             with transaction(self.factory) as session:
                 ids = list(session.scalars(select(table.id).where(table.status == "cancelling")))
             for job_id in ids:
-                process = self.running.pop(job_id, None)
-                self.tables.pop(job_id, None)
+                process = self.running.get(job_id)
+                self._forget(job_id)
                 if process is not None:
                     process.terminate()
                     process.join(timeout=10)
@@ -109,29 +145,44 @@ class Dispatcher:
                     )
 
     def _launch(self) -> None:
-        """Start the oldest queued jobs of every kind, while workers are free."""
+        """Start the oldest queued jobs of every kind, while workers are free, at most
+        `max_running_per_key` of one key's jobs at once (its others wait their turn)."""
         free = self.settings.workers - len(self.running)
         if free <= 0:
             return
-        queued: list[tuple[object, str, Table, Callable[[str, str, str], None]]] = []
+        queued: list[tuple[object, str, str | None, Table, Callable[[str, str, str], None]]] = []
+        running: dict[str | None, int] = {}
         with transaction(self.factory) as session:
             for table, target in KINDS:
-                query = select(table.id, table.created_at).where(table.status == "queued")
-                rows = session.execute(query.order_by(table.created_at).limit(free))
-                queued += [(created, job_id, table, target) for job_id, created in rows]
+                query = select(table.id, table.created_at, table.owner).where(table.status == "queued")
+                rows = session.execute(query.order_by(table.created_at).limit(free + LOOK_AHEAD))
+                queued += [(created, job_id, owner, table, target) for job_id, created, owner in rows]
+                counts = select(table.owner, func.count()).where(table.status.in_(("running", "cancelling")))
+                for owner, count in session.execute(counts.group_by(table.owner)):
+                    running[owner] = running.get(owner, 0) + count
         queued.sort(key=lambda item: str(item[0]))
-        for _, job_id, table, target in queued[:free]:
+        for _, job_id, owner, table, target in queued:
+            if free <= 0:
+                break
+            if owner is not None and running.get(owner, 0) >= self.settings.max_running_per_key:
+                continue
             if self._claim(table, job_id):
-                process = self._context.Process(
-                    target=target,
-                    name=f"twin-job-{job_id[:8]}",
-                    daemon=True,
-                    args=(job_id, self.settings.url, str(self.settings.home)),
-                    kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
-                )
-                process.start()
-                self.running[job_id] = process
-                self.tables[job_id] = table
+                self._spawn(job_id, table, target)
+                running[owner] = running.get(owner, 0) + 1
+                free -= 1
+
+    def _spawn(self, job_id: str, table: Table, target: Callable[[str, str, str], None]) -> None:
+        process = self._context.Process(
+            target=capped,
+            name=f"twin-job-{job_id[:8]}",
+            daemon=True,
+            args=(target, self.settings.worker_memory_mb, job_id, self.settings.url, str(self.settings.home)),
+            kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
+        )
+        process.start()
+        self.running[job_id] = process
+        self.tables[job_id] = table
+        self.started[job_id] = time.monotonic()
 
     def _claim(self, table: Table, job_id: str) -> bool:
         with transaction(self.factory) as session:
@@ -141,6 +192,18 @@ class Dispatcher:
                 .values(status="running", started_at=now(), error=None, attempts=table.attempts + 1)
             )
             return bool(getattr(result, "rowcount", 0))
+
+
+def retry(session: Session, table: Table, job_id: str, noun: str) -> None:
+    """Queue a failed or cancelled job again, with a fresh budget of attempts; its worker
+    resumes from what is on disk (a study's finished chunks). Conflict in any other state."""
+    from service.db import fetch
+    from service.errors import Conflict
+
+    row = fetch(session, table, job_id, noun)
+    if row.status not in ("failed", "cancelled"):
+        raise Conflict(f"{noun} '{job_id}' is {row.status}: only a failed or cancelled one is retried")
+    row.status, row.error, row.finished_at, row.attempts = "queued", None, None, 0
 
 
 def requeue(factory: sessionmaker[Session]) -> int:

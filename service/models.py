@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 STATUSES = ("queued", "running", "cancelling", "done", "failed", "cancelled")
@@ -14,6 +14,16 @@ FINISHED = ("done", "failed", "cancelled")
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+class When(TypeDecorator[datetime]):
+    """A UTC timestamp that comes back with its offset (SQLite stores none)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -27,7 +37,8 @@ class TwinRow(Base):
     name: Mapped[str] = mapped_column(String(200))
     sha256: Mapped[str] = mapped_column(String(64))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    owner: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)  # the key's id
+    created_at: Mapped[datetime] = mapped_column(When, default=now)
 
 
 class JobColumns:
@@ -41,9 +52,11 @@ class JobColumns:
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     folder: Mapped[str] = mapped_column(String(500))  # relative to TWIN_HOME
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)  # the key's id
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # its folder on disk, for the quota
+    created_at: Mapped[datetime] = mapped_column(When, default=now)
+    started_at: Mapped[datetime | None] = mapped_column(When, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(When, nullable=True)
 
 
 class StudyRow(JobColumns, Base):
@@ -82,5 +95,5 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(When, default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(When, nullable=True)

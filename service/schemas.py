@@ -146,7 +146,9 @@ class KeyCreated(KeyPublic):
 
 
 class Health(BaseModel):
-    status: str
-    database: str
+    status: str  # ok, or degraded when any check below is not ok
+    database: str  # reachable and writable
+    storage: str  # TWIN_HOME's data folders writable
+    jobs: str  # the dispatcher's last pass (it writes job states)
     version: str
     viz: bool

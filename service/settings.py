@@ -20,9 +20,25 @@ class Settings(BaseSettings):
     dask: str | None = None  # a Dask scheduler address, or "local": studies' replications run there
     max_body_bytes: int = Field(default=1_000_000, ge=1)  # any request body
     max_upload_bytes: int = Field(default=2_000_000, ge=1)  # an uploaded file
-    max_work: float = Field(default=5_000_000, gt=0)  # replications x scenarios x horizon (hours)
+    max_upload_columns: int = Field(default=200, ge=1)  # columns of an uploaded CSV
+    max_upload_rows: int = Field(default=1_000_000, ge=1)  # data rows of an uploaded CSV
+    max_upload_checks: int = Field(default=2, ge=1)  # uploads checked at once (more: 429)
+    upload_check_seconds: float = Field(default=60, gt=0)  # time limit of one upload's check
+    # A study's work, estimated from the final twin of every run (service.work):
+    max_work: float = Field(default=5_000_000, gt=0)  # replications x runs x horizon (hours)
+    max_arrivals: float = Field(default=50_000_000, gt=0)  # expected entities, all replications
+    max_events: float = Field(default=500_000_000, gt=0)  # expected engine events, all replications
+    max_capacity: int = Field(default=10_000, ge=1)  # units of one pool at its peak
     max_replications: int = Field(default=1000, ge=2)
     max_scenarios: int = Field(default=10, ge=1)
+    # Per API key (service.quotas): each answered 429 naming the limit
+    max_queued_per_key: int = Field(default=20, ge=1)  # studies and calibrations waiting
+    max_running_per_key: int = Field(default=2, ge=1)  # at once; the key's others wait queued
+    max_storage_per_key: int = Field(default=5_000_000_000, ge=1)  # bytes: job folders and twin specs
+    rate_per_minute: int = Field(default=120, ge=1)  # writes (POST, DELETE) a minute, bursts as many
+    job_seconds: float = Field(default=6 * 3600, gt=0)  # one run of a job; then it is stopped, failed
+    worker_memory_mb: int = Field(default=8192, ge=64)  # address space of a job's worker process
+    max_attempts: int = Field(default=3, ge=1)  # runs of a job whose worker dies, before it fails
     poll_seconds: float = Field(default=0.2, gt=0)  # how often the dispatcher looks for work
 
     @property

@@ -16,15 +16,14 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import twins
+from scenarios.variants import Unit, units_of
+from service import quotas, twins, work
 from service.db import fetch, newest_first, transaction
 from service.errors import Conflict, Invalid, NotFound
-from service.models import FINISHED, StudyRow, now
+from service.models import FINISHED, ApiKey, StudyRow, now
 from service.schemas import FigureInfo, Progress, StudyCreate, StudyPublic
 from service.settings import Settings
 from twin.errors import SpecError
-
-HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 
 
 def input_files(folder: Path) -> list[str | Path]:
@@ -32,7 +31,7 @@ def input_files(folder: Path) -> list[str | Path]:
     return [folder / "input" / "twin.yaml", *sorted((folder / "input").glob("*.scenario.yaml"))]
 
 
-def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate) -> StudyRow:
+def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate, key: ApiKey) -> StudyRow:
     """Check the submission against the limits and the scenario rules; queue its job.
 
     The slow part (writing and loading the scenario files) runs outside any transaction.
@@ -47,7 +46,7 @@ def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate) -> 
     folder = settings.studies_dir / study_id
     try:
         names, units = _write_inputs(folder, twin_row.spec, body.scenarios)
-        _check_work(settings, body, units, twin_row.spec)
+        work.check(settings, units, body.replications)
     except Exception:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -61,14 +60,21 @@ def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate) -> 
         seed=body.seed,
         engine=body.engine,
         done=0,
-        total=units * body.replications,
+        total=len(units) * body.replications,
         resumed=0,
         attempts=0,
         folder=str(folder.relative_to(settings.home)),
+        owner=key.id,
         created_at=now(),
     )
-    with transaction(db) as session:
-        session.add(row)
+    try:
+        with transaction(db) as session:
+            quotas.admit_job(session, settings, key, quotas.folder_bytes(folder))
+            row.bytes = quotas.folder_bytes(folder)
+            session.add(row)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return row
 
 
@@ -99,28 +105,12 @@ def _check_counts(settings: Settings, body: StudyCreate) -> None:
             raise Invalid([(f"scenarios[{i}].base", "not allowed: the base of every scenario is the twin")])
 
 
-def _check_work(settings: Settings, body: StudyCreate, units: int, spec: dict[str, Any]) -> None:
-    work = body.replications * units * float(spec["horizon"]) * HOURS[spec["time_unit"]]
-    if work > settings.max_work:
-        raise Invalid(
-            [
-                (
-                    "replications",
-                    f"replications x runs x horizon = {body.replications} x {units} x "
-                    f"{spec['horizon']:g} {spec['time_unit']}s = {work:,.0f} simulated "
-                    f"hours exceeds the limit max_work = {settings.max_work:,.0f} "
-                    "(TWIN_MAX_WORK)",
-                )
-            ]
-        )
-
-
 def _write_inputs(
     folder: Path, spec: dict[str, Any], scenarios: list[dict[str, Any]]
-) -> tuple[list[str], int]:
-    """Write the input files and load them as the job will; SpecError -> Invalid with fields."""
+) -> tuple[list[str], list[Unit]]:
+    """Write the input files and load them as the job will (the scenarios' names and every
+    run unit, sensitivity variants included); SpecError -> Invalid with fields."""
     from scenarios.loader import load_study
-    from scenarios.variants import units_of
 
     inputs = folder / "input"
     inputs.mkdir(parents=True)
@@ -141,7 +131,7 @@ def _write_inputs(
                 for path, reason in error.problems
             ]
         ) from None
-    return [s.name for s in loaded], len(units)
+    return [s.name for s in loaded], units
 
 
 def _unpath(reason: str, prefixes: dict[str, str]) -> str:
@@ -186,8 +176,19 @@ def output(settings: Settings, row: StudyRow, name: str) -> Path:
 def results_csv(settings: Settings, row: StudyRow) -> str:
     import pandas as pd
 
-    path = output(settings, row, "results.parquet")
-    return str(pd.read_parquet(path).to_csv(index=False))
+    table = pd.read_parquet(output(settings, row, "results.parquet"))
+    for column in table.select_dtypes(include="object").columns:
+        table[column] = table[column].map(defuse)
+    return str(table.to_csv(index=False))
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def defuse(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula, quoted with a leading `'`
+    (OWASP's CSV injection advice); numbers and other text are left as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA) else value
 
 
 def remove_folder(settings: Settings, row: StudyRow) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,12 +40,18 @@ def validation(twin: Twin) -> Validation:
     )
 
 
-def create(session: Session, twin: Twin) -> TwinRow:
+def data(twin: Twin) -> dict[str, Any]:
+    """The plain data stored for a twin."""
+    return twin_to_data(twin)
+
+
+def create(session: Session, twin: Twin, owner: str | None = None) -> TwinRow:
     row = TwinRow(
         id=uuid.uuid4().hex,
         name=twin.name,
         sha256=spec_sha256(twin),
         spec=twin_to_data(twin),
+        owner=owner,
         created_at=now(),
     )
     session.add(row)

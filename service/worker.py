@@ -8,6 +8,7 @@ runs only the rest. The worker exits when the server that started it dies.
 from __future__ import annotations
 
 import os
+import resource
 import threading
 import time
 import traceback
@@ -19,6 +20,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import make_engine, sessions, transaction
 from service.models import CalibrationRow, StudyRow, now
+from service.quotas import folder_bytes
+
+_MEMORY_MB: int | None = None  # this worker's memory cap, named when it is hit
+
+
+def capped(target: Any, memory_mb: int, *args: Any, **kwargs: Any) -> None:
+    """Run a job's entry point under an address-space cap: allocations beyond it raise
+    MemoryError, which fails the job with the limit named (rather than the kernel's OOM
+    killer taking the machine's other work with it)."""
+    global _MEMORY_MB
+    _MEMORY_MB = memory_mb
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    target(*args, **kwargs)
 
 
 def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None:
@@ -35,7 +50,7 @@ def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None
             folder, replications, seed, engine, lambda done, total: _progress(factory, study_id, done, total),
             dask,
         )
-    except Exception as error:  # the job fails, the server goes on
+    except Exception as error:  # the job fails with the reason (a storage error too), the server goes on
         _finish(factory, study_id, status="failed", error=_describe(error))
         return
     _finish(factory, study_id, status="done", **values)
@@ -59,6 +74,7 @@ def run(folder: Path, replications: int, seed: int, engine: str, progress: Any,
     write_outputs(folder, result, summarize_study(result))
     figures, problem = build(folder)
     return {
+        "bytes": folder_bytes(folder),
         "resumed": result.resumed,
         "results_path": "results.parquet",
         "figures": figures,
@@ -94,13 +110,14 @@ def execute_calibration(calibration_id: str, url: str, home: str) -> None:
         row = session.get(CalibrationRow, calibration_id)
         if row is None or row.status != "running":  # cancelled or deleted meanwhile
             return
-        created = twins.create(session, twin)
+        created = twins.create(session, twin, row.owner)
         session.flush()
         row.status, row.finished_at, row.twin_id = "done", now(), created.id
         row.done = row.total = max(row.total, calibrations.STEPS)  # validation adds steps
         row.report_path = str((folder / calibrations.REPORT_JSON).relative_to(home))
         row.report_html_path = str((folder / calibrations.REPORT_HTML).relative_to(home))
         row.warnings = [str(w) for w in report.get("warnings", [])]
+        row.bytes = folder_bytes(folder)
 
 
 def _progress(
@@ -122,6 +139,9 @@ def _finish(factory: sessionmaker[Session], job_id: str, table: Any = StudyRow, 
 
 
 def _describe(error: Exception) -> str:
+    if isinstance(error, MemoryError):
+        return (f"MemoryError: the worker ran out of its memory cap worker_memory_mb = {_MEMORY_MB} "
+                "(TWIN_WORKER_MEMORY_MB)")
     lines = traceback.format_exception_only(error)
     return "".join(lines).strip()[-2000:]
 

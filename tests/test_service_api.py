@@ -56,7 +56,7 @@ def test_public_endpoints_need_no_key(server: Server) -> None:
         health = anonymous.get("/health")
         assert health.status_code == 200 and health.json()["database"] == "ok"
         assert anonymous.get("/openapi.json").json()["info"]["title"] == "twin"
-        assert anonymous.get("/docs").status_code == 200
+        assert anonymous.get("/docs").status_code == 404  # Swagger UI would load from a CDN
         assert "twin dashboard" in anonymous.get("/").text
         for path in ("/twins", "/studies", "/keys", "/keys/me"):
             response = anonymous.get(path)

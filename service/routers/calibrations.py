@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile, status
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import calibrations
+from service import calibrations, jobs, quotas
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.models import CalibrationRow
@@ -22,9 +22,10 @@ Column = Annotated[
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
 def create_calibration(
+    request: Request,
     db: Db,
     settings: SettingsDep,
-    _: Editor,
+    key: Editor,
     events: Annotated[UploadFile, File(description="event log CSV: case, activity, resource, start, end")],
     failures: Annotated[
         UploadFile | None, File(description="failure records CSV (time, machine, component)")
@@ -75,7 +76,8 @@ def create_calibration(
         "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
         "history": history, "classes": classes, "cancelled": cancelled, "validation": validation,
     }
-    return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options))
+    checks = request.app.state.upload_checks
+    return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options, checks, key))
 
 
 @router.get("")
@@ -93,6 +95,15 @@ def list_calibrations(
 def get_calibration(calibration_id: str, db: Db, _: Viewer) -> CalibrationPublic:
     """Status, progress (steps) and, when done, the id of the twin it created."""
     return calibrations.public(_row(db, calibration_id))
+
+
+@router.post("/{calibration_id}/retry")
+def retry_calibration(calibration_id: str, db: Db, settings: SettingsDep, key: Editor) -> CalibrationPublic:
+    """Queue a failed or cancelled calibration again (409 otherwise), from its uploads."""
+    with transaction(db) as session:
+        quotas.admit_job(session, settings, key)
+        jobs.retry(session, CalibrationRow, calibration_id, "calibration")
+        return calibrations.public(calibrations.get(session, calibration_id))
 
 
 @router.get("/{calibration_id}/report", response_class=HTMLResponse)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import figures, studies
+from service import figures, jobs, quotas, studies
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.errors import NotFound
@@ -22,9 +22,9 @@ FILE: dict[int | str, dict[str, Any]] = {200: {"content": {"application/octet-st
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
-def submit_study(body: StudyCreate, db: Db, settings: SettingsDep, _: Editor) -> StudyPublic:
+def submit_study(body: StudyCreate, db: Db, settings: SettingsDep, key: Editor) -> StudyPublic:
     """Queue a study of a twin (and optional scenarios); poll its status by id."""
-    return studies.public(studies.submit(db, settings, body))
+    return studies.public(studies.submit(db, settings, body, key))
 
 
 @router.get("")
@@ -49,6 +49,16 @@ def get_study(study_id: str, db: Db, _: Viewer) -> StudyPublic:
 def cancel_study(study_id: str, db: Db, _: Editor) -> StudyPublic:
     with transaction(db) as session:
         return studies.public(studies.cancel(session, study_id))
+
+
+@router.post("/{study_id}/retry")
+def retry_study(study_id: str, db: Db, settings: SettingsDep, key: Editor) -> StudyPublic:
+    """Queue a failed or cancelled study again (409 otherwise); it resumes from its finished
+    chunks, with a fresh budget of `max_attempts`. Counts against the key's queued quota."""
+    with transaction(db) as session:
+        quotas.admit_job(session, settings, key)
+        jobs.retry(session, StudyRow, study_id, "study")
+        return studies.public(studies.get(session, study_id))
 
 
 @router.get("/{study_id}/summary", responses={200: {"content": {"application/json": {}}}})

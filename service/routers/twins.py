@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
-from service import studies, twins
+from service import quotas, studies, twins
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.errors import Invalid, TooLarge
@@ -17,15 +17,16 @@ router = APIRouter(prefix="/twins", tags=["twins"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_twin(body: TwinCreate, db: Db, _: Editor) -> TwinPublic:
+def create_twin(body: TwinCreate, db: Db, settings: SettingsDep, key: Editor) -> TwinPublic:
     """Store a twin given as plain data (`spec`) or YAML text (`yaml`)."""
     twin = twins.parse(body)
     with transaction(db) as session:
-        return twins.public(twins.create(session, twin))
+        quotas.admit_bytes(session, settings, key, quotas.spec_bytes(twins.data(twin)))
+        return twins.public(twins.create(session, twin, key.id))
 
 
 @router.post("/upload", status_code=status.HTTP_201_CREATED)
-async def upload_twin(file: UploadFile, db: Db, settings: SettingsDep, _: Editor) -> TwinPublic:
+async def upload_twin(file: UploadFile, db: Db, settings: SettingsDep, key: Editor) -> TwinPublic:
     """Store a twin from an uploaded YAML file (at most `max_upload_bytes`)."""
     data = await file.read(settings.max_upload_bytes + 1)
     if len(data) > settings.max_upload_bytes:
@@ -34,7 +35,7 @@ async def upload_twin(file: UploadFile, db: Db, settings: SettingsDep, _: Editor
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise Invalid([("file", "not UTF-8 text")]) from None
-    return await run_in_threadpool(create_twin, TwinCreate(yaml=text), db, _)
+    return await run_in_threadpool(create_twin, TwinCreate(yaml=text), db, settings, key)
 
 
 @router.post("/validate")
