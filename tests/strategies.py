@@ -198,12 +198,22 @@ def resources(draw: st.DrawFn, name: str) -> tuple[Spec, int]:
 def materials(draw: st.DrawFn, name: str) -> Spec:
     spec: Spec = {"name": name, "initial": draw(st.integers(0, 50))}
     if draw(st.integers(0, 3)) == 0:
+        spec["shortage"] = "lose"  # lost sales
+    if draw(st.integers(0, 3)) == 0:
         return spec  # no replenishment
     point = draw(st.integers(0, 20))
-    if draw(st.booleans()):
+    policy = draw(st.sampled_from(["sS", "rQ", "periodic"]))
+    if policy == "sS":
         spec["reorder"] = {"point": point, "up_to": point + draw(st.integers(1, 40))}
-    else:
+    elif policy == "rQ":
         spec["reorder"] = {"point": point, "quantity": draw(st.integers(1, 30))}
+    else:  # periodic review, (R, S) or (R, s, S), sometimes with a first-review offset
+        spec["reorder"] = {"review": draw(st.sampled_from([1.0, 2.5, 7.0, draw(positive_floats(0.5, 30))])),
+                           "up_to": point + draw(st.integers(1, 40))}
+        if draw(st.booleans()):
+            spec["reorder"]["point"] = point
+        if draw(st.booleans()):
+            spec["reorder"]["first_review"] = draw(st.sampled_from([0.0, 2.5, draw(positive_floats(0, 40))]))
     if draw(st.booleans()):
         lead: Spec | float = {"dist": "gamma", "mean": draw(positive_floats(1, 20)),
                               "cv": draw(positive_floats(0.1, 1.0))}

@@ -46,7 +46,7 @@ DIST_CODES = {
     "exponential": 0, "gamma": 1, "lognormal": 2, "normal": 3, "weibull": 4,
     "uniform": 5, "triangular": 6, "constant": 7, "empirical": 8,
 }
-POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY = 0, 1, 2
+POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY, POLICY_PERIODIC = 0, 1, 2, 3
 STRESS_CODES = {
     "supplier_outage": 0, "equipment_down": 1, "staff_absence": 2, "demand_surge": 3,
     "failure_rate": 4, "lead_time": 5,
@@ -119,6 +119,8 @@ class CompiledTwin(NamedTuple):
     mat_duration: np.ndarray
     mat_every_stream: np.ndarray
     mat_duration_stream: np.ndarray
+    mat_shortage: np.ndarray  # 1: shortage lose (lost sales), 0: backorder
+    mat_review: np.ndarray  # (M, 2) periodic review: period, first review (0, 0 for continuous)
     # due dates, stresses, contingency rules
     arr_due: np.ndarray
     st_kind: np.ndarray
@@ -325,13 +327,19 @@ def _materials(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     dis = [s.disruptions if s is not None else None for s in sup]
     dsrc = [streams.disruption_sources(m.name) for m in mats]
     policy = [
-        POLICY_NONE if m.reorder is None else POLICY_UP_TO if m.reorder.up_to is not None else POLICY_QUANTITY
+        POLICY_NONE if m.reorder is None else POLICY_PERIODIC if m.reorder.periodic
+        else POLICY_UP_TO if m.reorder.up_to is not None else POLICY_QUANTITY
         for m in mats
     ]
     return {
         "mat_initial": _i([m.initial for m in mats]),
         "mat_policy": _i(policy),
-        "mat_point": _i([m.reorder.point if m.reorder else 0 for m in mats]),
+        "mat_point": _i([0 if m.reorder is None else -1 if m.reorder.point is None else m.reorder.point
+                         for m in mats]),  # -1: periodic review without a point
+        "mat_shortage": _i([int(m.loses) for m in mats]),
+        "mat_review": _f([x for m in mats for x in ((m.reorder.review, m.reorder.first_review or 0.0)
+                                                   if m.reorder and m.reorder.review else (0.0, 0.0))]
+                         ).reshape(-1, 2),
         "mat_up_to": _i([(m.reorder.up_to or 0) if m.reorder else 0 for m in mats]),
         "mat_quantity": _i([(m.reorder.quantity or 0) if m.reorder else 0 for m in mats]),
         "mat_lead": _i([t.dist(s.lead_time) if s is not None else -1 for s in sup]),

@@ -29,7 +29,7 @@ from twin.errors import DeadlockError
 from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
-               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class")
+               "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class", "lost_sale")
 ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
 
 
@@ -126,8 +126,9 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     n_cls, n_rule = len(classes), len(twin.contingency)
     per_class = n_cls * (n_act + 1) if twin.uses_classes else 0
     (_, counts, completed, requests, filled, extra, queueing, class_counts, dead,
-     class_due) = _sections(oi.tolist(), (1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule, 4 * n_act,
-                                          per_class, 1 + n_act, 2 * n_cls))  # _kernel.loop._int_sizes
+     class_due, lost_sales) = _sections(oi.tolist(), (1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule,
+                                                      4 * n_act, per_class, 1 + n_act, 2 * n_cls,
+                                                      n_mat))  # _kernel.loop._int_sizes
     late, repairs, activations = extra[0], extra[1:1 + n_pool], extra[1 + n_pool:]
     totals = of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
     class_totals = of[3 * n_lv + 2 + n_act:-1].tolist()
@@ -166,6 +167,9 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"materials.{mat.name}.inventory"] = _level_mean(of, row, h, w)
         record[f"materials.{mat.name}.fill_rate"] = filled[s] / requests[s] if requests[s] else math.nan
         record[f"materials.{mat.name}.stockout_fraction"] = _level_mean(of, row + 1, h, w)
+        if mat.loses:
+            lost = lost_sales[s] / requests[s] if requests[s] else math.nan
+            record[f"materials.{mat.name}.lost_sales"] = lost
     if twin.uses_classes:
         for k, c in enumerate(classes):
             record[f"classes.{c}.throughput"] = class_counts[n_act * len(classes) + k] / (h - w)
@@ -207,6 +211,7 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "by": [r.name for r in twin.resources],
         **{kind: [a.name for a in twin.activities] for kind in ACTIVITY_KINDS},
         "class": twin.classes,
+        "lost_sale": [m.name for m in twin.materials],
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

@@ -164,7 +164,7 @@ class Blocked:
 class Visit:
     """One entity's wait at one step: what it waits on, and whether it gave up."""
 
-    __slots__ = ("job", "queued", "reneged", "started", "stock", "timed", "wake")
+    __slots__ = ("job", "lost_sale", "queued", "reneged", "started", "stock", "timed", "wake")
 
     def __init__(self, queued: float) -> None:
         self.queued = queued
@@ -173,6 +173,7 @@ class Visit:
         self.wake: simpy.Event | None = None  # what the entity yields while it waits
         self.timed = False  # its patience runs
         self.reneged = False
+        self.lost_sale = False  # found too little of a `shortage: lose` material: leaves unserved
         self.started = False
 
 
@@ -278,8 +279,11 @@ class Model:
         for stock in self.stocks:
             if stock.spec.supplier and stock.spec.supplier.disruptions:
                 env.process(self._disruptions(stock))
-        for index in range(len(self.stocks)):
-            self._review(index)
+        for index, stock in enumerate(self.stocks):
+            if stock.periodic:
+                env.process(self._reviews(index))
+            else:
+                self._review(index)
         for arrival in self.twin.arrivals:
             env.process(self._arrivals(arrival, self.steps[arrival.route]))
         for stress in self.twin.stresses:
@@ -376,6 +380,13 @@ class Model:
                 yield from self._consume(entity, step, visit)
             if visit.reneged:
                 return False, self._elsewhere(step.abandon_to), None
+            if visit.lost_sale:  # leaves unserved, giving back the units it holds
+                step.queue.add(env.now, -1)
+                if job is not None:
+                    self._release(job)
+                if step.blocks:
+                    self._unblock(step)
+                return False, None, None
             step.queue.add(env.now, -1)
             if step.blocks:
                 self._unblock(step)
@@ -519,6 +530,16 @@ class Model:
 
     def _consume(self, entity: Entity, step: Step, visit: Visit) -> Generator:
         now = self.env.now
+        free = self.materials.free
+        short = next((i for i, n in step.consumes if self.stocks[i].spec.loses and free[i] < n), None)
+        if short is not None:  # a lost sale: no request, the position stays
+            visit.lost_sale = True
+            self.log("lost_sale", entity.number, self.stocks[short].name)
+            for index, _ in step.consumes:
+                self.stocks[index].count_request(now, self.warmup, False)
+                if self.stocks[index].spec.loses:
+                    self.stocks[index].count_lost(now, self.warmup)
+            return
         request = Request(step.consumes, now, level=step.levels[entity.klass])
         for index, amount in step.consumes:
             self.stocks[index].position -= amount
@@ -668,6 +689,21 @@ class Model:
                 self._check(watch)
 
     def _review(self, index: int) -> None:
+        """Continuous review (at t = 0 and at each request); periodic review has its own clock."""
+        if not self.stocks[index].periodic:
+            self._order(index)
+
+    def _reviews(self, index: int) -> Generator:
+        """Periodic review: at first_review + k * review, order up to the level."""
+        policy = self.stocks[index].spec.reorder
+        assert policy is not None
+        k = 0
+        while True:
+            yield self.env.timeout(policy.review_time(k) - self.env.now)
+            self._order(index)
+            k += 1
+
+    def _order(self, index: int) -> None:
         stock = self.stocks[index]
         quantity = stock.order_quantity()
         if quantity:

@@ -365,19 +365,48 @@ class Resource(_Spec):
 
 
 class Reorder(_Spec):
-    """(s, S) with `up_to`, or (r, Q) with `quantity`; continuous review."""
+    """Continuous review (the default): (s, S) with `point` and `up_to`, or (r, Q) with `point`
+    and `quantity`, reviewed at t = 0 and whenever a request is made. Periodic review
+    (`review`: every R, from `first_review`, default 0): order up to `up_to`; with `point`,
+    only when the position is at or below it ((R, s, S))."""
 
-    point: Annotated[int, Field(ge=0)]
+    point: NonNegativeInt | None = None
     up_to: PositiveInt | None = None
     quantity: PositiveInt | None = None
+    review: Positive | None = None  # periodic review: the time between reviews
+    first_review: NonNegativeFloat | None = None  # periodic review: the time of the first one
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("review", "first_review", "point"):  # continuous-review specs keep their shape
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @model_validator(mode="after")
     def _one_policy(self) -> Reorder:
-        if (self.up_to is None) == (self.quantity is None):
-            raise ValueError("give exactly one of up_to (s,S) or quantity (r,Q)")
-        if self.up_to is not None and self.up_to <= self.point:
+        if self.review is None:
+            if self.point is None:
+                raise ValueError("continuous review needs point (or give review: R for periodic review)")
+            if (self.up_to is None) == (self.quantity is None):
+                raise ValueError("give exactly one of up_to (s,S) or quantity (r,Q)")
+            if self.first_review is not None:
+                raise ValueError("first_review needs review (periodic review)")
+        elif self.up_to is None or self.quantity is not None:
+            raise ValueError("periodic review (review) orders up to up_to: give up_to, not quantity")
+        if self.up_to is not None and self.point is not None and self.up_to <= self.point:
             raise ValueError(f"up_to ({self.up_to}) must exceed point ({self.point})")
         return self
+
+    @property
+    def periodic(self) -> bool:
+        return self.review is not None
+
+    def review_time(self, k: int) -> float:
+        """The time of periodic review k (0, 1, ...), computed absolutely, not summed."""
+        assert self.review is not None
+        return (self.first_review or 0.0) + k * self.review
 
 
 class Disruptions(_Spec):
@@ -395,12 +424,27 @@ class Material(_Spec):
     initial: Annotated[int, Field(ge=0)]
     reorder: Reorder | None = None
     supplier: Supplier | None = None
+    # What a request that finds too little on hand does: waits for stock (backorder), or
+    # leaves unserved (lose: a lost sale; the inventory position does not drop).
+    shortage: Literal["backorder", "lose"] = "backorder"
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("shortage") == "backorder":  # older specs keep their shape (and hash)
+            data.pop("shortage", None)
+        return data
 
     @model_validator(mode="after")
     def _policy_needs_supplier(self) -> Material:
         if (self.reorder is None) != (self.supplier is None):
             raise ValueError("reorder and supplier go together: give both or neither")
         return self
+
+    @property
+    def loses(self) -> bool:
+        """Whether a request finding too little on hand is lost (else it waits)."""
+        return self.shortage == "lose"
 
 
 class Twin(_Spec):

@@ -36,7 +36,8 @@ M_CLS_P, M_CLS_DUE, M_JOIN_P = 44, 45, 46
 M_CARRY = 47  # 1 if some activity blocks when full: entity rows then end in E_CARRY, E_BNEXT
 M_QUEUEING = 48  # 1 if some activity has patience, a waiting room, balking or preemption
 M_ST_CLS = 49  # per stress: its own class rows (ACL_LO, ACL_HI; equal: the stream's) and stream
-M_HEADER = 50
+M_MAT_F = 50  # per material in mf: periodic review (period, first review time), MATF_W floats
+M_HEADER = 51
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -66,7 +67,11 @@ U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, UNIT_W = 0, 1, 2, 3, 4
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
 P_FAILS, P_FAIL_UP, P_FAIL_REPAIR, POOL_W = 7, 8, 9, 10
 MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY, MT_LEAD, MT_LEAD_STREAM = 0, 1, 2, 3, 4, 5, 6
-MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM, MAT_W = 7, 8, 9, 10, 11, 12
+MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM = 7, 8, 9, 10, 11
+MT_SHORTAGE, MAT_W = 12, 13  # MT_SHORTAGE 1: a request finding too little on hand is lost
+MTF_REVIEW, MTF_FIRST, MATF_W = 0, 1, 2
+# MT_POLICY codes (twin.compile): none, (s,S), (r,Q), periodic up to (MT_POINT -1: no point)
+POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY, POLICY_PERIODIC = 0, 1, 2, 3
 # AC_REQ..AC_REQ+3: (lo, hi) pair indices of the unit requests, then of the stock requests;
 # pair k is (line, amount) at mi[mi[M_REQ] + 2k]; line = pool, or n_pools + material.
 
@@ -92,7 +97,8 @@ S_QCOUNT = 63  # per activity: reached, abandoned, lost, balked (after the warm-
 # a deadlock found: [found, then per activity 1 if it is among the locked ones]; its time.
 S_BHEAD, S_BTAIL, S_DEAD, SF_DEAD = 64, 65, 66, 67
 S_CLSDUE = 68  # per class: due entities leaving after the warm-up, and how many were late
-S_HEADER = 69
+S_LOSTS = 69  # per material: requests lost for want of stock (shortage: lose), after the warm-up
+S_HEADER = 70
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -158,7 +164,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
                             c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair])
     mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity, c.mat_lead,
                            c.mat_lead_stream, c.mat_disrupt, c.mat_every, c.mat_duration, c.mat_every_stream,
-                           c.mat_duration_stream])
+                           c.mat_duration_stream, c.mat_shortage])
     head[M_NACT], head[M_NPOOL], head[M_NUNIT], head[M_NMAT] = n_act, n_pool, n_unit, n_mat
     head[M_NARR], head[M_NDIST] = n_arr, n_dist
     head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
@@ -208,6 +214,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_CLS_DUE, c.arr_cls_due, 1)
     put(M_JOIN_P, c.join_p, 1)
     put(M_ST_CLS, c.st_cls)
+    put(M_MAT_F, c.mat_review, 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -288,7 +295,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
                       (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
-                      (S_CLSDUE, 2 * mi[M_NCLS])):
+                      (S_CLSDUE, 2 * mi[M_NCLS]), (S_LOSTS, n_mat)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos

@@ -42,6 +42,7 @@ from twin._kernel.events import (
     INIT_DISRUPT,
     INIT_ENTITY,
     INIT_FAIL,
+    INIT_REVIEW,
     INIT_SHIFT,
     INIT_STRESS,
     INTERRUPT,
@@ -52,6 +53,7 @@ from twin._kernel.events import (
     RENEGE,
     REPAIR,
     RESUME,
+    REVIEW,
     SHIFT,
     URGENT,
     WAIT_RESUME,
@@ -73,6 +75,7 @@ from twin._kernel.layout import (
     FAILURE_RATE,
     LEAD_TIME,
     M_CARRY,
+    M_MAT_F,
     M_NACT,
     M_NARR,
     M_NCLS,
@@ -82,23 +85,28 @@ from twin._kernel.layout import (
     M_NRULE,
     M_NSTRESS,
     M_STRESS,
+    MATF_W,
     MT_DISRUPT,
     MT_DURATION,
     MT_DURATION_STREAM,
     MT_EVERY,
     MT_EVERY_STREAM,
+    MT_POLICY,
+    MTF_FIRST,
     P_FAIL_REPAIR,
     P_FAIL_UP,
     P_FAILS,
     P_HAS_CAL,
     P_UNIT_HI,
     P_UNIT_LO,
+    POLICY_PERIODIC,
     S_CLSDUE,
     S_COMPLETED,
     S_DEAD,
     S_EXTRA,
     S_FILLED,
     S_FREE,
+    S_LOSTS,
     S_QCOUNT,
     S_REQUESTS,
     S_TACOUNT,
@@ -128,7 +136,7 @@ from twin._kernel.policies import _handle_policy
 from twin._kernel.queueing import _renege
 from twin._kernel.rng import _data, _generator, _sample
 from twin._kernel.shifts import _next_shift, _shift
-from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _recovered, _review
+from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _periodic_review, _recovered, _review
 from twin._kernel.triggers import _stress_factor
 
 
@@ -223,6 +231,11 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
     elif kind == DISRUPT_END:
         _disruption_end(si, sf, mi, mf, rg, a, now)
+    elif kind == INIT_REVIEW:  # Model._reviews: the first review at first_review
+        at = mf[mi[M_MAT_F] + MATF_W * a + MTF_FIRST]
+        _push(si, sf, now + (at - now), NORMAL, REVIEW, a, 0)
+    elif kind == REVIEW:
+        _periodic_review(si, sf, mi, mf, rg, a, b, now)
     else:
         _handle_policy(si, sf, mi, mf, rg, now, kind, a, b)
 
@@ -310,8 +323,11 @@ def _simulate(mi, mf, rg, trace_on, out, every):
     si, sf = _new_state(mi, mf, trace_on)
     pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
     _start(pi, pf, pmi)
-    for s in range(mi[M_NMAT]):  # initial reviews, after disruptions start
-        _review(pi, pf, pmi, pmf, prg, s, 0.0)
+    for s in range(mi[M_NMAT]):  # initial reviews (periodic review: its process), after disruptions
+        if mi[_mat(mi, s) + MT_POLICY] == POLICY_PERIODIC:
+            _push(pi, pf, 0.0, URGENT, INIT_REVIEW, s, 0)
+        else:
+            _review(pi, pf, pmi, pmf, prg, s, 0.0)
     for k in range(mi[M_NARR]):
         _push(pi, pf, 0.0, URGENT, INIT_ARRIVAL, k, 0)
     for j in range(mi[M_NSTRESS]):  # processes of the windows that act in time
@@ -329,10 +345,11 @@ def _int_sizes(mi):
     """The sections of the ints of `_stats`, in order: events, tally counts, completed,
     requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
     lost, balked) per activity, per-class tally counts, (deadlock found, locked per
-    activity), (due, late) per class. engine_fast._record cuts them the same way."""
+    activity), (due, late) per class, lost sales per material. engine_fast._record cuts them
+    the same way."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     return (1, 2 + n_act, n_act, n_mat, n_mat, 1 + mi[M_NPOOL] + mi[M_NRULE], 4 * n_act,
-            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS])
+            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], n_mat)
 
 
 @njit(cache=True)
@@ -349,7 +366,7 @@ def _stats(si, sf, mi, oi, of):
     places in si; of = [levels (value, last, area) ..., tally totals (per-class last), the
     deadlock's time]."""
     starts = (C_EVENTS, si[S_TACOUNT], si[S_COMPLETED], si[S_REQUESTS], si[S_FILLED], si[S_EXTRA],
-              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE])
+              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_LOSTS])
     sizes = _int_sizes(mi)
     at = 0
     for k in range(len(sizes)):

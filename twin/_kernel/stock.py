@@ -1,11 +1,13 @@
-"""Materials: reorder reviews, deliveries and supplier disruptions.
+"""Materials: reorder reviews, lost sales, deliveries and supplier disruptions.
 
-`_review` orders when a material's position is at or below its reorder point (its lead
-time scaled by the stresses on it), `_new_delivery` books the order, `_delivery_due` and
+`_review` is a continuous review (a no-op for periodic review, which `_periodic_review` does
+on its own clock): `_order` orders what the policy asks for (its lead time scaled by the
+stresses on it), `_lost_sale` tells whether a request of a step finds too little of a
+`shortage: lose` material on hand, `_new_delivery` books the order, `_delivery_due` and
 `_deliver` bring it in (waiting while the supplier is disrupted), `_recovered` resumes
 the waiting deliveries in order, `_disrupt` and `_disruption_end` count the causes of a
-disruption. Reference in the SimPy engine: Model._review, _delivery, _disruptions,
-_disrupt; twin.stock.Stock (order_quantity).
+disruption. Reference in the SimPy engine: Model._review, _reviews, _order, _consume (the lost
+sale), _delivery, _disruptions, _disrupt; twin.stock.Stock (order_quantity).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from twin._kernel.events import (
     INIT_DELIVERY,
     NORMAL,
     RECOVERED,
+    REVIEW,
     T_DELIVERY,
     T_ORDER,
     URGENT,
@@ -34,7 +37,10 @@ from twin._kernel.layout import (
     D_STOCK,
     DEL_W,
     LEAD_TIME,
+    M_MAT_F,
     M_NPOOL,
+    M_REQ,
+    MATF_W,
     MT_EVERY,
     MT_EVERY_STREAM,
     MT_LEAD,
@@ -42,7 +48,12 @@ from twin._kernel.layout import (
     MT_POINT,
     MT_POLICY,
     MT_QUANTITY,
+    MT_SHORTAGE,
     MT_UP_TO,
+    MTF_FIRST,
+    MTF_REVIEW,
+    POLICY_PERIODIC,
+    POLICY_UP_TO,
     S_DEL,
     S_DISRUPTED,
     S_FREE,
@@ -59,15 +70,53 @@ from twin._kernel.triggers import _stress_factor
 
 @njit(cache=True)
 def _review(si, sf, mi, mf, rg, s, now):
+    """A continuous review (at t = 0 and at each request); periodic review has its own clock."""
+    if mi[_mat(mi, s) + MT_POLICY] != POLICY_PERIODIC:
+        _order(si, sf, mi, mf, rg, s, now)
+
+
+@njit(cache=True)
+def _periodic_review(si, sf, mi, mf, rg, s, k, now):
+    """Review k (Model._reviews): order, then the next review at first + (k + 1) * period."""
+    _order(si, sf, mi, mf, rg, s, now)
+    q = mi[M_MAT_F] + MATF_W * s
+    at = mf[q + MTF_FIRST] + (k + 1) * mf[q + MTF_REVIEW]
+    _push(si, sf, now + (at - now), NORMAL, REVIEW, s, k + 1)
+
+
+@njit(cache=True)
+def _order_quantity(mi, s, position):
+    """twin.stock.Stock.order_quantity."""
     b = _mat(mi, s)
-    policy, position, point = mi[b + MT_POLICY], si[si[S_POSITION] + s], mi[b + MT_POINT]
+    policy, point, up_to = mi[b + MT_POLICY], mi[b + MT_POINT], mi[b + MT_UP_TO]
+    if policy == POLICY_PERIODIC:
+        if position >= up_to or (point >= 0 and position > point):
+            return 0
+        return up_to - position
     if policy == 0 or position > point:
-        return
-    if policy == 1:
-        quantity = mi[b + MT_UP_TO] - position
-    else:
-        q = mi[b + MT_QUANTITY]
-        quantity = (point - position) // q * q + q
+        return 0
+    if policy == POLICY_UP_TO:
+        return up_to - position
+    q = mi[b + MT_QUANTITY]
+    return (point - position) // q * q + q
+
+
+@njit(cache=True)
+def _lost_sale(si, mi, lo, hi):
+    """Model._consume: the first `shortage: lose` material among the stock requests lo..hi of
+    a step with less on hand than the step takes, or -1."""
+    r, n_pool = mi[M_REQ], mi[M_NPOOL]
+    for k in range(lo, hi):
+        s = mi[r + 2 * k] - n_pool
+        if mi[_mat(mi, s) + MT_SHORTAGE] and si[si[S_FREE] + n_pool + s] < mi[r + 2 * k + 1]:
+            return s
+    return -1
+
+
+@njit(cache=True)
+def _order(si, sf, mi, mf, rg, s, now):
+    b = _mat(mi, s)
+    quantity = _order_quantity(mi, s, si[si[S_POSITION] + s])
     if quantity:
         si[si[S_POSITION] + s] += quantity
         _log(si, sf, now, T_ORDER, quantity, s)
