@@ -168,8 +168,8 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"materials.{mat.name}.fill_rate"] = filled[s] / requests[s] if requests[s] else math.nan
         record[f"materials.{mat.name}.stockout_fraction"] = _level_mean(of, row + 1, h, w)
         if mat.loses:
-            lost = lost_sales[s] / requests[s] if requests[s] else math.nan
-            record[f"materials.{mat.name}.lost_sales"] = lost
+            share = lost_sales[s] / requests[s] if requests[s] else math.nan
+            record[f"materials.{mat.name}.lost_sales"] = share
     if twin.uses_classes:
         for k, c in enumerate(classes):
             record[f"classes.{c}.throughput"] = class_counts[n_act * len(classes) + k] / (h - w)
