@@ -107,3 +107,70 @@ def test_new_fields_are_kept_and_old_shapes_unchanged() -> None:
     reorder = {"up_to": 9, "quantity": None, "review": 4.0, "first_review": 1.0}
     assert data["materials"][0]["reorder"] == reorder
     assert parse_twin(data) == new
+
+
+# -- several suppliers ------------------------------------------------------------------
+SEVERAL = """{name: m, initial: 3, reorder: {point: 2, up_to: 3},
+     suppliers: [{name: main, lead_time: 5}, {name: backup, lead_time: 1}]}"""
+FREE = BASE.replace(", resources: {c: 1}", "")  # every demand asks for stock when it comes
+
+
+def free_twin(material: str) -> Any:
+    return loads_twin(FREE + "materials:\n  - " + material)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_orders_go_to_the_backup_while_the_primary_is_out(engine: Any) -> None:
+    data = free_twin(SEVERAL).model_dump(mode="json")
+    data["stresses"] = [{"name": "out", "kind": "supplier_outage", "target": "m", "supplier": "main",
+                         "start": 20, "end": 40}]
+    rep = engine(parse_twin(data), 1, 0, trace=True)
+    chosen = [(t, name) for t, kind, _, name in rep.trace if kind == "supplier"]
+    assert {name for t, name in chosen if 20 <= t < 40} == {"backup"}
+    assert {name for t, name in chosen if t < 20 or t >= 40} == {"main"}
+    share = rep.record["materials.m.suppliers.backup.orders"]
+    assert share == pytest.approx(sum(1 for _, n in chosen if n == "backup") / len(chosen))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_switch_rule_sends_orders_to_the_backup_for_a_while(engine: Any) -> None:
+    data = free_twin(SEVERAL).model_dump(mode="json")
+    data["contingency"] = [{"name": "go-backup", "when": {"stock": "m", "below": 1},
+                            "action": {"switch": {"material": "m", "supplier": "backup", "duration": 10}}}]
+    rep = engine(parse_twin(data), 1, 0, trace=True)
+    fired = [t for t, kind, _, _ in rep.trace if kind == "contingency"]
+    chosen = [(t, name) for t, kind, _, name in rep.trace if kind == "supplier"]
+    assert fired and all(name == "backup" for t, name in chosen if any(f < t < f + 10 for f in fired))
+    assert any(name == "main" for _, name in chosen)
+
+
+def test_a_split_by_share_draws_each_order() -> None:
+    material = ("{name: m, initial: 3, reorder: {point: 2, up_to: 3}, suppliers: "
+                "[{name: a, lead_time: 1, share: 0.25}, {name: b, lead_time: 1, share: 0.75}]}")
+    twin = loads_twin(BASE.replace("horizon: 60", "horizon: 4000") + "materials:\n  - " + material)
+    record = simulate_fast(twin, 3, 0).record
+    assert record["materials.m.suppliers.a.orders"] == pytest.approx(0.25, abs=0.03)
+    assert record["materials.m.suppliers.a.orders"] + record["materials.m.suppliers.b.orders"] == 1.0
+
+
+@pytest.mark.parametrize("material, extra, path, reason", [
+    ("{name: m, initial: 1, reorder: {point: 1, up_to: 5}, supplier: {lead_time: 1}, "
+     "suppliers: [{name: a, lead_time: 1}]}", "", "materials[m]", "not both"),
+    ("{name: m, initial: 1, reorder: {point: 1, up_to: 5}, suppliers: [{name: a, lead_time: 1, share: 0.5}, "
+     "{name: b, lead_time: 1}]}", "", "materials[m]", "to every supplier"),
+    ("{name: m, initial: 1, reorder: {point: 1, up_to: 5}, suppliers: [{name: a, lead_time: 1, share: 0.5}, "
+     "{name: b, lead_time: 1, share: 0.4}]}", "", "materials[m]", "shares sum to 0.9"),
+    ("{name: m, initial: 1, reorder: {point: 1, up_to: 5}, suppliers: [{name: a, lead_time: 1}, "
+     "{name: a, lead_time: 2}]}", "", "materials[m]", "same name"),
+    (SEVERAL, "stresses: [{name: s, kind: supplier_outage, target: m, supplier: spare, start: 1, end: 2}]",
+     "stresses[s].supplier", "no supplier named 'spare'"),
+    (SEVERAL, "stresses: [{name: s, kind: staff_absence, target: c, supplier: main, start: 1, end: 2}]",
+     "stresses[s]", "only for supplier_outage and lead_time"),
+    (SEVERAL, "contingency: [{name: r, when: {stock: m, below: 1}, action: {switch: {material: m, "
+     "supplier: spare, duration: 3}}}]", "contingency[r].action.switch.supplier",
+     "no supplier named 'spare'"),
+])
+def test_bad_supplier_fields_are_named(material: str, extra: str, path: str, reason: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        loads_twin(BASE + "materials:\n  - " + material + "\n" + extra)
+    assert any(p == path and reason in r for p, r in caught.value.problems), caught.value.problems

@@ -28,8 +28,8 @@ from twin.errors import DeadlockError
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
-from twin.spec import EXIT, Activity, Arrival, Twin
-from twin.stock import Stock
+from twin.spec import EXIT, Activity, Arrival, Material, Twin
+from twin.stock import Stock, Vendor
 
 
 @dataclass
@@ -207,7 +207,10 @@ class Model:
         self.stocks = [Stock(m, self.warmup) for m in twin.materials]
         self.stock_index = {s.name: i for i, s in enumerate(self.stocks)}
         self.materials = FifoAllocator([m.initial for m in twin.materials], self._take_stock)
-        self.lead_rngs = [self.stream(streams.lead_time_source(m.name)) for m in twin.materials]
+        self.lead_rngs = [[self.stream(streams.lead_time_source(m.name, _named(m, name)))
+                           for name, _ in m.sources] for m in twin.materials]
+        self.choice_rngs = [self.stream(streams.supplier_choice_source(m.name)) if m.split else None
+                            for m in twin.materials]
         self.steps = {a.name: Step(a, self) for a in twin.activities}
         for step in self.steps.values():
             step.class_next = [[(None if name == EXIT else self.steps[name], p) for name, p in rows]
@@ -240,7 +243,9 @@ class Model:
             else:
                 self.down_watches[self.pool_index[when.down]].append(watch)  # type: ignore[union-attr]
         self.failure_storms = self._windows("failure_rate", self.pool_index)
-        self.slow_supply = self._windows("lead_time", self.stock_index)
+        self.slow_supply = [[[(s.start, s.end, s.factor) for s in twin.stresses if s.kind == "lead_time"
+                              and s.target == m.name and s.supplier in (None, name)] for name, _ in m.sources]
+                            for m in twin.materials]
         self._start_processes()
 
     def _class_rows(self, arrival: Arrival,
@@ -277,8 +282,9 @@ class Model:
                 for unit in pool.units:
                     env.process(self._failures(pool, unit))
         for stock in self.stocks:
-            if stock.spec.supplier and stock.spec.supplier.disruptions:
-                env.process(self._disruptions(stock))
+            for vendor in stock.vendors:
+                if vendor.spec.disruptions:
+                    env.process(self._disruptions(stock, vendor))
         for index, stock in enumerate(self.stocks):
             if stock.periodic:
                 env.process(self._reviews(index))
@@ -709,40 +715,46 @@ class Model:
         if quantity:
             stock.position += quantity
             self.log("order", quantity, stock.name)
-            supplier = stock.spec.supplier
-            assert supplier is not None
-            lead = supplier.lead_time.sample(self.lead_rngs[index])
-            if slow := self.slow_supply[index]:
+            rng = self.choice_rngs[index]
+            k = stock.vendor(None if rng is None else rng.random())
+            vendor = stock.vendors[k]
+            if stock.spec.suppliers:
+                if self.env.now >= self.warmup:
+                    vendor.orders += 1
+                if self.trace is not None:  # traced, but not counted as an event
+                    self.trace.append((self.env.now, "supplier", quantity, vendor.name))
+            lead = vendor.spec.lead_time.sample(self.lead_rngs[index][k])
+            if slow := self.slow_supply[index][k]:
                 lead = lead * _factor(slow, self.env.now)
-            self.env.process(self._delivery(index, quantity, lead))
+            self.env.process(self._delivery(index, vendor, quantity, lead))
 
-    def _delivery(self, index: int, quantity: int, lead: float) -> Generator:
+    def _delivery(self, index: int, vendor: Vendor, quantity: int, lead: float) -> Generator:
         stock = self.stocks[index]
         yield self.env.timeout(lead)
-        while stock.disrupted:
-            yield stock.recovered
+        while vendor.disrupted:
+            yield vendor.recovered
         self.log("delivery", quantity, stock.name)
         self.materials.free[index] += quantity
         stock.record(self.env.now, self.materials.free[index])
         self.materials.dispatch((index,))
 
-    def _disruptions(self, stock: Stock) -> Generator:
-        assert stock.spec.supplier is not None and stock.spec.supplier.disruptions is not None
-        disruptions = stock.spec.supplier.disruptions
-        every_source, duration_source = streams.disruption_sources(stock.name)
-        every_rng, duration_rng = self.stream(every_source), self.stream(duration_source)
+    def _disruptions(self, stock: Stock, vendor: Vendor) -> Generator:
+        disruptions = vendor.spec.disruptions
+        assert disruptions is not None
+        sources = streams.disruption_sources(stock.name, _named(stock.spec, vendor.name))
+        every_rng, duration_rng = self.stream(sources[0]), self.stream(sources[1])
         while True:
             yield self.env.timeout(disruptions.every.sample(every_rng))
-            self._disrupt(stock, 1)
+            self._disrupt(vendor, 1)
             yield self.env.timeout(disruptions.duration.sample(duration_rng))
-            self._disrupt(stock, -1)
+            self._disrupt(vendor, -1)
 
-    def _disrupt(self, stock: Stock, change: int) -> None:
-        if change > 0 and not stock.disrupted:
-            stock.recovered = self.env.event()
-        stock.disrupted += change
-        if not stock.disrupted:
-            stock.recovered.succeed()  # type: ignore[attr-defined]
+    def _disrupt(self, vendor: Vendor, change: int) -> None:
+        if change > 0 and not vendor.disrupted:
+            vendor.recovered = self.env.event()
+        vendor.disrupted += change
+        if not vendor.disrupted:
+            vendor.recovered.succeed()  # type: ignore[attr-defined]
 
     # -- stresses and contingency ----------------------------------------------------
     def _stress(self, stress: Stress) -> Generator:
@@ -756,8 +768,10 @@ class Model:
         self._stress_edge(stress, -1)
 
     def _stress_edge(self, stress: Stress, change: int) -> None:
-        if stress.kind == "supplier_outage":
-            self._disrupt(self.stocks[self.stock_index[stress.target]], change)
+        if stress.kind == "supplier_outage":  # one supplier, or all of the material's
+            for vendor in self.stocks[self.stock_index[stress.target]].vendors:
+                if stress.supplier in (None, vendor.name):
+                    self._disrupt(vendor, change)
             return
         index = self.pool_index[stress.target]
         pool = self.pools[index]
@@ -835,11 +849,15 @@ class Model:
             self.pools[index].extra += units
             self._set_duty(index)
             self._after(action.overtime.duration, lambda: self._overtime_end(watch, index, units))
-        else:
-            assert action.reroute is not None
+        elif action.reroute is not None:
             step = self.steps[action.reroute.from_]
             step.redirect = self.steps[action.reroute.to]
             self._after(action.reroute.duration, lambda: self._reroute_end(watch, step))
+        else:
+            assert action.switch is not None
+            stock = self.stocks[self.stock_index[action.switch.material]]
+            stock.switched = next(k for k, v in enumerate(stock.vendors) if v.name == action.switch.supplier)
+            self._after(action.switch.duration, lambda: self._switch_end(watch, stock))
 
     def _backup_delivery(self, watch: Watch, index: int, quantity: int) -> None:
         stock = self.stocks[index]
@@ -856,6 +874,10 @@ class Model:
 
     def _reroute_end(self, watch: Watch, step: Step) -> None:
         step.redirect = None
+        self._rearm(watch)
+
+    def _switch_end(self, watch: Watch, stock: Stock) -> None:
+        stock.switched = None
         self._rearm(watch)
 
     def _units_down(self, index: int) -> None:
@@ -968,6 +990,11 @@ def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> 
     shares = dict(zip(("abandoned", "lost", "balked"), counts, strict=True))
     return {f"activities.{spec.name}.{kpi}": shares[kpi] / reached if reached else math.nan
             for kpi in spec.leaving}
+
+
+def _named(material: Material, supplier: str) -> str | None:
+    """The supplier's name in its stream names: none for a material's one `supplier`."""
+    return None if material.supplier is not None else supplier
 
 
 def _factor(windows: list[tuple[float, float, float]], now: float) -> float:

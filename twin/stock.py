@@ -6,7 +6,17 @@ from __future__ import annotations
 import math
 
 from twin.monitors import Level
-from twin.spec import Material
+from twin.spec import Material, Supplier
+
+
+class Vendor:
+    """One supplier of a material: whether its deliveries are held, and its orders."""
+
+    def __init__(self, name: str, spec: Supplier) -> None:
+        self.name, self.spec = name, spec
+        self.disrupted = 0  # causes now holding deliveries: a disruption, an outage stress, a closure
+        self.recovered: object | None = None  # an event that fires when the last one ends
+        self.orders = 0  # orders placed with it after the warm-up
 
 
 class Stock:
@@ -27,8 +37,8 @@ class Stock:
         self.filled = 0
         self.lost = 0  # requests lost for want of stock (shortage: lose), after the warm-up
         self.periodic = spec.reorder is not None and spec.reorder.periodic
-        self.disrupted = 0  # causes now holding deliveries: a disruption, an outage stress
-        self.recovered: object | None = None  # an event that fires when the last one ends
+        self.vendors = [Vendor(name, supplier) for name, supplier in spec.sources]
+        self.switched: int | None = None  # a contingency switch sends orders to this vendor
 
     def order_quantity(self) -> int:
         """What a review orders now. Continuous: 0 unless the position is at or below the
@@ -59,6 +69,15 @@ class Stock:
             self.requests += 1
             self.filled += served_at_once
 
+    def vendor(self, u: float | None) -> int:
+        """Who gets an order: the vendor a switch names; else by share, with the uniform draw
+        `u`; else the first not disrupted (all disrupted: the primary)."""
+        if self.switched is not None:
+            return self.switched
+        if u is not None:
+            return _by_share([s.share or 0.0 for s in self.spec.suppliers], u)
+        return next((k for k, v in enumerate(self.vendors) if not v.disrupted), 0)
+
     def count_lost(self, now: float, warmup: float) -> None:
         if now >= warmup:
             self.lost += 1
@@ -71,4 +90,18 @@ class Stock:
         }
         if self.spec.loses:
             out["lost_sales"] = self.lost / self.requests if self.requests else math.nan
+        if self.spec.suppliers:
+            orders = sum(v.orders for v in self.vendors)
+            out |= {f"suppliers.{v.name}.orders": v.orders / orders if orders else math.nan
+                    for v in self.vendors}
         return out
+
+
+def _by_share(shares: list[float], u: float) -> int:
+    """The index whose cumulative share first exceeds u (the last one if rounding leaves u above)."""
+    cumulative = 0.0
+    for k, share in enumerate(shares):
+        cumulative += share
+        if u < cumulative:
+            return k
+    return len(shares) - 1

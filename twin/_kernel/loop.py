@@ -84,13 +84,9 @@ from twin._kernel.layout import (
     M_NPOOL,
     M_NRULE,
     M_NSTRESS,
+    M_NSUP,
     M_STRESS,
     MATF_W,
-    MT_DISRUPT,
-    MT_DURATION,
-    MT_DURATION_STREAM,
-    MT_EVERY,
-    MT_EVERY_STREAM,
     MT_POLICY,
     MTF_FIRST,
     P_FAIL_REPAIR,
@@ -109,6 +105,7 @@ from twin._kernel.layout import (
     S_LOSTS,
     S_QCOUNT,
     S_REQUESTS,
+    S_SUPORD,
     S_TACOUNT,
     S_TR,
     SF_DEAD,
@@ -118,6 +115,11 @@ from twin._kernel.layout import (
     SF_TR,
     ST_KIND,
     STRESS_W,
+    SU_DISRUPT,
+    SU_DURATION,
+    SU_DURATION_STREAM,
+    SU_EVERY,
+    SU_EVERY_STREAM,
     TR_W,
     U_POOL,
     U_REPAIR_STREAM,
@@ -129,6 +131,7 @@ from twin._kernel.layout import (
     _new_state,
     _pool,
     _room,
+    _sup,
     _tallies,
     _unit,
 )
@@ -151,9 +154,9 @@ def _start(si, sf, mi):
         if mi[b + P_FAILS]:
             for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
                 _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
-    for s in range(mi[M_NMAT]):
-        if mi[_mat(mi, s) + MT_DISRUPT]:
-            _push(si, sf, 0.0, URGENT, INIT_DISRUPT, s, 0)
+    for v in range(mi[M_NSUP]):  # material by material, each one's suppliers in order
+        if mi[_sup(mi, v) + SU_DISRUPT]:
+            _push(si, sf, 0.0, URGENT, INIT_DISRUPT, v, 0)
 
 
 @njit(cache=True)
@@ -220,14 +223,14 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         _delivery_due(si, sf, mi, a, now, w)
     elif kind == RECOVERED:
         _recovered(si, sf, mi, a, now, w)
-    elif kind == INIT_DISRUPT:
-        mb = _mat(mi, a)
-        every = _sample(mi, mf, mi[mb + MT_EVERY], _generator(rg, mi[mb + MT_EVERY_STREAM]))
+    elif kind == INIT_DISRUPT:  # a: the supplier
+        vb = _sup(mi, a)
+        every = _sample(mi, mf, mi[vb + SU_EVERY], _generator(rg, mi[vb + SU_EVERY_STREAM]))
         _push(si, sf, now + every, NORMAL, DISRUPT_START, a, 0)
     elif kind == DISRUPT_START:
         _disrupt(si, sf, a, 1, now)
-        mb = _mat(mi, a)
-        duration = _sample(mi, mf, mi[mb + MT_DURATION], _generator(rg, mi[mb + MT_DURATION_STREAM]))
+        vb = _sup(mi, a)
+        duration = _sample(mi, mf, mi[vb + SU_DURATION], _generator(rg, mi[vb + SU_DURATION_STREAM]))
         _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
     elif kind == DISRUPT_END:
         _disruption_end(si, sf, mi, mf, rg, a, now)
@@ -345,11 +348,11 @@ def _int_sizes(mi):
     """The sections of the ints of `_stats`, in order: events, tally counts, completed,
     requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
     lost, balked) per activity, per-class tally counts, (deadlock found, locked per
-    activity), (due, late) per class, lost sales per material. engine_fast._record cuts them
-    the same way."""
+    activity), (due, late) per class, lost sales per material, orders per supplier.
+    engine_fast._record cuts them the same way."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     return (1, 2 + n_act, n_act, n_mat, n_mat, 1 + mi[M_NPOOL] + mi[M_NRULE], 4 * n_act,
-            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], n_mat)
+            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], n_mat, mi[M_NSUP])
 
 
 @njit(cache=True)
@@ -366,7 +369,8 @@ def _stats(si, sf, mi, oi, of):
     places in si; of = [levels (value, last, area) ..., tally totals (per-class last), the
     deadlock's time]."""
     starts = (C_EVENTS, si[S_TACOUNT], si[S_COMPLETED], si[S_REQUESTS], si[S_FILLED], si[S_EXTRA],
-              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_LOSTS])
+              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_LOSTS],
+              si[S_SUPORD])
     sizes = _int_sizes(mi)
     at = 0
     for k in range(len(sizes)):
