@@ -243,8 +243,9 @@ class Model:
             else:
                 self.down_watches[self.pool_index[when.down]].append(watch)  # type: ignore[union-attr]
         self.failure_storms = self._windows("failure_rate", self.pool_index)
-        self.slow_supply = [[[(s.start, s.end, s.factor) for s in twin.stresses if s.kind == "lead_time"
-                              and s.target == m.name and s.supplier in (None, name)] for name, _ in m.sources]
+        slow = [s for s in twin.stresses if s.kind == "lead_time"]  # per material, per supplier:
+        self.slow_supply = [[[(s.start, s.end, s.factor or 1.0) for s in slow
+                              if s.target == m.name and s.supplier in (None, name)] for name, _ in m.sources]
                             for m in twin.materials]
         self._start_processes()
 
