@@ -105,6 +105,7 @@ class ScenarioStress(_Spec):
     units: int | None = None
     factor: float | None = None
     classes: dict[str, float] | None = None  # demand_surge: the classes of its extra arrivals
+    supplier: str | None = None  # supplier_outage, lead_time: one of the material's suppliers
     window: Window | None = None
     random: RandomWindow | None = None
 
@@ -119,7 +120,8 @@ class ScenarioStress(_Spec):
     def at(self, start: float, end: float) -> Stress:
         """The twin stress for a window [start, end)."""
         data = {"name": self.name, "kind": self.kind, "target": self.target, "start": start, "end": end,
-                "units": self.units, "factor": self.factor, "classes": self.classes}
+                "units": self.units, "factor": self.factor, "classes": self.classes,
+                "supplier": self.supplier}
         return Stress.model_validate({k: v for k, v in data.items() if v is not None})
 
     def fixed(self, start: float, end: float) -> dict[str, Any]:

@@ -14,11 +14,12 @@ Every spec `twins()` draws parses with `twin.loader.parse_twin` by construction:
   never needs more units of a pool than one single shift puts on duty (a lower bound of
   the peak on duty), nor more than the pool's capacity.
 
-An arrival stream is renewal (`interarrival`) or, sometimes, a weekly `rate_profile` (168
-hourly rates with zero hours, scaled to the same bound on expected arrivals). An activity
-whose pools cannot fail sometimes measures its duration in `working_hours`. An activity
-sometimes takes one unit of any of several pools it does not otherwise need (`one_of`),
-some of them with their own duration.
+A material may lose sales, review periodically, and have several suppliers (a primary and
+backups, or a split by share). An arrival stream is renewal (`interarrival`) or, sometimes,
+a weekly `rate_profile` (168 hourly rates with zero hours, scaled to the same bound on
+expected arrivals). An activity whose pools cannot fail sometimes measures its duration in
+`working_hours`. An activity sometimes takes one unit of any of several pools it does not
+otherwise need (`one_of`), some of them with their own duration.
 
 Specs are small (horizon 50-300, a few hundred arrivals at most) so one SimPy
 replication takes a few milliseconds; reuse them to compare engines or executors.
@@ -198,12 +199,36 @@ def resources(draw: st.DrawFn, name: str) -> tuple[Spec, int]:
 def materials(draw: st.DrawFn, name: str) -> Spec:
     spec: Spec = {"name": name, "initial": draw(st.integers(0, 50))}
     if draw(st.integers(0, 3)) == 0:
+        spec["shortage"] = "lose"  # lost sales
+    if draw(st.integers(0, 3)) == 0:
         return spec  # no replenishment
     point = draw(st.integers(0, 20))
-    if draw(st.booleans()):
+    policy = draw(st.sampled_from(["sS", "rQ", "periodic"]))
+    if policy == "sS":
         spec["reorder"] = {"point": point, "up_to": point + draw(st.integers(1, 40))}
-    else:
+    elif policy == "rQ":
         spec["reorder"] = {"point": point, "quantity": draw(st.integers(1, 30))}
+    else:  # periodic review, (R, S) or (R, s, S), sometimes with a first-review offset
+        spec["reorder"] = {"review": draw(st.sampled_from([1.0, 2.5, 7.0, draw(positive_floats(0.5, 30))])),
+                           "up_to": point + draw(st.integers(1, 40))}
+        if draw(st.booleans()):
+            spec["reorder"]["point"] = point
+        if draw(st.booleans()):
+            spec["reorder"]["first_review"] = draw(st.sampled_from([0.0, 2.5, draw(positive_floats(0, 40))]))
+    if draw(st.integers(0, 2)) > 0:
+        spec["supplier"] = draw(suppliers())
+        return spec
+    several = [{"name": f"sup_{k}", **draw(suppliers())} for k in range(draw(st.integers(1, 3)))]
+    if draw(st.booleans()):  # a split by share; else the first is the primary, the others backups
+        shares = branch({s["name"]: draw(st.integers(1, 4)) for s in several})
+        several = [{**s, "share": shares[s["name"]]} for s in several]
+    spec["suppliers"] = several
+    return spec
+
+
+@st.composite
+def suppliers(draw: st.DrawFn) -> Spec:
+    """A supplier: gamma or constant lead times, sometimes disruptions."""
     if draw(st.booleans()):
         lead: Spec | float = {"dist": "gamma", "mean": draw(positive_floats(1, 20)),
                               "cv": draw(positive_floats(0.1, 1.0))}
@@ -219,8 +244,7 @@ def materials(draw: st.DrawFn, name: str) -> Spec:
                 {"dist": "constant", "value": low},
             ])),
         }
-    spec["supplier"] = supplier
-    return spec
+    return supplier
 
 
 @st.composite
@@ -350,7 +374,9 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
     spec = {**spec, "arrivals": [dict(a) for a in spec["arrivals"]]}
     horizon = spec["horizon"]
     pools = {p["name"]: p for p in spec.get("resources", [])}
-    supplied = [m["name"] for m in spec.get("materials", []) if "supplier" in m]
+    supplied = [m["name"] for m in spec.get("materials", []) if "supplier" in m or "suppliers" in m]
+    several = {m["name"]: [s["name"] for s in m["suppliers"]] for m in spec.get("materials", [])
+               if "suppliers" in m}
     stocked = [m["name"] for m in spec.get("materials", [])]
     queued = [a["name"] for a in spec["activities"]
               if a.get("resources") or a.get("one_of") or a.get("consumes")]
@@ -375,6 +401,8 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
             stress["units"] = draw(st.integers(1, pools[stress["target"]]["capacity"]))
         if kind in ("demand_surge", "failure_rate", "lead_time"):
             stress["factor"] = _num(draw(st.floats(1.2, 4.0)))
+        if stress["target"] in several and kind in ("supplier_outage", "lead_time") and draw(st.booleans()):
+            stress["supplier"] = draw(st.sampled_from(several[stress["target"]]))  # one of them
         stresses.append(stress)
     rules = []
     for i in range(draw(st.integers(0, 3))):
@@ -386,6 +414,9 @@ def policies(draw: st.DrawFn, spec: Spec) -> Spec:
                                "lead_time": draw(interarrivals(0.5, 5.0))}} for m in stocked[:1]]
                    + [{"overtime": {"pool": p, "units": 1, "duration": _num(draw(st.floats(0.5, 20)))}}
                       for p in list(pools)[:1]]
+                   + [{"switch": {"material": m, "supplier": names[-1],
+                                  "duration": _num(draw(st.floats(0.5, 20)))}}
+                      for m, names in list(several.items())[:1]]
                    + [{"reroute": {"from": a, "to": b, "duration": _num(draw(st.floats(0.5, 20)))}}
                       for a in queued[:1] for b in [x["name"] for x in spec["activities"]][:2] if b != a][:1])
         if not whens or not actions:

@@ -90,9 +90,9 @@ def test_streams_named_as_the_reference_engine(small: tuple) -> None:
     assert sources[c.act_branch_stream[0]] == "activity.one.branch"
     assert sources[c.unit_up_stream[4]] == "resource.tool.1.uptime"
     assert sources[c.unit_repair_stream[3]] == "resource.tool.0.repair"
-    assert sources[c.mat_lead_stream[0]] == "material.parts.lead_time"
-    assert sources[c.mat_every_stream[0]] == "material.parts.disruption.every"
-    assert sources[c.mat_duration_stream[0]] == "material.parts.disruption.duration"
+    assert sources[c.sup_lead_stream[0]] == "material.parts.lead_time"
+    assert sources[c.sup_every_stream[0]] == "material.parts.disruption.every"
+    assert sources[c.sup_duration_stream[0]] == "material.parts.disruption.duration"
     assert len(set(sources)) == len(sources)
 
 
@@ -107,7 +107,7 @@ def test_distribution_parameters_transformed_as_the_spec_samples(small: tuple) -
     assert c.dist_par[repair, 0] == 1.0 / 0.5**2 and c.dist_par[repair, 1] == 4 * 0.5**2
     two = c.act_dur[1]
     assert c.emp_val[c.emp_ptr[two]:c.emp_ptr[two + 1]].tolist() == [1.0, 2.0, 4.0]
-    assert c.dist_code[c.mat_lead[0]] == DIST_CODES["constant"] and c.dist_par[c.mat_lead[0], 0] == 2.5
+    assert c.dist_code[c.sup_lead[0]] == DIST_CODES["constant"] and c.dist_par[c.sup_lead[0], 0] == 2.5
 
 
 def test_calendar_is_the_spec_calendar(small: tuple) -> None:

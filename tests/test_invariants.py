@@ -27,7 +27,9 @@ failure  unit index     pool
 repair   unit index     pool
 shift    units on duty  pool
 order    quantity       material
+supplier quantity       supplier (after an order of a material with `suppliers`: who gets it; not counted)
 delivery quantity       material
+lost_sale entity id     material (it found too little on hand of a `shortage: lose` material and left)
 ======== ============== ==========================================================
 """
 
@@ -133,10 +135,18 @@ def entity_histories(twin: Twin, trace: Trace) -> dict[int, dict[str, Any]]:
             entities[subject] = {"stream": name, "arrived": t, "visits": [], "left": None,
                                  "last": t, "where": "arrived"}
             continue
-        if kind not in ("start", "end", "leave"):
+        if kind not in ("start", "end", "leave", "lost_sale"):
             continue
         assert subject in entities, f"{kind} of entity {subject} before its arrival"
         e = entities[subject]
+        if kind == "lost_sale":  # it leaves unserved, at once, without starting
+            assert e["where"] in ("arrived", "ended"), f"entity {subject} lost while busy"
+            e["where"], e["lost"] = "lost", t
+            continue
+        if kind == "leave" and e["where"] == "lost":
+            assert t == e["lost"], "an entity that lost a sale leaves at once"
+            e["left"], e["where"] = t, "left"
+            continue
         assert e["left"] is None, f"entity {subject}: {kind} after it left"
         assert t >= e["last"], f"entity {subject}: {kind} at {t} before its previous entry"
         visits: list[Visit] = e["visits"]
@@ -223,9 +233,9 @@ def test_clock_and_event_count(spec: dict[str, Any], seed: int) -> None:
     assert all(0 <= t <= twin.horizon for t in times), "trace time outside [0, horizon]"
     assert all(a <= b for a, b in pairwise(times)), "the clock went back"
     kinds = {"arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery",
-             "grant", "by"}
+             "grant", "by", "supplier", "lost_sale"}
     assert {k for _, k, _, _ in rep.trace} <= kinds
-    assert rep.events == sum(k not in ("leave", "grant", "by") for _, k, _, _ in rep.trace)
+    assert rep.events == sum(k not in ("leave", "grant", "by", "supplier") for _, k, _, _ in rep.trace)
 
 
 @SETTINGS
@@ -490,19 +500,23 @@ def test_record_is_what_the_trace_says(spec: dict[str, Any], seed: int) -> None:
                       for k in ("utilization", "availability")}
     expected_keys |= {f"materials.{m.name}.{k}" for m in twin.materials
                       for k in ("inventory", "fill_rate", "stockout_fraction")}
+    expected_keys |= {f"materials.{m.name}.lost_sales" for m in twin.materials if m.loses}
+    expected_keys |= {f"materials.{m.name}.suppliers.{s.name}.orders"
+                      for m in twin.materials for s in m.suppliers}
     assert set(rec) == expected_keys
 
     # Ranges.
     for key, value in rec.items():
         kpi = key.rsplit(".", 1)[-1]
-        if kpi in ("utilization", "fill_rate", "cycle_time", "wait") and math.isnan(value):
+        maybe_nan = ("utilization", "fill_rate", "cycle_time", "wait", "lost_sales", "orders")
+        if kpi in maybe_nan and math.isnan(value):
             continue
         assert value >= 0, key
-        if kpi in ("utilization", "availability", "fill_rate", "stockout_fraction"):
+        if kpi in ("utilization", "availability", "fill_rate", "stockout_fraction", "lost_sales", "orders"):
             assert value <= 1 + TOL, key
 
     # System level.
-    left = [e for e in entities.values() if e["left"] is not None and e["left"] >= w]
+    left = [e for e in entities.values() if e["left"] is not None and e["left"] >= w and "lost" not in e]
     assert rec["throughput"] == len(left) / (h - w)
     cycle = [e["left"] - e["arrived"] for e in left]
     assert close(rec["cycle_time"], sum(cycle) / len(cycle) if cycle else math.nan)
@@ -523,7 +537,8 @@ def test_record_is_what_the_trace_says(spec: dict[str, Any], seed: int) -> None:
             assert rec[f"activities.{act.name}.queue_length"] == 0
         else:  # time in queue of visits that started; those still queued are not in the trace
             queued_now = _still_queued(twin, entities, act.name)
-            if queued_now is not None:
+            loses = any(m.loses for m in twin.materials if m.name in act.consumes)  # lost sales leave it
+            if queued_now is not None and not loses:
                 deltas = sorted([(v.queued, 1) for v in mine] + [(v.start, -1) for v in mine]
                                 + [(q, 1) for q in queued_now], key=lambda d: d[0])
                 assert close(rec[f"activities.{act.name}.queue_length"],
@@ -610,7 +625,8 @@ def test_trace_kinds_documented() -> None:
     """The table in this module's docstring names every kind the engine logs."""
     assert __doc__ is not None
     for kind in ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery",
-                 "grant", "by", "class", "renege", "lost", "balk", "preempt", "blocked"):
+                 "grant", "by", "class", "renege", "lost", "balk", "preempt", "blocked", "supplier",
+                 "lost_sale"):
         assert f"\n{kind} " in __doc__
 
 

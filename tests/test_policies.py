@@ -398,7 +398,7 @@ def test_random_twins_with_policies_keep_the_invariants(data: st.DataObject) -> 
     rep = simulate(twin, 3, 0, trace=True)
     times = [t for t, *_ in rep.trace]
     assert all(a <= b for a, b in pairwise(times)) and max(times, default=0) <= twin.horizon
-    assert rep.events == sum(k not in ("leave", "grant", "by") for _, k, _, _ in rep.trace)
+    assert rep.events == sum(k not in ("leave", "grant", "by", "supplier") for _, k, _, _ in rep.trace)
     capacity = {r.name: r.capacity for r in twin.resources}
     needs = unit_needs(twin, rep.trace)
     consumes = {a.name: a.consumes for a in twin.activities}

@@ -81,7 +81,7 @@ BAD = [
     ({"stresses": [{"name": "s", "kind": "outage", "target": "x", "window": {"start": 0, "length": 1}}]},
      "stresses[s].kind", "supplier_outage"),
     ({"contingency": [{"name": "r", "when": {"queue": "serve", "above": 3}, "action": {}}]},
-     "contingency[r].action", "exactly one of order, overtime or reroute"),
+     "contingency[r].action", "exactly one of order, overtime, reroute or switch"),
 ]
 
 

@@ -393,3 +393,45 @@ def test_sS_invalid_levels_raise(s: int, S: int) -> None:
         theory.sS_stockout_probability(s, S, 1.0, 1.0)
     with pytest.raises(ValueError):
         theory.sS_mean_on_hand(s, S, 1.0, 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Periodic review (R, S) and lost sales
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("S, R, L, lam", [(8, 4.0, 3.0, 1.0), (3, 1.0, 0.0, 2.0), (20, 7.0, 2.5, 1.5)])
+def test_periodic_stockout_matches_the_gamma_closed_form(S: int, R: float, L: float, lam: float) -> None:
+    """P(Poisson(m) >= S) is the Gamma(S) cdf at m, whose integral is m G_S(m) - S G_{S+1}(m)."""
+    def integral(m: float) -> float:
+        return m * stats.gamma.cdf(m, S) - S * stats.gamma.cdf(m, S + 1)
+
+    exact = (integral(lam * (L + R)) - integral(lam * L)) / (lam * R)
+    assert theory.periodic_order_up_to(S, R, L, lam)["stockout_fraction"] == pytest.approx(exact, rel=1e-8)
+
+
+def test_periodic_on_hand_matches_a_riemann_sum() -> None:
+    S, R, L, lam = 8, 4.0, 3.0, 1.0
+    u = (np.arange(400) + 0.5) / 400 * R  # midpoints
+    k = np.arange(S)
+    on_hand = np.mean([np.dot(S - k, [poisson_pmf_direct(int(j), lam * (L + x)) for j in k]) for x in u])
+    assert theory.periodic_order_up_to(S, R, L, lam)["inventory"] == pytest.approx(on_hand, rel=1e-5)
+
+
+def test_periodic_with_no_demand_keeps_everything() -> None:
+    assert theory.periodic_order_up_to(5, 2.0, 1.0, 0.0) == {"stockout_fraction": 0.0, "inventory": 5.0}
+
+
+@pytest.mark.parametrize("c, a", [(1, 0.5), (3, 2.0), (5, 3.0), (10, 7.5)])
+def test_erlang_b_matches_the_factorial_sum_and_mmck(c: int, a: float) -> None:
+    direct = (a**c / math.factorial(c)) / sum(a**k / math.factorial(k) for k in range(c + 1))
+    assert theory.erlang_b(c, a) == approx(direct)
+    assert theory.mmck(c, a, 1.0, 0)["lost"] == approx(direct)
+
+
+def test_base_stock_lost_sales_on_hand_is_s_minus_the_carried_load() -> None:
+    exact = theory.base_stock_lost_sales(5, 3.0, 1.0)
+    b = theory.erlang_b(5, 3.0)
+    assert exact["lost_sales"] == approx(b) and exact["fill_rate"] == approx(1 - b)
+    p = theory.birth_death([1.0] * 5, [k / 3.0 for k in range(1, 6)])  # outstanding orders, M/M/5/5
+    assert exact["inventory"] == approx(float(np.dot(5 - np.arange(6), p)))

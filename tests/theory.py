@@ -509,3 +509,52 @@ def age_replacement_availability(shape: float, scale: float, age: float, mean_re
     up, _ = quad(survival, 0.0, age)
     failed = 1.0 - survival(age)
     return up / (up + failed * mean_repair + (1 - failed) * mean_maintenance)
+
+
+# ---------------------------------------------------------------------------
+# Periodic review order-up-to (R, S) and lost sales with Poisson unit demand
+# ---------------------------------------------------------------------------
+#
+# (R, S), backorders, constant lead time L: at each review the position is raised to S;
+# everything ordered up to a review k has arrived by t_k + L and the next order arrives
+# at t_k + R + L, so at t_k + L + u (0 <= u < R) the net stock is S - D(L + u), with
+# D(x) ~ Poisson(lambda x) the demand since the review. Over a cycle u is uniform on [0, R).
+
+
+def periodic_order_up_to(up_to: int, review: float, lead_time: float, demand_rate: float) -> dict[str, float]:
+    """(R, S) with backorders: the long-run share of time with nothing on hand and the mean
+    on hand, each the average over u ~ U[0, R) of P(D(L + u) >= S) and E[(S - D(L + u))^+],
+    integrated numerically (scipy.integrate.quad)."""
+    from scipy.integrate import quad
+
+    _check_positive("review", review)
+    _check_nonnegative("lead_time", lead_time)
+    k = np.arange(up_to)
+
+    def stockout(u: float) -> float:
+        return float(poisson.sf(up_to - 1, demand_rate * (lead_time + u)))
+
+    def on_hand(u: float) -> float:
+        return float(np.dot(up_to - k, poisson.pmf(k, demand_rate * (lead_time + u))))
+
+    return {"stockout_fraction": quad(stockout, 0.0, review)[0] / review,
+            "inventory": quad(on_hand, 0.0, review)[0] / review}
+
+
+def erlang_b(servers: int, offered_load: float) -> float:
+    """Erlang's loss formula B(c, a) by the stable recursion B(k) = a B(k-1) / (k + a B(k-1))."""
+    _check_nonnegative("offered_load", offered_load)
+    b = 1.0
+    for n in range(1, servers + 1):
+        b = offered_load * b / (n + offered_load * b)
+    return b
+
+
+def base_stock_lost_sales(up_to: int, lead_time_mean: float, demand_rate: float) -> dict[str, float]:
+    """Continuous (S - 1, S) with lost sales: each accepted demand orders one unit, so the
+    outstanding orders are an M/G/S/S loss system (insensitive to the lead-time law): a
+    demand is lost with probability B(S, lambda E[L]) (PASTA: also the share of time with
+    nothing on hand), and the mean on hand is S minus the mean outstanding orders."""
+    a = demand_rate * lead_time_mean
+    b = erlang_b(up_to, a)
+    return {"lost_sales": b, "stockout_fraction": b, "fill_rate": 1.0 - b, "inventory": up_to - a * (1.0 - b)}

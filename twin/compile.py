@@ -46,13 +46,13 @@ DIST_CODES = {
     "exponential": 0, "gamma": 1, "lognormal": 2, "normal": 3, "weibull": 4,
     "uniform": 5, "triangular": 6, "constant": 7, "empirical": 8,
 }
-POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY = 0, 1, 2
+POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY, POLICY_PERIODIC = 0, 1, 2, 3
 STRESS_CODES = {
     "supplier_outage": 0, "equipment_down": 1, "staff_absence": 2, "demand_surge": 3,
     "failure_rate": 4, "lead_time": 5,
 }
 TRIGGER_CODES = {"stock": 0, "queue": 1, "down": 2}
-ACTION_CODES = {"order": 0, "overtime": 1, "reroute": 2}
+ACTION_CODES = {"order": 0, "overtime": 1, "reroute": 2, "switch": 3}
 
 
 class CompiledTwin(NamedTuple):
@@ -127,13 +127,20 @@ class CompiledTwin(NamedTuple):
     mat_point: np.ndarray
     mat_up_to: np.ndarray
     mat_quantity: np.ndarray
-    mat_lead: np.ndarray
-    mat_lead_stream: np.ndarray
-    mat_disrupt: np.ndarray
-    mat_every: np.ndarray
-    mat_duration: np.ndarray
-    mat_every_stream: np.ndarray
-    mat_duration_stream: np.ndarray
+    mat_shortage: np.ndarray  # 1: shortage lose (lost sales), 0: backorder
+    mat_review: np.ndarray  # (M, 2) periodic review: period, first review (0, 0 for continuous)
+    mat_sup_ptr: np.ndarray  # suppliers of material m: rows mat_sup_ptr[m]:mat_sup_ptr[m+1]
+    mat_choice_stream: np.ndarray  # orders split by share: the draw's stream; else -1
+    # suppliers (one row per supplier: a material's `supplier`, or each of its `suppliers`)
+    sup_lead: np.ndarray
+    sup_lead_stream: np.ndarray
+    sup_disrupt: np.ndarray
+    sup_every: np.ndarray
+    sup_duration: np.ndarray
+    sup_every_stream: np.ndarray
+    sup_duration_stream: np.ndarray
+    sup_share: np.ndarray  # orders split by share: its share; else 0
+    sup_named: np.ndarray  # 1: one of `suppliers` (its orders are counted and traced)
     # due dates, stresses, contingency rules
     arr_due: np.ndarray
     st_kind: np.ndarray
@@ -143,12 +150,13 @@ class CompiledTwin(NamedTuple):
     st_window: np.ndarray  # (S, 2) start, end
     st_factor: np.ndarray  # 1.0 where unused
     st_mean: np.ndarray  # demand_surge: extra mean gap (renewal) or factor - 1 (rate profile)
+    st_supplier: np.ndarray  # supplier_outage, lead_time: the supplier row it acts on; -1 all of them
     ru_trigger: np.ndarray
     ru_watch: np.ndarray  # material, activity or pool index
     ru_level: np.ndarray  # below / above / units
     ru_action: np.ndarray
     ru_target: np.ndarray  # order material, overtime pool, reroute `from` activity
-    ru_to: np.ndarray  # reroute `to` activity, else -1
+    ru_to: np.ndarray  # reroute `to` activity, switch supplier row, else -1
     ru_amount: np.ndarray  # order quantity, overtime units
     ru_lead: np.ndarray  # backup lead-time distribution row, else -1
     ru_lead_stream: np.ndarray
@@ -371,30 +379,51 @@ def _care(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
 
 def _materials(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     mats = twin.materials
-    sup = [m.supplier for m in mats]
-    dis = [s.disruptions if s is not None else None for s in sup]
-    dsrc = [streams.disruption_sources(m.name) for m in mats]
     policy = [
-        POLICY_NONE if m.reorder is None else POLICY_UP_TO if m.reorder.up_to is not None else POLICY_QUANTITY
+        POLICY_NONE if m.reorder is None else POLICY_PERIODIC if m.reorder.periodic
+        else POLICY_UP_TO if m.reorder.up_to is not None else POLICY_QUANTITY
         for m in mats
     ]
     return {
         "mat_initial": _i([m.initial for m in mats]),
         "mat_policy": _i(policy),
-        "mat_point": _i([m.reorder.point if m.reorder else 0 for m in mats]),
+        "mat_point": _i([0 if m.reorder is None else -1 if m.reorder.point is None else m.reorder.point
+                         for m in mats]),  # -1: periodic review without a point
+        "mat_shortage": _i([int(m.loses) for m in mats]),
+        "mat_review": _f([x for m in mats for x in ((m.reorder.review, m.reorder.first_review or 0.0)
+                                                   if m.reorder and m.reorder.review else (0.0, 0.0))]
+                         ).reshape(-1, 2),
         "mat_up_to": _i([(m.reorder.up_to or 0) if m.reorder else 0 for m in mats]),
         "mat_quantity": _i([(m.reorder.quantity or 0) if m.reorder else 0 for m in mats]),
-        "mat_lead": _i([t.dist(s.lead_time) if s is not None else -1 for s in sup]),
-        "mat_lead_stream": _i([
-            t.stream(streams.lead_time_source(m.name)) if s is not None else -1
-            for m, s in zip(mats, sup, strict=True)
-        ]),
-        "mat_disrupt": _i([int(d is not None) for d in dis]),
-        "mat_every": _i([t.dist(d.every) if d is not None else -1 for d in dis]),
-        "mat_duration": _i([t.dist(d.duration) if d is not None else -1 for d in dis]),
-        "mat_every_stream": _i([t.stream(e) if d else -1 for d, (e, _) in zip(dis, dsrc, strict=True)]),
-        "mat_duration_stream": _i([t.stream(x) if d else -1 for d, (_, x) in zip(dis, dsrc, strict=True)]),
+        "mat_sup_ptr": _csr([m.sources for m in mats]),
+        "mat_choice_stream": _i([t.stream(streams.supplier_choice_source(m.name)) if m.split else -1
+                                 for m in mats]),
+    } | _suppliers(twin, t)
+
+
+def _suppliers(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
+    rows = [(m, None if m.supplier is not None else name, s) for m in twin.materials for name, s in m.sources]
+    dis = [s.disruptions for _, _, s in rows]
+    dsrc = [streams.disruption_sources(m.name, name) for m, name, _ in rows]
+    return {
+        "sup_lead": _i([t.dist(s.lead_time) for _, _, s in rows]),
+        "sup_lead_stream": _i([t.stream(streams.lead_time_source(m.name, name)) for m, name, _ in rows]),
+        "sup_disrupt": _i([int(d is not None) for d in dis]),
+        "sup_every": _i([t.dist(d.every) if d is not None else -1 for d in dis]),
+        "sup_duration": _i([t.dist(d.duration) if d is not None else -1 for d in dis]),
+        "sup_every_stream": _i([t.stream(e) if d else -1 for d, (e, _) in zip(dis, dsrc, strict=True)]),
+        "sup_duration_stream": _i([t.stream(x) if d else -1 for d, (_, x) in zip(dis, dsrc, strict=True)]),
+        "sup_share": _f([getattr(s, "share", None) or 0.0 for _, _, s in rows]),
+        "sup_named": _i([int(name is not None) for _, name, _ in rows]),
     }
+
+
+def supplier_row(twin: Twin, material: str, supplier: str | None) -> int:
+    """The row of a material's supplier among all suppliers (compile order); -1 for None."""
+    if supplier is None:
+        return -1
+    rows = [(m.name, name) for m in twin.materials for name, _ in m.sources]
+    return rows.index((material, supplier))
 
 
 def _stresses(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
@@ -423,6 +452,7 @@ def _stresses(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "st_window": _f([x for s in rows for x in (s.start, s.end)]).reshape(-1, 2),
         "st_factor": _f([s.factor or 1.0 for s in rows]),
         "st_mean": _f([mean(s, k) for s, k in zip(rows, targets, strict=True)]),
+        "st_supplier": _i([supplier_row(twin, s.target, s.supplier) for s in rows]),
     }
 
 
@@ -446,6 +476,9 @@ def _rules(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
             return mats[a.order.material], -1, a.order.quantity, 0.0
         if a.overtime is not None:
             return pools[a.overtime.pool], -1, a.overtime.units, a.overtime.duration
+        if a.switch is not None:
+            sw = a.switch
+            return mats[sw.material], supplier_row(twin, sw.material, sw.supplier), 0, sw.duration
         assert a.reroute is not None
         return acts[a.reroute.from_], acts[a.reroute.to], 0, a.reroute.duration
 

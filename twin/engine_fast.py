@@ -30,7 +30,7 @@ from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
                "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class", "maintenance",
-               "maintained", "crew", "produce")
+               "maintained", "crew", "produce", "lost_sale", "supplier")
 ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
 
 
@@ -125,11 +125,13 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     n_lv = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
     classes = twin.classes
     n_cls, n_rule = len(classes), len(twin.contingency)
+    first_sup = np.cumsum([0] + [len(m.sources) for m in twin.materials]).tolist()
+    n_sup = first_sup[-1]
     per_class = n_cls * (n_act + 1) if twin.uses_classes else 0
     (_, counts, completed, requests, filled, extra, queueing, class_counts, dead,
-     class_due, care) = _sections(oi.tolist(), (1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule,
-                                                4 * n_act, per_class, 1 + n_act, 2 * n_cls,
-                                                2 * n_pool))  # _kernel.loop._int_sizes
+     class_due, care, lost_sales, orders) = _sections(oi.tolist(), (
+        1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule, 4 * n_act, per_class, 1 + n_act, 2 * n_cls,
+        2 * n_pool, n_mat, n_sup))  # _kernel.loop._int_sizes
     late, repairs, activations = extra[0], extra[1:1 + n_pool], extra[1 + n_pool:]
     totals = of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
     class_totals = of[3 * n_lv + 2 + n_act:len(of) - 1 - n_pool].tolist()
@@ -174,6 +176,14 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"materials.{mat.name}.inventory"] = _level_mean(of, row, h, w)
         record[f"materials.{mat.name}.fill_rate"] = filled[s] / requests[s] if requests[s] else math.nan
         record[f"materials.{mat.name}.stockout_fraction"] = _level_mean(of, row + 1, h, w)
+        if mat.loses:
+            share = lost_sales[s] / requests[s] if requests[s] else math.nan
+            record[f"materials.{mat.name}.lost_sales"] = share
+        if mat.suppliers:  # Stock.kpis: each supplier's share of the orders after the warm-up
+            mine = orders[first_sup[s]:first_sup[s] + len(mat.suppliers)]
+            total = sum(mine)
+            record |= {f"materials.{mat.name}.suppliers.{x.name}.orders": k / total if total else math.nan
+                       for x, k in zip(mat.suppliers, mine, strict=True)}
     if twin.uses_classes:
         for k, c in enumerate(classes):
             record[f"classes.{c}.throughput"] = class_counts[n_act * len(classes) + k] / (h - w)
@@ -216,6 +226,8 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "by": [r.name for r in twin.resources],
         **{kind: [a.name for a in twin.activities] for kind in ACTIVITY_KINDS},
         "class": twin.classes,
+        "lost_sale": [m.name for m in twin.materials],
+        "supplier": [name for m in twin.materials for name, _ in m.sources],
     }
     out = []
     for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):

@@ -29,8 +29,8 @@ from twin.errors import DeadlockError
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
-from twin.spec import EXIT, Activity, Arrival, Resource, Twin
-from twin.stock import Stock
+from twin.spec import EXIT, Activity, Arrival, Material, Resource, Twin
+from twin.stock import Stock, Vendor
 
 
 @dataclass
@@ -179,7 +179,7 @@ class Forming:
 class Visit:
     """One entity's wait at one step: what it waits on, and whether it gave up."""
 
-    __slots__ = ("job", "queued", "reneged", "started", "stock", "timed", "wake")
+    __slots__ = ("job", "lost_sale", "queued", "reneged", "started", "stock", "timed", "wake")
 
     def __init__(self, queued: float) -> None:
         self.queued = queued
@@ -188,6 +188,7 @@ class Visit:
         self.wake: simpy.Event | None = None  # what the entity yields while it waits
         self.timed = False  # its patience runs
         self.reneged = False
+        self.lost_sale = False  # found too little of a `shortage: lose` material: leaves unserved
         self.started = False
 
 
@@ -221,7 +222,10 @@ class Model:
         self.stocks = [Stock(m, self.warmup) for m in twin.materials]
         self.stock_index = {s.name: i for i, s in enumerate(self.stocks)}
         self.materials = FifoAllocator([m.initial for m in twin.materials], self._take_stock)
-        self.lead_rngs = [self.stream(streams.lead_time_source(m.name)) for m in twin.materials]
+        self.lead_rngs = [[self.stream(streams.lead_time_source(m.name, _named(m, name)))
+                           for name, _ in m.sources] for m in twin.materials]
+        self.choice_rngs = [self.stream(streams.supplier_choice_source(m.name)) if m.split else None
+                            for m in twin.materials]
         self.steps = {a.name: Step(a, self) for a in twin.activities}
         for step in self.steps.values():
             step.class_next = [[(None if name == EXIT else self.steps[name], p) for name, p in rows]
@@ -256,7 +260,10 @@ class Model:
         self.failure_storms = self._windows("failure_rate", self.pool_index)
         self.maintenance_times = [twin.maintenance_times(r) for r in twin.resources]
         self.crews = [self._crews(r) for r in twin.resources]  # per pool: [repair crew, maintenance crew]
-        self.slow_supply = self._windows("lead_time", self.stock_index)
+        slow = [s for s in twin.stresses if s.kind == "lead_time"]  # per material, per supplier:
+        self.slow_supply = [[[(s.start, s.end, s.factor or 1.0) for s in slow
+                              if s.target == m.name and s.supplier in (None, name)] for name, _ in m.sources]
+                            for m in twin.materials]
         self._start_processes()
 
     def _class_rows(self, arrival: Arrival,
@@ -301,10 +308,14 @@ class Model:
                 for unit in pool.units:
                     env.process(self._unit_life(pool, unit))
         for stock in self.stocks:
-            if stock.spec.supplier and stock.spec.supplier.disruptions:
-                env.process(self._disruptions(stock))
-        for index in range(len(self.stocks)):
-            self._review(index)
+            for vendor in stock.vendors:
+                if vendor.spec.disruptions:
+                    env.process(self._disruptions(stock, vendor))
+        for index, stock in enumerate(self.stocks):
+            if stock.periodic:
+                env.process(self._reviews(index))
+            else:
+                self._review(index)
         for arrival in self.twin.arrivals:
             env.process(self._arrivals(arrival, self.steps[arrival.route]))
         for stress in self.twin.stresses:
@@ -404,6 +415,13 @@ class Model:
                 yield from self._consume(entity, step, visit)
             if visit.reneged:
                 return False, self._elsewhere(step.abandon_to), None
+            if visit.lost_sale:  # leaves unserved, giving back the units it holds
+                step.queue.add(env.now, -1)
+                if job is not None:
+                    self._release(job)
+                if step.blocks:
+                    self._unblock(step)
+                return False, None, None
             step.queue.add(env.now, -1)
             if step.blocks:
                 self._unblock(step)
@@ -616,6 +634,16 @@ class Model:
 
     def _consume(self, entity: Entity, step: Step, visit: Visit) -> Generator:
         now = self.env.now
+        free = self.materials.free
+        short = next((i for i, n in step.consumes if self.stocks[i].spec.loses and free[i] < n), None)
+        if short is not None:  # a lost sale: no request, the position stays
+            visit.lost_sale = True
+            self.log("lost_sale", entity.number, self.stocks[short].name)
+            for index, _ in step.consumes:
+                self.stocks[index].count_request(now, self.warmup, False)
+                if self.stocks[index].spec.loses:
+                    self.stocks[index].count_lost(now, self.warmup)
+            return
         request = Request(step.consumes, now, level=step.levels[entity.klass])
         for index, amount in step.consumes:
             self.stocks[index].position -= amount
@@ -809,17 +837,38 @@ class Model:
                 self._check(watch)
 
     def _review(self, index: int) -> None:
+        """Continuous review (at t = 0 and at each request); periodic review has its own clock."""
+        if not self.stocks[index].periodic:
+            self._order(index)
+
+    def _reviews(self, index: int) -> Generator:
+        """Periodic review: at first_review + k * review, order up to the level."""
+        policy = self.stocks[index].spec.reorder
+        assert policy is not None
+        k = 0
+        while True:
+            yield self.env.timeout(policy.review_time(k) - self.env.now)
+            self._order(index)
+            k += 1
+
+    def _order(self, index: int) -> None:
         stock = self.stocks[index]
         quantity = stock.order_quantity()
         if quantity:
             stock.position += quantity
             self.log("order", quantity, stock.name)
-            supplier = stock.spec.supplier
-            assert supplier is not None
-            lead = supplier.lead_time.sample(self.lead_rngs[index])
-            if slow := self.slow_supply[index]:
+            rng = self.choice_rngs[index]
+            k = stock.vendor(None if rng is None else rng.random())
+            vendor = stock.vendors[k]
+            if stock.spec.suppliers:
+                if self.env.now >= self.warmup:
+                    vendor.orders += 1
+                if self.trace is not None:  # traced, but not counted as an event
+                    self.trace.append((self.env.now, "supplier", quantity, vendor.name))
+            lead = vendor.spec.lead_time.sample(self.lead_rngs[index][k])
+            if slow := self.slow_supply[index][k]:
                 lead = lead * _factor(slow, self.env.now)
-            self.env.process(self._delivery(index, quantity, lead))
+            self.env.process(self._delivery(index, vendor, quantity, lead))
 
     def _produce(self, step: Step) -> None:
         """A step that ends adds its output to stock (on hand and in the position: nothing was
@@ -834,33 +883,33 @@ class Model:
                 self.trace.append((now, "produce", amount, stock.name))
         self.materials.dispatch(index for index, _ in step.produces)
 
-    def _delivery(self, index: int, quantity: int, lead: float) -> Generator:
+    def _delivery(self, index: int, vendor: Vendor, quantity: int, lead: float) -> Generator:
         stock = self.stocks[index]
         yield self.env.timeout(lead)
-        while stock.disrupted:
-            yield stock.recovered
+        while vendor.disrupted:
+            yield vendor.recovered
         self.log("delivery", quantity, stock.name)
         self.materials.free[index] += quantity
         stock.record(self.env.now, self.materials.free[index])
         self.materials.dispatch((index,))
 
-    def _disruptions(self, stock: Stock) -> Generator:
-        assert stock.spec.supplier is not None and stock.spec.supplier.disruptions is not None
-        disruptions = stock.spec.supplier.disruptions
-        every_source, duration_source = streams.disruption_sources(stock.name)
-        every_rng, duration_rng = self.stream(every_source), self.stream(duration_source)
+    def _disruptions(self, stock: Stock, vendor: Vendor) -> Generator:
+        disruptions = vendor.spec.disruptions
+        assert disruptions is not None
+        sources = streams.disruption_sources(stock.name, _named(stock.spec, vendor.name))
+        every_rng, duration_rng = self.stream(sources[0]), self.stream(sources[1])
         while True:
             yield self.env.timeout(disruptions.every.sample(every_rng))
-            self._disrupt(stock, 1)
+            self._disrupt(vendor, 1)
             yield self.env.timeout(disruptions.duration.sample(duration_rng))
-            self._disrupt(stock, -1)
+            self._disrupt(vendor, -1)
 
-    def _disrupt(self, stock: Stock, change: int) -> None:
-        if change > 0 and not stock.disrupted:
-            stock.recovered = self.env.event()
-        stock.disrupted += change
-        if not stock.disrupted:
-            stock.recovered.succeed()  # type: ignore[attr-defined]
+    def _disrupt(self, vendor: Vendor, change: int) -> None:
+        if change > 0 and not vendor.disrupted:
+            vendor.recovered = self.env.event()
+        vendor.disrupted += change
+        if not vendor.disrupted:
+            vendor.recovered.succeed()  # type: ignore[attr-defined]
 
     # -- stresses and contingency ----------------------------------------------------
     def _stress(self, stress: Stress) -> Generator:
@@ -874,8 +923,10 @@ class Model:
         self._stress_edge(stress, -1)
 
     def _stress_edge(self, stress: Stress, change: int) -> None:
-        if stress.kind == "supplier_outage":
-            self._disrupt(self.stocks[self.stock_index[stress.target]], change)
+        if stress.kind == "supplier_outage":  # one supplier, or all of the material's
+            for vendor in self.stocks[self.stock_index[stress.target]].vendors:
+                if stress.supplier in (None, vendor.name):
+                    self._disrupt(vendor, change)
             return
         index = self.pool_index[stress.target]
         pool = self.pools[index]
@@ -953,11 +1004,15 @@ class Model:
             self.pools[index].extra += units
             self._set_duty(index)
             self._after(action.overtime.duration, lambda: self._overtime_end(watch, index, units))
-        else:
-            assert action.reroute is not None
+        elif action.reroute is not None:
             step = self.steps[action.reroute.from_]
             step.redirect = self.steps[action.reroute.to]
             self._after(action.reroute.duration, lambda: self._reroute_end(watch, step))
+        else:
+            assert action.switch is not None
+            stock = self.stocks[self.stock_index[action.switch.material]]
+            stock.switched = next(k for k, v in enumerate(stock.vendors) if v.name == action.switch.supplier)
+            self._after(action.switch.duration, lambda: self._switch_end(watch, stock))
 
     def _backup_delivery(self, watch: Watch, index: int, quantity: int) -> None:
         stock = self.stocks[index]
@@ -974,6 +1029,10 @@ class Model:
 
     def _reroute_end(self, watch: Watch, step: Step) -> None:
         step.redirect = None
+        self._rearm(watch)
+
+    def _switch_end(self, watch: Watch, stock: Stock) -> None:
+        stock.switched = None
         self._rearm(watch)
 
     def _units_down(self, index: int) -> None:
@@ -1086,6 +1145,11 @@ def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> 
     shares = dict(zip(("abandoned", "lost", "balked"), counts, strict=True))
     return {f"activities.{spec.name}.{kpi}": shares[kpi] / reached if reached else math.nan
             for kpi in spec.leaving}
+
+
+def _named(material: Material, supplier: str) -> str | None:
+    """The supplier's name in its stream names: none for a material's one `supplier`."""
+    return None if material.supplier is not None else supplier
 
 
 def _factor(windows: list[tuple[float, float, float]], now: float) -> float:

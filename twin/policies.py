@@ -65,12 +65,15 @@ class Stress(_Spec):
     factor: Positive | None = None  # demand_surge (> 1), failure_rate, lead_time
     # demand_surge: the classes of its extra arrivals (default: the stream's)
     classes: dict[Name, Annotated[float, Field(ge=0, le=1)]] | None = None
+    # supplier_outage, lead_time: one of the material's `suppliers` (default: all of them)
+    supplier: Name | None = None
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict:  # type: ignore[type-arg]
         data: dict = handler(self)  # type: ignore[type-arg]
-        if self.classes is None:  # older specs keep their shape (and hash)
-            data.pop("classes", None)
+        for key in ("classes", "supplier"):  # older specs keep their shape (and hash)
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
     @model_validator(mode="after")
@@ -86,6 +89,8 @@ class Stress(_Spec):
                                          or abs(sum(self.classes.values()) - 1.0) > 1e-9):
             raise ValueError("classes: the class probabilities of a demand_surge's extra arrivals, "
                              "summing to 1 (only for demand_surge)")
+        if self.supplier is not None and self.kind not in ("supplier_outage", "lead_time"):
+            raise ValueError("supplier is only for supplier_outage and lead_time")
         if self.kind == "demand_surge" and self.factor is not None and self.factor <= 1:
             raise ValueError("a demand_surge factor must exceed 1 (2 doubles the arrival rate)")
         return self
@@ -130,22 +135,40 @@ class Reroute(_Spec):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
 
+class Switch(_Spec):
+    """For `duration`, the material's orders go to this one of its `suppliers` (a backup, say),
+    whatever the primary's state or the shares."""
+
+    material: Name
+    supplier: Name
+    duration: Positive
+
+
 class Action(_Spec):
-    """Exactly one of `order`, `overtime` or `reroute`."""
+    """Exactly one of `order`, `overtime`, `reroute` or `switch`."""
 
     order: BackupOrder | None = None
     overtime: Overtime | None = None
     reroute: Reroute | None = None
+    switch: Switch | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict:  # type: ignore[type-arg]
+        data: dict = handler(self)  # type: ignore[type-arg]
+        if self.switch is None:  # older specs keep their shape (and hash)
+            data.pop("switch", None)
+        return data
 
     @model_validator(mode="after")
     def _one(self) -> Action:
-        if sum(x is not None for x in (self.order, self.overtime, self.reroute)) != 1:
-            raise ValueError("give exactly one of order, overtime or reroute")
+        if sum(x is not None for x in (self.order, self.overtime, self.reroute, self.switch)) != 1:
+            raise ValueError("give exactly one of order, overtime, reroute or switch")
         return self
 
     @property
     def kind(self) -> str:
-        return "order" if self.order else "overtime" if self.overtime else "reroute"
+        return ("order" if self.order else "overtime" if self.overtime else "reroute" if self.reroute
+                else "switch")
 
 
 class Rule(_Spec):

@@ -487,19 +487,48 @@ class Resource(_Spec):
 
 
 class Reorder(_Spec):
-    """(s, S) with `up_to`, or (r, Q) with `quantity`; continuous review."""
+    """Continuous review (the default): (s, S) with `point` and `up_to`, or (r, Q) with `point`
+    and `quantity`, reviewed at t = 0 and whenever a request is made. Periodic review
+    (`review`: every R, from `first_review`, default 0): order up to `up_to`; with `point`,
+    only when the position is at or below it ((R, s, S))."""
 
-    point: Annotated[int, Field(ge=0)]
+    point: NonNegativeInt | None = None
     up_to: PositiveInt | None = None
     quantity: PositiveInt | None = None
+    review: Positive | None = None  # periodic review: the time between reviews
+    first_review: NonNegativeFloat | None = None  # periodic review: the time of the first one
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for key in ("review", "first_review", "point"):  # continuous-review specs keep their shape
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     @model_validator(mode="after")
     def _one_policy(self) -> Reorder:
-        if (self.up_to is None) == (self.quantity is None):
-            raise ValueError("give exactly one of up_to (s,S) or quantity (r,Q)")
-        if self.up_to is not None and self.up_to <= self.point:
+        if self.review is None:
+            if self.point is None:
+                raise ValueError("continuous review needs point (or give review: R for periodic review)")
+            if (self.up_to is None) == (self.quantity is None):
+                raise ValueError("give exactly one of up_to (s,S) or quantity (r,Q)")
+            if self.first_review is not None:
+                raise ValueError("first_review needs review (periodic review)")
+        elif self.up_to is None or self.quantity is not None:
+            raise ValueError("periodic review (review) orders up to up_to: give up_to, not quantity")
+        if self.up_to is not None and self.point is not None and self.up_to <= self.point:
             raise ValueError(f"up_to ({self.up_to}) must exceed point ({self.point})")
         return self
+
+    @property
+    def periodic(self) -> bool:
+        return self.review is not None
+
+    def review_time(self, k: int) -> float:
+        """The time of periodic review k (0, 1, ...), computed absolutely, not summed."""
+        assert self.review is not None
+        return (self.first_review or 0.0) + k * self.review
 
 
 class Disruptions(_Spec):
@@ -512,17 +541,76 @@ class Supplier(_Spec):
     disruptions: Disruptions | None = None
 
 
+class NamedSupplier(Supplier):
+    """One of a material's `suppliers`. Without shares the first is the primary and the others
+    are backups, in order: an order goes to the first one not disrupted when it is placed (all
+    disrupted: the primary). With `share` on every one, each order is drawn by share (stream
+    `material.<m>.supplier_choice`)."""
+
+    name: Name
+    share: Probability | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("share") is None:
+            data.pop("share", None)
+        return data
+
+
 class Material(_Spec):
     name: Name
     initial: Annotated[int, Field(ge=0)]
     reorder: Reorder | None = None
     supplier: Supplier | None = None
+    suppliers: list[NamedSupplier] = []  # several: a primary and backups, or a split by share
+    # What a request that finds too little on hand does: waits for stock (backorder), or
+    # leaves unserved (lose: a lost sale; the inventory position does not drop).
+    shortage: Literal["backorder", "lose"] = "backorder"
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("shortage") == "backorder":  # older specs keep their shape (and hash)
+            data.pop("shortage", None)
+        if not data.get("suppliers"):
+            data.pop("suppliers", None)
+        return data
 
     @model_validator(mode="after")
     def _policy_needs_supplier(self) -> Material:
-        if (self.reorder is None) != (self.supplier is None):
+        if self.supplier is not None and self.suppliers:
+            raise ValueError("give supplier (one) or suppliers (several), not both")
+        if (self.reorder is None) != (self.supplier is None and not self.suppliers):
             raise ValueError("reorder and supplier go together: give both or neither")
+        names = [s.name for s in self.suppliers]
+        if len(set(names)) < len(names):
+            raise ValueError("suppliers: two suppliers have the same name")
+        shares = [s.share for s in self.suppliers if s.share is not None]
+        if shares and len(shares) < len(self.suppliers):
+            raise ValueError("suppliers: give a share to every supplier (a split) or to none (primary "
+                             "and backups)")
+        if shares and not math.isclose(sum(shares), 1.0, abs_tol=1e-9):
+            raise ValueError(f"suppliers: shares sum to {sum(shares):g}, not 1")
         return self
+
+    @property
+    def sources(self) -> list[tuple[str, Supplier]]:
+        """(name, supplier) of each supplier: `suppliers`, or the one `supplier` (named
+        'supplier'), or none."""
+        if self.supplier is not None:
+            return [("supplier", self.supplier)]
+        return [(s.name, s) for s in self.suppliers]
+
+    @property
+    def split(self) -> bool:
+        """Whether orders are split by share (else: the primary, or the first backup up)."""
+        return bool(self.suppliers) and self.suppliers[0].share is not None
+
+    @property
+    def loses(self) -> bool:
+        """Whether a request finding too little on hand is lost (else it waits)."""
+        return self.shortage == "lose"
 
 
 class Twin(_Spec):
@@ -658,6 +746,8 @@ def _zero_time_sources(twin: Twin) -> list[tuple[str, str]]:
     for m in twin.materials:
         if m.supplier and m.supplier.disruptions:
             items.append((f"materials[{m.name}].supplier.disruptions.every", m.supplier.disruptions.every))
+        items += [(f"materials[{m.name}].suppliers[{s.name}].disruptions.every", s.disruptions.every)
+                  for s in m.suppliers if s.disruptions]
     return [(path, "mean must be positive") for path, dist in items if dist.mean_value <= 0]
 
 
@@ -862,8 +952,11 @@ def _policy_references(twin: Twin) -> list[tuple[str, str]]:
         elif s.units is not None and s.units > item.capacity:
             problems.append((f"stresses[{s.name}].units", f"{s.units} exceeds the capacity ({item.capacity}) "
                              f"of '{s.target}'"))
-        elif s.kind in ("supplier_outage", "lead_time") and item.supplier is None:
+        elif s.kind in ("supplier_outage", "lead_time") and not item.sources:
             problems.append((f"stresses[{s.name}].target", f"material '{s.target}' has no supplier"))
+        elif s.supplier is not None and s.supplier not in [n for n, _ in item.sources if item.suppliers]:
+            problems.append((f"stresses[{s.name}].supplier", f"material '{s.target}' has no supplier named "
+                             f"'{s.supplier}' in its suppliers"))
         problems += [(f"stresses[{s.name}].classes.{c}", f"no class named '{c}'")
                      for c in s.classes or {} if c not in twin.classes]
     for rule in twin.contingency:
@@ -891,8 +984,15 @@ def _rule_references(rule: Rule, names: dict[str, dict[str, Any]]) -> list[tuple
     if action.reroute:
         wanted += [(f"{base}.action.reroute.from", "activities", action.reroute.from_),
                    (f"{base}.action.reroute.to", "activities", action.reroute.to)]
+    if action.switch:
+        wanted.append((f"{base}.action.switch.material", "materials", action.switch.material))
     problems = [(path, f"no {SINGULAR[kind]} named '{name}'") for path, kind, name in wanted
                 if name not in names[kind]]
+    switch = action.switch
+    if (switch and switch.material in names["materials"]
+            and switch.supplier not in [s.name for s in names["materials"][switch.material].suppliers]):
+        problems.append((f"{base}.action.switch.supplier", f"material '{switch.material}' has no "
+                         f"supplier named '{switch.supplier}' in its suppliers"))
     if action.reroute and action.reroute.from_ == action.reroute.to:
         problems.append((f"{base}.action.reroute.to", "must differ from `from`"))
     down = getattr(rule.when, "down", None)

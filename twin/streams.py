@@ -41,12 +41,20 @@ def maintenance_source(resource: str, unit: int) -> str:
     return f"resource.{resource}.{unit}.maintenance"
 
 
-def lead_time_source(material: str) -> str:
-    return f"material.{material}.lead_time"
+def lead_time_source(material: str, supplier: str | None = None) -> str:
+    """A material's one `supplier`'s lead times (supplier None), or those of one of its `suppliers`."""
+    base = f"material.{material}" if supplier is None else f"material.{material}.supplier.{supplier}"
+    return f"{base}.lead_time"
 
 
-def disruption_sources(material: str) -> tuple[str, str]:
-    return f"material.{material}.disruption.every", f"material.{material}.disruption.duration"
+def disruption_sources(material: str, supplier: str | None = None) -> tuple[str, str]:
+    base = f"material.{material}" if supplier is None else f"material.{material}.supplier.{supplier}"
+    return f"{base}.disruption.every", f"{base}.disruption.duration"
+
+
+def supplier_choice_source(material: str) -> str:
+    """The draw of the supplier of each order, where a material's orders are split by share."""
+    return f"material.{material}.supplier_choice"
 
 
 def surge_source(stress: str) -> str:

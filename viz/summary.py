@@ -85,6 +85,8 @@ def _rule_text(data: dict) -> str:
         act = f"order {action.order.quantity} {action.order.material}"
     elif action.overtime:
         act = f"+{action.overtime.units} {action.overtime.pool} on duty"
+    elif action.switch:
+        act = f"order {action.switch.material} from {action.switch.supplier} for {action.switch.duration:g}"
     else:
         assert action.reroute is not None
         act = f"send {action.reroute.from_} work to {action.reroute.to}"

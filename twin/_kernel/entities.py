@@ -34,6 +34,7 @@ from twin._kernel.events import (
     T_CLASS,
     T_END,
     T_LEAVE,
+    T_LOST_SALE,
     T_PRODUCE,
     T_START,
     URGENT,
@@ -128,6 +129,7 @@ from twin._kernel.layout import (
     M_SUCC_PTR,
     M_SUCC_TO,
     M_USES_CLS,
+    MT_SHORTAGE,
     ON_QUEUE,
     PROF_W,
     S_BFORM,
@@ -137,6 +139,7 @@ from twin._kernel.layout import (
     S_FILLED,
     S_FREE,
     S_HEAP,
+    S_LOSTS,
     S_POSITION,
     S_QCOUNT,
     S_REDIRECT,
@@ -152,6 +155,7 @@ from twin._kernel.layout import (
     _cls_act,
     _ent,
     _entf,
+    _mat,
     _reqs,
     _room,
 )
@@ -167,7 +171,7 @@ from twin._kernel.lines import (
 )
 from twin._kernel.queueing import _block, _patience, _preempt, _release_carried, _turned_away, _unblock
 from twin._kernel.rng import _generator, _sample
-from twin._kernel.stock import _review
+from twin._kernel.stock import _lost_sale, _review
 from twin._kernel.triggers import _watch
 
 
@@ -280,12 +284,34 @@ def _turns_away(mi, a):
 
 @njit(cache=True)
 def _after_units(si, sf, mi, mf, rg, slot, now):
-    if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _consume(si, sf, mi, mf, rg, slot, now):
-        if mi[M_QUEUEING]:
-            _patience(si, sf, mi, mf, rg, slot, now)
-        si[_ent(si, slot) + E_PHASE] = WAIT_STOCK
-        return
+    if _has(mi, 1, si[_ent(si, slot) + E_STEP]):
+        got = _consume(si, sf, mi, mf, rg, slot, now)
+        if got < 0:
+            _leave_unsold(si, sf, mi, slot, now, mf[F_WARMUP])
+            return
+        if got == 0:
+            if mi[M_QUEUEING]:
+                _patience(si, sf, mi, mf, rg, slot, now)
+            si[_ent(si, slot) + E_PHASE] = WAIT_STOCK
+            return
     _start_activity(si, sf, mi, mf, rg, slot, now)
+
+
+@njit(cache=True)
+def _leave_unsold(si, sf, mi, slot, now, w):
+    """Model._visit after a lost sale: out of the queue, the units it holds given back, and
+    out of the system unserved (a patience timer still running goes stale)."""
+    e = _ent(si, slot)
+    a = si[e + E_STEP]
+    si[e + E_TOKEN] = -1
+    si[e + E_PHASE] = 0
+    _level_add(sf, 1 + a, now, -1.0, w)
+    if _has(mi, 0, a):
+        _release_units(si, sf, mi, slot, now, w)
+        si[e + E_DOWN] = 0
+    if mi[M_CARRY] and mi[_act(mi, a) + AC_BLOCK]:
+        _unblock(si, sf, mi, a, now, w)
+    _leave(si, sf, mi, slot, now, w, False)
 
 
 @njit(cache=True)
@@ -325,11 +351,21 @@ def _resumed(si, sf, slot, now):
 
 @njit(cache=True)
 def _consume(si, sf, mi, mf, rg, slot, now):
-    """Model._consume: lower positions and review, then request the stock together."""
+    """Model._consume: lower positions and review, then request the stock together (1: taken
+    at once, 0: waits); or, finding too little of a `shortage: lose` material, a lost sale (-1)."""
     a = si[_ent(si, slot) + E_STEP]
     w = mf[F_WARMUP]
     lo, hi = _reqs(mi, 1, a)
     r, n_pool = mi[M_REQ], mi[M_NPOOL]
+    short = _lost_sale(si, mi, lo, hi)
+    if short >= 0:
+        _log(si, sf, now, T_LOST_SALE, si[_ent(si, slot) + E_NUM], short)
+        if now >= w:
+            for k in range(lo, hi):
+                s = mi[r + 2 * k] - n_pool
+                si[si[S_REQUESTS] + s] += 1
+                si[si[S_LOSTS] + s] += mi[_mat(mi, s) + MT_SHORTAGE]
+        return -1
     for k in range(lo, hi):
         s = mi[r + 2 * k] - n_pool
         si[si[S_POSITION] + s] -= mi[r + 2 * k + 1]
@@ -340,7 +376,7 @@ def _consume(si, sf, mi, mf, rg, slot, now):
             s = mi[r + 2 * k] - n_pool
             si[si[S_REQUESTS] + s] += 1
             si[si[S_FILLED] + s] += at_once
-    return at_once
+    return 1 if at_once else 0
 
 
 @njit(cache=True)

@@ -53,6 +53,8 @@ INIT_STRESS, STRESS_START, STRESS_END, SURGE = 18, 19, 20, 21  # a = stress row
 ACTIVATE, BACKUP_DELIVERY, OVERTIME_END, REROUTE_END, DOWN_CHECK = 22, 23, 24, 25, 26  # a = rule
 RENEGE, PREEMPTED = 27, 28  # a = entity slot; RENEGE's b: the patience timer's token
 BATCH_START, BATCH_DUE, BATCH_DONE = 29, 30, 31  # a = batch slot (DUE's b: its timer's token), member
+INIT_REVIEW, REVIEW = 32, 33  # periodic review: a = material; REVIEW's b: the review's number
+SWITCH_END = 34  # a = rule
 
 URGENT, NORMAL = 0, 1
 PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq
@@ -66,6 +68,8 @@ T_RENEGE, T_LOST, T_BALK, T_PREEMPT, T_BLOCKED = 12, 13, 14, 15, 16  # subject: 
 T_CLASS = 17  # a new entity's class (traced, not counted; only where the twin uses classes)
 T_MAINTENANCE, T_MAINTAINED, T_CREW = 18, 19, 20  # subject: unit index, name: pool; T_CREW traced only
 T_PRODUCE = 21  # stock a step produced (subject: amount, name: material; traced, not counted)
+T_LOST_SALE = 22  # subject: entity, name: the material it found too little of (shortage: lose)
+T_SUPPLIER = 23  # who an order of several suppliers' material went to (subject: quantity; not counted)
 
 # What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made
 # meanwhile wakes nobody: Request.on_grant is None).

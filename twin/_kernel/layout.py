@@ -45,20 +45,22 @@ M_CARE_EVERY, M_CARE_TIMES = 50, 51
 # in mf each activity's batch timeout (inf: none).
 M_BATCH, M_BATCH_F = 52, 53
 M_MAKE = 54  # 1 if some activity produces stock
-M_HEADER = 55
+M_MAT_F = 55  # per material in mf: periodic review (period, first review time), MATF_W floats
+M_NSUP, M_SUP, M_SUP_F = 56, 57, 58  # suppliers: count, int rows (SU_*), each one's share in mf
+M_HEADER = 59
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
 A_CLASS, ARR_W = 4, 5  # A_CLASS: the class of its entities where the twin does not use classes
 HOURS_PER_WEEK = 168
-ST_KIND, ST_TARGET, ST_UNITS, ST_STREAM, STRESS_W = 0, 1, 2, 3, 4
+ST_KIND, ST_TARGET, ST_UNITS, ST_STREAM, ST_SUPPLIER, STRESS_W = 0, 1, 2, 3, 4, 5  # ST_SUPPLIER -1: all
 STF_START, STF_END, STF_FACTOR, STF_MEAN, STRESS_FW = 0, 1, 2, 3, 4
 OUTAGE, EQUIPMENT_DOWN, ABSENCE, DEMAND_SURGE, FAILURE_RATE, LEAD_TIME = 0, 1, 2, 3, 4, 5  # STRESS_CODES
 RU_TRIGGER, RU_WATCH, RU_LEVEL, RU_ACTION, RU_TARGET, RU_TO, RU_AMOUNT = 0, 1, 2, 3, 4, 5, 6
 RU_LEAD, RU_LEAD_STREAM, RU_MAX, RULE_W = 7, 8, 9, 10
 RF_FOR, RF_DELAY, RF_DURATION, RULE_FW = 0, 1, 2, 3
 ON_STOCK, ON_QUEUE, ON_DOWN = 0, 1, 2  # TRIGGER_CODES
-DO_ORDER, DO_OVERTIME, DO_REROUTE = 0, 1, 2  # ACTION_CODES
+DO_ORDER, DO_OVERTIME, DO_REROUTE, DO_SWITCH = 0, 1, 2, 3  # ACTION_CODES
 LV_PER_POOL = 5  # busy, available, up, on duty, overtime
 PROF_W = 2 + HOURS_PER_WEEK
 AC_DUR, AC_DUR_STREAM, AC_BRANCH, AC_CAN_FAIL, AC_REQ, AC_SUCC_LO, AC_SUCC_HI = 0, 1, 2, 3, 4, 8, 9
@@ -78,8 +80,15 @@ P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3
 P_FAILS, P_FAIL_UP, P_FAIL_REPAIR = 7, 8, 9
 # planned maintenance (weekly times P_CARE_LO..P_CARE_HI), the crews' hidden activities (-1: none)
 P_CARE, P_CARE_DUR, P_CARE_LO, P_CARE_HI, P_CREW, P_CARE_CREW, POOL_W = 10, 11, 12, 13, 14, 15, 16
-MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY, MT_LEAD, MT_LEAD_STREAM = 0, 1, 2, 3, 4, 5, 6
-MT_DISRUPT, MT_EVERY, MT_DURATION, MT_EVERY_STREAM, MT_DURATION_STREAM, MAT_W = 7, 8, 9, 10, 11, 12
+MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY = 0, 1, 2, 3, 4
+# MT_SUP_LO..MT_SUP_HI: its supplier rows; MT_CHOICE_STREAM: the draw of a split by share (-1: none)
+MT_SUP_LO, MT_SUP_HI, MT_CHOICE_STREAM = 5, 6, 7
+MT_SHORTAGE, MAT_W = 8, 9  # MT_SHORTAGE 1: a request finding too little on hand is lost
+SU_MAT, SU_LEAD, SU_LEAD_STREAM, SU_DISRUPT, SU_EVERY, SU_DURATION = 0, 1, 2, 3, 4, 5
+SU_EVERY_STREAM, SU_DURATION_STREAM, SU_NAMED, SUP_W = 6, 7, 8, 9  # SU_NAMED: one of `suppliers`
+MTF_REVIEW, MTF_FIRST, MATF_W = 0, 1, 2
+# MT_POLICY codes (twin.compile): none, (s,S), (r,Q), periodic up to (MT_POINT -1: no point)
+POLICY_NONE, POLICY_UP_TO, POLICY_QUANTITY, POLICY_PERIODIC = 0, 1, 2, 3
 # AC_REQ..AC_REQ+3: (lo, hi) pair indices of the unit requests, then of the stock requests;
 # pair k is (line, amount) at mi[mi[M_REQ] + 2k]; line = pool, or n_pools + material.
 
@@ -107,7 +116,9 @@ S_BHEAD, S_BTAIL, S_DEAD, SF_DEAD = 64, 65, 66, 67
 S_CLSDUE = 68  # per class: due entities leaving after the warm-up, and how many were late
 S_CARE, SF_CREW = 69, 70  # per pool: (maintenances, crew waits) after the warm-up; the waits' total
 S_BFORM = 71  # per activity: the batch gathering there (slot + 1; 0: none)
-S_HEADER = 72
+S_LOSTS = 72  # per material: requests lost for want of stock (shortage: lose), after the warm-up
+S_SUPORD, S_SWITCH = 73, 74  # orders per supplier after the warm-up; per material a switch (-1: none)
+S_HEADER = 75
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -126,7 +137,7 @@ E_NUM, E_STEP, E_PHASE, E_DOWN, E_RUNNING, E_RESUME, E_TOKEN, E_NHELD, E_FREE = 
 E_SEQ, E_GRANTED, E_CLASS, E_PKEY, E_PNEXT, E_HELD = 9, 11, 12, 13, 14, 15
 EF_BORN, EF_QUEUED, EF_STARTED, EF_REMAINING, EF_DUE, EF_W = 0, 1, 2, 3, 4, 5  # EF_DUE -1: none
 H_KEY, H_KIND, H_A, H_B, HEAP_W = 0, 1, 2, 3, 4  # heap rows (int); times in sf
-D_STOCK, D_QTY, D_NEXT, D_FREE, DEL_W = 0, 1, 2, 3, 4  # delivery rows (int); lead in sf
+D_STOCK, D_QTY, D_NEXT, D_FREE, D_SUP, DEL_W = 0, 1, 2, 3, 4, 5  # delivery rows (int); lead in sf
 TR_KIND, TR_SUBJECT, TR_NAME, TR_W = 0, 1, 2, 3  # trace rows (int); times in sf
 
 
@@ -198,9 +209,12 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
                             c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair,
                             c.pool_care, c.care_dur, c.care_ptr[:-1], c.care_ptr[1:], crew_act[:, 0],
                             crew_act[:, 1]])
-    mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity, c.mat_lead,
-                           c.mat_lead_stream, c.mat_disrupt, c.mat_every, c.mat_duration, c.mat_every_stream,
-                           c.mat_duration_stream])
+    mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity,
+                           c.mat_sup_ptr[:-1], c.mat_sup_ptr[1:], c.mat_choice_stream, c.mat_shortage])
+    n_sup = len(c.sup_lead)
+    sup_mat = np.repeat(np.arange(n_mat), np.diff(c.mat_sup_ptr))
+    sup = np.column_stack([sup_mat, c.sup_lead, c.sup_lead_stream, c.sup_disrupt, c.sup_every, c.sup_duration,
+                           c.sup_every_stream, c.sup_duration_stream, c.sup_named])
     head[M_NACT], head[M_NPOOL], head[M_NUNIT], head[M_NMAT] = n_act, n_pool, n_unit, n_mat
     head[M_NARR], head[M_NDIST] = n_arr, n_dist
     head[M_NLV] = 1 + n_act + LV_PER_POOL * n_pool + 2 * n_mat
@@ -216,7 +230,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     # orders, grants (one per unit), units failing together, rule firings and backup orders.
     # A renege, a preemption or a chain of turned-away visits adds a few more of each.
     head[M_ROOM_HEAP] = n_mat + n_unit + 3 * n_rule + 12
-    head[M_ROOM_TRACE] = 2 * n_mat + 3 * n_unit + 3 * n_rule + 2 * n_act + 12  # + a skilled pool per grant
+    head[M_ROOM_TRACE] = 3 * n_mat + 3 * n_unit + 3 * n_rule + 2 * n_act + 12  # + a skilled pool per grant
     head[M_NCLS], head[M_USES_CLS], head[M_HAS_PRIO] = c.cls_flags
     put(M_DCODE, c.dist_code)
     put(M_EMP_PTR, c.emp_ptr)
@@ -236,7 +250,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_CAL_POINTS, c.cal_points, 1)
     put(M_POOL_F, np.column_stack([c.cal_week, c.cal_offset]), 1)
     put(M_PROF, np.column_stack([c.prof_clock, c.prof_rates]), 1)
-    put(M_STRESS, np.column_stack([c.st_kind, c.st_target, c.st_units, c.st_stream]))
+    put(M_STRESS, np.column_stack([c.st_kind, c.st_target, c.st_units, c.st_stream, c.st_supplier]))
     put(M_STRESS_F, np.column_stack([c.st_window, c.st_factor, c.st_mean]), 1)
     put(M_RULE, np.column_stack([c.ru_trigger, c.ru_watch, c.ru_level, c.ru_action, c.ru_target, c.ru_to,
                                  c.ru_amount, c.ru_lead, c.ru_lead_stream, c.ru_max]))
@@ -255,6 +269,10 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_CARE_EVERY, c.care_every, 1)
     put(M_CARE_TIMES, c.care_times, 1)
     put(M_BATCH_F, c.act_batch_timeout, 1)
+    put(M_MAT_F, c.mat_review, 1)
+    head[M_NSUP] = n_sup
+    put(M_SUP, sup.reshape(n_sup, SUP_W))
+    put(M_SUP_F, c.sup_share, 1)
     return np.concatenate(ints), np.concatenate(floats)
 
 
@@ -277,6 +295,11 @@ def _pool(mi, p):
 @njit(cache=True)
 def _mat(mi, s):
     return mi[M_MAT] + MAT_W * s
+
+
+@njit(cache=True)
+def _sup(mi, v):
+    return mi[M_SUP] + SUP_W * v
 
 
 @njit(cache=True)
@@ -327,7 +350,7 @@ def _dispatch_size(mi, n_ent):
 def _layout(mi, k_ent, k_heap, k_del, k_tr):
     """Zeroed state arrays with their header filled in for these capacities."""
     n_pool, n_unit, n_mat, n_act = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT], mi[M_NACT]
-    n_rule = mi[M_NRULE]
+    n_rule, n_sup = mi[M_NRULE], mi[M_NSUP]
     n_lines = n_pool + n_mat
     k_dh = _dispatch_size(mi, k_ent)
     ew = E_HELD + mi[M_HELD] + 2 * mi[M_CARRY] + 2 * mi[M_BATCH]
@@ -336,13 +359,14 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     pos = S_HEADER
     for key, size in ((S_UJOB, n_unit), (S_UFAILED, n_unit), (S_ONDUTY, n_pool), (S_CALWK, n_pool),
                       (S_CALBI, n_pool), (S_CALCUR, n_pool), (S_TACOUNT, _tallies(mi)), (S_COMPLETED, n_act),
-                      (S_POSITION, n_mat), (S_REQUESTS, n_mat), (S_FILLED, n_mat), (S_DISRUPTED, n_mat),
-                      (S_WHEAD, n_mat), (S_WTAIL, n_mat), (S_FREE, n_lines), (S_LHEAD, n_lines),
+                      (S_POSITION, n_mat), (S_REQUESTS, n_mat), (S_FILLED, n_mat), (S_DISRUPTED, n_sup),
+                      (S_WHEAD, n_sup), (S_WTAIL, n_sup), (S_FREE, n_lines), (S_LHEAD, n_lines),
                       (S_LLEN, n_lines), (S_PLEVEL, n_pool), (S_PABSENT, n_pool), (S_PEXTRA, n_pool),
                       (S_PDOWN, n_pool), (S_EXTRA, 1 + n_pool + n_rule), (S_RARMED, n_rule),
                       (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
-                      (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool), (S_BFORM, n_act)):
+                      (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool), (S_BFORM, n_act),
+                      (S_LOSTS, n_mat), (S_SUPORD, n_sup), (S_SWITCH, n_mat)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -377,8 +401,9 @@ def _new_state(mi, mf, trace_on):
     si, sf = _layout(mi, 64, k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
     si[C_TRACE_ON] = trace_on
     si[si[S_UJOB]:si[S_UJOB] + n_unit] = -1
-    si[si[S_WHEAD]:si[S_WHEAD] + n_mat] = -1
-    si[si[S_WTAIL]:si[S_WTAIL] + n_mat] = -1
+    si[si[S_WHEAD]:si[S_WHEAD] + mi[M_NSUP]] = -1
+    si[si[S_WTAIL]:si[S_WTAIL] + mi[M_NSUP]] = -1
+    si[si[S_SWITCH]:si[S_SWITCH] + n_mat] = -1
     si[si[S_REDIRECT]:si[S_REDIRECT] + mi[M_NACT]] = -1
     si[si[S_RARMED]:si[S_RARMED] + mi[M_NRULE]] = 1
     sf[si[SF_RSINCE]:si[SF_RSINCE] + mi[M_NRULE]] = -1.0

@@ -52,6 +52,7 @@ from twin._kernel.events import (
     INIT_DISRUPT,
     INIT_ENTITY,
     INIT_FAIL,
+    INIT_REVIEW,
     INIT_SHIFT,
     INIT_STRESS,
     INTERRUPT,
@@ -62,6 +63,7 @@ from twin._kernel.events import (
     RENEGE,
     REPAIR,
     RESUME,
+    REVIEW,
     SHIFT,
     URGENT,
     WAIT_CREW,
@@ -84,6 +86,7 @@ from twin._kernel.layout import (
     LEAD_TIME,
     M_BATCH,
     M_CARRY,
+    M_MAT_F,
     M_NACT,
     M_NARR,
     M_NCLS,
@@ -92,17 +95,17 @@ from twin._kernel.layout import (
     M_NPOOL,
     M_NRULE,
     M_NSTRESS,
+    M_NSUP,
     M_STRESS,
-    MT_DISRUPT,
-    MT_DURATION,
-    MT_DURATION_STREAM,
-    MT_EVERY,
-    MT_EVERY_STREAM,
+    MATF_W,
+    MT_POLICY,
+    MTF_FIRST,
     P_CARE,
     P_FAILS,
     P_HAS_CAL,
     P_UNIT_HI,
     P_UNIT_LO,
+    POLICY_PERIODIC,
     S_CARE,
     S_CLSDUE,
     S_COMPLETED,
@@ -110,8 +113,10 @@ from twin._kernel.layout import (
     S_EXTRA,
     S_FILLED,
     S_FREE,
+    S_LOSTS,
     S_QCOUNT,
     S_REQUESTS,
+    S_SUPORD,
     S_TACOUNT,
     S_TR,
     SF_CREW,
@@ -122,6 +127,11 @@ from twin._kernel.layout import (
     SF_TR,
     ST_KIND,
     STRESS_W,
+    SU_DISRUPT,
+    SU_DURATION,
+    SU_DURATION_STREAM,
+    SU_EVERY,
+    SU_EVERY_STREAM,
     TR_W,
     _copy,
     _ent,
@@ -130,13 +140,14 @@ from twin._kernel.layout import (
     _new_state,
     _pool,
     _room,
+    _sup,
     _tallies,
 )
 from twin._kernel.policies import _handle_policy
 from twin._kernel.queueing import _renege
 from twin._kernel.rng import _data, _generator, _sample
 from twin._kernel.shifts import _next_shift, _shift
-from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _recovered, _review
+from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _periodic_review, _recovered, _review
 from twin._kernel.upkeep import _crew_arrived, _down, _unit_next, _up
 
 
@@ -151,9 +162,9 @@ def _start(si, sf, mi):
         if mi[b + P_FAILS] or mi[b + P_CARE]:
             for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
                 _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
-    for s in range(mi[M_NMAT]):
-        if mi[_mat(mi, s) + MT_DISRUPT]:
-            _push(si, sf, 0.0, URGENT, INIT_DISRUPT, s, 0)
+    for v in range(mi[M_NSUP]):  # material by material, each one's suppliers in order
+        if mi[_sup(mi, v) + SU_DISRUPT]:
+            _push(si, sf, 0.0, URGENT, INIT_DISRUPT, v, 0)
 
 
 @njit(cache=True)
@@ -224,17 +235,22 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         _delivery_due(si, sf, mi, a, now, w)
     elif kind == RECOVERED:
         _recovered(si, sf, mi, a, now, w)
-    elif kind == INIT_DISRUPT:
-        mb = _mat(mi, a)
-        every = _sample(mi, mf, mi[mb + MT_EVERY], _generator(rg, mi[mb + MT_EVERY_STREAM]))
+    elif kind == INIT_DISRUPT:  # a: the supplier
+        vb = _sup(mi, a)
+        every = _sample(mi, mf, mi[vb + SU_EVERY], _generator(rg, mi[vb + SU_EVERY_STREAM]))
         _push(si, sf, now + every, NORMAL, DISRUPT_START, a, 0)
     elif kind == DISRUPT_START:
         _disrupt(si, sf, a, 1, now)
-        mb = _mat(mi, a)
-        duration = _sample(mi, mf, mi[mb + MT_DURATION], _generator(rg, mi[mb + MT_DURATION_STREAM]))
+        vb = _sup(mi, a)
+        duration = _sample(mi, mf, mi[vb + SU_DURATION], _generator(rg, mi[vb + SU_DURATION_STREAM]))
         _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
     elif kind == DISRUPT_END:
         _disruption_end(si, sf, mi, mf, rg, a, now)
+    elif kind == INIT_REVIEW:  # Model._reviews: the first review at first_review
+        at = mf[mi[M_MAT_F] + MATF_W * a + MTF_FIRST]
+        _push(si, sf, now + (at - now), NORMAL, REVIEW, a, 0)
+    elif kind == REVIEW:
+        _periodic_review(si, sf, mi, mf, rg, a, b, now)
     else:
         _handle_policy(si, sf, mi, mf, rg, now, kind, a, b)
 
@@ -322,8 +338,11 @@ def _simulate(mi, mf, rg, trace_on, out, every):
     si, sf = _new_state(mi, mf, trace_on)
     pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
     _start(pi, pf, pmi)
-    for s in range(mi[M_NMAT]):  # initial reviews, after disruptions start
-        _review(pi, pf, pmi, pmf, prg, s, 0.0)
+    for s in range(mi[M_NMAT]):  # initial reviews (periodic review: its process), after disruptions
+        if mi[_mat(mi, s) + MT_POLICY] == POLICY_PERIODIC:
+            _push(pi, pf, 0.0, URGENT, INIT_REVIEW, s, 0)
+        else:
+            _review(pi, pf, pmi, pmf, prg, s, 0.0)
     for k in range(mi[M_NARR]):
         _push(pi, pf, 0.0, URGENT, INIT_ARRIVAL, k, 0)
     for j in range(mi[M_NSTRESS]):  # processes of the windows that act in time
@@ -341,11 +360,11 @@ def _int_sizes(mi):
     """The sections of the ints of `_stats`, in order: events, tally counts, completed,
     requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
     lost, balked) per activity, per-class tally counts, (deadlock found, locked per
-    activity), (due, late) per class, (maintenances, crew waits) per pool. engine_fast._record
-    cuts them the same way."""
+    activity), (due, late) per class, (maintenances, crew waits) per pool, lost sales per
+    material, orders per supplier. engine_fast._record cuts them the same way."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     return (1, 2 + n_act, n_act, n_mat, n_mat, 1 + mi[M_NPOOL] + mi[M_NRULE], 4 * n_act,
-            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], 2 * mi[M_NPOOL])
+            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], 2 * mi[M_NPOOL], n_mat, mi[M_NSUP])
 
 
 @njit(cache=True)
@@ -362,7 +381,8 @@ def _stats(si, sf, mi, oi, of):
     places in si; of = [levels (value, last, area) ..., tally totals (per-class last), the
     deadlock's time, the crew waits' total per pool]."""
     starts = (C_EVENTS, si[S_TACOUNT], si[S_COMPLETED], si[S_REQUESTS], si[S_FILLED], si[S_EXTRA],
-              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_CARE])
+              si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_CARE],
+              si[S_LOSTS], si[S_SUPORD])
     sizes = _int_sizes(mi)
     at = 0
     for k in range(len(sizes)):

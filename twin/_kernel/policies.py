@@ -24,6 +24,7 @@ from twin._kernel.events import (
     STRESS_END,
     STRESS_START,
     SURGE,
+    SWITCH_END,
     T_DELIVERY,
     T_ORDER,
     _log,
@@ -36,11 +37,14 @@ from twin._kernel.layout import (
     DEMAND_SURGE,
     DO_ORDER,
     DO_OVERTIME,
+    DO_SWITCH,
     F_WARMUP,
     M_NPOOL,
     M_RULE_F,
     M_STRESS,
     M_STRESS_F,
+    MT_SUP_HI,
+    MT_SUP_LO,
     OUTAGE,
     P_UNIT_LO,
     RF_DURATION,
@@ -58,13 +62,16 @@ from twin._kernel.layout import (
     S_POSITION,
     S_REDIRECT,
     S_REPOCH,
+    S_SWITCH,
     ST_KIND,
+    ST_SUPPLIER,
     ST_TARGET,
     ST_UNITS,
     STF_END,
     STF_START,
     STRESS_FW,
     STRESS_W,
+    _mat,
     _pool,
 )
 from twin._kernel.lines import _dispatch_one
@@ -79,8 +86,11 @@ def _stress_edge(si, sf, mi, mf, j, change, now):
     b = mi[M_STRESS] + STRESS_W * j
     kind, target, units = mi[b + ST_KIND], mi[b + ST_TARGET], mi[b + ST_UNITS]
     w = mf[F_WARMUP]
-    if kind == OUTAGE:
-        _disrupt(si, sf, target, change, now)
+    if kind == OUTAGE:  # one supplier of the material, or all of them in order
+        mb, one = _mat(mi, target), mi[b + ST_SUPPLIER]
+        for v in range(mi[mb + MT_SUP_LO], mi[mb + MT_SUP_HI]):
+            if one < 0 or one == v:
+                _disrupt(si, sf, v, change, now)
     elif kind == ABSENCE:
         si[si[S_PABSENT] + target] += change * units
         _set_duty(si, sf, mi, target, now, w)
@@ -110,6 +120,9 @@ def _activate(si, sf, mi, mf, rg, r, now):
         si[si[S_PEXTRA] + target] += amount
         _set_duty(si, sf, mi, target, now, w)
         _push(si, sf, now + duration, NORMAL, OVERTIME_END, r, 0)
+    elif action == DO_SWITCH:  # the material's orders go to this supplier for a while
+        si[si[S_SWITCH] + target] = mi[b + RU_TO]
+        _push(si, sf, now + duration, NORMAL, SWITCH_END, r, 0)
     else:
         si[si[S_REDIRECT] + target] = mi[b + RU_TO]
         _push(si, sf, now + duration, NORMAL, REROUTE_END, r, 0)
@@ -152,6 +165,9 @@ def _handle_policy(si, sf, mi, mf, rg, now, kind, a, b):
         _rearm(si, sf, mi, a, now)
     elif kind == REROUTE_END:
         si[si[S_REDIRECT] + mi[_rule(mi, a) + RU_TARGET]] = -1
+        _rearm(si, sf, mi, a, now)
+    elif kind == SWITCH_END:
+        si[si[S_SWITCH] + mi[_rule(mi, a) + RU_TARGET]] = -1
         _rearm(si, sf, mi, a, now)
     elif kind == DOWN_CHECK and si[si[S_REPOCH] + a] == b:  # the spell it checks is still on
         _check(si, sf, mi, a, now)

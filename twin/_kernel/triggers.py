@@ -4,8 +4,9 @@
 activity's queue), `_check` fires an armed rule whose condition holds (`_holds`),
 `_units_down` and `_units_up` start and end the spells of `down` rules, `_rearm` arms a
 rule again after its action. `_stress_factor` is the product of the factors of the stress
-windows of a kind holding now. These are called from the allocation and the failures,
-which is why they sit below them; what the rules and stresses do is in `policies`.
+windows of a kind holding now (`_lead_factor`: of lead_time windows on one supplier). These
+are called from the allocation and the failures, which is why they sit below them; what the
+rules and stresses do is in `policies`.
 Reference in the SimPy engine: Model._holds, _check, _fire (the firing), _units_down,
 _units_up, _rearm, Watch; twin.engine_simpy._factor.
 """
@@ -16,6 +17,7 @@ from numba import njit
 
 from twin._kernel.events import ACTIVATE, DOWN_CHECK, NORMAL, T_CONTINGENCY, _log, _push
 from twin._kernel.layout import (
+    LEAD_TIME,
     M_NPOOL,
     M_NRULE,
     M_NSTRESS,
@@ -38,6 +40,7 @@ from twin._kernel.layout import (
     SF_RSINCE,
     SF_RTIMES,
     ST_KIND,
+    ST_SUPPLIER,
     ST_TARGET,
     STF_END,
     STF_FACTOR,
@@ -115,6 +118,21 @@ def _rearm(si, sf, mi, r, now):
 
 
 # -- stresses (twin.engine_simpy._factor) ---------------------------------------------
+@njit(cache=True)
+def _lead_factor(mi, mf, s, v, now):
+    """Model.slow_supply: the product of the factors of the lead_time windows holding now on
+    material s's supplier v (those naming it, and those naming no supplier)."""
+    factor = 1.0
+    for j in range(mi[M_NSTRESS]):
+        b, q = mi[M_STRESS] + STRESS_W * j, mi[M_STRESS_F] + STRESS_FW * j
+        if (mi[b + ST_KIND] == LEAD_TIME and mi[b + ST_TARGET] == s
+                and (mi[b + ST_SUPPLIER] < 0 or mi[b + ST_SUPPLIER] == v)
+                and mf[q + STF_START] <= now < mf[q + STF_END]):
+            factor *= mf[q + STF_FACTOR]
+    return factor
+
+
+
 @njit(cache=True)
 def _stress_factor(mi, mf, kind, target, now):
     """Model._factor: the product of the factors of `kind` windows on `target` holding now."""
