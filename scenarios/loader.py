@@ -65,6 +65,7 @@ def kpi_names(twin: Twin) -> list[str]:
                 names += [f"resources.{item.name}.crew_wait"] * bool(item.crews)
             if isinstance(item, Activity):
                 names += [f"activities.{item.name}.{kpi}" for kpi in item.leaving]
+                names += [f"activities.{item.name}.setups"] * any(item.setup_of(c) for c in twin.classes)
                 if twin.uses_classes:
                     names += [f"activities.{item.name}.by_class.{c}.wait" for c in twin.classes]
     if twin.uses_classes:

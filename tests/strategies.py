@@ -583,3 +583,20 @@ def assembly(draw: st.DrawFn, spec: Spec) -> Spec:
             act["produces"] = made or {mats[0]: 1}
         acts.append(act)
     return {**spec, "activities": acts}
+
+
+@st.composite
+def setups(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with set-ups (a step's, sometimes a class's own) on some activities that take units
+    and do not batch."""
+    classes = [c for a in spec["arrivals"] for c in (a.get("classes") or [a["name"]])]
+    acts = []
+    for act in spec["activities"]:
+        act = dict(act)
+        if (act.get("resources") or act.get("one_of")) and "batch" not in act and draw(st.integers(0, 1)):
+            if draw(st.booleans()):
+                act["setup"] = draw(durations(0.05, 2.0))
+            if not act.get("setup") or draw(st.booleans()):
+                act["class_setups"] = {classes[0]: draw(durations(0.05, 2.0))}
+        acts.append(act)
+    return {**spec, "activities": acts}

@@ -186,6 +186,8 @@ class CompiledTwin(NamedTuple):
     act_batch: np.ndarray  # batch size, 0: no batch
     act_batch_min: np.ndarray  # the fewest members a batch leaves with after its timeout
     act_batch_timeout: np.ndarray  # inf: none
+    act_setup_stream: np.ndarray  # -1: no set-ups
+    act_csetup: np.ndarray  # (n_act * n_classes): a class's set-up distribution row, -1: none
 
 
 class _Tables:
@@ -547,6 +549,9 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "act_level": _i([a.level_of(c) for a in acts for c in classes]),
         "act_cdur": _i([dist_or_none(a.class_durations.get(c)) for a in acts for c in classes]),
         "act_patience": _i([dist_or_none(a.patience_of(c)) for a in acts for c in classes]),
+        "act_csetup": _i([dist_or_none(a.setup_of(c)) for a in acts for c in classes]),
+        "act_setup_stream": _i([t.stream(streams.setup_source(a.name)) if any(a.setup_of(c) for c in classes)
+                                else -1 for a in acts]),
         "act_csucc": _i(csucc),
         "act_patience_stream": _i([
             t.stream(streams.patience_source(a.name)) if any(a.patience_of(c) for c in classes) else -1

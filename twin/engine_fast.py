@@ -30,8 +30,8 @@ from twin.spec import Twin
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
                "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class", "maintenance",
-               "maintained", "crew", "produce", "lost_sale", "supplier")
-ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked")  # trace rows naming an activity
+               "maintained", "crew", "produce", "lost_sale", "supplier", "setup")
+ACTIVITY_KINDS = ("renege", "lost", "balk", "preempt", "blocked", "setup")  # trace rows naming an activity
 
 
 class Packed:
@@ -129,9 +129,9 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
     n_sup = first_sup[-1]
     per_class = n_cls * (n_act + 1) if twin.uses_classes else 0
     (_, counts, completed, requests, filled, extra, queueing, class_counts, dead,
-     class_due, care, lost_sales, orders) = _sections(oi.tolist(), (
+     class_due, care, lost_sales, orders, setups) = _sections(oi.tolist(), (
         1, 2 + n_act, n_act, n_mat, n_mat, 1 + n_pool + n_rule, 4 * n_act, per_class, 1 + n_act, 2 * n_cls,
-        2 * n_pool, n_mat, n_sup))  # _kernel.loop._int_sizes
+        2 * n_pool, n_mat, n_sup, n_act))  # _kernel.loop._int_sizes
     late, repairs, activations = extra[0], extra[1:1 + n_pool], extra[1 + n_pool:]
     totals = of[3 * n_lv:3 * n_lv + 2 + n_act].tolist()
     class_totals = of[3 * n_lv + 2 + n_act:len(of) - 1 - n_pool].tolist()
@@ -157,6 +157,8 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
         record[f"activities.{act.name}.completed"] = float(completed[a])
         reached, abandoned, lost, balked = queueing[4 * a:4 * a + 4]
         record |= leaving_kpis(act, reached, (abandoned, lost, balked))
+        if any(act.setup_of(c) for c in classes):
+            record[f"activities.{act.name}.setups"] = float(setups[a])
         if twin.uses_classes:
             record |= {f"activities.{act.name}.by_class.{c}.wait": class_tally(a * len(classes) + k)
                        for k, c in enumerate(classes)}

@@ -109,6 +109,9 @@ class Step:
         self.reached = self.abandoned = self.lost = self.balked = 0  # entities reaching after warm-up
         self.class_wait = [Tally(model.warmup) for _ in classes]
         self.redirect: Step | None = None  # set while a reroute rule sends this work elsewhere
+        self.setups = [spec.setup_of(c) for c in classes]
+        self.setup_rng = model.stream(streams.setup_source(spec.name))
+        self.setups_done = 0  # set-ups after the warm-up
         self.batch = spec.batch
         self.forming: Forming | None = None  # the batch gathering here
         self.rules: list[Watch] = []  # queue rules watching this step
@@ -217,6 +220,7 @@ class Model:
         self.trace: list[tuple[float, str, int, str]] | None = [] if trace else None
         self.pools = [Pool(r, twin.calendar(r), self.warmup) for r in twin.resources]
         self.failing = twin.pools_that_go_down()  # jobs on these pools can be interrupted
+        self.has_setups = twin.has_setups
         self.pool_index = {p.name: i for i, p in enumerate(self.pools)}
         self.units = FifoAllocator([p.free_count() for p in self.pools], self._take_units)
         self.stocks = [Stock(m, self.warmup) for m in twin.materials]
@@ -430,6 +434,8 @@ class Model:
         step.class_wait[entity.klass].observe(env.now, env.now - visit.queued)
         self.log("start", entity.number, step.name)
         duration = step.duration_of(job.chosen if job else -1, entity.klass).sample(step.duration_rng)
+        if self.has_setups and job is not None:
+            duration = self._setup(entity, step, job, duration)
         if step.working_time is not None:  # that much working time, paused while closed
             duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
         if job is not None and step.interruptible:
@@ -506,6 +512,9 @@ class Model:
             step.class_wait[entity.klass].observe(now, now - visit.queued)
             self.log("start", entity.number, step.name)
         duration = step.duration_of(job.chosen if job else -1, first.klass).sample(step.duration_rng)
+        if self.has_setups and job is not None:  # a batch takes no set-up, but its units remember
+            for _, unit in job.held:
+                unit.last = first.klass
         if step.working_time is not None:
             duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
         if job is not None and step.interruptible:
@@ -521,6 +530,20 @@ class Model:
         for _, visit in members:
             assert visit.wake is not None
             visit.wake.succeed()
+
+    def _setup(self, entity: Entity, step: Step, job: Job, duration: float) -> float:
+        """A job whose units last served another class takes its set-up first (within its
+        hold); each unit then remembers this class."""
+        setup = step.setups[entity.klass]
+        if setup is not None and any(u.last >= 0 and u.last != entity.klass for _, u in job.held):
+            duration = duration + setup.sample(step.setup_rng)
+            if self.env.now >= self.warmup:
+                step.setups_done += 1
+            if self.trace is not None:  # traced, but not counted as an event
+                self.trace.append((self.env.now, "setup", entity.number, step.name))
+        for _, unit in job.held:
+            unit.last = entity.klass
+        return duration
 
     def _blocked(self, entity: Entity, step: Step, job: Job, upstream: Job) -> Generator:
         """Blocking after service: wait where it is, holding the units of the step before,
@@ -1100,6 +1123,8 @@ class Model:
             out[f"activities.{step.name}.completed"] = float(step.completed)
             out |= leaving_kpis(self.twin.activity(step.name), step.reached,
                                 (step.abandoned, step.lost, step.balked))
+            if any(step.setups):
+                out[f"activities.{step.name}.setups"] = float(step.setups_done)
             if self.twin.uses_classes:
                 out |= {f"activities.{step.name}.by_class.{c}.wait": tally.mean()
                         for c, tally in zip(self.classes, step.class_wait, strict=True)}

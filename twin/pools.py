@@ -8,12 +8,13 @@ from twin.spec import Resource
 
 
 class Unit:
-    __slots__ = ("failed", "index", "job")
+    __slots__ = ("failed", "index", "job", "last")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.failed = 0  # causes holding it down: its own failure, an equipment_down stress
         self.job: object | None = None  # the request holding this unit
+        self.last = -1  # the class of the last job it started (where the twin has set-ups)
 
 
 class Pool:

@@ -239,6 +239,10 @@ class Activity(_Spec):
     join: list[Probability] = []
     lost_to: Name | None = None
     batch: Batch | None = None
+    # Set-ups: when a unit it takes last served another class, the job first takes a set-up
+    # (the class's own, else `setup`), inside its hold.
+    setup: Dist | None = None
+    class_setups: dict[Name, Dist] = {}
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -287,11 +291,17 @@ class Activity(_Spec):
                              "units of a lower one in service)")
         if self.preempt and self.working_hours is not None:
             raise ValueError("preempt does not go with working_hours (time left would need two clocks)")
+        if (self.setup is not None or self.class_setups) and not waits_for_units:
+            raise ValueError("setup needs resources or one_of (a set-up is of the units a job takes)")
         if self.batch is not None:
             clash = [k for k in BATCH_EXCLUDES if getattr(self, k) not in (None, False, {}, [], "lose")]
             if clash:
                 raise ValueError(f"batch does not go with {clash[0]} (a batch waits and is served as one)")
         return self
+
+    def setup_of(self, klass: str) -> Dist | None:
+        """The set-up a unit switching to this class takes here (None: none)."""
+        return self.class_setups.get(klass, self.setup)
 
     def patience_of(self, klass: str) -> Dist | None:
         """How long an entity of this class waits here before it leaves (None: for ever)."""
@@ -370,9 +380,9 @@ class Activity(_Spec):
 
 OPTIONAL_ACTIVITY_KEYS = ("working_hours", "one_of", "durations", "class_durations", "class_next", "priority",
                           "preempt", "patience", "class_patience", "abandon_to", "queue_capacity", "join",
-                          "lost_to", "when_full", "batch", "produces")
+                          "lost_to", "when_full", "batch", "produces", "setup", "class_setups")
 BATCH_EXCLUDES = ("consumes", "produces", "class_durations", "priority", "preempt", "patience",
-                  "class_patience", "queue_capacity", "join", "when_full")
+                  "class_patience", "queue_capacity", "join", "when_full", "setup", "class_setups")
 
 
 class Shift(_Spec):
@@ -636,6 +646,11 @@ class Twin(_Spec):
         return data
 
     @property
+    def has_setups(self) -> bool:
+        """Whether some step takes set-ups: then every unit remembers the class it last served."""
+        return any(a.setup is not None or a.class_setups for a in self.activities)
+
+    @property
     def has_due_dates(self) -> bool:
         """Whether any arrival stream is due: then on_time, tardiness and late are KPIs."""
         return any(a.due is not None or a.class_due for a in self.arrivals)
@@ -649,7 +664,7 @@ class Twin(_Spec):
     def uses_classes(self) -> bool:
         """Whether the twin distinguishes classes: then per-class KPIs are reported."""
         return (any(a.classes for a in self.arrivals)
-                or any(x.priority or x.class_durations or x.class_next or x.class_patience
+                or any(x.priority or x.class_durations or x.class_next or x.class_patience or x.class_setups
                        for x in self.activities)
                 or bool(self.costs is not None and self.costs.per_late_class)
                 or any(s.classes for s in self.stresses))
@@ -784,7 +799,7 @@ def _class_references(twin: Twin, act: Activity, activities: set[str]) -> list[t
     known = twin.classes
     problems = [
         (f"{base}.{field}.{klass}", f"no class named '{klass}' (classes: {', '.join(known)})")
-        for field in ("class_durations", "class_next", "priority", "class_patience")
+        for field in ("class_durations", "class_next", "priority", "class_patience", "class_setups")
         for klass in getattr(act, field) if klass not in known
     ]
     for klass, branches in act.class_next.items():

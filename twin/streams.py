@@ -25,6 +25,10 @@ def duration_source(activity: str) -> str:
     return f"activity.{activity}.duration"
 
 
+def setup_source(activity: str) -> str:
+    return f"activity.{activity}.setup"
+
+
 def branch_source(activity: str) -> str:
     return f"activity.{activity}.branch"
 

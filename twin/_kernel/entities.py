@@ -36,6 +36,7 @@ from twin._kernel.events import (
     T_LEAVE,
     T_LOST_SALE,
     T_PRODUCE,
+    T_SETUP,
     T_START,
     URGENT,
     WAIT_BATCH,
@@ -73,6 +74,7 @@ from twin._kernel.layout import (
     AC_MAKE_LO,
     AC_PREEMPT,
     AC_QCAP,
+    AC_SETUP_STREAM,
     AC_SUCC_HI,
     AC_SUCC_LO,
     ACL_HI,
@@ -87,10 +89,12 @@ from twin._kernel.layout import (
     C_HEAP,
     C_SEQ,
     CA_DUR,
+    CA_SETUP,
     CA_SUCC,
     E_CLASS,
     E_DOWN,
     E_FREE,
+    E_HELD,
     E_NHELD,
     E_NUM,
     E_PHASE,
@@ -122,6 +126,7 @@ from twin._kernel.layout import (
     M_PROF,
     M_QUEUEING,
     M_REQ,
+    M_SETUP,
     M_ST_CLS,
     M_STRESS,
     M_STRESS_F,
@@ -144,6 +149,8 @@ from twin._kernel.layout import (
     S_QCOUNT,
     S_REDIRECT,
     S_REQUESTS,
+    S_SETUPS,
+    S_ULAST,
     SF_HEAP,
     ST_STREAM,
     ST_TARGET,
@@ -401,6 +408,8 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
     if d < 0:
         d = mi[b + AC_DUR]
     duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
+    if mi[M_SETUP] and needs:
+        duration = _setup(si, sf, mi, mf, rg, slot, a, duration, now)
     hours = mi[b + AC_HOURS]
     if hours >= 0:  # Model._serve: that much working time, paused while closed
         duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now
@@ -411,6 +420,34 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
         token = si[C_SEQ]
         si[e + E_TOKEN] = token
         _push(si, sf, now + duration, NORMAL, HOLD_END, slot, token)
+
+
+@njit(cache=True)
+def _setup(si, sf, mi, mf, rg, slot, a, duration, now):
+    """Model._setup: a set-up first where a unit the job holds last served another class; each
+    unit then remembers this class."""
+    e = _ent(si, slot)
+    klass = si[e + E_CLASS]
+    d = mi[_cls_act(mi, a, klass) + CA_SETUP]
+    if d >= 0:
+        switch = False
+        for i in range(si[e + E_NHELD]):
+            last = si[si[S_ULAST] + si[e + E_HELD + i]]
+            if last >= 0 and last != klass:
+                switch = True
+        if switch:
+            duration = duration + _sample(mi, mf, d, _generator(rg, mi[_act(mi, a) + AC_SETUP_STREAM]))
+            if now >= mf[F_WARMUP]:
+                si[si[S_SETUPS] + a] += 1
+            _trace(si, sf, now, T_SETUP, si[e + E_NUM], a)
+    _remember(si, e, klass)
+    return duration
+
+
+@njit(cache=True)
+def _remember(si, e, klass):
+    for i in range(si[e + E_NHELD]):
+        si[si[S_ULAST] + si[e + E_HELD + i]] = klass
 
 
 @njit(cache=True)
@@ -777,6 +814,8 @@ def _batch_start(si, sf, mi, mf, rg, batch, now):
     if d < 0:
         d = mi[b + AC_DUR]
     duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
+    if mi[M_SETUP] and _has(mi, 0, a):  # a batch takes no set-up, but its units remember
+        _remember(si, bb, si[bb + E_CLASS])
     hours = mi[b + AC_HOURS]
     if hours >= 0:
         duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now

@@ -69,6 +69,7 @@ T_CLASS = 17  # a new entity's class (traced, not counted; only where the twin u
 T_MAINTENANCE, T_MAINTAINED, T_CREW = 18, 19, 20  # subject: unit index, name: pool; T_CREW traced only
 T_PRODUCE = 21  # stock a step produced (subject: amount, name: material; traced, not counted)
 T_LOST_SALE = 22  # subject: entity, name: the material it found too little of (shortage: lose)
+T_SETUP = 24  # a job's set-up (subject: entity, name: activity; traced, not counted)
 T_SUPPLIER = 23  # who an order of several suppliers' material went to (subject: quantity; not counted)
 
 # What an entity waits for when woken by GRANTED (0: it waits on no event, so a grant made

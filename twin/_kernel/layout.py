@@ -47,7 +47,8 @@ M_BATCH, M_BATCH_F = 52, 53
 M_MAKE = 54  # 1 if some activity produces stock
 M_MAT_F = 55  # per material in mf: periodic review (period, first review time), MATF_W floats
 M_NSUP, M_SUP, M_SUP_F = 56, 57, 58  # suppliers: count, int rows (SU_*), each one's share in mf
-M_HEADER = 59
+M_SETUP = 59  # 1 if some activity takes set-ups: units then remember the class they last served
+M_HEADER = 60
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -71,8 +72,9 @@ AC_HOURS, AC_ALT_LO, AC_ALT_HI = 10, 11, 12
 AC_PATIENCE_STREAM, AC_QCAP, AC_JOIN_LO, AC_JOIN_HI, AC_BALK_STREAM = 13, 14, 15, 16, 17
 AC_ABANDON_TO, AC_LOST_TO, AC_PREEMPT, AC_BLOCK = 18, 19, 20, 21  # AC_BLOCK: when_full block
 AC_BATCH, AC_BATCH_MIN = 22, 23  # batch size (0: none), the fewest after its timeout
-AC_MAKE_LO, AC_MAKE_HI, ACT_W = 24, 25, 26  # pair indices (line, amount) of what it produces
-CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CLS_ACT_W = 0, 1, 2, 3, 4  # activity x class rows
+AC_MAKE_LO, AC_MAKE_HI = 24, 25  # pair indices (line, amount) of what it produces
+AC_SETUP_STREAM, ACT_W = 26, 27  # -1: no set-ups
+CA_LEVEL, CA_DUR, CA_PATIENCE, CA_SUCC, CA_SETUP, CLS_ACT_W = 0, 1, 2, 3, 4, 5  # activity x class rows
 ACL_LO, ACL_HI, ACL_STREAM, ARR_CLS_W = 0, 1, 2, 3  # per arrival: its class rows
 LEVEL_SHIFT = 40  # request key = level << LEVEL_SHIFT + request seq (twin.allocation)
 U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, U_CARE_STREAM, UNIT_W = 0, 1, 2, 3, 4, 5
@@ -118,7 +120,8 @@ S_CARE, SF_CREW = 69, 70  # per pool: (maintenances, crew waits) after the warm-
 S_BFORM = 71  # per activity: the batch gathering there (slot + 1; 0: none)
 S_LOSTS = 72  # per material: requests lost for want of stock (shortage: lose), after the warm-up
 S_SUPORD, S_SWITCH = 73, 74  # orders per supplier after the warm-up; per material a switch (-1: none)
-S_HEADER = 75
+S_ULAST, S_SETUPS = 75, 76  # per unit the class it last served (-1: none); per activity set-ups
+S_HEADER = 77
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -187,6 +190,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     act[:, AC_BATCH], act[:, AC_BATCH_MIN] = c.act_batch, c.act_batch_min
     head[M_BATCH] = int(c.act_batch.any())
     head[M_MAKE] = int(len(c.make_mat) > 0)
+    act[:, AC_SETUP_STREAM] = c.act_setup_stream
+    head[M_SETUP] = int((c.act_setup_stream >= 0).any())
     n_crew = len(c.crew_level)
     crews = np.zeros((n_crew, ACT_W), np.int64)  # hidden activities: only their unit requests
     crews[:, AC_ABANDON_TO:AC_LOST_TO + 1] = -1
@@ -202,7 +207,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     n_cls = int(c.cls_flags[0])
     crew_cls = np.zeros((n_crew * n_cls, CLS_ACT_W), np.int64)  # every class row: the crew's level
     crew_cls[:, CA_LEVEL] = np.repeat(c.crew_level, n_cls)
-    crew_cls[:, CA_DUR], crew_cls[:, CA_PATIENCE] = -1, -1
+    crew_cls[:, CA_DUR], crew_cls[:, CA_PATIENCE], crew_cls[:, CA_SETUP] = -1, -1, -1
     unit_index = np.array([u - c.unit_ptr[p] for u, p in enumerate(c.unit_pool)], np.int64)
     crew_act = np.where(c.pool_crew >= 0, n_act + c.pool_crew, -1).reshape(-1, 2)
     pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
@@ -257,7 +262,8 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     put(M_RULE_F, c.ru_times, 1)
     put(M_ARR_DUE, c.arr_due, 1)
     put(M_ALT, np.column_stack([c.alt_pool, c.alt_dur]).reshape(-1, 2))
-    put(M_CLS_ACT, np.vstack([np.column_stack([c.act_level, c.act_cdur, c.act_patience, c.act_csucc]),
+    put(M_CLS_ACT, np.vstack([np.column_stack([c.act_level, c.act_cdur, c.act_patience, c.act_csucc,
+                                               c.act_csetup]),
                               crew_cls]))
     put(M_SUCC_PTR, c.succ_ptr)
     put(M_ARR_CLS, np.column_stack([c.arr_cls_ptr[:-1], c.arr_cls_ptr[1:], c.arr_cls_stream]))
@@ -366,7 +372,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_RFIRED, n_rule), (S_REPOCH, n_rule), (S_REDIRECT, n_act), (S_QCOUNT, 4 * n_act),
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
                       (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool), (S_BFORM, n_act),
-                      (S_LOSTS, n_mat), (S_SUPORD, n_sup), (S_SWITCH, n_mat)):
+                      (S_LOSTS, n_mat), (S_SUPORD, n_sup), (S_SWITCH, n_mat), (S_ULAST, n_unit),
+                      (S_SETUPS, n_act)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -404,6 +411,7 @@ def _new_state(mi, mf, trace_on):
     si[si[S_WHEAD]:si[S_WHEAD] + mi[M_NSUP]] = -1
     si[si[S_WTAIL]:si[S_WTAIL] + mi[M_NSUP]] = -1
     si[si[S_SWITCH]:si[S_SWITCH] + n_mat] = -1
+    si[si[S_ULAST]:si[S_ULAST] + n_unit] = -1
     si[si[S_REDIRECT]:si[S_REDIRECT] + mi[M_NACT]] = -1
     si[si[S_RARMED]:si[S_RARMED] + mi[M_NRULE]] = 1
     sf[si[SF_RSINCE]:si[SF_RSINCE] + mi[M_NRULE]] = -1.0

@@ -116,6 +116,7 @@ from twin._kernel.layout import (
     S_LOSTS,
     S_QCOUNT,
     S_REQUESTS,
+    S_SETUPS,
     S_SUPORD,
     S_TACOUNT,
     S_TR,
@@ -361,10 +362,10 @@ def _int_sizes(mi):
     requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
     lost, balked) per activity, per-class tally counts, (deadlock found, locked per
     activity), (due, late) per class, (maintenances, crew waits) per pool, lost sales per
-    material, orders per supplier. engine_fast._record cuts them the same way."""
+    material, orders per supplier, set-ups per activity. engine_fast._record cuts them the same way."""
     n_act, n_mat = mi[M_NACT], mi[M_NMAT]
     return (1, 2 + n_act, n_act, n_mat, n_mat, 1 + mi[M_NPOOL] + mi[M_NRULE], 4 * n_act,
-            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], 2 * mi[M_NPOOL], n_mat, mi[M_NSUP])
+            _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], 2 * mi[M_NPOOL], n_mat, mi[M_NSUP], n_act)
 
 
 @njit(cache=True)
@@ -382,7 +383,7 @@ def _stats(si, sf, mi, oi, of):
     deadlock's time, the crew waits' total per pool]."""
     starts = (C_EVENTS, si[S_TACOUNT], si[S_COMPLETED], si[S_REQUESTS], si[S_FILLED], si[S_EXTRA],
               si[S_QCOUNT], si[S_TACOUNT] + 2 + mi[M_NACT], si[S_DEAD], si[S_CLSDUE], si[S_CARE],
-              si[S_LOSTS], si[S_SUPORD])
+              si[S_LOSTS], si[S_SUPORD], si[S_SETUPS])
     sizes = _int_sizes(mi)
     at = 0
     for k in range(len(sizes)):
