@@ -102,13 +102,18 @@ def visits(twin: Twin, trace: list[tuple[float, str, int, str]]) -> dict[int, li
                 spec = acts[name]
                 pending[subject] = spec.abandon_to if kind == "renege" else spec.lost_to
                 last[subject] = t
+        elif kind == "lost_sale":  # found too little of material `name` on hand: leaves unserved
+            target = pending.pop(subject, None)
+            out[subject].append({"activity": target, "reached": last[subject], "at": t, "how": kind,
+                                 "blocked": False})
+            pending[subject], last[subject] = None, t
         elif kind == "end":
             last[subject] = t
         elif kind == "blocked":  # it joins the queue when let in, which the trace does not say
             blocked_before[subject] = name
         elif kind == "leave":
             gone = out[subject][-1]["how"] if out[subject] else "start"
-            if gone in LEAVING:
+            if gone in (*LEAVING, "lost_sale"):
                 assert pending.pop(subject) is None and t == last[subject], f"{subject} left late"
             else:
                 assert subject not in pending
