@@ -152,3 +152,27 @@ def test_availability_counts_planned_downtime() -> None:
     weeks = (2000 - 150) / 168
     expected = 1 - 2 * math.ceil(weeks) / (2000 - 150)
     assert rep.record["resources.press.availability"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_pool_timeline_shows_crew_waits_maintenance_and_setups() -> None:
+    """The report's unit timeline: time down waiting for the crew, under repair and in planned
+    maintenance adds up to the engine's availability; set-ups are marks on the units."""
+    from viz.timeline import pool_gantt, unit_states
+
+    text = PLANT.replace("  - name: press\n    duration:", "  - name: press\n    setup: 0.2\n    duration:")
+    text = text.replace("arrivals: [{name: jobs,", "arrivals: [{name: jobs, classes: {a: 0.5, b: 0.5},")
+    twin = loads_twin(text)
+    rep = simulate_fast(twin, 3, 0, trace=True)
+    assert rep.trace is not None
+    states = unit_states(rep.trace, twin)
+    press = states[states["pool"] == "press"]
+    w, h = twin.warmup, twin.horizon
+    spans = press.assign(start=press["start"].clip(w, h), end=press["end"].clip(w, h))
+    time = (spans["end"] - spans["start"]).groupby(spans["state"]).sum()
+    down = sum(time.get(s, 0.0) for s in ("failed", "down, waiting for the crew", "planned maintenance"))
+    assert time["down, waiting for the crew"] > 0 and time["planned maintenance"] > 0
+    assert 1 - down / (4 * (h - w)) == pytest.approx(rep.record["resources.press.availability"], rel=1e-9)
+    marks = press[press["state"] == "set-up"]
+    assert len(marks) == sum(1 for e in rep.trace if e[1] == "setup") > 0
+    fig = pool_gantt(states, twin.time_unit, (w, w + 200))
+    assert "set-up" in [t.name for t in fig.data]

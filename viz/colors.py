@@ -14,7 +14,9 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 TARGET = "#C0392B"  # target lines and misses
 GOOD, BAD, NEUTRAL = "#D5F0DD", "#F8D7D3", "#F2F2F2"  # table cell fills
 HELD = "held, waiting for material"  # units granted to a job whose material is not there yet
-STATES = {"busy": "#0072B2", HELD: "#CC79A7", "idle": "#E8EEF4", "failed": "#D55E00", "off shift": "#BDBDBD"}
+CREW_WAIT, MAINTENANCE, SETUP = "down, waiting for the crew", "planned maintenance", "set-up"
+STATES = {"busy": "#0072B2", HELD: "#CC79A7", "idle": "#E8EEF4", "failed": "#D55E00", CREW_WAIT: "#F0A35E",
+          MAINTENANCE: "#6B8E23", "off shift": "#BDBDBD", SETUP: "#000000"}  # set-ups: marks, not spans
 
 
 def scenario_colors(names: Sequence[str]) -> dict[str, str]:

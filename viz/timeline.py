@@ -3,6 +3,9 @@
 Both are derived from an event trace `(time, kind, subject, name)`:
 - `failure`/`repair` carry the unit index and pool, `shift` the new on-duty level (units
   `0..level-1` are on shift); a unit going off shift while busy finishes its job first.
+  `maintenance`/`maintained` bracket planned maintenance; where repairs or maintenance need a
+  crew, the unit is "waiting for the crew" from going down until its `crew` row. A `setup`
+  row marks the units of that job (a set-up has no end in the trace: it is part of the hold).
 - Busy units are replayed with the engine's rule: the lowest-numbered free units are
   taken at `grant` (the trace row of the moment a request gets its units) and released at
   `end`, or at `preempt` (a higher class took them; the job, started already, is busy again
@@ -23,7 +26,7 @@ from plotly.subplots import make_subplots
 
 from twin.spec import Twin
 from viz.clock import Clock
-from viz.colors import HELD, STATES, TARGET
+from viz.colors import CREW_WAIT, HELD, MAINTENANCE, SETUP, STATES, TARGET
 from viz.labels import SHORT, time_label
 
 Trace = Sequence[tuple[float, str, int, str]]
@@ -35,14 +38,15 @@ class _Units:
     def __init__(self, name: str, capacity: int, on_duty: int, started: set[object]) -> None:
         self.name, self.on_duty, self.started = name, on_duty, started
         self.job: list[object | None] = [None] * capacity
-        self.failed = [False] * capacity
+        self.failed: list[str | None] = [None] * capacity  # why it is down: a STATES name
         self.since = [0.0] * capacity
         self.state = [self._state(i) for i in range(capacity)]
         self.rows: list[tuple[str, int, str, float, float]] = []
 
     def _state(self, i: int) -> str:
-        if self.failed[i]:
-            return "failed"
+        down = self.failed[i]
+        if down is not None:
+            return down
         if self.job[i] is not None:
             return "busy" if self.job[i] in self.started else HELD
         return "idle" if i < self.on_duty else "off shift"
@@ -71,14 +75,26 @@ def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
         r.name: _Units(r.name, r.capacity, _on_duty_at_zero(twin, r.name), started) for r in twin.resources
     }
     needs = {a.name: a.resources for a in twin.activities}
+    crewed = {r.name: {kind for kind, *_ in r.crews} for r in twin.resources}
     held: dict[tuple[int, str], list[tuple[str, int]]] = {}
     granted: dict[int, tuple[int, str]] = {}  # entity -> its job granted last
+    marks: list[tuple[str, int, str, float, float]] = []
+    down_for: dict[tuple[str, int], str] = {}  # (pool, unit) -> the state of its work once the crew is there
     for t, kind, subject, name in trace:
         touched: set[str] = set()
         if kind == "shift" and name in pools:
             pools[name].on_duty, touched = subject, {name}
-        elif kind in ("failure", "repair") and name in pools:
-            pools[name].failed[subject], touched = kind == "failure", {name}
+        elif kind in ("failure", "maintenance") and name in pools:
+            work = "repair" if kind == "failure" else "maintenance"
+            down_for[(name, subject)] = "failed" if kind == "failure" else MAINTENANCE
+            why = CREW_WAIT if work in crewed[name] else down_for[(name, subject)]
+            pools[name].failed[subject], touched = why, {name}
+        elif kind == "crew" and name in pools:  # the crew came: the repair or maintenance starts
+            pools[name].failed[subject], touched = down_for[(name, subject)], {name}
+        elif kind in ("repair", "maintained") and name in pools:
+            pools[name].failed[subject], touched = None, {name}
+        elif kind == "setup":
+            marks += [(p, i, SETUP, t, t) for p, i in held.get((subject, name), [])]
         elif kind == "grant":
             job = (subject, name)
             held[job] = [(p, i) for p, k in needs[name].items() for i in pools[p].take(k, job)]
@@ -108,7 +124,7 @@ def unit_states(trace: Trace, twin: Twin) -> pd.DataFrame:
             if twin.horizon > pool.since[i]
         ]
     return pd.DataFrame(
-        [r for p in pools.values() for r in p.rows], columns=["pool", "unit", "state", "start", "end"]
+        [r for p in pools.values() for r in p.rows] + marks, columns=["pool", "unit", "state", "start", "end"]
     )
 
 
@@ -166,6 +182,13 @@ def pool_gantt(
     fig = go.Figure()
     for state, color in STATES.items():
         part = seg[seg["state"] == state]
+        if state == SETUP:  # instants: a mark where a job's set-up began
+            at = part["start"] if clock is None else clock.dates(part["start"])
+            fig.add_trace(go.Scatter(
+                y=part["row"], x=at, mode="markers", name=state,
+                marker={"color": color, "symbol": "line-ns-open", "size": 12},
+                hovertemplate=f"%{{y}} {state} at %{{x}}<extra></extra>"))
+            continue
         length = part["end"] - part["start"]
         fig.add_trace(
             go.Bar(
