@@ -506,7 +506,8 @@ def queueing(draw: st.DrawFn, spec: Spec) -> Spec:
 @st.composite
 def upkeep(draw: st.DrawFn, spec: Spec) -> Spec:
     """`spec` with planned maintenance (by age, weekly, or both) on some pools, and repair and
-    maintenance crews taken from pools that never go down, some of them urgent. Activities on a
+    maintenance crews taken from pools that never go down, some of them urgent, and units that
+    wear by operating time or by jobs. Activities on a
     pool that now goes down lose `working_hours` (the spec forbids the two together)."""
     pools = [dict(p) for p in spec.get("resources", [])]
     downed = {s["target"] for s in spec.get("stresses", []) if s["kind"] == "equipment_down"}
@@ -535,6 +536,9 @@ def upkeep(draw: st.DrawFn, spec: Spec) -> Spec:
                 if draw(st.booleans()):
                     pool[field]["urgent"] = True
     down |= {p["name"] for p in pools if "maintenance" in p}
+    for pool in pools:  # wear by use where something wears out
+        if ("failures" in pool or "every" in pool.get("maintenance", {})) and draw(st.integers(0, 2)) == 0:
+            pool["wear"] = draw(st.sampled_from(["operating", "jobs"]))
     acts = [{k: v for k, v in a.items()
              if k != "working_hours" or not (set(a.get("resources", {})) | set(a.get("one_of", []))) & down}
             for a in spec["activities"]]

@@ -176,3 +176,32 @@ def test_the_pool_timeline_shows_crew_waits_maintenance_and_setups() -> None:
     assert len(marks) == sum(1 for e in rep.trace if e[1] == "setup") > 0
     fig = pool_gantt(states, twin.time_unit, (w, w + 200))
     assert "set-up" in [t.name for t in fig.data]
+
+
+@pytest.mark.parametrize("engine", [simulate, simulate_fast])
+def test_a_unit_that_wears_by_jobs_goes_down_after_that_many(engine: Any) -> None:
+    """Uptime 7 jobs and maintenance every 5: the press is maintained as its 5th job since its
+    last renewal ends, and never fails."""
+    text = """
+name: counter
+horizon: 500
+arrivals: [{name: jobs, interarrival: {dist: exponential, mean: 0.8}, route: stamp}]
+activities: [{name: stamp, duration: {dist: exponential, mean: 0.4}, resources: {press: 1}}]
+resources:
+  - name: press
+    capacity: 1
+    wear: jobs
+    failures: {uptime: 7, repair: 1}
+    maintenance: {every: 5, duration: 0.5}
+"""
+    rep = engine(loads_twin(text), 4, 0, trace=True)
+    assert rep.trace is not None
+    done, last_end = 0, -1.0
+    for t, kind, _, _ in rep.trace:
+        if kind == "end":
+            done, last_end = done + 1, t
+        elif kind == "maintenance":
+            assert done == 5 and t == last_end, f"maintained after {done} jobs at {t}"
+            done = 0
+        assert kind != "failure", "a press maintained every 5 jobs never reaches 7"
+    assert rep.record["resources.press.maintenances"] > 20

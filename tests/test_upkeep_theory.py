@@ -44,3 +44,18 @@ def test_without_maintenance_age_replacement_is_plain_availability() -> None:
     mtbf = theory.weibull_mean(2.5, 20.0)
     assert theory.age_replacement_availability(2.5, 20.0, 1e4, 3.0, 1.0) == pytest.approx(
         theory.availability(mtbf, 3.0), rel=1e-9)
+
+
+def test_failures_in_operating_time_match_mg1_with_interruptions() -> None:
+    """A machine that fails only while it works (rate theta per operating hour, repairs of mean
+    r, preemptive-resume): a job of length S takes C = S + the repairs of Poisson(theta S)
+    failures, so E[C] = s (1 + theta r) and E[C^2] = 2 theta r^2 s + 2 s^2 (1 + theta r)^2 for
+    exponential S and R; the wait is Pollaczek-Khinchine's, and the machine is down
+    lambda s theta r of the time."""
+    lam, s, theta, r = 0.5, 1.0, 0.1, 1.0
+    first = s * (1 + theta * r)
+    second = 2 * theta * r**2 * s + 2 * s**2 * (1 + theta * r) ** 2
+    wait = lam * second / (2 * (1 - lam * first))
+    recs = run(twin_file("operating_wear_mg1"), 20, 61, engine="fast").records
+    check_against_theory(recs, {"activities.machine.wait": wait,
+                                "resources.press.availability": 1 - lam * s * theta * r})

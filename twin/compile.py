@@ -51,6 +51,7 @@ STRESS_CODES = {
     "supplier_outage": 0, "equipment_down": 1, "staff_absence": 2, "demand_surge": 3,
     "failure_rate": 4, "lead_time": 5,
 }
+WEAR_CODES = {"calendar": 0, "operating": 1, "jobs": 2}
 TRIGGER_CODES = {"stock": 0, "queue": 1, "down": 2}
 ACTION_CODES = {"order": 0, "overtime": 1, "reroute": 2, "switch": 3}
 
@@ -121,6 +122,7 @@ class CompiledTwin(NamedTuple):
     crew_pool: np.ndarray
     crew_amount: np.ndarray
     crew_level: np.ndarray  # its priority level: -1 urgent, else 0
+    pool_wear: np.ndarray  # how its units age: WEAR_CODES
     # materials and suppliers
     mat_initial: np.ndarray
     mat_policy: np.ndarray
@@ -376,6 +378,7 @@ def _care(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
         "crew_pool": _i([pools[name] for crew, _ in crews for name in crew]),
         "crew_amount": _i([n for crew, _ in crews for n in crew.values()]),
         "crew_level": _i([-1 if urgent else 0 for _, urgent in crews]),
+        "pool_wear": _i([WEAR_CODES[r.wear] for r in res]),
     }
 
 

@@ -219,6 +219,10 @@ class Model:
         self.events = 0
         self.trace: list[tuple[float, str, int, str]] | None = [] if trace else None
         self.pools = [Pool(r, twin.calendar(r), self.warmup) for r in twin.resources]
+        for pool in self.pools:
+            if pool.spec.wear == "operating":
+                pool.on_busy = self._wear_busy
+        self.wears_by_jobs = {i for i, r in enumerate(twin.resources) if r.wear == "jobs"}
         self.failing = twin.pools_that_go_down()  # jobs on these pools can be interrupted
         self.has_setups = twin.has_setups
         self.pool_index = {p.name: i for i, p in enumerate(self.pools)}
@@ -447,6 +451,8 @@ class Model:
         else:
             yield env.timeout(duration)
         self.log("end", entity.number, step.name)  # before the release: the grants it makes follow it
+        if self.wears_by_jobs and job is not None:
+            self._jobs_done(job)
         if step.produces:
             self._produce(step)
         nxt = step.choose_next(entity.klass)
@@ -523,6 +529,8 @@ class Model:
             yield env.timeout(duration)
         for entity, _ in members:
             self.log("end", entity.number, step.name)
+        if self.wears_by_jobs and job is not None:  # one batch is one job
+            self._jobs_done(job)
         if job is not None:
             self._release(job)
         if env.now >= self.warmup:
@@ -746,6 +754,9 @@ class Model:
         """Up until the unit fails or its planned maintenance is due, whichever comes first (a
         failure on a tie), then down: waiting for its crew if it has one, then repaired or
         maintained, and as good as new. An uptime cut short by maintenance is not used."""
+        if pool.spec.wear != "calendar":
+            yield from self._worn_life(pool, unit)
+            return
         failures, care = pool.spec.failures, pool.spec.maintenance
         index = self.pool_index[pool.name]
         up_rng = self.stream(streams.uptime_source(pool.name, unit.index))
@@ -788,6 +799,96 @@ class Model:
                     pool.maintenances += 1
                 else:
                     pool.repairs += 1
+
+    def _worn_life(self, pool: Pool, unit: Unit) -> Generator:
+        """Model._unit_life where units wear by use: up until its use reaches the uptime drawn
+        (or `maintenance.every`, whichever is less; a failure on a tie) or a weekly maintenance
+        time comes, whichever first; then down as in calendar time. Use is operating time or
+        jobs done (`_wear_busy`, `_wear_job`)."""
+        failures, care = pool.spec.failures, pool.spec.maintenance
+        index = self.pool_index[pool.name]
+        up_rng = self.stream(streams.uptime_source(pool.name, unit.index))
+        repair_rng = self.stream(streams.repair_source(pool.name, unit.index))
+        care_rng = self.stream(streams.maintenance_source(pool.name, unit.index))
+        weekly = self.maintenance_times[index]
+        while True:
+            up = math.inf
+            if failures is not None:
+                up = failures.uptime.sample(up_rng)
+                if storms := self.failure_storms[index]:
+                    up = up / _factor(storms, self.env.now)
+            every = care.every if care is not None and care.every is not None else math.inf
+            k = bisect.bisect_right(weekly, self.env.now)
+            if math.isinf(up) and math.isinf(every) and k == len(weekly):
+                return
+            unit.cycle += 1
+            unit.left, unit.kind = min(up, every), every < up
+            unit.wearing = True
+            unit.due = due = self.env.event()
+            if k < len(weekly):
+                cycle = unit.cycle
+                self._after(weekly[k] - self.env.now, lambda c=cycle: self._weekly_due(unit, c))
+            if pool.spec.wear == "operating" and unit.job is not None and not unit.failed:
+                self._wear_busy(unit, True)
+            maintain = bool((yield due))
+            self._fail(index, unit, maintain)
+            crew = self.crews[index][int(maintain)]
+            held = None
+            if crew is not None:
+                held = yield from self._call_crew(pool, unit, crew)
+            if maintain:
+                assert care is not None
+                yield self.env.timeout(care.duration.sample(care_rng))
+            else:
+                assert failures is not None
+                yield self.env.timeout(failures.repair.sample(repair_rng))
+            self._repair(index, unit, maintain)
+            if held is not None:
+                self.units.dispatch(self._give_back(held))
+            if self.env.now >= self.warmup:
+                if maintain:
+                    pool.maintenances += 1
+                else:
+                    pool.repairs += 1
+
+    def _wear_busy(self, unit: Unit, busy: bool) -> None:
+        """A unit that wears by operating time starts or stops working: its wear runs out after
+        what is left of its use (a timeout), or what is left is counted down."""
+        if not unit.wearing:
+            return
+        now = self.env.now
+        if busy:
+            unit.since = now
+            timer = unit.timer = self.env.timeout(unit.left)
+            timer.callbacks.append(lambda event: self._worn(unit, event))
+        elif unit.timer is not None:
+            unit.left = max(0.0, unit.left - (now - unit.since))
+            unit.timer = None
+
+    def _worn(self, unit: Unit, timer: Any) -> None:
+        if timer is unit.timer and unit.wearing:
+            self._due(unit, unit.kind)
+
+    def _jobs_done(self, job: Job) -> None:
+        for index, unit in job.held:
+            if index in self.wears_by_jobs:
+                self._wear_job(unit)
+
+    def _wear_job(self, unit: Unit) -> None:
+        """A unit that wears by jobs finished one: down when that reaches its uptime or `every`."""
+        if unit.wearing:
+            unit.left -= 1
+            if unit.left <= 0:
+                self._due(unit, unit.kind)
+
+    def _weekly_due(self, unit: Unit, cycle: int) -> None:
+        if unit.wearing and unit.cycle == cycle:
+            self._due(unit, True)
+
+    def _due(self, unit: Unit, maintain: bool) -> None:
+        unit.wearing, unit.timer = False, None
+        assert unit.due is not None
+        unit.due.succeed(maintain)  # type: ignore[attr-defined]
 
     def _call_crew(self, pool: Pool, unit: Unit,
                    crew: tuple[tuple[tuple[int, int], ...], int]) -> Generator[Any, Any, Request]:

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from twin.calendar import WeeklyCalendar
 from twin.monitors import Level, Tally
 from twin.spec import Resource
 
 
 class Unit:
-    __slots__ = ("failed", "index", "job", "last")
+    __slots__ = ("cycle", "due", "failed", "index", "job", "kind", "last", "left", "since", "timer",
+                 "wearing")
 
     def __init__(self, index: int) -> None:
         self.index = index
         self.failed = 0  # causes holding it down: its own failure, an equipment_down stress
         self.job: object | None = None  # the request holding this unit
         self.last = -1  # the class of the last job it started (where the twin has set-ups)
+        # Wear by use (Resource.wear): whether its life waits for wear, the use left until it
+        # goes down (and for maintenance or not), since when it works, the pending timeout of
+        # its wear, the event its life waits on, and the number of its up spell (weekly timers).
+        self.wearing, self.left, self.kind, self.since = False, 0.0, False, 0.0
+        self.timer: object | None = None
+        self.due: object | None = None
+        self.cycle = 0
 
 
 class Pool:
@@ -41,6 +51,7 @@ class Pool:
         self.overtime = Level(warmup)
         self.down = 0  # units failed now
         self.repairs = 0  # repairs finished after the warm-up
+        self.on_busy: Callable[[Unit, bool], None] | None = None  # wear by operating time
         self.maintenances = 0  # planned maintenance finished after the warm-up
         self.crew_wait = Tally(warmup)  # repairs' and maintenance's waits for their crews
 
@@ -61,6 +72,8 @@ class Pool:
             if self.is_free(unit):
                 unit.job = job
                 taken.append(unit)
+                if self.on_busy is not None:
+                    self.on_busy(unit, True)
                 if len(taken) == count:
                     break
         self.busy.add(now, count)
@@ -73,6 +86,8 @@ class Pool:
         unit.job = None
         if unit.failed:
             return False
+        if self.on_busy is not None:
+            self.on_busy(unit, False)
         self.busy.add(now, -1)
         if unit.index < self.on_duty:
             return True
@@ -89,6 +104,8 @@ class Pool:
         if counted:
             self.available.add(now, -1)
         if unit.job is not None:
+            if self.on_busy is not None:
+                self.on_busy(unit, False)
             self.busy.add(now, -1)
         return was_free
 
@@ -100,6 +117,8 @@ class Pool:
         if unit.job is not None or unit.index < self.on_duty:
             self.available.add(now, 1)
         if unit.job is not None:
+            if self.on_busy is not None:
+                self.on_busy(unit, True)
             self.busy.add(now, 1)
         return self.is_free(unit)
 

@@ -477,10 +477,25 @@ class Resource(_Spec):
     shifts: list[Shift] | None = None  # None: always `capacity` on duty
     failures: Failures | None = None
     maintenance: Maintenance | None = None
+    # How a unit ages for `failures.uptime` and `maintenance.every`: all the time (calendar),
+    # only while it works (operating: holding a job and up), or by jobs done (jobs: both count
+    # jobs, the unit going down when a job ends that reaches them). Weekly maintenance keeps the clock.
+    wear: Literal["calendar", "operating", "jobs"] = "calendar"
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        return _drop_empty(handler(self), ("maintenance",))
+        data = _drop_empty(handler(self), ("maintenance",))
+        if data.get("wear") == "calendar":
+            data.pop("wear")
+        return data
+
+    @model_validator(mode="after")
+    def _wears(self) -> Resource:
+        aged = self.maintenance is not None and self.maintenance.every is not None
+        by_use = self.failures is not None or aged
+        if self.wear != "calendar" and not by_use:
+            raise ValueError(f"wear: {self.wear} needs failures or maintenance.every (what wears out)")
+        return self
 
     @property
     def crews(self) -> list[tuple[str, dict[str, int], bool]]:

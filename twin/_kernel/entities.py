@@ -134,6 +134,7 @@ from twin._kernel.layout import (
     M_SUCC_PTR,
     M_SUCC_TO,
     M_USES_CLS,
+    M_WEAR,
     MT_SHORTAGE,
     ON_QUEUE,
     PROF_W,
@@ -176,6 +177,7 @@ from twin._kernel.lines import (
     _request,
     _withdraw,
 )
+from twin._kernel.pools import _jobs_done
 from twin._kernel.queueing import _block, _patience, _preempt, _release_carried, _turned_away, _unblock
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.stock import _lost_sale, _review
@@ -488,6 +490,8 @@ def _finish(si, sf, mi, mf, rg, slot, now):
     si[e + E_TOKEN] = -1
     si[e + E_RUNNING] = 0
     _log(si, sf, now, T_END, si[e + E_NUM], a)  # before the release: the grants it makes follow it
+    if mi[M_WEAR] & 2:
+        _jobs_done(si, sf, mi, e, now)
     if mi[M_MAKE]:
         _produce(si, sf, mi, a, now, w)
     nxt = _choose_next(mi, mf, rg, a, si[e + E_CLASS])
@@ -843,6 +847,8 @@ def _batch_end(si, sf, mi, mf, batch, now):
         _log(si, sf, now, T_END, si[_ent(si, m - 1) + E_NUM], a)
         n += 1
         m = si[_bwords(si, mi, _ent(si, m - 1))]
+    if mi[M_WEAR] & 2:  # one batch is one job
+        _jobs_done(si, sf, mi, bb, now)
     if _has(mi, 0, a):
         _release_units(si, sf, mi, batch, now, w)
     if now >= w:

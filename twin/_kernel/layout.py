@@ -48,7 +48,8 @@ M_MAKE = 54  # 1 if some activity produces stock
 M_MAT_F = 55  # per material in mf: periodic review (period, first review time), MATF_W floats
 M_NSUP, M_SUP, M_SUP_F = 56, 57, 58  # suppliers: count, int rows (SU_*), each one's share in mf
 M_SETUP = 59  # 1 if some activity takes set-ups: units then remember the class they last served
-M_HEADER = 60
+M_WEAR = 60  # bit 1: some pool wears by operating time, bit 2: by jobs (P_WEAR: 1, 2)
+M_HEADER = 61
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -81,7 +82,8 @@ U_POOL, U_INDEX, U_UP_STREAM, U_REPAIR_STREAM, U_CARE_STREAM, UNIT_W = 0, 1, 2, 
 P_CAP, P_DUTY0, P_UNIT_LO, P_UNIT_HI, P_HAS_CAL, P_CAL_LO, P_CAL_HI = 0, 1, 2, 3, 4, 5, 6
 P_FAILS, P_FAIL_UP, P_FAIL_REPAIR = 7, 8, 9
 # planned maintenance (weekly times P_CARE_LO..P_CARE_HI), the crews' hidden activities (-1: none)
-P_CARE, P_CARE_DUR, P_CARE_LO, P_CARE_HI, P_CREW, P_CARE_CREW, POOL_W = 10, 11, 12, 13, 14, 15, 16
+P_CARE, P_CARE_DUR, P_CARE_LO, P_CARE_HI, P_CREW, P_CARE_CREW = 10, 11, 12, 13, 14, 15
+P_WEAR, POOL_W = 16, 17  # how its units age: 0 calendar, 1 operating time, 2 jobs
 MT_INITIAL, MT_POLICY, MT_POINT, MT_UP_TO, MT_QUANTITY = 0, 1, 2, 3, 4
 # MT_SUP_LO..MT_SUP_HI: its supplier rows; MT_CHOICE_STREAM: the draw of a split by share (-1: none)
 MT_SUP_LO, MT_SUP_HI, MT_CHOICE_STREAM = 5, 6, 7
@@ -121,7 +123,11 @@ S_BFORM = 71  # per activity: the batch gathering there (slot + 1; 0: none)
 S_LOSTS = 72  # per material: requests lost for want of stock (shortage: lose), after the warm-up
 S_SUPORD, S_SWITCH = 73, 74  # orders per supplier after the warm-up; per material a switch (-1: none)
 S_ULAST, S_SETUPS = 75, 76  # per unit the class it last served (-1: none); per activity set-ups
-S_HEADER = 77
+# Wear by use, per unit: ints (wearing, for maintenance, up spell number, token of its wear
+# timeout or -1), floats (use left, working since).
+S_UWEAR, SF_UWEAR = 77, 78
+UW_WEARING, UW_KIND, UW_CYCLE, UW_TIMER, UWEAR_W = 0, 1, 2, 3, 4
+S_HEADER = 79
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -192,6 +198,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     head[M_MAKE] = int(len(c.make_mat) > 0)
     act[:, AC_SETUP_STREAM] = c.act_setup_stream
     head[M_SETUP] = int((c.act_setup_stream >= 0).any())
+    head[M_WEAR] = int((c.pool_wear == 1).any()) + 2 * int((c.pool_wear == 2).any())
     n_crew = len(c.crew_level)
     crews = np.zeros((n_crew, ACT_W), np.int64)  # hidden activities: only their unit requests
     crews[:, AC_ABANDON_TO:AC_LOST_TO + 1] = -1
@@ -213,7 +220,7 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
     pool = np.column_stack([c.pool_cap, c.pool_on_duty0, c.unit_ptr[:-1], c.unit_ptr[1:], c.pool_has_cal,
                             c.cal_ptr[:-1], c.cal_ptr[1:], c.pool_fails, c.fail_up, c.fail_repair,
                             c.pool_care, c.care_dur, c.care_ptr[:-1], c.care_ptr[1:], crew_act[:, 0],
-                            crew_act[:, 1]])
+                            crew_act[:, 1], c.pool_wear])
     mat = np.column_stack([c.mat_initial, c.mat_policy, c.mat_point, c.mat_up_to, c.mat_quantity,
                            c.mat_sup_ptr[:-1], c.mat_sup_ptr[1:], c.mat_choice_stream, c.mat_shortage])
     n_sup = len(c.sup_lead)
@@ -373,7 +380,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
                       (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool), (S_BFORM, n_act),
                       (S_LOSTS, n_mat), (S_SUPORD, n_sup), (S_SWITCH, n_mat), (S_ULAST, n_unit),
-                      (S_SETUPS, n_act)):
+                      (S_SETUPS, n_act), (S_UWEAR, UWEAR_W * n_unit)):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -393,6 +400,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     fpos += 1
     h[SF_CREW] = fpos
     fpos += n_pool
+    h[SF_UWEAR] = fpos
+    fpos += 2 * n_unit
     h[SF_FIXED_END] = fpos
     for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
         h[key] = fpos
@@ -412,6 +421,8 @@ def _new_state(mi, mf, trace_on):
     si[si[S_WTAIL]:si[S_WTAIL] + mi[M_NSUP]] = -1
     si[si[S_SWITCH]:si[S_SWITCH] + n_mat] = -1
     si[si[S_ULAST]:si[S_ULAST] + n_unit] = -1
+    for u in range(n_unit):
+        si[si[S_UWEAR] + UWEAR_W * u + UW_TIMER] = -1
     si[si[S_REDIRECT]:si[S_REDIRECT] + mi[M_NACT]] = -1
     si[si[S_RARMED]:si[S_RARMED] + mi[M_NRULE]] = 1
     sf[si[SF_RSINCE]:si[SF_RSINCE] + mi[M_NRULE]] = -1.0

@@ -44,6 +44,7 @@ from twin._kernel.events import (
     DELIVERY,
     DISRUPT_END,
     DISRUPT_START,
+    DUE,
     FAIL,
     GRANTED,
     HOLD_END,
@@ -70,6 +71,8 @@ from twin._kernel.events import (
     WAIT_RESUME,
     WAIT_STOCK,
     WAIT_UNITS,
+    WEEK_DUE,
+    WORN,
     _next_grant,
     _pop,
     _push,
@@ -149,7 +152,7 @@ from twin._kernel.queueing import _renege
 from twin._kernel.rng import _data, _generator, _sample
 from twin._kernel.shifts import _next_shift, _shift
 from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _periodic_review, _recovered, _review
-from twin._kernel.upkeep import _crew_arrived, _down, _unit_next, _up
+from twin._kernel.upkeep import _crew_arrived, _down, _unit_next, _up, _weekly_due, _worn
 
 
 @njit(cache=True)
@@ -245,6 +248,12 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         vb = _sup(mi, a)
         duration = _sample(mi, mf, mi[vb + SU_DURATION], _generator(rg, mi[vb + SU_DURATION_STREAM]))
         _push(si, sf, now + duration, NORMAL, DISRUPT_END, a, 0)
+    elif kind == WORN:
+        _worn(si, sf, a, b, now)
+    elif kind == WEEK_DUE:
+        _weekly_due(si, sf, a, b, now)
+    elif kind == DUE:
+        _down(si, sf, mi, mf, rg, a, b, now, w)
     elif kind == DISRUPT_END:
         _disruption_end(si, sf, mi, mf, rg, a, now)
     elif kind == INIT_REVIEW:  # Model._reviews: the first review at first_review

@@ -16,7 +16,7 @@ import math
 from numba import njit
 
 from twin._kernel.entities import _free_slot, _new_entity
-from twin._kernel.events import FAIL, NORMAL, REPAIR, T_CREW, WAIT_CREW, _push, _trace
+from twin._kernel.events import FAIL, NORMAL, REPAIR, T_CREW, WAIT_CREW, WEEK_DUE, _push, _trace
 from twin._kernel.failures import _fail, _repair
 from twin._kernel.layout import (
     E_CLASS,
@@ -37,20 +37,31 @@ from twin._kernel.layout import (
     P_FAIL_REPAIR,
     P_FAIL_UP,
     P_FAILS,
+    P_WEAR,
     S_CARE,
     S_EXTRA,
+    S_UFAILED,
+    S_UJOB,
+    S_UWEAR,
     SF_CREW,
+    SF_UWEAR,
     U_CARE_STREAM,
     U_INDEX,
     U_POOL,
     U_REPAIR_STREAM,
     U_UP_STREAM,
+    UW_CYCLE,
+    UW_KIND,
+    UW_TIMER,
+    UW_WEARING,
+    UWEAR_W,
     _ent,
     _entf,
     _pool,
     _unit,
 )
 from twin._kernel.lines import _release_units, _request
+from twin._kernel.pools import _due, _wear_start
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.triggers import _stress_factor
 
@@ -65,6 +76,9 @@ def _unit_next(si, sf, mi, mf, rg, u, now):
     if mi[b + P_FAILS]:
         up = _sample(mi, mf, mi[b + P_FAIL_UP], _generator(rg, mi[ub + U_UP_STREAM]))
         up = up / _stress_factor(mi, mf, FAILURE_RATE, p, now)
+    if mi[b + P_WEAR]:
+        _arm(si, sf, mi, mf, u, p, up, now)
+        return
     planned = math.inf
     if mi[b + P_CARE]:
         planned = mf[mi[M_CARE_EVERY] + p]
@@ -75,6 +89,44 @@ def _unit_next(si, sf, mi, mf, rg, u, now):
     if math.isinf(up) and not maintain:
         return
     _push(si, sf, now + (planned if maintain else up), NORMAL, FAIL, u, 1 if maintain else 0)
+
+
+@njit(cache=True)
+def _arm(si, sf, mi, mf, u, p, up, now):
+    """Model._worn_life's wait: the use left until it goes down (the uptime, or maintenance's
+    `every` if less), a weekly maintenance timer, and the wear clock if it works now."""
+    b = _pool(mi, p)
+    every = mf[mi[M_CARE_EVERY] + p] if mi[b + P_CARE] else math.inf
+    q, n = mi[M_CARE_TIMES] + mi[b + P_CARE_LO], mi[b + P_CARE_HI] - mi[b + P_CARE_LO]
+    k = _first_after(mf, q, n, now) if mi[b + P_CARE] else -1
+    if math.isinf(up) and math.isinf(every) and k < 0:
+        return
+    r = si[S_UWEAR] + UWEAR_W * u
+    si[r + UW_CYCLE] += 1
+    sf[si[SF_UWEAR] + 2 * u] = up if up <= every else every
+    si[r + UW_KIND] = 1 if every < up else 0
+    si[r + UW_WEARING] = 1
+    if k >= 0:
+        _push(si, sf, now + (mf[q + k] - now), NORMAL, WEEK_DUE, u, si[r + UW_CYCLE])
+    if mi[b + P_WEAR] == 1 and si[si[S_UJOB] + u] >= 0 and si[si[S_UFAILED] + u] == 0:
+        _wear_start(si, sf, u, now)
+
+
+@njit(cache=True)
+def _worn(si, sf, u, token, now):
+    """Model._worn: the wear timeout, unless stopped or re-armed since."""
+    r = si[S_UWEAR] + UWEAR_W * u
+    if si[r + UW_WEARING] and si[r + UW_TIMER] == token:
+        _due(si, sf, u, now)
+
+
+@njit(cache=True)
+def _weekly_due(si, sf, u, cycle, now):
+    """Model._weekly_due: a weekly maintenance time, if the unit is still in that up spell."""
+    r = si[S_UWEAR] + UWEAR_W * u
+    if si[r + UW_WEARING] and si[r + UW_CYCLE] == cycle:
+        si[r + UW_KIND] = 1
+        _due(si, sf, u, now)
 
 
 @njit(cache=True)
