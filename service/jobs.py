@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.db import transaction
 from service.models import CalibrationRow, StudyRow, now
 from service.settings import Settings
-from service.worker import capped, execute, execute_calibration
+from service.worker import MEMORY_EXIT, capped, execute, execute_calibration, memory_cap_error
 
 log = logging.getLogger("twin.service.jobs")
 
@@ -122,6 +122,9 @@ class Dispatcher:
                     {"status": "failed", "finished_at": now(),
                      "error": f"{reason}, after {attempts} attempts (TWIN_MAX_ATTEMPTS)"}
                 )
+                if process.exitcode == MEMORY_EXIT:  # over its cap: it would be again, so no retry
+                    values = {"status": "failed", "finished_at": now(),
+                              "error": memory_cap_error(self.settings.worker_memory_mb)}
                 session.execute(
                     update(table).where(table.id == job_id, table.status == "running").values(**values)
                 )

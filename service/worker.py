@@ -31,9 +31,30 @@ def capped(target: Any, memory_mb: int, *args: Any, **kwargs: Any) -> None:
     killer taking the machine's other work with it)."""
     global _MEMORY_MB
     _MEMORY_MB = memory_mb
+    _exit_with_parent()  # its thread's stack, and the libraries the job loads, before the cap:
+    _preload(target)  # the cap is on the job's memory, and they could not even be mapped under it
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    target(*args, **kwargs)
+    try:
+        target(*args, **kwargs)
+    except MemoryError:  # even writing the failure ran out: the dispatcher names the cap
+        os._exit(MEMORY_EXIT)
+
+
+MEMORY_EXIT = 86  # the exit code of a worker that ran out of its memory cap
+
+
+def _preload(target: Any) -> None:
+    """Import what a study's or a calibration's worker runs, before its memory cap is set."""
+    if target is execute_calibration:
+        import calibration.calibrate  # noqa: F401
+        return
+    import service.figures  # noqa: F401
+
+
+def memory_cap_error(memory_mb: int) -> str:
+    return (f"MemoryError: the worker ran out of its memory cap worker_memory_mb = {memory_mb} "
+            "(TWIN_WORKER_MEMORY_MB)")
 
 
 def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None:
@@ -139,15 +160,22 @@ def _finish(factory: sessionmaker[Session], job_id: str, table: Any = StudyRow, 
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, MemoryError):
-        return (f"MemoryError: the worker ran out of its memory cap worker_memory_mb = {_MEMORY_MB} "
-                "(TWIN_WORKER_MEMORY_MB)")
+    out_of_space = isinstance(error, OSError | ImportError) and "failed to map segment" in str(error)
+    if isinstance(error, MemoryError) or (out_of_space and _MEMORY_MB is not None):
+        return memory_cap_error(_MEMORY_MB or 0)
     lines = traceback.format_exception_only(error)
     return "".join(lines).strip()[-2000:]
 
 
+_WATCHING = False  # the parent-watch thread runs
+
+
 def _exit_with_parent(interval: float = 0.2) -> None:
-    """Exit as soon as the process that started this one is gone (a killed server)."""
+    """Exit as soon as the process that started this one is gone (a killed server); once."""
+    global _WATCHING
+    if _WATCHING:
+        return
+    _WATCHING = True
     parent = os.getppid()
 
     def watch() -> None:

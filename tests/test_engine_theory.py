@@ -296,7 +296,7 @@ def _everyone_completes(twin: Twin) -> Twin:
     for act, spec in zip(data["activities"], twin.activities, strict=True):
         if spec.reneges and spec.abandon_to is None:
             act["abandon_to"] = gone
-        if spec.turns_away and spec.lost_to is None:
+        if spec.turns_away and spec.lost_to is None and spec.when_full == "lose":  # block: none is lost
             act["lost_to"] = gone
     if any(gone in (a.get("abandon_to"), a.get("lost_to")) for a in data["activities"]):
         data["activities"].append({"name": gone, "duration": 0})
