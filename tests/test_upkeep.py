@@ -205,3 +205,23 @@ resources:
             done = 0
         assert kind != "failure", "a press maintained every 5 jobs never reaches 7"
     assert rep.record["resources.press.maintenances"] > 20
+
+
+def test_stresses_and_rules_reach_the_crew() -> None:
+    """The crew is a pool like any other: an absence of the fitter makes repairs wait longer (same
+    random numbers), and a rule calling in overtime when presses are down brings them back sooner."""
+    base = loads_twin(PLANT)
+    data = base.model_dump(mode="json")
+    absent = {**data, "stresses": [{"name": "flu", "kind": "staff_absence", "target": "fitter",
+                                    "start": 200, "end": 1800, "units": 1}]}
+    spare = {**data, "resources": [*data["resources"][:1], {"name": "fitter", "capacity": 2,
+                                   "shifts": [{"start": "00:00", "end": "24:00", "capacity": 1}]}],
+             "contingency": [{"name": "call-in", "when": {"down": "press", "units": 1, "for": 0.5},
+                              "action": {"overtime": {"pool": "fitter", "units": 1, "duration": 8}}}]}
+    waits = {name: simulate_fast(parse_twin(spec), 5, 0).record["resources.press.crew_wait"]
+             for name, spec in (("base", data), ("absent", absent))}
+    assert waits["absent"] > 3 * waits["base"]
+    called = simulate_fast(parse_twin(spare), 5, 0).record
+    alone = simulate_fast(parse_twin({**spare, "contingency": []}), 5, 0).record
+    assert called["contingency.call-in.activations"] > 0
+    assert called["resources.press.crew_wait"] < alone["resources.press.crew_wait"]
