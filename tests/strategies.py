@@ -28,6 +28,7 @@ replication takes a few milliseconds; reuse them to compare engines or executors
 from __future__ import annotations
 
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -604,3 +605,32 @@ def setups(draw: st.DrawFn, spec: Spec) -> Spec:
                 act["class_setups"] = {classes[0]: draw(durations(0.05, 2.0))}
         acts.append(act)
     return {**spec, "activities": acts}
+
+
+@st.composite
+def closures(draw: st.DrawFn, spec: Spec) -> Spec:
+    """`spec` with plant closures (every pool with shifts off) and closures of its suppliers, as
+    calendar dates somewhere in (or around) the horizon."""
+    start = datetime.fromisoformat(str(spec.get("start", "2026-01-05T00:00:00")))
+    hours = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}[spec.get("time_unit", "hour")] * spec["horizon"]
+
+    def window(name: str) -> Spec:
+        begin = start + timedelta(hours=draw(st.floats(-0.2, 1.0)) * hours)
+        end = begin + timedelta(hours=draw(st.floats(0.01, 0.4)) * hours)
+        return {"name": name, "from": begin.isoformat(timespec="seconds"),
+                "to": end.isoformat(timespec="seconds")}
+
+    out = {**spec}
+    if draw(st.booleans()):
+        out["closures"] = [window(f"shut_{i}") for i in range(draw(st.integers(1, 2)))]
+    mats = []
+    for m in spec.get("materials", []):
+        m = dict(m)
+        if "supplier" in m and draw(st.booleans()):
+            m["supplier"] = {**m["supplier"], "closures": [window("holiday")]}
+        elif m.get("suppliers") and draw(st.booleans()):
+            m["suppliers"] = [{**m["suppliers"][0], "closures": [window("holiday")]}, *m["suppliers"][1:]]
+        mats.append(m)
+    if mats:
+        out["materials"] = mats
+    return out

@@ -26,6 +26,11 @@ def parse_clock(text: str) -> float:
     return h + m / 60.0
 
 
+def model_time(when: datetime, start: datetime, time_unit: str) -> float:
+    """A calendar date as model time: time units since `start` (naive dates: local clock time)."""
+    return (when - start).total_seconds() / 60 / MINUTES_PER_UNIT[time_unit]
+
+
 def week_offset_hours(start: datetime) -> float:
     """Hours from the Monday 00:00 before `start` to `start`."""
     return week_offset_minutes(start) / 60

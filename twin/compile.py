@@ -434,7 +434,7 @@ def supplier_row(twin: Twin, material: str, supplier: str | None) -> int:
 def _stresses(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     index = {kind: {x.name: i for i, x in enumerate(getattr(twin, kind))}
              for kind in ("arrivals", "resources", "materials")}
-    rows = twin.stresses
+    rows = twin.windows
     targets = [index[STRESS_TARGETS[s.kind]][s.target] for s in rows]
 
     def units(s: Stress, target: int) -> int:
@@ -521,10 +521,10 @@ def _classes(twin: Twin, t: _Tables) -> dict[str, np.ndarray]:
     index = {a.name: i for i, a in enumerate(acts)}
     rows = [(a, a.classes or {a.name: 1.0}) for a in twin.arrivals]
     streams_by_name = {a.name: a for a in twin.arrivals}
-    surges = [(streams_by_name[s.target], s.classes) for s in twin.stresses if s.classes]
+    surges = [(streams_by_name[s.target], s.classes) for s in twin.windows if s.classes]
     first = sum(len(shares) for _, shares in rows)  # surges' class rows follow the streams'
     st_cls, at = [], first
-    for s in twin.stresses:
+    for s in twin.windows:
         if s.classes:
             st_cls.append((at, at + len(s.classes), t.stream(streams.surge_class_source(s.name))))
             at += len(s.classes)

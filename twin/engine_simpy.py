@@ -245,7 +245,7 @@ class Model:
         self.class_late = [0 for _ in self.classes]
         self.class_rows = {a.name: self._class_rows(a) for a in twin.arrivals}
         self.class_rngs = {a.name: self.stream(streams.class_source(a.name)) for a in twin.arrivals}
-        surges = [s for s in twin.stresses if s.classes]
+        surges = [s for s in twin.windows if s.classes]
         streams_by_name = {a.name: a for a in twin.arrivals}
         self.surge_rows = {s.name: self._class_rows(streams_by_name[s.target], s.classes) for s in surges}
         self.surge_rngs = {s.name: self.stream(streams.surge_class_source(s.name)) for s in surges}
@@ -268,7 +268,7 @@ class Model:
         self.failure_storms = self._windows("failure_rate", self.pool_index)
         self.maintenance_times = [twin.maintenance_times(r) for r in twin.resources]
         self.crews = [self._crews(r) for r in twin.resources]  # per pool: [repair crew, maintenance crew]
-        slow = [s for s in twin.stresses if s.kind == "lead_time"]  # per material, per supplier:
+        slow = [s for s in twin.windows if s.kind == "lead_time"]  # per material, per supplier:
         self.slow_supply = [[[(s.start, s.end, s.factor or 1.0) for s in slow
                               if s.target == m.name and s.supplier in (None, name)] for name, _ in m.sources]
                             for m in twin.materials]
@@ -294,7 +294,7 @@ class Model:
 
     def _windows(self, kind: str, index: dict[str, int]) -> list[list[tuple[float, float, float]]]:
         out: list[list[tuple[float, float, float]]] = [[] for _ in index]
-        for s in self.twin.stresses:
+        for s in self.twin.windows:
             if s.kind == kind:
                 assert s.factor is not None
                 out[index[s.target]].append((s.start, s.end, s.factor))
@@ -326,7 +326,7 @@ class Model:
                 self._review(index)
         for arrival in self.twin.arrivals:
             env.process(self._arrivals(arrival, self.steps[arrival.route]))
-        for stress in self.twin.stresses:
+        for stress in self.twin.windows:
             if stress.kind not in ("failure_rate", "lead_time"):  # those act where they draw
                 env.process(self._stress(stress))
 

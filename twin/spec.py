@@ -30,6 +30,7 @@ from twin.calendar import (
     build_rate_profile,
     build_working_time,
     hours_of_week,
+    model_time,
     parse_clock,
     weekly_times,
 )
@@ -561,9 +562,32 @@ class Disruptions(_Spec):
     duration: Dist
 
 
+class Closure(_Spec):
+    """A closure in calendar dates, [from, to): a plant shut-down or a public holiday (on the
+    twin: no pool with shifts has anyone on duty) or a supplier's (no delivery arrives: those
+    due then arrive when it ends)."""
+
+    name: Name
+    from_: Annotated[datetime, Field(alias="from")]
+    to: datetime
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    @model_validator(mode="after")
+    def _order(self) -> Closure:
+        if self.to <= self.from_:
+            raise ValueError(f"to ({self.to}) must be after from ({self.from_})")
+        return self
+
+
 class Supplier(_Spec):
     lead_time: Dist
     disruptions: Disruptions | None = None
+    closures: list[Closure] = []
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return _drop_empty(handler(self), ("closures",))
 
 
 class NamedSupplier(Supplier):
@@ -651,11 +675,12 @@ class Twin(_Spec):
     stresses: list[Stress] = []
     contingency: list[Rule] = []
     costs: Costs | None = None
+    closures: list[Closure] = []  # plant shut-downs and public holidays: every pool with shifts off
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in ("stresses", "contingency", "costs"):  # left out when empty: older specs keep their hash
+        for key in ("stresses", "contingency", "costs", "closures"):  # left out when empty: older hashes kept
             if not data.get(key):
                 data.pop(key, None)
         return data
@@ -705,6 +730,33 @@ class Twin(_Spec):
         equipment_down."""
         return ({r.name for r in self.resources if r.failures is not None or r.maintenance is not None}
                 | {s.target for s in self.stresses if s.kind == "equipment_down"})
+
+    @property
+    def windows(self) -> list[Stress]:
+        """What the engines run as stress windows: `stresses`, then the closures as windows of
+        their own: a twin closure as a staff_absence of every unit of each pool with shifts, a
+        supplier's as a supplier_outage of that supplier (clipped to [0, horizon])."""
+        out: list[Stress | None] = list(self.stresses)
+        for closure in self.closures:
+            out += [self._closed(closure, "staff_absence", r.name, f"{closure.name}-{r.name}",
+                                 units=r.capacity) for r in self.resources if r.shifts is not None]
+        for m in self.materials:
+            for name, supplier in m.sources:
+                one = m.supplier is not None  # the one `supplier`: a window on all of it
+                for closure in supplier.closures:
+                    label = f"{closure.name}-{m.name}" + ("" if one else f"-{name}")
+                    out.append(self._closed(closure, "supplier_outage", m.name, label,
+                                            supplier=None if one else name))
+        return [w for w in out if w is not None]
+
+    def _closed(self, closure: Closure, kind: str, target: str, label: str, **extra: Any) -> Stress | None:
+        """The closure as a stress window within [0, horizon]; None if it misses the horizon."""
+        start, end = (max(0.0, min(self.horizon, model_time(t, self.start, self.time_unit)))
+                      for t in (closure.from_, closure.to))
+        if end <= start:
+            return None
+        return Stress.model_validate({"name": f"closure-{label}"[:64], "kind": kind, "target": target,
+                                      "start": start, "end": end, **extra})
 
     def maintenance_times(self, resource: Resource) -> list[float]:
         """The model times in (0, horizon] of the resource's weekly planned maintenance, sorted."""
