@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -14,7 +15,6 @@ from rich.text import Text
 
 from twin.errors import DeadlockError, SpecError
 from twin.loader import load_twin
-from twin.results import flat_kpis, readable
 from twin.runner import ENGINES, EngineUnavailable, RunResult, run
 from twin.spec import Twin
 
@@ -69,7 +69,7 @@ def run_command(
     if as_json:
         print(json.dumps(summary, allow_nan=False))
     else:
-        out.print(kpi_table(summary))
+        out.print(kpi_table(summary, twin.time_unit, twin.costs.currency if twin.costs else ""))
 
 
 @app.command("study")
@@ -303,23 +303,20 @@ def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, sh
                    progress=lambda done: progress.update(task, completed=done))
 
 
-def kpi_table(summary: dict[str, Any]) -> Table:
-    """A readable table: one row per KPI, mean with its 95% CI and percentiles."""
+def kpi_table(summary: dict[str, Any], time_unit: str = "hour", currency: str = "") -> Table:
+    """A readable table: one row per KPI with its unit, mean, 95% CI and percentiles; each
+    activity's, resource's, ... KPIs under its name; shares in percent."""
+    from twin.display import fill_run_table
+
     table = Table(title=f"{summary['name']}: {summary['replications']} replications, "
-                        f"seed {summary['seed']}, engine {summary['engine']}")
-    for column in ("KPI", "mean", "95% CI", "p5", "p50", "p95"):
-        table.add_column(column, justify="left" if column == "KPI" else "right")
-    rows = [(label, s) for label, s in flat_kpis(summary) if s["n"]]  # none: e.g. a class that never came
-    for label, s in rows:
-        lo, hi = s["ci95"]
-        ci = f"{_num(lo)} .. {_num(hi)}" if lo is not None else "-"
-        table.add_row(label, _num(s["mean"]), ci, _num(s["p5"]), _num(s["p50"]), _num(s["p95"]))
+                        f"seed {summary['seed']}, engine {summary['engine']}", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    fill_run_table(table, summary, time_unit, currency)
     perf = summary["performance"]
-    table.caption = f"{perf['events']:,} events in {perf['sim_seconds']:.2f} s"
+    table.caption = (f"mean and 95% CI over replications (shares: Wilson-type); p5, p95: of the "
+                     f"replications; {perf['events']:,} events in {perf['sim_seconds']:.2f} s")
     return table
 
 
-def _num(value: float | None) -> str:
-    return readable(value, 4)
 if __name__ == "__main__":
     app()
