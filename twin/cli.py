@@ -27,7 +27,7 @@ FileArg = Annotated[Path, typer.Argument(help="Twin spec (YAML).", show_default=
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(Text("error", style="bold red") + Text(f": {message}"), highlight=False)
+    err.print(Text("error", style="bold red") + Text(f": {message}"), highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
