@@ -108,13 +108,20 @@ def estimate(s: dict[str, Any], share: bool = False) -> str:
     scale = 100.0 if share else 1.0
     if lo is None or hi is None:
         return plain(mean * scale)
-    half = (hi - lo) / 2 * scale
-    places = places_for(mean * scale, half)
+    half = abs(hi - lo) / 2 * scale
+    places = places_for(mean * scale, _resolution(mean, lo, hi, share) * scale)
     if share:
         return f"{fixed(mean * scale, places)} [{fixed(lo * scale, places)}, {fixed(hi * scale, places)}]"
     if half == 0:  # every replication gave the same
         return plain(mean)
     return f"{fixed(mean, places)} ± {fixed(half, decimals(half))}"
+
+
+def _resolution(mean: float, lo: float, hi: float, share: bool) -> float:
+    """The width that sets a number's decimals: the CI half-width, or for a share's skewed
+    interval its nearer side (so 0.19 [0.04, 0.69] keeps its lower bound)."""
+    near = min(mean - lo, hi - mean) if share else 0.0
+    return near if near > 0 else abs(hi - lo) / 2
 
 
 def interval(s: dict[str, Any], share: bool = False) -> tuple[str, str, int | None]:
@@ -128,7 +135,7 @@ def interval(s: dict[str, Any], share: bool = False) -> tuple[str, str, int | No
         return plain(mean * scale), "–", None
     if lo == hi:  # every replication gave the same
         return plain(mean * scale), "no spread", None
-    places = places_for(mean * scale, (hi - lo) / 2 * scale)
+    places = places_for(mean * scale, _resolution(mean, lo, hi, share) * scale)
     return fixed(mean * scale, places), f"{fixed(lo * scale, places)} – {fixed(hi * scale, places)}", places
 
 
@@ -153,7 +160,7 @@ def delta(d: dict[str, Any] | None, scale: float | None, share: bool = False) ->
     if scale and reach < abs(scale * factor) * NEGLIGIBLE:
         bound = 10.0 ** math.ceil(math.log10(reach))
         return f"Δ within ±{plain(bound, 1)}{unit}"
-    half = (hi - lo) / 2
+    half = abs(hi - lo) / 2
     places = places_for(mean, half)
     return f"Δ {fixed(mean, places, sign=True)}{unit} ± {fixed(half, decimals(half))}"
 
