@@ -53,9 +53,10 @@ def _slug(name: str) -> str:
 
 
 def write_outputs(folder: Path, result: StudyResult, summary: dict[str, Any]) -> None:
-    """results.parquet, series.parquet (the scenarios' state series), summary.json,
-    provenance.json and specs/ (each unit's twin, each file)."""
+    """results.parquet and the same as results.csv, series.parquet (the scenarios' state
+    series), summary.json, provenance.json and specs/ (each unit's twin, each file)."""
     store.write_table(folder, "results.parquet", result.table)
+    store.write_csv(folder, "results.csv", result.table)
     if result.series is not None:
         store.write_table(folder, "series.parquet", result.series)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
@@ -206,8 +207,8 @@ def conclusion(summary: dict[str, Any], folder: Path) -> str:
         if not check["ok"]:
             lines.append(f"[yellow]warning[/]: {escape(name)}: warmup {plain(check['warmup'])} looks too "
                          f"short; MSER-5 on WIP suggests {plain(check['mser5'])}")
-    lines.append(f"results in {escape(str(folder))}/ (results.parquet, series.parquet, summary.json, "
-                 "provenance.json, specs/)")
+    lines.append(f"results in {escape(str(folder))}/ (results.parquet and .csv, series.parquet, "
+                 "summary.json, provenance.json, specs/)")
     return "\n".join(lines)
 
 

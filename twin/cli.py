@@ -106,18 +106,26 @@ def report_command(
     output: Annotated[Path | None, typer.Option("-o", "--output",
                                                 help="HTML file (default RESULTS/report.html).")] = None,
     question: Annotated[str | None, typer.Option(help="The question the study answers (summary).")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print it to a PDF beside it (chromium).")] = False,
 ) -> None:
     """Write a self-contained HTML report (figures, summary, methods) of a study folder."""
     import time
 
+    from viz.pdf import print_pdf
     from viz.report import write_report  # viz reads results; only this command reaches up
 
     started = time.perf_counter()
     try:
         path = write_report(results, output, question)
+        seconds = time.perf_counter() - started
+        out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {seconds:.1f} s)")
+        if pdf:
+            started = time.perf_counter()
+            printed = print_pdf(path)
+            out.print(f"pdf: {printed} ({printed.stat().st_size / 1e6:.1f} MB, "
+                      f"{time.perf_counter() - started:.1f} s)")
     except (FileNotFoundError, LookupError, RuntimeError) as error:
         raise _fail(str(error)) from None
-    out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
 
 
 @app.command("serve")
