@@ -118,12 +118,13 @@ def report_command(
     try:
         path = write_report(results, output, question)
         seconds = time.perf_counter() - started
-        out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {seconds:.1f} s)")
+        # soft_wrap: a path is never broken across lines (it is copied into a browser or a shell)
+        out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {seconds:.1f} s)", soft_wrap=True)
         if pdf:
             started = time.perf_counter()
             printed = print_pdf(path)
             out.print(f"pdf: {printed} ({printed.stat().st_size / 1e6:.1f} MB, "
-                      f"{time.perf_counter() - started:.1f} s)")
+                      f"{time.perf_counter() - started:.1f} s)", soft_wrap=True)
     except (FileNotFoundError, LookupError, RuntimeError) as error:
         raise _fail(str(error)) from None
 
