@@ -26,7 +26,7 @@ from pathlib import Path
 from service.errors import NotFound
 from service.settings import Settings
 
-ID = re.compile(r"^[0-9a-f]{32}$")
+ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Gone(Exception):
@@ -81,7 +81,7 @@ def verify(settings: Settings, token: str) -> Link:
     """The live link a token stands for: NotFound when it is not one of ours (forged, altered,
     unknown), Gone when it has expired or been revoked."""
     parts = token.split(".")
-    if len(parts) != 3 or not ID.match(parts[0]) or not parts[1].isdigit():
+    if len(parts) != 3 or not ID.fullmatch(parts[0]) or not re.fullmatch(r"[0-9]{1,12}", parts[1]):
         raise NotFound("no such link")
     link = load(settings, parts[0])
     expected = signature(settings, link.id, link.study_id, link.expires)
@@ -110,7 +110,7 @@ def listing(settings: Settings, study_id: str) -> list[Link]:
 
 
 def load(settings: Settings, link_id: str) -> Link:
-    link = _read(_folder(settings) / f"{link_id}.json") if ID.match(link_id) else None
+    link = _read(_folder(settings) / f"{link_id}.json") if ID.fullmatch(link_id) else None
     if link is None:
         raise NotFound(f"no link '{link_id}'")
     return link
