@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from scenarios.spec import Target
-from twin.results import summarize
+from twin.results import is_share, summarize
 
 Z95 = 1.959963984540054
 
@@ -30,8 +30,8 @@ def values(table: pd.DataFrame, scenario: str, kpi: str) -> np.ndarray:
 
 
 def kpi_summaries(table: pd.DataFrame, scenario: str, kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Each KPI as in the `twin run` contract: mean, t-CI, p5/p50/p95, n."""
-    return {kpi: summarize(values(table, scenario, kpi).tolist()) for kpi in kpis}
+    """Each KPI as in the `twin run` contract: mean, 95% CI (Wilson-type for shares), p5/p50/p95, n."""
+    return {kpi: summarize(values(table, scenario, kpi).tolist(), share=is_share(kpi)) for kpi in kpis}
 
 
 def wilson(misses: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -115,7 +115,10 @@ def select_best(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: s
 
     Scenario i stays in the subset unless some j is better by more than its one-sided
     paired bound t(1 - alpha/(k-1), n-1) s_ij / sqrt(n). Under normality the subset holds
-    the truly best scenario with probability >= 1 - alpha; `best` is the best sample mean.
+    the truly best scenario with probability >= 1 - alpha. `best` is the best sample mean
+    among the subset: with complete pairs that is the best sample mean of all, which never
+    leaves the subset; with missing values (NaN) the two could part, and a `best` outside
+    the subset would contradict it. A scenario with no values at all is never in the subset.
     """
     from scipy import stats
 
@@ -133,9 +136,9 @@ def select_best(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: s
                 continue
             bound = stats.t.ppf(1 - alpha / max(1, k - 1), d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
             keep = keep and d.mean() <= bound
-        if keep:
+        if keep and means[i] < math.inf:
             subset.append(i)
-    best = min(scenarios, key=lambda s: means[s])
+    best = min(subset or scenarios, key=lambda s: means[s])
     return {"best": best, "subset": subset, "kpi": kpi, "goal": goal, "confidence": 1 - alpha,
             "method": "paired Bonferroni subset selection (Gupta-style, common random numbers)"}
 

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from rich.console import Console
+from rich import box
+from rich.console import Console, RenderableType
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from scenarios import store
 from scenarios.loader import Scenario, load_study
 from scenarios.report import summarize_study
 from scenarios.runner import StudyResult, run_study, settings_for
 from scenarios.spec import parse_target
+from scenarios.verdict import verdict
+from twin.display import delta, estimate, fit_widths, kpi_unit, letters, pieces, plain, short_name
 from twin.loader import dumps_twin
-from twin.results import readable
+from twin.results import is_share
 
 
 def study(files: list[Path], executor: str, address: str | None, replications: int | None,
@@ -37,7 +43,7 @@ def study(files: list[Path], executor: str, address: str | None, replications: i
     if as_json:
         print(json.dumps(summary, allow_nan=False))
         return
-    for table in comparison_tables(summary, scenarios):
+    for table in comparison_tables(summary, scenarios, out_console.width):
         out_console.print(table)
     out_console.print(conclusion(summary, folder))
 
@@ -47,9 +53,10 @@ def _slug(name: str) -> str:
 
 
 def write_outputs(folder: Path, result: StudyResult, summary: dict[str, Any]) -> None:
-    """results.parquet, series.parquet (the scenarios' state series), summary.json,
-    provenance.json and specs/ (each unit's twin, each file)."""
+    """results.parquet and the same as results.csv, series.parquet (the scenarios' state
+    series), summary.json, provenance.json and specs/ (each unit's twin, each file)."""
     store.write_table(folder, "results.parquet", result.table)
+    store.write_csv(folder, "results.csv", result.table)
     if result.series is not None:
         store.write_table(folder, "series.parquet", result.series)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
@@ -69,96 +76,148 @@ def _interesting(summary: dict[str, Any], scenarios: list[Scenario]) -> list[str
     return [k for k in dict.fromkeys(picked) if k in first["kpis"]]
 
 
-def comparison_tables(summary: dict[str, Any], scenarios: list[Scenario]) -> list[Table]:
+def comparison_tables(summary: dict[str, Any], scenarios: list[Scenario],
+                      width: int = 80) -> list[RenderableType]:
+    """The KPI table (mean and CI of each plan, change vs the baseline) and the targets
+    table, each KPI with its unit. Plan names head the columns when they fit `width` whole;
+    otherwise the columns are lettered and a legend names them (a name is never cut)."""
     names = list(summary["scenarios"])
-    kpis = Table(title="KPIs: mean ± 95% CI half-width; Δ = change vs the baseline (paired, CRN)")
-    kpis.add_column("KPI")
-    for name in names:
-        kpis.add_column(name, justify="right")
-    for kpi in _interesting(summary, scenarios):
-        cells = [_mean_ci(summary["scenarios"][n]["kpis"][kpi]) for n in names[:1]]
-        for n in names[1:]:
-            s, d = summary["scenarios"][n]["kpis"][kpi], summary["differences"][n].get(kpi)
-            cells.append(f"{_mean_ci(s)}\n{_delta(d)}")
-        kpis.add_row(short_name(kpi), *cells)
-    tables = [kpis]
+    twin = scenarios[0].twin
+    unit, currency = twin.time_unit, (twin.costs.currency if twin.costs else "")
+    kpi_rows = [_kpi_row(summary, names, kpi, unit, currency) for kpi in _interesting(summary, scenarios)]
     first = summary["scenarios"][names[0]]
-    if first["targets"]:
-        targets = Table(title="Targets: probability of missing in a replication [95% Wilson CI]")
-        targets.add_column("target")
-        for name in names:
-            targets.add_column(name, justify="right")
-        for text in first["targets"]:
-            targets.add_row(short_target(text), *[_target(summary["scenarios"][n]["targets"][text])
-                                                  for n in names])
-        targets.add_row("all targets met", *["yes" if summary["scenarios"][n]["meets_targets"] else "no"
-                                             for n in names])
-        tables.append(targets)
+    target_rows = [(short_target(text, unit, currency),
+                    [_target(summary["scenarios"][n]["targets"][text], is_share(parse_target(text).kpi))
+                     for n in names]) for text in first["targets"]]
+    if target_rows:
+        target_rows.append(("all targets met", ["yes" if summary["scenarios"][n]["meets_targets"] else "no"
+                                                for n in names]))
+    heads, legend = names, None
+    fitted = _layout(names, kpi_rows, target_rows, width)
+    if fitted is None:
+        heads = letters(len(names))
+        fitted = _layout(heads, kpi_rows, target_rows, width) or (None, None)
+        legend = Table(box=None, show_header=False, pad_edge=False, title="plans")
+        legend.add_column(style="bold")
+        legend.add_column(overflow="fold")
+        for letter, name in zip(heads, names, strict=True):
+            legend.add_row(letter, name + (" (baseline)" if name == names[0] else ""))
+    kpis = _table("KPIs: mean ± 95% CI half-width (shares in %: mean [95% CI]); Δ = change vs the "
+                  "baseline (paired, CRN)", ["KPI", *heads], kpi_rows, fitted[0])
+    tables: list[RenderableType] = [kpis] if legend is None else [legend, kpis]
+    if target_rows:
+        tables.append(_table("Targets: probability of missing in a replication [95% Wilson CI]",
+                             ["target", *heads], target_rows, fitted[1]))
     return tables
 
 
-GROUPS = ("activities", "resources", "materials", "classes", "contingency")
+def _kpi_row(summary: dict[str, Any], names: list[str], kpi: str, unit: str,
+             currency: str) -> tuple[str, list[str]]:
+    share = is_share(kpi)
+    base = summary["scenarios"][names[0]]["kpis"][kpi]
+    cells = [estimate(base, share)]
+    for n in names[1:]:
+        s, d = summary["scenarios"][n]["kpis"][kpi], summary["differences"][n].get(kpi)
+        cells.append(f"{estimate(s, share)}\n{delta(d, base['mean'], share)}".rstrip())
+    label = short_name(kpi)
+    shown = kpi_unit(kpi, unit, currency)
+    return (f"{label} ({shown})" if shown else label), cells
 
 
-def short_name(kpi: str) -> str:
-    """A KPI as the table shows it, short enough for a narrow column: 'activities.doctor.
-    by_class.urgent.wait' -> 'doctor urgent wait', 'resources.agent.utilization' -> 'agent
-    utilization'; KPIs of no group stay as they are ('cycle_time', 'cost.labour')."""
-    parts = kpi.split(".")
-    if parts[0] not in GROUPS or len(parts) < 3:
-        return kpi
-    return " ".join(p for p in parts[1:] if p != "by_class")
+def _layout(heads: list[str], kpi_rows: list[tuple[str, list[str]]], target_rows: list[tuple[str, list[str]]],
+            width: int) -> tuple[list[int] | None, list[int] | None] | None:
+    """Column widths of both tables: the plans' numbers on whole lines, else broken only
+    before an interval ('±', '['), else wherever rich breaks them; None when the plans'
+    names (`heads`) do not fit whole even then."""
+    for split in (_whole, pieces, str.split):
+        kpis = _fit(["KPI", *heads], kpi_rows, width, split)
+        targets = _fit(["target", *heads], target_rows, width, split)
+        if kpis is not None and targets is not None:
+            return kpis, targets
+    return None
 
 
-def short_target(text: str) -> str:
-    """'activities.answer.abandoned <= 0.05' -> 'answer abandoned <= 0.05'."""
-    target = parse_target(text)
-    stat = f".{target.statistic}" if target.statistic else ""
-    return f"{short_name(target.kpi)}{stat} {target.op} {target.threshold:g}"
+def _whole(line: str) -> list[str]:
+    return [line]
 
 
-def conclusion(summary: dict[str, Any], folder: Path) -> str:
-    ranking = summary["ranking"]
-    subset = ranking.get("subset_meeting_targets", ranking["subset"])
-    among = " among them" if "subset_meeting_targets" in ranking else ""
-    lines = [f"best: [bold]{summary['best']}[/] ({ranking['goal']} {ranking['kpi']} among the scenarios "
-             f"meeting every target); 95% subset for the best{among}: {', '.join(subset)}"]
-    kn = ranking.get("kn")
-    if kn is not None and kn["done"]:
-        lines.append(f"Kim-Nelson: [bold]{kn['selected']}[/] is the best on {kn['kpi']} within "
-                     f"{kn['indifference']:g} with {kn['confidence']:.0%} confidence "
-                     f"({kn['replications']} replications; targets aside)")
-    elif kn is not None:
-        lines.append(f"Kim-Nelson: not finished after {kn['replications']} replications (needs up to "
-                     f"{kn['needed']}); still in contention: {', '.join(kn['survivors'])}")
-    for name, check in summary["warmup"].items():
-        if not check["ok"]:
-            lines.append(f"[yellow]warning[/]: {name}: warmup {check['warmup']:g} looks too short; "
-                         f"MSER-5 on WIP suggests {check['mser5']:g}")
-    lines.append(f"results in {folder}/ (results.parquet, series.parquet, summary.json, provenance.json, "
-                 "specs/)")
+def _fit(heads: list[str], rows: list[tuple[str, list[str]]], width: int,
+         split: Callable[[str], list[str]]) -> list[int] | None:
+    if not rows:
+        return []
+    columns = [[heads[0], *(label for label, _ in rows)]]
+    columns += [[heads[i + 1], *(_plain(cells[i]) for _, cells in rows)] for i in range(len(heads) - 1)]
+    lines = [[line for cell in column for line in cell.splitlines()] for column in columns]
+    most = [max(len(line) for line in column) for column in lines]
+    splits = [str.split] + [split] * (len(heads) - 1)  # labels always wrap at spaces
+    least = [max(len(piece) for line in column for piece in cut(line) or [""])
+             for column, cut in zip(lines, splits, strict=True)]
+    return fit_widths(least, most, width, GAP)
+
+
+GAP = 2  # columns apart: one space of padding and the box's blank separator
+
+
+def _plain(markup: str) -> str:
+    return Text.from_markup(markup).plain
+
+
+def _table(title: str, heads: list[str], rows: list[tuple[str, list[str]]],
+           widths: list[int] | None) -> Table:
+    """A table whose columns have the `widths` computed to fit (None: let rich fold them)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True, pad_edge=False,
+                  show_lines=True)
+    for i, head in enumerate(heads):
+        table.add_column(head, justify="left" if i == 0 else "right", overflow="fold",
+                         width=widths[i] if widths else None)
+    for label, cells in rows:
+        table.add_row(label, *(_break(c, w) for c, w in zip(cells, widths[1:] if widths else [0] * len(cells),
+                                                         strict=True)))
+    return table
+
+
+def _break(cell: str, width: int) -> str:
+    """A cell's lines that are wider than its column broken before their interval ('Δ
+    -0.79' over '± 0.06'), where a reader looks for it, rather than wherever rich would."""
+    if not width:
+        return cell
+    lines = [piece for line in cell.splitlines()
+             for piece in (pieces(line) if len(_plain(line)) > width else [line])]
     return "\n".join(lines)
 
 
-def _num(x: float | None) -> str:
-    return readable(x, 4)
+def short_target(text: str, time_unit: str = "hour", currency: str = "") -> str:
+    """A target with its unit, a share's threshold in percent: 'activities.answer.abandoned
+    <= 0.05' -> 'answer abandoned <= 5%'; 'activities.triage.wait <= 3.5' -> 'triage wait
+    <= 3.5 minutes' (in a twin timed in minutes)."""
+    target = parse_target(text)
+    stat = f".{target.statistic}" if target.statistic else ""
+    if is_share(target.kpi):
+        return f"{short_name(target.kpi)}{stat} {target.op} {plain(target.threshold * 100)}%"
+    unit = kpi_unit(target.kpi, time_unit, currency)
+    unit = f" {unit}" if unit and unit != "count" else ""
+    return f"{short_name(target.kpi)}{stat} {target.op} {plain(target.threshold)}{unit}"
 
 
-def _mean_ci(s: dict[str, Any]) -> str:
-    lo, hi = s["ci95"]
-    return f"{_num(s['mean'])} ± {_num((hi - lo) / 2)}" if lo is not None else _num(s["mean"])
+def conclusion(summary: dict[str, Any], folder: Path) -> str:
+    """The verdict (scenarios.verdict), warm-up warnings and where the results are."""
+    said = verdict(summary)
+    lines = [f"[bold]{escape(said[0])}[/]", *map(escape, said[1:])]
+    for name, check in summary["warmup"].items():
+        if not check["ok"]:
+            lines.append(f"[yellow]warning[/]: {escape(name)}: warmup {plain(check['warmup'])} looks too "
+                         f"short; MSER-5 on WIP suggests {plain(check['mser5'])}")
+    lines.append(f"results in {escape(str(folder))}/ (results.parquet and .csv, series.parquet, "
+                 "summary.json, provenance.json, specs/)")
+    return "\n".join(lines)
 
 
-def _delta(d: dict[str, Any] | None) -> str:
-    if d is None or d["mean"] is None:
-        return ""
-    lo, hi = d["ci95"]
-    sign = "+" if d["mean"] >= 0 else ""
-    half = f" ± {_num((hi - lo) / 2)}" if lo is not None else ""
-    return f"Δ {sign}{_num(d['mean'])}{half}"
-
-
-def _target(t: dict[str, Any]) -> str:
+def _target(t: dict[str, Any], share: bool = False) -> str:
     mark = "[green]met[/]" if t["met"] else "[red]missed[/]"
-    extra = f" {t['statistic']}={_num(t['value'])}" if "statistic" in t else ""
-    return f"{t['p_miss']:.0%} [{t['ci95'][0]:.0%}, {t['ci95'][1]:.0%}]{extra} {mark}"
+    if t["p_miss"] is None:
+        return f"no data {mark}"
+    extra = ""
+    if "statistic" in t:
+        value = plain(t["value"] * 100) + "%" if share else plain(t["value"])
+        extra = f"\n{t['statistic']} = {value}"
+    return f"{t['p_miss']:.0%} [{t['ci95'][0]:.0%}, {t['ci95'][1]:.0%}]{extra}\n{mark}"

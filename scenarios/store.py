@@ -51,3 +51,21 @@ def write_table(out: Path, name: str, table: pd.DataFrame) -> Path:
     table.to_parquet(partial, index=False)
     os.replace(partial, path)
     return path
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+
+
+def write_csv(out: Path, name: str, table: pd.DataFrame) -> Path:
+    """The table as CSV beside its Parquet, for spreadsheets: a text cell a spreadsheet would
+    run as a formula (a scenario named '=cmd|...') gets a leading `'` (OWASP's advice on CSV
+    injection); numbers are written in full."""
+    defused = table.copy()
+    for column in defused.select_dtypes(include="object").columns:
+        defused[column] = defused[column].map(
+            lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA) else v)
+    path = out / name
+    partial = out / f".{name}.partial"
+    defused.to_csv(partial, index=False)
+    os.replace(partial, path)
+    return path

@@ -22,10 +22,11 @@ from service.errors import Busy, Conflict, Invalid, NotFound, TooLarge, document
 from service.jobs import Dispatcher
 from service.limits import BodyLimit
 from service.quotas import RateLimit
-from service.routers import calibrations, keys, studies, twins
+from service.routers import calibrations, keys, sharing, studies, twins
 from service.schemas import Health
 from service.security import SecurityHeaders
 from service.settings import Settings
+from service.shares import Gone
 from service.uploads import Checks
 from twin.runner import twin_version
 
@@ -34,8 +35,9 @@ DESCRIPTION = """Digital twins of operations as a shared service: store twins, r
 summaries, per-replication tables, figures and reports; calibrate twins from uploaded CSV
 event logs (a job that stores the twin and a calibration report).
 
-Every endpoint except `/health`, `/openapi.json` and the dashboard page needs an
-API key: `Authorization: Bearer KEY` (`twin keys create --role viewer|editor|admin`)."""
+Every endpoint except `/health`, `/openapi.json`, the dashboard page and share links
+(`/shared/...`, made by an editor: signed, expiring, revocable) needs an API key:
+`Authorization: Bearer KEY` (`twin keys create --role viewer|editor|admin`)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,7 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limit = RateLimit(settings.rate_per_minute)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
-    for router in (twins.router, studies.router, calibrations.router, keys.router, dashboard.router):
+    for router in (twins.router, studies.router, sharing.router, calibrations.router, keys.router,
+                   dashboard.router):
         _document_errors(router.routes)
         app.include_router(router)
     _handlers(app)
@@ -144,12 +147,13 @@ def _handlers(app: FastAPI) -> None:
         reason = f"{type(error).__name__}: {str(error).splitlines()[0][:300] if str(error) else ''}"
         return JSONResponse({"detail": f"storage error: {reason}; retry later"}, status_code=503)
 
-    for kind, code in ((NotFound, 404), (Conflict, 409), (TooLarge, 413), (Busy, 429)):
+    for kind, code in ((NotFound, 404), (Gone, 410), (Conflict, 409), (TooLarge, 413), (Busy, 429)):
         app.add_exception_handler(kind, _simple(code))
 
 
 # Routes that answer 409 when the thing is not in a state that allows the call.
-CONFLICTS = ("/cancel", "/summary", "/results.csv", "/results.parquet", "/figures/", "/report")
+CONFLICTS = ("/cancel", "/summary", "/results.csv", "/results.parquet", "/figures/", "/report", "/shares",
+             "/shared/")
 
 
 def _document_errors(routes: list[BaseRoute]) -> None:

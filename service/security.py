@@ -2,8 +2,9 @@
 
 Every response gets a Content-Security-Policy (scripts and styles only from this app; no
 frames, no plugins), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff` and no
-referrer. The self-contained HTML reports (inline scripts) run sandboxed instead, in an
-origin of their own, so nothing in them can read the dashboard's stored key. The access log
+referrer. The self-contained HTML reports (inline scripts), also when opened by a share link,
+run sandboxed instead, in an origin of their own, so nothing in them can read the dashboard's
+stored key. The access log
 keeps paths but never query strings, where a careless client may put its key.
 """
 
@@ -34,7 +35,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = SANDBOXED if str(scope["path"]).endswith("/report") else POLICY
+        path = str(scope["path"])
+        report = path.endswith("/report") or (path.startswith("/shared/") and not path.endswith("/pdf"))
+        policy = SANDBOXED if report else POLICY
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -46,6 +47,7 @@ def test_readme_error_example_is_what_twin_validate_says(tmp_path: Path) -> None
     steps = {a["name"]: a for a in spec["activities"]}
     steps["inspection"]["next"] = {"packing": 0.92, "rework": 0.18}
     steps["assembly"]["resorces"] = steps["assembly"].pop("resources")
+    spec["arrivals"][0]["route"] = "machinng"  # a wiring problem, reported with the field errors
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(spec))
     done = subprocess.run([TWIN_CLI, "validate", "broken.yaml"], cwd=tmp_path,
                           capture_output=True, text=True)
@@ -56,3 +58,15 @@ def test_readme_error_example_is_what_twin_validate_says(tmp_path: Path) -> None
 def test_readme_commands_name_real_files() -> None:
     for path in re.findall(r"(scenarios/examples/\w+\.yaml|scripts/\w+\.sh|bench/\w+\.py|\.ci/run)", README):
         assert (ROOT / path).exists(), path
+
+
+def test_readme_run_table_is_what_twin_run_prints() -> None:
+    """The table's rows in the README are rows of the clinic's table (10 replications, seed 7)
+    as printed on an 80-column terminal."""
+    (table,) = [b for b in blocks("text") if b.lstrip().startswith("KPI")]
+    command = [TWIN_CLI, "run", "scenarios/examples/clinic.yaml", "--replications", "10", "--seed", "7"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True,
+                          env={**os.environ, "COLUMNS": "80"})
+    printed = [line.rstrip() for line in done.stdout.splitlines()]
+    for line in table.splitlines():
+        assert line.rstrip() in printed, line

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from scenarios.loader import load_study
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+TWIN_CLI = Path(sys.executable).parent / "twin"
 SECTION = README.split("## Studies", 1)[1]
 
 
@@ -29,3 +35,15 @@ def test_the_study_commands_name_real_files() -> None:
     files = re.findall(r"scenarios/examples/\w+\.yaml", commands)
     assert len(files) == 19
     assert len(load_study([ROOT / f for f in files[:3]])) == 3
+
+
+@pytest.mark.slow
+def test_the_clinic_verdict_is_what_twin_study_prints(tmp_path: Path) -> None:
+    """The README's verdict on the clinic study is what `twin study` says (words, not layout)."""
+    (said,) = [b for b in re.findall(r"```text\n(.*?)```", SECTION, flags=re.S) if b.startswith("Best plan")]
+    command = re.findall(r"```bash\n(.*?)```", SECTION, flags=re.S)[0].split("twin study")[1]
+    files = re.findall(r"scenarios/examples/\w+\.yaml", command)
+    done = subprocess.run([TWIN_CLI, "study", *files, "--executor", "serial", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, check=True,
+                          env={**os.environ, "COLUMNS": "80"})
+    assert " ".join(said.split()) in " ".join(done.stdout.split())

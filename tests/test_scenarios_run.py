@@ -167,8 +167,11 @@ def test_cli_json_follows_the_contract(tmp_path: Path) -> None:
     assert set(summary["differences"]) == {"faster"}
     assert set(summary["differences"]["faster"]["cycle_time"]) >= {"mean", "ci95"}
     assert summary["best"] in ("base", "faster") and base["replications"] == 4
-    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"results.parquet", "series.parquet",
-                                                             "summary.json", "specs"}
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"results.parquet", "results.csv",
+                                                             "series.parquet", "summary.json", "specs"}
+    parquet = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    csv = pd.read_csv(tmp_path / "out" / "results.csv")  # the same table, for a spreadsheet
+    pd.testing.assert_frame_equal(csv, parquet, check_dtype=False, check_exact=False, rtol=1e-15)
     series = pd.read_parquet(tmp_path / "out" / "series.parquet")
     assert sorted(series["time"].unique()) == [10.0 * k for k in range(21)]  # horizon 200
     bad = subprocess.run([TWIN, "study", *files, "--series-every", "0", "--out", tmp_path / "bad"],
@@ -201,3 +204,13 @@ def test_two_scenarios_of_the_same_twin_are_both_kept(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(base_rows, same_rows)  # CRN: identical numbers
     summary = summarize_study(result)
     assert summary["differences"]["same"]["cycle_time"]["mean"] == 0.0
+
+
+def test_results_csv_defuses_formulas(tmp_path: Path) -> None:
+    """A scenario named like a formula is written quoted, so a spreadsheet shows it as text."""
+    from scenarios.store import write_csv
+
+    table = pd.DataFrame({"scenario": ["=HYPERLINK(\"http://x\")", "base"], "cycle_time": [-1.5, 2.0]})
+    written = pd.read_csv(write_csv(tmp_path, "results.csv", table))
+    assert written["scenario"].tolist() == ["'=HYPERLINK(\"http://x\")", "base"]
+    assert written["cycle_time"].tolist() == [-1.5, 2.0]  # numbers are left alone

@@ -63,7 +63,8 @@ def test_labels_name_class_and_leaving_kpis() -> None:
     assert target_text(f"{BY_CLASS} <= 2", "minute") == "treat urgent wait ≤ 2 minutes"
     assert target_text("on_time.mean >= 0.95", "minute") == "mean on-time rate ≥ 0.95"
     assert short_name(BY_CLASS) == "treat urgent wait" and short_name("cost.labour") == "cost.labour"
-    assert short_target("activities.answer.abandoned.p95 <= 0.05") == "answer abandoned.p95 <= 0.05"
+    assert short_target("activities.answer.abandoned.p95 <= 0.05") == "answer abandoned.p95 <= 5%"
+    assert short_target("activities.triage.wait <= 3.5", "minute") == "triage wait <= 3.5 minutes"
     assert [number(x) for x in (6.55e-05, -0.000808, 0.0716, 1010.3)] == ["0.0000655", "-0.000808", "0.0716",
                                                                           "1,010"]
 

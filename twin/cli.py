@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -14,7 +15,6 @@ from rich.text import Text
 
 from twin.errors import DeadlockError, SpecError
 from twin.loader import load_twin
-from twin.results import flat_kpis, readable
 from twin.runner import ENGINES, EngineUnavailable, RunResult, run
 from twin.spec import Twin
 
@@ -27,7 +27,7 @@ FileArg = Annotated[Path, typer.Argument(help="Twin spec (YAML).", show_default=
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(Text("error", style="bold red") + Text(f": {message}"), highlight=False)
+    err.print(Text("error", style="bold red") + Text(f": {message}"), highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -69,7 +69,7 @@ def run_command(
     if as_json:
         print(json.dumps(summary, allow_nan=False))
     else:
-        out.print(kpi_table(summary))
+        out.print(kpi_table(summary, twin.time_unit, twin.costs.currency if twin.costs else ""))
 
 
 @app.command("study")
@@ -106,18 +106,27 @@ def report_command(
     output: Annotated[Path | None, typer.Option("-o", "--output",
                                                 help="HTML file (default RESULTS/report.html).")] = None,
     question: Annotated[str | None, typer.Option(help="The question the study answers (summary).")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print it to a PDF beside it (chromium).")] = False,
 ) -> None:
     """Write a self-contained HTML report (figures, summary, methods) of a study folder."""
     import time
 
+    from viz.pdf import print_pdf
     from viz.report import write_report  # viz reads results; only this command reaches up
 
     started = time.perf_counter()
     try:
         path = write_report(results, output, question)
+        seconds = time.perf_counter() - started
+        # soft_wrap: a path is never broken across lines (it is copied into a browser or a shell)
+        out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {seconds:.1f} s)", soft_wrap=True)
+        if pdf:
+            started = time.perf_counter()
+            printed = print_pdf(path)
+            out.print(f"pdf: {printed} ({printed.stat().st_size / 1e6:.1f} MB, "
+                      f"{time.perf_counter() - started:.1f} s)", soft_wrap=True)
     except (FileNotFoundError, LookupError, RuntimeError) as error:
         raise _fail(str(error)) from None
-    out.print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.1f} s)")
 
 
 @app.command("serve")
@@ -303,23 +312,20 @@ def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, sh
                    progress=lambda done: progress.update(task, completed=done))
 
 
-def kpi_table(summary: dict[str, Any]) -> Table:
-    """A readable table: one row per KPI, mean with its 95% CI and percentiles."""
+def kpi_table(summary: dict[str, Any], time_unit: str = "hour", currency: str = "") -> Table:
+    """A readable table: one row per KPI with its unit, mean, 95% CI and percentiles; each
+    activity's, resource's, ... KPIs under its name; shares in percent."""
+    from twin.display import fill_run_table
+
     table = Table(title=f"{summary['name']}: {summary['replications']} replications, "
-                        f"seed {summary['seed']}, engine {summary['engine']}")
-    for column in ("KPI", "mean", "95% CI", "p5", "p50", "p95"):
-        table.add_column(column, justify="left" if column == "KPI" else "right")
-    rows = [(label, s) for label, s in flat_kpis(summary) if s["n"]]  # none: e.g. a class that never came
-    for label, s in rows:
-        lo, hi = s["ci95"]
-        ci = f"{_num(lo)} .. {_num(hi)}" if lo is not None else "-"
-        table.add_row(label, _num(s["mean"]), ci, _num(s["p5"]), _num(s["p50"]), _num(s["p95"]))
+                        f"seed {summary['seed']}, engine {summary['engine']}", box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    fill_run_table(table, summary, time_unit, currency)
     perf = summary["performance"]
-    table.caption = f"{perf['events']:,} events in {perf['sim_seconds']:.2f} s"
+    table.caption = (f"mean and 95% CI over replications (shares: Wilson-type); p5, p95: of the "
+                     f"replications; {perf['events']:,} events in {perf['sim_seconds']:.2f} s")
     return table
 
 
-def _num(value: float | None) -> str:
-    return readable(value, 4)
 if __name__ == "__main__":
     app()

@@ -73,13 +73,18 @@ def from_validation_error(error: ValidationError, data: Any, source: str = "") -
     """Translate pydantic's errors into field paths a user recognises."""
     problems = []
     for item in error.errors(include_url=False):
-        # Drop the union tag pydantic inserts for discriminated unions ('exponential' ...).
-        loc = [k for k in item["loc"] if not _is_union_tag(k)]
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "unknown field"
+        loc, message = problem_of(item)
         problems.append((field_path(loc, data), message))
     return SpecError(problems, source)
+
+
+def problem_of(item: Mapping[str, Any]) -> tuple[list[str | int], str]:
+    """(where in the data, reason) of one of pydantic's errors."""
+    # Drop the union tag pydantic inserts for discriminated unions ('exponential' ...).
+    loc = [k for k in item["loc"] if not _is_union_tag(k)]
+    if item["type"] == "extra_forbidden":
+        return loc, "unknown field"
+    return loc, item["msg"].removeprefix("Value error, ")
 
 
 def _is_union_tag(key: str | int) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from twin.errors import SpecError, from_validation_error
+from twin.errors import SpecError
 from twin.spec import Twin
 
 
@@ -21,7 +21,9 @@ def parse_twin(data: Any, source: str = "") -> Twin:
     try:
         return Twin.model_validate(data)
     except ValidationError as error:
-        raise from_validation_error(error, data, source) from None
+        from twin.problems import collect_problems  # only a spec with errors needs it
+
+        raise SpecError(collect_problems(data, error), source) from None
     except SpecError as error:
         raise SpecError(error.problems, source) from None
 

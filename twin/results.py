@@ -10,6 +10,14 @@ import numpy as np
 
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
 GROUPS = ("activities", "resources", "materials", "classes", "contingency")
+# KPIs that are shares in [0, 1]: their interval is a Wilson one (see share_interval)
+SHARES = frozenset({"utilization", "availability", "fill_rate", "stockout_fraction", "on_time",
+                    "abandoned", "lost", "balked"})
+
+
+def is_share(kpi: str) -> bool:
+    """Whether a KPI ('resources.clerk.utilization', 'on_time') is a share in [0, 1]."""
+    return kpi.rsplit(".", 1)[-1] in SHARES
 
 
 def readable(x: float | None, digits: int = 3, sign: bool = False) -> str:
@@ -26,8 +34,10 @@ def readable(x: float | None, digits: int = 3, sign: bool = False) -> str:
     return f"{round(x, -places):{plus},.0f}"
 
 
-def summarize(values: Sequence[float]) -> dict[str, Any]:
-    """Mean with a 95% t-interval and percentiles over replications (NaNs dropped)."""
+def summarize(values: Sequence[float], share: bool = False) -> dict[str, Any]:
+    """Mean with a 95% interval and percentiles over replications (NaNs dropped): a
+    t-interval, or for a share (`share`, values in [0, 1]) `share_interval`, which stays in
+    [0, 1] where a t-interval of a rare event's share would reach below zero."""
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     if x.size == 0:
@@ -36,12 +46,31 @@ def summarize(values: Sequence[float]) -> dict[str, Any]:
     if x.size > 1:
         from scipy import stats  # imported here: it costs the CLI a second at start-up
 
-        half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-        ci: list[float | None] = [mean - half, mean + half]
+        t = float(stats.t.ppf(0.975, x.size - 1))
+        half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
+        ci: list[float | None] = list(share_interval(x, t)) if share else [mean - half, mean + half]
     else:
         ci = [None, None]
     p5, p50, p95 = (float(v) for v in np.percentile(x, [5, 50, 95]))
     return {"mean": mean, "ci95": ci, "p5": p5, "p50": p50, "p95": p95, "n": int(x.size)}
+
+
+def share_interval(x: np.ndarray, z: float) -> tuple[float, float]:
+    """A 95% interval for the mean of per-replication shares that stays in [0, 1]: Wilson's
+    score interval with the effective sample size n_eff = p (1 - p) / (s^2 / n) that the
+    replications' spread implies (Korn and Graubard's device for proportions from clustered
+    data), so it is as wide as the t-interval for a share near 1/2 and bends away from 0
+    and 1 near the edges. All replications equal: the interval is that value."""
+    p = min(1.0, max(0.0, float(x.mean())))
+    var_mean = float(x.var(ddof=1)) / x.size
+    if var_mean <= 0:  # no spread: nothing to bend
+        return p, p
+    if p in (0.0, 1.0):  # spread only by rounding past an edge (1.0000001): the t-interval, clipped
+        return max(0.0, p - z * math.sqrt(var_mean)), min(1.0, p + z * math.sqrt(var_mean))
+    n = p * (1 - p) / var_mean
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def nest(records: Sequence[dict[str, float]]) -> dict[str, Any]:
@@ -52,7 +81,7 @@ def nest(records: Sequence[dict[str, float]]) -> dict[str, Any]:
     keys = list(records[0]) if records else []
     out: dict[str, Any] = {"kpis": {}, **{g: {} for g in GROUPS}}
     for key in keys:
-        summary = summarize([r[key] for r in records])
+        summary = summarize([r[key] for r in records], share=is_share(key))
         parts = key.split(".")
         if len(parts) in (3, 5) and parts[0] in GROUPS:
             node = out[parts[0]]

@@ -14,6 +14,7 @@ from pydantic import (
     PositiveInt,
     SerializerFunctionWrapHandler,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
@@ -710,7 +711,9 @@ class Twin(_Spec):
                 or any(s.classes for s in self.stresses))
 
     @model_validator(mode="after")
-    def _wiring(self) -> Twin:
+    def _wiring(self, info: ValidationInfo) -> Twin:
+        if info.context and info.context.get("wiring") is False:  # twin.problems checks a repaired copy
+            return self
         problems = check_wiring(self)
         if problems:
             raise SpecError(problems)
@@ -786,20 +789,24 @@ class Twin(_Spec):
         return build_working_time(activity.working_hours.hourly(), self.time_unit, self.start)
 
 
-def check_wiring(twin: Twin) -> list[tuple[str, str]]:
-    """Cross-field checks, each problem as (field path, reason)."""
+def check_wiring(twin: Twin, flow: bool = True) -> list[tuple[str, str]]:
+    """Cross-field checks, each problem as (field path, reason). The flow checks (every
+    activity reachable, work able to leave) follow the names, so they run when every name
+    is unique and every reference resolves, whatever else is wrong, and when `flow`."""
     problems: list[tuple[str, str]] = []
     if twin.warmup >= twin.horizon:
         problems.append(("warmup", f"must be less than horizon ({twin.horizon:g})"))
+    names: list[tuple[str, str]] = []
     for kind in ("arrivals", "activities", "resources", "materials", "stresses", "contingency"):
-        problems += _unique_names(kind, [item.name for item in getattr(twin, kind)])
+        names += _unique_names(kind, [item.name for item in getattr(twin, kind)])
+    problems += names
     problems += _zero_time_sources(twin)
-    problems += _references(twin)
+    problems += (references := _references(twin))
     problems += _capacities(twin)
     problems += _crews(twin)
-    problems += _policy_references(twin)
+    problems += (policies := _policy_references(twin))
     problems += _working_hours(twin)
-    if not problems:
+    if flow and not (names or references or policies):
         problems += _flow(twin)
     return problems
 
