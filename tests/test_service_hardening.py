@@ -20,12 +20,28 @@ import pytest
 from service.testing import SMALL_TWIN, Server, client, wait_for
 
 LIMITS = {"max_upload_checks": "1", "upload_check_seconds": "0.25", "workers": "1"}
+# Room for an upload whose check runs for seconds on any machine, however fast: a check
+# that merely takes longer than 0.25 s here would finish in time on a quicker one.
+ROOMY = {**LIMITS, "max_upload_bytes": "20000000"}
+SLOW_ROWS = 400_000  # ~15 MB: its check takes ~10 s here, far over the 0.25 s limit anywhere
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with Server(tmp_path_factory.mktemp("hostile"), **LIMITS) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def roomy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with Server(tmp_path_factory.mktemp("roomy"), **ROOMY) as running:
+        yield running
+
+
+@pytest.fixture
+def roomy_editor(roomy: Server) -> Iterator[httpx.Client]:
+    with client(roomy, roomy.key("editor")) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +56,8 @@ def editor(server: Server, key: str) -> Iterator[httpx.Client]:
 
 
 def slow_events(rows: int) -> bytes:
-    """An event log within every cap whose timestamps are all unparsable: the loaders try
-    each value twice (ISO, then every format), ~1.5 s for 55k rows (2 MB)."""
+    """An event log within the roomy caps whose timestamps are all unparsable: the loaders
+    try each value twice (ISO, then every format), ~1.5 s for 55k rows (2 MB) here."""
     lines = (f"c{i},a{i % 7},r{i % 5},2024-13-{i % 28}x,later{i}" for i in range(rows))
     return ("case_id,activity,resource,start_time,end_time\n" + "\n".join(lines) + "\n").encode()
 
@@ -92,15 +108,15 @@ def test_a_csv_of_commas_is_refused_at_once_naming_the_column_cap(editor: httpx.
     assert latin1.status_code == 422 and "not UTF-8" in latin1.json()["detail"][0]["msg"]
 
 
-def test_health_answers_fast_while_a_hostile_upload_is_checked(server: Server, editor: httpx.Client) -> None:
+def test_health_answers_fast_while_a_hostile_upload_is_checked(roomy: Server, roomy_editor: httpx.Client) -> None:
     """The loaders' check runs in a child process under a time limit: /health keeps answering
     while it runs (no latency bound here: bench/service.py measures that), and a check over
     `upload_check_seconds` is stopped and named."""
-    data = slow_events(55_000)
-    with HealthProbe(server) as probe:
+    data = slow_events(SLOW_ROWS)
+    with HealthProbe(roomy) as probe:
         time.sleep(0.3)
         start = time.perf_counter()
-        response = upload_events(editor, data)
+        response = upload_events(roomy_editor, data)
         took = time.perf_counter() - start
         time.sleep(0.3)
     assert response.status_code == 422, response.text
@@ -109,10 +125,11 @@ def test_health_answers_fast_while_a_hostile_upload_is_checked(server: Server, e
     assert probe.answers_between(start, start + took) >= 3, "health did not answer during the upload"
 
 
-def test_concurrent_upload_checks_beyond_the_cap_get_429(editor: httpx.Client) -> None:
-    data = slow_events(55_000)
+def test_concurrent_upload_checks_beyond_the_cap_get_429(roomy_editor: httpx.Client) -> None:
+    data = slow_events(SLOW_ROWS)
     answers: list[httpx.Response] = []
-    threads = [threading.Thread(target=lambda: answers.append(upload_events(editor, data))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: answers.append(upload_events(roomy_editor, data)))
+               for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -212,7 +229,9 @@ def test_per_key_quotas_and_rate_limit_answer_429_naming_the_limit(tmp_path: Pat
         assert flood.status_code == 429 and "max_queued_per_key = 2" in flood.json()["detail"]
         other = b.post("/studies", json={"twin_id": twin, "replications": 2})  # a free worker, another key
         assert wait_for(b, other.json()["id"])["status"] == "done"
-        assert [a.get(f"/studies/{i}").json()["status"] for i in ids] == ["running", "queued", "queued"]
+        studies = [a.get(f"/studies/{i}").json() for i in ids]
+        statuses = [study["status"] for study in studies]
+        assert statuses == ["running", "queued", "queued"], studies
 
         big = {**SMALL_TWIN, "activities": [{**SMALL_TWIN["activities"][0],  # type: ignore[dict-item]
                                              "duration": {"dist": "empirical", "values": [0.7] * 1000}}]}
