@@ -99,6 +99,34 @@ def study_command(
         raise _fail(str(error)) from None
 
 
+@app.command("optimize")
+def optimize_command(
+    file: Annotated[Path, typer.Argument(help="Optimisation file (YAML).", show_default=False)],
+    executor: Annotated[str, typer.Option(help="serial | processes | dask.")] = "processes",
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="Most plans simulated (overrides the file).")] = (
+        None),
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (overrides the file).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (resumes it).")] = None,
+    save_plan: Annotated[Path | None, typer.Option(
+        help="Write the recommended plan here as a scenario file (default OUT/best.scenario.yaml).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write an HTML report (frontier, convergence)."
+                                                )] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Search for the best plan that meets the targets: decisions, objective, guarantee."""
+    from optimize.cli import optimize_file  # optimize builds on scenarios; only this command reaches up
+
+    if dask is not None and executor == "processes":
+        executor = "dask"
+    try:
+        optimize_file(file, executor, dask, budget, seed, out_dir, save_plan, report, as_json, out, err)
+    except SpecError as error:
+        raise _fail(str(error)) from None
+    except (ValueError, EngineUnavailable, OSError) as error:
+        raise _fail(str(error)) from None
+
+
 @app.command("report")
 def report_command(
     results: Annotated[Path, typer.Argument(help="Study folder written by `twin study --out`.",
