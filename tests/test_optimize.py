@@ -1,0 +1,145 @@
+"""`twin optimize` against exact optima: a three-station line staffed to Erlang C's
+per-station minimum (Burke: the stations are independent), an (s, S) policy within 1% of
+the exact cost's optimum; the same answer on every executor, resume, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from theory import mmc_mean_wait, sS_mean_on_hand, sS_stockout_probability
+
+from optimize import load_problem, optimize, summarize
+from scenarios.loader import load_scenario
+from twin.errors import SpecError
+
+TWINS = Path(__file__).parent / "twins"
+LINE = {"a": 2.4, "b": 1.5, "c": 0.8}  # mean service (h) at each station; arrivals at rate 1
+WAIT = 1.0  # target: every station's mean wait <= 1 h
+
+
+def line_file(tmp_path: Path, seed: int = 1, budget: int = 60, **experiment: object) -> Path:
+    data = {
+        "name": "line3-staffing",
+        "base": str(TWINS / "line3.yaml"),
+        "decisions": {f"resources.p{s}.capacity": {"low": 1, "high": 8} for s in LINE},
+        "objective": {"kpi": "cost", "goal": "min"},
+        "targets": [f"activities.{s}.wait.mean <= {WAIT}" for s in LINE],
+        "experiment": {"replications": 5, "max_replications": 20, "seed": seed, "budget": budget,
+                       **experiment},
+    }
+    path = tmp_path / "line.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def erlang_c_minimum(mean_service: float) -> int:
+    return next(c for c in range(1, 20) if c > mean_service and mmc_mean_wait(c, 1.0, mean_service) <= WAIT)
+
+
+SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=SLOW), pytest.param(3, marks=SLOW)])
+def test_line_staffing_is_each_stations_erlang_c_minimum(tmp_path: Path, seed: int) -> None:
+    outcome = optimize(load_problem(line_file(tmp_path, seed)), executor="serial", out=tmp_path / "out")
+    expected = {f"resources.p{s}.capacity": erlang_c_minimum(es) for s, es in LINE.items()}
+    assert expected == {"resources.pa.capacity": 4, "resources.pb.capacity": 3, "resources.pc.capacity": 2}
+    assert outcome.best.plan == expected
+    assert outcome.best.estimate.certified and len(outcome.visits) <= 60
+    summary = summarize(outcome)
+    assert summary["best"]["meets_targets"] and summary["evaluated"] == len(outcome.visits)
+    assert summary["best"]["changes"]["resources.pa.capacity"] == {"from": 6, "to": 4}
+
+
+@pytest.mark.slow
+def test_sS_policy_is_within_one_percent_of_the_exact_optimum(tmp_path: Path) -> None:
+    data = {
+        "name": "sS-costs",
+        "base": str(TWINS / "sS_costs.yaml"),
+        "decisions": {"materials.m.reorder.point": {"low": 0, "high": 10},
+                      "materials.m.reorder.up_to": {"low": 1, "high": 20}},
+        "objective": {"kpi": "cost"},
+        "experiment": {"replications": 5, "max_replications": 20, "seed": 3, "budget": 80},
+    }
+    path = tmp_path / "sS.yaml"
+    path.write_text(yaml.safe_dump(data))
+    outcome = optimize(load_problem(path), executor="serial", out=tmp_path / "out")
+
+    def exact(s: int, big_s: int) -> float:  # per hour
+        return sS_mean_on_hand(s, big_s, 1, 4) + 10 * sS_stockout_probability(s, big_s, 1, 4)
+
+    optimum = min(exact(s, big_s) for s in range(11) for big_s in range(s + 1, 21))
+    plan = outcome.best.plan
+    found = exact(plan["materials.m.reorder.point"], plan["materials.m.reorder.up_to"])
+    assert found <= 1.01 * optimum, (plan, found, optimum)
+    assert any(v.estimate.invalid for v in outcome.visits) or outcome.problem.size > 80
+
+
+def visited(summary: dict[str, object]) -> list[object]:
+    return [(v["decisions"], v["replications"], v["objective"]) for v in summary["visited"]]  # type: ignore[index, union-attr]
+
+
+@pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
+def test_same_seed_same_answer_on_every_executor(tmp_path: Path, executor: str) -> None:
+    problem = load_problem(line_file(tmp_path, seed=5, budget=10))
+    serial = summarize(optimize(problem, executor="serial", out=tmp_path / "serial"))
+    other = summarize(optimize(problem, executor=executor, workers=2, out=tmp_path / executor))
+    assert visited(serial) == visited(other)
+    assert serial["best"]["decisions"] == other["best"]["decisions"]
+    assert serial["best"]["kpis"] == other["best"]["kpis"]
+
+
+def test_a_rerun_reads_its_finished_replications_back(tmp_path: Path) -> None:
+    problem = load_problem(line_file(tmp_path, seed=7, budget=8))
+    first = summarize(optimize(problem, executor="serial", out=tmp_path / "out"))
+    chunks = sorted((tmp_path / "out" / "runs" / "chunks").glob("*.parquet"))
+    again = summarize(optimize(problem, executor="serial", out=tmp_path / "out"))
+    assert sorted((tmp_path / "out" / "runs" / "chunks").glob("*.parquet")) == chunks  # nothing new run
+    assert visited(first) == visited(again) and first["best"] == again["best"]
+
+
+@pytest.mark.parametrize(("edit", "where", "reason"), [
+    ({"decisions": {"resources.nope.capacity": {"low": 1, "high": 3}}}, "decisions.resources.nope.capacity",
+     "no item named 'nope'"),
+    ({"decisions": {"resources.pa.name": {"low": 1, "high": 3}}}, "decisions.resources.pa.name",
+     "a range needs a number"),
+    ({"decisions": {"resources.pa.capacity": {"low": 0, "high": 3}}}, "decisions.resources.pa.capacity",
+     "the value 0 gives an invalid twin"),
+    ({"decisions": {"resources.pa.capacity": {"low": 5, "high": 3}}}, "decisions", "must not be above high"),
+    ({"objective": {"kpi": "costs"}}, "objective.kpi", "did you mean cost"),
+    ({"objective": {"kpi": "cost", "statistic": "p200"}}, "objective", "not one of mean, pNN"),
+    ({"experiment": {"replications": 10, "max_replications": 5}}, "experiment", "at least replications"),
+    ({"targets": ["activities.zz.wait <= 1"]}, "targets[0]", "no KPI named 'activities.zz.wait'"),
+])
+def test_a_bad_file_names_the_field_and_the_reason(tmp_path: Path, edit: dict[str, object], where: str,
+                                                  reason: str) -> None:
+    data = yaml.safe_load(line_file(tmp_path).read_text()) | edit
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(SpecError) as caught:
+        load_problem(path)
+    assert any(p.startswith(where) and reason in r for p, r in caught.value.problems), caught.value.problems
+
+
+def test_cli_prints_the_design_keys_and_saves_a_plan_that_runs_as_a_scenario(tmp_path: Path) -> None:
+    path = line_file(tmp_path, seed=2, budget=8)
+    plan, report = tmp_path / "plans" / "best.yaml", tmp_path / "report.html"
+    command = [sys.executable, "-m", "twin.cli", "optimize", str(path), "--executor", "serial", "--json",
+               "--out", str(tmp_path / "out"), "--save-plan", str(plan), "--report", str(report)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert set(summary["best"]) >= {"decisions", "meets_targets", "kpis"} and summary["evaluated"] == 8
+    scenario = load_scenario(plan)
+    capacities = {f"resources.{r.name}.capacity": r.capacity for r in scenario.twin.resources}
+    assert capacities == summary["best"]["decisions"]
+    html = report.read_text()
+    assert "Frontier and convergence" in html and html.count("plotly-graph-div") >= 2
+    bad = subprocess.run([*command[:4], str(tmp_path / "missing.yaml")], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
