@@ -118,10 +118,12 @@ def plan_table(summary: dict[str, Any], outcome: Outcome) -> Table:
             estimate(best["kpis"][kpi], is_share(kpi)),
         )
     for text, check in best["targets"].items():
-        value = check.get("value", check.get("p_miss"))
         colour = {"met": "green", "missed": "red"}.get(check["status"], "yellow")
-        shown_value = "" if value is None else plain(value)
-        table.add_row(escape(text), "", f"{shown_value} [{colour}]{check['status']}[/]")
+        if check.get("value") is not None:
+            shown = f"{check['statistic']} {plain(check['value'])}"
+        else:
+            shown = "no data" if check["p_miss"] is None else f"P(miss) {check['p_miss']:.0%}"
+        table.add_row(escape(text), "", f"{shown} [{colour}]{check['status']}[/]")
     return table
 
 

@@ -51,6 +51,11 @@ class Problem:
             count *= len(self.domain(path))
         return count
 
+    def base_plan(self) -> Plan | None:
+        """The base's values, when every one lies in its decision's domain."""
+        plan = {p: self.current(p) for p in self.paths}
+        return plan if all(plan[p] in self.domain(p) for p in self.paths) else None
+
     def current(self, path: str) -> Any:
         """The base's value at `path`."""
         return edits.walk(self.base.data, path)

@@ -8,11 +8,13 @@ targets as its constraints). What a sampler for deterministic functions lacks is
 - **Replications where they matter.** A plan starts with `replications`; one whose
   objective's CI overlaps the incumbent's, or whose targets are neither clearly met nor
   clearly missed, is doubled up to `max_replications` before the sampler hears of it.
+- **The base first.** The base's own plan (where the decisions allow it) is simulated in
+  the first round, so the answer can be read against today's plan.
 - **A neighbourhood step.** Each round also simulates the untried neighbours of the
   incumbent (each decision one step either way), so a monotone problem such as staffing is
   walked to its edge rather than left to chance.
 - **A clean-up with a guarantee.** The best few plans are re-simulated to
-  `max_replications`; a plan is certified when every target is met at the stated
+  `final_replications`; a plan is certified when every target is met at the stated
   confidence (one-sided bounds, Bonferroni over targets), and Kim-Nelson selects among
   the certified plans the best one within the indifference zone.
 
@@ -161,6 +163,9 @@ class Search:
         """Rounds of plans until the budget, the deadline or the space is used up."""
         batch = self.experiment.batch or BATCH
         idle = 0
+        base = self.problem.base_plan()
+        if base is not None:  # the plan a manager compares against comes first
+            self.study.enqueue_trial(self._encode(base))
         while True:
             left = self.budget - len(self.visits)
             if left <= 0:
@@ -253,7 +258,7 @@ class Search:
         )
         finalists = [v for v in ranked if v.estimate.invalid is None][: self.experiment.finalists]
         self._report("re-simulating the finalists")
-        self.simulate([v.plan for v in finalists], self.experiment.max_replications)
+        self.simulate([v.plan for v in finalists], self.experiment.final)
         finalists = [self.visits[v.name] for v in finalists]
         certified = [v for v in finalists if v.estimate.certified]
         candidates = certified or [v for v in finalists if v.estimate.feasible]

@@ -79,12 +79,13 @@ class Objective(_Spec):
 class Experiment(_Spec):
     replications: Annotated[int, Field(ge=3)] = 10  # every plan's first replications
     max_replications: Annotated[int, Field(ge=3)] = 40  # a plan close to the best or a target's line
+    final_replications: Annotated[int, Field(ge=3)] | None = None  # finalists' (default: max_replications)
     seed: Annotated[int, Field(ge=0)] = 1
     engine: Literal["simpy", "fast"] = "fast"
     budget: PositiveInt = 100  # most plans simulated in the search
     time: Annotated[float, Field(gt=0)] | None = None  # seconds: no new plans after this
     startup: PositiveInt = 10  # plans sampled at random before the optimiser models the space
-    batch: PositiveInt | None = None  # plans simulated together (default: the executor's workers)
+    batch: PositiveInt | None = None  # plans simulated together in a round (default 4, on any executor)
     finalists: PositiveInt = 5  # best plans re-simulated at the end
     confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.95  # of the final statement
     indifference: Annotated[float, Field(gt=0)] | None = None  # objective difference worth telling apart
@@ -96,7 +97,17 @@ class Experiment(_Spec):
                 f"max_replications ({self.max_replications}) must be at least "
                 f"replications ({self.replications})"
             )
+        if self.final_replications is not None and self.final_replications < self.max_replications:
+            raise ValueError(
+                f"final_replications ({self.final_replications}) must be at least "
+                f"max_replications ({self.max_replications})"
+            )
         return self
+
+    @property
+    def final(self) -> int:
+        """Replications of each finalist: certifying a chance target at 95% takes ~60-100."""
+        return self.final_replications or self.max_replications
 
 
 class OptimizationFile(_Spec):

@@ -35,6 +35,7 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
         "replications": outcome.replications,
         "stopped": outcome.stopped,
         "selection": _plain(outcome.selection),
+        "base_plan": _base(outcome),
         "finalists": [_visit(v) for v in outcome.finalists],
         "frontier": [_visit(v) for v in frontier(outcome.visits, spec.objective.goal)],
         "convergence": convergence(outcome.visits, spec.objective.goal),
@@ -65,6 +66,17 @@ def _best(outcome: Outcome, best: Visit) -> dict[str, Any]:
     }
 
 
+def _base(outcome: Outcome) -> dict[str, Any] | None:
+    """The base's own plan as the search saw it (None when the decisions exclude it)."""
+    plan = outcome.problem.base_plan()
+    name = outcome.problem.plan_name(plan) if plan is not None else None
+    visit = next((v for v in outcome.visits if v.name == name), None)
+    if visit is None:
+        return None
+    targets = {c.target.text: c.status for c in visit.estimate.checks}
+    return _visit(visit) | {"targets": targets}
+
+
 def statement(outcome: Outcome, best: Visit) -> str:
     """One sentence on what the answer is worth."""
     e, spec = best.estimate, outcome.problem.spec
@@ -75,7 +87,7 @@ def statement(outcome: Outcome, best: Visit) -> str:
         unsure = ", ".join(c.target.text for c in e.checks if c.status != "met")
         return (
             f"meets every target by estimate, but {unsure} is not certain at {level} after "
-            f"{e.n} replications (raise max_replications)"
+            f"{e.n} replications (raise final_replications)"
         )
     kn = outcome.selection
     if kn.get("survivors") and len(kn["survivors"]) > 1:
