@@ -78,10 +78,13 @@ class Problem:
             out[capacity] = max([self.current(capacity), *levels])
         return out
 
-    def scenario(self, plan: Plan) -> Scenario:
-        """`plan` as a scenario on the base; SpecError names the decision behind a bad value."""
+    def scenario(self, plan: Plan, rules: bool = True) -> Scenario:
+        """`plan` as a scenario on the base; SpecError names the decision behind a bad value.
+        Without `rules`, the twin's working-time rules are left out (a value that only
+        breaks them is the search's to skip, not a mistake in the file)."""
         name = self.plan_name(plan)
-        raw = {"name": name, "base": self.base.source, "changes": self.changes(plan)}
+        changes = self.changes(plan) | ({} if rules or "rules" not in self.base.data else {"rules": None})
+        raw = {"name": name, "base": self.base.source, "changes": changes}
         spec = ScenarioFile.model_validate(raw)
         try:
             return extend(self.base, spec, raw, f"{self.source} ({name})")
@@ -158,7 +161,8 @@ def _decision_problems(problem: Problem, path: str, decision: Decision) -> list[
     ):
         return [(where, f"a range needs a number here; the base has {current!r}: use choices instead")]
     # A value may be refused only in combination (an order-up-to level below a reorder
-    # point): those plans are skipped in the search. A value no combination accepts is an error.
+    # point) or by the working-time rules: those plans are skipped in the search. A value
+    # that no combination accepts is an error.
     contexts = [
         {p: problem.current(p) for p in problem.paths},
         {p: problem.domain(p)[0] for p in problem.paths},
@@ -169,7 +173,7 @@ def _decision_problems(problem: Problem, path: str, decision: Decision) -> list[
         reasons = []
         for context in contexts:
             try:
-                problem.scenario(context | {path: _thawed(value)})
+                problem.scenario(context | {path: _thawed(value)}, rules=False)
                 break
             except SpecError as error:
                 reasons.append("; ".join(r for _, r in error.problems))

@@ -83,7 +83,7 @@ class Search:
 
         self.problem, self.pool, self.out, self.progress = problem, pool, out, progress
         self.experiment = problem.spec.experiment
-        self.budget = min(budget or self.experiment.budget, problem.size)
+        self.budget = budget or self.experiment.budget
         self.seed = self.experiment.seed if seed is None else seed
         self.objective = problem.spec.objective
         self.visits: dict[str, Visit] = {}
@@ -167,9 +167,11 @@ class Search:
         if base is not None:  # the plan a manager compares against comes first
             self.study.enqueue_trial(self._encode(base))
         while True:
-            left = self.budget - len(self.visits)
+            left = self.budget - self.simulated
+            if len(self.visits) >= self.problem.size:
+                return "space"
             if left <= 0:
-                return "budget" if self.budget < self.problem.size else "space"
+                return "budget"
             if deadline is not None and time.monotonic() > deadline:
                 return "time"
             if idle >= IDLE_ROUNDS:
@@ -186,17 +188,23 @@ class Search:
                     if self.problem.plan_name(p) not in self.visits
                 }.values()
             )
-            idle = 0 if fresh else idle + 1
             fresh = self._valid(fresh)
+            idle = 0 if fresh else idle + 1
             if fresh:
                 self.simulate(fresh, self.experiment.replications)
                 self.refine([self.problem.plan_name(p) for p in fresh])
-                self._report(f"{len(self.visits)} plans simulated")
+                self._report(f"{self.simulated} plans simulated")
             for trial, plan in asked:
                 self._tell(trial, self.visits[self.problem.plan_name(plan)])
 
+    @property
+    def simulated(self) -> int:
+        """Plans simulated (the budget counts these, not the plans the twin's rules refuse)."""
+        return sum(v.estimate.invalid is None for v in self.visits.values())
+
     def _valid(self, plans: list[Plan]) -> list[Plan]:
-        """The plans that make valid twins; the others are recorded as visited and refused."""
+        """The plans that make valid twins (working-time rules included); the others are
+        recorded as visited and refused, never simulated nor recommended."""
         valid = []
         for plan in plans:
             try:
@@ -210,14 +218,27 @@ class Search:
         return valid
 
     def _tell(self, trial: Any, visit: Visit) -> None:
-        for check in visit.estimate.checks:
-            trial.set_constraint(
-                check.target.text, check.violation if math.isfinite(check.violation) else 1e9
-            )
+        """The objective and one constraint per target, plus one for being a valid twin: a
+        refused plan is told as infeasible at the worst objective seen, so the sampler learns
+        to avoid its region instead of proposing it again."""
+        refused = visit.estimate.invalid is not None
+        for target in self.problem.targets:
+            check = next((c for c in visit.estimate.checks if c.target is target), None)
+            violation = 1e9 if check is None or not math.isfinite(check.violation) else check.violation
+            trial.set_constraint(target.text, violation)
+        trial.set_constraint("valid twin", 1.0 if refused else -1.0)
         value = visit.estimate.objective
+        if not math.isfinite(value):
+            value = self._worst()
         self.study.tell(
             trial, value if math.isfinite(value) else None, state=None if math.isfinite(value) else _failed()
         )
+
+    def _worst(self) -> float:
+        seen = [v.estimate.objective for v in self.visits.values() if math.isfinite(v.estimate.objective)]
+        if not seen:
+            return 0.0
+        return max(seen) if self.objective.goal == "min" else min(seen)
 
     def _decode(self, params: dict[str, int]) -> Plan:
         return {path: self.problem.domain(path)[params[path]] for path in self.problem.paths}
@@ -239,7 +260,7 @@ class Search:
 
     def _report(self, what: str) -> None:
         if self.progress is not None:
-            self.progress(len(self.visits), self.budget, what)
+            self.progress(self.simulated, self.budget, what)
 
     # -- the clean-up ---------------------------------------------------------------------
 
@@ -332,6 +353,12 @@ def optimize(
         warnings.simplefilter("ignore", category=_optuna_warnings())
         search = Search(problem, pool, folder, progress, budget, seed)
         stopped = search.run(deadline)
+        if not search.simulated:
+            reasons = sorted({v.estimate.invalid for v in search.visits.values() if v.estimate.invalid})
+            raise ValueError(
+                f"{problem.source}: none of the {len(search.visits)} plans tried is a valid twin "
+                f"(e.g. {reasons[0] if reasons else 'no plan'}); widen the decisions or the rules"
+            )
         finalists, best, selection = search.finish()
     visits = sorted(search.visits.values(), key=lambda v: v.order)
     replications = sum(v.estimate.n for v in visits)

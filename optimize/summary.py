@@ -20,6 +20,7 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
     and what a manager acts on: the changes, the targets' status, the frontier, the search."""
     problem, best = outcome.problem, outcome.best
     spec = problem.spec
+    simulated = [v for v in outcome.visits if v.estimate.invalid is None]
     return {
         "name": problem.name,
         "base": problem.base.name,
@@ -30,16 +31,17 @@ def summarize(outcome: Outcome) -> dict[str, Any]:
         },
         "targets": [t.text for t in problem.targets],
         "best": _best(outcome, best),
-        "evaluated": len(outcome.visits),
+        "evaluated": sum(v.estimate.invalid is None for v in outcome.visits),
+        "refused": {v.name: v.estimate.invalid for v in outcome.visits if v.estimate.invalid is not None},
         "space": problem.size,
         "replications": outcome.replications,
         "stopped": outcome.stopped,
         "selection": _plain(outcome.selection),
         "base_plan": _base(outcome),
         "finalists": [_visit(v) for v in outcome.finalists],
-        "frontier": [_visit(v) for v in frontier(outcome.visits, spec.objective.goal)],
-        "convergence": convergence(outcome.visits, spec.objective.goal),
-        "visited": [_visit(v) for v in outcome.visits],
+        "frontier": [_visit(v) for v in frontier(simulated, spec.objective.goal)],
+        "convergence": convergence(simulated, spec.objective.goal),
+        "visited": [_visit(v) for v in simulated],
         "experiment": spec.experiment.model_dump(mode="json"),
         "wall_seconds": outcome.wall_seconds,
     }

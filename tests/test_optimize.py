@@ -157,3 +157,24 @@ def test_the_clinic_example_and_the_readme_block_load(tmp_path: Path) -> None:
     base = root / "scenarios" / "examples" / "clinic_on_call.yaml"
     path.write_text(block.replace("base: clinic_on_call.yaml", f"base: {base}"))
     assert len(load_problem(path).spec.decisions) == 4
+
+
+def test_a_plan_that_breaks_a_labour_rule_is_never_simulated_nor_returned(tmp_path: Path) -> None:
+    """12 people at 48 h a week staff at most 3 always-on units of station a (4 would need 14),
+    which cannot meet a's wait target: the answer says so rather than breaking the rule."""
+    base = tmp_path / "ruled.yaml"
+    base.write_text(yaml.safe_dump({"name": "ruled-line", "base": str(TWINS / "line3.yaml"),
+                                    "changes": {"resources.pa.capacity": 3,
+                                                "rules": {"max_weekly_hours": 48, "staff": {"pa": 12}}}}))
+    data = yaml.safe_load(line_file(tmp_path, seed=4, budget=16).read_text()) | {"base": str(base)}
+    path = tmp_path / "problem.yaml"
+    path.write_text(yaml.safe_dump(data))
+    outcome = optimize(load_problem(path), executor="serial", out=tmp_path / "out")
+    simulated = [v for v in outcome.visits if v.estimate.invalid is None]
+    refused = [v for v in outcome.visits if v.estimate.invalid is not None]
+    assert all(v.plan["resources.pa.capacity"] <= 3 for v in simulated) and len(simulated) == 16
+    assert refused and all("rules.max_weekly_hours = 48" in (v.estimate.invalid or "") for v in refused)
+    assert outcome.best.plan["resources.pa.capacity"] <= 3 and not outcome.best.estimate.feasible
+    summary = summarize(outcome)
+    assert summary["evaluated"] == 16 and len(summary["refused"]) == len(refused)
+    assert summary["best"]["statement"].startswith("no plan simulated met every target")

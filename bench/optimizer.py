@@ -1,6 +1,6 @@
 """The optimiser against exact optima: plans simulated, replications and wall time.
 
-    python bench/optimize.py [--seeds 1 2 3] [--executor serial]
+    python bench/optimizer.py [--seeds 1 2 3] [--executor serial]
 
 Two problems whose optimum is known exactly (tests/test_optimize.py checks the same):
 a line of three M/M/c stations with a cost per server and a mean-wait target of 1 h per
