@@ -43,7 +43,7 @@ from scipy import integrate, optimize, stats
 
 from calibration.failures import COLUMNS, pick
 from calibration.fitters import DurationFitter, censored_fit
-from calibration.loaders import CalibrationDataError, parse_times
+from calibration.loaders import CalibrationDataError, parse_times, read_table
 
 HOURS_PER_YEAR = 8760.0
 REGIMES = ("after_renewal", "machine_clock", "common_clock")
@@ -80,13 +80,17 @@ def _multiple(hours: np.ndarray, q: float, tol: float = 0.5) -> np.ndarray:
     return (k >= 1) & (np.abs(hours - k * q) <= tol)
 
 
-def _phase_share(hours: pd.Series, groups: pd.Series | None, q: float, tol: float = 0.5) -> float:
-    """Share of `hours` (from an epoch) at the modal phase mod q: per group, or over all."""
+def _phase_share(
+    hours: pd.Series, groups: pd.Series | None, q: float, tol: float = 0.5, only: int = 0
+) -> float:
+    """Share of `hours` (from an epoch) at the modal phase mod q: per group, or over all.
+    With `only`, the phases are those of the first `only` hours and the share is of the rest."""
     phase = np.round(hours.to_numpy() % q) % q
     frame = pd.DataFrame({"phase": phase, "group": "all" if groups is None else groups.to_numpy()})
-    modal = frame.groupby("group")["phase"].agg(lambda s: s.mode().min())
-    off = np.abs(frame["phase"] - frame["group"].map(modal).to_numpy())
-    return float((np.minimum(off, q - off) <= tol).mean())
+    modal = frame.iloc[:only or len(frame)].groupby("group")["phase"].agg(lambda s: s.mode().min())
+    rest = frame.iloc[only:]
+    off = np.abs(rest["phase"] - rest["group"].map(modal).to_numpy())
+    return float((np.minimum(off, q - off) <= tol).mean()) if len(rest) else 0.0
 
 
 class EquipmentFitter:
@@ -131,7 +135,8 @@ class EquipmentFitter:
         key = ["time", "machine", "component"]
         m = maint[maint["time"] >= self.start_] if maint is not None else pd.DataFrame(columns=key)
         f = fails if fails is not None else pd.DataFrame(columns=key)
-        driven = m[key].merge(f[key].drop_duplicates(), on=key, how="left", indicator=True)["_merge"] == "both"
+        matched = m[key].merge(f[key].drop_duplicates(), on=key, how="left", indicator=True)
+        driven = matched["_merge"] == "both"
         self.planned_records_ = m.loc[~driven.to_numpy()]
         self.counts_ = {
             "maintenance_records": len(m), "failure_records": len(f),
@@ -139,14 +144,16 @@ class EquipmentFitter:
         }
         if maint is not None:
             self.counts_["failures_without_maintenance_record"] = len(f) - int(driven.sum())
-        down = pd.concat([m[["time", "machine"]].assign(failure=False), f[["time", "machine"]].assign(failure=True)])
+        down = pd.concat([m[["time", "machine"]].assign(failure=False),
+                          f[["time", "machine"]].assign(failure=True)])
         stops = down.groupby(["machine", "time"], as_index=False)["failure"].max()
         self.stops_ = stops.sort_values(["machine", "time"], kind="stable").reset_index(drop=True)
         self.machines_ = sorted(self.stops_["machine"].unique())
         if not self.machines_:
             raise CalibrationDataError("maintenance/failures: no records from the first failure record on")
         self.counts_ |= {"failure_stops": int(self.stops_["failure"].sum()),
-                         "planned_stops": int((~self.stops_["failure"]).sum()), "machines": len(self.machines_)}
+                         "planned_stops": int((~self.stops_["failure"]).sum()),
+                         "machines": len(self.machines_)}
 
     def _utilisation(self) -> None:
         """Each machine's operating share of calendar time (machine_hours / 8760)."""
@@ -164,14 +171,16 @@ class EquipmentFitter:
             self.share_ = dict.fromkeys(self.machines_, float(hours) / HOURS_PER_YEAR)
         bad = {m: s for m, s in self.share_.items() if not 0 < s <= 1}
         if bad:
-            raise CalibrationDataError(f"machine hours must be in (0, 8760] a year; machine {next(iter(bad))} "
-                                       f"has {bad[next(iter(bad))] * HOURS_PER_YEAR:g}")
+            machine, share = next(iter(bad.items()))
+            raise CalibrationDataError(f"machine hours must be in (0, 8760] a year; machine {machine} "
+                                       f"has {share * HOURS_PER_YEAR:g}")
         window = (self.end_ - self.start_).total_seconds() / 3600
         self.machine_years_ = len(self.machines_) * window / HOURS_PER_YEAR
         self.operating_hours_ = sum(self.share_.values()) * window
 
     def _stretches(self) -> pd.DataFrame:
-        """Per stop, the operating hours to the machine's next stop (or the end) and whether that is a failure."""
+        """Per stop, the operating hours to the machine's next stop (or the end), and whether
+        that is a failure."""
         s = self.stops_.copy()
         s["next"] = s.groupby("machine")["time"].shift(-1).fillna(self.end_)
         s["ends_in_failure"] = s.groupby("machine")["failure"].shift(-1).eq(True)
@@ -185,7 +194,7 @@ class EquipmentFitter:
         self.uptime_: dict[str, Any] | None = None
         if len(complete) < 2:
             if self.counts_["failure_records"]:
-                self.warnings_.append(f"only {len(complete)} uptime(s) ending in a failure: no failures fitted")
+                self.warnings_.append(f"only {len(complete)} uptime(s) end in a failure: no failures fitted")
             return
         self.uptime_ = censored_fit(complete, censored)
         self.uptime_complete_ = DurationFitter(allow_empirical=False).fit(complete)
@@ -205,10 +214,13 @@ class EquipmentFitter:
             self.interval_ |= self._regime(s, gaps, q)
         self.planned_rate_ = self.counts_["planned_stops"] / self.operating_hours_  # per operating hour
         self.every_ = self._matching_age(self.planned_rate_)
-        if self.interval_.get("regime") in ("machine_clock", "common_clock"):
+        regime = self.interval_.get("regime")
+        if regime in ("machine_clock", "common_clock"):
+            whose = "each machine's own" if regime == "machine_clock" else "one"
             self.warnings_.append(
-                f"planned maintenance keeps a fixed {q:g} h clock grid, which the spec cannot say (its "
-                f"maintenance runs `every` after a renewal, or `weekly`): the twin uses every {self.every_:g} h")
+                f"planned maintenance keeps {whose} fixed {q:g} h clock grid, which the spec cannot say "
+                f"(its maintenance runs `every` after a renewal, or `weekly`): the twin uses every "
+                f"{self.every_:g} h, the age that gives as many planned stops")
 
     def _component_grids(self) -> dict[str, Any]:
         p = self.planned_records_
@@ -228,6 +240,10 @@ class EquipmentFitter:
             "common_clock": _phase_share(epoch, None, q),
         }
         regime = max(REGIMES, key=lambda r: shares[r])  # the first on a tie: the spec's own `every`
+        failed = s["failure"] & s["machine"].isin(s.loc[planned, "machine"])
+        shares["failures_on_machine_clock"] = _phase_share(
+            pd.concat([epoch, (s.loc[failed, "time"] - self.start_.normalize()).dt.total_seconds() / 3600]),
+            pd.concat([s.loc[planned, "machine"], s.loc[failed, "machine"]]), q, only=len(epoch))
         slots = np.round(since[_multiple(since, q)] / q)
         return {"regime": regime, "regime_shares": shares,
                 "slots_with_a_record": float(1 / slots.mean()) if len(slots) else None}
@@ -337,3 +353,35 @@ def _frozen(spec: dict[str, Any]) -> Any:
         sigma2 = np.log1p((spec["sd"] / spec["mean"]) ** 2)
         return stats.lognorm(np.sqrt(sigma2), scale=spec["mean"] * np.exp(-sigma2 / 2))
     return stats.weibull_min(spec["shape"], scale=spec["scale"])
+
+
+def attach(spec: dict[str, Any], pool: str, fitted: EquipmentFitter) -> None:
+    """Put the fitted upkeep (`failures`, `maintenance`, `wear`) on the pool `pool` of `spec`."""
+    pools = [r["name"] for r in spec["resources"]]
+    if pool not in pools:
+        raise CalibrationDataError(f"--equipment-pool '{pool}': no such pool in the calibrated twin; "
+                                   f"its pools are {', '.join(pools)}")
+    target = next(r for r in spec["resources"] if r["name"] == pool)
+    target.update(fitted.spec_)
+
+
+def machine_hours(text: str | None) -> float | dict[str, float] | None:
+    """`--machine-hours`: hours a machine runs a year, one number or a CSV of (machine, hours)."""
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        table, _ = read_table(text)
+    except CalibrationDataError as error:
+        raise CalibrationDataError(
+            f"--machine-hours '{text}': not a number of hours a year, and {error}") from None
+    cols = list(table.columns)
+    m = pick(cols, COLUMNS["machine"], "machine")
+    h = pick(cols, ("hours", "machine_hours", "operating_hours"), "hours")
+    hours = pd.to_numeric(table[h], errors="coerce")
+    if hours.isna().any():
+        raise CalibrationDataError(f"--machine-hours {text}: column '{h}' has values that are not numbers")
+    return dict(zip(table[m].astype(str).str.strip(), hours.astype(float), strict=True))
