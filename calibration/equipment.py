@@ -9,8 +9,9 @@ maintenance record before it cannot be told planned or failure-driven; they are 
 A *stop* is a machine down at one time (several components replaced together are one stop):
 a failure stop if a failure is recorded then, else a planned stop.
 
-Planned maintenance: the gaps between a machine's stops give the interval grid `q` (the most
-common gap, with the share of gaps that are whole multiples of it). Whether the planned
+Planned maintenance: the hours from a machine's previous stop (of any kind) to each planned
+stop give the interval grid `q` (the most common of them, with the share that are whole
+multiples of it; in calendar hours, as recorded). Whether the planned
 stops keep a fixed clock (each machine's own phase, or one phase for all machines) or run
 `q` hours after the machine's last stop of any kind (a failure restarts the count) is
 decided by which of the three explains more planned stops. Not every grid slot has a
@@ -144,8 +145,8 @@ class EquipmentFitter:
         }
         if maint is not None:
             self.counts_["failures_without_maintenance_record"] = len(f) - int(driven.sum())
-        down = pd.concat([m[["time", "machine"]].assign(failure=False),
-                          f[["time", "machine"]].assign(failure=True)])
+        parts = [t[["time", "machine"]].assign(failure=kind) for t, kind in ((m, False), (f, True)) if len(t)]
+        down = pd.concat(parts) if parts else pd.DataFrame(columns=["time", "machine", "failure"])
         stops = down.groupby(["machine", "time"], as_index=False)["failure"].max()
         self.stops_ = stops.sort_values(["machine", "time"], kind="stable").reset_index(drop=True)
         self.machines_ = sorted(self.stops_["machine"].unique())
@@ -207,7 +208,7 @@ class EquipmentFitter:
             return
         s = self.stops_
         gaps = s.groupby("machine")["time"].diff().dt.total_seconds().div(3600)
-        found = grid(gaps.dropna().to_numpy(float))
+        found = grid(gaps[~s["failure"]].dropna().to_numpy(float))  # the gaps ending in a planned stop
         self.interval_ = found | {"by_component": self._component_grids()}
         q = found["interval"]
         if q is not None and found["on_grid_share"] >= 0.5:
