@@ -143,7 +143,7 @@ def test_bad_equipment_flags_name_the_flag_and_the_reason(tmp_path: Path) -> Non
     fitted = fit_equipment(None, {"pool": "press", "maintenance": maint, "maintenance_hours": 2.0})
     assert fitted is not None
     spec = {"resources": [{"name": "lathe", "capacity": 1}, {"name": "mill", "capacity": 1}]}
-    with pytest.raises(CalibrationDataError, match="--equipment-pool 'press': no such pool.*lathe, mill"):
+    with pytest.raises(CalibrationDataError, match=r"--equipment-pool 'press': no such pool.*lathe, mill"):
         attach(spec, "press", fitted[1])
 
 
@@ -159,7 +159,8 @@ def test_supplier_split_by_material_goes_on_the_twins_material() -> None:
             ("Rare", "A Ltd", 5)]
     table = pd.DataFrame([
         {"Molecule/Test Type": m, "Vendor": v, "PO Sent to Vendor Date": "1/1/10",
-         "Scheduled Delivery Date": f"{1 + k % 20}-Feb-10", "Delivered to Client Date": f"{1 + k % 25}-Feb-10"}
+         "Scheduled Delivery Date": f"{1 + k % 20}-Feb-10",
+         "Delivered to Client Date": f"{1 + k % 25}-Feb-10"}
         for m, v, n in rows for k in range(n)
     ])
     split = SupplierSplit().fit(table, LeadTimeFitter().fit(table))
