@@ -26,8 +26,8 @@ fitted by censored MLE (scipy's CensoredData), best by AIC (`fitters.censored_fi
 are operating hours: calendar hours times `machine_hours` / 8760 (the hours a machine runs
 a year, one number or per machine; default all year round, which the report says). The pool
 gets `wear: operating`. The records hold instants only, so repair and maintenance durations
-come from `repair_hours` and `maintenance_hours` (a `duration` column in hours in the
-maintenance records is fitted instead where it exists).
+come from `repair_hours` and `maintenance_hours`; without them, from a `duration` column
+(hours) of the maintenance records where it has 8+ values (failure-driven ones for repairs).
 
 `check()` runs the fitted upkeep in the SimPy engine (a pool of the records' machine count,
 always operating) and sets `check_`: failures and planned stops per machine-year, twin
@@ -139,6 +139,7 @@ class EquipmentFitter:
         matched = m[key].merge(f[key].drop_duplicates(), on=key, how="left", indicator=True)
         driven = matched["_merge"] == "both"
         self.planned_records_ = m.loc[~driven.to_numpy()]
+        self.driven_index_ = m.index[driven.to_numpy()]
         self.counts_ = {
             "maintenance_records": len(m), "failure_records": len(f),
             "failure_driven_records": int(driven.sum()), "planned_records": len(self.planned_records_),
@@ -259,17 +260,22 @@ class EquipmentFitter:
             return float(dist.sf(t) / integrate.quad(dist.sf, 0, t, limit=200)[0] - rate)
 
         hi = 1 / rate
-        while gap(hi) > 0:
+        for _ in range(60):
+            if gap(hi) <= 0:
+                break
             hi *= 2
         return _r(optimize.brentq(gap, 1e-6 * hi, hi, xtol=1e-3))
 
     def _durations(self, maint: pd.DataFrame | None) -> None:
+        """Repair and maintenance durations: the options, else fits of a `duration` column (hours)
+        of the failure-driven and of the planned maintenance records (8 or more each)."""
         self.durations_: dict[str, Any] = {}
-        if maint is not None and "duration" in maint and maint["duration"].notna().sum() >= 8:
-            x = maint.loc[maint["duration"].notna() & (maint["time"] >= self.start_), "duration"]
-            self.durations_["source"] = "the maintenance records' duration column"
-            fitted = DurationFitter().fit(x.to_numpy(float)).spec_
-            self.durations_ |= {"maintenance": fitted, "repair": fitted}
+        if maint is not None and "duration" in maint:
+            planned = self.planned_records_["duration"].dropna()
+            driven = maint.loc[self.driven_index_, "duration"].dropna()
+            for kind, x in (("maintenance", planned), ("repair", driven)):
+                if len(x) >= 8:
+                    self.durations_[kind] = DurationFitter().fit(x.to_numpy(float)).spec_
         for kind, hours in (("repair", self.repair_hours), ("maintenance", self.maintenance_hours)):
             if hours is not None:
                 self.durations_[kind] = {"dist": "constant", "value": float(hours)}

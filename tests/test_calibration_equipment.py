@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import TypeAdapter
 from scipy import stats
 
 from calibration.cli import fit_equipment
 from calibration.equipment import EquipmentFitter, attach, machine_hours
 from calibration.loaders import CalibrationDataError
 from calibration.supply import LeadTimeFitter, SupplierSplit, attach_suppliers
+from twin.distributions import Dist
 from twin.loader import load_twin, parse_twin
 
 ROOT = Path(__file__).parent.parent
@@ -124,6 +126,23 @@ def test_records_with_no_repair_durations_need_the_flags() -> None:
         EquipmentFitter(repair_hours=2).fit(maint, fails)
     with pytest.raises(CalibrationDataError, match="machine hours must be in"):
         EquipmentFitter(machine_hours=9000, repair_hours=1, maintenance_hours=1).fit(maint, fails)
+
+
+def test_failures_alone_and_durations_from_the_records() -> None:
+    """Without maintenance records the pool gets failures only (uptimes between failures);
+    a `duration` column gives the repair and maintenance times: means within 4 standard
+    errors (sd / sqrt(n), exponential: sd = mean)."""
+    maint, fails = synthetic(20, 4, 400.0, stats.weibull_min(2.0, scale=500.0), share=1.0, seed=2)
+    alone = EquipmentFitter(repair_hours=3).fit(None, fails)
+    assert set(alone.spec_) == {"failures", "wear"} and alone.spec_["failures"]["repair"]["value"] == 3
+    rng = np.random.default_rng(5)
+    key = ["datetime", "machineID"]
+    failed = maint.set_index(key).index.isin(fails.set_index(key).index)
+    maint["duration"] = np.where(failed, rng.exponential(6.0, len(maint)), rng.exponential(2.0, len(maint)))
+    fit = EquipmentFitter().fit(maint, fails)
+    for kind, mean, n in (("repair", 6.0, failed.sum()), ("maintenance", 2.0, (~failed).sum())):
+        fitted = TypeAdapter(Dist).validate_python(fit.durations_[kind])
+        assert fitted.mean_value == pytest.approx(mean, rel=4 / np.sqrt(n)), fitted
 
 
 def test_bad_equipment_flags_name_the_flag_and_the_reason(tmp_path: Path) -> None:
