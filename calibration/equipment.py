@@ -22,7 +22,10 @@ age at which the fitted uptime makes planned stops as frequent as in the records
 Failures: a twin unit fails `uptime` after its last renewal (repair or maintenance), so each
 stretch between two stops of a machine is an uptime, complete when it ends in a failure and
 right-censored when it ends in a planned stop or at the end of the records; the families are
-fitted by censored MLE (scipy's CensoredData), best by AIC (`fitters.censored_fit`). Hours
+fitted by censored MLE (scipy's CensoredData), best by AIC (`fitters.censored_fit`). Where
+90%+ of the failures fall on the grid of planned stops (as in the Azure data), a failure was
+found at an inspection slot, so its uptime is only known to lie in the slot before: those
+are interval-censored. Hours
 are operating hours: calendar hours times `machine_hours` / 8760 (the hours a machine runs
 a year, one number or per machine; default all year round, which the report says). The pool
 gets `wear: operating`. The records hold instants only, so repair and maintenance durations
@@ -114,8 +117,9 @@ class EquipmentFitter:
         self._window(maint, fails)
         self._stops(maint, fails)
         self._utilisation()
+        self._fit_grid(maint)
         self._fit_uptime()
-        self._fit_interval(maint)
+        self._fit_every()
         self._durations(maint)
         self.spec_ = self._spec()
         return self
@@ -186,42 +190,63 @@ class EquipmentFitter:
         s = self.stops_.copy()
         s["next"] = s.groupby("machine")["time"].shift(-1).fillna(self.end_)
         s["ends_in_failure"] = s.groupby("machine")["failure"].shift(-1).eq(True)
-        s["hours"] = (s["next"] - s["time"]).dt.total_seconds() / 3600 * s["machine"].map(self.share_)
+        s["calendar"] = (s["next"] - s["time"]).dt.total_seconds() / 3600
+        s["hours"] = s["calendar"] * s["machine"].map(self.share_)
         return s
 
-    def _fit_uptime(self) -> None:
-        s = self._stretches()
-        complete = s.loc[s["ends_in_failure"], "hours"].to_numpy(float)
-        censored = s.loc[~s["ends_in_failure"], "hours"].to_numpy(float)
-        self.uptime_: dict[str, Any] | None = None
-        if len(complete) < 2:
-            if self.counts_["failure_records"]:
-                self.warnings_.append(f"only {len(complete)} uptime(s) end in a failure: no failures fitted")
-            return
-        self.uptime_ = censored_fit(complete, censored)
-        self.uptime_complete_ = DurationFitter(allow_empirical=False).fit(complete)
-        self._dist = _frozen(self.uptime_["spec"])
-
-    def _fit_interval(self, maint: pd.DataFrame | None) -> None:
+    def _fit_grid(self, maint: pd.DataFrame | None) -> None:
+        """`interval_` (the grid of planned stops and its regime) and `q_`, the grid in
+        calendar hours (None where planned stops keep none)."""
         self.interval_: dict[str, Any] | None = None
-        self.every_: float | None = None
+        self.q_: float | None = None
         if maint is None or self.counts_["planned_stops"] == 0:
             return
         s = self.stops_
         gaps = s.groupby("machine")["time"].diff().dt.total_seconds().div(3600)
         found = grid(gaps[~s["failure"]].dropna().to_numpy(float))  # the gaps ending in a planned stop
         self.interval_ = found | {"by_component": self._component_grids()}
-        q = found["interval"]
-        if q is not None and found["on_grid_share"] >= 0.5:
-            self.interval_ |= self._regime(s, gaps, q)
+        if found["interval"] is not None and found["on_grid_share"] >= 0.5:
+            self.q_ = found["interval"]
+            self.interval_ |= self._regime(s, gaps, self.q_)
+
+    def _fit_uptime(self) -> None:
+        """Censored MLE of the uptime. Where 90% or more of the failures fall on the grid of
+        planned stops, a failure is taken as found at the first slot after it: its uptime is
+        only known to lie in the slot before (interval-censored)."""
+        s = self._stretches()
+        ends = s[s["ends_in_failure"]]
+        complete = ends["hours"].to_numpy(float)
+        censored = s.loc[~s["ends_in_failure"], "hours"].to_numpy(float)
+        self.uptime_: dict[str, Any] | None = None
+        self.failures_on_grid_: float | None = None
+        if len(complete) < 2:
+            if self.counts_["failure_records"]:
+                self.warnings_.append(f"only {len(complete)} uptime(s) end in a failure: no failures fitted")
+            return
+        slotted = np.zeros(len(complete), bool)
+        if self.q_ is not None:
+            on = _multiple(ends["calendar"].to_numpy(float), self.q_)
+            self.failures_on_grid_ = float(on.mean())
+            slotted = on if self.failures_on_grid_ >= 0.9 else slotted
+        slot = self.q_ * ends["machine"].map(self.share_).to_numpy(float) if slotted.any() else 0.0
+        boxes = np.column_stack([complete - slot, complete])[slotted]
+        self.uptime_ = censored_fit(complete[~slotted], censored, boxes)
+        self.uptime_complete_ = DurationFitter(allow_empirical=False).fit(complete)
+        self._dist = _frozen(self.uptime_["spec"])
+
+    def _fit_every(self) -> None:
+        """`every_`: the age (operating hours) that gives planned stops as often as the records."""
+        self.every_: float | None = None
+        if self.interval_ is None:
+            return
         self.planned_rate_ = self.counts_["planned_stops"] / self.operating_hours_  # per operating hour
         self.every_ = self._matching_age(self.planned_rate_)
         regime = self.interval_.get("regime")
         if regime in ("machine_clock", "common_clock"):
             whose = "each machine's own" if regime == "machine_clock" else "one"
             self.warnings_.append(
-                f"planned maintenance keeps {whose} fixed {q:g} h clock grid, which the spec cannot say "
-                f"(its maintenance runs `every` after a renewal, or `weekly`): the twin uses every "
+                f"planned maintenance keeps {whose} fixed {self.q_:g} h clock grid, which the spec cannot "
+                f"say (its maintenance runs `every` after a renewal, or `weekly`): the twin uses every "
                 f"{self.every_:g} h, the age that gives as many planned stops")
 
     def _component_grids(self) -> dict[str, Any]:
@@ -332,6 +357,7 @@ class EquipmentFitter:
             "operating_share": float(np.mean(list(self.share_.values()))),
             "planned_interval": self.interval_,
             "every_hours": self.every_,
+            "failures_on_grid": self.failures_on_grid_,
             "uptime_operating_hours": None if self.uptime_ is None
             else self.uptime_ | {"mean": float(self._dist.mean()),
                                  "complete_only": self.uptime_complete_.summary()},

@@ -143,7 +143,9 @@ def _equipment_html(e: dict[str, Any]) -> list[str]:
     if e.get("uptime_operating_hours"):
         up = e["uptime_operating_hours"]
         parts.append(_kv_table("Uptime between stops (operating hours, censored at planned stops)",
-                               {k: up[k] for k in ("family", "spec", "mean", "n", "censored", "aic")}))
+                               {k: up.get(k) for k in ("family", "spec", "mean", "n", "censored",
+                                                       "interval_censored", "aic")}
+                               | {"failures on the grid": e.get("failures_on_grid")}))
     if "per_machine_year" in e:
         check = e["per_machine_year"]
         rows = {kind: f"twin {check['twin'][kind]:.3g} vs records {check['records'][kind]:.3g}"

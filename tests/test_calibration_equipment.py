@@ -128,6 +128,53 @@ def test_records_with_no_repair_durations_need_the_flags() -> None:
         EquipmentFitter(machine_hours=9000, repair_hours=1, maintenance_hours=1).fit(maint, fails)
 
 
+def inspected(
+    machines: int, years: float, q: float, keep: float, uptime: stats.rv_continuous, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records of machines inspected every `q` hours after their last renewal (as the Azure
+    data looks): a failure is found at the first inspection after it, and at an inspection
+    without one the machine is maintained with probability `keep`."""
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2020-01-01")
+    maint, fails = [], []
+    for m in range(1, machines + 1):
+        t = rng.uniform(0, q)
+        while True:
+            up, age = float(uptime.rvs(random_state=rng)), q
+            while up > age and rng.random() >= keep:
+                age += q
+            t += age
+            if t > years * 8760:
+                break
+            when = (start + pd.Timedelta(hours=t)).isoformat()
+            maint.append({"datetime": when, "machineID": m, "comp": "comp1"})
+            if up <= age:
+                fails.append({"datetime": when, "machineID": m, "failure": "comp1"})
+    return pd.DataFrame(maint), pd.DataFrame(fails)
+
+
+def test_failures_found_at_inspections_are_interval_censored() -> None:
+    """Failures recorded on the grid of planned stops happened in the slot before: fitted as
+    interval-censored, the uptime's survival at the first four slots is recovered within 4
+    standard errors of the Kaplan-Meier estimate from the same records (Greenwood: S^2 times
+    the sum over slots of d / (n (n - d)), n at risk, d failures; a parametric fit does at
+    least as well). Eight seeds gave at most 1.8 of these."""
+    uptime, q = stats.weibull_min(1.5, scale=600.0), 100.0
+    maint, fails = inspected(30, 6, q, 0.3, uptime, seed=3)
+    fit = EquipmentFitter(repair_hours=1, maintenance_hours=1).fit(maint, fails)
+    assert fit.q_ == q and fit.failures_on_grid_ == 1.0 and fit.uptime_ is not None
+    assert fit.uptime_["interval_censored"] == fit.uptime_["n"]  # every uptime ending in a failure
+    stretches = fit._stretches()
+    hours, failed = stretches["hours"].to_numpy(float), stretches["ends_in_failure"].to_numpy(bool)
+    greenwood = 0.0
+    for k in (1, 2, 3, 4):
+        at_risk = (hours >= k * q - 0.5).sum()
+        died = (failed & (np.abs(hours - k * q) <= 0.5)).sum()
+        greenwood += died / (at_risk * (at_risk - died))
+        true = uptime.sf(k * q)
+        assert abs(fit._dist.sf(k * q) - true) <= 4 * true * np.sqrt(greenwood), k
+
+
 def test_failures_alone_and_durations_from_the_records() -> None:
     """Without maintenance records the pool gets failures only (uptimes between failures);
     a `duration` column gives the repair and maintenance times: means within 4 standard
