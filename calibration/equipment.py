@@ -271,9 +271,9 @@ class EquipmentFitter:
         shares["failures_on_machine_clock"] = _phase_share(
             pd.concat([epoch, (s.loc[failed, "time"] - self.start_.normalize()).dt.total_seconds() / 3600]),
             pd.concat([s.loc[planned, "machine"], s.loc[failed, "machine"]]), q, only=len(epoch))
-        slots = np.round(since[_multiple(since, q)] / q)
+        stops = (self.counts_["planned_stops"] + self.counts_["failure_stops"]) / self.machine_years_
         return {"regime": regime, "regime_shares": shares,
-                "slots_with_a_record": float(1 / slots.mean()) if len(slots) else None}
+                "stops_per_slot": stops / (HOURS_PER_YEAR / q)}  # a slot without a stop leaves no record
 
     def _matching_age(self, rate: float) -> float:
         """The age T (operating hours) at which planned stops come at `rate` per operating hour."""
