@@ -54,9 +54,15 @@ REGIMES = ("after_renewal", "machine_clock", "common_clock")
 
 
 def records(table: pd.DataFrame, source: str) -> pd.DataFrame:
-    """(time, machine, component) rows of a maintenance or failure table, by time."""
+    """(time, machine, component) rows of a maintenance or failure table, by time; errors
+    name `source` (the flag that gave the table)."""
     cols = list(table.columns)
-    t, m = pick(cols, COLUMNS["time"], "time"), pick(cols, COLUMNS["machine"], "machine")
+    if table.empty:
+        raise CalibrationDataError(f"{source}: no records")
+    try:
+        t, m = pick(cols, COLUMNS["time"], "time"), pick(cols, COLUMNS["machine"], "machine")
+    except CalibrationDataError as error:
+        raise CalibrationDataError(f"{source}: {error}") from None
     comp = next((c for c in cols if c.lower() in COLUMNS["component"] + ("part",)), None)
     out = pd.DataFrame({
         "time": parse_times(table[t].astype(str).reset_index(drop=True), t, source),
@@ -111,8 +117,8 @@ class EquipmentFitter:
     def fit(self, maintenance: pd.DataFrame | None, failures: pd.DataFrame | None) -> EquipmentFitter:
         if maintenance is None and failures is None:
             raise ValueError("give maintenance records, failure records or both")
-        maint = records(maintenance, "maintenance") if maintenance is not None else None
-        fails = records(failures, "failures") if failures is not None else None
+        maint = records(maintenance, "--maintenance") if maintenance is not None else None
+        fails = records(failures, "--failures") if failures is not None else None
         self.warnings_: list[str] = []
         self._window(maint, fails)
         self._stops(maint, fails)

@@ -204,6 +204,13 @@ def test_bad_equipment_flags_name_the_flag_and_the_reason(tmp_path: Path) -> Non
     for options, message in cases:
         with pytest.raises(ValueError, match=message):
             fit_equipment(None, options)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("when,machine\n2020-01-01,1\n")
+    with pytest.raises(CalibrationDataError, match=r"--maintenance: no time column \(tried datetime"):
+        fit_equipment(None, {"pool": "press", "maintenance": wrong, "maintenance_hours": 2.0})
+    wrong.write_text("datetime,machineID\n")
+    with pytest.raises(CalibrationDataError, match="--failures: no records"):
+        fit_equipment(wrong, {"pool": "press", "repair_hours": 2.0})
     with pytest.raises(CalibrationDataError, match="--machine-hours 'lots': not a number"):
         machine_hours("lots")
     fitted = fit_equipment(None, {"pool": "press", "maintenance": maint, "maintenance_hours": 2.0})
