@@ -11,13 +11,14 @@ a failure stop if a failure is recorded then, else a planned stop.
 
 Planned maintenance: the hours from a machine's previous stop (of any kind) to each planned
 stop give the interval grid `q` (the most common of them, with the share that are whole
-multiples of it; in calendar hours, as recorded). Whether the planned
-stops keep a fixed clock (each machine's own phase, or one phase for all machines) or run
-`q` hours after the machine's last stop of any kind (a failure restarts the count) is
-decided by which of the three explains more planned stops. Not every grid slot has a
-record (a slot where nothing needed replacing leaves none), so the twin's `every` is the
-age at which the fitted uptime makes planned stops as frequent as in the records
-(renewal-reward: S(T) / integral of S over [0, T] per operating hour).
+multiples of it; in calendar hours, as recorded). Whether the planned stops keep a fixed
+clock (each machine's own phase, or one phase for all machines) or come whole slots after
+the machine's last stop of any kind (a failure restarts the count) is decided by which of
+the three explains more planned stops. Not every slot has a stop (`stops_per_slot`: a slot
+where nothing needed replacing leaves no record), so the twin's `every` is the age at which
+the fitted uptime makes planned stops as frequent as in the records (renewal-reward:
+S(T) / integral of S over [0, T] per operating hour). The spec has no fixed clock grid; the
+report warns where the records keep one.
 
 Failures: a twin unit fails `uptime` after its last renewal (repair or maintenance), so each
 stretch between two stops of a machine is an uptime, complete when it ends in a failure and
@@ -25,12 +26,12 @@ right-censored when it ends in a planned stop or at the end of the records; the 
 fitted by censored MLE (scipy's CensoredData), best by AIC (`fitters.censored_fit`). Where
 90%+ of the failures fall on the grid of planned stops (as in the Azure data), a failure was
 found at an inspection slot, so its uptime is only known to lie in the slot before: those
-are interval-censored. Hours
-are operating hours: calendar hours times `machine_hours` / 8760 (the hours a machine runs
-a year, one number or per machine; default all year round, which the report says). The pool
-gets `wear: operating`. The records hold instants only, so repair and maintenance durations
-come from `repair_hours` and `maintenance_hours`; without them, from a `duration` column
-(hours) of the maintenance records where it has 8+ values (failure-driven ones for repairs).
+are interval-censored. Hours are operating hours: calendar hours times `machine_hours` /
+8760 (the hours a machine runs a year, one number or per machine; default all year round,
+which the report says). The pool gets `wear: operating`. The Azure records hold instants
+only, so repair and maintenance durations come from `repair_hours` and `maintenance_hours`;
+without them, from a `duration` column (hours) of the maintenance records where it has 8+
+values (the failure-driven ones for repairs).
 
 `check()` runs the fitted upkeep in the SimPy engine (a pool of the records' machine count,
 always operating) and sets `check_`: failures and planned stops per machine-year, twin
@@ -104,6 +105,10 @@ def _phase_share(
 
 
 class EquipmentFitter:
+    """Fitted attributes: `counts_`, `stops_` (machine, time, failure), `interval_` and `q_`
+    (the planned grid), `uptime_` (the censored fit) and `uptime_dist_` (it, frozen scipy),
+    `every_`, `durations_`, `warnings_`; `spec_` is the pool's upkeep as plain spec data."""
+
     def __init__(
         self,
         machine_hours: float | dict[str, float] | None = None,
@@ -190,7 +195,7 @@ class EquipmentFitter:
         self.machine_years_ = len(self.machines_) * window / HOURS_PER_YEAR
         self.operating_hours_ = sum(self.share_.values()) * window
 
-    def _stretches(self) -> pd.DataFrame:
+    def stretches(self) -> pd.DataFrame:
         """Per stop, the operating hours to the machine's next stop (or the end), and whether
         that is a failure."""
         s = self.stops_.copy()
@@ -219,7 +224,7 @@ class EquipmentFitter:
         """Censored MLE of the uptime. Where 90% or more of the failures fall on the grid of
         planned stops, a failure is taken as found at the first slot after it: its uptime is
         only known to lie in the slot before (interval-censored)."""
-        s = self._stretches()
+        s = self.stretches()
         ends = s[s["ends_in_failure"]]
         complete = ends["hours"].to_numpy(float)
         censored = s.loc[~s["ends_in_failure"], "hours"].to_numpy(float)
@@ -238,7 +243,7 @@ class EquipmentFitter:
         boxes = np.column_stack([complete - slot, complete])[slotted]
         self.uptime_ = censored_fit(complete[~slotted], censored, boxes)
         self.uptime_complete_ = DurationFitter(allow_empirical=False).fit(complete)
-        self._dist = _frozen(self.uptime_["spec"])
+        self.uptime_dist_ = _frozen(self.uptime_["spec"])
 
     def _fit_every(self) -> None:
         """`every_`: the age (operating hours) that gives planned stops as often as the records."""
@@ -285,7 +290,7 @@ class EquipmentFitter:
         """The age T (operating hours) at which planned stops come at `rate` per operating hour."""
         if self.uptime_ is None:
             return _r(1 / rate)
-        dist = self._dist
+        dist = self.uptime_dist_
 
         def gap(t: float) -> float:
             return float(dist.sf(t) / integrate.quad(dist.sf, 0, t, limit=200)[0] - rate)
@@ -365,7 +370,7 @@ class EquipmentFitter:
             "every_hours": self.every_,
             "failures_on_grid": self.failures_on_grid_,
             "uptime_operating_hours": None if self.uptime_ is None
-            else self.uptime_ | {"mean": float(self._dist.mean()),
+            else self.uptime_ | {"mean": float(self.uptime_dist_.mean()),
                                  "complete_only": self.uptime_complete_.summary()},
             "durations": self.durations_,
             "pool_spec": self.spec_,

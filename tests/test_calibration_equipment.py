@@ -104,7 +104,7 @@ def test_synthetic_interval_and_uptime_are_recovered_in_operating_time() -> None
     interval = fit.interval_
     assert interval is not None and interval["interval"] == 800 and interval["regime"] == "after_renewal"
     assert fit.uptime_ is not None
-    fitted = fit._dist
+    fitted = fit.uptime_dist_
     cv = uptime.std() / uptime.mean()
     assert fitted.mean() == pytest.approx(uptime.mean(), rel=4 * cv / np.sqrt(r))
     p = uptime.sf(every)
@@ -164,7 +164,7 @@ def test_failures_found_at_inspections_are_interval_censored() -> None:
     fit = EquipmentFitter(repair_hours=1, maintenance_hours=1).fit(maint, fails)
     assert fit.q_ == q and fit.failures_on_grid_ == 1.0 and fit.uptime_ is not None
     assert fit.uptime_["interval_censored"] == fit.uptime_["n"]  # every uptime ending in a failure
-    stretches = fit._stretches()
+    stretches = fit.stretches()
     hours, failed = stretches["hours"].to_numpy(float), stretches["ends_in_failure"].to_numpy(bool)
     greenwood = 0.0
     for k in (1, 2, 3, 4):
@@ -172,7 +172,7 @@ def test_failures_found_at_inspections_are_interval_censored() -> None:
         died = (failed & (np.abs(hours - k * q) <= 0.5)).sum()
         greenwood += died / (at_risk * (at_risk - died))
         true = uptime.sf(k * q)
-        assert abs(fit._dist.sf(k * q) - true) <= 4 * true * np.sqrt(greenwood), k
+        assert abs(fit.uptime_dist_.sf(k * q) - true) <= 4 * true * np.sqrt(greenwood), k
 
 
 def test_failures_alone_and_durations_from_the_records() -> None:
