@@ -268,3 +268,15 @@ def test_cli_fits_the_equipment_pool(tmp_path: Path) -> None:
     pool = next(r for r in load_twin(out).resources if r.name == "Turning_Milling")
     assert pool.wear == "operating" and pool.failures is not None and pool.maintenance is not None
     assert "Stops per machine-year: twin vs records" in report.read_text()
+
+
+def test_cli_bad_equipment_flag_is_a_clear_error_before_any_fitting(tmp_path: Path) -> None:
+    maint = tmp_path / "maint.csv"
+    maint.write_text("datetime,machineID,comp\n2020-01-01 06:00:00,1,comp1\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "twin.cli", "calibrate", "--events", str(DATA / "production_sample.csv"),
+         "--no-validate", "-o", str(tmp_path / "t.yaml"), "--maintenance", str(maint)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert done.returncode == 2 and "--maintenance: needs --equipment-pool" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "t.yaml").exists()
