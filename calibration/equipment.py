@@ -252,6 +252,10 @@ class EquipmentFitter:
             return
         self.planned_rate_ = self.counts_["planned_stops"] / self.operating_hours_  # per operating hour
         self.every_ = self._matching_age(self.planned_rate_)
+        if min(self.share_.values()) < 1:
+            self.warnings_.append(
+                "wear: operating ages maintenance too (the spec's wear is one per pool): `every` counts "
+                "operating hours, matched to the planned stops per operating hour of the records")
         regime = self.interval_.get("regime")
         if regime in ("machine_clock", "common_clock"):
             whose = "each machine's own" if regime == "machine_clock" else "one"
