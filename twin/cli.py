@@ -265,6 +265,17 @@ def calibrate_command(
              "closed): clock | working.")] = "clock",
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
+    maintenance: Annotated[Path | None, typer.Option(
+        help="Maintenance records CSV (time, machine, part): planned upkeep of --equipment-pool.")] = None,
+    equipment_pool: Annotated[str | None, typer.Option(
+        help="Pool of the twin whose units are the machines of --maintenance / --failures: it gets "
+             "their failures (in operating time) and planned maintenance.")] = None,
+    machine_hours: Annotated[str | None, typer.Option(
+        help="Hours a machine runs a year: a number, or a CSV of (machine, hours) (default: 8760).")] = None,
+    repair_hours: Annotated[float | None, typer.Option(
+        help="Repair time in hours, where the failure records have no durations.")] = None,
+    maintenance_hours: Annotated[float | None, typer.Option(
+        help="Planned maintenance time in hours, where the maintenance records have no durations.")] = None,
 ) -> None:
     """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
     from calibration.cli import calibrate_files, parse_columns
@@ -280,6 +291,8 @@ def calibrate_command(
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
                 routing=routing, processing=processing, pools=pools, history=history, classes=classes,
                 class_candidates=parse_columns(class_candidates), cancelled=cancelled,
+                equipment={"pool": equipment_pool, "maintenance": maintenance, "machine_hours": machine_hours,
+                           "repair_hours": repair_hours, "maintenance_hours": maintenance_hours},
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
