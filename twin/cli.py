@@ -345,6 +345,43 @@ def score_command(
     print(json.dumps(result, allow_nan=False) if as_json else scorecard_text(result))
 
 
+@app.command("state")
+def state_command(
+    events: Annotated[Path, typer.Option(help="Event log CSV (case, activity, resource, start, end).")],
+    at: Annotated[str, typer.Option(help="The moment (e.g. 2012-02-20T08:00): the log is cut there.")],
+    twin_file: Annotated[Path | None, typer.Option("--twin", help="The twin: its activity names and time "
+                                                                  "unit (and a check of the state).")] = None,
+    mapping: MapOption = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="State JSON (default: print it)."
+                                                )] = None,
+) -> None:
+    """The state of the operation at a moment, from its event log: the open cases and where each stands."""
+    from calibration.loaders import CalibrationDataError, load_events, parse_mapping
+    from calibration.state import state_from_log
+    from twin.state import check_state
+
+    twin = _load(twin_file) if twin_file is not None else None
+    try:
+        log, _ = load_events(events, parse_mapping(mapping or []))
+        state = state_from_log(log, at, twin=twin)
+    except (CalibrationDataError, ValueError) as error:
+        raise _fail(str(error)) from None
+    problems = check_state(state, twin) if twin is not None else []
+    if problems:
+        raise _fail(str(SpecError(problems, f"the state at {at}")))
+    text = json.dumps(state.to_json(), indent=1)
+    if output is None:
+        print(text)
+        return
+    try:
+        output.write_text(text + "\n")
+    except OSError as error:
+        raise _fail(f"-o {output}: {error.strerror or error}") from None
+    waiting = sum(e.state != "in_service" for e in state.entities)
+    err.print(f"[green]ok[/]: {len(state.entities)} open cases at {at} ({len(state.entities) - waiting} in "
+              f"service, {waiting} between steps) written to {output}")
+
+
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:
