@@ -9,7 +9,6 @@ from typing import Any
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from optimize.problem import load_problem
@@ -17,6 +16,7 @@ from optimize.search import Outcome, optimize
 from optimize.summary import plan_file, summarize
 from scenarios import store
 from twin.display import estimate, kpi_unit, plain, short_name
+from twin.progress import Progress
 from twin.results import is_share
 
 
@@ -36,14 +36,9 @@ def optimize_file(
     """Everything `twin optimize` does after parsing its options (SpecError and ValueError propagate)."""
     problem = load_problem(file)
     folder = out or Path("artifacts") / "optimizations" / _slug(problem.name)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, disable=as_json, transient=True) as progress:
-        task = progress.add_task(f"optimising ({executor})", total=None)
-
-        def show(done: int, total: int, what: str) -> None:
-            progress.update(task, completed=done, total=total, description=f"optimising: {what}")
-
-        outcome = optimize(problem, executor, address, out=folder, progress=show, budget=budget, seed=seed)
+    with Progress(err, f"optimise ({executor})", enabled=not as_json) as progress:
+        outcome = optimize(problem, executor, address, out=folder, progress=progress.update, budget=budget,
+                           seed=seed)
     summary = summarize(outcome)
     write_outputs(folder, outcome, summary)
     save_plan = save_plan or folder / "best.scenario.yaml"

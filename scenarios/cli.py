@@ -11,7 +11,6 @@ import yaml
 from rich import box
 from rich.console import Console, RenderableType
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +22,7 @@ from scenarios.spec import parse_target
 from scenarios.verdict import verdict
 from twin.display import delta, estimate, fit_widths, kpi_unit, letters, pieces, plain, short_name
 from twin.loader import dumps_twin
+from twin.progress import Progress
 from twin.results import is_share
 
 
@@ -33,11 +33,9 @@ def study(files: list[Path], executor: str, address: str | None, replications: i
     scenarios = load_study(list(files))
     settings = settings_for(scenarios[0], replications, seed, series_every=series_every)
     folder = out or Path("artifacts") / "studies" / _slug(scenarios[0].name)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, disable=as_json, transient=True) as progress:
-        task = progress.add_task(f"study ({executor})", total=None)
+    with Progress(err, f"study ({executor})", enabled=not as_json) as progress:
         result = run_study(scenarios, settings, executor, address, out=folder,
-                           progress=lambda done, total: progress.update(task, completed=done, total=total))
+                           progress=lambda done, total: progress.update(done, total, "replications"))
     summary = summarize_study(result)
     write_outputs(folder, result, summary)
     if as_json:

@@ -280,14 +280,15 @@ def calibrate_command(
     """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
     from calibration.cli import calibrate_files, parse_columns
     from calibration.loaders import CalibrationDataError, parse_mapping
+    from twin.progress import Progress as Reporter
 
-    columns = (TextColumn("validation: candidate"), MofNCompleteColumn(), BarColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=err, transient=True, disable=not validate) as bar:
-            task = bar.add_task("validation")
+        with Reporter(err, "calibrate") as progress:
+            chosen = " and choosing its options by validation" if validate else ""
+            progress.note(f"fitting a twin to {events}{chosen}")
             result = calibrate_files(
-                events, failures, deliveries, parse_mapping(mapping or []), output, report,
-                validate=validate, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                events, failures, deliveries, parse_mapping(mapping or []), output, report, validate=validate,
+                progress=lambda done, total: progress.update(done, total, "validation candidates scored"),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
                 routing=routing, processing=processing, pools=pools, history=history, classes=classes,
                 class_candidates=parse_columns(class_candidates), cancelled=cancelled,
