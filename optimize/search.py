@@ -112,7 +112,7 @@ class Search:
     def simulate(self, plans: list[Plan], n: int) -> None:
         """Replications 0..n-1 of each plan (those already run are read back), estimated."""
         scenarios = [self.problem.scenario(p) for p in plans]
-        settings = Settings(n, self.seed, self.experiment.engine, None)
+        settings = Settings(n, self.seed, self.experiment.engine, None, keep_trace=False)
         result = run_study(scenarios, settings, out=self.out / "runs", pool=self.pool)
         for plan, scenario in zip(plans, scenarios, strict=True):
             rows = result.table[result.table["scenario"] == scenario.name].sort_values("replication")

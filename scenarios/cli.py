@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 from rich import box
 from rich.console import Console, RenderableType
@@ -52,11 +53,14 @@ def _slug(name: str) -> str:
 
 def write_outputs(folder: Path, result: StudyResult, summary: dict[str, Any]) -> None:
     """results.parquet and the same as results.csv, series.parquet (the scenarios' state
-    series), summary.json, provenance.json and specs/ (each unit's twin, each file)."""
+    series), traces/ (each scenario's close-up replication, as the engine traced it),
+    summary.json, provenance.json and specs/ (each unit's twin, each file)."""
     store.write_table(folder, "results.parquet", result.table)
     store.write_csv(folder, "results.csv", result.table)
     if result.series is not None:
         store.write_table(folder, "series.parquet", result.series)
+    for name, columns in result.traces.items():  # the close-up replication, for the report
+        store.write_table(folder / "traces", f"{_slug(name)}.parquet", pd.DataFrame(columns))
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
     (folder / "provenance.json").write_text(json.dumps(summary["provenance"], indent=1))
     specs = folder / "specs"

@@ -110,6 +110,7 @@ def provenance(result: StudyResult) -> dict[str, Any]:
         "seed": settings.seed,
         "engine": settings.engine,
         "replications": result.replications,
+        "traced_replication": result.traced_replication if result.traces else None,
         "precision": settings.precision.model_dump() if settings.precision else None,
         "scenarios": {u.name: {"spec_sha256": spec_sha256(u.twin), "random_stresses": list(u.stresses)}
                       for u in result.units},

@@ -29,6 +29,7 @@ from scenarios.loader import Scenario, kpi_names
 from scenarios.ranking import kim_nelson, more_for_kn
 from scenarios.series import SERIES, series_table
 from scenarios.spec import Experiment, Objective, Precision, Ranking, ScenarioStress
+from scenarios.stresses import closeup_replication
 from scenarios.stresses import draws as stress_draws
 from scenarios.uncertain import draws
 from scenarios.variants import Unit, units_of
@@ -48,6 +49,7 @@ class Settings:
     series_every: float | None = None  # state series interval (None: twin.series.default_interval)
     ranking: Ranking | None = None  # KN selection: replications are added until it stops
     objective: Objective = field(default_factory=Objective)
+    keep_trace: bool = True  # keep one replication's event trace per scenario (the report's close-ups)
 
     @property
     def design(self) -> int:
@@ -80,6 +82,8 @@ class StudyResult:
     resumed: int = 0  # replications read back from earlier chunks
     wip: dict[str, list[list[float]]] = field(default_factory=dict)  # traced WIP series per unit
     series: pd.DataFrame | None = None  # state series of the scenarios (scenarios.series.series_table)
+    traced_replication: int = 0  # whose event trace each scenario keeps (`traces`)
+    traces: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # scenario -> trace columns
 
 
 def unit_key(unit: Unit, settings: Settings) -> str:
@@ -109,9 +113,10 @@ def run_study(
     rows = {(row["key"], row["replication"]): row for row in store.read_done(out, set(keys))}
     resumed = len(rows)
     n = settings.replications
+    traced = _closeup(units, settings)
     with nullcontext(pool) if pool is not None else make_executor(executor, address, workers) as pool:
         while True:
-            chunks = _chunks(keys, rows, n, settings, pool.workers)
+            chunks = _chunks(keys, rows, n, settings, pool.workers, traced)
             total, finished = len(units) * n, len(units) * n - sum(len(c.replications) for c in chunks)
             _report(progress, finished, total)
             for result in pool.map_unordered(run_chunk, chunks):
@@ -126,8 +131,21 @@ def run_study(
     wip = {u.name: [list(rows[(k, r)]["wip_series"]) for r in range(n)
                     if rows[(k, r)].get("wip_series") is not None] for k, u in keys.items()}
     series = series_table(list(rows.values()), scenarios, keys, n)
+    names = {s.name for s in scenarios}
+    kept: dict[str, Any] = {}
+    if traced is not None:
+        kept = {k: rows.get((k, traced), {}).get("trace") for k in keys}
+    traces = {u.name: kept[k] for k, u in keys.items() if u.name in names and kept.get(k) is not None}
     return StudyResult(scenarios, units, settings, table, time.perf_counter() - started, n, resumed, wip,
-                       series)
+                       series, traced or 0, traces)
+
+
+def _closeup(units: list[Unit], settings: Settings) -> int | None:
+    """The replication whose trace every scenario keeps (None: keep none)."""
+    if not settings.keep_trace or not units:
+        return None
+    stresses = [ScenarioStress.model_validate(s) for s in units[0].stresses]  # the baseline's
+    return closeup_replication(stresses, settings.seed, settings.design)
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -145,7 +163,7 @@ def _keep(result: list[dict[str, Any]], rows: dict[tuple[str, int], dict[str, An
 
 
 def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, settings: Settings,
-            workers: int) -> list[Chunk]:
+            workers: int, traced: int | None = None) -> list[Chunk]:
     missing = {key: [r for r in range(n) if (key, r) not in rows] for key in keys}
     size = max(1, min(10, math.ceil(sum(map(len, missing.values())) / (4 * workers))))
     chunks = []
@@ -158,7 +176,7 @@ def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, set
             random = stress_draws(stresses, settings.seed, part)
             inputs = [a | b for a, b in zip(inputs, random, strict=True)]
             chunks.append(Chunk(key, unit.name, unit.data, settings.seed, settings.engine,
-                                tuple(part), tuple(inputs), settings.series_every, unit.stresses))
+                                tuple(part), tuple(inputs), settings.series_every, unit.stresses, traced))
     return chunks
 
 
@@ -213,7 +231,7 @@ def tidy(rows: list[dict[str, Any]], units: list[Unit], keys: dict[str, Unit], n
                   key=lambda r: (order[r["key"]], r["replication"]))
     inputs = sorted({c for r in kept for c in r if c.startswith("input.")})
     kpis = list(dict.fromkeys(k for u in units for k in kpi_names(u.twin)))
-    known = {"key", "wip_series", *SERIES, *META, *inputs, *kpis}
+    known = {"key", "wip_series", "trace", *SERIES, *META, *inputs, *kpis}
     kpis += list(dict.fromkeys(c for r in kept for c in r if c not in known))  # engine extras
     columns = [*META, *inputs, *kpis]
     table = pd.DataFrame([[r.get(c, math.nan) for c in columns] for r in kept], columns=columns)

@@ -47,6 +47,18 @@ def draws(stresses: list[ScenarioStress], seed: int, replications: list[int]) ->
     return out
 
 
+def closeup_replication(stresses: Sequence[ScenarioStress], seed: int, replications: int) -> int:
+    """The replication a close-up shows: the first in which every random stress occurs, else
+    the first with any, else 0 (the study keeps its trace; the report draws it)."""
+    flags = [[bool(draw(s, seed, r)[f"stress.{s.name}.occurred"]) for s in stresses if s.random is not None]
+             for r in range(replications)]
+    for test in (all, any):
+        hit = next((r for r, row in enumerate(flags) if row and test(row)), None)
+        if hit is not None:
+            return hit
+    return 0
+
+
 def occurred(stresses: Sequence[ScenarioStress], values: dict[str, float]) -> list[Stress]:
     """The twin stresses of the random stresses that occurred in `values`."""
     out = []

@@ -30,6 +30,7 @@ class Chunk:
     inputs: tuple[dict[str, float], ...]  # uncertain values drawn for each replication
     series_every: float | None = None  # state series interval (None: a round one, MOST_INTERVALS at most)
     stresses: tuple[dict[str, Any], ...] = ()  # random stresses; their windows are in `inputs`
+    keep_trace: int | None = None  # the replication whose event trace the study keeps (close-ups)
 
     @property
     def filename(self) -> str:
@@ -45,7 +46,7 @@ def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     stresses = [ScenarioStress.model_validate(s) for s in chunk.stresses]  # once per chunk
     for r, values in zip(chunk.replications, chunk.inputs, strict=True):
         twin = replication_twin(base, chunk.data, chunk.scenario, values, stresses)
-        traced = r < WARMUP_CHECKS
+        traced = r < WARMUP_CHECKS or r == chunk.keep_trace
         every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
         rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None,
                            every)
@@ -54,4 +55,18 @@ def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
         rows.append({"key": chunk.key, "scenario": chunk.scenario, "replication": r, "events": rep.events,
                      "wip_series": wip, "series": rep.series.ravel().tolist(), "series_every": every,
                      **{f"input.{p}": v for p, v in values.items()}, **rep.record})
+        if r == chunk.keep_trace and rep.trace is not None:
+            rows[-1]["trace"] = trace_columns(rep.trace)
     return rows
+
+
+def trace_columns(trace: list[tuple[float, str, int, str]]) -> dict[str, list[Any]]:
+    """An event trace as columns (what Parquet stores compactly): t, kind, subject, name."""
+    t, kind, subject, name = zip(*trace, strict=True) if trace else ((), (), (), ())
+    return {"t": list(t), "kind": list(kind), "subject": list(subject), "name": list(name)}
+
+
+def trace_rows(columns: dict[str, Any]) -> list[tuple[float, str, int, str]]:
+    """`trace_columns` back into rows."""
+    parts = (columns["t"], columns["kind"], columns["subject"], columns["name"])
+    return [(float(a), str(b), int(c), str(d)) for a, b, c, d in zip(*parts, strict=True)]

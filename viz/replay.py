@@ -1,13 +1,13 @@
-"""One traced replication, replayed from a study folder for the close-up figures.
+"""One traced replication of a study, for the close-up figures.
 
-A study keeps KPI records, not event traces (a trace is ~10^4-10^5 tuples per
-replication). A replication is fully determined by its spec, seed and index, so the
-report re-runs replication 0 of a scenario with tracing on, from the spec the study saved
-(`specs/`), the study's seed and engine, and that replication's uncertain inputs and
-random stress windows (the `input.*` columns; the stresses' specs are in provenance). The
-re-run's KPI record must equal the saved row, so the close-up is provably the replication
-in the results table; otherwise this raises. Figure builders
-never call this: only the report does.
+A study keeps the event trace of one replication per scenario (`traces/`, the replication
+`provenance["traced_replication"]`: the first in which every random stress occurs), as the
+engine traced it while the study ran, so the report only reads it. A study folder written
+before studies kept traces has none: then, and only then, the replication is re-run with
+tracing from the spec the study saved (`specs/`), its seed and engine, and that
+replication's uncertain inputs and random stress windows (the `input.*` columns); the
+re-run's KPI record must equal the saved row, or this raises. Figure builders never call
+this: only the report does.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import pandas as pd
+
 from scenarios.engine import simulate_one
 from scenarios.spec import ScenarioStress
 from scenarios.stresses import replication_twin
+from scenarios.work import trace_rows
 from twin.loader import twin_to_data
 from twin.spec import Twin
-from viz.data import StudyData
+from viz.data import StudyData, slug
 
 Trace = list[tuple[float, str, int, str]]
 
@@ -35,7 +38,7 @@ class Replay:
 
 
 def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
-    """Re-run one saved replication with its trace; check it reproduces the saved KPIs."""
+    """One replication of a scenario with its trace: the study's own, else re-run and checked."""
     rows = study.table[(study.table["scenario"] == scenario) & (study.table["replication"] == replication)]
     if len(rows) != 1:
         raise LookupError(f"no replication {replication} of '{scenario}' in {study.folder}/results.parquet")
@@ -49,6 +52,12 @@ def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
     stresses = [ScenarioStress.model_validate(s)
                 for s in study.provenance["scenarios"].get(scenario, {}).get("random_stresses", [])]
     twin = replication_twin(base, twin_to_data(base), scenario, inputs, stresses)
+    kept = study.folder / "traces" / f"{slug(scenario)}.parquet"
+    if study.provenance.get("traced_replication") == replication and kept.exists():
+        columns = pd.read_parquet(kept)
+        record = {k: float(v) for k, v in row.items() if k not in ("scenario", "replication")
+                  and not k.startswith("input.") and isinstance(v, int | float)}
+        return Replay(scenario, replication, twin, trace_rows(columns), record)
     rep = simulate_one(twin, study.provenance["seed"], replication, study.provenance["engine"], trace=True)
     assert rep.trace is not None
     _check(rep.record, row.to_dict(), scenario, replication)
@@ -56,8 +65,11 @@ def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
 
 
 def stressed_replication(study: StudyData) -> int:
-    """The first replication of the baseline in which every random stress occurred (the one
-    a close-up should show), else the first with any, else 0."""
+    """The replication whose trace the study kept; in older folders, the first replication of
+    the baseline in which every random stress occurred, else the first with any, else 0."""
+    kept = study.provenance.get("traced_replication")
+    if kept is not None:
+        return int(kept)
     table = study.table[study.table["scenario"] == study.baseline].sort_values("replication")
     flags = [c for c in table if c.startswith("input.stress.") and c.endswith(".occurred")]
     if not flags:
