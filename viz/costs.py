@@ -52,8 +52,10 @@ def cost_breakdown(table: pd.DataFrame, scenarios: Sequence[str], colors: dict[s
         xaxis={"title": f"mean cost{unit}", "gridcolor": "#EEEEEE", "rangemode": "tozero"},
         yaxis={"autorange": "reversed", "tickmode": "array", "tickvals": names,
                "ticktext": [f"<span style='color:{color_of(n, colors)}'>{n}</span>" for n in names]},
-        legend={"orientation": "h", "y": -0.25, "title": {"text": "part"}},
-        height=140 + 48 * len(names), margin={"l": 170, "r": 120, "t": 50, "b": 90},
+        # the legend above the bars: below them it met the axis title when there are few plans
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
+                "title": {"text": "part"}},
+        height=170 + 48 * len(names), margin={"l": 170, "r": 120, "t": 90, "b": 60},
         plot_bgcolor="white",
     )
     return fig

@@ -35,6 +35,7 @@ class Replay:
     twin: Twin
     trace: Trace
     record: dict[str, float]
+    rerun: bool = False  # re-run for an older study folder that kept no trace
 
 
 def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
@@ -61,7 +62,7 @@ def replay(study: StudyData, scenario: str, replication: int = 0) -> Replay:
     rep = simulate_one(twin, study.provenance["seed"], replication, study.provenance["engine"], trace=True)
     assert rep.trace is not None
     _check(rep.record, row.to_dict(), scenario, replication)
-    return Replay(scenario, replication, twin, rep.trace, rep.record)
+    return Replay(scenario, replication, twin, rep.trace, rep.record, rerun=True)
 
 
 def stressed_replication(study: StudyData) -> int:

@@ -159,7 +159,9 @@ def _close_up(closeups: dict[str, Replay]) -> Section:
     return Section(
         "One replication up close",
         f"Replication {replication}{' (the first in which every random stress occurs)' if stressed else ''}, "
-        "re-run with its event trace from the saved spec and checked against the saved KPIs. Units "
+        + ("re-run with its event trace from the saved spec and checked against the saved KPIs. "
+           if baseline.rerun else "as the engine traced it while the study ran. ")
+        + "Units "
         "handed to a job that is still waiting for its material are shown as held; stress windows "
         "are shaded red.",
         figs,
@@ -242,7 +244,8 @@ def render(study: StudyData, question: str | None = None) -> str:
         for fig in section.figures:
             count += 1
             body.append(
-                fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"fig{count}", config=CONFIG)
+                fig.to_html(include_plotlyjs=False, full_html=False, div_id=f"fig{count}", config=CONFIG,
+                            auto_play=False)
             )
         body.append("</section>")
     body.append(
