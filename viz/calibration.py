@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+from pydantic import BaseModel
 from scipy import stats
 
 from twin import distributions as d
@@ -49,6 +50,14 @@ def describe(model: Any) -> str:
     return f"{model.dist.name}({', '.join(p for p in (args, kwds) if p)})"
 
 
+def spec_text(dist: Any) -> str:
+    """'lognormal(mean 1, sd 0.3)': a spec distribution as the twin file writes it."""
+    fields = {k: v for k, v in dist.model_dump().items() if k != "dist"}
+    if "values" in fields:
+        return f"empirical({len(fields['values'])} values)"
+    return f"{dist.dist}(" + ", ".join(f"{k} {v:.3g}" for k, v in fields.items()) + ")"
+
+
 def qq_points(data: Sequence[float], model: Any) -> tuple[np.ndarray, np.ndarray]:
     """(model quantiles, sorted data) at plotting positions (i - 0.5) / n."""
     x = np.sort(np.asarray(data, dtype=float))
@@ -57,8 +66,10 @@ def qq_points(data: Sequence[float], model: Any) -> tuple[np.ndarray, np.ndarray
     return np.asarray(model.ppf(p), dtype=float), x
 
 
-def fit_plot(data: Sequence[float], dist: Any, label: str, unit: str) -> go.Figure:
-    """Left: histogram of `data` (density) with the model's pdf; right: QQ plot with y = x."""
+def fit_plot(data: Sequence[float], dist: Any, label: str, unit: str,
+             heading: str = "Calibration") -> go.Figure:
+    """Left: histogram of `data` (density) with the model's pdf; right: QQ plot with y = x.
+    `dist` is a twin spec distribution (named by its spec parameters) or a scipy frozen one."""
     model = frozen(dist)
     x = np.asarray(data, dtype=float)
     x = x[~np.isnan(x)]
@@ -82,7 +93,7 @@ def fit_plot(data: Sequence[float], dist: Any, label: str, unit: str) -> go.Figu
             x=grid,
             y=model.pdf(grid),
             mode="lines",
-            name=f"model: {describe(model)}",
+            name=f"model: {spec_text(dist) if isinstance(dist, BaseModel) else describe(model)}",
             line={"color": PALETTE[0], "width": 2.5},
         ),
         row=1,
@@ -119,7 +130,7 @@ def fit_plot(data: Sequence[float], dist: Any, label: str, unit: str) -> go.Figu
     fig.update_xaxes(title_text=f"model quantile ({unit})", row=1, col=2)
     fig.update_yaxes(title_text=f"data quantile ({unit})", row=1, col=2)
     fig.update_layout(
-        title=f"Calibration: {label} — Kolmogorov-Smirnov D = {ks.statistic:.3f}, p = {ks.pvalue:.2g}",
+        title=f"{heading}: {label} — Kolmogorov-Smirnov D = {ks.statistic:.3f}, p = {ks.pvalue:.2g}",
         height=420,
         plot_bgcolor="white",
         legend={"orientation": "h", "y": -0.2},

@@ -225,7 +225,7 @@ def _inputs(study: StudyData, closeups: dict[str, Replay]) -> Section:
     if observed:  # the bottleneck's step if it can be checked, else the most observed one
         name = top[0] if top and top[0] in observed else max(observed, key=lambda n: len(observed[n]))
         figs.append(fit_plot(observed[name], twin.activity(name).duration, f"{name} duration",
-                             PLURAL[twin.time_unit]))
+                             PLURAL[twin.time_unit], heading="Input check"))
     return Section(
         "Input check",
         "Durations of an activity observed in the baseline's replication 0 against "

@@ -25,14 +25,25 @@ def chip(name: str, colors: dict[str, str]) -> str:
     return f"<span class='chip' style='background:{color_of(name, colors)}'></span>{escape(name)}"
 
 
+def _tail(study: StudyData, plan: str) -> str:
+    """How many runs the worst 5% is: with fewer than 20 replications, not even one."""
+    n = int((study.table["scenario"] == plan).sum())
+    tail = 0.05 * n
+    if tail >= 2:
+        return f"; the tail is {tail:.0f} of {n} runs"
+    rests = "one run" if n >= 20 else "less than one run"
+    return f"; with {n} runs the worst 5% rests on {rests}: read it as the worst run"
+
+
 def question(study: StudyData) -> str:
     ranking = study.summary["ranking"]
     goal = "lowest" if ranking["goal"] == "min" else "highest"
     twin = study.twins[study.baseline].name
-    targets = ", ".join(target_text(t.text, study.time_unit, study.currency) for t in study.targets) or "none"
+    targets = ", ".join(target_text(t.text, study.time_unit, study.currency) for t in study.targets)
+    meets = f"meets the targets ({escape(targets)}) with" if targets else "has"
     return (
-        f"Which of the {len(study.scenarios)} plans for <b>{escape(twin)}</b> meets the targets "
-        f"({escape(targets)}) with the {goal} mean {escape(kpi_name(ranking['kpi']))}?"
+        f"Which of the {len(study.scenarios)} plans for <b>{escape(twin)}</b> {meets} the {goal} mean "
+        f"{escape(kpi_name(ranking['kpi']))}?"
     )
 
 
@@ -171,10 +182,11 @@ def recommendation(study: StudyData, colors: dict[str, str]) -> str:
             f"{num(d['ci95'][1])})."
         )
     n_met = sum(s["scenarios"][n]["meets_targets"] for n in study.scenarios)
-    lines.append(
-        f"It {'meets every target' if meets else 'does not meet every target'}; "
-        f"{n_met} of {len(study.scenarios)} plans meet all targets."
-    )
+    if study.targets:
+        lines.append(
+            f"It {'meets every target' if meets else 'does not meet every target'}; "
+            f"{n_met} of {len(study.scenarios)} plans meet all targets."
+        )
     kn = ranking.get("kn")
     if kn is not None:
         lines.append(_kn_text(kn, best, colors))
@@ -241,7 +253,8 @@ def risks(study: StudyData, colors: dict[str, str]) -> str:
             (
                 1.5 if worse else 0.5,
                 f"In the worst 5% of runs {escape(kpi_label(kpi, unit, study.currency))} exceeds "
-                f"<b>{num(var)}</b>{compare} and averages {num(cvar)} there (VaR95 / CVaR95).",
+                f"<b>{num(var)}</b>{compare} and averages {num(cvar)} there "
+                f"(VaR95 / CVaR95{_tail(study, best)}).",
             )
         )
     for name, check in s["warmup"].items():
