@@ -3,11 +3,19 @@
 Every executor maps a top-level function over picklable items and yields each result as
 it finishes, in any order; the runner puts rows back in order, so the table is the same
 on every executor.
+
+A parallel executor starts its workers only when the work pays for them: it runs the first
+item in this process, estimates the rest from its time, and goes on serially while the
+time parallel work would save is under twice the cost of starting the workers
+(`START_SECONDS`). So a small study is never slower than serial, and the processes, forked
+from this one once per study, inherit the fast engine's kernel loaded by that first item.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import AbstractContextManager
@@ -48,14 +56,64 @@ class Serial(_Closing):
             yield fn(item)
 
 
-class Processes(_Closing):
-    """A pool of spawned worker processes (no fork: safe with threads in the parent)."""
+class _Parallel(_Closing):
+    """Runs items serially in this process until the estimated rest of the work is worth
+    starting workers for (`_start`), then maps the rest on them (`_map`)."""
 
-    def __init__(self, workers: int | None = None) -> None:
-        self.workers = workers or os.cpu_count() or 1
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+    start_seconds = 0.5  # what starting the workers costs, about
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.started = False
+        self.measured = (0, 0.0)  # items run here, seconds they took
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        rest = list(items)
+        while rest and not self.started:
+            started = time.perf_counter()
+            result = fn(rest.pop(0))
+            n, seconds = self.measured
+            self.measured = (n + 1, seconds + time.perf_counter() - started)
+            if self.worth_starting(len(rest)):
+                self._start()
+                self.started = True
+            yield result
+        if rest:
+            yield from self._map(fn, rest)
+
+    def worth_starting(self, remaining: int) -> bool:
+        """Whether `remaining` items, estimated at the mean time of those run here, save more
+        on the workers than twice what starting them costs."""
+        n, seconds = self.measured
+        if self.workers < 2 or remaining < 2 or n == 0:
+            return False
+        rest = seconds / n * remaining
+        return rest * (1 - 1 / min(self.workers, remaining)) > 2 * self.start_seconds
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _map(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
+        raise NotImplementedError
+
+
+class Processes(_Parallel):
+    """A pool of worker processes, started once per study when the work pays for it: forked
+    (Linux: the workers inherit the loaded modules and kernels; the parent runs no threads of
+    its own), else spawned."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        super().__init__(workers or os.cpu_count() or 1)
+        self.pool: ProcessPoolExecutor | None = None
+        method = "fork" if sys.platform == "linux" else "spawn"
+        self.context = get_context(method)
+        self.start_seconds = 0.25 if method == "fork" else 2.0
+
+    def _start(self) -> None:
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=self.context)
+
+    def _map(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
+        assert self.pool is not None
         futures = [self.pool.submit(fn, item) for item in items]
         try:
             for future in as_completed(futures):
@@ -65,7 +123,8 @@ class Processes(_Closing):
                 future.cancel()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def local_cluster(workers: int | None = None) -> Any:
@@ -82,21 +141,31 @@ def local_cluster(workers: int | None = None) -> Any:
                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 
 
-class Dask(_Closing):
-    """A Dask cluster: `local` starts a LocalCluster of worker processes, else an address."""
+class Dask(_Parallel):
+    """A Dask cluster: `local` starts a LocalCluster of worker processes (when the work pays
+    for it, as `_Parallel` decides), else connects to a scheduler's address at once."""
 
     def __init__(self, address: str = "local", workers: int | None = None) -> None:
+        super().__init__(workers or os.cpu_count() or 1)
+        self.address = address
+        self.cluster: Any = None
+        self.client: Any = None
+        if address != "local":
+            self._start()
+            self.started = True
+        self.start_seconds = 3.0
+
+    def _start(self) -> None:
         from distributed import Client
 
-        self.cluster: Any = None
-        if address == "local":
-            self.cluster = local_cluster(workers)
+        if self.address == "local":
+            self.cluster = local_cluster(self.workers)
             self.client = Client(self.cluster)
         else:
-            self.client = Client(address)
-        self.workers = max(1, sum(self.client.nthreads().values()))
+            self.client = Client(self.address)
+            self.workers = max(1, sum(self.client.nthreads().values()))
 
-    def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def _map(self, fn: Callable[[T], R], items: list[T]) -> Iterator[R]:
         from distributed import as_completed as dask_completed
 
         futures = [self.client.submit(fn, item, pure=False) for item in items]
@@ -107,7 +176,8 @@ class Dask(_Closing):
             self.client.cancel(futures)
 
     def close(self) -> None:
-        self.client.close()
+        if self.client is not None:
+            self.client.close()
         if self.cluster is not None:
             self.cluster.close()
 
