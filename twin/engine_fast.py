@@ -245,11 +245,14 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "lost_sale": [m.name for m in twin.materials],
         "supplier": [name for m in twin.materials for name, _ in m.sources],
     }
-    out = []
-    for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):
-        kind = TRACE_KINDS[k]
-        out.append((t, kind, subject, names[kind][name] if kind != "leave" else ""))
-    return out
+    kinds, ids = rows[:, 0], rows[:, 2]
+    labels = np.full(len(rows), "", dtype=object)
+    for k in np.unique(kinds).tolist():  # a kind at a time, with numpy's indexing (as a list's)
+        if TRACE_KINDS[k] != "leave":
+            mask = kinds == k
+            labels[mask] = np.array(list(names[TRACE_KINDS[k]]), dtype=object)[ids[mask]]
+    kind_names = np.array(TRACE_KINDS, dtype=object)[kinds]
+    return list(zip(times.tolist(), kind_names.tolist(), rows[:, 1].tolist(), labels.tolist(), strict=True))
 
 
 def prepare(parallel: bool = True,
