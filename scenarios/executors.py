@@ -26,6 +26,9 @@ from typing import Any, Protocol, TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 EXECUTORS = ("serial", "processes", "dask")
+# Seconds that starting the workers costs, about (a forked pool, a spawned one, a local Dask
+# cluster); a parallel executor starts them only when that saves twice as much.
+START_SECONDS = {"fork": 0.25, "spawn": 2.0, "dask": 3.0}
 
 
 class Executor(Protocol):
@@ -60,10 +63,9 @@ class _Parallel(_Closing):
     """Runs items serially in this process until the estimated rest of the work is worth
     starting workers for (`_start`), then maps the rest on them (`_map`)."""
 
-    start_seconds = 0.5  # what starting the workers costs, about
-
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, start_seconds: float) -> None:
         self.workers = workers
+        self.start_seconds = start_seconds
         self.started = False
         self.measured = (0, 0.0)  # items run here, seconds they took
 
@@ -103,11 +105,10 @@ class Processes(_Parallel):
     its own), else spawned."""
 
     def __init__(self, workers: int | None = None) -> None:
-        super().__init__(workers or os.cpu_count() or 1)
-        self.pool: ProcessPoolExecutor | None = None
         method = "fork" if sys.platform == "linux" else "spawn"
+        super().__init__(workers or os.cpu_count() or 1, START_SECONDS[method])
+        self.pool: ProcessPoolExecutor | None = None
         self.context = get_context(method)
-        self.start_seconds = 0.25 if method == "fork" else 2.0
 
     def _start(self) -> None:
         self.pool = ProcessPoolExecutor(self.workers, mp_context=self.context)
@@ -146,14 +147,13 @@ class Dask(_Parallel):
     for it, as `_Parallel` decides), else connects to a scheduler's address at once."""
 
     def __init__(self, address: str = "local", workers: int | None = None) -> None:
-        super().__init__(workers or os.cpu_count() or 1)
+        super().__init__(workers or os.cpu_count() or 1, START_SECONDS["dask"])
         self.address = address
         self.cluster: Any = None
         self.client: Any = None
-        if address != "local":
+        if address != "local":  # a cluster that runs already: no start-up to save
             self._start()
             self.started = True
-        self.start_seconds = 3.0
 
     def _start(self) -> None:
         from distributed import Client
