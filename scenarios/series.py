@@ -34,8 +34,8 @@ def series_table(
     for key, unit in keys.items():
         if unit.name not in names:
             continue  # sensitivity variants: not drawn
-        mine = sorted((r for r in rows if r["key"] == key and r["replication"] < n and r.get("series") is not None),
-                      key=lambda r: r["replication"])
+        mine = sorted((r for r in rows if r["key"] == key and r["replication"] < n
+                       and r.get("series") is not None), key=lambda r: r["replication"])
         if mine:
             parts.append(_frame(mine, columns(unit.twin)))
     if not parts:
