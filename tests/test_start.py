@@ -132,3 +132,13 @@ def test_workers_started_give_the_serial_table(executor: str, monkeypatch: pytes
         monkeypatch.setattr(kind, "_start", _counted(kind._start, started))
     pd.testing.assert_frame_equal(_study("serial", 12), _study(executor, 12), check_exact=True)
     assert started, "the workers were never started"
+
+
+def test_workers_start_when_the_estimated_rest_pays_for_them() -> None:
+    pool = Processes(2)
+    pool.measured = (1, 0.001)  # a millisecond an item: 100 more save far less than a start-up
+    assert not pool.worth_starting(100)
+    pool.measured = (2, 2.0)  # a second an item
+    assert pool.worth_starting(10)
+    assert not pool.worth_starting(1)  # one item left: nothing to split
+    assert not Processes(1).worth_starting(10)
