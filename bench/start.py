@@ -8,7 +8,8 @@ worktree. For each tree, in fresh processes with its own empty Numba cache direc
 - cold compile: every kernel a user can reach (once per tree; it takes a minute or two);
 - then N rounds, the trees' order alternating: a cached `twin run FILE --json` (whole
   command), `twin validate FILE`, `twin --help`, `twin study FILE --replications R --executor
-  E --json` for each size R and executor E (whole command), the same studies timed inside
+  E --json --out NEW_FOLDER` for each size R and executor E (whole command, results written
+  as a user gets them, nothing resumed), the same studies timed inside
   one process (after a two-replication study has loaded the kernel), and the M/M/3 fast
   engine's events per second (best of three one-replication runs, as bench/versions.py).
 
@@ -93,7 +94,7 @@ class Tree:
         return done.stdout
 
 
-def one_round(tree: Tree, twin: Path, sizes: str) -> dict[str, float]:
+def one_round(tree: Tree, twin: Path, sizes: str, scratch: Path) -> dict[str, float]:
     cli = ("-m", "twin.cli")
     figures = {
         "twin run (cached, whole command)": tree.wall(*cli, "run", str(twin), "--json"),
@@ -102,8 +103,9 @@ def one_round(tree: Tree, twin: Path, sizes: str) -> dict[str, float]:
     }
     for n in sizes.split(","):
         for executor in EXECUTORS:
+            out = tempfile.mkdtemp(dir=scratch)  # a fresh folder: `twin study` resumes one it has written
             figures[f"study {n} reps, {executor} (whole command)"] = tree.wall(
-                *cli, "study", str(twin), "--replications", n, "--executor", executor, "--json")
+                *cli, "study", str(twin), "--replications", n, "--executor", executor, "--json", "--out", out)
     inside = json.loads(tree.output("-c", IN_PROCESS, str(twin), sizes, ",".join(EXECUTORS)).splitlines()[-1])
     figures |= {f"study {key.replace('/', ' reps, ')} (in process)": value for key, value in inside.items()}
     figures["M/M/3 fast engine, M events/s"] = float(tree.output("-c", RATE).split()[-1]) / 1e6
@@ -159,7 +161,7 @@ def main() -> None:
             results: dict[str, dict[str, list[float]]] = {t.name: {} for t in trees}
             for k in range(args.rounds):
                 for tree in trees if k % 2 == 0 else trees[::-1]:
-                    for key, value in one_round(tree, args.twin.resolve(), args.sizes).items():
+                    for key, value in one_round(tree, args.twin.resolve(), args.sizes, Path(tmp)).items():
                         results[tree.name].setdefault(key, []).append(value)
                 print(f"round {k + 1} done (load {os.getloadavg()[0]:.2f})", flush=True)
         finally:

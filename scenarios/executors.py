@@ -6,9 +6,10 @@ on every executor.
 
 A parallel executor starts its workers only when the work pays for them: it runs the first
 item in this process, estimates the rest from its time, and goes on serially while the
-time parallel work would save is under twice the cost of starting the workers
-(`START_SECONDS`). So a small study is never slower than serial, and the processes, forked
-from this one once per study, inherit the fast engine's kernel loaded by that first item.
+time parallel work would save (on the cores the load average leaves free) is under twice
+the cost of starting the workers (`START_SECONDS`). So a small study, or one on a machine
+busy with other work, is never slower than serial, and the processes, forked from this one
+once per study, inherit the fast engine's kernel loaded by that first item.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ class Serial(_Closing):
             yield fn(item)
 
 
+def free_cores() -> float:
+    """Cores not busy with other work: the cores less the 1-minute load average, counting this
+    process's own share as free (at least 1)."""
+    return max(1.0, (os.cpu_count() or 1) - os.getloadavg()[0] + 1)
+
+
 class _Parallel(_Closing):
     """Runs items serially in this process until the estimated rest of the work is worth
     starting workers for (`_start`), then maps the rest on them (`_map`)."""
@@ -85,12 +92,13 @@ class _Parallel(_Closing):
 
     def worth_starting(self, remaining: int) -> bool:
         """Whether `remaining` items, estimated at the mean time of those run here, save more
-        on the workers than twice what starting them costs."""
+        on the workers (as many at once as there are free cores) than twice what starting
+        them costs."""
         n, seconds = self.measured
         if self.workers < 2 or remaining < 2 or n == 0:
             return False
         rest = seconds / n * remaining
-        return rest * (1 - 1 / min(self.workers, remaining)) > 2 * self.start_seconds
+        return rest * (1 - 1 / min(self.workers, remaining, free_cores())) > 2 * self.start_seconds
 
     def _start(self) -> None:
         raise NotImplementedError
@@ -100,9 +108,9 @@ class _Parallel(_Closing):
 
 
 class Processes(_Parallel):
-    """A pool of worker processes, started once per study when the work pays for it: forked
-    (Linux: the workers inherit the loaded modules and kernels; the parent runs no threads of
-    its own), else spawned."""
+    """A pool of worker processes, started once per study when the work pays for it: forked on
+    Linux (the workers inherit the loaded modules and kernel; they only run chunks, so a
+    thread of the parent, such as a progress bar's, is not missed), else spawned."""
 
     def __init__(self, workers: int | None = None) -> None:
         method = "fork" if sys.platform == "linux" else "spawn"

@@ -127,6 +127,7 @@ def test_workers_started_give_the_serial_table(executor: str, monkeypatch: pytes
     monkeypatch.setitem(executors.START_SECONDS, "fork", 0.0)  # start them for any work
     monkeypatch.setitem(executors.START_SECONDS, "spawn", 0.0)
     monkeypatch.setitem(executors.START_SECONDS, "dask", 0.0)
+    monkeypatch.setattr(executors, "free_cores", lambda: 2.0)  # however busy the machine is
     started = []
     for kind in (executors.Processes, executors.Dask):
         monkeypatch.setattr(kind, "_start", _counted(kind._start, started))
@@ -134,7 +135,8 @@ def test_workers_started_give_the_serial_table(executor: str, monkeypatch: pytes
     assert started, "the workers were never started"
 
 
-def test_workers_start_when_the_estimated_rest_pays_for_them() -> None:
+def test_workers_start_when_the_estimated_rest_pays_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executors, "free_cores", lambda: 2.0)
     pool = Processes(2)
     pool.measured = (1, 0.001)  # a millisecond an item: 100 more save far less than a start-up
     assert not pool.worth_starting(100)
@@ -142,3 +144,5 @@ def test_workers_start_when_the_estimated_rest_pays_for_them() -> None:
     assert pool.worth_starting(10)
     assert not pool.worth_starting(1)  # one item left: nothing to split
     assert not Processes(1).worth_starting(10)
+    monkeypatch.setattr(executors, "free_cores", lambda: 1.0)  # other work has the cores
+    assert not pool.worth_starting(10)
