@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -146,3 +147,16 @@ def test_workers_start_when_the_estimated_rest_pays_for_them(monkeypatch: pytest
     assert not Processes(1).worth_starting(10)
     monkeypatch.setattr(executors, "free_cores", lambda: 1.0)  # other work has the cores
     assert not pool.worth_starting(10)
+
+
+@pytest.mark.slow
+def test_a_run_that_must_compile_says_so(tmp_path: Path) -> None:
+    """No cached kernel (an empty NUMBA_CACHE_DIR): `twin run` says it compiles, once, on
+    stderr, and reports the seconds; stdout stays the JSON."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "twin.cli", "run", str(CLINIC), "--json", "--replications", "2"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=900)
+    from twin import compiling
+
+    assert compiling.MESSAGE in done.stderr
+    assert json.loads(done.stdout)["performance"]["compile_seconds"] > 0

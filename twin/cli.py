@@ -315,11 +315,18 @@ def score_command(
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     from twin.runner import run
 
+    compiled = 0.0
+    if engine == "fast":  # before the run's bar: "compiling the fast engine (once)…" has its own
+        from twin.compiling import compile_all
+
+        compiled = compile_all()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:
         task = progress.add_task(f"{twin.name} ({engine})", total=replications)
-        return run(twin, replications, seed, engine,
-                   progress=lambda done: progress.update(task, completed=done))
+        result = run(twin, replications, seed, engine,
+                     progress=lambda done: progress.update(task, completed=done))
+    result.compile_seconds += compiled
+    return result
 
 
 def kpi_table(summary: dict[str, Any], time_unit: str = "hour", currency: str = "") -> Table:
