@@ -22,7 +22,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 import simpy
 from numba import njit
@@ -177,14 +176,9 @@ def year_of_manufacturing() -> Packed:
 
 def replications_per_second(packed: Packed, replications: int, threads: int) -> tuple[float, float]:
     """Replications/s and events/s of `replications` years, on `threads` threads."""
-    before = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        started = time.perf_counter()
-        reps = simulate_many_fast(packed.twin, 1, range(replications), packed)
-        seconds = time.perf_counter() - started
-    finally:
-        numba.set_num_threads(before)
+    started = time.perf_counter()
+    reps = simulate_many_fast(packed.twin, 1, range(replications), packed, workers=threads)
+    seconds = time.perf_counter() - started
     return replications / seconds, sum(r.events for r in reps) / seconds
 
 
@@ -228,7 +222,7 @@ def main() -> None:
         print(f"{path.stem + ', fast engine':34} {speed_fast:12,.0f} {speed_fast / speed:12.1f} x our SimPy")
     year = year_of_manufacturing()
     simulate_many_fast(year.twin, 1, [0], year)
-    cores = numba.config.NUMBA_NUM_THREADS
+    cores = os.cpu_count() or 1
     for threads in sorted({1, cores}):
         per_s, events = replications_per_second(year, args.replications, threads)
         print(f"manufacturing, {args.replications} x 1 year, {threads} thread(s): "

@@ -24,7 +24,7 @@ CHILD = """
 import sys, time
 from twin import loads_twin
 from twin.engine_fast import prepare, simulate_fast, Packed
-prepare(parallel=False)
+prepare()
 twin = loads_twin('''
 name: mm3
 horizon: {horizon}

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install twin with its test tools into it; install Debian's
+# Create .venv (if missing) and install twin with its test tools into it; compile the fast
+# engine once (python -m twin.compiling: about a minute, with progress), so the first
+# `twin run` starts at once; install Debian's
 # chromium (the report's browser test drives it through Playwright) when it is missing,
 # waiting (up to TWIN_APT_LOCK_TIMEOUT s, default 600) while another apt/dpkg holds the
 # package locks (scripts/apt-get.sh).
@@ -11,6 +13,7 @@ fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1   # never let Playwright download a browser
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m twin.compiling
 if [ ! -x /usr/bin/chromium ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -14,9 +14,12 @@ from rich.table import Table
 from rich.text import Text
 
 from twin.errors import DeadlockError, SpecError
-from twin.loader import load_twin
-from twin.runner import ENGINES, EngineUnavailable, RunResult, run
-from twin.spec import Twin
+
+if TYPE_CHECKING:  # the engines load when a command needs them: `twin --help` starts at once
+    from twin.runner import RunResult
+    from twin.spec import Twin
+
+ENGINES = ("simpy", "fast")  # twin.runner.ENGINES (tests/test_start.py checks they agree)
 
 app = typer.Typer(help="Digital twins of operations: validate and simulate twin specs.",
                   no_args_is_help=True, add_completion=False)
@@ -32,6 +35,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _load(path: Path) -> Twin:
+    from twin.loader import load_twin
+
     try:
         return load_twin(path)
     except SpecError as error:
@@ -56,6 +61,8 @@ def run_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Simulate a twin and report KPIs with 95% confidence intervals over replications."""
+    from twin.runner import EngineUnavailable
+
     if engine not in ENGINES:
         raise _fail(f"--engine: must be one of {', '.join(ENGINES)}, not '{engine}'")
     twin = _load(file)
@@ -88,6 +95,7 @@ def study_command(
 ) -> None:
     """Compare scenarios with common random numbers: CIs, targets, risk, best plan."""
     from scenarios.cli import study  # scenarios builds on twin; only this command reaches up
+    from twin.runner import EngineUnavailable
 
     if dask is not None and executor == "processes":
         executor = "dask"
@@ -116,6 +124,7 @@ def optimize_command(
 ) -> None:
     """Search for the best plan that meets the targets: decisions, objective, guarantee."""
     from optimize.cli import optimize_file  # optimize builds on scenarios; only this command reaches up
+    from twin.runner import EngineUnavailable
 
     if dask is not None and executor == "processes":
         executor = "dask"
@@ -384,11 +393,20 @@ def state_command(
 
 
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
+    from twin.runner import run
+
+    compiled = 0.0
+    if engine == "fast":  # before the run's bar: "compiling the fast engine (once)…" has its own
+        from twin.compiling import compile_all
+
+        compiled = compile_all()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, disable=not show, transient=True) as progress:
         task = progress.add_task(f"{twin.name} ({engine})", total=replications)
-        return run(twin, replications, seed, engine,
-                   progress=lambda done: progress.update(task, completed=done))
+        result = run(twin, replications, seed, engine,
+                     progress=lambda done: progress.update(task, completed=done))
+    result.compile_seconds += compiled
+    return result
 
 
 def kpi_table(summary: dict[str, Any], time_unit: str = "hour", currency: str = "") -> Table:

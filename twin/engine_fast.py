@@ -3,7 +3,7 @@
 `simulate_fast(twin, seed, replication)` returns the same `Replication` as
 `twin.engine_simpy.simulate`: the same KPI record (same keys, same floats), the same
 event count and, with `trace=True`, the same trace. `simulate_many_fast` runs many
-replications in parallel inside one kernel call (numba `prange`); each replication
+replications in parallel on Python threads (the kernel releases the GIL); each replication
 draws only from its own named streams, so the results do not depend on the number of
 threads. The event order argument is in `twin._kernel`'s docstring; this module only
 creates the random streams, calls the kernel and turns its arrays into the record (with
@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import numpy as np
 
 from twin import series, streams
-from twin._kernel import LV_PER_POOL, pack_twin, rng_table, simulate_kernel, simulate_many
+from twin._kernel import KERNEL_TYPES, LV_PER_POOL, caching, pack_twin, rng_table, simulate_kernel
 from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
 from twin.engine_simpy import Replication, class_due_kpis, leaving_kpis
@@ -59,12 +63,13 @@ def simulate_fast(
 ) -> Replication:
     """Run one replication of `twin` with the Numba engine (pass `compiled` to reuse it;
     `sample_every`: record the state series of twin.series)."""
+    prepare()
     packed = _packed(twin, compiled)
     generators = packed.generators(seed, replication)  # alive while the kernel draws from them
     table = rng_table(generators)
     n, every = _samples(twin, sample_every)
     started = time.perf_counter()
-    oi, of, times, rows, flat = simulate_kernel(packed.mi, packed.mf, table, trace, n, every)
+    oi, of, times, rows, flat = simulate_kernel(packed.mi, packed.mf, table, bool(trace), n, every)
     sim_seconds = time.perf_counter() - started
     trace_rows = _trace(twin, times, rows) if trace else None
     samples = flat.reshape(n, -1) if sample_every is not None else None
@@ -74,32 +79,41 @@ def simulate_fast(
 def _samples(twin: Twin, sample_every: float | None) -> tuple[int, float]:
     if sample_every is None:
         return 0, 1.0
-    return series.sample_count(twin.horizon, sample_every), float(sample_every)
+    return int(series.sample_count(twin.horizon, sample_every)), float(sample_every)
 
 
 def simulate_many_fast(
     twin: Twin, seed: int, replications: Sequence[int], compiled: CompiledTwin | Packed | None = None,
-    sample_every: float | None = None,
+    sample_every: float | None = None, workers: int | None = None,
 ) -> list[Replication]:
-    """Replications `replications` of `twin`, in parallel on Numba's threads (no trace;
-    `sample_every`: each with its state series, as `simulate_fast`).
+    """Replications `replications` of `twin`, in parallel on `workers` threads (default: one
+    per core; no trace; `sample_every`: each with its state series, as `simulate_fast`).
 
-    `numba.set_num_threads` chooses how many run at once; the records do not depend on it.
-    Each replication's `sim_seconds` is its share of the kernel call's wall time.
+    The records do not depend on `workers`. Each replication's `sim_seconds` is its share of
+    the wall time of the whole call.
     """
+    prepare()
     packed = _packed(twin, compiled)
     reps = list(replications)
-    if not reps:
-        return []
-    generators = [packed.generators(seed, r) for r in reps]  # alive while the kernel runs
-    table = np.stack([rng_table(g) for g in generators])
     n, every = _samples(twin, sample_every)
+
+    def one(r: int) -> Replication:
+        generators = packed.generators(seed, r)  # alive while the kernel draws from them
+        oi, of, _, _, flat = simulate_kernel(packed.mi, packed.mf, rng_table(generators), False, n, every)
+        return Replication(_record(twin, oi, of), int(oi[0]), 0.0, None,
+                           flat.reshape(n, -1) if sample_every is not None else None)
+
+    threads = max(1, min(workers or os.cpu_count() or 1, len(reps)))
     started = time.perf_counter()
-    oi, of, flat = simulate_many(packed.mi, packed.mf, table, n, every)
-    share = (time.perf_counter() - started) / len(reps)
-    return [Replication(_record(twin, oi[i], of[i]), int(oi[i, 0]), share, None,
-                        flat[i].reshape(n, -1) if sample_every is not None else None)
-            for i in range(len(reps))]
+    if threads == 1:
+        done = [one(r) for r in reps]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            done = list(pool.map(one, reps))
+    share = (time.perf_counter() - started) / max(1, len(reps))
+    for rep in done:
+        rep.sim_seconds = share
+    return done
 
 
 def _level_mean(of: np.ndarray, i: int, horizon: float, warmup: float) -> float:
@@ -231,41 +245,38 @@ def _trace(twin: Twin, times: np.ndarray, rows: np.ndarray) -> list[tuple[float,
         "lost_sale": [m.name for m in twin.materials],
         "supplier": [name for m in twin.materials for name, _ in m.sources],
     }
-    out = []
-    for t, (k, subject, name) in zip(times.tolist(), rows.tolist(), strict=True):
-        kind = TRACE_KINDS[k]
-        out.append((t, kind, subject, names[kind][name] if kind != "leave" else ""))
-    return out
+    kinds, ids = rows[:, 0], rows[:, 2]
+    labels = np.full(len(rows), "", dtype=object)
+    for k in np.unique(kinds).tolist():  # a kind at a time, with numpy's indexing (as a list's)
+        if TRACE_KINDS[k] != "leave":
+            mask = kinds == k
+            labels[mask] = np.array(list(names[TRACE_KINDS[k]]), dtype=object)[ids[mask]]
+    kind_names = np.array(TRACE_KINDS, dtype=object)[kinds]
+    return list(zip(times.tolist(), kind_names.tolist(), rows[:, 1].tolist(), labels.tolist(), strict=True))
 
 
-def prepare(parallel: bool = True) -> float:
-    """Load the kernels from Numba's cache or compile them; returns the seconds spent
-    compiling (0.0 when everything came from the cache). The kernels' types do not depend
-    on the twin, so a tiny built-in twin compiles what every twin uses."""
+def prepare(parallel: bool = True,
+            compiling: Callable[[], AbstractContextManager[Any]] | None = None) -> float:
+    """Load the kernel from Numba's cache, or compile it (inside `compiling()`, which may say
+    so on screen: twin.compiling.announce); returns the seconds spent compiling (0.0 when it
+    came from the cache). The kernel has one specialisation (`KERNEL_TYPES`) whatever the
+    twin. `parallel` is kept for old callers: one kernel serves one replication and many
+    (on threads) alike."""
     global _READY
-    wanted = 2 if parallel else 1
-    if _READY >= wanted:  # noqa: SIM300
+    if _READY:
         return 0.0
-    from twin.loader import loads_twin
-
-    tiny = loads_twin(_TINY)
-    packed = Packed(tiny)
-    kernels: list[Any] = [simulate_kernel, simulate_many] if parallel else [simulate_kernel]
-    misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)
-    started = time.perf_counter()
-    simulate_fast(tiny, 0, 0, compiled=packed)
-    if parallel:
-        simulate_many_fast(tiny, 0, [0], compiled=packed)
-    seconds = time.perf_counter() - started
-    compiled = sum(sum(k.stats.cache_misses.values()) for k in kernels) > misses
-    _READY = wanted
-    return seconds if compiled else 0.0
+    with _LOCK:
+        if _READY:
+            return 0.0
+        if caching.by_type(simulate_kernel, KERNEL_TYPES):
+            _READY = True
+            return 0.0
+        started = time.perf_counter()
+        with compiling() if compiling is not None else nullcontext():
+            simulate_kernel.compile(KERNEL_TYPES)
+        _READY = True
+        return time.perf_counter() - started
 
 
-_READY = 0
-_TINY = """
-name: tiny
-horizon: 1
-arrivals: [{name: a, interarrival: 0.5, route: s}]
-activities: [{name: s, duration: 0.1}]
-"""
+_READY = False
+_LOCK = threading.Lock()

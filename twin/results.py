@@ -44,9 +44,10 @@ def summarize(values: Sequence[float], share: bool = False) -> dict[str, Any]:
         return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
     mean = float(x.mean())
     if x.size > 1:
-        from scipy import stats  # imported here: it costs the CLI a second at start-up
+        # stats.t.ppf's own function, without importing scipy.stats (a third of a second)
+        from scipy.special import stdtrit
 
-        t = float(stats.t.ppf(0.975, x.size - 1))
+        t = float(stdtrit(x.size - 1, 0.975))
         half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
         ci: list[float | None] = list(share_interval(x, t)) if share else [mean - half, mean + half]
     else:

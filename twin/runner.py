@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -73,8 +74,9 @@ def run(
     """Replications 0..n-1 of `twin`, each on its own named streams of `seed`.
 
     engine "fast" (default) runs the compiled kernel, replications in parallel on
-    `workers` threads (default: all cores; the results do not depend on it); "simpy"
-    runs the reference engine, one replication after another. Both give the same records.
+    `workers` Python threads (the kernel releases the GIL; default: all cores; the results
+    do not depend on it); "simpy" runs the reference engine, one replication after
+    another. Both give the same records.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not '{engine}'")
@@ -93,11 +95,9 @@ def run(
 
 def _run_fast(result: RunResult, replications: int, trace: bool,
               progress: Callable[[int], None] | None, workers: int | None) -> None:
-    import numba  # imported here: the SimPy path and the CLI start without it
+    from twin import compiling, engine_fast  # imported here: the SimPy path and the CLI start without numba
 
-    from twin import engine_fast
-
-    result.compile_seconds = engine_fast.prepare(parallel=not trace)
+    result.compile_seconds = engine_fast.prepare(compiling=compiling.announce)  # a word if it must compile
     packed = engine_fast.Packed(result.twin)  # compiled once per run
     if trace:  # traces come one replication at a time
         for r in range(replications):
@@ -105,14 +105,11 @@ def _run_fast(result: RunResult, replications: int, trace: bool,
             if progress is not None:
                 progress(r + 1)
         return
-    threads, most = numba.get_num_threads(), int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-    numba.set_num_threads(max(1, min(workers or most, most)))
-    try:
-        chunk = 16 * numba.get_num_threads()  # progress is reported per chunk
-        for first in range(0, replications, chunk):
-            reps = range(first, min(first + chunk, replications))
-            result.replications += engine_fast.simulate_many_fast(result.twin, result.seed, reps, packed)
-            if progress is not None:
-                progress(reps.stop)
-    finally:
-        numba.set_num_threads(threads)
+    threads = max(1, workers or os.cpu_count() or 1)
+    chunk = 16 * threads  # progress is reported per chunk
+    for first in range(0, replications, chunk):
+        reps = range(first, min(first + chunk, replications))
+        result.replications += engine_fast.simulate_many_fast(result.twin, result.seed, reps, packed,
+                                                              workers=threads)
+        if progress is not None:
+            progress(reps.stop)

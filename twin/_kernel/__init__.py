@@ -52,7 +52,7 @@ SimPy engine):
 - `entities`: visits, consumption, holds, interrupts, routing, leaving, arrivals (and their
   classes).
 - `policies`: what stresses and contingency rules do.
-- `loop`: the event handler and loop, state series, `simulate_kernel`, `simulate_many`.
+- `loop`: the event handler and loop, state series, `simulate_kernel` (the one entry point).
 
 Every kernel is `@njit(cache=True)`; Numba compiles the callees into their callers
 whatever module they sit in, so the split costs no speed.
@@ -60,7 +60,7 @@ whatever module they sit in, so the split costs no speed.
 
 from twin._kernel import caching  # noqa: F401  (first: the cache locator, before any kernel)
 from twin._kernel.layout import LV_PER_POOL, pack_twin
-from twin._kernel.loop import simulate_kernel, simulate_many
+from twin._kernel.loop import KERNEL_TYPES, simulate_kernel
 from twin._kernel.rng import _sample, rng_table
 
-__all__ = ["LV_PER_POOL", "_sample", "pack_twin", "rng_table", "simulate_kernel", "simulate_many"]
+__all__ = ["KERNEL_TYPES", "LV_PER_POOL", "_sample", "pack_twin", "rng_table", "simulate_kernel"]

@@ -15,6 +15,9 @@ must be registered before any kernel module runs: the package's `__init__` impor
 module first (tests/test_kernel_cache.py checks that every kernel carries the stamp, and
 that an edited callee recompiles its callers). Setting NUMBA_CACHE_LOCATOR_CLASSES
 bypasses the registration (Numba then uses only the classes it names).
+
+`by_type` loads a cached kernel for known argument types without Numba's dispatch path,
+which would first refresh its registries for compiling (most of a cached start's time).
 No counterpart in the SimPy engine.
 """
 
@@ -88,3 +91,26 @@ def register() -> None:
 
 
 register()
+
+
+def by_type(kernel: Any, signature: tuple[Any, ...]) -> bool:
+    """Put `kernel`'s cached specialisation for these argument types on the dispatcher, as
+    its first call would, minus the refresh of every Numba registry that only compiling needs
+    (a third of a second: it imports Numba's whole NumPy support and SciPy's BLAS), except
+    starting Numba's runtime (NRT), which the kernel's arrays need. Later
+    calls with these types go straight to it. True when it was loaded (now or before);
+    False when it is not in the cache and must be compiled."""
+    from numba.core.compiler_lock import global_compiler_lock
+    from numba.core.runtime import rtsys
+
+    with global_compiler_lock:
+        if tuple(signature) in kernel.overloads:
+            return True
+        rtsys.initialize(kernel.targetctx)  # the one part of the refresh a loaded kernel needs (NRT)
+        cres = kernel._cache._load_overload(signature, kernel.targetctx)  # Dispatcher.compile's path
+        if cres is None:
+            return False
+        kernel._cache_hits[signature] += 1
+        kernel.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        kernel.add_overload(cres)
+        return True

@@ -3,8 +3,10 @@
 `_start` starts the processes at t = 0, `_handle` (with `_handle_rare`) dispatches an event
 to its handler, `_run` pops events until the horizon or until the arrays must grow;
 `_snapshots` records the state series; `_simulate` runs one replication (growing the
-state when `_run` asks), `simulate_kernel` returns its statistics, trace and series, and
-`simulate_many` runs replications in parallel. Reference in the SimPy engine:
+state when `_run` asks) and `simulate_kernel`, the one entry point, returns its statistics,
+trace and series. It releases the GIL (`nogil=True`), so Python threads run replications in
+parallel (twin.engine_fast.simulate_many_fast): a `prange` variant would be a second, parallel
+specialisation of the whole loop, doubling the compile time for no speed. Reference in the SimPy engine:
 Model._start_processes, Model.run, Model._run_sampled, Model._snapshot, Model.record (its
 inputs), twin.engine_simpy.simulate.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, types
 
 from twin._kernel.entities import (
     _after_units,
@@ -404,7 +406,12 @@ def _stats(si, sf, mi, oi, of):
     _copy(of, 3 * mi[M_NLV] + _tallies(mi) + 1, sf, si[SF_CREW], mi[M_NPOOL])
 
 
-@njit(cache=True)
+# The one specialisation of simulate_kernel: mi, mf, rg, trace_on, n_samples, every.
+KERNEL_TYPES = (types.int64[::1], types.float64[::1], types.uint64[:, ::1], types.boolean, types.int64,
+                types.float64)
+
+
+@njit(cache=True, nogil=True)
 def simulate_kernel(mi, mf, rg, trace_on, n_samples, every):
     """One replication. `mi`, `mf`: `pack_twin` arrays; `rg`: `rng_table` of the Generators
     of the compiled twin's `sources`, in that order; `n_samples` state samples at times
@@ -420,18 +427,3 @@ def simulate_kernel(mi, mf, rg, trace_on, n_samples, every):
     times = sf[si[SF_TR]:si[SF_TR] + n].copy()
     rows = si[si[S_TR]:si[S_TR] + TR_W * n].copy().reshape((n, TR_W))
     return oi, of, times, rows, series
-
-
-@njit(cache=True, parallel=True)
-def simulate_many(mi, mf, rg, n_samples, every):
-    """Replications in parallel (prange); rg[i] is replication i's `rng_table`. Returns
-    the stats of every replication as rows of two 2-D arrays (see `_stats`), and their
-    state series as rows of a third (n_samples x series_width each, flat)."""
-    n = rg.shape[0]
-    ni, nf = _stats_sizes(mi)
-    oi, of = np.zeros((n, ni), np.int64), np.zeros((n, nf), np.float64)
-    series = np.zeros((n, n_samples * series_width(mi)), np.float64)
-    for r in prange(n):
-        si, sf = _simulate(mi, mf, rg[r], False, series[r], every)
-        _stats(si, sf, mi, oi[r], of[r])
-    return oi, of, series

@@ -1,0 +1,162 @@
+"""Instant start: light commands import no engine, one kernel specialisation loaded by type,
+threads and processes give the numbers of one replication at a time (timings: bench/start.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from scenarios import executors
+from scenarios.executors import Processes
+from scenarios.loader import load_study
+from scenarios.runner import run_study, settings_for
+from twin import load_twin
+from twin.cli import ENGINES
+from twin.engine_simpy import simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+CLINIC = ROOT / "scenarios" / "examples" / "clinic.yaml"
+HEAVY = ("numba", "scipy", "plotly", "llvmlite", "pandas", "distributed")
+IMPORTED = """
+import sys
+from twin.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def _imported(*args: str) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", IMPORTED, *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True)
+    return set(done.stdout.split())
+
+
+@pytest.mark.parametrize("args", [("--help",), ("validate", str(CLINIC)), ("run", "--help")])
+def test_light_commands_import_no_engine(args: tuple[str, ...]) -> None:
+    assert not _imported(*args) & set(HEAVY)
+
+
+def test_the_cli_knows_the_runners_engines() -> None:
+    from twin.runner import ENGINES as RUNNER
+
+    assert ENGINES == RUNNER
+
+
+def test_one_kernel_specialisation_serves_every_call() -> None:
+    from twin._kernel import KERNEL_TYPES, simulate_kernel
+    from twin.engine_fast import simulate_fast, simulate_many_fast
+
+    twin = load_twin(CLINIC)
+    simulate_fast(twin, 1, 0, trace=True)
+    simulate_fast(twin, 1, 0, sample_every=60.0)
+    simulate_many_fast(twin, 1, [0, 1], workers=2)
+    assert simulate_kernel.signatures == [KERNEL_TYPES]
+
+
+def test_threads_give_the_records_of_one_replication_at_a_time() -> None:
+    from twin.engine_fast import simulate_fast, simulate_many_fast
+
+    twin = load_twin(CLINIC)
+    alone = [simulate_fast(twin, 3, r).record for r in range(4)]
+    assert [r.record for r in simulate_many_fast(twin, 3, range(4), workers=1)] == alone
+    assert [r.record for r in simulate_many_fast(twin, 3, range(4), workers=3)] == alone
+    assert simulate(twin, 3, 0).record == alone[0]
+
+
+def test_a_fresh_process_loads_the_cached_kernel_by_type() -> None:
+    """The kernel loaded without Numba's dispatch path gives the SimPy engine's numbers."""
+    from twin.engine_fast import prepare
+
+    prepare()  # compiled (and cached) here if it was not
+    probe = ("import json, sys\nfrom twin import load_twin\nfrom twin._kernel import simulate_kernel\n"
+             "from twin.engine_fast import simulate_fast\n"
+             "record = simulate_fast(load_twin(sys.argv[1]), 5, 2).record\n"
+             "print(json.dumps([record, sum(simulate_kernel.stats.cache_hits.values())]))")
+    done = subprocess.run([sys.executable, "-c", probe, str(CLINIC)], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    record, hits = json.loads(done.stdout)
+    assert hits == 1
+    expected = simulate(load_twin(CLINIC), 5, 2).record
+    assert record.keys() == expected.keys()
+    for key, value in expected.items():
+        assert record[key] == value or (math.isnan(value) and math.isnan(record[key])), key
+
+
+def test_compiling_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    from twin import compiling
+
+    with compiling.announce():
+        pass
+    assert compiling.MESSAGE in capsys.readouterr().err
+    assert compiling.main(["--quiet"]) == 0  # cached by now: loads and returns
+
+
+def _counted(start: Callable[[Any], None], started: list[str]) -> Callable[[Any], None]:
+    def counted(self: Any) -> None:
+        started.append(type(self).__name__)
+        start(self)
+
+    return counted
+
+
+def _study(executor: str, n: int) -> pd.DataFrame:
+    scenarios = load_study([CLINIC])
+    return run_study(scenarios, settings_for(scenarios[0], n, engine="fast"), executor, workers=2).table
+
+
+def test_small_work_stays_in_this_process() -> None:
+    pool = Processes(2)
+    with pool:
+        assert list(pool.map_unordered(abs, [-1, -2, -3])) == [1, 2, 3]
+    assert pool.pool is None and not pool.started
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_workers_started_give_the_serial_table(executor: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(executors.START_SECONDS, "fork", 0.0)  # start them for any work
+    monkeypatch.setitem(executors.START_SECONDS, "spawn", 0.0)
+    monkeypatch.setitem(executors.START_SECONDS, "dask", 0.0)
+    monkeypatch.setattr(executors, "free_cores", lambda: 2.0)  # however busy the machine is
+    started = []
+    for kind in (executors.Processes, executors.Dask):
+        monkeypatch.setattr(kind, "_start", _counted(kind._start, started))
+    pd.testing.assert_frame_equal(_study("serial", 12), _study(executor, 12), check_exact=True)
+    assert started, "the workers were never started"
+
+
+def test_workers_start_when_the_estimated_rest_pays_for_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executors, "free_cores", lambda: 2.0)
+    pool = Processes(2)
+    pool.measured = (1, 0.001)  # a millisecond an item: 100 more save far less than a start-up
+    assert not pool.worth_starting(100)
+    pool.measured = (2, 2.0)  # a second an item
+    assert pool.worth_starting(10)
+    assert not pool.worth_starting(1)  # one item left: nothing to split
+    assert not Processes(1).worth_starting(10)
+    monkeypatch.setattr(executors, "free_cores", lambda: 1.0)  # other work has the cores
+    assert not pool.worth_starting(10)
+
+
+@pytest.mark.slow
+def test_a_run_that_must_compile_says_so(tmp_path: Path) -> None:
+    """No cached kernel (an empty NUMBA_CACHE_DIR): `twin run` says it compiles, once, on
+    stderr, and reports the seconds; stdout stays the JSON."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    command = [sys.executable, "-m", "twin.cli", "run", str(CLINIC), "--json", "--replications", "2"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=900)
+    from twin import compiling
+
+    assert compiling.MESSAGE in done.stderr
+    assert json.loads(done.stdout)["performance"]["compile_seconds"] > 0
