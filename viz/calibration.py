@@ -6,7 +6,6 @@ The model is any scipy.stats frozen distribution, or a distribution of the twin 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,31 +15,8 @@ from plotly.subplots import make_subplots
 from pydantic import BaseModel
 from scipy import stats
 
-from twin import distributions as d
+from twin.remaining import frozen
 from viz.colors import PALETTE, TARGET
-
-
-def frozen(dist: Any) -> Any:
-    """A scipy.stats frozen distribution equal to a twin spec distribution."""
-    if isinstance(dist, d.Exponential):
-        return stats.expon(scale=dist.mean)
-    if isinstance(dist, d.Gamma):
-        return stats.gamma(1 / dist.cv**2, scale=dist.mean * dist.cv**2)
-    if isinstance(dist, d.Lognormal):
-        mu, sigma = dist.log_params
-        return stats.lognorm(sigma, scale=math.exp(mu))
-    if isinstance(dist, d.Normal):
-        return stats.truncnorm(-dist.mean / dist.sd, math.inf, loc=dist.mean, scale=dist.sd)
-    if isinstance(dist, d.Weibull):
-        return stats.weibull_min(dist.shape, scale=dist.scale)
-    if isinstance(dist, d.Uniform):
-        return stats.uniform(dist.low, dist.high - dist.low)
-    if isinstance(dist, d.Triangular):
-        width = dist.high - dist.low
-        return stats.triang((dist.mode - dist.low) / width, loc=dist.low, scale=width)
-    if hasattr(dist, "ppf") and hasattr(dist, "pdf"):
-        return dist
-    raise ValueError(f"no density to draw for {type(dist).__name__}: use a continuous distribution")
 
 
 def describe(model: Any) -> str:
