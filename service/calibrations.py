@@ -77,6 +77,7 @@ def submit(
         attempts=0,
         folder=str(folder.relative_to(settings.home)),
         owner=key.id,
+        workspace=key.workspace,
         bytes=quotas.folder_bytes(folder),
         created_at=now(),
     )
@@ -183,12 +184,12 @@ def run(
     return twin, report
 
 
-def get(session: Session, calibration_id: str) -> CalibrationRow:
-    return fetch(session, CalibrationRow, calibration_id, "calibration")
+def get(session: Session, calibration_id: str, workspace: str | None) -> CalibrationRow:
+    return fetch(session, CalibrationRow, calibration_id, "calibration", workspace)
 
 
-def listing(session: Session, limit: int, offset: int) -> list[CalibrationRow]:
-    return newest_first(session, CalibrationRow, limit, offset)
+def listing(session: Session, workspace: str, limit: int, offset: int) -> list[CalibrationRow]:
+    return newest_first(session, CalibrationRow, workspace, limit, offset)
 
 
 def report(settings: Settings, row: CalibrationRow, html: bool) -> Path:

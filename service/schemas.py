@@ -131,14 +131,31 @@ class CalibrationPublic(BaseModel):
 class KeyCreate(_Body):
     role: Role
     name: str = Field(default="", max_length=200)
+    workspace: str | None = Field(default=None, max_length=200)  # its name; default: the admin's own
 
 
 class KeyPublic(BaseModel):
     id: str
     name: str
     role: str
+    workspace: str  # its name
+    workspace_id: str
     created_at: datetime
     revoked: bool
+
+
+class WorkspaceCreate(_Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class WorkspacePublic(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    keys: int  # live keys
+    twins: int
+    studies: int
+    calibrations: int
 
 
 class KeyCreated(KeyPublic):
