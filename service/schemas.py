@@ -144,6 +144,17 @@ class KeyPublic(BaseModel):
     revoked: bool
 
 
+class RunPublic(BaseModel):
+    """One run of a job: a claim of its lease by a server's worker."""
+
+    token: int  # the lease generation it ran under
+    server: str  # host:pid:id of the server that ran it
+    pid: int | None  # its worker process
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str | None  # done, failed, cancelled, lost its lease, its lease expired, worker ... exited
+
+
 class WorkspaceCreate(_Body):
     name: str = Field(min_length=1, max_length=100)
 

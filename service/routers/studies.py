@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import figures, jobs, quotas, studies
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.errors import NotFound
-from service.models import StudyRow
-from service.schemas import StudyCreate, StudyPublic
+from service.models import JobRun, StudyRow
+from service.schemas import RunPublic, StudyCreate, StudyPublic
 from service.settings import Settings
 
 router = APIRouter(prefix="/studies", tags=["studies"])
@@ -60,6 +61,17 @@ def retry_study(study_id: str, db: Db, settings: SettingsDep, key: Editor) -> St
         quotas.admit_job(session, settings, key)
         jobs.retry(session, StudyRow, study_id, "study", key.workspace)
         return studies.public(studies.get(session, study_id, key.workspace))
+
+
+@router.get("/{study_id}/runs")
+def study_runs(study_id: str, db: Db, key: Viewer) -> list[RunPublic]:
+    """Each run of the study, oldest first: which server's worker ran it and how it ended
+    (a study resumed after a crash has one per claim, each running only what was left)."""
+    with transaction(db) as session:
+        studies.get(session, study_id, key.workspace)
+        rows = session.scalars(select(JobRun).where(JobRun.job_id == study_id).order_by(JobRun.token))
+        return [RunPublic(token=r.token, server=r.server, pid=r.pid, started_at=r.started_at,
+                          ended_at=r.ended_at, outcome=r.outcome) for r in rows]
 
 
 @router.get("/{study_id}/summary", responses={200: {"content": {"application/json": {}}}})
