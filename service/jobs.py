@@ -54,6 +54,7 @@ class Dispatcher:
         self.started: dict[str, float] = {}  # job id -> when its worker started (monotonic)
         self.leases: dict[str, Lease] = {}  # job id -> the lease its worker holds
         self.owner = leases.server_id()  # this server, as the owner of its leases
+        self._renewed = 0.0  # when _renew last ran (monotonic)
         self.problem: str | None = None  # why the last pass failed (storage), for /health
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="twin-dispatcher")
@@ -89,6 +90,7 @@ class Dispatcher:
             self._stop.wait(self.settings.poll_seconds)
 
     def tick(self) -> None:
+        self._renew()
         leases.take_over(self.factory, TABLES, self.settings.max_attempts)
         self._expire()
         self._reap()
@@ -107,6 +109,17 @@ class Dispatcher:
                               error=f"stopped after {self.settings.job_seconds:g} s: the limit job_seconds "
                                     "(TWIN_JOB_SECONDS)")
             self._forget(job_id)
+
+    def _renew(self) -> None:
+        """Renew the leases of this server's live workers, every third of a lease: their own
+        heartbeat starts only once the worker has loaded its libraries (seconds), and a
+        lease must not expire meanwhile. A dead worker's lease is left to _reap."""
+        if time.monotonic() - self._renewed < self.settings.lease_seconds / 3:
+            return
+        self._renewed = time.monotonic()
+        for job_id, process in list(self.running.items()):
+            if process.is_alive():
+                leases.renew(self.factory, self.leases[job_id])
 
     def _forget(self, job_id: str) -> None:
         self.running.pop(job_id, None)
