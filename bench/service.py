@@ -181,7 +181,8 @@ def main() -> None:
                 study_id = api.post("/studies", json=body).json()["id"]
                 assert wait_for(api, study_id)["status"] == "done"
             status, summary = f"/studies/{study_id}", f"/studies/{study_id}/summary"
-            results: dict[str, Any] = {"clients": args.clients, "database": "postgresql" if database else "sqlite"}
+            kind = "postgresql" if database else "sqlite"
+            results: dict[str, Any] = {"clients": args.clients, "database": kind}
             baseline = reads([one.url], key, status, args.clients, args.reads)
             results["one_server"] = {"status": baseline,
                                      "summary": reads([one.url], key, summary, args.clients, args.reads)}
