@@ -171,6 +171,10 @@ def release(factory: sessionmaker[Session], tables: tuple[Table, ...], owner: st
     with transaction(factory) as session:
         for table in tables:
             mine = () if owner is None else (table.lease_owner == owner,)
+            ids = list(session.scalars(select(table.id).where(table.status.in_(("running", "cancelling")),
+                                                              *mine)))
+            session.execute(update(JobRun).where(JobRun.job_id.in_(ids), JobRun.ended_at.is_(None)).values(
+                ended_at=now(), outcome="its server stopped"))
             done = dict(lease_owner=None, lease_expires=None)
             session.execute(update(table).where(table.status == "cancelling", *mine).values(
                 status="cancelled", finished_at=now(), **done))
