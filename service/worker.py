@@ -151,7 +151,10 @@ def execute_calibration(lease: Lease, url: str, home: str) -> None:
         _progress(factory, lease, done, total)
 
     try:
-        twin, report = calibrations.run(folder, request, progress)
+        staging = folder / f".final-{lease.token}-{lease.run_id}"  # this run's own, as a study's
+        twin, report = calibrations.run(folder, request, progress, staging)
+        _still_held(factory, lease)
+        _move_into(staging, folder)
     except LeaseLost:
         _stop(factory, lease)
         return
