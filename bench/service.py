@@ -183,22 +183,23 @@ def main() -> None:
             status, summary = f"/studies/{study_id}", f"/studies/{study_id}/summary"
             kind = "postgresql" if database else "sqlite"
             results: dict[str, Any] = {"clients": args.clients, "database": kind}
+            # Reads first, with no job running, so both figures see the same quiet machine.
             baseline = reads([one.url], key, status, args.clients, args.reads)
             results["one_server"] = {"status": baseline,
                                      "summary": reads([one.url], key, summary, args.clients, args.reads)}
+            if database:
+                servers.append(Server(home, database, workers="1", **roomy).start())
+                two = reads([s.url for s in servers], key, status, args.clients, args.reads)
+                results["two_servers"] = {"status": two, "ratio_vs_one_server": ratio(two, baseline)}
+            else:
+                results["two_servers"] = "skipped: needs a PostgreSQL URL (--database)"
+            results["health"] = health_during_upload(one, key, args.upload_rows)
             latencies, wall = asyncio.run(hammer([one.url], key, ["/studies"], args.clients, args.submissions,
                                                  "POST", {"twin_id": twin_id, "replications": 2}))
             results["one_server"]["submit"] = {
                 **percentiles(latencies), "per_second": round(len(latencies) / wall, 1)}
             if database:
-                servers.append(Server(home, database, workers="1", **roomy).start())
-                urls = [s.url for s in servers]
-                two = reads(urls, key, status, args.clients, args.reads)
-                results["two_servers"] = {"status": two, "ratio_vs_one_server": ratio(two, baseline)}
                 results["two_servers"]["executions"] = duplicates(servers, key, twin_id, args.studies)
-            else:
-                results["two_servers"] = "skipped: needs a PostgreSQL URL (--database)"
-            results["health"] = health_during_upload(one, key, args.upload_rows)
         finally:
             for server in servers:
                 server.stop()
