@@ -172,7 +172,7 @@ def calibrate(
             table, cancelled, kinds.classes_ if flows is not None and kinds is not None else None, case_ends)
     if staff is not None:
         report["staff"] = staff.summary()
-    _extras(report, failures, deliveries)
+    _extras(spec, report, failures, deliveries)
     report["warnings"] = _warnings(report)
     return spec, report
 
@@ -456,15 +456,28 @@ def _staff(staff: StaffFitter, calendars: bool) -> list[dict[str, Any]]:
     return pools
 
 
-def _extras(report: dict[str, Any], failures: pd.DataFrame | None, deliveries: pd.DataFrame | None) -> None:
+def _extras(
+    spec: dict[str, Any], report: dict[str, Any], failures: pd.DataFrame | None,
+    deliveries: pd.DataFrame | None,
+) -> None:
     if failures is not None:
         from calibration.failures import FailureFitter
 
         report["failures"] = FailureFitter().fit(failures).summary()
     if deliveries is not None:
-        from calibration.supply import LeadTimeFitter
+        from calibration.supply import LeadTimeFitter, SupplierSplit, attach_suppliers
 
-        report["supply"] = LeadTimeFitter().fit(deliveries).summary()
+        lead = LeadTimeFitter().fit(deliveries)
+        report["supply"] = lead.summary()
+        split = SupplierSplit()
+        if {split.material, split.vendor} <= set(deliveries.columns):
+            split.fit(deliveries, lead)
+            attached = attach_suppliers(spec, split)
+            report["supply"]["split"] = split.summary() | {"attached_to": attached}
+            if not attached:
+                report["supply"]["warnings"].append(
+                    "supplier split: the twin has no materials of these names (the event log has none), "
+                    "so it is in the report only")
 
 
 def _warnings(report: dict[str, Any]) -> list[str]:

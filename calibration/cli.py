@@ -14,6 +14,7 @@ import yaml
 
 from calibration.calibrate import calibrate
 from calibration.classes import NO_CLASSES
+from calibration.equipment import EquipmentFitter, attach, machine_hours
 from calibration.loaders import CalibrationDataError, LoadReport, load_events, read_table
 from calibration.report import write_report
 from calibration.scoring import require_scoring
@@ -45,6 +46,7 @@ def calibrate_files(
     `classes` (None: those it finds); `cancelled`: a column marking cancelled cases."""
     for path in (output, report_path):  # before minutes of fitting, not after
         writable(path)
+    upkeep = fit_equipment(failures, options.pop("equipment", None) or {})
     candidates = options.pop("class_candidates", None)
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
     given = {k: v for k, v in options.items() if v is not None}
@@ -55,6 +57,11 @@ def calibrate_files(
     spec, report = calibrate_with_options(log, fail, deliv, name, given, validate, progress, workers,
                                           candidates, loaded.case_ends)
     report["data"] = loaded.as_dict()
+    if upkeep is not None:
+        pool, fitted = upkeep
+        attach(spec, pool, fitted)
+        report["equipment"] = {"pool": pool, **fitted.check().summary()}
+        report["warnings"] += [f"equipment: {w}" for w in fitted.warnings_]
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
     try:
@@ -64,6 +71,33 @@ def calibrate_files(
     except OSError as error:
         raise ValueError(f"cannot write {error.filename}: {error.strerror}") from None
     return report
+
+
+EQUIPMENT_FLAGS = {"maintenance": "--maintenance", "machine_hours": "--machine-hours",
+                   "repair_hours": "--repair-hours", "maintenance_hours": "--maintenance-hours"}
+
+
+def fit_equipment(failures: Path | None, options: dict[str, Any]) -> tuple[str, EquipmentFitter] | None:
+    """(pool, fitted upkeep) from `options` (pool, maintenance, machine_hours, repair_hours,
+    maintenance_hours) and the failure records, or None without an equipment pool; checked and
+    fitted before the event log (seconds, and a bad flag fails at once)."""
+    pool = options.get("pool")
+    given = [flag for key, flag in EQUIPMENT_FLAGS.items() if options.get(key) is not None]
+    if pool is None:
+        if given:
+            raise ValueError(f"{given[0]}: needs --equipment-pool, the pool of the twin the machines are")
+        return None
+    if options.get("maintenance") is None and failures is None:
+        raise ValueError("--equipment-pool: give --maintenance and/or --failures records to fit its upkeep")
+    for key in ("repair_hours", "maintenance_hours"):
+        value = options.get(key)
+        if value is not None and not value > 0:
+            raise ValueError(f"{EQUIPMENT_FLAGS[key]}: must be a positive number of hours, not {value}")
+    maint = read_table(options["maintenance"])[0] if options.get("maintenance") is not None else None
+    fail = read_table(failures)[0] if failures is not None else None
+    fitted = EquipmentFitter(machine_hours(options.get("machine_hours")), options.get("repair_hours"),
+                             options.get("maintenance_hours")).fit(maint, fail)
+    return pool, fitted
 
 
 def writable(path: Path | None) -> None:

@@ -206,10 +206,14 @@ def _nan_none(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def censored_fit(complete: np.ndarray, tails: np.ndarray) -> dict[str, Any]:
+def censored_fit(
+    complete: np.ndarray, tails: np.ndarray, intervals: np.ndarray | None = None
+) -> dict[str, Any]:
     """MLE of each positive family (location 0) with observations right-censored at `tails`
-    (only known to exceed them); the best by AIC, as a twin distribution spec."""
-    data = stats.CensoredData(uncensored=complete, right=tails[tails > 0])
+    (only known to exceed them) and, with `intervals` (rows of low, high), interval-censored
+    (only known to lie in (low, high]); the best by AIC, as a twin distribution spec."""
+    boxes = np.empty((0, 2)) if intervals is None else np.asarray(intervals, float).reshape(-1, 2)
+    data = stats.CensoredData(uncensored=complete, right=tails[tails > 0], interval=boxes)
     best: dict[str, Any] = {}
     for family in ("exponential", "gamma", "lognormal", "weibull"):
         spec = _SCIPY[family]
@@ -217,9 +221,13 @@ def censored_fit(complete: np.ndarray, tails: np.ndarray) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             args = dist.fit(data, **spec.fixed)
-        ll = float(dist.logpdf(complete, *args).sum() + dist.logsf(tails[tails > 0], *args).sum())
+            mass = dist.cdf(boxes[:, 1], *args) - dist.cdf(boxes[:, 0], *args)
+            ll = float(dist.logpdf(complete, *args).sum() + dist.logsf(tails[tails > 0], *args).sum()
+                       + np.log(mass).sum())
         aic = 2 * spec.free - 2 * ll
         if math.isfinite(aic) and (not best or aic < best["aic"]):
             best = {"family": family, "spec": to_spec(family, args), "aic": aic,
-                    "n": len(complete), "censored": int((tails > 0).sum())}
+                    "n": len(complete) + len(boxes), "censored": int((tails > 0).sum())}
+            if len(boxes):
+                best["interval_censored"] = len(boxes)
     return best

@@ -127,6 +127,34 @@ def _abandonment_html(a: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _equipment_html(e: dict[str, Any]) -> list[str]:
+    """The upkeep of the equipment pool: records, planned interval, uptime, twin vs records."""
+    pool = str(e["pool"])
+    parts = [_kv_table(f"Equipment upkeep of pool {pool}: records (planned vs failure-driven)",
+                       e["counts"] | {"window": " to ".join(e["window"]), "machine_years": e["machine_years"],
+                                      "operating_share": e["operating_share"]})]
+    interval = e.get("planned_interval")
+    if interval:
+        parts.append(_kv_table("Planned maintenance interval (hours between a machine's stops)",
+                               {k: v for k, v in interval.items() if k != "by_component"}
+                               | {"twin every (operating hours)": e["every_hours"]}))
+        parts.append(_kv_table("Planned interval per component (planned records only)",
+                               interval["by_component"]))
+    if e.get("uptime_operating_hours"):
+        up = e["uptime_operating_hours"]
+        parts.append(_kv_table("Uptime between stops (operating hours, censored at planned stops)",
+                               {k: up.get(k) for k in ("family", "spec", "mean", "n", "censored",
+                                                       "interval_censored", "aic")}
+                               | {"failures on the grid": e.get("failures_on_grid")}))
+    if "per_machine_year" in e:
+        check = e["per_machine_year"]
+        rows = {kind: f"twin {check['twin'][kind]:.3g} vs records {check['records'][kind]:.3g}"
+                for kind in ("failures", "planned_stops")}
+        parts.append(_kv_table("Stops per machine-year: twin vs records", rows))
+    parts.append(_kv_table(f"Pool {pool} in the twin", e["pool_spec"]))
+    return parts
+
+
 def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
     parts = [
         f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><style>{CSS}</style>",
@@ -199,6 +227,8 @@ def to_html(report: dict[str, Any], title: str = "Calibration report") -> str:
     if "failures" in report:
         parts.append(_fits_table("Failures: uptime (hours)", report["failures"]["uptime_hours"]))
         parts.append(_kv_table("Failures: hold-out check (last 30% of time)", report["failures"]["holdout"]))
+    if "equipment" in report:
+        parts += _equipment_html(report["equipment"])
     if "supply" in report:
         supply = report["supply"]
         parts.append(

@@ -151,3 +151,68 @@ def _runs(flags: np.ndarray, weeks: np.ndarray) -> list[dict[str, Any]]:
         else:
             i += 1
     return episodes
+
+
+class SupplierSplit:
+    """The split of orders between suppliers per material, as each material's `suppliers` (a
+    split by share). An order is a delivery row; a material needs `min_orders` of them, a
+    supplier a share of at least `min_share` (smaller ones are left out and the shares
+    renormalised; the share left out is reported). A supplier's lead time is its own fit over
+    all materials where the lead-time fit has one (`LeadTimeFitter.min_rows` orders with an
+    order date), else that of all orders."""
+
+    def __init__(
+        self, material: str = "Molecule/Test Type", vendor: str = "Vendor", min_orders: int = 20,
+        min_share: float = 0.05,
+    ) -> None:
+        self.material, self.vendor = material, vendor
+        self.min_orders, self.min_share = min_orders, min_share
+
+    def fit(self, deliveries: pd.DataFrame, lead: LeadTimeFitter) -> SupplierSplit:
+        from calibration.names import slugs
+
+        missing = [c for c in (self.material, self.vendor) if c not in deliveries.columns]
+        if missing:
+            raise ValueError(f"deliveries: no column(s) {missing} for the supplier split")
+        rows = deliveries[[self.material, self.vendor]].astype(str).apply(lambda c: c.str.strip())
+        rows = rows[(rows[self.material] != "") & (rows[self.vendor] != "")]
+        counts = rows.groupby(self.material)[self.vendor].value_counts()
+        materials = [m for m, n in rows[self.material].value_counts().items() if n >= self.min_orders]
+        self.material_names_ = slugs(sorted(materials))
+        self.vendor_names_ = slugs(sorted(rows[self.vendor].unique()))
+        self.lead_by_vendor_ = lead.lead_by_.get("vendor", {})  # vendors with enough rows
+        self.split_: dict[str, dict[str, Any]] = {}
+        for m in sorted(materials):
+            share = counts[m] / counts[m].sum()
+            kept = share[share >= self.min_share]
+            self.split_[self.material_names_[m]] = {
+                "label": m, "orders": int(counts[m].sum()), "left_out_share": float(1 - kept.sum()),
+                "suppliers": self._suppliers(kept / kept.sum(), lead),
+            }
+        return self
+
+    def _suppliers(self, shares: pd.Series, lead: LeadTimeFitter) -> list[dict[str, Any]]:
+        out = []
+        rounded = [round(float(s), 4) for s in shares]
+        rounded[0] = round(1 - sum(rounded[1:]), 6)  # shares must sum to 1
+        for (vendor, _), share in zip(shares.items(), rounded, strict=True):
+            fit = self.lead_by_vendor_.get(str(vendor), lead.lead_)
+            out.append({"name": self.vendor_names_[str(vendor)], "share": share, "lead_time": fit.spec_})
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {"material_column": self.material, "vendor_column": self.vendor,
+                "vendors_with_own_lead_time": sorted(self.lead_by_vendor_), "materials": self.split_}
+
+
+def attach_suppliers(spec: dict[str, Any], split: SupplierSplit) -> list[str]:
+    """Give each material of `spec` named as a material of the split its `suppliers` (in place
+    of its `supplier`); the names of the materials given them."""
+    done = []
+    for material in spec.get("materials", []):
+        found = split.split_.get(material["name"])
+        if found is not None and material.get("reorder") is not None:
+            material.pop("supplier", None)
+            material["suppliers"] = found["suppliers"]
+            done.append(material["name"])
+    return done

@@ -104,10 +104,11 @@ def load_scenario(path: str | Path, _seen: tuple[Path, ...] = ()) -> Scenario:
     except ValidationError as error:
         raise from_validation_error(error, data, str(path)) from None
     parent = load_scenario(path.parent / spec.base, (*_seen, path.resolve()))
-    return _extend(parent, spec, data, str(path))
+    return extend(parent, spec, data, str(path))
 
 
-def _extend(parent: Scenario, spec: ScenarioFile, raw: dict[str, Any], source: str) -> Scenario:
+def extend(parent: Scenario, spec: ScenarioFile, raw: dict[str, Any], source: str) -> Scenario:
+    """`parent` changed as `spec` says (the scenario file `raw`, read from `source`)."""
     data, problems = edits.apply(parent.data, spec.changes, spec.add, spec.remove)
     _add_policies(data, spec)
     twin = None

@@ -45,7 +45,7 @@ def kim_nelson(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: st
                       "survivors": list(scenarios), "replications": n, "needed": n0, "eliminated": {}}
     h2 = kn_constant(k, n0, alpha)
     s2 = np.array([[np.var(x[i, :n0] - x[j, :n0], ddof=1) for j in range(k)] for i in range(k)])
-    needed = math.floor(h2 * s2.max() / delta**2) + 1
+    needed = max(n0, math.floor(h2 * s2.max() / delta**2) + 1)  # zero variance: decide at n0
     alive, eliminated, r = list(range(k)), {}, n0
     while len(alive) > 1 and r <= min(n, needed):
         means = np.nanmean(x[:, :r], axis=1)

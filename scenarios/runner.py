@@ -15,6 +15,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios import store
-from scenarios.executors import make_executor
+from scenarios.executors import Executor, make_executor
 from scenarios.loader import Scenario, kpi_names
 from scenarios.ranking import kim_nelson, more_for_kn
 from scenarios.series import SERIES, series_table
@@ -98,15 +99,17 @@ def run_study(
     workers: int | None = None,
     out: Path | None = None,
     progress: Progress | None = None,
+    pool: Executor | None = None,
 ) -> StudyResult:
-    """Every unit (scenario or sensitivity variant) for the same replications 0..n-1."""
+    """Every unit (scenario or sensitivity variant) for the same replications 0..n-1; on
+    `pool` when given (an open executor, left open: the optimiser runs many studies on one)."""
     started = time.perf_counter()
     units = units_of(scenarios)
     keys = {unit_key(u, settings): u for u in units}
     rows = {(row["key"], row["replication"]): row for row in store.read_done(out, set(keys))}
     resumed = len(rows)
     n = settings.replications
-    with make_executor(executor, address, workers) as pool:
+    with nullcontext(pool) if pool is not None else make_executor(executor, address, workers) as pool:
         while True:
             chunks = _chunks(keys, rows, n, settings, pool.workers)
             total, finished = len(units) * n, len(units) * n - sum(len(c.replications) for c in chunks)

@@ -7,6 +7,7 @@ figure and `report.html`. Without viz a study has no figures and no report.
 from __future__ import annotations
 
 import importlib.util
+import re
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,15 @@ def _write_figures(out: Path, sections: list[Any]) -> list[dict[str, Any]]:
         for figure in section.figures:
             n = len(index)
             (out / f"{n:03d}.json").write_text(figure.to_json(), encoding="utf-8")
-            title = figure.layout.title.text or section.title
-            index.append({"index": n, "section": section.title, "title": str(title)})
+            title = plain_title(figure.layout.title.text or section.title)
+            index.append({"index": n, "section": section.title, "title": title})
     return index
+
+
+def plain_title(title: str) -> str:
+    """A figure title as text for the picker: line breaks as dashes, no other markup."""
+    text = re.sub(r"<br\s*/?>", " — ", str(title))
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip(" —")
 
 
 def figure_path(folder: Path, index: int) -> Path:

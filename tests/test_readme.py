@@ -22,7 +22,7 @@ def blocks(language: str) -> list[str]:
 
 
 def test_readme_spec_is_a_valid_twin_that_runs() -> None:
-    (spec,) = [b for b in blocks("yaml") if b.startswith("name:")]
+    (spec,) = [b for b in blocks("yaml") if b.startswith("name:") and "\nbase:" not in b]
     twin = loads_twin(spec.replace("horizon: 10000", "horizon: 2000"))
     result = run(twin, replications=2, seed=1)
     assert set(result.records[0]) >= {"throughput", "materials.bottles.fill_rate"}
@@ -31,7 +31,7 @@ def test_readme_spec_is_a_valid_twin_that_runs() -> None:
 def test_readme_json_keys_match_the_run_output(tmp_path: Path) -> None:
     (example,) = [b for b in blocks("json") if '"kpis"' in b]
     shown = set(re.findall(r'"(\w+)":', example))
-    (spec,) = [b for b in blocks("yaml") if b.startswith("name:")]
+    (spec,) = [b for b in blocks("yaml") if b.startswith("name:") and "\nbase:" not in b]
     path = tmp_path / "twin.yaml"
     path.write_text(spec.replace("horizon: 10000", "horizon: 1000"))
     out = subprocess.run([TWIN_CLI, "run", path, "--json", "--replications", "2"],

@@ -15,7 +15,7 @@ from scenarios.loader import load_study
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 TWIN_CLI = Path(sys.executable).parent / "twin"
-SECTION = README.split("## Studies", 1)[1]
+SECTION = README.split("## Studies", 1)[1].split("## Optimisation", 1)[0]
 
 
 def test_the_scenario_example_is_valid(tmp_path: Path) -> None:

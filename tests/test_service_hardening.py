@@ -108,7 +108,8 @@ def test_a_csv_of_commas_is_refused_at_once_naming_the_column_cap(editor: httpx.
     assert latin1.status_code == 422 and "not UTF-8" in latin1.json()["detail"][0]["msg"]
 
 
-def test_health_answers_fast_while_a_hostile_upload_is_checked(roomy: Server, roomy_editor: httpx.Client) -> None:
+def test_health_answers_fast_while_a_hostile_upload_is_checked(roomy: Server,
+                                                               roomy_editor: httpx.Client) -> None:
     """The loaders' check runs in a child process under a time limit: /health keeps answering
     while it runs (no latency bound here: bench/service.py measures that), and a check over
     `upload_check_seconds` is stopped and named."""

@@ -99,6 +99,34 @@ def study_command(
         raise _fail(str(error)) from None
 
 
+@app.command("optimize")
+def optimize_command(
+    file: Annotated[Path, typer.Argument(help="Optimisation file (YAML).", show_default=False)],
+    executor: Annotated[str, typer.Option(help="serial | processes | dask.")] = "processes",
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler address, or 'local'.")] = None,
+    budget: Annotated[int | None, typer.Option(min=1, help="Most plans simulated (overrides the file).")] = (
+        None),
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (overrides the file).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results folder (resumes it).")] = None,
+    save_plan: Annotated[Path | None, typer.Option(
+        help="Write the recommended plan here as a scenario file (default OUT/best.scenario.yaml).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write an HTML report (frontier, convergence)."
+                                                )] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Search for the best plan that meets the targets: decisions, objective, guarantee."""
+    from optimize.cli import optimize_file  # optimize builds on scenarios; only this command reaches up
+
+    if dask is not None and executor == "processes":
+        executor = "dask"
+    try:
+        optimize_file(file, executor, dask, budget, seed, out_dir, save_plan, report, as_json, out, err)
+    except SpecError as error:
+        raise _fail(str(error)) from None
+    except (ValueError, EngineUnavailable, OSError) as error:
+        raise _fail(str(error)) from None
+
+
 @app.command("report")
 def report_command(
     results: Annotated[Path, typer.Argument(help="Study folder written by `twin study --out`.",
@@ -264,6 +292,17 @@ def calibrate_command(
              "closed): clock | working.")] = "clock",
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
+    maintenance: Annotated[Path | None, typer.Option(
+        help="Maintenance records CSV (time, machine, part): planned upkeep of --equipment-pool.")] = None,
+    equipment_pool: Annotated[str | None, typer.Option(
+        help="Pool of the twin whose units are the machines of --maintenance / --failures: it gets "
+             "their failures (in operating time) and planned maintenance.")] = None,
+    machine_hours: Annotated[str | None, typer.Option(
+        help="Hours a machine runs a year: a number, or a CSV of (machine, hours) (default: 8760).")] = None,
+    repair_hours: Annotated[float | None, typer.Option(
+        help="Repair time in hours, where the failure records have no durations.")] = None,
+    maintenance_hours: Annotated[float | None, typer.Option(
+        help="Planned maintenance time in hours, where the maintenance records have no durations.")] = None,
 ) -> None:
     """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
     from calibration.cli import calibrate_files, parse_columns
@@ -279,6 +318,8 @@ def calibrate_command(
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
                 routing=routing, processing=processing, pools=pools, history=history, classes=classes,
                 class_candidates=parse_columns(class_candidates), cancelled=cancelled,
+                equipment={"pool": equipment_pool, "maintenance": maintenance, "machine_hours": machine_hours,
+                           "repair_hours": repair_hours, "maintenance_hours": maintenance_hours},
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
@@ -329,6 +370,43 @@ def score_command(
     except (CalibrationDataError, SpecError, RuntimeError) as error:
         raise _fail(str(error)) from None
     print(json.dumps(result, allow_nan=False) if as_json else scorecard_text(result))
+
+
+@app.command("state")
+def state_command(
+    events: Annotated[Path, typer.Option(help="Event log CSV (case, activity, resource, start, end).")],
+    at: Annotated[str, typer.Option(help="The moment (e.g. 2012-02-20T08:00): the log is cut there.")],
+    twin_file: Annotated[Path | None, typer.Option("--twin", help="The twin: its activity names and time "
+                                                                  "unit (and a check of the state).")] = None,
+    mapping: MapOption = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="State JSON (default: print it)."
+                                                )] = None,
+) -> None:
+    """The state of the operation at a moment, from its event log: the open cases and where each stands."""
+    from calibration.loaders import CalibrationDataError, load_events, parse_mapping
+    from calibration.state import state_from_log
+    from twin.state import check_state
+
+    twin = _load(twin_file) if twin_file is not None else None
+    try:
+        log, _ = load_events(events, parse_mapping(mapping or []))
+        state = state_from_log(log, at, twin=twin)
+    except (CalibrationDataError, ValueError) as error:
+        raise _fail(str(error)) from None
+    problems = check_state(state, twin) if twin is not None else []
+    if problems:
+        raise _fail(str(SpecError(problems, f"the state at {at}")))
+    text = json.dumps(state.to_json(), indent=1)
+    if output is None:
+        print(text)
+        return
+    try:
+        output.write_text(text + "\n")
+    except OSError as error:
+        raise _fail(f"-o {output}: {error.strerror or error}") from None
+    waiting = sum(e.state != "in_service" for e in state.entities)
+    err.print(f"[green]ok[/]: {len(state.entities)} open cases at {at} ({len(state.entities) - waiting} in "
+              f"service, {waiting} between steps) written to {output}")
 
 
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:

@@ -38,6 +38,7 @@ from twin.calendar import (
 from twin.distributions import Dist, NonNegativeFloat, Positive
 from twin.errors import SpecError
 from twin.policies import STRESS_TARGETS, Costs, Rule, Stress
+from twin.rules import LabourRules, breaches
 
 EXIT = "exit"
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
@@ -677,11 +678,12 @@ class Twin(_Spec):
     contingency: list[Rule] = []
     costs: Costs | None = None
     closures: list[Closure] = []  # plant shut-downs and public holidays: every pool with shifts off
+    rules: LabourRules | None = None  # working-time rules the shifts must respect (twin.rules)
 
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in ("stresses", "contingency", "costs", "closures"):  # left out when empty: older hashes kept
+        for key in ("stresses", "contingency", "costs", "closures", "rules"):  # unset: older hashes kept
             if not data.get(key):
                 data.pop(key, None)
         return data
@@ -806,6 +808,7 @@ def check_wiring(twin: Twin, flow: bool = True) -> list[tuple[str, str]]:
     problems += _crews(twin)
     problems += (policies := _policy_references(twin))
     problems += _working_hours(twin)
+    problems += breaches(twin)
     if flow and not (names or references or policies):
         problems += _flow(twin)
     return problems

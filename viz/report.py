@@ -20,6 +20,7 @@ from plotly.offline import get_plotlyjs
 
 from twin.spec import Twin
 from viz import summary as text
+from viz.animation import animation
 from viz.calibration import activity_durations, fit_plot
 from viz.clock import Clock
 from viz.colors import scenario_colors
@@ -56,6 +57,7 @@ def figures(study: StudyData) -> list[Section]:
     if study.series is not None:
         sections.append(_over_time(study, colors))
     sections.append(_close_up(closeups))
+    sections.append(_animated(next(iter(closeups.values()))))
     sections += [s for s in (_sensitivity(study, colors), _inputs(study, closeups)) if s.figures]
     return sections
 
@@ -161,6 +163,16 @@ def _close_up(closeups: dict[str, Replay]) -> Section:
         "handed to a job that is still waiting for its material are shown as held; stress windows "
         "are shaded red.",
         figs,
+    )
+
+
+def _animated(rep: Replay) -> Section:
+    return Section(
+        "One replication, played back",
+        f"Replication {rep.replication} of {escape(rep.scenario)} from the end of the warm-up: each dot is "
+        "one piece of work, waiting (amber) in the queue to the left of its step or in service (blue) on "
+        "it; the panel counts every pool's units by state. Press play, pick a speed, or drag the slider.",
+        [animation(rep.trace, rep.twin, f"Replication {rep.replication} of {rep.scenario}")],
     )
 
 

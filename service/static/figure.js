@@ -1,4 +1,6 @@
 // Draws the figure of a /studies/{id}/figures/{n}/html page from its JSON data block
 // (kept out of inline script, which the Content-Security-Policy forbids).
 const fig = JSON.parse(document.getElementById("figure-data").textContent);
-Plotly.newPlot("figure", fig.data, fig.layout, {responsive: true, displaylogo: false});
+// frames too: the replay animation plays from them
+Plotly.newPlot("figure", {data: fig.data, layout: fig.layout, frames: fig.frames || [],
+                          config: {responsive: true, displaylogo: false}});

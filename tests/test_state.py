@@ -1,0 +1,143 @@
+"""A live twin's starting point: the state of an operation at a moment, from its event log
+(`twin state`), and the state file's checks against a twin."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from calibration.loaders import CalibrationDataError, load_events
+from calibration.state import state_from_log
+from twin.errors import SpecError
+from twin.loader import parse_twin
+from twin.state import State, check_state, load_state
+
+SAMPLE = Path(__file__).parent / "data" / "production_sample.csv"
+SHARED = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "production-manufacturing" / "Production.csv.gz"
+)
+CUT = pd.Timestamp("2012-02-01T08:00")
+
+
+def test_open_cases_and_where_each_stands() -> None:
+    log, _ = load_events(SAMPLE)
+    state = state_from_log(log, CUT)
+    spans = log.groupby("case_id").agg(first=("start_time", "min"), last=("end_time", "max"))
+    open_cases = set(spans[(spans["first"] <= CUT) & (spans["last"] > CUT)].index)
+    assert {e.case for e in state.entities} == open_cases and open_cases
+    running = set(log[(log["start_time"] <= CUT) & (log["end_time"] > CUT)]["case_id"])
+    assert {e.case for e in state.entities if e.state == "in_service"} == running
+    for e in state.entities:
+        events = log[(log["case_id"] == e.case) & (log["end_time"] <= CUT)]
+        assert len(e.history) == len(events) and e.since <= 0
+        if e.state == "between":
+            last = events.sort_values("end_time", kind="stable").iloc[-1]
+            assert e.since == pytest.approx((last["end_time"] - CUT).total_seconds() / 3600)
+    assert state.clock == CUT.to_pydatetime() and state.time == 0
+
+
+def test_the_twins_unit_and_names() -> None:
+    log, _ = load_events(SAMPLE)
+    in_hours = state_from_log(log, CUT)
+    twin = parse_twin(
+        {
+            "name": "t",
+            "time_unit": "minute",
+            "horizon": 100,
+            "arrivals": [
+                {"name": "a", "interarrival": {"dist": "exponential", "mean": 1}, "route": "Lapping"}
+            ],
+            "activities": [{"name": "Lapping", "duration": {"dist": "exponential", "mean": 1}}],
+        }
+    )
+    in_minutes = state_from_log(log, CUT, twin=twin)
+    assert [e.since * 1 for e in in_minutes.entities] == pytest.approx(
+        [e.since * 60 for e in in_hours.entities]
+    )
+    problems = check_state(in_minutes, twin)
+    assert problems and all("no activity named" in reason for _, reason in problems)
+    assert not any("'Lapping'" in reason for _, reason in problems)  # the twin's own name is kept
+
+
+def test_a_state_file_is_checked_field_by_field(tmp_path: Path) -> None:
+    twin = parse_twin(
+        {
+            "name": "t",
+            "horizon": 100,
+            "arrivals": [{"name": "a", "interarrival": {"dist": "exponential", "mean": 1}, "route": "serve"}],
+            "activities": [
+                {"name": "serve", "duration": {"dist": "exponential", "mean": 1}, "resources": {"clerk": 1}}
+            ],
+            "resources": [{"name": "clerk", "capacity": 2}],
+        }
+    )
+    good = {
+        "time": 0,
+        "entities": [
+            {"activity": "serve", "state": "waiting", "since": -2.5},
+            {"activity": "serve", "state": "in_service", "since": -6.0},
+        ],
+        "down": {"clerk": 1},
+    }
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(good))
+    assert len(load_state(path, twin).entities) == 2
+    bad = {
+        "time": 0,
+        "entities": [
+            {"activity": "cut", "state": "waiting", "since": -1},
+            {"state": "between", "since": -1},
+            {"activity": "serve", "state": "waiting", "since": 3},
+        ],
+        "down": {"clerk": 3, "press": 1},
+        "stock": {"blanks": 4},
+    }
+    path.write_text(json.dumps(bad))
+    with pytest.raises(SpecError) as caught:
+        load_state(path, twin)
+    assert any("needs after" in reason for _, reason in caught.value.problems)
+    State.model_validate({**bad, "entities": bad["entities"][:1]})  # the rest is the twin's to judge
+    problems = check_state(State.model_validate({**bad, "entities": bad["entities"][:1]}), twin)
+    assert ("entities[0].activity", "no activity named 'cut'") in problems
+    assert ("down.clerk", "3 down of a pool of 2") in problems and (
+        "down.press",
+        "no resource named 'press'",
+    ) in problems
+    assert ("stock.blanks", "no material named 'blanks'") in problems
+
+
+def test_cli_writes_the_state_and_names_a_moment_outside_the_log(tmp_path: Path) -> None:
+    out = tmp_path / "state.json"
+    command = [
+        sys.executable,
+        "-m",
+        "twin.cli",
+        "state",
+        "--events",
+        str(SAMPLE),
+        "--at",
+        "2012-02-01T08:00",
+        "-o",
+        str(out),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert load_state(out).entities and "open cases" in done.stderr
+    outside = subprocess.run([*command[:7], "1999-01-01"], capture_output=True, text=True, timeout=120)
+    assert (
+        outside.returncode == 2 and "outside the log" in outside.stderr and "Traceback" not in outside.stderr
+    )
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared Production log is not here")
+def test_state_of_the_shared_production_log() -> None:
+    log, _ = load_events(SHARED)
+    state = state_from_log(log, "2012-03-01T12:00")
+    assert len(state.entities) > 10 and any(e.state == "in_service" for e in state.entities)
+    with pytest.raises(CalibrationDataError, match="outside the log"):
+        state_from_log(log, "2030-01-01")
