@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
     for router in (twins.router, studies.router, sharing.router, calibrations.router, keys.router,
-                   dashboard.router):
+                   keys.spaces, dashboard.router):
         _document_errors(router.routes)
         app.include_router(router)
     _handlers(app)

@@ -1,4 +1,4 @@
-"""API keys: random tokens, stored as their sha256, each with a role."""
+"""API keys: random tokens, stored as their sha256, each with a role and a workspace."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.models import ApiKey, now
+from service.models import DEFAULT_WORKSPACE, ApiKey, now
 
 ROLES = ("viewer", "editor", "admin")  # each role may do everything the ones before it may
 PREFIX = "twin_"
@@ -23,12 +23,16 @@ def allows(role: str, needed: str) -> bool:
     return ROLES.index(role) >= ROLES.index(needed)
 
 
-def create_key(session: Session, role: str, name: str = "") -> tuple[ApiKey, str]:
-    """A new key row and the key itself (shown once; only its hash is stored)."""
+def create_key(
+    session: Session, role: str, name: str = "", workspace: str = DEFAULT_WORKSPACE
+) -> tuple[ApiKey, str]:
+    """A new key row of the workspace (its id) and the key itself (shown once; only its hash
+    is stored)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not '{role}'")
     key = PREFIX + secrets.token_urlsafe(32)
-    row = ApiKey(id=uuid.uuid4().hex, name=name, role=role, key_hash=hash_key(key), created_at=now())
+    row = ApiKey(id=uuid.uuid4().hex, name=name, role=role, key_hash=hash_key(key), workspace=workspace,
+                 created_at=now())
     session.add(row)
     return row, key
 

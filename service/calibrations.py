@@ -77,6 +77,7 @@ def submit(
         attempts=0,
         folder=str(folder.relative_to(settings.home)),
         owner=key.id,
+        workspace=key.workspace,
         bytes=quotas.folder_bytes(folder),
         created_at=now(),
     )
@@ -145,10 +146,11 @@ def _name_from(filename: str) -> str:
 
 
 def run(
-    folder: Path, request: dict[str, Any], progress: Callable[[int, int], None]
+    folder: Path, request: dict[str, Any], progress: Callable[[int, int], None], out: Path | None = None
 ) -> tuple[Twin, dict[str, Any]]:
     """The job (in a worker process): calibrate from the folder's uploads; write the twin
-    YAML and the report files; return the checked twin and the report."""
+    YAML and the report files in `out` (default: the folder); return the checked twin and
+    the report."""
     from calibration.cli import calibrate_with_options, load_for_calibration
     from calibration.loaders import read_table
     from calibration.report import write_report
@@ -175,20 +177,22 @@ def run(
     report["data"] = data
     progress(total - 2, total)
     twin = parse_twin(spec, "calibrated twin")  # never store a twin that does not load
-    (folder / TWIN_YAML).write_text(
+    out = out or folder
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TWIN_YAML).write_text(
         yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8"
     )
     progress(total - 1, total)
-    write_report(report, folder / REPORT_HTML)  # and report.json beside it
+    write_report(report, out / REPORT_HTML)  # and report.json beside it
     return twin, report
 
 
-def get(session: Session, calibration_id: str) -> CalibrationRow:
-    return fetch(session, CalibrationRow, calibration_id, "calibration")
+def get(session: Session, calibration_id: str, workspace: str | None) -> CalibrationRow:
+    return fetch(session, CalibrationRow, calibration_id, "calibration", workspace)
 
 
-def listing(session: Session, limit: int, offset: int) -> list[CalibrationRow]:
-    return newest_first(session, CalibrationRow, limit, offset)
+def listing(session: Session, workspace: str, limit: int, offset: int) -> list[CalibrationRow]:
+    return newest_first(session, CalibrationRow, workspace, limit, offset)
 
 
 def report(settings: Settings, row: CalibrationRow, html: bool) -> Path:

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from service import auth
+from service import auth, workspaces
 from service.db import make_engine, migrate, sessions, transaction
+from service.errors import Conflict, Invalid
+from service.models import DEFAULT_WORKSPACE
 from service.settings import Settings
 
 
@@ -37,22 +39,46 @@ def _session(settings: Settings | None) -> Iterator[Session]:
         engine.dispose()
 
 
-def create_key(role: str, name: str = "", settings: Settings | None = None) -> tuple[str, str]:
-    """(key id, key); the key is not stored, only its hash. ValueError for a bad role."""
+def create_key(
+    role: str, name: str = "", settings: Settings | None = None, workspace: str = DEFAULT_WORKSPACE
+) -> tuple[str, str]:
+    """(key id, key) of a key in the workspace named `workspace`; the key is not stored, only
+    its hash. ValueError naming the option for a bad role or an unknown workspace."""
     if role not in auth.ROLES:
         raise ValueError(f"--role must be one of {', '.join(auth.ROLES)}, not '{role}'")
     with _session(settings) as session:
-        row, key = auth.create_key(session, role, name)
+        try:
+            space = workspaces.by_name(session, workspace, "--workspace")
+        except Invalid as error:
+            raise ValueError(str(error)) from None
+        row, key = auth.create_key(session, role, name, space.id)
         return row.id, key
 
 
-def list_keys(settings: Settings | None = None) -> list[tuple[str, str, str, str, bool]]:
-    """(id, name, role, created, revoked) per key."""
+def list_keys(settings: Settings | None = None) -> list[tuple[str, str, str, str, str, bool]]:
+    """(id, name, role, workspace name, created, revoked) per key."""
     with _session(settings) as session:
         return [
-            (k.id, k.name, k.role, k.created_at.isoformat(timespec="seconds"), k.revoked_at is not None)
+            (k.id, k.name, k.role, workspaces.name_of(session, k.workspace),
+             k.created_at.isoformat(timespec="seconds"), k.revoked_at is not None)
             for k in auth.list_keys(session)
         ]
+
+
+def create_workspace(name: str, settings: Settings | None = None) -> str:
+    """The new workspace's id; ValueError naming the problem (a bad or taken name)."""
+    with _session(settings) as session:
+        try:
+            return workspaces.create(session, name).id
+        except (Invalid, Conflict) as error:
+            raise ValueError(str(error)) from None
+
+
+def list_workspaces(settings: Settings | None = None) -> list[tuple[str, str, str, dict[str, int]]]:
+    """(id, name, created, counts of keys, twins, studies, calibrations) per workspace."""
+    with _session(settings) as session:
+        return [(w.id, w.name, w.created_at.isoformat(timespec="seconds"), workspaces.counts(session, w.id))
+                for w in workspaces.listing(session)]
 
 
 def revoke_key(key_id: str, settings: Settings | None = None) -> bool:

@@ -72,17 +72,21 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def fetch(session: Session, table: type[Row], row_id: str, noun: str) -> Row:
-    """The row with this id, or NotFound naming what was asked for."""
+def fetch(session: Session, table: type[Row], row_id: str, noun: str, workspace: str | None) -> Row:
+    """The row with this id in `workspace` (None: any), or NotFound naming what was asked
+    for. Another workspace's row is not found either, never forbidden: ids do not leak."""
     from service.errors import NotFound
 
     row = session.get(table, row_id)
-    if row is None:
+    if row is None or (workspace is not None and getattr(row, "workspace", None) != workspace):
         raise NotFound(f"no {noun} with id '{row_id}'")
     return row
 
 
-def newest_first(session: Session, table: Any, limit: int, offset: int, *where: Any) -> list[Any]:
-    """A page of a table's rows, newest first (ties by id, so pages are stable)."""
-    query = select(table).where(*where).order_by(table.created_at.desc(), table.id)
+def newest_first(
+    session: Session, table: Any, workspace: str, limit: int, offset: int, *where: Any
+) -> list[Any]:
+    """A page of a workspace's rows of a table, newest first (ties by id, so pages are stable)."""
+    query = select(table).where(table.workspace == workspace, *where)
+    query = query.order_by(table.created_at.desc(), table.id)
     return list(session.scalars(query.limit(limit).offset(offset)))

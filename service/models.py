@@ -1,4 +1,10 @@
-"""Database tables: twins, studies and calibrations (one job each) and API keys."""
+"""Database tables: workspaces, twins, studies and calibrations (one job each), their runs,
+and API keys.
+
+Every twin, study, calibration and key belongs to one workspace; a key sees only its own
+workspace's objects. A job's lease (`lease_owner`, `lease_expires`, `lease_token`) says which
+server's worker runs it and until when: see service.leases.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Integer, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+DEFAULT_WORKSPACE = "default"  # the id (and name) of the workspace existing data moved into
 STATUSES = ("queued", "running", "cancelling", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 
@@ -30,6 +37,20 @@ class Base(DeclarativeBase):
     pass
 
 
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(When, default=now)
+
+
+def workspace_column() -> Mapped[str]:
+    """The workspace a row belongs to (checked in code: no foreign key, so SQLite can add the
+    column to existing tables in place, with existing rows in the default workspace)."""
+    return mapped_column(String(32), index=True, default=DEFAULT_WORKSPACE, server_default=DEFAULT_WORKSPACE)
+
+
 class TwinRow(Base):
     __tablename__ = "twins"
 
@@ -38,6 +59,7 @@ class TwinRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     owner: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)  # the key's id
+    workspace: Mapped[str] = workspace_column()
     created_at: Mapped[datetime] = mapped_column(When, default=now)
 
 
@@ -54,6 +76,13 @@ class JobColumns:
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     owner: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)  # the key's id
     bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # its folder on disk, for the quota
+    workspace: Mapped[str] = workspace_column()
+    # The lease of the run now in progress: which server holds it, until when (renewed by the
+    # worker's heartbeat), and its generation, raised by every claim: a worker writes only
+    # while the token it was given is still the row's (fencing).
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_expires: Mapped[datetime | None] = mapped_column(When, nullable=True, index=True)
+    lease_token: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(When, default=now)
     started_at: Mapped[datetime | None] = mapped_column(When, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(When, nullable=True)
@@ -88,12 +117,30 @@ class CalibrationRow(JobColumns, Base):
     warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
+class JobRun(Base):
+    """One run of a job: a claim of its lease, by one server's worker (for audits and to
+    count executions: a job resumed after a crash has a run per claim, each doing the rest)."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # study | calibration
+    token: Mapped[int] = mapped_column(Integer)  # the lease generation it ran under
+    server: Mapped[str] = mapped_column(String(100))  # the lease owner: host, pid, id of the server
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # its worker process
+    started_at: Mapped[datetime] = mapped_column(When, default=now)
+    ended_at: Mapped[datetime | None] = mapped_column(When, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(300), nullable=True)  # done, failed, lost, ...
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = workspace_column()
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(When, default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(When, nullable=True)

@@ -131,14 +131,42 @@ class CalibrationPublic(BaseModel):
 class KeyCreate(_Body):
     role: Role
     name: str = Field(default="", max_length=200)
+    workspace: str | None = Field(default=None, max_length=200)  # its name; default: the admin's own
 
 
 class KeyPublic(BaseModel):
     id: str
     name: str
     role: str
+    workspace: str  # its name
+    workspace_id: str
     created_at: datetime
     revoked: bool
+
+
+class RunPublic(BaseModel):
+    """One run of a job: a claim of its lease by a server's worker."""
+
+    token: int  # the lease generation it ran under
+    server: str  # host:pid:id of the server that ran it
+    pid: int | None  # its worker process
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str | None  # done, failed, cancelled, lost its lease, its lease expired, worker ... exited
+
+
+class WorkspaceCreate(_Body):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class WorkspacePublic(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    keys: int  # live keys
+    twins: int
+    studies: int
+    calibrations: int
 
 
 class KeyCreated(KeyPublic):

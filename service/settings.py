@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(default=8192, ge=64)  # address space of a job's worker process
     max_attempts: int = Field(default=3, ge=1)  # runs of a job whose worker dies, before it fails
     poll_seconds: float = Field(default=0.2, gt=0)  # how often the dispatcher looks for work
+    # A running job's lease: its worker renews it every third of this; a lease not renewed
+    # for this long (its server or worker died, or hung) is taken over by any server, and the
+    # job resumes from its finished chunks. Servers' clocks must agree well within it (NTP).
+    lease_seconds: float = Field(default=30, gt=0)
 
     @property
     def url(self) -> str:

@@ -38,7 +38,7 @@ def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate, key
     """
     with transaction(db) as session:
         try:
-            twin_row = twins.get(session, body.twin_id)
+            twin_row = twins.get(session, body.twin_id, key.workspace)
         except NotFound as error:
             raise Invalid([("twin_id", str(error))]) from None
     _check_counts(settings, body)
@@ -65,6 +65,7 @@ def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate, key
         attempts=0,
         folder=str(folder.relative_to(settings.home)),
         owner=key.id,
+        workspace=key.workspace,
         created_at=now(),
     )
     try:
@@ -142,18 +143,19 @@ def _unpath(reason: str, prefixes: dict[str, str]) -> str:
 
 
 
-def get(session: Session, study_id: str) -> StudyRow:
-    return fetch(session, StudyRow, study_id, "study")
+def get(session: Session, study_id: str, workspace: str | None) -> StudyRow:
+    return fetch(session, StudyRow, study_id, "study", workspace)
 
 
-def listing(session: Session, twin_id: str | None, limit: int, offset: int) -> list[StudyRow]:
+def listing(session: Session, workspace: str, twin_id: str | None, limit: int, offset: int) -> list[StudyRow]:
     where = () if twin_id is None else (StudyRow.twin_id == twin_id,)
-    return newest_first(session, StudyRow, limit, offset, *where)
+    return newest_first(session, StudyRow, workspace, limit, offset, *where)
 
 
-def cancel(session: Session, study_id: str) -> StudyRow:
-    """Queued -> cancelled now; running -> cancelling (the dispatcher stops its worker)."""
-    row = get(session, study_id)
+def cancel(session: Session, study_id: str, workspace: str) -> StudyRow:
+    """Queued -> cancelled now; running -> cancelling: its worker, on whichever server,
+    sees it in the database, stops and marks the study cancelled (service.leases)."""
+    row = get(session, study_id, workspace)
     if row.status in FINISHED:
         raise Conflict(f"study '{study_id}' is already {row.status}")
     if row.status == "queued":

@@ -45,8 +45,9 @@ def data(twin: Twin) -> dict[str, Any]:
     return twin_to_data(twin)
 
 
-def create(session: Session, twin: Twin, owner: str | None = None) -> TwinRow:
+def create(session: Session, twin: Twin, owner: str | None, workspace: str) -> TwinRow:
     row = TwinRow(
+        workspace=workspace,
         id=uuid.uuid4().hex,
         name=twin.name,
         sha256=spec_sha256(twin),
@@ -58,17 +59,17 @@ def create(session: Session, twin: Twin, owner: str | None = None) -> TwinRow:
     return row
 
 
-def get(session: Session, twin_id: str) -> TwinRow:
-    return fetch(session, TwinRow, twin_id, "twin")
+def get(session: Session, twin_id: str, workspace: str | None) -> TwinRow:
+    return fetch(session, TwinRow, twin_id, "twin", workspace)
 
 
-def listing(session: Session, limit: int, offset: int) -> list[TwinRow]:
-    return newest_first(session, TwinRow, limit, offset)
+def listing(session: Session, workspace: str, limit: int, offset: int) -> list[TwinRow]:
+    return newest_first(session, TwinRow, workspace, limit, offset)
 
 
-def delete(session: Session, twin_id: str) -> list[StudyRow]:
+def delete(session: Session, twin_id: str, workspace: str) -> list[StudyRow]:
     """Delete a twin and its finished studies (returned, so their folders can go too)."""
-    row = get(session, twin_id)
+    row = get(session, twin_id, workspace)
     studies = list(session.scalars(select(StudyRow).where(StudyRow.twin_id == twin_id)))
     if any(s.status not in FINISHED for s in studies):
         raise Conflict(f"twin '{twin_id}' has studies still queued or running; cancel them first")

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import threading
 import time
 import traceback
+import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from service import leases
 from service.db import make_engine, sessions, transaction
+from service.leases import Lease, LeaseLost
 from service.models import CalibrationRow, StudyRow, now
 from service.quotas import folder_bytes
 
@@ -57,30 +60,38 @@ def memory_cap_error(memory_mb: int) -> str:
             "(TWIN_WORKER_MEMORY_MB)")
 
 
-def execute(study_id: str, url: str, home: str, dask: str | None = None) -> None:
-    """Entry point of a worker process (spawned by service.jobs.Dispatcher)."""
+def execute(lease: Lease, url: str, home: str, dask: str | None = None) -> None:
+    """Entry point of a worker process (spawned by service.jobs.Dispatcher) holding `lease`."""
     _exit_with_parent()
     factory = sessions(make_engine(url))
     with transaction(factory) as session:
-        row = session.get(StudyRow, study_id)
+        row = session.get(StudyRow, lease.job_id)
         if row is None:
             return
         folder, replications, seed, engine = Path(home) / row.folder, row.replications, row.seed, row.engine
+    _heartbeat(factory, lease)
     try:
-        values = run(
-            folder, replications, seed, engine, lambda done, total: _progress(factory, study_id, done, total),
-            dask,
-        )
-    except Exception as error:  # the job fails with the reason (a storage error too), the server goes on
-        _finish(factory, study_id, status="failed", error=_describe(error))
+        values = run(folder, replications, seed, engine,
+                     lambda done, total: _progress(factory, lease, done, total), dask,
+                     publish=lambda: _still_held(factory, lease), stage=f"{lease.token}-{lease.run_id}")
+    except LeaseLost:
+        _stop(factory, lease)
         return
-    _finish(factory, study_id, status="done", **values)
+    except Exception as error:  # the job fails with the reason (a storage error too), the server goes on
+        _finish(factory, lease, status="failed", error=_describe(error))
+        return
+    _finish(factory, lease, status="done", **values)
 
 
 def run(folder: Path, replications: int, seed: int, engine: str, progress: Any,
-        dask: str | None = None) -> dict[str, Any]:
+        dask: str | None = None, publish: Any = None, stage: str | None = None) -> dict[str, Any]:
     """Run the study in `folder` (on a Dask cluster when `dask` names one, else in this
-    process); the values to record on its row."""
+    process); the values to record on its row.
+
+    The final files are written in a folder of this run's own (`.final-STAGE`, so two runs
+    never share a temporary name), then, once `publish()` confirms the lease is still this
+    run's, moved into place one by one with an atomic rename: a reader sees each file whole,
+    old or new, and two runs of one study write the same bytes (same seed, same chunks)."""
     from scenarios.cli import write_outputs
     from scenarios.loader import load_study
     from scenarios.report import summarize_study
@@ -92,8 +103,13 @@ def run(folder: Path, replications: int, seed: int, engine: str, progress: Any,
     settings = settings_for(scenarios[0], replications, seed, engine)
     executor = "dask" if dask else "serial"
     result = run_study(scenarios, settings, executor, address=dask, out=folder, progress=progress)
-    write_outputs(folder, result, summarize_study(result))
-    figures, problem = build(folder)
+    staging = folder / f".final-{stage or uuid.uuid4().hex}"
+    shutil.rmtree(staging, ignore_errors=True)
+    write_outputs(staging, result, summarize_study(result))
+    figures, problem = build(staging)
+    if publish is not None:
+        publish()
+    _move_into(staging, folder)
     return {
         "bytes": folder_bytes(folder),
         "resumed": result.resumed,
@@ -103,7 +119,18 @@ def run(folder: Path, replications: int, seed: int, engine: str, progress: Any,
     }
 
 
-def execute_calibration(calibration_id: str, url: str, home: str) -> None:
+def _move_into(staging: Path, folder: Path) -> None:
+    """Every file of `staging` to the same place under `folder` (atomic renames), then
+    `staging` goes."""
+    for path in sorted(staging.rglob("*")):
+        if path.is_file():
+            target = folder / path.relative_to(staging)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def execute_calibration(lease: Lease, url: str, home: str) -> None:
     """Entry point of a calibration's worker process: fit, store the twin, write the report.
 
     The twin row and the `done` status are written in one transaction, so a calibration
@@ -114,25 +141,35 @@ def execute_calibration(calibration_id: str, url: str, home: str) -> None:
     _exit_with_parent()
     factory = sessions(make_engine(url))
     with transaction(factory) as session:
-        row = session.get(CalibrationRow, calibration_id)
+        row = session.get(CalibrationRow, lease.job_id)
         if row is None:
             return
         folder, request = Path(home) / row.folder, dict(row.request)
+    _heartbeat(factory, lease)
 
     def progress(done: int, total: int) -> None:
-        _progress(factory, calibration_id, done, total, CalibrationRow)
+        _progress(factory, lease, done, total)
 
     try:
-        twin, report = calibrations.run(folder, request, progress)
+        staging = folder / f".final-{lease.token}-{lease.run_id}"  # this run's own, as a study's
+        twin, report = calibrations.run(folder, request, progress, staging)
+        _still_held(factory, lease)
+        _move_into(staging, folder)
+    except LeaseLost:
+        _stop(factory, lease)
+        return
     except Exception as error:  # the job fails, the server goes on
-        _finish(factory, calibration_id, CalibrationRow, status="failed", error=_describe(error))
+        _finish(factory, lease, status="failed", error=_describe(error))
         return
     with transaction(factory) as session:
-        row = session.get(CalibrationRow, calibration_id)
-        if row is None or row.status != "running":  # cancelled or deleted meanwhile
+        row = session.get(CalibrationRow, lease.job_id)
+        if row is None or row.status != "running" or row.lease_token != lease.token:
+            leases.end_run(session, lease.run_id, "lost its lease")  # cancelled, taken over or deleted
             return
-        created = twins.create(session, twin, row.owner)
+        created = twins.create(session, twin, row.owner, row.workspace)
         session.flush()
+        leases.end_run(session, lease.run_id, "done")
+        row.lease_owner, row.lease_expires = None, None
         row.status, row.finished_at, row.twin_id = "done", now(), created.id
         row.done = row.total = max(row.total, calibrations.STEPS)  # validation adds steps
         row.report_path = str((folder / calibrations.REPORT_JSON).relative_to(home))
@@ -141,22 +178,54 @@ def execute_calibration(calibration_id: str, url: str, home: str) -> None:
         row.bytes = folder_bytes(folder)
 
 
-def _progress(
-    factory: sessionmaker[Session], job_id: str, done: int, total: int, table: Any = StudyRow
-) -> None:
-    with transaction(factory) as session:
-        session.execute(
-            update(table).where(table.id == job_id, table.status == "running").values(done=done, total=total)
-        )
+def _progress(factory: sessionmaker[Session], lease: Lease, done: int, total: int) -> None:
+    leases.progress(factory, lease, done, total)  # LeaseLost stops the run
 
 
-def _finish(factory: sessionmaker[Session], job_id: str, table: Any = StudyRow, **values: Any) -> None:
+def _still_held(factory: sessionmaker[Session], lease: Lease) -> None:
+    """Fencing before the final files: LeaseLost unless the lease is still this run's."""
+    if leases.renew(factory, lease) != "ok":
+        raise LeaseLost(f"{lease.kind} {lease.job_id}: lease {lease.token} is no longer held")
+
+
+def _finish(factory: sessionmaker[Session], lease: Lease, **values: Any) -> None:
     with transaction(factory) as session:
-        session.execute(
-            update(table)
-            .where(table.id == job_id, table.status == "running")
-            .values(finished_at=now(), **values)
-        )
+        leases.finish(session, lease, **values)
+
+
+def _stop(factory: sessionmaker[Session], lease: Lease) -> None:
+    """The run stopped on a lost lease: mark a cancel done, else leave the job to its new run."""
+    if leases.renew(factory, lease) == "cancel":
+        leases.cancelled(factory, lease)
+    else:
+        with transaction(factory) as session:
+            leases.end_run(session, lease.run_id, "lost its lease")
+
+
+LOST_EXIT = 87  # the exit code of a worker that lost its lease or was cancelled
+
+
+def _heartbeat(factory: sessionmaker[Session], lease: Lease) -> None:
+    """Renew the lease every third of its length in a thread; exit the process at once when
+    the job is cancelled (marking it so) or the lease was taken over: the fencing that keeps
+    one live worker per job. A database error skips a beat (the lease may then expire)."""
+
+    def beat() -> None:
+        while True:
+            time.sleep(lease.seconds / 3)
+            try:
+                state = leases.renew(factory, lease)
+                if state == "cancel":
+                    leases.cancelled(factory, lease)
+                elif state == "lost":
+                    with transaction(factory) as session:
+                        leases.end_run(session, lease.run_id, "lost its lease")
+            except Exception:
+                continue
+            if state != "ok":
+                os._exit(LOST_EXIT)
+
+    threading.Thread(target=beat, daemon=True, name="lease-heartbeat").start()
 
 
 def _describe(error: Exception) -> str:

@@ -47,3 +47,5 @@ def test_killed_server_resumes_and_loses_no_finished_replication(tmp_path: Path)
         assert {name: after[name] for name in before} == before  # finished chunks untouched
         table = api.get(f"/studies/{study_id}/results.csv").text.strip().splitlines()
         assert len(table) == 1 + REPLICATIONS
+        outcomes = [run["outcome"] for run in api.get(f"/studies/{study_id}/runs").json()]
+        assert outcomes == ["its server stopped", "done"]  # two runs, the second only the rest

@@ -50,7 +50,7 @@ def test_migrations_create_the_schema_and_are_idempotent(url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"twins", "studies", "calibrations", "api_keys", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     engine.dispose()
 
 
@@ -59,7 +59,7 @@ def test_rows_round_trip_and_keys_are_stored_hashed(url: str) -> None:
     migrate(engine)
     factory = sessions(engine)
     with transaction(factory) as session:
-        twin_id = twins.create(session, twins.parse(TwinCreate(spec=SMALL))).id
+        twin_id = twins.create(session, twins.parse(TwinCreate(spec=SMALL)), None, "default").id
         session.flush()  # no ORM relationship orders the inserts
         _, key = auth.create_key(session, "editor", "ci")
         session.add(

@@ -185,12 +185,13 @@ app.add_typer(keys_app, name="keys")
 def keys_create(
     role: Annotated[str, typer.Option(help="viewer (read) | editor (run and write) | admin (keys).")],
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    workspace: Annotated[str, typer.Option(help="The workspace the key sees (its name).")] = "default",
 ) -> None:
-    """Create a key and print it once (only its hash is stored)."""
+    """Create a key of a workspace and print it once (only its hash is stored)."""
     from service.cli import create_key
 
     try:
-        key_id, key = create_key(role, name)
+        key_id, key = create_key(role, name, workspace=workspace)
     except ValueError as error:
         raise _fail(str(error)) from None
     err.print(f"created {role} key {key_id}; it is shown only now:")
@@ -204,10 +205,36 @@ def keys_list() -> None:
 
     table = Table(title="API keys")
     table.add_column("id", no_wrap=True)
-    for column in ("name", "role", "created", "revoked"):
+    for column in ("name", "role", "workspace", "created", "revoked"):
         table.add_column(column)
-    for key_id, name, role, created, revoked in list_keys():
-        table.add_row(key_id, name, role, created, "yes" if revoked else "")
+    for key_id, name, role, workspace, created, revoked in list_keys():
+        table.add_row(key_id, name, role, workspace, created, "yes" if revoked else "")
+    out.print(table)
+
+
+@keys_app.command("workspace")
+def keys_workspace(name: Annotated[str, typer.Argument(help="Its name: letters, digits, _ . -")]) -> None:
+    """Create a workspace (a tenant): keys made with `--workspace NAME` see only its data."""
+    from service.cli import create_workspace
+
+    try:
+        workspace_id = create_workspace(name)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    out.print(f"created workspace {name} ({workspace_id})")
+
+
+@keys_app.command("workspaces")
+def keys_workspaces() -> None:
+    """List workspaces and what each holds."""
+    from service.cli import list_workspaces
+
+    table = Table(title="Workspaces")
+    table.add_column("id", no_wrap=True)
+    for column in ("name", "created", "keys", "twins", "studies", "calibrations"):
+        table.add_column(column)
+    for workspace_id, name, created, counts in list_workspaces():
+        table.add_row(workspace_id, name, created, *(str(n) for n in counts.values()))
     out.print(table)
 
 

@@ -83,18 +83,19 @@ def create_calibration(
 @router.get("")
 def list_calibrations(
     db: Db,
-    _: Viewer,
+    key: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[CalibrationPublic]:
     with transaction(db) as session:
-        return [calibrations.public(row) for row in calibrations.listing(session, limit, offset)]
+        rows = calibrations.listing(session, key.workspace, limit, offset)
+        return [calibrations.public(row) for row in rows]
 
 
 @router.get("/{calibration_id}")
-def get_calibration(calibration_id: str, db: Db, _: Viewer) -> CalibrationPublic:
+def get_calibration(calibration_id: str, db: Db, key: Viewer) -> CalibrationPublic:
     """Status, progress (steps) and, when done, the id of the twin it created."""
-    return calibrations.public(_row(db, calibration_id))
+    return calibrations.public(_row(db, calibration_id, key.workspace))
 
 
 @router.post("/{calibration_id}/retry")
@@ -102,24 +103,24 @@ def retry_calibration(calibration_id: str, db: Db, settings: SettingsDep, key: E
     """Queue a failed or cancelled calibration again (409 otherwise), from its uploads."""
     with transaction(db) as session:
         quotas.admit_job(session, settings, key)
-        jobs.retry(session, CalibrationRow, calibration_id, "calibration")
-        return calibrations.public(calibrations.get(session, calibration_id))
+        jobs.retry(session, CalibrationRow, calibration_id, "calibration", key.workspace)
+        return calibrations.public(calibrations.get(session, calibration_id, key.workspace))
 
 
 @router.get("/{calibration_id}/report", response_class=HTMLResponse)
-def calibration_report(calibration_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+def calibration_report(calibration_id: str, db: Db, settings: SettingsDep, key: Viewer) -> FileResponse:
     """The calibration report as one self-contained HTML page."""
-    path = calibrations.report(settings, _row(db, calibration_id), html=True)
+    path = calibrations.report(settings, _row(db, calibration_id, key.workspace), html=True)
     return FileResponse(path, media_type="text/html", filename=f"calibration-{calibration_id}.html")
 
 
 @router.get("/{calibration_id}/report.json", responses={200: {"content": {"application/json": {}}}})
-def calibration_report_json(calibration_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+def calibration_report_json(calibration_id: str, db: Db, settings: SettingsDep, key: Viewer) -> FileResponse:
     """The calibration report as JSON (fits, checks, warnings, rows dropped)."""
-    path = calibrations.report(settings, _row(db, calibration_id), html=False)
+    path = calibrations.report(settings, _row(db, calibration_id, key.workspace), html=False)
     return FileResponse(path, media_type="application/json")
 
 
-def _row(db: sessionmaker[Session], calibration_id: str) -> CalibrationRow:
+def _row(db: sessionmaker[Session], calibration_id: str, workspace: str) -> CalibrationRow:
     with transaction(db) as session:
-        return calibrations.get(session, calibration_id)
+        return calibrations.get(session, calibration_id, workspace)

@@ -47,36 +47,37 @@ def create_share(study_id: str, body: ShareCreate, request: Request, db: Db, set
                  key: Editor) -> SharePublic:
     """A link that opens the study's report in a browser, without a key, until it expires
     (`expires_in_hours`) or is revoked. Its URL is shown only now."""
-    studies.output(settings, _row(db, study_id), figures.REPORT)  # 409 before done, 404 without a report
+    row = _row(db, study_id, key.workspace)
+    studies.output(settings, row, figures.REPORT)  # 409 before done, 404 without a report
     link, token = shares.create(settings, study_id, body.expires_in_hours, key.id)
     return _public(link, str(request.base_url).rstrip("/") + f"/shared/{token}")
 
 
 @router.get("/studies/{study_id}/shares")
-def list_shares(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> list[SharePublic]:
+def list_shares(study_id: str, db: Db, settings: SettingsDep, key: Viewer) -> list[SharePublic]:
     """The study's links (not their URLs), live, expired and revoked."""
-    _row(db, study_id)
+    _row(db, study_id, key.workspace)
     return [_public(link) for link in shares.listing(settings, study_id)]
 
 
 @router.delete("/studies/{study_id}/shares/{link_id}")
-def revoke_share(study_id: str, link_id: str, db: Db, settings: SettingsDep, _: Editor) -> SharePublic:
+def revoke_share(study_id: str, link_id: str, db: Db, settings: SettingsDep, key: Editor) -> SharePublic:
     """Revoke a link: it answers 410 from now on."""
-    _row(db, study_id)
+    _row(db, study_id, key.workspace)
     return _public(shares.revoke(settings, study_id, link_id))
 
 
 @router.get("/studies/{study_id}/report.pdf", responses=PDF)
-def study_report_pdf(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> Any:
+def study_report_pdf(study_id: str, db: Db, settings: SettingsDep, key: Viewer) -> Any:
     """The study's report as PDF, printed by chromium on first request (503 without it)."""
-    return _pdf(settings, _row(db, study_id), f"report-{study_id}.pdf")
+    return _pdf(settings, _row(db, study_id, key.workspace), f"report-{study_id}.pdf")
 
 
 @router.get("/shared/{token}", responses={200: {"content": {"text/html": {}}}, **GONE})
 def shared_report(token: str, db: Db, settings: SettingsDep) -> FileResponse:
     """Public: the report a share link stands for (no key; the link is the permission)."""
     link = shares.verify(settings, token)
-    path = studies.output(settings, _row(db, link.study_id), figures.REPORT)
+    path = studies.output(settings, _row(db, link.study_id, None), figures.REPORT)
     return FileResponse(path, media_type="text/html", headers=PRIVATE)
 
 
@@ -84,7 +85,7 @@ def shared_report(token: str, db: Db, settings: SettingsDep) -> FileResponse:
 def shared_report_pdf(token: str, db: Db, settings: SettingsDep) -> Any:
     """Public: the shared report as PDF."""
     link = shares.verify(settings, token)
-    return _pdf(settings, _row(db, link.study_id), f"report-{link.study_id}.pdf", PRIVATE)
+    return _pdf(settings, _row(db, link.study_id, None), f"report-{link.study_id}.pdf", PRIVATE)
 
 
 def _pdf(settings: Settings, row: StudyRow, name: str, headers: dict[str, str] | None = None) -> Any:
@@ -107,6 +108,7 @@ def _public(link: shares.Link, url: str | None = None) -> SharePublic:
                        created_by=link.created_by, expires_at=link.expires_at, revoked_at=revoked, url=url)
 
 
-def _row(db: sessionmaker[Session], study_id: str) -> StudyRow:
+def _row(db: sessionmaker[Session], study_id: str, workspace: str | None) -> StudyRow:
+    """The study in the key's workspace; any study for a share link (the link is the permission)."""
     with transaction(db) as session:
-        return studies.get(session, study_id)
+        return studies.get(session, study_id, workspace)

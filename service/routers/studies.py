@@ -7,14 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import figures, jobs, quotas, studies
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.errors import NotFound
-from service.models import StudyRow
-from service.schemas import StudyCreate, StudyPublic
+from service.models import JobRun, StudyRow
+from service.schemas import RunPublic, StudyCreate, StudyPublic
 from service.settings import Settings
 
 router = APIRouter(prefix="/studies", tags=["studies"])
@@ -30,25 +31,26 @@ def submit_study(body: StudyCreate, db: Db, settings: SettingsDep, key: Editor) 
 @router.get("")
 def list_studies(
     db: Db,
-    _: Viewer,
+    key: Viewer,
     twin_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[StudyPublic]:
     with transaction(db) as session:
-        return [studies.public(row) for row in studies.listing(session, twin_id, limit, offset)]
+        rows = studies.listing(session, key.workspace, twin_id, limit, offset)
+        return [studies.public(row) for row in rows]
 
 
 @router.get("/{study_id}")
-def get_study(study_id: str, db: Db, _: Viewer) -> StudyPublic:
+def get_study(study_id: str, db: Db, key: Viewer) -> StudyPublic:
     """Status and progress (replications done of all to run)."""
-    return studies.public(_row(db, study_id))
+    return studies.public(_row(db, study_id, key.workspace))
 
 
 @router.post("/{study_id}/cancel")
-def cancel_study(study_id: str, db: Db, _: Editor) -> StudyPublic:
+def cancel_study(study_id: str, db: Db, key: Editor) -> StudyPublic:
     with transaction(db) as session:
-        return studies.public(studies.cancel(session, study_id))
+        return studies.public(studies.cancel(session, study_id, key.workspace))
 
 
 @router.post("/{study_id}/retry")
@@ -57,29 +59,40 @@ def retry_study(study_id: str, db: Db, settings: SettingsDep, key: Editor) -> St
     chunks, with a fresh budget of `max_attempts`. Counts against the key's queued quota."""
     with transaction(db) as session:
         quotas.admit_job(session, settings, key)
-        jobs.retry(session, StudyRow, study_id, "study")
-        return studies.public(studies.get(session, study_id))
+        jobs.retry(session, StudyRow, study_id, "study", key.workspace)
+        return studies.public(studies.get(session, study_id, key.workspace))
+
+
+@router.get("/{study_id}/runs")
+def study_runs(study_id: str, db: Db, key: Viewer) -> list[RunPublic]:
+    """Each run of the study, oldest first: which server's worker ran it and how it ended
+    (a study resumed after a crash has one per claim, each running only what was left)."""
+    with transaction(db) as session:
+        studies.get(session, study_id, key.workspace)
+        rows = session.scalars(select(JobRun).where(JobRun.job_id == study_id).order_by(JobRun.token))
+        return [RunPublic(token=r.token, server=r.server, pid=r.pid, started_at=r.started_at,
+                          ended_at=r.ended_at, outcome=r.outcome) for r in rows]
 
 
 @router.get("/{study_id}/summary", responses={200: {"content": {"application/json": {}}}})
-def study_summary(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+def study_summary(study_id: str, db: Db, settings: SettingsDep, key: Viewer) -> FileResponse:
     """The study summary (the `twin study --json` object)."""
-    path = studies.output(settings, _row(db, study_id), "summary.json")
+    path = studies.output(settings, _row(db, study_id, key.workspace), "summary.json")
     return FileResponse(path, media_type="application/json")
 
 
 @router.get("/{study_id}/results.csv", responses={200: {"content": {"text/csv": {}}}})
-def study_results_csv(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> Response:
+def study_results_csv(study_id: str, db: Db, settings: SettingsDep, key: Viewer) -> Response:
     """One row per scenario x replication."""
-    text = studies.results_csv(settings, _row(db, study_id))
+    text = studies.results_csv(settings, _row(db, study_id, key.workspace))
     return Response(
         text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{study_id}.csv"'}
     )
 
 
 @router.get("/{study_id}/results.parquet", responses=FILE)
-def study_results_parquet(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
-    path = studies.output(settings, _row(db, study_id), "results.parquet")
+def study_results_parquet(study_id: str, db: Db, settings: SettingsDep, key: Viewer) -> FileResponse:
+    path = studies.output(settings, _row(db, study_id, key.workspace), "results.parquet")
     return FileResponse(path, media_type="application/octet-stream", filename=f"{study_id}.parquet")
 
 
@@ -89,10 +102,11 @@ def study_figure(
     index: Annotated[int, Path(ge=0, le=10_000)],
     db: Db,
     settings: SettingsDep,
-    _: Viewer,
+    key: Viewer,
 ) -> FileResponse:
     """One figure as plotly JSON (`data`, `layout`)."""
-    return FileResponse(_figure(settings, db, study_id, index)[0], media_type="application/json")
+    path = _figure(settings, db, study_id, index, key.workspace)[0]
+    return FileResponse(path, media_type="application/json")
 
 
 @router.get("/{study_id}/figures/{index}/html", response_class=HTMLResponse)
@@ -101,22 +115,24 @@ def study_figure_html(
     index: Annotated[int, Path(ge=0, le=10_000)],
     db: Db,
     settings: SettingsDep,
-    _: Viewer,
+    key: Viewer,
 ) -> HTMLResponse:
     """One figure as an HTML page (plotly.js served by this app)."""
-    path, title = _figure(settings, db, study_id, index)
+    path, title = _figure(settings, db, study_id, index, key.workspace)
     return HTMLResponse(figures.figure_html(path.read_text(encoding="utf-8"), title))
 
 
 @router.get("/{study_id}/report", response_class=HTMLResponse)
-def study_report(study_id: str, db: Db, settings: SettingsDep, _: Viewer) -> FileResponse:
+def study_report(study_id: str, db: Db, settings: SettingsDep, key: Viewer) -> FileResponse:
     """The self-contained HTML report of the study (download)."""
-    path = studies.output(settings, _row(db, study_id), figures.REPORT)
+    path = studies.output(settings, _row(db, study_id, key.workspace), figures.REPORT)
     return FileResponse(path, media_type="text/html", filename=f"report-{study_id}.html")
 
 
-def _figure(settings: Settings, db: sessionmaker[Session], study_id: str, index: int) -> tuple[FilePath, str]:
-    row = _row(db, study_id)
+def _figure(
+    settings: Settings, db: sessionmaker[Session], study_id: str, index: int, workspace: str
+) -> tuple[FilePath, str]:
+    row = _row(db, study_id, workspace)
     listed = {f["index"]: f for f in row.figures or []}
     if index not in listed:
         raise NotFound(f"study '{study_id}' has no figure {index} (it has {len(listed)})")
@@ -124,7 +140,7 @@ def _figure(settings: Settings, db: sessionmaker[Session], study_id: str, index:
     return path, str(listed[index]["title"])
 
 
-def _row(db: sessionmaker[Session], study_id: str) -> StudyRow:
-    """The study's row, read in a transaction of its own (NotFound -> 404)."""
+def _row(db: sessionmaker[Session], study_id: str, workspace: str) -> StudyRow:
+    """The workspace's study, read in a transaction of its own (NotFound -> 404)."""
     with transaction(db) as session:
-        return studies.get(session, study_id)
+        return studies.get(session, study_id, workspace)

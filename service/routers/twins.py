@@ -22,7 +22,7 @@ def create_twin(body: TwinCreate, db: Db, settings: SettingsDep, key: Editor) ->
     twin = twins.parse(body)
     with transaction(db) as session:
         quotas.admit_bytes(session, settings, key, quotas.spec_bytes(twins.data(twin)))
-        return twins.public(twins.create(session, twin, key.id))
+        return twins.public(twins.create(session, twin, key.id, key.workspace))
 
 
 @router.post("/upload", status_code=status.HTTP_201_CREATED)
@@ -47,26 +47,26 @@ def validate_twin(body: TwinCreate, _: Viewer) -> Validation:
 @router.get("")
 def list_twins(
     db: Db,
-    _: Viewer,
+    key: Viewer,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[TwinPublic]:
     with transaction(db) as session:
-        return [twins.public(row) for row in twins.listing(session, limit, offset)]
+        return [twins.public(row) for row in twins.listing(session, key.workspace, limit, offset)]
 
 
 @router.get("/{twin_id}")
-def get_twin(twin_id: str, db: Db, _: Viewer) -> TwinDetail:
+def get_twin(twin_id: str, db: Db, key: Viewer) -> TwinDetail:
     with transaction(db) as session:
-        row = twins.get(session, twin_id)
+        row = twins.get(session, twin_id, key.workspace)
         return TwinDetail(**twins.public(row).model_dump(), spec=row.spec)
 
 
 @router.delete("/{twin_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_twin(twin_id: str, db: Db, settings: SettingsDep, _: Editor) -> Response:
+def delete_twin(twin_id: str, db: Db, settings: SettingsDep, key: Editor) -> Response:
     """Delete a twin and its finished studies (409 while one is queued or running)."""
     with transaction(db) as session:
-        removed = twins.delete(session, twin_id)
+        removed = twins.delete(session, twin_id, key.workspace)
     for study in removed:
         studies.remove_folder(settings, study)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

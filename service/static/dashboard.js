@@ -149,6 +149,7 @@ async function start() {
   try {
     const me = await json("/keys/me");
     $("role").textContent = `${me.role}${me.name ? " (" + me.name + ")" : ""}`;
+    $("workspace").textContent = me.workspace;
   } catch (error) { return; }
   $("login").hidden = true; $("app").hidden = false;
   await refresh();
