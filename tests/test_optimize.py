@@ -147,6 +147,8 @@ def test_cli_prints_the_design_keys_and_saves_a_plan_that_runs_as_a_scenario(tmp
 
 def test_the_clinic_example_and_the_readme_block_load(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
+    for path in (root / "scenarios" / "examples").glob("*_optimize.yaml"):  # every example loads
+        assert load_problem(path).size > 1
     problem = load_problem(root / "scenarios" / "examples" / "clinic_optimize.yaml")
     assert problem.size == 4 * 4 * 4 * 4 * 9 and problem.base_plan() is not None
     night = problem.changes(problem.base_plan() | {"resources.physician.shifts.1.capacity": 4})  # type: ignore[operator]
