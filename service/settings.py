@@ -57,8 +57,13 @@ class Settings(BaseSettings):
     def calibrations_dir(self) -> Path:
         return self.home / "calibrations"
 
+    @property
+    def optimizations_dir(self) -> Path:
+        return self.home / "optimizations"
+
     def prepare(self) -> None:
         """Create the data folders."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.studies_dir.mkdir(exist_ok=True)
         self.calibrations_dir.mkdir(exist_ok=True)
+        self.optimizations_dir.mkdir(exist_ok=True)
