@@ -174,3 +174,31 @@ def test_cancel_retry_and_delete(editor: httpx.Client, twin_id: str) -> None:
     assert wait_for(editor, job["id"])["status"] == "cancelled"
     assert editor.delete(f"/optimizations/{job['id']}").status_code == 204
     assert editor.get(f"/optimizations/{job['id']}").status_code == 404
+
+
+def test_a_killed_server_resumes_the_search_to_the_same_answer(
+    tmp_path: Path, finished: dict[str, Any], editor: httpx.Client
+) -> None:
+    """SIGKILL the server mid-search; started again on the same home, the job is queued
+    again, reads its finished replications back and recommends what the undisturbed run did."""
+    first = Server(tmp_path / "home", **LIMITS).start()
+    try:
+        key = first.key("editor")
+        with client(first, key) as api:
+            twin = api.post("/twins", json={"spec": TWIN}).json()["id"]
+            job = api.post("/optimizations", json={"twin_id": twin, **PROBLEM}).json()
+            deadline = time.monotonic() + 300
+            while api.get(f"/optimizations/{job['id']}").json()["progress"]["done"] == 0:
+                assert time.monotonic() < deadline, "no progress"
+                time.sleep(0.05)
+    finally:
+        first.kill()
+    runs = tmp_path / "home" / "optimizations" / job["id"] / "runs"
+    assert any(runs.rglob("*.parquet")), "no finished replications kept"
+    with Server(tmp_path / "home", **LIMITS) as second, client(second, key) as api:
+        again = wait_for(api, job["id"])
+        assert again["status"] == "done", again["error"]
+        assert again["best"]["decisions"] == finished["best"]["decisions"]
+        assert len(api.get(f"/optimizations/{job['id']}/runs").json()) == 2
+        assert api.get(f"/optimizations/{job['id']}/summary").json()["best"]["decisions"] == (
+            editor.get(f"/optimizations/{finished['id']}/summary").json()["best"]["decisions"])

@@ -6,14 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import jobs, optimizations, quotas
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.errors import NotFound
-from service.models import OptimizationRow
-from service.schemas import OptimizationCreate, OptimizationPublic
+from service.models import JobRun, OptimizationRow
+from service.schemas import OptimizationCreate, OptimizationPublic, RunPublic
 
 router = APIRouter(prefix="/optimizations", tags=["optimizations"])
 
@@ -62,6 +63,16 @@ def retry_optimization(
         quotas.admit_job(session, settings, key)
         jobs.retry(session, OptimizationRow, optimization_id, "optimization", key.workspace)
         return optimizations.public(optimizations.get(session, optimization_id, key.workspace))
+
+
+@router.get("/{optimization_id}/runs")
+def optimization_runs(optimization_id: str, db: Db, key: Viewer) -> list[RunPublic]:
+    """Each run of the optimisation, oldest first (one per claim of its lease)."""
+    with transaction(db) as session:
+        optimizations.get(session, optimization_id, key.workspace)
+        rows = session.scalars(select(JobRun).where(JobRun.job_id == optimization_id).order_by(JobRun.token))
+        return [RunPublic(token=r.token, server=r.server, pid=r.pid, started_at=r.started_at,
+                          ended_at=r.ended_at, outcome=r.outcome) for r in rows]
 
 
 @router.delete("/{optimization_id}", status_code=status.HTTP_204_NO_CONTENT)
