@@ -1,4 +1,4 @@
-"""The job dispatcher: runs queued jobs (studies, calibrations) in worker processes, one each.
+"""The job dispatcher: runs queued jobs (studies, calibrations, optimisations) in worker processes.
 
 State lives in the database only, so a server killed at any moment loses nothing. Each job
 runs under a lease (service.leases) that its worker renews: any number of servers may share

@@ -48,7 +48,8 @@ MEMORY_EXIT = 86  # the exit code of a worker that ran out of its memory cap
 
 
 def _preload(target: Any) -> None:
-    """Import what a study's or a calibration's worker runs, before its memory cap is set."""
+    """Import what a job's worker runs (a study's, a calibration's, an optimisation's) before its
+    memory cap is set."""
     if target is execute_calibration:
         import calibration.calibrate  # noqa: F401
         return
