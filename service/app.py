@@ -22,7 +22,7 @@ from service.errors import Busy, Conflict, Invalid, NotFound, TooLarge, document
 from service.jobs import Dispatcher
 from service.limits import BodyLimit
 from service.quotas import RateLimit
-from service.routers import calibrations, keys, sharing, studies, twins
+from service.routers import calibrations, keys, optimizations, sharing, studies, twins
 from service.schemas import Health
 from service.security import SecurityHeaders
 from service.settings import Settings
@@ -33,7 +33,8 @@ from twin.runner import twin_version
 DESCRIPTION = """Digital twins of operations as a shared service: store twins, run studies
 (scenarios x replications with common random numbers) as background jobs, read their
 summaries, per-replication tables, figures and reports; calibrate twins from uploaded CSV
-event logs (a job that stores the twin and a calibration report).
+event logs (a job that stores the twin and a calibration report); optimise a twin's decisions
+against its targets (`twin optimize` as a job: the recommended plan with a stated confidence).
 
 Every endpoint except `/health`, `/openapi.json`, the dashboard page and share links
 (`/shared/...`, made by an editor: signed, expiring, revocable) needs an API key:
@@ -61,8 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limit = RateLimit(settings.rate_per_minute)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
-    for router in (twins.router, studies.router, sharing.router, calibrations.router, keys.router,
-                   keys.spaces, dashboard.router):
+    for router in (twins.router, studies.router, sharing.router, calibrations.router, optimizations.router,
+                   keys.router, keys.spaces, dashboard.router):
         _document_errors(router.routes)
         app.include_router(router)
     _handlers(app)
@@ -104,7 +105,7 @@ def _write_probe(factory: sessionmaker[Session]) -> None:
 
 def _file_probe(settings: Settings) -> None:
     """Write and remove a file in each data folder."""
-    for folder in (settings.studies_dir, settings.calibrations_dir):
+    for folder in (settings.studies_dir, settings.calibrations_dir, settings.optimizations_dir):
         probe = folder / f".probe-{os.getpid()}-{threading.get_ident()}"
         probe.write_bytes(b"ok")
         probe.unlink()
@@ -152,8 +153,8 @@ def _handlers(app: FastAPI) -> None:
 
 
 # Routes that answer 409 when the thing is not in a state that allows the call.
-CONFLICTS = ("/cancel", "/summary", "/results.csv", "/results.parquet", "/figures/", "/report", "/shares",
-             "/shared/")
+CONFLICTS = ("/cancel", "/retry", "/summary", "/results.csv", "/results.parquet", "/figures/", "/report",
+             "/shares", "/shared/", "/plan", "/visited.csv")
 
 
 def _document_errors(routes: list[BaseRoute]) -> None:
@@ -170,8 +171,8 @@ def _document_errors(routes: list[BaseRoute]) -> None:
             codes |= {404}
         if route.dependant.path_params or route.dependant.query_params or route.dependant.body_params:
             codes |= {422}
-        deleting_twin = "DELETE" in methods and route.path.startswith("/twins/")
-        if deleting_twin or any(part in route.path for part in CONFLICTS):
+        deleting = "DELETE" in methods and route.path.startswith(("/twins/", "/optimizations/"))
+        if deleting or any(part in route.path for part in CONFLICTS):
             codes |= {409}
         route.responses = {**documented(*sorted(codes)), **route.responses}
 

@@ -75,7 +75,7 @@ def create_workspace(name: str, settings: Settings | None = None) -> str:
 
 
 def list_workspaces(settings: Settings | None = None) -> list[tuple[str, str, str, dict[str, int]]]:
-    """(id, name, created, counts of keys, twins, studies, calibrations) per workspace."""
+    """(id, name, created, counts of keys, twins, studies, calibrations, optimizations) per workspace."""
     with _session(settings) as session:
         return [(w.id, w.name, w.created_at.isoformat(timespec="seconds"), workspaces.counts(session, w.id))
                 for w in workspaces.listing(session)]

@@ -1,4 +1,4 @@
-"""The job dispatcher: runs queued jobs (studies, calibrations) in worker processes, one each.
+"""The job dispatcher: runs queued jobs (studies, calibrations, optimisations) in worker processes.
 
 State lives in the database only, so a server killed at any moment loses nothing. Each job
 runs under a lease (service.leases) that its worker renews: any number of servers may share
@@ -25,22 +25,31 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import leases
 from service.db import transaction
 from service.leases import Lease
-from service.models import CalibrationRow, JobRun, StudyRow, now
+from service.models import CalibrationRow, JobRun, OptimizationRow, StudyRow, now
 from service.settings import Settings
-from service.worker import MEMORY_EXIT, capped, execute, execute_calibration, memory_cap_error
+from service.worker import (
+    MEMORY_EXIT,
+    capped,
+    execute,
+    execute_calibration,
+    execute_optimization,
+    memory_cap_error,
+)
 
 log = logging.getLogger("twin.service.jobs")
 
 LOOK_AHEAD = 200  # queued jobs read past the free workers, to skip keys at their running quota
-Table = type[StudyRow] | type[CalibrationRow]
+Table = type[StudyRow] | type[CalibrationRow] | type[OptimizationRow]
 # Each kind of job: its table (status, attempts, started_at, finished_at, error) and the
 # worker entry point, called as target(lease, database url, home) in a spawned process.
 Target = Callable[[Lease, str, str], None]
 KINDS: tuple[tuple[Table, Target], ...] = (
     (StudyRow, execute),
     (CalibrationRow, execute_calibration),
+    (OptimizationRow, execute_optimization),
 )
 TABLES: tuple[Table, ...] = tuple(table for table, _ in KINDS)
+DASK: tuple[Table, ...] = (StudyRow, OptimizationRow)  # kinds whose replications may run on Dask
 
 
 class Dispatcher:
@@ -210,7 +219,7 @@ class Dispatcher:
             name=f"twin-job-{job_id[:8]}",
             daemon=True,
             args=(target, self.settings.worker_memory_mb, lease, self.settings.url, str(self.settings.home)),
-            kwargs={"dask": self.settings.dask} if table is StudyRow and self.settings.dask else {},
+            kwargs={"dask": self.settings.dask} if table in DASK and self.settings.dask else {},
         )
         process.start()
         self.running[job_id] = process

@@ -30,10 +30,11 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db import transaction
-from service.models import CalibrationRow, JobRun, StudyRow, now
+from service.models import CalibrationRow, JobRun, OptimizationRow, StudyRow, now
 
-Table = type[StudyRow] | type[CalibrationRow]
-KIND_TABLES: dict[str, Table] = {"study": StudyRow, "calibration": CalibrationRow}
+Table = type[StudyRow] | type[CalibrationRow] | type[OptimizationRow]
+KIND_TABLES: dict[str, Table] = {"study": StudyRow, "calibration": CalibrationRow,
+                                 "optimization": OptimizationRow}
 
 
 class LeaseLost(Exception):
@@ -44,7 +45,7 @@ class LeaseLost(Exception):
 class Lease:
     """What a worker is given: the job, the lease generation it holds, how long a lease lasts."""
 
-    kind: str  # study | calibration
+    kind: str  # study | calibration | optimization
     job_id: str
     token: int
     run_id: str
@@ -61,7 +62,7 @@ def server_id() -> str:
 
 
 def kind_of(table: Table) -> str:
-    return "study" if table is StudyRow else "calibration"
+    return next(kind for kind, known in KIND_TABLES.items() if known is table)
 
 
 def claim(session: Session, table: Table, job_id: str, owner: str, seconds: float) -> Lease | None:

@@ -117,6 +117,21 @@ class CalibrationRow(JobColumns, Base):
     warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
+class OptimizationRow(JobColumns, Base):
+    """An optimisation and its job: the twin and the problem in its folder -> the recommended
+    plan. `done` counts plans simulated of `total` (the budget); `result` holds, once done, the
+    recommended plan (decisions, changes, statement, targets' status), the plans simulated,
+    why the search stopped and the figures' index."""
+
+    __tablename__ = "optimizations"
+
+    twin_id: Mapped[str] = mapped_column(String(32), index=True)  # its copy is in the folder
+    name: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[int] = mapped_column(Integer)
+    budget: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
 class JobRun(Base):
     """One run of a job: a claim of its lease, by one server's worker (for audits and to
     count executions: a job resumed after a crash has a run per claim, each doing the rest)."""
@@ -125,7 +140,7 @@ class JobRun(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     job_id: Mapped[str] = mapped_column(String(32), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # study | calibration
+    kind: Mapped[str] = mapped_column(String(16))  # study | calibration | optimization
     token: Mapped[int] = mapped_column(Integer)  # the lease generation it ran under
     server: Mapped[str] = mapped_column(String(100))  # the lease owner: host, pid, id of the server
     pid: Mapped[int | None] = mapped_column(Integer, nullable=True)  # its worker process

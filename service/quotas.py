@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import Busy
-from service.models import ApiKey, CalibrationRow, StudyRow, TwinRow
+from service.models import ApiKey, CalibrationRow, OptimizationRow, StudyRow, TwinRow
 from service.settings import Settings
 
 
@@ -27,7 +27,7 @@ def admit_job(session: Session, settings: Settings, key: ApiKey, adding: int = 0
     _lock(session, key)
     queued = sum(
         session.scalar(select(func.count()).where(table.owner == key.id, table.status == "queued")) or 0
-        for table in (StudyRow, CalibrationRow)
+        for table in (StudyRow, CalibrationRow, OptimizationRow)
     )
     if queued >= settings.max_queued_per_key:
         raise Busy(f"this key has {queued} jobs queued: the limit max_queued_per_key = "
@@ -50,7 +50,7 @@ def stored_bytes(session: Session, owner: str) -> int:
     """Bytes a key holds: its jobs' folders (as last measured) and its twins' specs."""
     jobs = sum(
         int(session.scalar(select(func.coalesce(func.sum(table.bytes), 0)).where(table.owner == owner)) or 0)
-        for table in (StudyRow, CalibrationRow)
+        for table in (StudyRow, CalibrationRow, OptimizationRow)
     )
     specs = session.scalars(select(TwinRow.spec).where(TwinRow.owner == owner))
     return jobs + sum(spec_bytes(spec) for spec in specs)

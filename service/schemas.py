@@ -167,6 +167,7 @@ class WorkspacePublic(BaseModel):
     twins: int
     studies: int
     calibrations: int
+    optimizations: int
 
 
 class KeyCreated(KeyPublic):
@@ -180,3 +181,53 @@ class Health(BaseModel):
     jobs: str  # the dispatcher's last pass (it writes job states)
     version: str
     viz: bool
+
+
+class OptimizationCreate(_Body):
+    """An optimisation file's fields (as `twin optimize` reads them), with `twin_id` in place
+    of `base`: the decisions (dotted spec paths of the twin), the objective, the targets
+    (added to the twin's own) and the experiment (replications, budget, seed). Checked as the
+    CLI checks its file: a bad field answers 422 naming it (`decisions.resources.x.capacity`)."""
+
+    twin_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(default="optimization", min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    decisions: dict[str, Any] = Field(min_length=1, max_length=100)
+    objective: dict[str, Any] | None = None
+    targets: list[Any] = Field(default_factory=list, max_length=100)
+    experiment: dict[str, Any] = Field(default_factory=dict)
+
+
+class OptimizationBest(BaseModel):
+    """The recommended plan: its decisions, its changes against the twin, what it is worth."""
+
+    plan: str
+    decisions: dict[str, Any]
+    changes: dict[str, Any]  # path -> {from, to}
+    meets_targets: bool
+    certified: bool
+    statement: str
+    objective: dict[str, Any]  # value, ci95
+    targets: dict[str, Any]  # target text -> its check, with status met / missed / unsure
+    replications: int
+
+
+class OptimizationPublic(BaseModel):
+    """An optimisation job: progress in plans simulated of the budget; the best plan when done."""
+
+    id: str
+    twin_id: str
+    name: str
+    status: str
+    progress: Progress
+    seed: int
+    budget: int
+    best: OptimizationBest | None
+    evaluated: int | None  # plans simulated, when done
+    stopped: str | None  # why the search stopped (budget, time, space), when done
+    figures: list[FigureInfo]
+    attempts: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_replications: int = Field(default=1000, ge=2)
     max_scenarios: int = Field(default=10, ge=1)
     # Per API key (service.quotas): each answered 429 naming the limit
-    max_queued_per_key: int = Field(default=20, ge=1)  # studies and calibrations waiting
+    max_queued_per_key: int = Field(default=20, ge=1)  # studies, calibrations and optimisations waiting
     max_running_per_key: int = Field(default=2, ge=1)  # at once; the key's others wait queued
     max_storage_per_key: int = Field(default=5_000_000_000, ge=1)  # bytes: job folders and twin specs
     rate_per_minute: int = Field(default=120, ge=1)  # writes (POST, DELETE) a minute, bursts as many
@@ -57,8 +57,13 @@ class Settings(BaseSettings):
     def calibrations_dir(self) -> Path:
         return self.home / "calibrations"
 
+    @property
+    def optimizations_dir(self) -> Path:
+        return self.home / "optimizations"
+
     def prepare(self) -> None:
         """Create the data folders."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.studies_dir.mkdir(exist_ok=True)
         self.calibrations_dir.mkdir(exist_ok=True)
+        self.optimizations_dir.mkdir(exist_ok=True)

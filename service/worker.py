@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import leases
 from service.db import make_engine, sessions, transaction
 from service.leases import Lease, LeaseLost
-from service.models import CalibrationRow, StudyRow, now
+from service.models import CalibrationRow, OptimizationRow, StudyRow, now
 from service.quotas import folder_bytes
 
 _MEMORY_MB: int | None = None  # this worker's memory cap, named when it is hit
@@ -48,10 +48,15 @@ MEMORY_EXIT = 86  # the exit code of a worker that ran out of its memory cap
 
 
 def _preload(target: Any) -> None:
-    """Import what a study's or a calibration's worker runs, before its memory cap is set."""
+    """Import what a job's worker runs (a study's, a calibration's, an optimisation's) before its
+    memory cap is set."""
     if target is execute_calibration:
         import calibration.calibrate  # noqa: F401
         return
+    if target is execute_optimization:
+        import optuna  # noqa: F401
+
+        import optimize.search  # noqa: F401
     import service.figures  # noqa: F401
 
 
@@ -128,6 +133,37 @@ def _move_into(staging: Path, folder: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+move_into = _move_into
+
+
+def execute_optimization(lease: Lease, url: str, home: str, dask: str | None = None) -> None:
+    """Entry point of an optimisation's worker process: search on the service's executor
+    (Dask when `dask` names a cluster, else this process), resuming from the folder's
+    finished replications; progress is plans simulated of the budget."""
+    from service import optimizations
+
+    _exit_with_parent()
+    factory = sessions(make_engine(url))
+    with transaction(factory) as session:
+        row = session.get(OptimizationRow, lease.job_id)
+        if row is None:
+            return
+        folder = Path(home) / row.folder
+    _heartbeat(factory, lease)
+    try:
+        values = optimizations.run(
+            folder, "dask" if dask else "serial", dask,
+            lambda done, total, _what: _progress(factory, lease, done, total),
+            publish=lambda: _still_held(factory, lease), stage=f"{lease.token}-{lease.run_id}")
+    except LeaseLost:
+        _stop(factory, lease)
+        return
+    except Exception as error:  # the job fails with the reason, the server goes on
+        _finish(factory, lease, status="failed", error=_describe(error))
+        return
+    _finish(factory, lease, status="done", **values)
 
 
 def execute_calibration(lease: Lease, url: str, home: str) -> None:

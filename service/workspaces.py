@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.errors import Conflict, Invalid, NotFound
-from service.models import ApiKey, CalibrationRow, StudyRow, TwinRow, Workspace, now
+from service.models import ApiKey, CalibrationRow, OptimizationRow, StudyRow, TwinRow, Workspace, now
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 
@@ -60,7 +60,8 @@ def name_of(session: Session, workspace_id: str) -> str:
 
 def counts(session: Session, workspace_id: str) -> dict[str, int]:
     """How many keys (live ones), twins, studies and calibrations the workspace holds."""
-    tables = (("twins", TwinRow), ("studies", StudyRow), ("calibrations", CalibrationRow))
+    tables = (("twins", TwinRow), ("studies", StudyRow), ("calibrations", CalibrationRow),
+              ("optimizations", OptimizationRow))
     found = {noun: int(session.scalar(_count(table, table.workspace == workspace_id)) or 0)
              for noun, table in tables}
     live = select(func.count()).select_from(ApiKey).where(

@@ -107,3 +107,38 @@ def test_dashboard_uploads_a_log_and_calibrates_with_validation(
         (done,) = api.get("/calibrations").json()
         report = api.get(f"/calibrations/{done['id']}/report.json").json()
     assert done["validation"] is True and report["validation"]["chosen"]["arrivals"] == "profile"
+
+
+def test_dashboard_starts_an_optimisation_and_shows_the_plan(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Optimise form: a decision (its current value shown), a target, a small budget;
+    the job finishes and the recommended plan, its targets and its figures appear."""
+    from tests.test_service_optimize import TWIN
+
+    monkeypatch.setenv("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+    key = server.key("editor")
+    with client(server, key) as api:
+        api.post("/twins", json={"spec": TWIN}).raise_for_status()
+    errors: list[str] = []
+    with dashboard(server, key, errors) as page:
+        page.wait_for_selector("#twins tbody tr[data-id]")
+        page.fill("#opt-decisions .opt-path", "resources.pa.capacity")
+        page.wait_for_function("document.querySelector('#opt-decisions .opt-now').textContent === '6'")
+        page.fill("#opt-decisions .opt-low", "3")
+        page.fill("#opt-decisions .opt-high", "6")
+        page.fill("#opt-targets", "activities.a.wait.mean <= 1")
+        page.fill("#opt-budget", "4")
+        page.fill("#opt-max-reps", "5")
+        page.click("#start-optimization")
+        page.wait_for_selector("#opt-status[data-status='done']", timeout=180_000)
+        page.wait_for_selector("#opt-plan:not([hidden])")
+        assert page.inner_text("#opt-statement")
+        assert "activities.a.wait.mean <= 1" in page.inner_text("#opt-target-status")
+        changes = page.inner_text("#opt-changes")
+        assert "resources.pa.capacity" in changes or "base is best" in changes
+        if viz_available():
+            page.wait_for_selector("#opt-frontier svg.main-svg", timeout=60_000)
+            page.wait_for_selector("#opt-convergence svg.main-svg", timeout=60_000)
+        assert page.inner_text("#optimizations tbody")
+    assert errors == []

@@ -231,7 +231,8 @@ def keys_workspaces() -> None:
 
     table = Table(title="Workspaces")
     table.add_column("id", no_wrap=True)
-    for column in ("name", "created", "keys", "twins", "studies", "calibrations"):
+    table.add_column("name", no_wrap=True)
+    for column in ("created", "keys", "twins", "studies", "calibrations", "optimizations"):
         table.add_column(column)
     for workspace_id, name, created, counts in list_workspaces():
         table.add_row(workspace_id, name, created, *(str(n) for n in counts.values()))

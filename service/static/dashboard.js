@@ -5,6 +5,10 @@ const $ = (id) => document.getElementById(id);
 let selected = null;      // id of the study shown in detail
 let shownFigures = "";    // figure list already put into the picker
 let twinNames = {};
+let optSelected = null;   // id of the optimisation shown in detail
+let optShown = "";        // the optimisation whose plan and figures are drawn
+let optTwin = "";         // the twin whose spec the decision rows read current values from
+let optSpec = null;       // that twin's spec
 
 async function api(path, options = {}) {
   const headers = Object.assign({Authorization: "Bearer " + localStorage.getItem(KEY)}, options.headers || {});
@@ -43,15 +47,20 @@ function row(cells, id) {
 async function loadTwins() {
   const twins = await json("/twins");
   const body = $("twins").tBodies[0]; body.replaceChildren();
-  const select = $("study-twin"); const chosen = select.value; select.replaceChildren();
+  const selects = [$("study-twin"), $("opt-twin")];
+  const chosen = selects.map((select) => select.value);
+  for (const select of selects) select.replaceChildren();
   twinNames = {};
   for (const t of twins) {
     twinNames[t.id] = t.name;
     body.appendChild(row([t.name, t.time_unit, t.horizon, t.activities, t.id], t.id));
-    const option = document.createElement("option"); option.value = t.id; option.textContent = t.name;
-    select.appendChild(option);
+    for (const select of selects) {
+      const option = document.createElement("option"); option.value = t.id; option.textContent = t.name;
+      select.appendChild(option);
+    }
   }
-  if (chosen) select.value = chosen;
+  selects.forEach((select, i) => { if (chosen[i]) select.value = chosen[i]; });
+  if ($("opt-twin").value !== optTwin) { optTwin = $("opt-twin").value; await loadOptTwin(); }
 }
 
 function progressBar(study) {
@@ -140,8 +149,120 @@ async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+// -- optimisation -------------------------------------------------------------------
+
+function walk(spec, path) {
+  // A dotted spec path's value: list items by their name (resources.pa.capacity) or index.
+  let value = spec;
+  for (const part of path.split(".")) {
+    if (value === null || value === undefined) return undefined;
+    if (Array.isArray(value)) {
+      value = value.find((item) => item && item.name === part) ?? (/^\d+$/.test(part) ? value[Number(part)] : undefined);
+    } else if (typeof value === "object") value = value[part];
+    else return undefined;
+  }
+  return value;
+}
+
+function showCurrent(tr) {
+  const path = tr.querySelector(".opt-path").value.trim();
+  const value = optSpec && path ? walk(optSpec, path) : undefined;
+  tr.querySelector(".opt-now").textContent = value === undefined ? "" : (typeof value === "object" ? JSON.stringify(value) : String(value));
+}
+
+async function loadOptTwin() {
+  optSpec = optTwin ? (await json(`/twins/${optTwin}`)).spec : null;
+  for (const tr of $("opt-decisions").tBodies[0].rows) showCurrent(tr);
+}
+
+function numberInput(cls, value, label) {
+  const input = document.createElement("input");
+  input.type = "number"; input.className = cls; input.style.width = "5rem"; input.setAttribute("aria-label", label);
+  if (value !== undefined) input.value = value;
+  return input;
+}
+
+function addDecision(path = "", low = 1, high = 5, step = 1) {
+  const input = document.createElement("input");
+  input.className = "opt-path"; input.size = 36; input.value = path; input.setAttribute("aria-label", "decision path");
+  input.placeholder = "resources.NAME.capacity";
+  const now = document.createElement("span"); now.className = "opt-now muted";
+  const remove = document.createElement("button"); remove.textContent = "Remove";
+  const tr = row([input, now, numberInput("opt-low", low, "low"), numberInput("opt-high", high, "high"),
+                  numberInput("opt-step", step, "step"), remove]);
+  input.oninput = () => showCurrent(tr);
+  remove.onclick = () => tr.remove();
+  $("opt-decisions").tBodies[0].appendChild(tr);
+  showCurrent(tr);
+}
+
+function optimizationBody() {
+  const decisions = {};
+  for (const tr of $("opt-decisions").tBodies[0].rows) {
+    const path = tr.querySelector(".opt-path").value.trim();
+    if (!path) continue;
+    const value = (cls) => Number(tr.querySelector(cls).value);
+    decisions[path] = {low: value(".opt-low"), high: value(".opt-high"), step: value(".opt-step") || 1};
+  }
+  const targets = $("opt-targets").value.split("\n").map((line) => line.trim()).filter((line) => line);
+  const reps = Number($("opt-reps").value), most = Math.max(Number($("opt-max-reps").value), reps);
+  return {twin_id: $("opt-twin").value, name: `optimise ${twinNames[$("opt-twin").value] || ""}`.trim(),
+          decisions, objective: {kpi: $("opt-kpi").value.trim() || "cost", goal: $("opt-goal").value}, targets,
+          experiment: {budget: Number($("opt-budget").value), replications: reps, max_replications: most,
+                       seed: Number($("opt-seed").value)}};
+}
+
+async function loadOptimizations() {
+  const body = $("optimizations").tBodies[0]; body.replaceChildren();
+  for (const o of await json("/optimizations?limit=50")) {
+    const cancel = document.createElement("button"); cancel.textContent = "Cancel";
+    cancel.hidden = !["queued", "running"].includes(o.status);
+    cancel.onclick = async (event) => { event.stopPropagation(); await api(`/optimizations/${o.id}/cancel`, {method: "POST"}); refresh(); };
+    const tr = row([o.name, twinNames[o.twin_id] || o.twin_id, o.status, progressBar(o),
+                    new Date(o.created_at).toLocaleString(), cancel], o.id);
+    tr.classList.toggle("selected", o.id === optSelected);
+    tr.onclick = () => { optSelected = o.id; optShown = ""; refresh(); };
+    body.appendChild(tr);
+  }
+}
+
+const shown = (value) => value === null || value === undefined ? "-" :
+  (typeof value === "number" ? Number(value).toPrecision(4) : (typeof value === "object" ? JSON.stringify(value) : String(value)));
+
+async function loadOptDetail() {
+  if (!optSelected) { $("opt-detail").hidden = true; return; }
+  const o = await json(`/optimizations/${optSelected}`);
+  $("opt-detail").hidden = false; $("opt-detail-id").textContent = `${o.name} (${o.id})`;
+  $("opt-status").textContent = `${o.status}: ${o.progress.done} of ${o.progress.total} plans simulated` +
+    (o.stopped ? ` (stopped: ${o.stopped})` : "") + (o.error ? ` — ${o.error}` : "");
+  $("opt-status").dataset.status = o.status;
+  const done = o.status === "done" && o.best;
+  $("opt-plan").hidden = !done;
+  if (!done || optShown === o.id) return;
+  optShown = o.id;
+  $("opt-statement").textContent = o.best.statement;
+  const changes = $("opt-changes").tBodies[0]; changes.replaceChildren();
+  const entries = Object.entries(o.best.changes);
+  for (const [path, change] of entries) changes.appendChild(row([path, shown(change.from), shown(change.to)]));
+  if (!entries.length) changes.appendChild(row(["none: the base is best", "", ""]));
+  const targets = $("opt-target-status").tBodies[0]; targets.replaceChildren();
+  for (const [text, check] of Object.entries(o.best.targets)) {
+    const estimate = check.value !== null && check.value !== undefined ? `${check.statistic || ""} ${shown(check.value)}`
+      : (check.p_miss === null || check.p_miss === undefined ? "no data" : `P(miss) ${shown(check.p_miss)}`);
+    targets.appendChild(row([text, estimate, check.status]));
+  }
+  for (const [n, target] of [[0, "opt-frontier"], [1, "opt-convergence"]]) {
+    if (!o.figures.some((f) => f.index === n)) { $(target).replaceChildren(); continue; }
+    const figure = await json(`/optimizations/${o.id}/figures/${n}`);
+    if (window.Plotly) Plotly.newPlot(target, figure.data, figure.layout, {responsive: true, displaylogo: false});
+  }
+}
+
 async function refresh() {
-  try { await loadTwins(); await loadCalibrations(); await loadStudies(); await loadDetail(); } catch (error) { console.log(error); }
+  try {
+    await loadTwins(); await loadCalibrations(); await loadStudies(); await loadDetail();
+    await loadOptimizations(); await loadOptDetail();
+  } catch (error) { console.log(error); }
 }
 
 async function start() {
@@ -189,5 +310,18 @@ $("start-study").onclick = async () => {
     selected = study.id; shownFigures = ""; refresh();
   } catch (error) { $("study-error").textContent = error.message; }
 };
+$("opt-add-decision").onclick = () => addDecision();
+$("opt-twin").onchange = async () => { optTwin = $("opt-twin").value; await loadOptTwin(); };
+$("opt-download-plan").onclick = () => download(`/optimizations/${optSelected}/plan`, `plan-${optSelected}.scenario.yaml`);
+$("opt-download-report").onclick = () => download(`/optimizations/${optSelected}/report`, `optimization-${optSelected}.html`);
+$("start-optimization").onclick = async () => {
+  $("opt-error").textContent = "";
+  try {
+    const job = await json("/optimizations", {method: "POST", headers: {"Content-Type": "application/json"},
+                                              body: JSON.stringify(optimizationBody())});
+    optSelected = job.id; optShown = ""; refresh();
+  } catch (error) { $("opt-error").textContent = error.message; }
+};
+addDecision();
 setInterval(() => { if (!$("app").hidden) refresh(); }, 1000);
 start();
