@@ -10,13 +10,16 @@ a key's further jobs queued. The rate limit is a token bucket per key in each se
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from service.db import transaction
 from service.errors import Busy
 from service.models import ApiKey, CalibrationRow, OptimizationRow, StudyRow, TwinRow
 from service.settings import Settings
@@ -33,6 +36,20 @@ def admit_job(session: Session, settings: Settings, key: ApiKey, adding: int = 0
         raise Busy(f"this key has {queued} jobs queued: the limit max_queued_per_key = "
                    f"{settings.max_queued_per_key} (TWIN_MAX_QUEUED_PER_KEY); wait for some to start")
     admit_bytes(session, settings, key, adding, locked=True)
+
+
+def store_job(db: sessionmaker[Session], settings: Settings, key: ApiKey, folder: Path, row: Any) -> Any:
+    """Add a new job's row once the key's quotas admit it (its folder's bytes); if they do
+    not, or the database fails, the folder goes and the error propagates."""
+    try:
+        with transaction(db) as session:
+            row.bytes = folder_bytes(folder)
+            admit_job(session, settings, key, row.bytes)
+            session.add(row)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return row
 
 
 def admit_bytes(session: Session, settings: Settings, key: ApiKey, adding: int, locked: bool = False) -> None:

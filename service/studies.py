@@ -68,15 +68,7 @@ def submit(db: sessionmaker[Session], settings: Settings, body: StudyCreate, key
         workspace=key.workspace,
         created_at=now(),
     )
-    try:
-        with transaction(db) as session:
-            quotas.admit_job(session, settings, key, quotas.folder_bytes(folder))
-            row.bytes = quotas.folder_bytes(folder)
-            session.add(row)
-    except Exception:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return row
+    return quotas.store_job(db, settings, key, folder, row)
 
 
 def _check_counts(settings: Settings, body: StudyCreate) -> None:
