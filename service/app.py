@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
 from service import dashboard, figures
+from service.audit import AuditTrail
 from service.db import make_engine, migrate, sessions
 from service.errors import Busy, Conflict, Invalid, NotFound, TooLarge, documented
 from service.jobs import Dispatcher
 from service.limits import BodyLimit
 from service.quotas import RateLimit
-from service.routers import calibrations, keys, optimizations, sharing, studies, twins
+from service.routers import audit, calibrations, keys, optimizations, sharing, studies, twins
 from service.schemas import Health
 from service.security import SecurityHeaders
 from service.settings import Settings
@@ -62,8 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limit = RateLimit(settings.rate_per_minute)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AuditTrail)
     for router in (twins.router, studies.router, sharing.router, calibrations.router, optimizations.router,
-                   keys.router, keys.spaces, dashboard.router):
+                   keys.router, keys.spaces, audit.router, dashboard.router):
         _document_errors(router.routes)
         app.include_router(router)
     _handlers(app)

@@ -65,6 +65,7 @@ def require(role: str) -> Callable[..., ApiKey]:
             )
         if request.method not in ("GET", "HEAD"):
             request.app.state.rate_limit.take(key.id)  # Busy -> 429 naming rate_per_minute
+        request.state.key = key  # for the audit trail (service.audit)
         return key
 
     return check

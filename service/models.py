@@ -159,3 +159,25 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(When, default=now)
     revoked_at: Mapped[datetime | None] = mapped_column(When, nullable=True)
+
+
+class AuditRow(Base):
+    """One change made through the API: who (the key, its name and role, its workspace), what
+    (method, path, the object's id), when, and the answer's status. Kept when the object is
+    deleted; readable by admins (`GET /audit`)."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(When, default=now, index=True)
+    key_id: Mapped[str] = mapped_column(String(32), index=True)
+    key_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    workspace: Mapped[str] = mapped_column(String(32), index=True)
+    action: Mapped[str] = mapped_column(String(32))  # create, delete, cancel, retry, ...
+    kind: Mapped[str] = mapped_column(String(32))  # twins, studies, calibrations, optimizations, keys, ...
+    target: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # the object's id
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int] = mapped_column(Integer)
+

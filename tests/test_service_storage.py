@@ -50,7 +50,7 @@ def test_migrations_create_the_schema_and_are_idempotent(url: str) -> None:
     tables = set(inspect(engine).get_table_names())
     assert {"twins", "studies", "calibrations", "optimizations", "api_keys", "alembic_version"} <= tables
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     engine.dispose()
 
 
