@@ -198,11 +198,16 @@ def score_files(
 
 
 def scorecard_text(result: dict[str, Any]) -> str:
-    lines = [f"{'metric':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}{'uncut':>12s}"]
-    for key, m in result["model"].items():
-        lo, hi = m["ci95"]
-        base, uncut = result["baseline"][key]["mean"], result["baseline_uncut"][key]["mean"]
-        lines.append(f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{base:12.4g}{uncut:12.4g}")
+    """The model (mean, 95% CI) and the replay per metric, for each protocol scored."""
+    protocols = result.get("protocols") or {"cut": result}
+    lines = []
+    for name, side in protocols.items():
+        lines.append(f"{'metric (' + name + ')':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}")
+        for key, m in side["model"].items():
+            lo, hi = m["ci95"]
+            base = side["baseline"][key]["mean"]
+            lines.append(f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{base:12.4g}")
+        lines.append("")
     lines.append(
         "reference (test log): " + json.dumps({k: round(v, 3) for k, v in result["reference"].items()})
     )

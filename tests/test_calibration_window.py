@@ -13,7 +13,7 @@ from calibration.calendars import open_hours_between
 from calibration.calibrate import OPEN, calibrate
 from calibration.loaders import load_events
 from calibration.routing import RoutingFitter
-from calibration.scoring import censor
+from calibration.scoring import censor, finished
 from calibration.selection import SelectionFitter
 from calibration.simlog import simulate_log
 from calibration.worktime import chain_steps
@@ -149,9 +149,12 @@ def test_score_cuts_both_logs_at_the_test_end_and_keeps_the_uncut_replay() -> No
     test = log[log["case_id"].isin(starts.index[20:])]
     spec, report = calibrate(train, calendars=True)
     result = score(parse_twin(spec), train, test, runs=2, seed=1, meta=report)
-    assert set(result) >= {"model", "baseline", "baseline_uncut"}
+    assert set(result) >= {"model", "baseline", "baseline_uncut", "protocols"}
+    assert list(result["protocols"]) == ["cut", "uncut", "finished"]
+    assert result["model"] == result["protocols"]["cut"]["model"]
     assert set(result["baseline_uncut"]) == set(result["baseline"])
-    assert "uncut" in scorecard_text(result).splitlines()[0]
+    text = scorecard_text(result)
+    assert all(f"metric ({p})" in text for p in result["protocols"])
 
 
 def test_simulating_until_the_end_is_the_cut_of_the_whole_log() -> None:
@@ -167,6 +170,26 @@ def test_simulating_until_the_end_is_the_cut_of_the_whole_log() -> None:
     assert whole["case_id"].nunique() == 12 and len(cut) < len(whole)
     columns = ["case_id", "activity", "start_time", "end_time"]
     assert short[columns].equals(cut[columns])
+
+
+def test_finished_only_keeps_the_cases_that_ended_inside_the_window_whole() -> None:
+    """Every arrival of the window is simulated and a case is kept only if it ended by the
+    window's end, all of its events: the completed log's cases that ended by then."""
+    log, _ = load_events(Path(__file__).parent / "data" / "production_sample.csv")
+    spec, report = calibrate(log, calendars=True)
+    twin = parse_twin(spec)
+    whole = simulate_log(twin, twin.start, 60, seed=4, meta=report)
+    end = whole["end_time"].quantile(0.3).floor("s")
+    done = simulate_log(twin, twin.start, 5, seed=4, meta=report, until=end.to_pydatetime(), finished_only=True)
+    expected = finished(whole, end)
+    assert done["case_id"].nunique() > 5  # not only the first `cases`: every arrival
+    assert (done.groupby("case_id")["end_time"].max() <= end).all()
+    columns = ["case_id", "activity", "start_time", "end_time"]
+    order = ["case_id", "start_time", "activity"]
+    got = done[columns].sort_values(order).reset_index(drop=True)
+    assert got.equals(expected[columns].sort_values(order).reset_index(drop=True))
+    with pytest.raises(ValueError, match="needs `until`"):
+        simulate_log(twin, twin.start, 5, seed=4, finished_only=True)
 
 
 def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:
