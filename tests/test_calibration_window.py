@@ -180,7 +180,8 @@ def test_finished_only_keeps_the_cases_that_ended_inside_the_window_whole() -> N
     twin = parse_twin(spec)
     whole = simulate_log(twin, twin.start, 60, seed=4, meta=report)
     end = whole["end_time"].quantile(0.3).floor("s")
-    done = simulate_log(twin, twin.start, 5, seed=4, meta=report, until=end.to_pydatetime(), finished_only=True)
+    until = end.to_pydatetime()
+    done = simulate_log(twin, twin.start, 5, seed=4, meta=report, until=until, finished_only=True)
     expected = finished(whole, end)
     assert done["case_id"].nunique() > 5  # not only the first `cases`: every arrival
     assert (done.groupby("case_id")["end_time"].max() <= end).all()
