@@ -32,7 +32,7 @@ import pandas as pd
 
 from calibration import names
 from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
-from calibration.calendars import open_hours_between
+from calibration.calendars import open_hours_between, sparse_slots, weeks_seen
 from calibration.classes import NO_CLASSES, ClassFitter, ClassRouting, require_column
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
@@ -286,8 +286,9 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
     if worktime != "weighted":
         return resources.site_on_.astype(float) if resources.site_calendar_["clear"] else None
     starts = table["start_time"]
-    rate = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK) / np.maximum(
-        exposure_hours(starts.min(), starts.max()), 1.0)
+    counts = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK)
+    rate = counts / np.maximum(exposure_hours(starts.min(), starts.max()), 1.0)
+    rate[sparse_slots(hour_of_week(starts), weeks_seen(starts), counts > 0)] = 0.0  # sparse hours pooled
     return np.round(rate / rate.max(), 4)
 
 

@@ -193,6 +193,41 @@ def test_finished_only_keeps_the_cases_that_ended_inside_the_window_whole() -> N
         simulate_log(twin, twin.start, 5, seed=4, finished_only=True)
 
 
+def _office_log(strays: list[str]) -> pd.DataFrame:
+    """Eight weeks of cases started Monday-Friday 09:00-16:30 (A about 1 h, then B), with a
+    case started at each of `strays`."""
+    rng = np.random.default_rng(12)
+    days = [d for d in pd.date_range("2026-01-05", periods=56, freq="D") if d.dayofweek < 5]
+    starts = [d + pd.Timedelta(hours=float(h)) for d in days for h in np.sort(rng.uniform(9, 16.5, 12))]
+    starts += [pd.Timestamp(s) for s in strays]
+    rows = []
+    for i, t in enumerate(sorted(starts)):
+        a, b = t + pd.Timedelta(hours=float(rng.uniform(0.5, 1.5))), float(rng.uniform(0.2, 0.8))
+        rows += [(f"c{i}", "A", f"r{i % 3}", t, a),
+                 (f"c{i}", "B", f"s{i % 2}", a + pd.Timedelta(hours=0.1), a + pd.Timedelta(hours=b))]
+    return pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+
+
+def test_a_sparse_weekend_is_pooled_not_opened_in_its_stray_hours() -> None:
+    """Two Saturday cases and one at 03:00 on a Wednesday in eight office weeks: taken at
+    face value, the site's calendar opens Saturday 14:00-15:00 (every Saturday's queue
+    would start in that hour) and a night hour. Pooled, no calendar opens them, the working
+    week gives them no pace, and the twin starts no work on Saturdays or at night."""
+    events = _office_log(["2026-01-10 14:10", "2026-01-24 14:20", "2026-01-14 03:05"])
+    spec, report = calibrate(events, calendars=True)
+    site = report["resources"]["site_calendar"]
+    assert {"sat 14:00", "wed 03:00"} <= set(site["sparse_closed"]) and site["clear"]
+    for pool in spec["resources"]:
+        days = {s["days"][0] for s in pool["shifts"]}
+        assert days <= {"mon", "tue", "wed", "thu", "fri"}, pool["name"]
+        assert all(s["start"] >= "08:00" for s in pool["shifts"]), pool["name"]
+    twin = parse_twin(spec)
+    sim = simulate_log(twin, twin.start, 400, seed=2, meta=report)
+    assert (sim["start_time"].dt.dayofweek < 5).all() and (sim["start_time"].dt.hour >= 8).all()
+    worked = calibrate(_office_log([f"2026-01-{d} 10:00" for d in (10, 17, 24, 31)] * 5), calendars=True)[1]
+    assert 5 * 24 + 10 in worked["resources"]["site_calendar"]["on_hours_of_week"]  # a worked Saturday stays
+
+
 def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:
     """Jobs started at 16:00 and finished at 10:00 the next working day (18 clock hours, or
     66 over a weekend) are 2 open hours each: with `processing="working"` the twin holds
