@@ -41,11 +41,15 @@ def read_header(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def header_lines(labels: dict[str, str], units: dict[str, list[str]]) -> str:
-    return (
+def header_lines(
+    labels: dict[str, str], units: dict[str, list[str]], clock: dict[str, str] | None = None
+) -> str:
+    """The comment lines; `clock`: the site's time zone the twin's times are in."""
+    lines = (
         f"{HEADER}labels {json.dumps(labels, ensure_ascii=False)}\n"
         f"{HEADER}units {json.dumps(units, ensure_ascii=False)}\n"
     )
+    return lines + (f"{HEADER}clock {json.dumps(clock, ensure_ascii=False)}\n" if clock else "")
 
 
 def _trace_rows(

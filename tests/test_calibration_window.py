@@ -228,6 +228,46 @@ def test_a_sparse_weekend_is_pooled_not_opened_in_its_stray_hours() -> None:
     assert 5 * 24 + 10 in worked["resources"]["site_calendar"]["on_hours_of_week"]  # a worked Saturday stays
 
 
+def test_local_time_follows_the_site_clock_through_the_end_of_daylight_saving(tmp_path: Path) -> None:
+    """An Amsterdam office starts work 09:00-16:00 local time, either side of 25 October 2026
+    (CEST +02:00 to CET +01:00). Written in UTC, its day moves an hour; read in the site's
+    zone (or at the offsets it wrote) the calendar is 09:00-16:00 all along and the YAML's
+    header names the zone."""
+    rng = np.random.default_rng(4)
+    days = [d for d in pd.date_range("2026-09-28", "2026-11-22", freq="D") if d.dayofweek < 5]
+    local = [d + pd.Timedelta(hours=float(h)) for d in days for h in rng.uniform(9, 16, 10)]
+    instants = pd.DatetimeIndex(local).tz_localize("Europe/Amsterdam")
+    hours = rng.uniform(0.2, 0.9, len(local))
+    ends = instants + pd.to_timedelta(hours, unit="h")
+    frame = pd.DataFrame({"case_id": [f"c{i}" for i in range(len(local))], "activity": "A",
+                          "resource": [f"r{i % 3}" for i in range(len(local))]})
+    written = {
+        "utc": (frame.assign(start_time=instants.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             end_time=ends.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))),
+        "offsets": frame.assign(start_time=instants.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                end_time=ends.strftime("%Y-%m-%dT%H:%M:%S%z")),
+    }
+    as_utc, _ = load_events(written["utc"])
+    zoned, report = load_events(written["utc"], timezone="Europe/Amsterdam")
+    own, _ = load_events(written["offsets"])
+    assert zoned["start_time"].equals(own["start_time"]) and "Europe/Amsterdam" in report.clock
+    assert set(zoned["start_time"].dt.hour) == set(range(9, 16))
+    assert set(as_utc["start_time"].dt.hour) == set(range(7, 15))  # the day moved an hour in UTC
+    site = {k: calibrate(log, calendars=True)[1]["resources"]["site_calendar"]["on_hours_of_week"]
+            for k, log in (("utc", as_utc), ("local", zoned))}
+    assert [h for h in site["local"] if h < 24] == list(range(9, 16))
+    assert 7 in site["utc"] and 7 not in site["local"]
+    with pytest.raises(ValueError, match="IANA"):
+        load_events(written["utc"], timezone="Mars/Olympus")
+    from calibration.cli import calibrate_files
+    from calibration.simlog import read_header
+
+    path = tmp_path / "office.csv"
+    written["utc"].to_csv(path, index=False)
+    calibrate_files(path, None, None, {}, tmp_path / "t.yaml", None, timezone="Europe/Amsterdam")
+    assert read_header(tmp_path / "t.yaml")["clock"]["timezone"] == "Europe/Amsterdam"
+
+
 def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:
     """Jobs started at 16:00 and finished at 10:00 the next working day (18 clock hours, or
     66 over a weekend) are 2 open hours each: with `processing="working"` the twin holds
