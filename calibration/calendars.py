@@ -5,11 +5,14 @@ has a calendar. Measured in clock time and replayed after the calendar's closure
 would count the closed hours twice and pile every wait that ends at night up at the next
 opening; measured in open hours, they can be replayed in working time (`worktime`).
 
-Sparse hours are pooled rather than taken at face value (`sparse_slots`): a day of the week
-holding under `min_day_share` of the starts (Production's one Saturday start in 7 weeks,
-BPIC12-W's 14 Sunday starts of 16,338) is closed whole, since opening it in the hours its
-few starts happened to fall would pile a day's queued work into them; and an hour seen in
-only one week whose neighbouring hours are both closed is a stray, closed too.
+Sparse hours are pooled rather than taken at face value. A day of the week with starts but
+under `min_day_share` of them (`sparse_days`: Production's train log has one Saturday start
+in 7 weeks, its test log 23 Saturday events in 1,270) takes the hours of the other days
+(`pooled_hours`: those open on at least half of them) and, as a pace, its own total spread
+over their hour-of-day shape (`pooled_rates`): opened only in the hours its few starts
+happened to fall, it would pile a day's queued work into them; closed, the twin would never
+work on a day the site sometimes works. An hour seen in only one week between two closed
+hours is a stray (`stray_hours`) and closed.
 """
 
 from __future__ import annotations
@@ -37,21 +40,35 @@ def open_hours_between(first: pd.Series, then: pd.Series, on: np.ndarray) -> np.
 
 
 def sparse_days(slots: np.ndarray, min_day_share: float = 0.01) -> np.ndarray:
-    """7 flags: the days of the week holding under `min_day_share` of the starts (`slots`:
+    """7 flags: the days of the week with starts but under `min_day_share` of them (`slots`:
     each start's hour of week)."""
     days = np.bincount(np.asarray(slots, dtype=int) // 24, minlength=7)
-    return days < min_day_share * max(len(slots), 1)
+    return (days > 0) & (days < min_day_share * max(len(slots), 1))
 
 
-def sparse_slots(
-    slots: np.ndarray, weeks_seen: np.ndarray, on: np.ndarray, min_day_share: float = 0.01
-) -> np.ndarray:
-    """168 flags: the open slots `on` that are sparse (see the module's note): those of a day
-    under `min_day_share` of the starts, and those seen in one week only between two
-    closed hours (the week wraps: Sunday 23:00 neighbours Monday 00:00)."""
-    day = np.repeat(sparse_days(slots, min_day_share), 24)
-    lonely = (weeks_seen <= 1) & ~np.roll(on, 1) & ~np.roll(on, -1)
-    return on & (day | lonely)
+def stray_hours(weeks_seen: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """168 flags: open slots seen in one week only between two closed hours (the week
+    wraps: Sunday 23:00 neighbours Monday 00:00)."""
+    return on & (weeks_seen <= 1) & ~np.roll(on, 1) & ~np.roll(on, -1)
+
+
+def pooled_hours(on: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+    """168 open flags with each `sparse` day open in the hours open on at least half of the
+    other days that have open hours."""
+    days = on.reshape(7, 24).copy()
+    worked = ~sparse & days.any(axis=1)
+    if sparse.any() and worked.any():
+        days[sparse] = days[worked].mean(axis=0) >= 0.5
+    return days.ravel()
+
+
+def pooled_rates(rate: np.ndarray, sparse: np.ndarray) -> np.ndarray:
+    """168 rates with each `sparse` day's total spread over the other days' hour-of-day shape."""
+    days = np.asarray(rate, dtype=float).reshape(7, 24).copy()
+    shape = days[~sparse].sum(axis=0)
+    if sparse.any() and shape.sum() > 0:
+        days[sparse] = days[sparse].sum(axis=1, keepdims=True) * shape / shape.sum()
+    return days.ravel()
 
 
 def weeks_seen(times: pd.Series) -> np.ndarray:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from calibration import names
 from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
-from calibration.calendars import open_hours_between, sparse_slots, weeks_seen
+from calibration.calendars import open_hours_between, pooled_rates, sparse_days, stray_hours, weeks_seen
 from calibration.classes import NO_CLASSES, ClassFitter, ClassRouting, require_column
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
@@ -288,7 +288,8 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
     starts = table["start_time"]
     counts = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK)
     rate = counts / np.maximum(exposure_hours(starts.min(), starts.max()), 1.0)
-    rate[sparse_slots(hour_of_week(starts), weeks_seen(starts), counts > 0)] = 0.0  # sparse hours pooled
+    rate[stray_hours(weeks_seen(starts), counts > 0)] = 0.0
+    rate = pooled_rates(rate, sparse_days(hour_of_week(starts)))  # a sparse day's pace spread
     return np.round(rate / rate.max(), 4)
 
 

@@ -12,9 +12,9 @@ completed-cases-only log lost with the cases it left out), not the whole pool: t
 then waits for the staff who clear it, as it did. Pools without a clear calendar of their
 own (thin data, sporadic use) fall back on the log-wide calendar (`site_calendar_`, from
 every start), when that one is clear: the site's opening hours bound when any of its work
-can start. Sparse hours are closed (`calibration.calendars.sparse_slots`: a day under
-`min_day_share` of the starts, a stray hour seen once between closed ones) and listed in the
-calendar's `sparse_closed`.
+can start. Sparse hours are pooled (`calibration.calendars`: a day with under
+`min_day_share` of the starts takes the other days' hours, a stray hour seen once between
+closed ones is closed), as the calendar's `sparse_days_pooled` and `stray_hours_closed` say.
 These are pools per activity, so a resource doing several activities appears in several
 pools (see `skills_`); `calibration.staff` makes a pool per resource instead.
 """
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.arrivals import HOURS_PER_WEEK, hour_of_week
-from calibration.calendars import DAYS, sparse_slots, weeks_seen
+from calibration.calendars import DAYS, pooled_hours, sparse_days, stray_hours, weeks_seen
 
 
 def peak_concurrency(starts: pd.Series, ends: pd.Series) -> int:
@@ -126,8 +126,9 @@ class ResourceFitter:
         slots = hour_of_week(group["start_time"])
         weeks_with_start = weeks_seen(group["start_time"])
         on = weeks_with_start >= max(1.0, (self.min_week_share if share is None else share) * weeks)
-        sparse = sparse_slots(slots, weeks_with_start, on, self.min_day_share)
-        on = on & ~sparse
+        stray = stray_hours(weeks_with_start, on)
+        sparse = sparse_days(slots, self.min_day_share)
+        on = pooled_hours(on & ~stray, sparse)
         covered = float(np.isin(slots, np.flatnonzero(on)).mean())
         off = 1 - on.mean()
         clear = covered >= self.coverage and off >= self.min_off and len(group) >= 30
@@ -136,7 +137,8 @@ class ResourceFitter:
             "starts_covered": covered,
             "week_off_share": float(off),
             "clear": bool(clear),
-            "sparse_closed": [f"{DAYS[s // 24]} {s % 24:02d}:00" for s in np.flatnonzero(sparse)],
+            "stray_hours_closed": [f"{DAYS[s // 24]} {s % 24:02d}:00" for s in np.flatnonzero(stray)],
+            "sparse_days_pooled": [DAYS[d] for d in np.flatnonzero(sparse)],
         }
         return calendar, on
 

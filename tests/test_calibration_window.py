@@ -209,23 +209,31 @@ def _office_log(strays: list[str]) -> pd.DataFrame:
 
 
 def test_a_sparse_weekend_is_pooled_not_opened_in_its_stray_hours() -> None:
-    """Two Saturday cases and one at 03:00 on a Wednesday in eight office weeks: taken at
-    face value, the site's calendar opens Saturday 14:00-15:00 (every Saturday's queue
-    would start in that hour) and a night hour. Pooled, no calendar opens them, the working
-    week gives them no pace, and the twin starts no work on Saturdays or at night."""
+    """Two Saturday cases at 14:00 and one at 03:00 on a Wednesday in eight office weeks:
+    taken at face value, A's calendar opens Saturday 14:00-15:00 only (every Saturday's
+    queue would start in that hour). Pooled, Saturday keeps the weekdays' hours and its own
+    small pace spread over them, the night stray is closed, and the twin works neither at
+    night nor much on Saturdays."""
     events = _office_log(["2026-01-10 14:10", "2026-01-24 14:20", "2026-01-14 03:05"])
     spec, report = calibrate(events, calendars=True)
     site = report["resources"]["site_calendar"]
-    assert {"sat 14:00", "wed 03:00"} <= set(site["sparse_closed"]) and site["clear"]
+    assert site["sparse_days_pooled"] == ["sat"] and "wed 03:00" in site["stray_hours_closed"]
     for pool in spec["resources"]:
-        days = {s["days"][0] for s in pool["shifts"]}
-        assert days <= {"mon", "tue", "wed", "thu", "fri"}, pool["name"]
-        assert all(s["start"] >= "08:00" for s in pool["shifts"]), pool["name"]
+        hours = {day: {h for s in pool["shifts"] if s["days"] == [day]
+                       for h in range(int(s["start"][:2]), int(s["end"][:2]))}
+                 for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        weekdays = [hours[d] for d in ("mon", "tue", "wed", "thu", "fri")]
+        assert set.intersection(*weekdays) <= hours["sat"] <= set.union(*weekdays), pool["name"]
+        assert len(hours["sat"]) >= 6 and not hours["sun"], pool["name"]
+    pace = np.array(next(a for a in spec["activities"] if "working_hours" in a)["working_hours"]["per_hour"])
+    saturday = pace.reshape(7, 24)[5]
+    assert (saturday[9:17] > 0).all() and saturday.max() < 0.05 and pace.reshape(7, 24)[2, 3] == 0
     twin = parse_twin(spec)
     sim = simulate_log(twin, twin.start, 400, seed=2, meta=report)
-    assert (sim["start_time"].dt.dayofweek < 5).all() and (sim["start_time"].dt.hour >= 8).all()
+    assert (sim["start_time"].dt.hour >= 8).all() and (sim["start_time"].dt.dayofweek == 5).mean() < 0.02
     worked = calibrate(_office_log([f"2026-01-{d} 10:00" for d in (10, 17, 24, 31)] * 5), calendars=True)[1]
-    assert 5 * 24 + 10 in worked["resources"]["site_calendar"]["on_hours_of_week"]  # a worked Saturday stays
+    assert worked["resources"]["site_calendar"]["sparse_days_pooled"] == []  # 4% of starts: its own hours
+    assert 5 * 24 + 10 in worked["resources"]["site_calendar"]["on_hours_of_week"]
 
 
 def test_local_time_follows_the_site_clock_through_the_end_of_daylight_saving(tmp_path: Path) -> None:
