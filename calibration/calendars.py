@@ -9,7 +9,8 @@ Sparse hours are pooled rather than taken at face value. A day of the week with 
 under `min_day_share` of them (`sparse_days`: Production's train log has one Saturday start
 in 7 weeks, its test log 23 Saturday events in 1,270) takes the hours of the other days
 (`pooled_hours`: those open on at least half of them) and, as a pace, its own total spread
-over their hour-of-day shape (`pooled_rates`): opened only in the hours its few starts
+over their hour-of-day shape, shrunk towards the mean day's as if one week had been average
+(`pooled_rates`, a weight by count): opened only in the hours its few starts
 happened to fall, it would pile a day's queued work into them; closed, the twin would never
 work on a day the site sometimes works. An hour seen in only one week between two closed
 hours is a stray (`stray_hours`) and closed.
@@ -62,12 +63,16 @@ def pooled_hours(on: np.ndarray, sparse: np.ndarray) -> np.ndarray:
     return days.ravel()
 
 
-def pooled_rates(rate: np.ndarray, sparse: np.ndarray) -> np.ndarray:
-    """168 rates with each `sparse` day's total spread over the other days' hour-of-day shape."""
+def pooled_rates(rate: np.ndarray, sparse: np.ndarray, weeks: float, prior_weeks: float = 1.0) -> np.ndarray:
+    """168 rates (per week) with each `sparse` day's total shrunk towards the mean day's, as
+    if `prior_weeks` of the `weeks` observed had been an average day, and spread over the
+    other days' hour-of-day shape."""
     days = np.asarray(rate, dtype=float).reshape(7, 24).copy()
     shape = days[~sparse].sum(axis=0)
     if sparse.any() and shape.sum() > 0:
-        days[sparse] = days[sparse].sum(axis=1, keepdims=True) * shape / shape.sum()
+        own, mean = days[sparse].sum(axis=1, keepdims=True), days.sum() / 7
+        total = (own * weeks + mean * prior_weeks) / (weeks + prior_weeks)
+        days[sparse] = total * shape / shape.sum()
     return days.ravel()
 
 

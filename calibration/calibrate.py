@@ -288,8 +288,10 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
     starts = table["start_time"]
     counts = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK)
     rate = counts / np.maximum(exposure_hours(starts.min(), starts.max()), 1.0)
-    rate[stray_hours(weeks_seen(starts), counts > 0)] = 0.0
-    rate = pooled_rates(rate, sparse_days(hour_of_week(starts)))  # a sparse day's pace spread
+    sparse = sparse_days(hour_of_week(starts))
+    rate[stray_hours(weeks_seen(starts), counts > 0) & ~np.repeat(sparse, 24)] = 0.0
+    weeks = max((starts.max() - starts.min()).total_seconds() / 604800, 1.0)
+    rate = pooled_rates(rate, sparse, weeks)  # a sparse day's pace, shrunk and spread over the others' hours
     return np.round(rate / rate.max(), 4)
 
 

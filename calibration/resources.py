@@ -126,8 +126,8 @@ class ResourceFitter:
         slots = hour_of_week(group["start_time"])
         weeks_with_start = weeks_seen(group["start_time"])
         on = weeks_with_start >= max(1.0, (self.min_week_share if share is None else share) * weeks)
-        stray = stray_hours(weeks_with_start, on)
         sparse = sparse_days(slots, self.min_day_share)
+        stray = stray_hours(weeks_with_start, on) & ~np.repeat(sparse, 24)  # a sparse day is pooled
         on = pooled_hours(on & ~stray, sparse)
         covered = float(np.isin(slots, np.flatnonzero(on)).mean())
         off = 1 - on.mean()
