@@ -211,9 +211,9 @@ def _office_log(strays: list[str]) -> pd.DataFrame:
 def test_a_sparse_weekend_is_pooled_not_opened_in_its_stray_hours() -> None:
     """Two Saturday cases at 14:00 and one at 03:00 on a Wednesday in eight office weeks:
     taken at face value, A's calendar opens Saturday 14:00-15:00 only (every Saturday's
-    queue would start in that hour). Pooled, Saturday keeps the weekdays' hours and its own
-    small pace spread over them, the night stray is closed, and the twin works neither at
-    night nor much on Saturdays."""
+    queue would start in that hour). Pooled, Saturday keeps the weekdays' hours and its
+    small pace (shrunk towards the mean day's) spread over them, the night stray is closed,
+    and the twin works neither at night nor much on Saturdays."""
     events = _office_log(["2026-01-10 14:10", "2026-01-24 14:20", "2026-01-14 03:05"])
     spec, report = calibrate(events, calendars=True)
     site = report["resources"]["site_calendar"]
@@ -226,11 +226,12 @@ def test_a_sparse_weekend_is_pooled_not_opened_in_its_stray_hours() -> None:
         assert set.intersection(*weekdays) <= hours["sat"] <= set.union(*weekdays), pool["name"]
         assert len(hours["sat"]) >= 6 and not hours["sun"], pool["name"]
     pace = np.array(next(a for a in spec["activities"] if "working_hours" in a)["working_hours"]["per_hour"])
-    saturday = pace.reshape(7, 24)[5]
-    assert (saturday[9:17] > 0).all() and saturday.max() < 0.05 and pace.reshape(7, 24)[2, 3] == 0
+    saturday, weekday = pace.reshape(7, 24)[5], pace.reshape(7, 24)[:5].sum(axis=1).mean()
+    assert (saturday[9:17] > 0).all() and pace.reshape(7, 24)[2, 3] == 0
+    assert saturday.sum() < 0.25 * weekday  # 2 starts in 8 weeks, shrunk with one week's weight
     twin = parse_twin(spec)
     sim = simulate_log(twin, twin.start, 400, seed=2, meta=report)
-    assert (sim["start_time"].dt.hour >= 8).all() and (sim["start_time"].dt.dayofweek == 5).mean() < 0.02
+    assert (sim["start_time"].dt.hour >= 8).all() and (sim["start_time"].dt.dayofweek == 5).mean() < 0.05
     worked = calibrate(_office_log([f"2026-01-{d} 10:00" for d in (10, 17, 24, 31)] * 5), calendars=True)[1]
     assert worked["resources"]["site_calendar"]["sparse_days_pooled"] == []  # 4% of starts: its own hours
     assert 5 * 24 + 10 in worked["resources"]["site_calendar"]["on_hours_of_week"]
