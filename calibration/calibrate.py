@@ -32,7 +32,7 @@ import pandas as pd
 
 from calibration import names
 from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
-from calibration.calendars import open_hours_between
+from calibration.calendars import open_hours_between, pooled_rates, sparse_days, stray_hours, weeks_seen
 from calibration.classes import NO_CLASSES, ClassFitter, ClassRouting, require_column
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
@@ -286,8 +286,12 @@ def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str)
     if worktime != "weighted":
         return resources.site_on_.astype(float) if resources.site_calendar_["clear"] else None
     starts = table["start_time"]
-    rate = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK) / np.maximum(
-        exposure_hours(starts.min(), starts.max()), 1.0)
+    counts = np.bincount(hour_of_week(starts), minlength=HOURS_PER_WEEK)
+    rate = counts / np.maximum(exposure_hours(starts.min(), starts.max()), 1.0)
+    sparse = sparse_days(hour_of_week(starts))
+    rate[stray_hours(weeks_seen(starts), counts > 0) & ~np.repeat(sparse, 24)] = 0.0
+    weeks = max((starts.max() - starts.min()).total_seconds() / 604800, 1.0)
+    rate = pooled_rates(rate, sparse, weeks)  # a sparse day's pace, shrunk and spread over the others' hours
     return np.round(rate / rate.max(), 4)
 
 

@@ -43,14 +43,17 @@ def calibrate_files(
 
     Options left None are chosen on a validation split of the log (`validate`), else take
     the CLI's defaults (DEFAULTS). `class_candidates`: the columns validation tries as
-    `classes` (None: those it finds); `cancelled`: a column marking cancelled cases."""
+    `classes` (None: those it finds); `cancelled`: a column marking cancelled cases;
+    `timezone`: the site's IANA zone to read times in (else each timestamp's own offset),
+    which the YAML's header then names."""
     for path in (output, report_path):  # before minutes of fitting, not after
         writable(path)
     upkeep = fit_equipment(failures, options.pop("equipment", None) or {})
     candidates = options.pop("class_candidates", None)
     name = options.pop("name", None) or events.name.split(".")[0].replace(" ", "_")
+    zone = options.pop("timezone", None)
     given = {k: v for k, v in options.items() if v is not None}
-    log, loaded = load_for_calibration(events, mapping, given, validate, candidates)
+    log, loaded = load_for_calibration(events, mapping, given, validate, candidates, zone)
     fail = read_table(failures)[0] if failures else None
     deliv = read_table(deliveries)[0] if deliveries else None
     workers = os.cpu_count() or 1  # candidates are scored in parallel processes
@@ -65,7 +68,8 @@ def calibrate_files(
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
     try:
-        output.write_text(header_lines(report["labels"], report["units"]) + body, encoding="utf-8")
+        clock = header_clock(zone, loaded.clock)
+        output.write_text(header_lines(report["labels"], report["units"], clock) + body, encoding="utf-8")
         if report_path is not None:
             write_report(report, report_path)
     except OSError as error:
@@ -110,9 +114,14 @@ def writable(path: Path | None) -> None:
         raise ValueError(f"{path}: folder {path.parent} does not exist")
 
 
+def header_clock(zone: str | None, clock: str) -> dict[str, str]:
+    """The header's `clock` line: the site's zone, and how the log's times were read."""
+    return {"timezone": zone or "local wall clock of the log", "read": clock}
+
+
 def load_for_calibration(
     events: Path, mapping: dict[str, str], given: dict[str, Any], validate: bool,
-    candidates: list[str] | None = None,
+    candidates: list[str] | None = None, timezone: str | None = None,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """The event log with the columns the options name (`classes`, `cancelled`, the class
     `candidates`), and with validation and no `classes` given, every other column (the
@@ -120,7 +129,7 @@ def load_for_calibration(
     keep = {c: "class candidates" for c in candidates or []}
     keep |= {given[k]: k for k in ("classes", "cancelled") if given.get(k) not in (None, NO_CLASSES)}
     search = validate and "classes" not in given and candidates is None
-    return load_events(events, mapping, keep=keep, keep_all=search)
+    return load_events(events, mapping, keep=keep, keep_all=search, timezone=timezone)
 
 
 def parse_columns(text: str | None) -> list[str] | None:
@@ -187,22 +196,33 @@ def simulate_log_file(twin_path: Path, start: str, cases: int, seed: int, output
 
 
 def score_files(
-    twin_path: Path, train: Path, test: Path, runs: int, seed: int, mapping: dict[str, str]
+    twin_path: Path, train: Path, test: Path, runs: int, seed: int, mapping: dict[str, str],
+    timezone: str | None = None,
 ) -> dict[str, Any]:
+    """`twin score`: the three protocols' scorecards (see calibration.scoring); `timezone`
+    as the twin was calibrated with (read from its header when None)."""
     from calibration.scoring import score
 
     twin = load_twin(twin_path)
-    train_log, _ = load_events(train, mapping)
-    test_log, _ = load_events(test, mapping)
-    return score(twin, train_log, test_log, runs, seed, read_header(twin_path))
+    meta = read_header(twin_path)
+    zone = timezone or meta.get("clock", {}).get("timezone")
+    zone = None if zone == header_clock(None, "")["timezone"] else zone
+    train_log, _ = load_events(train, mapping, timezone=zone)
+    test_log, _ = load_events(test, mapping, timezone=zone)
+    return score(twin, train_log, test_log, runs, seed, meta)
 
 
 def scorecard_text(result: dict[str, Any]) -> str:
-    lines = [f"{'metric':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}{'uncut':>12s}"]
-    for key, m in result["model"].items():
-        lo, hi = m["ci95"]
-        base, uncut = result["baseline"][key]["mean"], result["baseline_uncut"][key]["mean"]
-        lines.append(f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{base:12.4g}{uncut:12.4g}")
+    """The model (mean, 95% CI) and the replay per metric, for each protocol scored."""
+    protocols = result.get("protocols") or {"cut": result}
+    lines = []
+    for name, side in protocols.items():
+        lines.append(f"{'metric (' + name + ')':24s}{'model mean':>12s}{'model 95% CI':>24s}{'replay':>12s}")
+        for key, m in side["model"].items():
+            lo, hi = m["ci95"]
+            base = side["baseline"][key]["mean"]
+            lines.append(f"{key:24s}{m['mean']:12.4g}{f'[{lo:.4g}, {hi:.4g}]':>24s}{base:12.4g}")
+        lines.append("")
     lines.append(
         "reference (test log): " + json.dumps({k: round(v, 3) for k, v in result["reference"].items()})
     )

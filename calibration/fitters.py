@@ -4,6 +4,13 @@
 `params_` (the twin's parametrisation: a lognormal's mean and sd are those of the variable),
 `aic_`, `bic_`, `gof_` (KS statistic and p-value, Anderson-Darling A²), `n_`, `candidates_`
 (every family tried) and `warnings_`. `spec_` is the plain twin distribution mapping.
+
+A family whose fitted tail lies far beyond the data is refused (`refused_`: family -> why),
+however well it scores: a fitted mean more than `max_mean_ratio` times the observed mean, or
+a fitted 99th percentile more than `max_tail_ratio` times the observed one (a lognormal of
+sigma 4 on 40 values can fit them well and average 280 times their mean: a twin drawing from
+it holds resources for hundreds of hours the data never showed). The next family by AIC
+is taken, or the empirical distribution when none is left.
 """
 
 from __future__ import annotations
@@ -91,6 +98,8 @@ def fit_family(family: str, samples: np.ndarray) -> dict[str, Any]:
         "family": family,
         "ok": True,
         "scipy_args": [float(a) for a in args],
+        "fitted_mean": float(frozen.mean()),
+        "fitted_p99": float(frozen.ppf(0.99)),
         "loglik": loglik,
         "aic": 2 * spec.free - 2 * loglik,
         "bic": spec.free * math.log(n) - 2 * loglik,
@@ -117,6 +126,8 @@ class DurationFitter:
         min_n: int = 8,
         max_zero_share: float = 0.05,
         allow_empirical: bool = True,
+        max_mean_ratio: float = 3.0,
+        max_tail_ratio: float = 5.0,
     ) -> None:
         self.families = families
         self.criterion = criterion
@@ -124,6 +135,8 @@ class DurationFitter:
         self.min_n = min_n
         self.max_zero_share = max_zero_share
         self.allow_empirical = allow_empirical
+        self.max_mean_ratio = max_mean_ratio
+        self.max_tail_ratio = max_tail_ratio
 
     def fit(self, samples: Any) -> DurationFitter:
         x = np.asarray(samples, dtype=float)
@@ -144,6 +157,7 @@ class DurationFitter:
             else [fit_family(f, positive) for f in self.families]
         )
         self.candidates_ = [c for c in self.candidates_ if c["ok"]]
+        self.refused_ = {c["family"]: why for c in self.candidates_ if (why := self._implausible(c, x))}
         self._choose(x)
         return self
 
@@ -154,17 +168,32 @@ class DurationFitter:
         if np.ptp(x) == 0:
             self._set("constant", {"dist": "constant", "value": _r(float(x[0]))}, "all values equal")
             return
-        if self.candidates_:
-            best = min(self.candidates_, key=lambda c: c[self.criterion])
+        plausible = [c for c in self.candidates_ if c["family"] not in self.refused_]
+        if not plausible and self.candidates_ and not self.allow_empirical:
+            plausible = self.candidates_  # nothing else to fall back on
+        if plausible:
+            best = min(plausible, key=lambda c: c[self.criterion])
             self.aic_, self.bic_ = best["aic"], best["bic"]
             self.gof_ = {k: best[k] for k in ("ks_stat", "ks_pvalue", "ad_stat")}
             reason = self._empirical_reason(best, zero_share)
             if reason is None or not self.allow_empirical:
                 self._set(best["family"], best["spec"], None)
                 return
+        elif self.candidates_:
+            reason = "every family's tail lies far beyond the data"
         else:
             reason = "fewer than two distinct positive values"
         self._set("empirical", empirical_spec(x), reason)
+
+    def _implausible(self, candidate: dict[str, Any], x: np.ndarray) -> str | None:
+        """Why a fitted family's tail lies too far beyond the sample `x`, or None."""
+        mean_ratio = candidate["fitted_mean"] / max(self.mean_, 1e-300)
+        if not mean_ratio <= self.max_mean_ratio:  # nan (no finite mean) is refused too
+            return f"fitted mean {mean_ratio:.3g}x the observed one"
+        tail_ratio = candidate["fitted_p99"] / max(float(np.quantile(x, 0.99)), 1e-300)
+        if not tail_ratio <= self.max_tail_ratio:
+            return f"fitted p99 {tail_ratio:.3g}x the observed one"
+        return None
 
     def _empirical_reason(self, best: dict[str, Any], zero_share: float) -> str | None:
         if self.n_ < self.min_n:
@@ -194,6 +223,7 @@ class DurationFitter:
             "observed_mean": self.mean_,
             "observed_p90": self.p90_,
             "fallback": self.fallback_reason_,
+            "refused": self.refused_,
             "warnings": self.warnings_,
             "candidates": [
                 {k: c[k] for k in ("family", "aic", "bic", "ks_stat", "ks_pvalue", "ad_stat")}

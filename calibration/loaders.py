@@ -21,6 +21,8 @@ from xml.etree import ElementTree
 
 import pandas as pd
 
+from calibration.localtime import describe_zone, local_times
+
 COLUMNS = ("case_id", "activity", "resource", "start_time", "end_time")
 ALIASES: dict[str, tuple[str, ...]] = {
     "case_id": ("case_id", "case", "caseid", "case:concept:name", "case id"),
@@ -45,6 +47,7 @@ class LoadReport:
     dropped: dict[str, int] = field(default_factory=dict)
     mapping: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    clock: str = "as written (no UTC offsets)"  # which clock times were read in (localtime)
     # the time of each case's zero-length End marker, where the log has them (not in as_dict)
     case_ends: pd.Series | None = field(default=None, repr=False)
 
@@ -60,6 +63,7 @@ class LoadReport:
             "dropped": dict(self.dropped),
             "mapping": dict(self.mapping),
             "notes": list(self.notes),
+            "clock": self.clock,
         }
 
 
@@ -120,8 +124,11 @@ def resolve_columns(columns: list[str], mapping: dict[str, str] | None, source: 
     return resolved
 
 
-def parse_times(values: pd.Series, column: str, source: str, offset: int = 2) -> pd.Series:
-    """Timestamps as naive datetimes (timezone-aware input converted to UTC); errors name rows."""
+def parse_times(
+    values: pd.Series, column: str, source: str, offset: int = 2, zone: str | None = None
+) -> pd.Series:
+    """Timestamps as naive local wall-clock datetimes (see `calibration.localtime`: each
+    offset kept as written, or converted to `zone`); errors name rows."""
     parsed = pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True)
     bad = parsed.isna()
     if bad.any():
@@ -132,7 +139,7 @@ def parse_times(values: pd.Series, column: str, source: str, offset: int = 2) ->
         raise CalibrationDataError(
             f"{source}: column '{column}': {int(bad.sum())} unparsable timestamp(s), e.g. {', '.join(rows)}"
         )
-    return parsed.dt.tz_localize(None)
+    return local_times(parsed, values, zone)
 
 
 def _normalise_ids(series: pd.Series) -> pd.Series:
@@ -148,11 +155,13 @@ def load_events(
     keep_instant: bool = True,
     keep: Mapping[str, str] | None = None,
     keep_all: bool = False,
+    timezone: str | None = None,
 ) -> tuple[pd.DataFrame, LoadReport]:
     """An event log as canonical columns plus a report of everything dropped.
 
     `keep`: other columns to keep (column -> what asks for it, named in the error when the
-    file lacks it); `keep_all`: keep every other column."""
+    file lacks it); `keep_all`: keep every other column; `timezone`: the site's zone (IANA
+    name) to read times in, else each timestamp's own offset (the report's `clock`)."""
     raw, name = read_table(source)
     report = LoadReport(name, rows_read=len(raw))
     for reason, count in raw.attrs.get("dropped", {}).items():
@@ -166,8 +175,9 @@ def load_events(
     if "resource" not in df:
         df["resource"] = ""
         report.notes.append("no resource column: resources are not calibrated")
-    df["start_time"] = parse_times(raw[cols["start_time"]].astype(str), cols["start_time"], name)
-    df["end_time"] = parse_times(raw[cols["end_time"]].astype(str), cols["end_time"], name)
+    for column in ("start_time", "end_time"):
+        df[column] = parse_times(raw[cols[column]].astype(str), cols[column], name, zone=timezone)
+    report.clock = describe_zone(raw[cols["start_time"]].astype(str), timezone)
     extra = _extra_columns(list(raw.columns), cols, dict(keep or {}), keep_all, name)
     for column in extra:
         df[column] = raw[column].astype(str).str.strip()

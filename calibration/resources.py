@@ -12,7 +12,9 @@ completed-cases-only log lost with the cases it left out), not the whole pool: t
 then waits for the staff who clear it, as it did. Pools without a clear calendar of their
 own (thin data, sporadic use) fall back on the log-wide calendar (`site_calendar_`, from
 every start), when that one is clear: the site's opening hours bound when any of its work
-can start.
+can start. Sparse hours are pooled (`calibration.calendars`: a day with under
+`min_day_share` of the starts takes the other days' hours, a stray hour seen once between
+closed ones is closed), as the calendar's `sparse_days_pooled` and `stray_hours_closed` say.
 These are pools per activity, so a resource doing several activities appears in several
 pools (see `skills_`); `calibration.staff` makes a pool per resource instead.
 """
@@ -25,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from calibration.arrivals import HOURS_PER_WEEK, hour_of_week
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from calibration.calendars import DAYS, pooled_hours, sparse_days, stray_hours, weeks_seen
 
 
 def peak_concurrency(starts: pd.Series, ends: pd.Series) -> int:
@@ -88,8 +89,10 @@ class ResourceFitter:
         site_week_share: float = 0.0,
         staffed: bool = True,
         staff_factor: float = 1.0,
+        min_day_share: float = 0.01,
     ) -> None:
         self.capacity = capacity
+        self.min_day_share = min_day_share
         self.min_week_share = min_week_share
         self.coverage = coverage
         self.min_off = min_off
@@ -121,13 +124,11 @@ class ResourceFitter:
     ) -> tuple[dict[str, Any], np.ndarray]:
         """Hour-of-week slots with starts in enough weeks, and whether they make a clear calendar."""
         slots = hour_of_week(group["start_time"])
-        week_index = (
-            (group["start_time"] - group["start_time"].min()).dt.total_seconds() // 604800
-        ).to_numpy()
-        weeks_with_start = np.array(
-            [len(np.unique(week_index[slots == slot])) for slot in range(HOURS_PER_WEEK)]
-        )
+        weeks_with_start = weeks_seen(group["start_time"])
         on = weeks_with_start >= max(1.0, (self.min_week_share if share is None else share) * weeks)
+        sparse = sparse_days(slots, self.min_day_share)
+        stray = stray_hours(weeks_with_start, on) & ~np.repeat(sparse, 24)  # a sparse day is pooled
+        on = pooled_hours(on & ~stray, sparse)
         covered = float(np.isin(slots, np.flatnonzero(on)).mean())
         off = 1 - on.mean()
         clear = covered >= self.coverage and off >= self.min_off and len(group) >= 30
@@ -136,6 +137,8 @@ class ResourceFitter:
             "starts_covered": covered,
             "week_off_share": float(off),
             "clear": bool(clear),
+            "stray_hours_closed": [f"{DAYS[s // 24]} {s % 24:02d}:00" for s in np.flatnonzero(stray)],
+            "sparse_days_pooled": [DAYS[d] for d in np.flatnonzero(sparse)],
         }
         return calendar, on
 

@@ -4,9 +4,18 @@ The twin simulates the test window `runs` times (replication r of `seed`): as ma
 as the test log has, starting at its first case start. The replay baseline takes the last
 N train cases (N = test cases, or all train cases if fewer) and shifts them by whole weeks
 so the first lands at or after the test start (deterministic: its CI has zero width).
-Both are cut where the test log ends: events ending after its last end are dropped, as
-the real log's recording stopped there (cases still open then are in the test log only
-up to that point, so a log of completed cases would overstate cycle times and span).
+Three protocols (`PROTOCOLS`), each applied alike to both:
+- `cut` (the default, and validation's): both are cut where the test log ends: events
+  ending after its last end are dropped, as the real log's recording stopped there (cases
+  still open then are in the test log only up to that point, so a log of completed cases
+  would overstate cycle times and span);
+- `uncut`: every simulated case runs to completion and the replay is not cut (as Simod's
+  published figures are computed);
+- `finished`: every case that arrives in the test window [first start, last end] is
+  simulated up to the window's end and kept, whole, only if it ended inside it (as the
+  shared test logs were built: their cases all ended by then); the replay keeps the cases
+  that end inside the window. Fewer cases than the test log's means the twin finishes less
+  of its work inside the window (weekly throughput).
 Distances come from `log-distance-measures` (an optional extra: `pip install
 twin[scoring]`): NGD-3 (normalised), CAR, CED, CWD, RED, CTD, AED (Wasserstein, hours).
 Manager metrics are signed relative errors: mean and p90 cycle time, events per case,
@@ -26,6 +35,7 @@ from scipy import stats
 from calibration.simlog import simulate_log
 from twin.spec import Twin
 
+PROTOCOLS = ("cut", "uncut", "finished")
 METRICS = ("ngd3", "car", "ced", "cwd", "red", "ctd", "aed", "ct_mean_err", "ct_p90_err", "events_per_case")
 WEEK = pd.Timedelta(days=7)
 
@@ -123,23 +133,51 @@ def summarise(rows: list[dict[str, float]]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def model_runs(
-    twin: Twin, test: pd.DataFrame, runs: int, seed: int, meta: dict[str, Any] | None = None
-) -> list[dict[str, float]]:
-    """Metrics of `runs` simulations of the test window (as many cases as it has, from its
-    first start), each cut where the test log ends."""
-    reference = case_stats(test)
+def finished(log: pd.DataFrame, end: pd.Timestamp) -> pd.DataFrame:
+    """The cases of a log that ended by `end`, whole (a log of completed cases)."""
+    last = log.groupby("case_id")["end_time"].transform("max")
+    return log[last <= end].reset_index(drop=True)
+
+
+def simulate_window(
+    twin: Twin, test: pd.DataFrame, seed: int, replication: int, meta: dict[str, Any] | None,
+    protocol: str = "cut",
+) -> pd.DataFrame:
+    """One simulated log of the test window under `protocol` (see the module's note)."""
     start = test["start_time"].min().to_pydatetime()
-    cases, end = int(reference["cases"]), test["end_time"].max()
+    cases, end = test["case_id"].nunique(), test["end_time"].max()
+    if protocol == "cut":
+        return censor(simulate_log(twin, start, cases, seed, replication, meta, until=end), end)
+    if protocol == "uncut":
+        return simulate_log(twin, start, cases, seed, replication, meta)
+    if protocol == "finished":
+        return simulate_log(twin, start, cases, seed, replication, meta, until=end, finished_only=True)
+    raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not '{protocol}'")
+
+
+def model_runs(
+    twin: Twin, test: pd.DataFrame, runs: int, seed: int, meta: dict[str, Any] | None = None,
+    protocol: str = "cut",
+) -> list[dict[str, float]]:
+    """Metrics of `runs` simulations of the test window (by default as many cases as it
+    has, from its first start, each cut where the test log ends)."""
+    reference = case_stats(test)
     return [
-        metrics(test, censor(simulate_log(twin, start, cases, seed, r, meta, until=end), end), reference)
-        for r in range(runs)
+        metrics(test, simulate_window(twin, test, seed, r, meta, protocol), reference) for r in range(runs)
     ]
 
 
-def baseline_run(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, float]:
-    """Metrics of the replay baseline, cut where the test log ends."""
-    return metrics(test, censor(replay(train, test), test["end_time"].max()), case_stats(test))
+def replay_window(train: pd.DataFrame, test: pd.DataFrame, protocol: str = "cut") -> pd.DataFrame:
+    """The replay baseline's log of the test window under `protocol`."""
+    log, end = replay(train, test), test["end_time"].max()
+    if protocol == "cut":
+        return censor(log, end)
+    return finished(log, end) if protocol == "finished" else log
+
+
+def baseline_run(train: pd.DataFrame, test: pd.DataFrame, protocol: str = "cut") -> dict[str, float]:
+    """Metrics of the replay baseline (by default cut where the test log ends)."""
+    return metrics(test, replay_window(train, test, protocol), case_stats(test))
 
 
 def score(
@@ -149,18 +187,20 @@ def score(
     runs: int = 10,
     seed: int = 1,
     meta: dict[str, Any] | None = None,
+    protocols: tuple[str, ...] = PROTOCOLS,
 ) -> dict[str, Any]:
-    """{"model": M, "baseline": M, "reference": test-log statistics}; `baseline_uncut` is the
-    replay without the cut at the test log's end (the issue's original baseline)."""
-    reference = case_stats(test)
-    model = model_runs(twin, test, runs, seed, meta)
-    baseline = baseline_run(train, test)
-    uncut = metrics(test, replay(train, test), reference)
-    return {
-        "model": summarise(model),
-        "baseline": summarise([baseline] * runs),
-        "baseline_uncut": summarise([uncut] * runs),
-        "reference": reference,
-        "runs": runs,
-        "seed": seed,
-    }
+    """{"protocols": {P: {"model": M, "baseline": M}} for each of `protocols`, "reference":
+    test-log statistics}; "model" and "baseline" at the top are the first protocol's (the
+    cut one by default), `baseline_uncut` the uncut replay where scored."""
+    out: dict[str, Any] = {"protocols": {}}
+    for protocol in protocols:
+        model = model_runs(twin, test, runs, seed, meta, protocol)
+        out["protocols"][protocol] = {
+            "model": summarise(model),
+            "baseline": summarise([baseline_run(train, test, protocol)] * runs),
+        }
+    first = out["protocols"][protocols[0]]
+    out |= {"model": first["model"], "baseline": first["baseline"]}
+    if "uncut" in out["protocols"]:
+        out["baseline_uncut"] = out["protocols"]["uncut"]["baseline"]
+    return out | {"reference": case_stats(test), "runs": runs, "seed": seed}

@@ -28,6 +28,7 @@ from twin.spec import Twin
 
 HEADER = "# calibration: "
 UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
+ALL = 2**62  # "every entity" as a case count
 
 
 def read_header(path: str | Path) -> dict[str, Any]:
@@ -40,11 +41,15 @@ def read_header(path: str | Path) -> dict[str, Any]:
     return meta
 
 
-def header_lines(labels: dict[str, str], units: dict[str, list[str]]) -> str:
-    return (
+def header_lines(
+    labels: dict[str, str], units: dict[str, list[str]], clock: dict[str, str] | None = None
+) -> str:
+    """The comment lines; `clock`: the site's time zone the twin's times are in."""
+    lines = (
         f"{HEADER}labels {json.dumps(labels, ensure_ascii=False)}\n"
         f"{HEADER}units {json.dumps(units, ensure_ascii=False)}\n"
     )
+    return lines + (f"{HEADER}clock {json.dumps(clock, ensure_ascii=False)}\n" if clock else "")
 
 
 def _trace_rows(
@@ -110,16 +115,22 @@ def simulate_log(
     meta: dict[str, Any] | None = None,
     max_tries: int = 8,
     until: datetime | None = None,
+    finished_only: bool = False,
 ) -> pd.DataFrame:
     """The first `cases` arrivals, simulated until all of them have left (horizon grows as
     needed), or with `until` only up to then, keeping every activity finished by then (what
-    a log recorded until then holds; much less to simulate for long-running cases)."""
+    a log recorded until then holds; much less to simulate for long-running cases). With
+    `until` and `finished_only`, every arrival up to `until` (not only the first `cases`),
+    keeping the cases that left by then, whole (what a log of completed cases holds)."""
     meta = meta or {}
     unit = UNIT_HOURS[twin.time_unit]
     if until is not None:
         trial = window(twin, start, (until - start).total_seconds() / 3600 / unit)
-        rows, _, classes = _trace_rows(trial, seed, replication, cases, unfinished=True)
+        limit = ALL if finished_only else cases
+        rows, _, classes = _trace_rows(trial, seed, replication, limit, unfinished=not finished_only)
         return _frame(rows, trial, start, unit, meta, classes)
+    if finished_only:
+        raise ValueError("finished_only needs `until`, the end of the window")
     mean_gap = 1 / sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
     extra = max(twin.horizon, 1.0)
     for _ in range(max_tries):

@@ -35,6 +35,24 @@ def test_lognormal_is_chosen_and_mean_sd_recovered() -> None:
     assert {c["family"] for c in fit.candidates_} >= {"exponential", "gamma", "lognormal", "weibull"}
 
 
+def test_a_fitted_tail_far_beyond_the_data_is_refused() -> None:
+    """40 values of a lognormal of sigma 4: the lognormal wins by AIC and passes KS, but its
+    fitted mean is hundreds of times the observed one. Refused, the next plausible family
+    (or the empirical) is used, and the report says why; without the cap it is chosen."""
+    x = np.random.default_rng(8).lognormal(0.0, 4.0, 40)
+    loose = DurationFitter(max_mean_ratio=math.inf, max_tail_ratio=math.inf).fit(x)
+    assert loose.family_ == "lognormal" and loose.params_["mean"] > 40 * x.mean()
+    fit = DurationFitter().fit(x)
+    assert fit.family_ != "lognormal" and "lognormal" in fit.refused_
+    assert "observed" in fit.summary()["refused"]["lognormal"]
+    if fit.family_ != "empirical":
+        chosen = next(c for c in fit.candidates_ if c["family"] == fit.family_)
+        assert chosen["fitted_mean"] <= 3 * x.mean() and chosen["fitted_p99"] <= 5 * np.quantile(x, 0.99)
+    plain = rng.lognormal(0.0, 1.0, 500)  # a tail the data supports is kept
+    assert DurationFitter().fit(plain).family_ == "lognormal"
+    assert DurationFitter().fit(plain).refused_.get("lognormal") is None
+
+
 @pytest.mark.parametrize(
     ("family", "draw", "check"),
     [

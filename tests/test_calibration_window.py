@@ -13,7 +13,7 @@ from calibration.calendars import open_hours_between
 from calibration.calibrate import OPEN, calibrate
 from calibration.loaders import load_events
 from calibration.routing import RoutingFitter
-from calibration.scoring import censor
+from calibration.scoring import censor, finished
 from calibration.selection import SelectionFitter
 from calibration.simlog import simulate_log
 from calibration.worktime import chain_steps
@@ -149,9 +149,12 @@ def test_score_cuts_both_logs_at_the_test_end_and_keeps_the_uncut_replay() -> No
     test = log[log["case_id"].isin(starts.index[20:])]
     spec, report = calibrate(train, calendars=True)
     result = score(parse_twin(spec), train, test, runs=2, seed=1, meta=report)
-    assert set(result) >= {"model", "baseline", "baseline_uncut"}
+    assert set(result) >= {"model", "baseline", "baseline_uncut", "protocols"}
+    assert list(result["protocols"]) == ["cut", "uncut", "finished"]
+    assert result["model"] == result["protocols"]["cut"]["model"]
     assert set(result["baseline_uncut"]) == set(result["baseline"])
-    assert "uncut" in scorecard_text(result).splitlines()[0]
+    text = scorecard_text(result)
+    assert all(f"metric ({p})" in text for p in result["protocols"])
 
 
 def test_simulating_until_the_end_is_the_cut_of_the_whole_log() -> None:
@@ -167,6 +170,111 @@ def test_simulating_until_the_end_is_the_cut_of_the_whole_log() -> None:
     assert whole["case_id"].nunique() == 12 and len(cut) < len(whole)
     columns = ["case_id", "activity", "start_time", "end_time"]
     assert short[columns].equals(cut[columns])
+
+
+def test_finished_only_keeps_the_cases_that_ended_inside_the_window_whole() -> None:
+    """Every arrival of the window is simulated and a case is kept only if it ended by the
+    window's end, all of its events: the completed log's cases that ended by then."""
+    log, _ = load_events(Path(__file__).parent / "data" / "production_sample.csv")
+    spec, report = calibrate(log, calendars=True)
+    twin = parse_twin(spec)
+    whole = simulate_log(twin, twin.start, 60, seed=4, meta=report)
+    end = whole["end_time"].quantile(0.3).floor("s")
+    until = end.to_pydatetime()
+    done = simulate_log(twin, twin.start, 5, seed=4, meta=report, until=until, finished_only=True)
+    expected = finished(whole, end)
+    assert done["case_id"].nunique() > 5  # not only the first `cases`: every arrival
+    assert (done.groupby("case_id")["end_time"].max() <= end).all()
+    columns = ["case_id", "activity", "start_time", "end_time"]
+    order = ["case_id", "start_time", "activity"]
+    got = done[columns].sort_values(order).reset_index(drop=True)
+    assert got.equals(expected[columns].sort_values(order).reset_index(drop=True))
+    with pytest.raises(ValueError, match="needs `until`"):
+        simulate_log(twin, twin.start, 5, seed=4, finished_only=True)
+
+
+def _office_log(strays: list[str]) -> pd.DataFrame:
+    """Eight weeks of cases started Monday-Friday 09:00-16:30 (A about 1 h, then B), with a
+    case started at each of `strays`."""
+    rng = np.random.default_rng(12)
+    days = [d for d in pd.date_range("2026-01-05", periods=56, freq="D") if d.dayofweek < 5]
+    starts = [d + pd.Timedelta(hours=float(h)) for d in days for h in np.sort(rng.uniform(9, 16.5, 12))]
+    starts += [pd.Timestamp(s) for s in strays]
+    rows = []
+    for i, t in enumerate(sorted(starts)):
+        a, b = t + pd.Timedelta(hours=float(rng.uniform(0.5, 1.5))), float(rng.uniform(0.2, 0.8))
+        rows += [(f"c{i}", "A", f"r{i % 3}", t, a),
+                 (f"c{i}", "B", f"s{i % 2}", a + pd.Timedelta(hours=0.1), a + pd.Timedelta(hours=b))]
+    return pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+
+
+def test_a_sparse_weekend_is_pooled_not_opened_in_its_stray_hours() -> None:
+    """Two Saturday cases at 14:00 and one at 03:00 on a Wednesday in eight office weeks:
+    taken at face value, A's calendar opens Saturday 14:00-15:00 only (every Saturday's
+    queue would start in that hour). Pooled, Saturday keeps the weekdays' hours and its
+    small pace (shrunk towards the mean day's) spread over them, the night stray is closed,
+    and the twin works neither at night nor much on Saturdays."""
+    events = _office_log(["2026-01-10 14:10", "2026-01-24 14:20", "2026-01-14 03:05"])
+    spec, report = calibrate(events, calendars=True)
+    site = report["resources"]["site_calendar"]
+    assert site["sparse_days_pooled"] == ["sat"] and "wed 03:00" in site["stray_hours_closed"]
+    for pool in spec["resources"]:
+        hours = {day: {h for s in pool["shifts"] if s["days"] == [day]
+                       for h in range(int(s["start"][:2]), int(s["end"][:2]))}
+                 for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        weekdays = [hours[d] for d in ("mon", "tue", "wed", "thu", "fri")]
+        assert set.intersection(*weekdays) <= hours["sat"] <= set.union(*weekdays), pool["name"]
+        assert len(hours["sat"]) >= 6 and not hours["sun"], pool["name"]
+    pace = np.array(next(a for a in spec["activities"] if "working_hours" in a)["working_hours"]["per_hour"])
+    saturday, weekday = pace.reshape(7, 24)[5], pace.reshape(7, 24)[:5].sum(axis=1).mean()
+    assert (saturday[9:17] > 0).all() and pace.reshape(7, 24)[2, 3] == 0
+    assert saturday.sum() < 0.25 * weekday  # 2 starts in 8 weeks, shrunk with one week's weight
+    twin = parse_twin(spec)
+    sim = simulate_log(twin, twin.start, 400, seed=2, meta=report)
+    assert (sim["start_time"].dt.hour >= 8).all() and (sim["start_time"].dt.dayofweek == 5).mean() < 0.05
+    worked = calibrate(_office_log([f"2026-01-{d} 10:00" for d in (10, 17, 24, 31)] * 5), calendars=True)[1]
+    assert worked["resources"]["site_calendar"]["sparse_days_pooled"] == []  # 4% of starts: its own hours
+    assert 5 * 24 + 10 in worked["resources"]["site_calendar"]["on_hours_of_week"]
+
+
+def test_local_time_follows_the_site_clock_through_the_end_of_daylight_saving(tmp_path: Path) -> None:
+    """An Amsterdam office starts work 09:00-16:00 local time, either side of 25 October 2026
+    (CEST +02:00 to CET +01:00). Written in UTC, its day moves an hour; read in the site's
+    zone (or at the offsets it wrote) the calendar is 09:00-16:00 all along and the YAML's
+    header names the zone."""
+    rng = np.random.default_rng(4)
+    days = [d for d in pd.date_range("2026-09-28", "2026-11-22", freq="D") if d.dayofweek < 5]
+    local = [d + pd.Timedelta(hours=float(h)) for d in days for h in rng.uniform(9, 16, 10)]
+    instants = pd.DatetimeIndex(local).tz_localize("Europe/Amsterdam")
+    hours = rng.uniform(0.2, 0.9, len(local))
+    ends = instants + pd.to_timedelta(hours, unit="h")
+    frame = pd.DataFrame({"case_id": [f"c{i}" for i in range(len(local))], "activity": "A",
+                          "resource": [f"r{i % 3}" for i in range(len(local))]})
+    written = {
+        "utc": (frame.assign(start_time=instants.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                             end_time=ends.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))),
+        "offsets": frame.assign(start_time=instants.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                end_time=ends.strftime("%Y-%m-%dT%H:%M:%S%z")),
+    }
+    as_utc, _ = load_events(written["utc"])
+    zoned, report = load_events(written["utc"], timezone="Europe/Amsterdam")
+    own, _ = load_events(written["offsets"])
+    assert zoned["start_time"].equals(own["start_time"]) and "Europe/Amsterdam" in report.clock
+    assert set(zoned["start_time"].dt.hour) == set(range(9, 16))
+    assert set(as_utc["start_time"].dt.hour) == set(range(7, 15))  # the day moved an hour in UTC
+    site = {k: calibrate(log, calendars=True)[1]["resources"]["site_calendar"]["on_hours_of_week"]
+            for k, log in (("utc", as_utc), ("local", zoned))}
+    assert [h for h in site["local"] if h < 24] == list(range(9, 16))
+    assert 7 in site["utc"] and 7 not in site["local"]
+    with pytest.raises(ValueError, match="IANA"):
+        load_events(written["utc"], timezone="Mars/Olympus")
+    from calibration.cli import calibrate_files
+    from calibration.simlog import read_header
+
+    path = tmp_path / "office.csv"
+    written["utc"].to_csv(path, index=False)
+    calibrate_files(path, None, None, {}, tmp_path / "t.yaml", None, timezone="Europe/Amsterdam")
+    assert read_header(tmp_path / "t.yaml")["clock"]["timezone"] == "Europe/Amsterdam"
 
 
 def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:

@@ -20,7 +20,10 @@ def test_xes_pairs_starts_with_completes_and_counts_drops(tmp_path: Path) -> Non
     assert list(log["resource"]) == ["ann", "bob", "cat", "ann"]
     minutes = (log["end_time"] - log["start_time"]).dt.total_seconds() / 60
     assert list(minutes) == [30, 60, 0, 45]  # the complete-only Pay is an instant
-    assert log["start_time"].iloc[0] == pd.Timestamp("2026-01-05 07:00")  # +01:00 read as UTC
+    assert log["start_time"].iloc[0] == pd.Timestamp("2026-01-05 08:00")  # +01:00 kept: local wall clock
+    assert "+01:00" in report.clock
+    utc = load_events(TINY, timezone="UTC")[0]
+    assert utc["start_time"].iloc[0] == pd.Timestamp("2026-01-05 07:00")
     assert report.dropped == {
         "XES starts never completed": 1,
         "XES events of other lifecycle transitions": 1,
