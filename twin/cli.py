@@ -313,6 +313,9 @@ def calibrate_command(
         help="Repair time in hours, where the failure records have no durations.")] = None,
     maintenance_hours: Annotated[float | None, typer.Option(
         help="Planned maintenance time in hours, where the maintenance records have no durations.")] = None,
+    timezone: Annotated[str | None, typer.Option(
+        help="The site's IANA time zone (e.g. Europe/Amsterdam): times are read in it, daylight saving "
+             "included (default: each timestamp's own offset, as the site's wall clock).")] = None,
 ) -> None:
     """Fit a twin from historical data: arrivals, durations, routing, pools, shifts (+ report)."""
     from calibration.cli import calibrate_files, parse_columns
@@ -331,6 +334,7 @@ def calibrate_command(
                 class_candidates=parse_columns(class_candidates), cancelled=cancelled,
                 equipment={"pool": equipment_pool, "maintenance": maintenance, "machine_hours": machine_hours,
                            "repair_hours": repair_hours, "maintenance_hours": maintenance_hours},
+                timezone=timezone,
             )
     except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
         raise _fail(str(error)) from None
