@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service import leases
 from service.db import transaction
 from service.leases import Lease
-from service.models import CalibrationRow, JobRun, OptimizationRow, StudyRow, now
+from service.models import FINISHED, CalibrationRow, JobRun, OptimizationRow, StudyRow, now
 from service.settings import Settings
 from service.worker import (
     MEMORY_EXIT,
@@ -244,6 +245,23 @@ def retry(session: Session, table: Table, job_id: str, noun: str, workspace: str
     if row.status not in ("failed", "cancelled"):
         raise Conflict(f"{noun} '{job_id}' is {row.status}: only a failed or cancelled one is retried")
     row.status, row.error, row.finished_at, row.attempts = "queued", None, None, 0
+
+
+def cancel(session: Session, table: Table, job_id: str, noun: str, workspace: str) -> Any:
+    """Queued -> cancelled now; running -> cancelling: its worker, on whichever server, sees
+    it in the database, stops and marks the job cancelled (service.leases). Conflict once
+    finished. Returns the row."""
+    from service.db import fetch
+    from service.errors import Conflict
+
+    row = fetch(session, table, job_id, noun, workspace)
+    if row.status in FINISHED:
+        raise Conflict(f"{noun} '{job_id}' is already {row.status}")
+    if row.status == "queued":
+        row.status, row.finished_at = "cancelled", now()
+    elif row.status == "running":
+        row.status = "cancelling"
+    return row
 
 
 def requeue(factory: sessionmaker[Session]) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
-from service import quotas, twins, work
+from service import jobs, quotas, twins, work
 from service.db import fetch, newest_first, transaction
 from service.errors import Conflict, Invalid, NotFound
 from service.models import FINISHED, ApiKey, OptimizationRow, now
@@ -227,14 +227,8 @@ def listing(
 
 
 def cancel(session: Session, optimization_id: str, workspace: str) -> OptimizationRow:
-    """Queued -> cancelled now; running -> cancelling: its worker stops (service.leases)."""
-    row = get(session, optimization_id, workspace)
-    if row.status in FINISHED:
-        raise Conflict(f"optimization '{optimization_id}' is already {row.status}")
-    if row.status == "queued":
-        row.status, row.finished_at = "cancelled", now()
-    elif row.status == "running":
-        row.status = "cancelling"
+    """Queued -> cancelled now; running -> cancelling (service.jobs.cancel)."""
+    row: OptimizationRow = jobs.cancel(session, OptimizationRow, optimization_id, "optimization", workspace)
     return row
 
 

@@ -17,10 +17,10 @@ import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
 from scenarios.variants import Unit, units_of
-from service import quotas, twins, work
+from service import jobs, quotas, twins, work
 from service.db import fetch, newest_first, transaction
 from service.errors import Conflict, Invalid, NotFound
-from service.models import FINISHED, ApiKey, StudyRow, now
+from service.models import ApiKey, StudyRow, now
 from service.schemas import FigureInfo, Progress, StudyCreate, StudyPublic
 from service.settings import Settings
 from twin.errors import SpecError
@@ -145,15 +145,8 @@ def listing(session: Session, workspace: str, twin_id: str | None, limit: int, o
 
 
 def cancel(session: Session, study_id: str, workspace: str) -> StudyRow:
-    """Queued -> cancelled now; running -> cancelling: its worker, on whichever server,
-    sees it in the database, stops and marks the study cancelled (service.leases)."""
-    row = get(session, study_id, workspace)
-    if row.status in FINISHED:
-        raise Conflict(f"study '{study_id}' is already {row.status}")
-    if row.status == "queued":
-        row.status, row.finished_at = "cancelled", now()
-    elif row.status == "running":
-        row.status = "cancelling"
+    """Queued -> cancelled now; running -> cancelling (service.jobs.cancel)."""
+    row: StudyRow = jobs.cancel(session, StudyRow, study_id, "study", workspace)
     return row
 
 
