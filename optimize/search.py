@@ -39,6 +39,7 @@ import pandas as pd
 from optimize.estimates import Estimate, estimate, invalid
 from optimize.problem import Plan, Problem
 from scenarios.executors import Executor, make_executor
+from scenarios.loader import Scenario
 from scenarios.ranking import kim_nelson
 from scenarios.runner import Settings, run_study
 from twin.errors import SpecError
@@ -88,6 +89,7 @@ class Search:
         self.objective = problem.spec.objective
         self.visits: dict[str, Visit] = {}
         self.tables: dict[str, pd.DataFrame] = {}
+        self.scenarios: dict[str, Scenario] = {}  # plan name -> its scenario, validated once
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = optuna.samplers.TPESampler(
             seed=self.seed, n_startup_trials=self.experiment.startup, multivariate=True
@@ -111,7 +113,7 @@ class Search:
 
     def simulate(self, plans: list[Plan], n: int) -> None:
         """Replications 0..n-1 of each plan (those already run are read back), estimated."""
-        scenarios = [self.problem.scenario(p) for p in plans]
+        scenarios = [self._scenario(p) for p in plans]
         settings = Settings(n, self.seed, self.experiment.engine, None, keep_trace=False)
         result = run_study(scenarios, settings, out=self.out / "runs", pool=self.pool)
         for plan, scenario in zip(plans, scenarios, strict=True):
@@ -202,13 +204,19 @@ class Search:
         """Plans simulated (the budget counts these, not the plans the twin's rules refuse)."""
         return sum(v.estimate.invalid is None for v in self.visits.values())
 
+    def _scenario(self, plan: Plan) -> Scenario:
+        name = self.problem.plan_name(plan)
+        if name not in self.scenarios:
+            self.scenarios[name] = self.problem.scenario(plan)
+        return self.scenarios[name]
+
     def _valid(self, plans: list[Plan]) -> list[Plan]:
         """The plans that make valid twins (working-time rules included); the others are
         recorded as visited and refused, never simulated nor recommended."""
         valid = []
         for plan in plans:
             try:
-                self.problem.scenario(plan)
+                self._scenario(plan)
             except SpecError as error:
                 name = self.problem.plan_name(plan)
                 reason = "; ".join(f"{where}: {why}" for where, why in error.problems)
