@@ -47,6 +47,7 @@ def state_from_log(
         finished = started[started["end_time"] <= cut].sort_values("end_time", kind="stable")
         running = started[started["end_time"] > cut]
         history = [names[a] for a in finished["activity"]]
+        arrived = before(events["start_time"].min())
         if not running.empty:
             now = running.sort_values("start_time", kind="stable").iloc[-1]
             entities.append(
@@ -56,6 +57,7 @@ def state_from_log(
                     since=before(now["start_time"]),
                     case=str(case),
                     history=history,
+                    arrived=arrived,
                     resource=_label(now["resource"]),
                 )
             )
@@ -68,6 +70,7 @@ def state_from_log(
                     since=before(done["end_time"]),
                     case=str(case),
                     history=history,
+                    arrived=arrived,
                 )
             )
     entities.sort(key=lambda e: (e.since, e.case or ""))

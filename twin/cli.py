@@ -424,6 +424,45 @@ def state_command(
               f"service, {waiting} between steps) written to {output}")
 
 
+@app.command("forecast")
+def forecast_command(
+    files: Annotated[list[Path], typer.Argument(
+        help="The twin, then what-if scenario files (changes from now on).", show_default=False)],
+    state_file: Annotated[Path, typer.Option("--state", help="State JSON (twin state, or written by hand).")],
+    until: Annotated[float, typer.Option(help="Forecast up to this model time (the state's frame).")],
+    replications: Annotated[int, typer.Option(min=1, help="Replications.")] = 200,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random stream (shared by the plans).")] = 1,
+    engine: Annotated[str, typer.Option(help=f"Engine: {' | '.join(ENGINES)}.")] = "fast",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the forecast as JSON.")] = False,
+) -> None:
+    """From the state now: when each open job finishes, P(done by --until), WIP and completions ahead."""
+    from scenarios.loader import load_scenario
+    from twin.forecast import forecast
+    from twin.state import load_state
+
+    if engine not in ENGINES:
+        raise _fail(f"--engine: must be one of {', '.join(ENGINES)}, not '{engine}'")
+    results = []
+    for path in files:
+        try:
+            twin = load_scenario(path).twin
+            state = load_state(state_file, twin)
+            results.append((twin.name, forecast(twin, state, until, replications, seed, engine).summary()))
+        except SpecError as error:
+            raise _fail(str(error)) from None
+        except (ValueError, DeadlockError) as error:
+            raise _fail(f"{path}: {error}") from None
+    first = results[0][1] | {"twin": results[0][0]}
+    if len(results) > 1:
+        first["what_if"] = [summary | {"twin": name} for name, summary in results[1:]]
+    if as_json:
+        print(json.dumps(first, allow_nan=False))
+        return
+    from twin.display import forecast_text
+
+    out.print(forecast_text(first))
+
+
 def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, show: bool) -> RunResult:
     from twin.runner import run
 

@@ -263,3 +263,39 @@ def pieces(line: str, breaks: tuple[str, ...] = BREAKS) -> list[str]:
 def letters(count: int) -> list[str]:
     """Short column labels for a legend: A, B, ..., Z, A2, B2, ..."""
     return [chr(ord("A") + i % 26) + (str(i // 26 + 1) if i >= 26 else "") for i in range(count)]
+
+
+def forecast_text(summary: dict[str, Any], rows: int = 25) -> Any:
+    """`twin forecast` on a terminal: the headline per plan, then each open job of the first."""
+    from rich.console import Group
+
+    plans = [summary, *summary.get("what_if", [])]
+    head = Table(title=f"Forecast from t = {plain(summary['time'])} to {plain(summary['until'])} "
+                       f"({summary['replications']} replications)", box=None)
+    for column in ("plan", "drain time (mean)", "P(drained)", "WIP at end (p50)", "completions (p50)"):
+        head.add_column(column, justify="left" if column == "plan" else "right")
+    for plan in plans:
+        fan = plan["fan"]
+        drain = plain(plan["drain_time"]) if plan["drain_time"] is not None else "not by then"
+        head.add_row(plan["twin"], drain, f"{plan['p_drained']:.0%}", plain(fan["wip"]["p50"][-1]),
+                     plain(fan["completions"]["p50"][-1]))
+    jobs = Table(title=f"Open jobs ({summary['twin']})", box=None)
+    due = any("p_on_time" in e for e in summary["entities"])
+    for column in ("case", "where", "finish p50", "finish p90", "P(done)", *(("P(on time)",) if due else ())):
+        jobs.add_column(column, justify="left" if column in ("case", "where") else "right")
+    for k, e in enumerate(summary["entities"][:rows]):
+        where = f"{e['activity']} ({e['state'].replace('_', ' ')})"
+        p50, p90 = (plain(e[f"finish_p{q}"]) if e[f"finish_p{q}"] is not None else "later" for q in (50, 90))
+        cells = [e["case"] or str(k + 1), where, p50, p90, f"{e['p_done']:.0%}"]
+        if due:
+            cells.append(f"{e['p_on_time']:.0%}" if "p_on_time" in e else "")
+        jobs.add_row(*cells)
+    more = len(summary["entities"]) - rows
+    parts: list[Any] = [head, jobs]
+    if more > 0:
+        parts.append(Text(f"... {more} more open jobs (--json lists them all)"))
+    short = [f"{name}: P(stockout) {s['p_stockout']:.0%}" for name, s in summary["stockouts"].items()
+             if s["p_stockout"] > 0]
+    if short:
+        parts.append(Text("Stock ahead: " + "; ".join(short)))
+    return Group(*parts)

@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 
 from twin import series, streams
-from twin._kernel import KERNEL_TYPES, LV_PER_POOL, caching, pack_twin, rng_table, simulate_kernel
+from twin._kernel import KERNEL_TYPES, LV_PER_POOL, M_NSTATE, caching, pack_twin, rng_table, simulate_kernel
 from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
 from twin.engine_simpy import Replication, class_due_kpis, leaving_kpis
 from twin.errors import DeadlockError
 from twin.spec import Twin
+from twin.starting import Start
 
 TRACE_KINDS = ("arrival", "start", "end", "leave", "failure", "repair", "shift", "order", "delivery", "grant",
                "contingency", "by", "renege", "lost", "balk", "preempt", "blocked", "class", "maintenance",
@@ -50,6 +51,17 @@ class Packed:
     def generators(self, seed: int, replication: int) -> list[np.random.Generator]:
         return [streams.stream(seed, replication, source) for source in self.sources]
 
+    def inputs(self, seed: int, replication: int, start: Start | None) -> tuple[np.ndarray, np.ndarray]:
+        """mi and the start rows of one replication: as packed, or from a state (twin.starting)."""
+        if start is None or len(start) == 0:
+            return self.mi, NO_START
+        mi = self.mi.copy()
+        mi[M_NSTATE] = len(start)
+        return mi, start.draw(seed, replication)
+
+
+NO_START = np.zeros(0, np.float64)
+
 
 def _packed(twin: Twin, compiled: CompiledTwin | Packed | None) -> Packed:
     if isinstance(compiled, Packed):
@@ -60,16 +72,19 @@ def _packed(twin: Twin, compiled: CompiledTwin | Packed | None) -> Packed:
 def simulate_fast(
     twin: Twin, seed: int, replication: int = 0, trace: bool = False,
     compiled: CompiledTwin | Packed | None = None, sample_every: float | None = None,
+    start: Start | None = None,
 ) -> Replication:
     """Run one replication of `twin` with the Numba engine (pass `compiled` to reuse it;
-    `sample_every`: record the state series of twin.series)."""
+    `sample_every`: record the state series of twin.series; `start`: from a state's
+    entities, twin.starting)."""
     prepare()
     packed = _packed(twin, compiled)
     generators = packed.generators(seed, replication)  # alive while the kernel draws from them
     table = rng_table(generators)
     n, every = _samples(twin, sample_every)
+    mi, rows0 = packed.inputs(seed, replication, start)
     started = time.perf_counter()
-    oi, of, times, rows, flat = simulate_kernel(packed.mi, packed.mf, table, bool(trace), n, every)
+    oi, of, times, rows, flat = simulate_kernel(mi, packed.mf, table, bool(trace), n, every, rows0)
     sim_seconds = time.perf_counter() - started
     trace_rows = _trace(twin, times, rows) if trace else None
     samples = flat.reshape(n, -1) if sample_every is not None else None
@@ -84,7 +99,7 @@ def _samples(twin: Twin, sample_every: float | None) -> tuple[int, float]:
 
 def simulate_many_fast(
     twin: Twin, seed: int, replications: Sequence[int], compiled: CompiledTwin | Packed | None = None,
-    sample_every: float | None = None, workers: int | None = None,
+    sample_every: float | None = None, workers: int | None = None, start: Start | None = None,
 ) -> list[Replication]:
     """Replications `replications` of `twin`, in parallel on `workers` threads (default: one
     per core; no trace; `sample_every`: each with its state series, as `simulate_fast`).
@@ -99,7 +114,8 @@ def simulate_many_fast(
 
     def one(r: int) -> Replication:
         generators = packed.generators(seed, r)  # alive while the kernel draws from them
-        oi, of, _, _, flat = simulate_kernel(packed.mi, packed.mf, rng_table(generators), False, n, every)
+        mi, rows0 = packed.inputs(seed, r, start)
+        oi, of, _, _, flat = simulate_kernel(mi, packed.mf, rng_table(generators), False, n, every, rows0)
         return Replication(_record(twin, oi, of), int(oi[0]), 0.0, None,
                            flat.reshape(n, -1) if sample_every is not None else None)
 

@@ -30,6 +30,7 @@ from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
 from twin.spec import EXIT, Activity, Arrival, Material, Resource, Twin
+from twin.starting import BORN, CLASS, DUE, KIND, REMAINING, ROW, SERVING, SINCE, STEP, WAITING, Start
 from twin.stock import Stock, Vendor
 
 
@@ -209,10 +210,21 @@ class Watch:
         self.lead_rng = model.stream(streams.contingency_source(rule.name)) if order else None
 
 
+class Preset:
+    """An entity's first visit when it starts from a state: since when it waits, or, in service,
+    the duration it has left (twin.starting)."""
+
+    __slots__ = ("remaining", "serving", "since")
+
+    def __init__(self, since: float, serving: bool, remaining: float) -> None:
+        self.since, self.serving, self.remaining = since, serving, remaining
+
+
 class Model:
     def __init__(self, twin: Twin, seed: int, replication: int, trace: bool = False,
-                 sample_every: float | None = None) -> None:
+                 sample_every: float | None = None, start: Start | None = None) -> None:
         self.twin, self.seed, self.replication = twin, seed, replication
+        self.start_rows = start.draw(seed, replication).reshape(-1, ROW) if start is not None else None
         self.sample_every = sample_every
         self.env = simpy.Environment()
         self.warmup, self.horizon = twin.warmup, twin.horizon
@@ -329,6 +341,20 @@ class Model:
         for stress in self.twin.windows:
             if stress.kind not in ("failure_rate", "lead_time"):  # those act where they draw
                 env.process(self._stress(stress))
+        if self.start_rows is not None:  # the state's entities, numbered first (twin.starting)
+            steps = list(self.steps.values())
+            for row in self.start_rows:
+                self.entities += 1
+                env.process(self._resume(Entity(self.entities, int(row[CLASS])), steps[int(row[STEP])], row))
+
+    def _resume(self, entity: Entity, step: Step, row: np.ndarray) -> Generator:
+        """An entity of the state: on from where it was (twin.starting)."""
+        due = None if math.isnan(row[DUE]) else float(row[DUE])
+        if row[KIND] in (SERVING, WAITING):
+            preset = Preset(float(row[SINCE]), row[KIND] == SERVING, float(row[REMAINING]))
+            yield from self._entity(entity, step, due, float(row[BORN]), preset)
+        else:  # between steps: routed on from the step it finished
+            yield from self._entity(entity, step.choose_next(entity.klass), due, float(row[BORN]))
 
     def _arrivals(self, arrival: Arrival, first: Step) -> Generator:
         """Renewal gaps; or, with a rate profile, a non-homogeneous Poisson process by
@@ -356,15 +382,17 @@ class Model:
         due = None if allowance is None else self.env.now + allowance
         self.env.process(self._entity(Entity(self.entities, klass), first, due))
 
-    def _entity(self, entity: Entity, step: Step | None, due: float | None = None) -> Generator:
+    def _entity(self, entity: Entity, step: Step | None, due: float | None = None,
+                born: float | None = None, preset: Preset | None = None) -> Generator:
         env = self.env
-        born = env.now
-        self.wip.add(born, 1)
+        born = env.now if born is None else born
+        self.wip.add(env.now, 1)
         served, upstream = True, None
         while step is not None:
             if step.redirect is not None:
                 step = step.redirect
-            served, step, upstream = yield from self._visit(entity, step, upstream)
+            served, step, upstream = yield from self._visit(entity, step, upstream, preset)
+            preset = None
         now = env.now
         self.wip.add(now, -1)
         if served:  # those who gave up or were turned away count in no completion KPI
@@ -380,14 +408,16 @@ class Model:
         if self.trace is not None:  # traced, but not counted as an event
             self.trace.append((now, "leave", entity.number, ""))
 
-    def _visit(self, entity: Entity, step: Step,
-               upstream: Job | None) -> Generator[Any, Any, tuple[bool, Step | None, Job | None]]:
+    def _visit(self, entity: Entity, step: Step, upstream: Job | None,
+               preset: Preset | None = None) -> Generator[Any, Any, tuple[bool, Step | None, Job | None]]:
         """One activity: queue, be served, release. `upstream`: the units of the step before,
-        still held because this step blocks when full. Returns (served, the next step or where
-        to go instead, the units to carry there)."""
+        still held because this step blocks when full; `preset`: this visit began before a
+        state's time. Returns (served, the next step or where to go instead, the units to
+        carry there)."""
         env = self.env
-        visit = Visit(env.now)
-        if visit.queued >= self.warmup:
+        visit = Visit(env.now if preset is None else preset.since)
+        serving = preset is not None and preset.serving
+        if env.now >= self.warmup:
             step.reached += 1
         if step.batch is not None:  # no upstream: a batch step never blocks when full
             yield from self._join_batch(entity, step, visit)
@@ -411,7 +441,7 @@ class Model:
             self._release(upstream)
         if step.can_queue:
             if not counted:
-                step.queue.add(visit.queued, 1)
+                step.queue.add(env.now, 1)
                 for watch in step.rules:
                     self._check(watch)
             if job is not None and not job.granted and step.preempt:
@@ -419,7 +449,7 @@ class Model:
             if job is not None and not job.granted:
                 self._patience(entity, step, visit)
                 yield self._granted(job, visit)
-            if step.consumes and not visit.reneged:
+            if step.consumes and not visit.reneged and not serving:  # in service: consumed already
                 yield from self._consume(entity, step, visit)
             if visit.reneged:
                 return False, self._elsewhere(step.abandon_to), None
@@ -434,12 +464,20 @@ class Model:
             if step.blocks:
                 self._unblock(step)
         visit.started = True
-        step.wait.observe(env.now, env.now - visit.queued)
-        step.class_wait[entity.klass].observe(env.now, env.now - visit.queued)
+        if not serving:  # one in service at the state's time waited before it
+            step.wait.observe(env.now, env.now - visit.queued)
+            step.class_wait[entity.klass].observe(env.now, env.now - visit.queued)
         self.log("start", entity.number, step.name)
-        duration = step.duration_of(job.chosen if job else -1, entity.klass).sample(step.duration_rng)
-        if self.has_setups and job is not None:
-            duration = self._setup(entity, step, job, duration)
+        if serving:  # what is left of its duration, drawn by twin.starting; no set-up
+            assert preset is not None
+            duration = preset.remaining
+            if self.has_setups and job is not None:
+                for _, unit in job.held:
+                    unit.last = entity.klass
+        else:
+            duration = step.duration_of(job.chosen if job else -1, entity.klass).sample(step.duration_rng)
+            if self.has_setups and job is not None:
+                duration = self._setup(entity, step, job, duration)
         if step.working_time is not None:  # that much working time, paused while closed
             duration = step.working_time.next_arrival(env.now, duration, self.horizon) - env.now
         if job is not None and step.interruptible:
@@ -647,7 +685,7 @@ class Model:
         visit.reneged = True
         self.log("renege", entity.number, step.name)
         step.queue.add(now, -1)
-        if visit.queued >= self.warmup:
+        if max(visit.queued, 0.0) >= self.warmup:  # a state's entity: reached at the start
             step.abandoned += 1
         assert visit.wake is not None
         visit.wake.succeed()
@@ -1288,6 +1326,7 @@ def _factor(windows: list[tuple[float, float, float]], now: float) -> float:
 
 
 def simulate(twin: Twin, seed: int, replication: int = 0, trace: bool = False,
-             sample_every: float | None = None) -> Replication:
-    """Run one replication of `twin` with the SimPy engine (`sample_every`: twin.series)."""
-    return Model(twin, seed, replication, trace, sample_every).run()
+             sample_every: float | None = None, start: Start | None = None) -> Replication:
+    """Run one replication of `twin` with the SimPy engine (`sample_every`: twin.series;
+    `start`: from a state's entities, twin.starting)."""
+    return Model(twin, seed, replication, trace, sample_every, start).run()

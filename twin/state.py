@@ -12,8 +12,9 @@ Times are model time in the twin's unit; `time` is now and `since` is when an en
 to wait or its service began (at or before `time`). `clock` is the calendar time of `time`,
 so the twin's calendars line up. An entity `between` steps has finished `after` and is yet
 to be routed on (a log shows no step for it at `time`). `history` is its route so far, `due`
-its due date where known. `down` counts units of a pool out of action now (`down_since`: when
-each went down), `stock` what is on hand, `orders` what is on its way.
+its due date where known, `arrived` when it entered the operation. `down` counts units of a
+pool out of action now (`down_since`: when each went down), `stock` what is on hand, `orders`
+what is on its way.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Entity(_State):
     case: str | None = None  # the case id in the operation's own records
     resource: str | None = None  # the unit serving it, as the records name it
     due: float | None = None
+    arrived: float | None = None  # when it entered the operation (its case's first record)
     history: list[str] = []
 
     @model_validator(mode="after")
@@ -58,6 +60,8 @@ class Entity(_State):
             raise ValueError("an entity between steps needs after (the step it finished last)")
         if self.state != "between" and self.activity is None:
             raise ValueError(f"an entity {self.state.replace('_', ' ')} needs its activity")
+        if self.arrived is not None and self.arrived > self.since:
+            raise ValueError("arrived must be at or before since")
         return self
 
 

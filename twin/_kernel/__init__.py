@@ -59,8 +59,8 @@ whatever module they sit in, so the split costs no speed.
 """
 
 from twin._kernel import caching  # noqa: F401  (first: the cache locator, before any kernel)
-from twin._kernel.layout import LV_PER_POOL, pack_twin
+from twin._kernel.layout import LV_PER_POOL, M_NSTATE, pack_twin
 from twin._kernel.loop import KERNEL_TYPES, simulate_kernel
 from twin._kernel.rng import _sample, rng_table
 
-__all__ = ["KERNEL_TYPES", "LV_PER_POOL", "_sample", "pack_twin", "rng_table", "simulate_kernel"]
+__all__ = ["KERNEL_TYPES", "LV_PER_POOL", "M_NSTATE", "_sample", "pack_twin", "rng_table", "simulate_kernel"]

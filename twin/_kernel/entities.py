@@ -27,6 +27,7 @@ from twin._kernel.events import (
     GATHERING,
     HOLD_END,
     INIT_ENTITY,
+    INIT_STATE,
     NORMAL,
     PRIORITY_SHIFT,
     SURGE,
@@ -123,6 +124,7 @@ from twin._kernel.layout import (
     M_NACT,
     M_NCLS,
     M_NPOOL,
+    M_NSTATE,
     M_PROF,
     M_QUEUEING,
     M_REQ,
@@ -146,6 +148,7 @@ from twin._kernel.layout import (
     S_FREE,
     S_HEAP,
     S_LOSTS,
+    S_PENDING,
     S_POSITION,
     S_QCOUNT,
     S_REDIRECT,
@@ -153,6 +156,7 @@ from twin._kernel.layout import (
     S_SETUPS,
     S_ULAST,
     SF_HEAP,
+    SF_PRESET,
     ST_STREAM,
     ST_TARGET,
     STF_MEAN,
@@ -182,6 +186,16 @@ from twin._kernel.queueing import _block, _patience, _preempt, _release_carried,
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.stock import _lost_sale, _review
 from twin._kernel.triggers import _watch
+from twin.starting import BETWEEN as PRESET_BETWEEN
+from twin.starting import BORN as PRE_BORN
+from twin.starting import CLASS as PRE_CLASS
+from twin.starting import DUE as PRE_DUE
+from twin.starting import KIND as PRE_KIND
+from twin.starting import REMAINING as PRE_REMAINING
+from twin.starting import ROW
+from twin.starting import SERVING as PRESET_SERVING
+from twin.starting import SINCE as PRE_SINCE
+from twin.starting import STEP as PRE_STEP
 
 
 # -- Model._visit, _consume, _work ------------------------------------------------------
@@ -204,6 +218,8 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
         a = si[si[S_REDIRECT] + a]
     si[e + E_STEP] = a
     sf[_entf(si, slot) + EF_QUEUED] = now
+    if si[e + E_NUM] <= mi[M_NSTATE]:
+        _preset_visit(si, sf, slot)
     si[e + E_NHELD] = 0
     needs = _has(mi, 0, a)
     granted = needs and _request(si, sf, mi, 0, slot, now, w)  # Model._visit: ask, then count in
@@ -228,6 +244,8 @@ def _visit_waiting(si, sf, mi, mf, rg, slot, a, now):
             a = si[si[S_REDIRECT] + a]
         si[e + E_STEP] = a
         sf[_entf(si, slot) + EF_QUEUED] = now
+        if si[e + E_NUM] <= mi[M_NSTATE]:
+            _preset_visit(si, sf, slot)
         carry = si[_carried(si, e)] if mi[M_CARRY] else 0  # units of the step before, still held
         si[e + E_NHELD] = carry
         si[e + E_PHASE] = 0  # a grant before it waits (preemption, carried units) wakes nobody
@@ -293,7 +311,7 @@ def _turns_away(mi, a):
 
 @njit(cache=True)
 def _after_units(si, sf, mi, mf, rg, slot, now):
-    if _has(mi, 1, si[_ent(si, slot) + E_STEP]):
+    if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _serving(si, mi, _ent(si, slot)):
         got = _consume(si, sf, mi, mf, rg, slot, now)
         if got < 0:
             _leave_unsold(si, sf, mi, slot, now, mf[F_WARMUP])
@@ -398,20 +416,28 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
         _level_add(sf, 1 + a, now, -1.0, w)
         if mi[M_CARRY] and mi[_act(mi, a) + AC_BLOCK]:
             _unblock(si, sf, mi, a, now, w)
-    _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
+    serving = _serving(si, mi, e)
     klass = si[e + E_CLASS]
-    if mi[M_USES_CLS]:
-        _observe(si, sf, 2 + mi[M_NACT] + a * mi[M_NCLS] + klass, now, now - sf[ef + EF_QUEUED], w)
+    if not serving:  # one in service at the state's time waited before it
+        _observe(si, sf, 1 + a, now, now - sf[ef + EF_QUEUED], w)
+        if mi[M_USES_CLS]:
+            _observe(si, sf, 2 + mi[M_NACT] + a * mi[M_NCLS] + klass, now, now - sf[ef + EF_QUEUED], w)
     _log(si, sf, now, T_START, si[e + E_NUM], a)
     b = _act(mi, a)
-    d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration, else the class's
-    if d < 0 and mi[M_USES_CLS]:
-        d = mi[_cls_act(mi, a, klass) + CA_DUR]
-    if d < 0:
-        d = mi[b + AC_DUR]
-    duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
-    if mi[M_SETUP] and needs:
-        duration = _setup(si, sf, mi, mf, rg, slot, a, duration, now)
+    if serving:  # what is left of its duration (twin.starting); no set-up
+        si[si[S_PENDING] + si[e + E_NUM] - 1] = 0
+        duration = sf[si[SF_PRESET] + ROW * (si[e + E_NUM] - 1) + PRE_REMAINING]
+        if mi[M_SETUP] and needs:
+            _remember(si, e, klass)
+    else:
+        d = _alt_duration(si, mi, e, a)  # a skilled pool's own duration, else the class's
+        if d < 0 and mi[M_USES_CLS]:
+            d = mi[_cls_act(mi, a, klass) + CA_DUR]
+        if d < 0:
+            d = mi[b + AC_DUR]
+        duration = _sample(mi, mf, d, _generator(rg, mi[b + AC_DUR_STREAM]))
+        if mi[M_SETUP] and needs:
+            duration = _setup(si, sf, mi, mf, rg, slot, a, duration, now)
     hours = mi[b + AC_HOURS]
     if hours >= 0:  # Model._serve: that much working time, paused while closed
         duration = _profile_next(mf, mi[M_PROF] + PROF_W * hours, now, duration, mf[F_HORIZON]) - now
@@ -589,7 +615,7 @@ def _completed(si, sf, mi, slot, now, w):
         n_act, n_cls = mi[M_NACT], mi[M_NCLS]
         _observe(si, sf, 2 + n_act + n_act * n_cls + si[_ent(si, slot) + E_CLASS], now, cycle, w)
     due = sf[_entf(si, slot) + EF_DUE]
-    if due >= 0.0:
+    if not math.isnan(due):
         late = now - due
         if late < 0.0:
             late = 0.0
@@ -639,7 +665,7 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
     else:  # one class per stream, its due allowance the stream's
         si[_ent(si, slot) + E_CLASS] = mi[b + A_CLASS]
         due = mf[mi[M_ARR_DUE] + k]
-    sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else -1.0
+    sf[_entf(si, slot) + EF_DUE] = now + due if due >= 0.0 else math.nan
     seq = si[C_SEQ]
     si[C_SEQ] = seq + 1
     urgent_waiting = si[C_HEAP] > 0 and sf[si[SF_HEAP]] == now and si[si[S_HEAP]] < PRIORITY_SHIFT
@@ -678,6 +704,61 @@ def _start_entity(si, sf, mi, mf, rg, slot, now):
     sf[_entf(si, slot) + EF_BORN] = now
     _level_add(sf, 0, now, 1.0, mf[F_WARMUP])
     _visit(si, sf, mi, mf, rg, slot, si[_ent(si, slot) + E_STEP], now)
+
+
+# -- a state's entities (Model._start_processes, _resume; twin.starting) --------------------
+@njit(cache=True)
+def _state_entities(si, sf, mi):
+    """The state's entities, numbered 1.. in their rows' order, each started by an URGENT
+    INIT_STATE event at t = 0 after every other process."""
+    n = mi[M_NSTATE]
+    for i in range(n):
+        r = si[SF_PRESET] + ROW * i
+        slot = _new_entity(si, i + 1, int(sf[r + PRE_STEP]))
+        si[_ent(si, slot) + E_CLASS] = int(sf[r + PRE_CLASS])
+        ef = _entf(si, slot)
+        sf[ef + EF_BORN], sf[ef + EF_DUE] = sf[r + PRE_BORN], sf[r + PRE_DUE]
+        si[si[S_PENDING] + i] = 1
+        _push(si, sf, 0.0, URGENT, INIT_STATE, slot, 0)
+    si[C_ENTITIES] = n
+
+
+@njit(cache=True)
+def _state_start(si, sf, mi, mf, rg, slot, now):
+    """Model._resume: on from where it was; between steps, routed on from the step it finished."""
+    e = _ent(si, slot)
+    _level_add(sf, 0, now, 1.0, mf[F_WARMUP])
+    i = si[e + E_NUM] - 1
+    if sf[si[SF_PRESET] + ROW * i + PRE_KIND] == PRESET_BETWEEN:
+        si[si[S_PENDING] + i] = 0
+        nxt = _choose_next(mi, mf, rg, si[e + E_STEP], si[e + E_CLASS])
+        if nxt >= 0:
+            _visit(si, sf, mi, mf, rg, slot, nxt, now)
+        else:
+            _leave(si, sf, mi, slot, now, mf[F_WARMUP], True)
+    else:
+        _visit(si, sf, mi, mf, rg, slot, si[e + E_STEP], now)
+
+
+@njit(cache=True)
+def _preset_visit(si, sf, slot):
+    """A state's entity at a visit: the first one began at its since (still pending for one in
+    service: its duration); a later one is a plain visit."""
+    i = si[_ent(si, slot) + E_NUM] - 1
+    p = si[S_PENDING] + i
+    if si[p] == 1:
+        r = si[SF_PRESET] + ROW * i
+        sf[_entf(si, slot) + EF_QUEUED] = sf[r + PRE_SINCE]
+        si[p] = 2 if sf[r + PRE_KIND] == PRESET_SERVING else 0
+    else:
+        si[p] = 0
+
+
+@njit(cache=True)
+def _serving(si, mi, e):
+    """Whether entity row e is a state's entity starting again the service it was in."""
+    num = si[e + E_NUM]
+    return num <= mi[M_NSTATE] and si[si[S_PENDING] + num - 1] == 2
 
 
 @njit(cache=True)

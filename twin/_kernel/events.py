@@ -56,6 +56,7 @@ BATCH_START, BATCH_DUE, BATCH_DONE = 29, 30, 31  # a = batch slot (DUE's b: its 
 INIT_REVIEW, REVIEW = 32, 33  # periodic review: a = material; REVIEW's b: the review's number
 SWITCH_END = 34  # a = rule
 WORN, WEEK_DUE, DUE = 35, 36, 37  # a = unit; b: WORN its timeout's token, WEEK_DUE its up spell, DUE kind
+INIT_STATE = 38  # a = the slot of an entity of the state the replication starts from
 
 URGENT, NORMAL = 0, 1
 PRIORITY_SHIFT = 1 << 62  # heap key = priority * PRIORITY_SHIFT + seq

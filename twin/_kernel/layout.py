@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from twin.starting import ROW
+
 # -- the packed twin (mi: int64, mf: float64) -------------------------------------------
 # mi header: sizes, then offsets of the int tables in mi, then offsets of float tables in mf.
 M_NACT, M_NPOOL, M_NUNIT, M_NMAT, M_NARR, M_NDIST, M_NLV, M_HELD, M_MOST = range(9)
@@ -49,7 +51,8 @@ M_MAT_F = 55  # per material in mf: periodic review (period, first review time),
 M_NSUP, M_SUP, M_SUP_F = 56, 57, 58  # suppliers: count, int rows (SU_*), each one's share in mf
 M_SETUP = 59  # 1 if some activity takes set-ups: units then remember the class they last served
 M_WEAR = 60  # bit 1: some pool wears by operating time, bit 2: by jobs (P_WEAR: 1, 2)
-M_HEADER = 61
+M_NSTATE = 61  # entities started from a state (twin.starting): numbers 1..M_NSTATE, rows at SF_PRESET
+M_HEADER = 62
 F_HORIZON, F_WARMUP = 0, 1  # mf[0], mf[1]
 # Row layouts.
 A_DIST, A_ROUTE, A_STREAM, A_PROFILE = 0, 1, 2, 3  # A_PROFILE: -1 renewal, else profile row
@@ -127,7 +130,10 @@ S_ULAST, S_SETUPS = 75, 76  # per unit the class it last served (-1: none); per 
 # timeout or -1), floats (use left, working since).
 S_UWEAR, SF_UWEAR = 77, 78
 UW_WEARING, UW_KIND, UW_CYCLE, UW_TIMER, UWEAR_W = 0, 1, 2, 3, 4
-S_HEADER = 79
+# A state's entities: per entity its start row (twin.starting.ROW floats), and what of it is
+# still to apply (1: its first visit's since; 2: in service, its remaining duration; 0: none).
+S_PENDING, SF_PRESET = 79, 80
+S_HEADER = 81
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -380,7 +386,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
                       (S_BHEAD, n_act), (S_BTAIL, n_act), (S_DEAD, 1 + n_act),
                       (S_CLSDUE, 2 * mi[M_NCLS]), (S_CARE, 2 * n_pool), (S_BFORM, n_act),
                       (S_LOSTS, n_mat), (S_SUPORD, n_sup), (S_SWITCH, n_mat), (S_ULAST, n_unit),
-                      (S_SETUPS, n_act), (S_UWEAR, UWEAR_W * n_unit)):
+                      (S_SETUPS, n_act), (S_UWEAR, UWEAR_W * n_unit), (S_PENDING, mi[M_NSTATE])):
         h[key] = pos
         pos += size
     h[S_FIXED_END] = pos
@@ -402,6 +408,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     fpos += n_pool
     h[SF_UWEAR] = fpos
     fpos += 2 * n_unit
+    h[SF_PRESET] = fpos
+    fpos += ROW * mi[M_NSTATE]
     h[SF_FIXED_END] = fpos
     for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
         h[key] = fpos
@@ -413,8 +421,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
 @njit(cache=True)
 def _new_state(mi, mf, trace_on):
     n_pool, n_unit, n_mat = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT]
-    k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR])
-    si, sf = _layout(mi, 64, k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
+    k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR] + mi[M_NSTATE])
+    si, sf = _layout(mi, 64 + mi[M_NSTATE], k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
     si[C_TRACE_ON] = trace_on
     si[si[S_UJOB]:si[S_UJOB] + n_unit] = -1
     si[si[S_WHEAD]:si[S_WHEAD] + mi[M_NSUP]] = -1

@@ -34,6 +34,8 @@ from twin._kernel.entities import (
     _resumed,
     _start_activity,
     _start_entity,
+    _state_entities,
+    _state_start,
     _wait_or_hold,
 )
 from twin._kernel.events import (
@@ -57,6 +59,7 @@ from twin._kernel.events import (
     INIT_FAIL,
     INIT_REVIEW,
     INIT_SHIFT,
+    INIT_STATE,
     INIT_STRESS,
     INTERRUPT,
     LET_IN,
@@ -129,6 +132,7 @@ from twin._kernel.layout import (
     SF_DEAD,
     SF_DEL,
     SF_HEAP,
+    SF_PRESET,
     SF_TA,
     SF_TR,
     ST_KIND,
@@ -263,6 +267,8 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         _push(si, sf, now + (at - now), NORMAL, REVIEW, a, 0)
     elif kind == REVIEW:
         _periodic_review(si, sf, mi, mf, rg, a, b, now)
+    elif kind == INIT_STATE:
+        _state_start(si, sf, mi, mf, rg, a, now)
     else:
         _handle_policy(si, sf, mi, mf, rg, now, kind, a, b)
 
@@ -341,13 +347,15 @@ def _snapshot(si, sf, mi, po, k):
 
 # -- a replication ---------------------------------------------------------------------------
 @njit(cache=True)
-def _simulate(mi, mf, rg, trace_on, out, every):
+def _simulate(mi, mf, rg, trace_on, out, every, start):
     """One replication on arrays; every helper below works on their raw data pointers.
-    `out`: room for the state series (n_samples x series_width floats, flat; may be empty)."""
+    `out`: room for the state series (n_samples x series_width floats, flat; may be empty);
+    `start`: the rows of a state's entities (mi[M_NSTATE] of them; twin.starting)."""
     n_samples = out.size // series_width(mi)
     at = np.zeros(1, np.int64)
     po, pat = _data(out), _data(at)
     si, sf = _new_state(mi, mf, trace_on)
+    sf[si[SF_PRESET]:si[SF_PRESET] + start.size] = start
     pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
     _start(pi, pf, pmi)
     for s in range(mi[M_NMAT]):  # initial reviews (periodic review: its process), after disruptions
@@ -361,6 +369,7 @@ def _simulate(mi, mf, rg, trace_on, out, every):
         kind = mi[mi[M_STRESS] + STRESS_W * j + ST_KIND]
         if kind != FAILURE_RATE and kind != LEAD_TIME:
             _push(pi, pf, 0.0, URGENT, INIT_STRESS, j, 0)
+    _state_entities(pi, pf, pmi)
     while not _run(_data(si), _data(sf), pmi, pmf, prg, po, pat, n_samples, every):
         si, sf = _grow(si, sf, mi)
     return si, sf
@@ -406,20 +415,21 @@ def _stats(si, sf, mi, oi, of):
     _copy(of, 3 * mi[M_NLV] + _tallies(mi) + 1, sf, si[SF_CREW], mi[M_NPOOL])
 
 
-# The one specialisation of simulate_kernel: mi, mf, rg, trace_on, n_samples, every.
+# The one specialisation of simulate_kernel: mi, mf, rg, trace_on, n_samples, every, start.
 KERNEL_TYPES = (types.int64[::1], types.float64[::1], types.uint64[:, ::1], types.boolean, types.int64,
-                types.float64)
+                types.float64, types.float64[::1])
 
 
 @njit(cache=True, nogil=True)
-def simulate_kernel(mi, mf, rg, trace_on, n_samples, every):
+def simulate_kernel(mi, mf, rg, trace_on, n_samples, every, start):
     """One replication. `mi`, `mf`: `pack_twin` arrays; `rg`: `rng_table` of the Generators
     of the compiled twin's `sources`, in that order; `n_samples` state samples at times
-    k * every (see `_run`). Returns (stats ints, stats floats, trace times, trace rows (kind,
-    subject, name), series (n_samples x series_width, flat)); see `_stats`.
+    k * every (see `_run`); `start`: a state's entities as twin.starting rows, flat (empty:
+    start empty; mi[M_NSTATE] must count them). Returns (stats ints, stats floats, trace
+    times, trace rows (kind, subject, name), series (n_samples x series_width, flat)); see `_stats`.
     """
     series = np.zeros(n_samples * series_width(mi), np.float64)
-    si, sf = _simulate(mi, mf, rg, trace_on, series, every)
+    si, sf = _simulate(mi, mf, rg, trace_on, series, every, start)
     ni, nf = _stats_sizes(mi)
     oi, of = np.zeros(ni, np.int64), np.zeros(nf, np.float64)
     _stats(si, sf, mi, oi, of)

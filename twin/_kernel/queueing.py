@@ -161,7 +161,7 @@ def _renege(si, sf, mi, slot, token, now, w):
     a = si[e + E_STEP]
     _log(si, sf, now, T_RENEGE, si[e + E_NUM], a)
     _level_add(sf, 1 + a, now, -1.0, w)
-    if sf[_entf(si, slot) + EF_QUEUED] >= w:
+    if max(sf[_entf(si, slot) + EF_QUEUED], 0.0) >= w:  # a state's entity: reached at the start
         si[si[S_QCOUNT] + 4 * a + Q_ABANDONED] += 1
     si[e + E_PHASE] = RENEGED
     _defer_grant(si, slot)

@@ -1,0 +1,243 @@
+"""A live twin: both engines start from a state bitwise alike, and what they forecast from it
+holds against exact values (drain of exponential stages, conditional remaining time, a
+snapshot of the twin's own steady state needing no warm-up)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # robust to pytest import modes
+
+import theory
+from strategies import assembly, batches, policies, queueing, setups, twins, upkeep
+from test_engine_theory import t_interval, twin_file
+from test_queueing import same
+
+from twin import SpecError, parse_twin, simulate
+from twin.engine_fast import simulate_fast
+from twin.errors import DeadlockError
+from twin.forecast import forecast
+from twin.loader import twin_to_data
+from twin.remaining import mean_remaining
+from twin.spec import Twin
+from twin.starting import begin
+from twin.state import State
+
+ROOT = Path(__file__).resolve().parents[1]
+Z99 = 2.5758
+
+
+# -- both engines from any state ---------------------------------------------------------
+@st.composite
+def states(draw: st.DrawFn, twin: Twin) -> dict[str, Any]:
+    """A state of `twin`: entities anywhere (none in service at a batch step), stock on hand."""
+    entities = []
+    for _ in range(draw(st.integers(0, 8))):
+        activity = draw(st.sampled_from(twin.activities))
+        kinds = ["waiting", "between"] + ([] if activity.batch is not None else ["in_service"])
+        kind = draw(st.sampled_from(kinds))
+        since = -round(draw(st.floats(0, 6)), 2)
+        entity: dict[str, Any] = {"state": kind, "since": since}
+        entity["after" if kind == "between" else "activity"] = activity.name
+        if draw(st.booleans()):
+            entity["class"] = draw(st.sampled_from(twin.classes))
+        if draw(st.booleans()):
+            entity["due"] = round(draw(st.floats(-3, 30)), 2)
+        if draw(st.booleans()):
+            entity["arrived"] = since - round(draw(st.floats(0, 4)), 2)
+        entities.append(entity)
+    stock = {m.name: draw(st.integers(0, 12)) for m in twin.materials if draw(st.booleans())}
+    return {"time": round(draw(st.floats(0, 50)), 2), "entities": entities, "stock": stock}
+
+
+def any_twin(data: st.DataObject) -> Twin:
+    base = data.draw(policies(data.draw(twins())))
+    for feature in (queueing, upkeep, batches, assembly, setups):
+        if data.draw(st.booleans()):
+            base = data.draw(feature(base))
+    try:
+        return parse_twin(base)
+    except SpecError:
+        assume(False)
+        raise
+
+
+def outcome(engine: Any, twin: Twin, start: Any, replication: int) -> Any:
+    try:
+        return engine(twin, 7, replication, trace=True, start=start)
+    except DeadlockError as error:
+        return (error.time, error.activities)
+
+
+def check_same_from(twin: Twin, state: State) -> None:
+    now, start = begin(twin, state)
+    for r in (0, 1):
+        a, b = outcome(simulate, now, start, r), outcome(simulate_fast, now, start, r)
+        if isinstance(a, tuple) or isinstance(b, tuple):
+            assert a == b
+            continue
+        assert a.events == b.events and same(a.record, b.record) and a.trace == b.trace
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_both_engines_start_alike_from_any_state(data: st.DataObject) -> None:
+    twin = any_twin(data)
+    check_same_from(twin, State.model_validate(data.draw(states(twin))))
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_both_engines_start_alike_from_many_states(data: st.DataObject) -> None:
+    twin = any_twin(data)
+    check_same_from(twin, State.model_validate(data.draw(states(twin))))
+
+
+def test_an_empty_state_is_an_empty_start() -> None:
+    twin = twin_file("mm3")
+    now, _ = begin(twin, State())
+    empty = twin.model_copy(update={"warmup": 0.0})
+    assert simulate_fast(now, 3, 0).record == simulate_fast(empty, 3, 0).record
+
+
+# -- exact values ----------------------------------------------------------------------
+def no_arrivals(twin: Twin) -> Twin:
+    """`twin` whose one stream brings nobody within any forecast here."""
+    data = twin_to_data(twin)
+    data["arrivals"][0]["interarrival"] = {"dist": "constant", "value": 1e9}
+    return parse_twin(data)
+
+
+def test_drain_time_is_the_sum_of_the_exponential_stages() -> None:
+    """3 busy exponential servers (mean 2.4) and 5 waiting, nobody arriving: the system empties
+    after 8 stages, at rate min(n, 3) / 2.4 with n in the system."""
+    twin = no_arrivals(twin_file("mm3"))
+    busy = [{"activity": "serve", "state": "in_service", "since": -float(k)} for k in range(3)]
+    waiting = [{"activity": "serve", "state": "waiting", "since": -0.5 * k} for k in range(5)]
+    state = State.model_validate({"entities": busy + waiting})
+    result = forecast(twin, state, until=400.0, replications=2000, seed=11, points=10)
+    exact = sum(2.4 / min(n, 3) for n in range(1, 9))
+    drain = result.finish.max(axis=1)
+    mean, half = t_interval(drain.tolist())
+    assert abs(mean - exact) <= half, (mean, half, exact)
+    assert half < 0.03 * exact
+    summary = result.summary()
+    assert summary["drain_time"] == pytest.approx(mean) and summary["p_drained"] == 1.0
+
+
+@pytest.mark.parametrize("dist", [
+    {"dist": "uniform", "low": 2.0, "high": 10.0},
+    {"dist": "weibull", "shape": 2.5, "scale": 6.0},
+    {"dist": "lognormal", "mean": 5.0, "sd": 4.0},
+])
+def test_an_in_service_job_finishes_at_its_conditional_mean(dist: dict[str, Any]) -> None:
+    """A job in service for 4.5 time units finishes after E[X - 4.5 | X > 4.5], not after E[X]."""
+    base = no_arrivals(twin_file("mm3"))
+    data = twin_to_data(base)
+    data["activities"][0]["duration"] = dist
+    twin = parse_twin(data)
+    state = State.model_validate({"time": 10.0, "entities": [
+        {"activity": "serve", "state": "in_service", "since": 5.5}]})
+    result = forecast(twin, state, until=200.0, replications=3000, seed=5, points=5)
+    left = result.finish[:, 0]
+    mean, half = t_interval(left.tolist())
+    exact = mean_remaining(twin.activities[0].duration, 4.5)
+    assert abs(mean - exact) <= half, (mean, half, exact)
+    assert abs(exact - mean_remaining(twin.activities[0].duration, 0.0)) > 3 * half  # elapsed time matters
+
+
+def snapshot(twin: Twin, seed: int, at: float) -> State:
+    """The entities of a single-step twin at `at` of an empty-start run: in service since they
+    started, else waiting since they arrived (each one arrived when it did)."""
+    run = simulate_fast(twin.model_copy(update={"horizon": at, "warmup": 0.0}), seed, 0, trace=True)
+    arrived: dict[int, float] = {}
+    started: dict[int, float] = {}
+    for t, kind, who, _ in run.trace or []:
+        if kind == "arrival":
+            arrived[who] = t
+        elif kind == "start":
+            started[who] = t
+        elif kind == "leave":
+            arrived.pop(who)
+    entities = [{"activity": "serve", "state": "in_service" if who in started else "waiting",
+                 "since": started.get(who, t0) - at, "arrived": t0 - at} for who, t0 in arrived.items()]
+    return State.model_validate({"entities": entities})
+
+
+def test_a_snapshot_of_steady_state_needs_no_warm_up() -> None:
+    """M/M/3 at rho = 0.8 started from snapshots of its own steady state: over the next 30
+    hours the mean number in the system and the mean wait are Erlang C's, with no warm-up."""
+    twin = twin_file("mm3").model_copy(update={"warmup": 0.0, "horizon": 30.0})
+    wip, wait = [], []
+    for r in range(400):
+        now, start = begin(twin, snapshot(twin, 1000 + r, 500.0))
+        record = simulate_fast(now, 3, r, start=start).record
+        wip.append(record["wip"])
+        wait.append(record["activities.serve.wait"])
+    wq = theory.mmc_mean_wait(3, 1.0, 2.4)
+    for values, exact in ((wip, wq + 2.4), (wait, wq)):
+        mean, half = t_interval(values)
+        assert abs(mean - exact) <= half, (mean, half, exact)
+    empty = [simulate_fast(twin, 3, r).record["wip"] for r in range(400)]
+    assert t_interval(empty)[0] < wq + 2.4 - 3 * t_interval(wip)[1]  # an empty start is far below
+
+
+# -- the command -----------------------------------------------------------------------
+def test_forecast_command_json(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    state = tmp_path / "now.json"
+    state.write_text(json.dumps({"time": 0, "entities": [
+        {"activity": "serve", "state": "waiting", "since": -2.5},
+        {"activity": "serve", "state": "in_service", "since": -6.0, "due": 3}]}))
+    twin = ROOT / "tests" / "twins" / "mm3.yaml"
+    result = CliRunner().invoke(app, ["forecast", str(twin), str(twin), "--state", str(state),
+                                      "--until", "24", "--replications", "40", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["drain_time"] > 0 and len(out["entities"]) == 2
+    assert [e["state"] for e in out["entities"]] == ["waiting", "in_service"]  # the state's order
+    assert 0 <= out["entities"][1]["p_on_time"] <= out["entities"][1]["p_done"] <= 1
+    assert out["what_if"][0]["entities"] == out["entities"]  # same plan, same seed: same numbers
+    assert len(out["fan"]["wip"]["p50"]) == len(out["fan"]["time"])
+
+
+def test_forecast_command_names_what_is_wrong(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    state = tmp_path / "now.json"
+    state.write_text(json.dumps({"time": 5, "entities": [{"activity": "nowhere", "state": "waiting",
+                                                          "since": 1}]}))
+    twin = ROOT / "tests" / "twins" / "mm3.yaml"
+    result = CliRunner().invoke(app, ["forecast", str(twin), "--state", str(state), "--until", "24"])
+    assert result.exit_code == 2 and "entities[0].activity" in result.output and "nowhere" in result.output
+    state.write_text(json.dumps({"time": 5, "entities": []}))
+    result = CliRunner().invoke(app, ["forecast", str(twin), "--state", str(state), "--until", "5"])
+    assert result.exit_code == 2 and "until" in result.output
+
+
+def test_what_a_state_cannot_say_yet_is_named() -> None:
+    twin = twin_file("mm3")
+    with pytest.raises(SpecError, match="down"):
+        begin(twin, State.model_validate({"down": {"clerk": 1}}))
+
+
+def test_stock_on_hand_is_where_the_replication_starts() -> None:
+    twin = twin_file("sS_poisson")
+    material = twin.materials[0].name
+    now, _ = begin(twin, State.model_validate({"stock": {material: 3}}))
+    assert now.materials[0].initial == 3 and now.warmup == 0.0
+    assert np.isfinite(simulate_fast(now, 1, 0).record[f"materials.{material}.inventory"])

@@ -1,0 +1,128 @@
+"""Where a replication starts when it starts from a state (twin.state) instead of empty.
+
+`begin(twin, state)` gives the twin to run from now on (its clock starts at the state's
+time, no warm-up, the stock on hand as initial stock) and the `Start` both engines take:
+the state's entities in the order they are put back at t = 0, each as one row of floats
+(`ROW`). The order is: in service first (they hold their units again), then waiting in
+order of `since` (the queue's order), then between steps. Entities keep these numbers
+(1, 2, ...); arrivals number on from there. An in-service entity's remaining duration is
+drawn per replication, conditioned on the time it has already run (twin.remaining), from
+its own named stream, so the two engines start from the same numbers.
+
+Reference semantics (both engines): a waiting entity's wait counts from `since`, its
+patience (if any) starts afresh now; an in-service entity takes its units again, consumes
+no material and takes no set-up, and holds for its remaining duration (working time where
+the step keeps working hours); an entity between steps is routed on from `after` as if it
+had just finished there. Cycle times count from `arrived` (else from `since`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+
+from twin import streams
+from twin.errors import SpecError
+from twin.remaining import remaining
+from twin.spec import Twin
+from twin.state import Entity, State, check_state
+
+# One row per entity: kind, activity index, class index, since, born, due (nan: none),
+# remaining duration (nan: not in service); times relative to now (t = 0).
+KIND, STEP, CLASS, SINCE, BORN, DUE, REMAINING, ROW = range(8)
+WAITING, SERVING, BETWEEN = 0, 1, 2
+STATE_SOURCE = "state.remaining"  # the stream of the in-service entities' remaining durations
+UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
+
+
+@dataclass(frozen=True)
+class Start:
+    """A state resolved against a twin: `rows` (one per entity, in start order), `order[k]`
+    the index in the state's `entities` of the entity numbered k + 1, and per in-service
+    row its duration distribution and elapsed time."""
+
+    rows: np.ndarray
+    order: list[int]
+    serving: list[tuple[int, Any, float]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def draw(self, seed: int, replication: int) -> np.ndarray:
+        """The rows of replication `replication`, flat, with the remaining durations drawn."""
+        out = self.rows.copy()
+        if self.serving:
+            rng = streams.stream(seed, replication, STATE_SOURCE)
+            for row, dist, elapsed in self.serving:
+                out[row, REMAINING] = remaining(dist, elapsed, rng)
+        return out.reshape(-1)
+
+
+def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
+    """The twin that runs from the state's time on, and where its replications start."""
+    problems = check_state(state, twin) + _unsupported(twin, state)
+    if problems:
+        raise SpecError(problems, "state")
+    start = state.clock.replace(tzinfo=None) if state.clock is not None else (
+        twin.start + timedelta(hours=state.time * UNIT_HOURS[twin.time_unit]))
+    materials = [m.model_copy(update={"initial": round(state.stock[m.name])}) if m.name in state.stock
+                 else m for m in twin.materials]
+    now_twin = twin.model_copy(update={"start": start, "warmup": 0.0, "materials": materials})
+    return now_twin, resolve(twin, state)
+
+
+def _unsupported(twin: Twin, state: State) -> list[tuple[str, str]]:
+    """What a state may say that the engines cannot start from (yet), as (field, reason)."""
+    batch = {a.name for a in twin.activities if a.batch is not None}
+    problems = [(f"entities[{i}].state", f"in service at '{e.activity}', a batch step: give the batch's "
+                 "members as waiting, or as between steps once it is done")
+                for i, e in enumerate(state.entities) if e.state == "in_service" and e.activity in batch]
+    if state.down:
+        problems.append(("down", "units down at the start are not simulated yet: leave them out, "
+                         "or lower the pool's capacity for the forecast"))
+    if state.orders:
+        problems.append(("orders", "open orders at the start are not simulated yet: count them "
+                         "in stock when they are due soon"))
+    return problems
+
+
+def resolve(twin: Twin, state: State) -> Start:
+    """The state's entities as start rows (see the module docstring for the order)."""
+    activities = {a.name: (i, a) for i, a in enumerate(twin.activities)}
+    classes = twin.classes
+    kinds = {"in_service": SERVING, "waiting": WAITING, "between": BETWEEN}
+    order = sorted(range(len(state.entities)),
+                   key=lambda i: (kinds[state.entities[i].state] != SERVING,
+                                  kinds[state.entities[i].state], state.entities[i].since))
+    rows = np.full((len(order), ROW), math.nan)
+    serving = []
+    for k, i in enumerate(order):
+        e = state.entities[i]
+        kind = kinds[e.state]
+        step, activity = activities[e.after if kind == BETWEEN else e.activity]  # type: ignore[index]
+        klass = classes.index(e.class_) if e.class_ in classes else _default_class(twin, activity.name)
+        rows[k, :REMAINING] = (kind, step, klass, e.since - state.time,
+                               (e.arrived if e.arrived is not None else e.since) - state.time,
+                               math.nan if e.due is None else e.due - state.time)
+        if kind == SERVING:
+            serving.append((k, _duration(activity, classes[klass], e), state.time - e.since))
+    return Start(rows, order, serving)
+
+
+def _duration(activity: Any, klass: str, entity: Entity) -> Any:
+    """The duration an in-service entity's job was drawn from: its unit's pool's own where the
+    state names it, else its class's, else the step's."""
+    if entity.resource is not None and entity.resource in activity.durations:
+        return activity.durations[entity.resource]
+    return activity.class_durations.get(klass) or activity.duration
+
+
+def _default_class(twin: Twin, activity: str) -> int:
+    """An entity of no stated class: the class of the first stream whose route starts at its
+    activity, else the first stream's."""
+    stream = next((a for a in twin.arrivals if a.route == activity), twin.arrivals[0])
+    return twin.classes.index(stream.class_names[0])
