@@ -55,7 +55,18 @@ def states(draw: st.DrawFn, twin: Twin) -> dict[str, Any]:
             entity["arrived"] = since - round(draw(st.floats(0, 4)), 2)
         entities.append(entity)
     stock = {m.name: draw(st.integers(0, 12)) for m in twin.materials if draw(st.booleans())}
-    return {"time": round(draw(st.floats(0, 50)), 2), "entities": entities, "stock": stock}
+    time = round(draw(st.floats(0, 50)), 2)
+    down, down_since = {}, {}
+    for pool in twin.resources:
+        if pool.failures is not None and draw(st.booleans()):
+            down[pool.name] = draw(st.integers(1, pool.capacity))
+            down_since[pool.name] = [time - round(draw(st.floats(0, 5)), 2) for _ in range(down[pool.name])]
+    orders = [{"material": m.name, "quantity": draw(st.integers(1, 20)),
+               "due": time + round(draw(st.floats(-1, 20)), 2),
+               "supplier": draw(st.sampled_from([name for name, _ in m.sources]))}
+              for m in twin.materials if m.sources and draw(st.booleans())]
+    return {"time": time, "entities": entities, "stock": stock, "down": down, "down_since": down_since,
+            "orders": orders}
 
 
 def any_twin(data: st.DataObject) -> Twin:
@@ -229,10 +240,50 @@ def test_forecast_command_names_what_is_wrong(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "until" in result.output
 
 
-def test_what_a_state_cannot_say_yet_is_named() -> None:
+def test_what_a_state_cannot_say_is_named() -> None:
     twin = twin_file("mm3")
-    with pytest.raises(SpecError, match="down"):
+    with pytest.raises(SpecError, match=r"down\.clerk.*no failures"):
         begin(twin, State.model_validate({"down": {"clerk": 1}}))
+    with pytest.raises(SpecError, match=r"down_since\.clerk"):
+        begin(twin, State.model_validate({"time": 1, "down": {"clerk": 1}, "down_since": {"clerk": [2, 0]}}))
+
+
+def test_a_unit_down_now_finishes_its_repair_first() -> None:
+    """One machine, down for 3 hours of a lognormal repair (mean 4, sd 6), one job waiting
+    (exponential, mean 1): the job leaves after E[R - 3 | R > 3] + 1."""
+    twin = parse_twin({
+        "name": "down", "horizon": 10, "arrivals": [
+            {"name": "jobs", "interarrival": {"dist": "constant", "value": 1e9}, "route": "work"}],
+        "activities": [{"name": "work", "duration": {"dist": "exponential", "mean": 1.0},
+                        "resources": {"machine": 1}}],
+        "resources": [{"name": "machine", "capacity": 1, "failures": {
+            "uptime": {"dist": "constant", "value": 1e9},
+            "repair": {"dist": "lognormal", "mean": 4, "sd": 6}}}]})
+    state = State.model_validate({"time": 10, "down": {"machine": 1}, "down_since": {"machine": [7]},
+                                  "entities": [{"activity": "work", "state": "waiting", "since": 9}]})
+    result = forecast(twin, state, until=400.0, replications=3000, seed=3, points=5)
+    mean, half = t_interval(result.finish[:, 0].tolist())
+    exact = mean_remaining(twin.resources[0].failures.repair, 3.0) + 1.0
+    assert abs(mean - exact) <= half, (mean, half, exact)
+
+
+def test_open_orders_arrive_when_due() -> None:
+    """Nothing on hand, 2 units due at t = 5 and 1 at t = 8: three jobs each taking one unit
+    (1 hour of work) leave at 6, 7 and 9."""
+    twin = parse_twin({
+        "name": "orders", "horizon": 10, "arrivals": [
+            {"name": "jobs", "interarrival": {"dist": "constant", "value": 1e9}, "route": "pack"}],
+        "activities": [{"name": "pack", "duration": 1.0, "resources": {"packer": 1}, "consumes": {"box": 1}}],
+        "resources": [{"name": "packer", "capacity": 1}],
+        "materials": [{"name": "box", "initial": 0, "reorder": {"point": 0, "quantity": 1},
+                       "supplier": {"lead_time": 1.0}}]})  # on order already: no order before t = 8
+    state = State.model_validate({"time": 0, "stock": {"box": 0},
+                                  "orders": [{"material": "box", "quantity": 2, "due": 5},
+                                             {"material": "box", "quantity": 1, "due": 8}],
+                                  "entities": [{"activity": "pack", "state": "waiting", "since": -1}] * 3})
+    for engine in ("fast", "simpy"):
+        finish = forecast(twin, state, until=20.0, replications=2, engine=engine, points=4).finish
+        assert finish.tolist() == [[6.0, 7.0, 9.0]] * 2
 
 
 def test_stock_on_hand_is_where_the_replication_starts() -> None:

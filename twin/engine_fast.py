@@ -53,10 +53,10 @@ class Packed:
 
     def inputs(self, seed: int, replication: int, start: Start | None) -> tuple[np.ndarray, np.ndarray]:
         """mi and the start rows of one replication: as packed, or from a state (twin.starting)."""
-        if start is None or len(start) == 0:
+        if start is None or start.empty:
             return self.mi, NO_START
         mi = self.mi.copy()
-        mi[M_NSTATE] = len(start)
+        mi[M_NSTATE] = len(start)  # its layout makes room for them
         return mi, start.draw(seed, replication)
 
 

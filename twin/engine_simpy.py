@@ -30,7 +30,24 @@ from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
 from twin.spec import EXIT, Activity, Arrival, Material, Resource, Twin
-from twin.starting import BORN, CLASS, DUE, KIND, REMAINING, ROW, SERVING, SINCE, STEP, WAITING, Start
+from twin.starting import (
+    BORN,
+    CLASS,
+    DUE,
+    KIND,
+    LEAD,
+    MATERIAL,
+    ORDER,
+    QUANTITY,
+    REMAINING,
+    ROW,
+    SERVING,
+    SINCE,
+    STEP,
+    SUPPLIER,
+    WAITING,
+    Start,
+)
 from twin.stock import Stock, Vendor
 
 
@@ -224,7 +241,7 @@ class Model:
     def __init__(self, twin: Twin, seed: int, replication: int, trace: bool = False,
                  sample_every: float | None = None, start: Start | None = None) -> None:
         self.twin, self.seed, self.replication = twin, seed, replication
-        self.start_rows = start.draw(seed, replication).reshape(-1, ROW) if start is not None else None
+        self.start_rows, self.start_repairs, self.start_orders = _split(start, seed, replication)
         self.sample_every = sample_every
         self.env = simpy.Environment()
         self.warmup, self.horizon = twin.warmup, twin.horizon
@@ -320,13 +337,22 @@ class Model:
     # -- processes -----------------------------------------------------------------
     def _start_processes(self) -> None:
         env = self.env
+        for row in self.start_orders:  # a state's open orders: on order already, delivered when due
+            stock = self.stocks[int(row[MATERIAL])]
+            stock.position += int(row[QUANTITY])
+            env.process(self._delivery(int(row[MATERIAL]), stock.vendors[int(row[SUPPLIER])],
+                                       int(row[QUANTITY]), float(row[LEAD])))
         for pool in self.pools:
             if pool.calendar is not None:
                 env.process(self._shifts(pool))
+        first = 0
         for pool in self.pools:
             if pool.spec.failures is not None or pool.spec.maintenance is not None:
                 for unit in pool.units:
-                    env.process(self._unit_life(pool, unit))
+                    repair = self.start_repairs[first + unit.index] if len(self.start_repairs) else math.nan
+                    down = not math.isnan(repair)
+                    env.process(self._down_now(pool, unit, repair) if down else self._unit_life(pool, unit))
+            first += pool.spec.capacity
         for stock in self.stocks:
             for vendor in stock.vendors:
                 if vendor.spec.disruptions:
@@ -341,7 +367,7 @@ class Model:
         for stress in self.twin.windows:
             if stress.kind not in ("failure_rate", "lead_time"):  # those act where they draw
                 env.process(self._stress(stress))
-        if self.start_rows is not None:  # the state's entities, numbered first (twin.starting)
+        if len(self.start_rows):  # the state's entities, numbered first (twin.starting)
             steps = list(self.steps.values())
             for row in self.start_rows:
                 self.entities += 1
@@ -838,6 +864,23 @@ class Model:
                 else:
                     pool.repairs += 1
 
+    def _down_now(self, pool: Pool, unit: Unit, repair: float) -> Generator:
+        """A unit down at a state's time: it fails now, waits for its crew if it has one, takes
+        the repair time it has left, then lives on as any unit (`_unit_life`)."""
+        index = self.pool_index[pool.name]
+        self._fail(index, unit)
+        crew = self.crews[index][0]
+        held = None
+        if crew is not None:
+            held = yield from self._call_crew(pool, unit, crew)
+        yield self.env.timeout(repair)
+        self._repair(index, unit)
+        if held is not None:
+            self.units.dispatch(self._give_back(held))
+        if self.env.now >= self.warmup:
+            pool.repairs += 1
+        yield from self._unit_life(pool, unit)
+
     def _worn_life(self, pool: Pool, unit: Unit) -> Generator:
         """Model._unit_life where units wear by use: up until its use reaches the uptime drawn
         (or `maintenance.every`, whichever is less; a failure on a tie) or a weekly maintenance
@@ -1309,6 +1352,15 @@ def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> 
     shares = dict(zip(("abandoned", "lost", "balked"), counts, strict=True))
     return {f"activities.{spec.name}.{kpi}": shares[kpi] / reached if reached else math.nan
             for kpi in spec.leaving}
+
+
+def _split(start: Start | None, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A replication's start (twin.starting): entity rows, repair left per unit, open orders."""
+    if start is None or start.empty:
+        return np.zeros((0, ROW)), np.zeros(0), np.zeros((0, ORDER))
+    flat, n = start.draw(seed, replication), ROW * len(start)
+    return (flat[:n].reshape(-1, ROW), flat[n:n + start.units],
+            flat[n + start.units:].reshape(-1, ORDER))
 
 
 def _named(material: Material, supplier: str) -> str | None:

@@ -58,6 +58,8 @@ def remaining(dist: Any, elapsed: float, rng: np.random.Generator) -> float:
         return above[int(rng.random() * len(above))] - elapsed if above else 0.0
     if isinstance(dist, d.Normal) and dist.sd == 0:
         return max(0.0, dist.mean - elapsed)
+    if isinstance(dist, d.Uniform) and dist.high == dist.low:  # a constant by another name
+        return max(0.0, dist.low - elapsed)
     model = frozen(dist)
     survival = float(model.sf(elapsed))
     if survival <= 0.0:
@@ -79,6 +81,8 @@ def mean_remaining(dist: Any, elapsed: float) -> float:
     if isinstance(dist, d.Empirical):
         above = [v - elapsed for v in dist.values if v > elapsed]
         return sum(above) / len(above) if above else 0.0
+    if isinstance(dist, d.Uniform) and dist.high == dist.low:
+        return max(0.0, dist.low - elapsed)
     model = frozen(dist)
     survival = float(model.sf(elapsed))
     if survival <= 0.0:

@@ -32,10 +32,15 @@ from twin.spec import Twin
 from twin.state import Entity, State, check_state
 
 # One row per entity: kind, activity index, class index, since, born, due (nan: none),
-# remaining duration (nan: not in service); times relative to now (t = 0).
+# remaining duration (nan: not in service); times relative to now (t = 0). Then one float
+# per unit of the twin (pools in order, units in order): the repair time left of a unit
+# down now (nan: up); then one ORDER row per open order: material, its supplier (index
+# among the material's), quantity, lead time left.
 KIND, STEP, CLASS, SINCE, BORN, DUE, REMAINING, ROW = range(8)
 WAITING, SERVING, BETWEEN = 0, 1, 2
+MATERIAL, SUPPLIER, QUANTITY, LEAD, ORDER = range(5)
 STATE_SOURCE = "state.remaining"  # the stream of the in-service entities' remaining durations
+REPAIR_SOURCE = "state.repair"  # the stream of the down units' remaining repairs
 UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 
 
@@ -48,18 +53,32 @@ class Start:
     rows: np.ndarray
     order: list[int]
     serving: list[tuple[int, Any, float]] = field(default_factory=list)
+    units: int = 0  # how many units the twin has
+    down: list[tuple[int, Any, float]] = field(default_factory=list)  # (unit, repair, elapsed)
+    orders: np.ndarray = field(default_factory=lambda: np.zeros((0, ORDER)))
 
     def __len__(self) -> int:
         return len(self.order)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to start from: an empty start."""
+        return not len(self.order) and not self.down and not len(self.orders)
+
     def draw(self, seed: int, replication: int) -> np.ndarray:
-        """The rows of replication `replication`, flat, with the remaining durations drawn."""
-        out = self.rows.copy()
+        """What replication `replication` starts from, flat (see ROW, ORDER), with the remaining
+        durations and repairs drawn."""
+        rows = self.rows.copy()
         if self.serving:
             rng = streams.stream(seed, replication, STATE_SOURCE)
             for row, dist, elapsed in self.serving:
-                out[row, REMAINING] = remaining(dist, elapsed, rng)
-        return out.reshape(-1)
+                rows[row, REMAINING] = remaining(dist, elapsed, rng)
+        units = np.full(self.units, math.nan)
+        if self.down:
+            rng = streams.stream(seed, replication, REPAIR_SOURCE)
+            for unit, dist, elapsed in self.down:
+                units[unit] = remaining(dist, elapsed, rng)
+        return np.concatenate([rows.reshape(-1), units, self.orders.reshape(-1)])
 
 
 def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
@@ -75,18 +94,52 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
     return now_twin, resolve(twin, state)
 
 
+def _down(twin: Twin, state: State) -> list[tuple[int, Any, float]]:
+    """(unit, repair distribution, time down so far) of each unit down now: a pool's first units."""
+    out, first = [], 0
+    for pool in twin.resources:
+        since = state.down_since.get(pool.name, [])
+        for k in range(state.down.get(pool.name, 0)):
+            assert pool.failures is not None  # _unsupported
+            out.append((first + k, pool.failures.repair, state.time - since[k] if k < len(since) else 0.0))
+        first += pool.capacity
+    return out
+
+
+def _orders(twin: Twin, state: State) -> np.ndarray:
+    """The open orders as ORDER rows (lead time left from now; one overdue comes now)."""
+    materials = {m.name: (i, [name for name, _ in m.sources]) for i, m in enumerate(twin.materials)}
+    rows = [(materials[o.material][0],
+             materials[o.material][1].index(o.supplier) if o.supplier is not None else 0,
+             o.quantity, max(0.0, o.due - state.time)) for o in state.orders]
+    return np.asarray(rows, float).reshape(-1, ORDER)
+
+
 def _unsupported(twin: Twin, state: State) -> list[tuple[str, str]]:
-    """What a state may say that the engines cannot start from (yet), as (field, reason)."""
+    """What a state says that this twin cannot start from, as (field, reason)."""
     batch = {a.name for a in twin.activities if a.batch is not None}
     problems = [(f"entities[{i}].state", f"in service at '{e.activity}', a batch step: give the batch's "
                  "members as waiting, or as between steps once it is done")
                 for i, e in enumerate(state.entities) if e.state == "in_service" and e.activity in batch]
-    if state.down:
-        problems.append(("down", "units down at the start are not simulated yet: leave them out, "
-                         "or lower the pool's capacity for the forecast"))
-    if state.orders:
-        problems.append(("orders", "open orders at the start are not simulated yet: count them "
-                         "in stock when they are due soon"))
+    pools = {r.name: r for r in twin.resources}
+    for name, units in state.down.items():
+        if units and name in pools and pools[name].failures is None:
+            problems.append((f"down.{name}", "the pool has no failures, so no repair time to finish: "
+                             "give it failures (uptime, repair)"))
+    for name, since in state.down_since.items():
+        if len(since) > (down := state.down.get(name, 0)):
+            problems.append((f"down_since.{name}", f"{len(since)} times for {down} units down"))
+        if any(t > state.time for t in since):
+            problems.append((f"down_since.{name}", "a unit went down after the state's time"))
+    materials = {m.name: m for m in twin.materials}
+    for i, o in enumerate(state.orders):
+        m = materials.get(o.material)
+        if m is not None and not m.sources:
+            problems.append((f"orders[{i}].material", f"'{o.material}' has no supplier: nothing is on order"))
+        elif m is not None and o.supplier is not None and o.supplier not in [name for name, _ in m.sources]:
+            problems.append((f"orders[{i}].supplier", f"'{o.material}' has no supplier named '{o.supplier}'"))
+        if o.quantity != round(o.quantity):
+            problems.append((f"orders[{i}].quantity", "a whole number of units"))
     return problems
 
 
@@ -110,7 +163,8 @@ def resolve(twin: Twin, state: State) -> Start:
                                math.nan if e.due is None else e.due - state.time)
         if kind == SERVING:
             serving.append((k, _duration(activity, classes[klass], e), state.time - e.since))
-    return Start(rows, order, serving)
+    return Start(rows, order, serving, sum(r.capacity for r in twin.resources), _down(twin, state),
+                 _orders(twin, state))
 
 
 def _duration(activity: Any, klass: str, entity: Entity) -> Any:

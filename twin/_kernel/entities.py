@@ -139,7 +139,17 @@ from twin._kernel.layout import (
     M_WEAR,
     MT_SHORTAGE,
     ON_QUEUE,
+    PRE_BORN,
+    PRE_CLASS,
+    PRE_DUE,
+    PRE_KIND,
+    PRE_REMAINING,
+    PRE_SINCE,
+    PRE_STEP,
+    PRESET_BETWEEN,
+    PRESET_SERVING,
     PROF_W,
+    ROW,
     S_BFORM,
     S_CLSDUE,
     S_COMPLETED,
@@ -186,16 +196,6 @@ from twin._kernel.queueing import _block, _patience, _preempt, _release_carried,
 from twin._kernel.rng import _generator, _sample
 from twin._kernel.stock import _lost_sale, _review
 from twin._kernel.triggers import _watch
-from twin.starting import BETWEEN as PRESET_BETWEEN
-from twin.starting import BORN as PRE_BORN
-from twin.starting import CLASS as PRE_CLASS
-from twin.starting import DUE as PRE_DUE
-from twin.starting import KIND as PRE_KIND
-from twin.starting import REMAINING as PRE_REMAINING
-from twin.starting import ROW
-from twin.starting import SERVING as PRESET_SERVING
-from twin.starting import SINCE as PRE_SINCE
-from twin.starting import STEP as PRE_STEP
 
 
 # -- Model._visit, _consume, _work ------------------------------------------------------

@@ -13,10 +13,10 @@ docstring for why the state is two flat arrays.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
-
-from twin.starting import ROW
 
 # -- the packed twin (mi: int64, mf: float64) -------------------------------------------
 # mi header: sizes, then offsets of the int tables in mi, then offsets of float tables in mf.
@@ -133,7 +133,13 @@ UW_WEARING, UW_KIND, UW_CYCLE, UW_TIMER, UWEAR_W = 0, 1, 2, 3, 4
 # A state's entities: per entity its start row (twin.starting.ROW floats), and what of it is
 # still to apply (1: its first visit's since; 2: in service, its remaining duration; 0: none).
 S_PENDING, SF_PRESET = 79, 80
-S_HEADER = 81
+SF_UDOWN = 81  # per unit: the repair time left of a unit down at a state's time (nan: none)
+# A start row's columns: twin.starting's KIND..REMAINING (the kernels import nothing else of twin;
+# tests/test_forecast.py checks they agree).
+PRE_KIND, PRE_STEP, PRE_CLASS, PRE_SINCE, PRE_BORN, PRE_DUE, PRE_REMAINING, ROW = range(8)
+PRESET_WAITING, PRESET_SERVING, PRESET_BETWEEN = 0, 1, 2
+PRO_MATERIAL, PRO_SUPPLIER, PRO_QUANTITY, PRO_LEAD, PRO_W = range(5)  # twin.starting's ORDER row
+S_HEADER = 82
 # sf starts with the levels, 3 floats each (value, last, area). Level rows: 0 wip, 1+a queue
 # of activity a, then 5 per pool (busy, available, up, on duty, overtime), then 2 per
 # material (on hand, empty). Tally rows (count in si, total in sf): 0 cycle time, 1+a wait
@@ -410,6 +416,8 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     fpos += 2 * n_unit
     h[SF_PRESET] = fpos
     fpos += ROW * mi[M_NSTATE]
+    h[SF_UDOWN] = fpos
+    fpos += n_unit
     h[SF_FIXED_END] = fpos
     for key, size in ((SF_HEAP, k_heap), (SF_ENT, EF_W * k_ent), (SF_DEL, k_del), (SF_TR, k_tr)):
         h[key] = fpos
@@ -419,10 +427,11 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
 
 
 @njit(cache=True)
-def _new_state(mi, mf, trace_on):
+def _new_state(mi, mf, trace_on, n_orders):
+    """A replication's state at t = 0, with room for a state's entities and `n_orders` open orders."""
     n_pool, n_unit, n_mat = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT]
-    k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR] + mi[M_NSTATE])
-    si, sf = _layout(mi, 64 + mi[M_NSTATE], k_heap, 16 + n_mat, 64 + 4 * n_mat if trace_on else 0)
+    k_heap = 64 + 2 * (n_unit + n_pool + 2 * n_mat + mi[M_NARR] + mi[M_NSTATE] + n_orders)
+    si, sf = _layout(mi, 64 + mi[M_NSTATE], k_heap, 16 + n_mat + n_orders, 64 + 4 * n_mat if trace_on else 0)
     si[C_TRACE_ON] = trace_on
     si[si[S_UJOB]:si[S_UJOB] + n_unit] = -1
     si[si[S_WHEAD]:si[S_WHEAD] + mi[M_NSUP]] = -1
@@ -432,6 +441,7 @@ def _new_state(mi, mf, trace_on):
     for u in range(n_unit):
         si[si[S_UWEAR] + UWEAR_W * u + UW_TIMER] = -1
     si[si[S_REDIRECT]:si[S_REDIRECT] + mi[M_NACT]] = -1
+    sf[si[SF_UDOWN]:si[SF_UDOWN] + n_unit] = math.nan
     si[si[S_RARMED]:si[S_RARMED] + mi[M_NRULE]] = 1
     sf[si[SF_RSINCE]:si[SF_RSINCE] + mi[M_NRULE]] = -1.0
     for r in range(mi[M_NRULE]):

@@ -102,11 +102,14 @@ from twin._kernel.layout import (
     M_NMAT,
     M_NPOOL,
     M_NRULE,
+    M_NSTATE,
     M_NSTRESS,
     M_NSUP,
+    M_NUNIT,
     M_STRESS,
     MATF_W,
     MT_POLICY,
+    MT_SUP_LO,
     MTF_FIRST,
     P_CARE,
     P_FAILS,
@@ -114,6 +117,12 @@ from twin._kernel.layout import (
     P_UNIT_HI,
     P_UNIT_LO,
     POLICY_PERIODIC,
+    PRO_LEAD,
+    PRO_MATERIAL,
+    PRO_QUANTITY,
+    PRO_SUPPLIER,
+    PRO_W,
+    ROW,
     S_CARE,
     S_CLSDUE,
     S_COMPLETED,
@@ -122,6 +131,7 @@ from twin._kernel.layout import (
     S_FILLED,
     S_FREE,
     S_LOSTS,
+    S_POSITION,
     S_QCOUNT,
     S_REQUESTS,
     S_SETUPS,
@@ -135,6 +145,7 @@ from twin._kernel.layout import (
     SF_PRESET,
     SF_TA,
     SF_TR,
+    SF_UDOWN,
     ST_KIND,
     STRESS_W,
     SU_DISRUPT,
@@ -157,13 +168,34 @@ from twin._kernel.policies import _handle_policy
 from twin._kernel.queueing import _renege
 from twin._kernel.rng import _data, _generator, _sample
 from twin._kernel.shifts import _next_shift, _shift
-from twin._kernel.stock import _delivery_due, _disrupt, _disruption_end, _periodic_review, _recovered, _review
+from twin._kernel.stock import (
+    _delivery_due,
+    _disrupt,
+    _disruption_end,
+    _new_delivery,
+    _periodic_review,
+    _recovered,
+    _review,
+)
 from twin._kernel.upkeep import _crew_arrived, _down, _unit_next, _up, _weekly_due, _worn
 
 
 @njit(cache=True)
+def _open_orders(si, sf, mi, rows, n):
+    """Model._start_processes: a state's open orders, on order already, each delivered when due."""
+    for k in range(n):
+        r = PRO_W * k
+        s, q = int(rows[r + PRO_MATERIAL]), int(rows[r + PRO_QUANTITY])
+        si[si[S_POSITION] + s] += q
+        v = mi[_mat(mi, s) + MT_SUP_LO] + int(rows[r + PRO_SUPPLIER])
+        d = _new_delivery(si, sf, s, v, q, rows[r + PRO_LEAD])
+        _push(si, sf, 0.0, URGENT, INIT_DELIVERY, d, 0)
+
+
+@njit(cache=True)
 def _start(si, sf, mi):
-    """Model._start_processes at t = 0 (reviews are done by the caller: they draw)."""
+    """Model._start_processes at t = 0 (reviews are done by the caller: they draw); a unit down
+    at a state's time fails at once (Model._down_now)."""
     for p in range(mi[M_NPOOL]):
         if mi[_pool(mi, p) + P_HAS_CAL]:
             _push(si, sf, 0.0, URGENT, INIT_SHIFT, p, 0)
@@ -171,7 +203,10 @@ def _start(si, sf, mi):
         b = _pool(mi, p)
         if mi[b + P_FAILS] or mi[b + P_CARE]:
             for u in range(mi[b + P_UNIT_LO], mi[b + P_UNIT_HI]):
-                _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
+                if math.isnan(sf[si[SF_UDOWN] + u]):
+                    _push(si, sf, 0.0, URGENT, INIT_FAIL, u, 0)
+                else:
+                    _push(si, sf, 0.0, URGENT, FAIL, u, 0)
     for v in range(mi[M_NSUP]):  # material by material, each one's suppliers in order
         if mi[_sup(mi, v) + SU_DISRUPT]:
             _push(si, sf, 0.0, URGENT, INIT_DISRUPT, v, 0)
@@ -354,8 +389,13 @@ def _simulate(mi, mf, rg, trace_on, out, every, start):
     n_samples = out.size // series_width(mi)
     at = np.zeros(1, np.int64)
     po, pat = _data(out), _data(at)
-    si, sf = _new_state(mi, mf, trace_on)
-    sf[si[SF_PRESET]:si[SF_PRESET] + start.size] = start
+    n_state, n_unit = ROW * mi[M_NSTATE], mi[M_NUNIT]
+    n_orders = (start.size - n_state - n_unit) // PRO_W if start.size else 0
+    si, sf = _new_state(mi, mf, trace_on, n_orders)
+    if start.size:  # from a state (twin.starting): entity rows, repairs left, open orders
+        sf[si[SF_PRESET]:si[SF_PRESET] + n_state] = start[:n_state]
+        sf[si[SF_UDOWN]:si[SF_UDOWN] + n_unit] = start[n_state:n_state + n_unit]
+        _open_orders(_data(si), _data(sf), _data(mi), start[n_state + n_unit:], n_orders)
     pi, pf, pmi, pmf, prg = _data(si), _data(sf), _data(mi), _data(mf), _data(rg)
     _start(pi, pf, pmi)
     for s in range(mi[M_NMAT]):  # initial reviews (periodic review: its process), after disruptions

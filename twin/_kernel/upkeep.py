@@ -44,6 +44,7 @@ from twin._kernel.layout import (
     S_UJOB,
     S_UWEAR,
     SF_CREW,
+    SF_UDOWN,
     SF_UWEAR,
     U_CARE_STREAM,
     U_INDEX,
@@ -179,8 +180,12 @@ def _work_on(si, sf, mi, mf, rg, u, kind, slot, now):
     """The repair's or maintenance's duration; REPAIR when it ends."""
     ub = _unit(mi, u)
     b = _pool(mi, mi[ub + U_POOL])
+    left = sf[si[SF_UDOWN] + u]
     if kind:
         d = _sample(mi, mf, mi[b + P_CARE_DUR], _generator(rg, mi[ub + U_CARE_STREAM]))
+    elif not math.isnan(left):  # down at a state's time: the repair time it has left (Model._down_now)
+        d = left
+        sf[si[SF_UDOWN] + u] = math.nan
     else:
         d = _sample(mi, mf, mi[b + P_FAIL_REPAIR], _generator(rg, mi[ub + U_REPAIR_STREAM]))
     _push(si, sf, now + d, NORMAL, REPAIR, u, 2 * (slot + 1) + kind)
