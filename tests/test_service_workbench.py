@@ -127,6 +127,15 @@ def test_workbench_builds_plans_compares_them_and_checks_yaml(
         second.locator(".plan-name").fill("faster-service")
         second.locator(".change-path").fill("activities.serve.duration.mean")
         second.locator(".change-value").fill("0.5")
+        second.locator(".add-rule").click()  # when 5 wait at serve, a clerk on overtime an hour later
+        second.locator(".rule-when").select_option("queue")
+        second.locator(".rule-watch").select_option("serve")
+        second.locator(".rule-level").fill("5")
+        second.locator(".rule-delay").fill("1")
+        second.locator(".rule-action").select_option("overtime")
+        second.locator(".rule-target").select_option("clerk")
+        second.locator(".rule-amount").fill("1")
+        second.locator(".rule-time").fill("8")
         page.click("#add-target")
         page.fill("#targets .target-kpi", "activities.serve.wait")
         page.select_option("#targets .target-stat", "mean")
@@ -141,6 +150,7 @@ def test_workbench_builds_plans_compares_them_and_checks_yaml(
         assert page.inner_text("#best-plan") == "Best plan: two-clerks"
         if viz_available():
             page.wait_for_selector("#compare-figures svg.main-svg", timeout=60_000)
+        study_id = page.inner_text("#detail-id")
 
         page.click("#twins tbody tr[data-id] .edit-twin")
         page.wait_for_selector("#twin-check[data-state='valid']")
@@ -160,6 +170,10 @@ def test_workbench_builds_plans_compares_them_and_checks_yaml(
         assert left == "about 3 min left"  # a quarter in a minute: three minutes to go
         assert page.evaluate("eta({status: 'done', started_at: null, progress: {fraction: 1}})") == ""
     assert errors == []
+    with client(server, key) as api:
+        summary = api.get(f"/studies/{study_id}/summary").raise_for_status().json()
+    assert "contingency.overtime-1.activations" in summary["scenarios"]["faster-service"]["kpis"]
+    assert set(summary["scenarios"]) == {"mm1-small", "two-clerks", "faster-service"}
 
 
 def test_plans_form_answers_field_named_errors(api: httpx.Client, twin_id: str) -> None:

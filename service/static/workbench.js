@@ -7,6 +7,11 @@ const STRESSES = {  // stress kind -> [what it acts on, its amount: units, facto
   failure_rate: ["resources", "factor"], demand_surge: ["arrivals", "factor"],
   supplier_outage: ["materials", ""], lead_time: ["materials", "factor"],
 };
+const TRIGGERS = {queue: ["activities", "above"], stock: ["materials", "below"]};  // when: what it watches
+const ACTIONS = {  // contingency action -> [what it acts on, its amount field, its time field]
+  overtime: ["resources", "units", "duration"], reroute: ["activities", "", "duration"],
+  order: ["materials", "quantity", "lead_time"],
+};
 const COMPARISON = "Scenario comparison and risk";  // the report section with the forest plot and risk table
 let planTwin = "";     // the twin whose paths and KPIs the plan builder offers
 let planPaths = {};    // path -> {value, type} of that twin
@@ -66,6 +71,7 @@ async function loadPlanTwin() {
   for (const k of found.kpis) $("twin-kpis").appendChild(option(k));
   for (const tr of document.querySelectorAll("#plans .plan-changes tbody tr")) showNow(tr);
   for (const tr of document.querySelectorAll("#plans .plan-stresses tbody tr")) stressTargets(tr);
+  for (const tr of document.querySelectorAll("#plans .plan-rules tbody tr")) ruleChoices(tr);
 }
 
 function showNow(tr) {
@@ -84,26 +90,69 @@ function addChange(plan, path = "", value = "") {
   showNow(tr);
 }
 
-function stressTargets(tr) {
-  const [group] = STRESSES[tr.querySelector(".stress-kind").value];
-  const select = tr.querySelector(".stress-target"), chosen = select.value;
+function names(select, group) {
+  // Offer the names of the twin's items of `group` (resources, materials, ...), keeping the choice.
+  const chosen = select.value;
   select.replaceChildren(...((planSpec && planSpec[group]) || []).map((item) => option(item.name)));
   if (chosen) select.value = chosen;
+}
+
+function stressTargets(tr) {
+  names(tr.querySelector(".stress-target"), STRESSES[tr.querySelector(".stress-kind").value][0]);
   const amount = STRESSES[tr.querySelector(".stress-kind").value][1];
   const box = tr.querySelector(".stress-amount");
   box.disabled = !amount; box.placeholder = amount; if (!amount) box.value = "";
 }
 
 function addStress(plan) {
-  const kind = document.createElement("select"); kind.className = "stress-kind"; kind.setAttribute("aria-label", "stress kind");
-  kind.append(...Object.keys(STRESSES).map((k) => option(k)));
-  const target = document.createElement("select"); target.className = "stress-target"; target.setAttribute("aria-label", "stress target");
+  const kind = select("stress-kind", "stress kind", Object.keys(STRESSES));
+  const target = select("stress-target", "stress target", []);
   const amount = input("stress-amount", "units or factor", 5);
   const start = input("stress-start", "start", 6), length = input("stress-length", "length", 6);
   const tr = withRemove([kind, target, amount, start, length], "stress");
   kind.onchange = () => stressTargets(tr);
   plan.querySelector(".plan-stresses tbody").appendChild(tr);
   stressTargets(tr);
+}
+
+function select(cls, label, values) {
+  const s = document.createElement("select"); s.className = cls; s.setAttribute("aria-label", label);
+  s.append(...values.map((v) => option(v)));
+  return s;
+}
+
+function ruleChoices(tr) {
+  names(tr.querySelector(".rule-watch"), TRIGGERS[tr.querySelector(".rule-when").value][0]);
+  const [group, amount, time] = ACTIONS[tr.querySelector(".rule-action").value];
+  names(tr.querySelector(".rule-target"), group);
+  const box = tr.querySelector(".rule-amount");
+  box.disabled = !amount; box.placeholder = amount; if (!amount) box.value = "";
+  tr.querySelector(".rule-time").placeholder = time;
+}
+
+function addRule(plan) {
+  // A contingency rule: when a queue grows above (or a stock falls below) a level, after a
+  // delay, bring on overtime, send the queue's work elsewhere, or place a backup order.
+  const cells = [select("rule-when", "when", Object.keys(TRIGGERS)), select("rule-watch", "watched", []),
+                 input("rule-level", "level", 4), input("rule-delay", "delay", 4),
+                 select("rule-action", "action", Object.keys(ACTIONS)), select("rule-target", "action on", []),
+                 input("rule-amount", "amount", 4), input("rule-time", "duration or lead time", 5)];
+  const tr = withRemove(cells, "rule");
+  cells[0].onchange = cells[4].onchange = () => ruleChoices(tr);
+  plan.querySelector(".plan-rules tbody").appendChild(tr);
+  ruleChoices(tr);
+}
+
+function ruleOf(tr, i) {
+  const value = (cls) => tr.querySelector(cls).value, when = value(".rule-when"), kind = value(".rule-action");
+  const [, amountField, timeField] = ACTIONS[kind], target = value(".rule-target");
+  const action = {[timeField]: Number(value(".rule-time"))};
+  if (amountField) action[amountField] = Number(value(".rule-amount"));
+  if (kind === "overtime") action.pool = target;
+  if (kind === "order") action.material = target;
+  if (kind === "reroute") Object.assign(action, {from: when === "queue" ? value(".rule-watch") : "", to: target});
+  return {name: `${kind}-${i + 1}`, when: {[when]: value(".rule-watch"), [TRIGGERS[when][1]]: Number(value(".rule-level"))},
+          delay: Number(value(".rule-delay")), action: {[kind]: action}};
 }
 
 function table(cls, heads) {
@@ -126,7 +175,9 @@ function addPlan() {
     table("plan-changes", ["change (spec path)", "now", "new value", ""]),
     button("Add change", "add-change", () => addChange(plan)),
     table("plan-stresses", ["stress", "on", "units / factor", "start", "length", ""]),
-    button("Add stress", "add-stress", () => addStress(plan)));
+    button("Add stress", "add-stress", () => addStress(plan)),
+    table("plan-rules", ["contingency: when", "at", "level", "delay", "then", "on", "amount", "for / lead", ""]),
+    button("Add rule", "add-rule", () => addRule(plan)));
   $("plans").appendChild(plan);
   addChange(plan);
   return plan;
@@ -190,6 +241,8 @@ function planScenarios() {
     if (Object.keys(changes).length) scenario.changes = changes;
     const stresses = [...plan.querySelectorAll(".plan-stresses tbody tr")].map(stressOf);
     if (stresses.length) scenario.stresses = stresses;
+    const rules = [...plan.querySelectorAll(".plan-rules tbody tr")].map(ruleOf);
+    if (rules.length) scenario.contingency = rules;
     if (targets.length) scenario.targets = targets;
     return scenario;
   });
