@@ -272,10 +272,16 @@ async function checkYaml() {
   const list = $("twin-problems"), status = $("twin-check");
   if (!text.trim()) { list.replaceChildren(); status.textContent = ""; status.dataset.state = ""; return; }
   status.textContent = "checking…"; status.dataset.state = "checking";
-  const response = await api("/twins/validate", {method: "POST", headers: {"Content-Type": "application/json"},
-                                                 body: JSON.stringify({yaml: text})});
+  let response, body;
+  try {
+    response = await api("/twins/validate", {method: "POST", headers: {"Content-Type": "application/json"},
+                                             body: JSON.stringify({yaml: text})});
+    body = await response.json();
+  } catch (error) {
+    if (error.message === "401") return;  // the login asks for a key
+    response = {ok: false}; body = {detail: `cannot check now (${error.message}); retrying`};
+  }
   if (text !== $("twin-yaml").value) return;  // typed on meanwhile: a newer check follows
-  const body = await response.json();
   list.replaceChildren();
   if (response.ok) {
     status.textContent = `valid: twin '${body.name}' (${body.activities} activities, ${body.resources} resources, ${body.materials} materials)`;
@@ -289,7 +295,9 @@ async function checkYaml() {
     }
     status.textContent = `${body.detail.length} problem${body.detail.length === 1 ? "" : "s"}:`; status.dataset.state = "invalid";
   } else {
+    // Not an answer about the text (over the rate limit, the body limit, no connection): say so, try again.
     status.textContent = String(body.detail); status.dataset.state = "error"; checkedText = null;
+    if (response.status !== 413) checkTimer = setTimeout(checkYaml, 3000);
   }
 }
 
