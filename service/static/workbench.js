@@ -22,8 +22,8 @@ let compared = "";     // the study whose comparison is drawn
 
 function duration(seconds) {
   if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 function eta(job, now = Date.now()) {
@@ -58,17 +58,14 @@ function withRemove(cells, what) {
 const display = (value) => value === undefined ? "" : (typeof value === "object" ? JSON.stringify(value) : String(value));
 
 async function loadPlanTwin() {
-  planTwin = $("study-twin").value;
-  planPaths = {}; planSpec = null;
-  $("twin-paths").replaceChildren(); $("twin-kpis").replaceChildren();
-  if (!planTwin) return;
-  const [found, twin] = await Promise.all([json(`/twins/${planTwin}/paths`), json(`/twins/${planTwin}`)]);
+  const id = planTwin = $("study-twin").value;
+  const [found, twin] = id ? await Promise.all([json(`/twins/${id}/paths`), json(`/twins/${id}`)])
+    : [{paths: [], kpis: []}, {spec: null}];
+  if (id !== planTwin) return;  // another twin was chosen meanwhile
   planSpec = twin.spec;
-  for (const p of found.paths) {
-    planPaths[p.path] = p;
-    $("twin-paths").appendChild(option(p.path, `now ${display(p.value)}`));
-  }
-  for (const k of found.kpis) $("twin-kpis").appendChild(option(k));
+  planPaths = Object.fromEntries(found.paths.map((p) => [p.path, p]));
+  $("twin-paths").replaceChildren(...found.paths.map((p) => option(p.path, `now ${display(p.value)}`)));
+  $("twin-kpis").replaceChildren(...found.kpis.map((k) => option(k)));
   for (const tr of document.querySelectorAll("#plans .plan-changes tbody tr")) showNow(tr);
   for (const tr of document.querySelectorAll("#plans .plan-stresses tbody tr")) stressTargets(tr);
   for (const tr of document.querySelectorAll("#plans .plan-rules tbody tr")) ruleChoices(tr);
