@@ -6,6 +6,7 @@ its plans, the YAML editor's field-named problems and a page that fits 1280 px."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,15 +14,17 @@ import yaml
 
 from scenarios.changes import walk
 from service.figures import available as viz_available
+from service.paths import twin_paths
 from service.testing import Server, client
 from tests.test_service_api import SMALL
 from tests.test_service_browser import CHROMIUM, dashboard
 from twin.errors import SpecError
-from twin.loader import loads_twin
+from twin.loader import load_twin, loads_twin, twin_to_data
 
 browser = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
 )
+EXAMPLES = Path(__file__).parent.parent / "scenarios" / "examples"
 BAD = {**SMALL, "horizon": -5, "activities": [{**SMALL["activities"][0], "next": "nowhere"}]}
 
 
@@ -67,6 +70,25 @@ def test_paths_list_every_changeable_value_with_its_type(api: httpx.Client, twin
     )
     under = api.get(f"/twins/{twin_id}/paths", params={"prefix": "resources.clerk"}).json()["paths"]
     assert [p["path"] for p in under] == ["resources.clerk.capacity"]
+
+
+def test_paths_of_a_larger_twin_walk_back_to_their_values() -> None:
+    """Unnamed items (shifts) by position, named ones by name, value lists whole."""
+    spec = twin_to_data(load_twin(EXAMPLES / "clinic.yaml"))
+    found = twin_paths(spec)
+    assert all(walk(spec, p.path) == p.value for p in found.paths)
+    types = {p.path: p.type for p in found.paths}
+    assert types["resources.nurse.shifts.1.capacity"] == "integer"
+    assert types["resources.nurse.shifts.0.days"] == "list"
+    assert "materials.test_kits.reorder.point" in types and "activities.lab_test.wait" in found.kpis
+
+
+def test_paths_need_a_key_and_a_viewer_may_read_them(server: Server, twin_id: str) -> None:
+    with client(server, None) as anonymous:
+        assert anonymous.get(f"/twins/{twin_id}/paths").status_code == 401
+    with client(server, server.key("viewer")) as viewer:
+        assert viewer.get(f"/twins/{twin_id}/paths").status_code == 200
+        assert viewer.get(f"/twins/{twin_id}/yaml").status_code == 200
 
 
 def test_paths_refuse_a_bad_prefix_naming_it(api: httpx.Client, twin_id: str) -> None:
