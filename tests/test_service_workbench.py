@@ -178,9 +178,9 @@ def test_workbench_builds_plans_compares_them_and_checks_yaml(
         page.wait_for_selector("#twin-check[data-state='valid']")
         page.fill("#twin-yaml", yaml.safe_dump(BAD))
         page.wait_for_selector("#twin-check[data-state='invalid']")
-        listed = page.inner_text("#twin-problems")
-        assert "horizon" in page.inner_text("#twin-problems code.field >> nth=0") or "horizon" in listed
-        assert "nowhere" in listed
+        named = page.locator("#twin-problems code.field").all_inner_texts()
+        assert "horizon" in named and "activities[serve].next.nowhere" in named
+        assert "no activity named 'nowhere'" in page.inner_text("#twin-problems")
 
         for details in page.query_selector_all("details"):
             details.evaluate("d => d.open = true")
