@@ -25,6 +25,11 @@ def script() -> FileResponse:
     return FileResponse(STATIC / "dashboard.js", media_type="text/javascript")
 
 
+@router.get("/static/workbench.js")
+def workbench_script() -> FileResponse:
+    return FileResponse(STATIC / "workbench.js", media_type="text/javascript")
+
+
 @router.get("/static/figure.js")
 def figure_script() -> FileResponse:
     return FileResponse(STATIC / "figure.js", media_type="text/javascript")

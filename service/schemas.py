@@ -44,6 +44,19 @@ class TwinDetail(TwinPublic):
     spec: dict[str, Any]
 
 
+class SpecPath(BaseModel):
+    """A dotted spec path of a twin (as a scenario's `changes` names it) and its value now."""
+
+    path: str
+    value: Any
+    type: str  # boolean, integer, number, string, list or null
+
+
+class TwinPaths(BaseModel):
+    paths: list[SpecPath]
+    kpis: list[str]  # every KPI a replication records: what targets and objectives can name
+
+
 class Validation(BaseModel):
     valid: bool
     name: str

@@ -67,8 +67,8 @@ def test_dashboard_starts_a_study_and_shows_it_finished(
         page.fill("#study-reps", "3")
         page.click("#start-study")
         page.wait_for_selector("#detail-status[data-status='done']", timeout=120_000)
-        page.wait_for_selector("#kpi-table")
-        kpis = page.inner_text("#kpi-table")
+        page.wait_for_selector("#compare-table")
+        kpis = page.inner_text("#compare-table")
         if viz_available():
             page.wait_for_selector("#figure svg.main-svg", timeout=60_000)
             assert page.is_visible("#download-report")

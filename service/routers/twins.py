@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import yaml
 from fastapi import APIRouter, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
-from service import quotas, studies, twins
+from service import paths, quotas, studies, twins
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
 from service.errors import Invalid, TooLarge
-from service.schemas import TwinCreate, TwinDetail, TwinPublic, Validation
+from service.schemas import TwinCreate, TwinDetail, TwinPaths, TwinPublic, Validation
 
 router = APIRouter(prefix="/twins", tags=["twins"])
 
@@ -60,6 +61,30 @@ def get_twin(twin_id: str, db: Db, key: Viewer) -> TwinDetail:
     with transaction(db) as session:
         row = twins.get(session, twin_id, key.workspace)
         return TwinDetail(**twins.public(row).model_dump(), spec=row.spec)
+
+
+@router.get("/{twin_id}/yaml", responses={200: {"content": {"application/yaml": {}}}})
+def twin_yaml(twin_id: str, db: Db, key: Viewer) -> Response:
+    """The stored spec as YAML text (to edit and save as a new twin)."""
+    with transaction(db) as session:
+        spec = twins.get(session, twin_id, key.workspace).spec
+    return Response(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), media_type="application/yaml")
+
+
+@router.get("/{twin_id}/paths")
+def twin_paths(
+    twin_id: str,
+    db: Db,
+    key: Viewer,
+    prefix: Annotated[
+        str | None, Query(max_length=300, pattern=r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+    ] = None,
+) -> TwinPaths:
+    """Every dotted spec path a scenario can change (`resources.nurse.capacity`) with its
+    current value and type, under `prefix` when given; and every KPI targets can name."""
+    with transaction(db) as session:
+        spec = twins.get(session, twin_id, key.workspace).spec
+    return paths.twin_paths(spec, prefix)
 
 
 @router.delete("/{twin_id}", status_code=status.HTTP_204_NO_CONTENT)

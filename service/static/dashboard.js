@@ -53,7 +53,9 @@ async function loadTwins() {
   twinNames = {};
   for (const t of twins) {
     twinNames[t.id] = t.name;
-    body.appendChild(row([t.name, t.time_unit, t.horizon, t.activities, t.id], t.id));
+    const edit = document.createElement("button"); edit.textContent = "Edit YAML"; edit.className = "edit-twin";
+    edit.title = "Open in the YAML editor (saving adds a new twin)"; edit.onclick = () => editTwin(t.id);
+    body.appendChild(row([t.name, t.time_unit, t.horizon, t.activities, t.id, edit], t.id));
     for (const select of selects) {
       const option = document.createElement("option"); option.value = t.id; option.textContent = t.name;
       select.appendChild(option);
@@ -61,13 +63,15 @@ async function loadTwins() {
   }
   selects.forEach((select, i) => { if (chosen[i]) select.value = chosen[i]; });
   if ($("opt-twin").value !== optTwin) { optTwin = $("opt-twin").value; await loadOptTwin(); }
+  if ($("study-twin").value !== planTwin) await loadPlanTwin();
 }
 
 function progressBar(study) {
   const bar = document.createElement("progress");
   bar.max = Math.max(study.progress.total, 1); bar.value = study.progress.done;
   const span = document.createElement("span");
-  span.append(bar, ` ${study.progress.done}/${study.progress.total}`);
+  const left = document.createElement("span"); left.className = "eta muted"; left.textContent = eta(study);
+  span.append(bar, ` ${study.progress.done}/${study.progress.total} `, left);
   return span;
 }
 
@@ -81,7 +85,7 @@ async function loadStudies() {
     const tr = row([twinNames[s.twin_id] || s.twin_id, s.scenarios.join(", "), s.status, progressBar(s),
                     new Date(s.created_at).toLocaleString(), cancel], s.id);
     tr.classList.toggle("selected", s.id === selected);
-    tr.onclick = () => { selected = s.id; shownFigures = ""; refresh(); };
+    tr.onclick = () => { selected = s.id; shownFigures = ""; compared = ""; refresh(); };
     body.appendChild(tr);
   }
 }
@@ -103,18 +107,20 @@ async function loadDetail() {
   const s = await json(`/studies/${selected}`);
   $("detail").hidden = false; $("detail-id").textContent = s.id;
   $("detail-status").textContent = `${s.status}: ${s.progress.done} of ${s.progress.total} replications` +
-    (s.resumed ? ` (${s.resumed} resumed after a restart)` : "") + (s.error ? ` — ${s.error}` : "");
+    (s.resumed ? ` (${s.resumed} resumed after a restart)` : "") + (eta(s) ? `, ${eta(s)}` : "") +
+    (s.error ? ` — ${s.error}` : "");
   $("detail-status").dataset.status = s.status;
   const done = s.status === "done";
   $("download-csv").hidden = !done;
   $("download-report").hidden = !(done && s.figures.length);
   $("no-figures").hidden = !(done && !s.figures.length);
   $("figure-picker").hidden = !(done && s.figures.length);
-  if (!done) { $("kpis").replaceChildren(); return; }
+  $("compare").hidden = !done;
+  if (!done) return;
+  await showComparison(s);
   const listed = JSON.stringify(s.figures);
   if (listed !== shownFigures) {
     shownFigures = listed;
-    await showSummary(s.id);
     const select = $("figure-select"); select.replaceChildren();
     for (const f of s.figures) {
       const option = document.createElement("option"); option.value = f.index;
@@ -124,20 +130,9 @@ async function loadDetail() {
   }
 }
 
-async function showSummary(id) {
-  const summary = await json(`/studies/${id}/summary`);
-  const table = document.createElement("table");
-  table.id = "kpi-table";
-  table.appendChild(row(["scenario", "throughput", "cycle time", "WIP"]));
-  const fmt = (s) => s ? `${Number(s.mean).toPrecision(4)} [${s.ci95.map((x) => x === null ? "-" : Number(x).toPrecision(4)).join(", ")}]` : "-";
-  for (const [name, s] of Object.entries(summary.scenarios)) {
-    table.appendChild(row([name, fmt(s.kpis.throughput), fmt(s.kpis.cycle_time), fmt(s.kpis.wip)]));
-  }
-  $("kpis").replaceChildren(table);
-}
-
 async function drawFigure() {
   const figure = await json(`/studies/${selected}/figures/${$("figure-select").value}`);
+  delete figure.layout.width;  // as wide as the page, never wider
   if (window.Plotly) Plotly.newPlot("figure", figure.data, figure.layout, {responsive: true, displaylogo: false});
 }
 
@@ -286,7 +281,7 @@ $("add-twin").onclick = async () => {
   try {
     await json("/twins", {method: "POST", headers: {"Content-Type": "application/json"},
                           body: JSON.stringify({yaml: $("twin-yaml").value})});
-    $("twin-yaml").value = ""; refresh();
+    $("twin-yaml").value = ""; checkYaml(); refresh();
   } catch (error) { $("twin-error").textContent = error.message; }
 };
 $("start-calibration").onclick = async () => {
@@ -303,11 +298,10 @@ $("start-calibration").onclick = async () => {
 };
 $("start-study").onclick = async () => {
   $("study-error").textContent = "";
-  const body = {twin_id: $("study-twin").value, replications: Number($("study-reps").value),
-                seed: Number($("study-seed").value), engine: $("study-engine").value};
   try {
+    const body = studyBody();
     const study = await json("/studies", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-    selected = study.id; shownFigures = ""; refresh();
+    selected = study.id; shownFigures = ""; compared = ""; refresh();
   } catch (error) { $("study-error").textContent = error.message; }
 };
 $("opt-add-decision").onclick = () => addDecision();
@@ -323,5 +317,6 @@ $("start-optimization").onclick = async () => {
   } catch (error) { $("opt-error").textContent = error.message; }
 };
 addDecision();
+setupWorkbench();
 setInterval(() => { if (!$("app").hidden) refresh(); }, 1000);
 start();
