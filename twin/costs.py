@@ -1,6 +1,8 @@
 """The `cost` KPI: a replication's record priced by the twin's `costs` (twin.policies).
 
-Costs cover [warmup, horizon], like every KPI; rates are per time unit of the twin. Both
+Costs cover [warmup, horizon], like every KPI; rates are per time unit of the twin. Every
+part but `buffers` prices what the record counts; `buffers` prices the places a step's
+`queue_capacity` provides, whether used or not (it is the same in every replication). Both
 engines call `add_costs` on the same record, so their costs agree to the last bit.
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 from twin.spec import Twin
 
-COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency")
+COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency", "buffers")
 POOL_INPUTS = ("on_duty", "overtime", "repairs")  # resources.P.<input>, recorded with `costs`
 
 
@@ -25,6 +27,8 @@ def add_costs(twin: Twin, record: dict[str, float]) -> None:
     for material, stock in costs.materials.items():
         parts["holding"] += stock.holding * record[f"materials.{material}.inventory"] * span
         parts["stockouts"] += stock.per_stockout * record[f"materials.{material}.stockouts"]
+    for step, place in costs.activities.items():  # places the spec gives, used or not
+        parts["buffers"] += place.per_place * (twin.activity(step).queue_capacity or 0) * span
     if costs.per_late_class:  # each class at its own price (per_late for the others)
         parts["late"] = sum(costs.per_late_class.get(c, costs.per_late) * record.get(f"classes.{c}.late", 0.0)
                             for c in twin.classes)

@@ -11,12 +11,12 @@ Plain spec data (pydantic, unknown keys are errors), shared by both engines:
   takes its action (a backup order, overtime, rerouting work). It re-arms when the action
   is over and fires again at once if its condition still holds.
 - `Costs` price what a replication did after the warm-up: staff time, overtime, repairs,
-  holding stock, stockouts, late work and contingency activations (`twin.costs`).
+  holding stock, stockouts, buffer places, late work and contingency activations (`twin.costs`).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -195,9 +195,21 @@ class MaterialCost(_Spec):
     per_stockout: NonNegativeFloat = 0.0  # per request not served from stock on arrival
 
 
+class StepCost(_Spec):
+    per_place: NonNegativeFloat = 0.0  # per waiting place (the step's queue_capacity) per time unit
+
+
 class Costs(_Spec):
     resources: dict[Name, PoolCost] = {}
     materials: dict[Name, MaterialCost] = {}
+    activities: dict[Name, StepCost] = {}  # a buffer's places: floor space, racks, pallets
     per_late: NonNegativeFloat = 0.0  # per entity leaving after its due time
     per_late_class: dict[Name, NonNegativeFloat] = {}  # a class's own cost of lateness (else per_late)
     currency: Annotated[str, Field(max_length=12)] = ""
+
+    @model_serializer(mode="wrap")
+    def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("activities"):  # unset: older hashes kept
+            data.pop("activities", None)
+        return data

@@ -1054,9 +1054,14 @@ def _policy_references(twin: Twin) -> list[tuple[str, str]]:
     for rule in twin.contingency:
         problems += _rule_references(rule, names)
     if twin.costs is not None:
-        for kind in ("resources", "materials"):
+        for kind in ("resources", "materials", "activities"):
             problems += [(f"costs.{kind}.{n}", f"no {SINGULAR[kind]} named '{n}'")
                          for n in getattr(twin.costs, kind) if n not in names[kind]]
+        steps = names["activities"]
+        problems += [(f"costs.activities.{n}.per_place", f"activity '{n}' has no queue_capacity: an "
+                      "unlimited queue has no places to price (give it one, or drop this cost)")
+                     for n, price in twin.costs.activities.items()
+                     if n in steps and price.per_place and steps[n].queue_capacity is None]
         known = ", ".join(twin.classes)
         problems += [(f"costs.per_late_class.{c}", f"no class named '{c}' (classes: {known})")
                      for c in twin.costs.per_late_class if c not in twin.classes]
