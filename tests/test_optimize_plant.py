@@ -38,7 +38,7 @@ materials:
     reorder: {{point: {point}, up_to: 10}}
     supplier: {{lead_time: {{dist: constant, value: 1.5}}}}
 costs:
-  materials: {{parts: {{holding: 0.1, per_stockout: 7}}}}
+  materials: {{parts: {{holding: 0.1, per_stockout: 7, per_order: 11}}}}
   activities: {{pick: {{per_place: 2}}}}
   per_late: 3
 """
@@ -61,7 +61,7 @@ CASES = {
 
 @pytest.mark.parametrize("engine", ["simpy", "fast"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_holding_stockout_buffer_and_late_costs_are_the_hand_computation(case: str, engine: str) -> None:
+def test_holding_stockout_buffer_late_order_costs_are_the_hand_computation(case: str, engine: str) -> None:
     c = CASES[case]
     cycles = 100
     twin = loads_twin(saw_tooth(c["point"], c["warmup"], cycles, c["cycle"]))
@@ -70,12 +70,14 @@ def test_holding_stockout_buffer_and_late_costs_are_the_hand_computation(case: s
     stockouts = cycles * c["stockouts_per_cycle"]
     assert record["materials.parts.inventory"] == pytest.approx(c["mean_on_hand"])
     assert record["materials.parts.stockouts"] == stockouts
+    assert record["materials.parts.orders"] == cycles  # one order a cycle, the first at the warm-up's end
     assert record["late"] == span  # every order leaving after the warm-up is late (0.5 h > 0.25 h)
     expected = {
         "holding": 0.1 * c["mean_on_hand"] * span,
         "stockouts": 7 * stockouts,
         "buffers": 2 * 3 * span,  # 3 places at 2 an hour, used or not
         "late": 3 * span,
+        "ordering": 11 * cycles,
     }
     for part, value in expected.items():
         assert record[f"cost.{part}"] == pytest.approx(value), part

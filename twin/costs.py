@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from twin.spec import Twin
 
-COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency", "buffers")
+COST_PARTS = ("labour", "overtime", "repairs", "holding", "stockouts", "late", "contingency", "buffers",
+              "ordering")
 POOL_INPUTS = ("on_duty", "overtime", "repairs")  # resources.P.<input>, recorded with `costs`
 
 
@@ -27,6 +28,7 @@ def add_costs(twin: Twin, record: dict[str, float]) -> None:
     for material, stock in costs.materials.items():
         parts["holding"] += stock.holding * record[f"materials.{material}.inventory"] * span
         parts["stockouts"] += stock.per_stockout * record[f"materials.{material}.stockouts"]
+        parts["ordering"] += stock.per_order * record[f"materials.{material}.orders"]
     for step, place in costs.activities.items():  # places the spec gives, used or not
         parts["buffers"] += place.per_place * (twin.activity(step).queue_capacity or 0) * span
     if costs.per_late_class:  # each class at its own price (per_late for the others)

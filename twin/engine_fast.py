@@ -237,6 +237,7 @@ def _record(twin: Twin, oi: np.ndarray, of: np.ndarray) -> dict[str, float]:
             record[f"resources.{pool.name}.repairs"] = float(repairs[p])
         for s, mat in enumerate(twin.materials):
             record[f"materials.{mat.name}.stockouts"] = float(requests[s] - filled[s])
+            record[f"materials.{mat.name}.orders"] = float(sum(orders[first_sup[s]:first_sup[s + 1]]))
         add_costs(twin, record)
     return record
 

@@ -1065,11 +1065,10 @@ class Model:
             rng = self.choice_rngs[index]
             k = stock.vendor(None if rng is None else rng.random())
             vendor = stock.vendors[k]
-            if stock.spec.suppliers:
-                if self.env.now >= self.warmup:
-                    vendor.orders += 1
-                if self.trace is not None:  # traced, but not counted as an event
-                    self.trace.append((self.env.now, "supplier", quantity, vendor.name))
+            if self.env.now >= self.warmup:  # every supplier's orders: the cost per order counts them
+                vendor.orders += 1
+            if stock.spec.suppliers and self.trace is not None:  # traced, but not counted as an event
+                self.trace.append((self.env.now, "supplier", quantity, vendor.name))
             lead = vendor.spec.lead_time.sample(self.lead_rngs[index][k])
             if slow := self.slow_supply[index][k]:
                 lead = lead * _factor(slow, self.env.now)
@@ -1332,6 +1331,7 @@ class Model:
                 out |= {f"resources.{pool.name}.{k}": v for k, v in pool.cost_inputs(h).items()}
             for stock in self.stocks:
                 out[f"materials.{stock.name}.stockouts"] = float(stock.requests - stock.filled)
+                out[f"materials.{stock.name}.orders"] = float(sum(v.orders for v in stock.vendors))
             add_costs(self.twin, out)
         return out
 

@@ -193,6 +193,7 @@ class PoolCost(_Spec):
 class MaterialCost(_Spec):
     holding: NonNegativeFloat = 0.0  # per unit on hand per time unit
     per_stockout: NonNegativeFloat = 0.0  # per request not served from stock on arrival
+    per_order: NonNegativeFloat = 0.0  # per replenishment order placed (freight, handling)
 
 
 class StepCost(_Spec):

@@ -20,7 +20,7 @@ from viz.colors import color_of
 from viz.labels import number
 
 PART_COLORS = dict(zip(COST_PARTS, ("#4C72B0", "#8172B3", "#C44E52", "#937860", "#DA8BC3", "#DD8452",
-                                     "#55A868", "#8C8C8C"), strict=True))
+                                     "#55A868", "#8C8C8C", "#CCB974"), strict=True))
 
 
 def cost_parts(table: pd.DataFrame, scenarios: Sequence[str]) -> pd.DataFrame:

@@ -134,9 +134,9 @@ def _order(si, sf, mi, mf, rg, s, now):
         _log(si, sf, now, T_ORDER, quantity, s)
         v = _vendor(si, mi, mf, rg, s)
         vb = _sup(mi, v)
-        if mi[vb + SU_NAMED]:  # one of several suppliers: counted and traced (not as an event)
-            if now >= mf[F_WARMUP]:
-                si[si[S_SUPORD] + v] += 1
+        if now >= mf[F_WARMUP]:  # every supplier's orders: the cost per order counts them
+            si[si[S_SUPORD] + v] += 1
+        if mi[vb + SU_NAMED]:  # one of several suppliers: traced (not as an event)
             _trace(si, sf, now, T_SUPPLIER, quantity, v)
         lead = _sample(mi, mf, mi[vb + SU_LEAD], _generator(rg, mi[vb + SU_LEAD_STREAM]))
         lead = lead * _lead_factor(mi, mf, s, v, now)
