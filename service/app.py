@@ -23,7 +23,7 @@ from service.errors import Busy, Conflict, Invalid, NotFound, TooLarge, document
 from service.jobs import Dispatcher
 from service.limits import BodyLimit
 from service.quotas import RateLimit
-from service.routers import audit, calibrations, keys, optimizations, sharing, studies, twins
+from service.routers import audit, calibrations, keys, live, optimizations, sharing, studies, twins
 from service.schemas import Health
 from service.security import SecurityHeaders
 from service.settings import Settings
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AuditTrail)
     for router in (twins.router, studies.router, sharing.router, calibrations.router, optimizations.router,
-                   keys.router, keys.spaces, audit.router, dashboard.router):
+                   keys.router, keys.spaces, audit.router, live.router, dashboard.router):
         _document_errors(router.routes)
         app.include_router(router)
     _handlers(app)

@@ -11,7 +11,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DEFAULT_WORKSPACE = "default"  # the id (and name) of the workspace existing data moved into
@@ -130,6 +141,36 @@ class OptimizationRow(JobColumns, Base):
     seed: Mapped[int] = mapped_column(Integer)
     budget: Mapped[int] = mapped_column(Integer)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class LiveRow(Base):
+    """A live twin: a twin fed with the operation's events as they happen (service.live)."""
+
+    __tablename__ = "live_twins"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    twin_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(32), index=True, nullable=True)
+    workspace: Mapped[str] = workspace_column()
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    latest: Mapped[datetime | None] = mapped_column(When, nullable=True)  # the latest time an event gave
+    created_at: Mapped[datetime] = mapped_column(When, default=now)
+
+
+class LiveEventRow(Base):
+    """One step of one case, as the operation recorded it; `end` None while it runs."""
+
+    __tablename__ = "live_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    live_id: Mapped[str] = mapped_column(String(32), index=True)
+    case: Mapped[str] = mapped_column(String(200))
+    activity: Mapped[str] = mapped_column(String(200))
+    resource: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    start: Mapped[datetime] = mapped_column(When)
+    end: Mapped[datetime | None] = mapped_column(When, nullable=True)
+    closes: Mapped[bool] = mapped_column(Boolean, default=False)  # the case is over after this step
 
 
 class JobRun(Base):

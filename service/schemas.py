@@ -244,3 +244,65 @@ class OptimizationPublic(BaseModel):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+
+# -- forecasts and live twins (service.live) -------------------------------------------------
+class ForecastCreate(_Body):
+    """A forecast from a state (DESIGN.md's STATE) up to `until` (model time, the state's frame);
+    `changes` (dotted spec paths -> values) is a what-if from now on."""
+
+    state: dict[str, Any]
+    until: float
+    replications: int = Field(default=200, ge=1)
+    seed: int = Field(default=1, ge=0)
+    changes: dict[str, Any] = {}
+
+
+class LiveCreate(_Body):
+    twin_id: str = Field(max_length=32)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class LiveEvent(_Body):
+    """One step of one case: started at `start`, ended at `end` (None: still running). Sent
+    again with its `end` once it ends (same case, activity and start); `closes`: the case is
+    over with this step (until then it is open, between steps when none runs)."""
+
+    case: str = Field(min_length=1, max_length=200)
+    activity: str = Field(min_length=1, max_length=200)
+    resource: str | None = Field(default=None, max_length=200)
+    start: datetime
+    end: datetime | None = None
+    closes: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LiveEvent:
+        if self.start.tzinfo is None or (self.end is not None and self.end.tzinfo is None):
+            raise ValueError("times need their UTC offset (2026-12-03T08:00:00+01:00)")
+        if self.end is not None and self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class LiveEvents(_Body):
+    events: list[LiveEvent] = Field(min_length=1, max_length=10_000)
+
+
+class LivePublic(BaseModel):
+    id: str
+    twin_id: str
+    name: str
+    events: int
+    latest: datetime | None
+    created_at: datetime
+
+
+class LiveForecast(_Body):
+    """A forecast of a live twin from its state now (its latest event, or `at`), `horizon`
+    time units of the twin ahead."""
+
+    horizon: float = Field(gt=0)
+    at: datetime | None = None
+    replications: int = Field(default=200, ge=1)
+    seed: int = Field(default=1, ge=0)
+    changes: dict[str, Any] = {}

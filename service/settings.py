@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_events: float = Field(default=500_000_000, gt=0)  # expected engine events, all replications
     max_capacity: int = Field(default=10_000, ge=1)  # units of one pool at its peak
     max_replications: int = Field(default=1000, ge=2)
+    max_forecast_events: float = Field(default=20_000_000, gt=0)  # a forecast's events (answered at once)
+    max_live_events: int = Field(default=1_000_000, ge=1)  # events kept per live twin
     max_scenarios: int = Field(default=10, ge=1)
     # Per API key (service.quotas): each answered 429 naming the limit
     max_queued_per_key: int = Field(default=20, ge=1)  # studies, calibrations and optimisations waiting

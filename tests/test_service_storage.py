@@ -48,9 +48,10 @@ def test_migrations_create_the_schema_and_are_idempotent(url: str) -> None:
     migrate(engine)
     migrate(engine)
     tables = set(inspect(engine).get_table_names())
-    assert {"twins", "studies", "calibrations", "optimizations", "api_keys", "alembic_version"} <= tables
+    assert {"twins", "studies", "calibrations", "optimizations", "api_keys", "alembic_version", "live_twins",
+            "live_events"} <= tables
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
     engine.dispose()
 
 
