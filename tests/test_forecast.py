@@ -224,6 +224,23 @@ def test_forecast_command_json(tmp_path: Path) -> None:
     assert len(out["fan"]["wip"]["p50"]) == len(out["fan"]["time"])
 
 
+def test_forecast_report_draws_the_jobs_and_the_fans(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    state = tmp_path / "now.json"
+    state.write_text(json.dumps({"time": 0, "entities": [
+        {"activity": "serve", "state": "waiting", "since": -2.5, "case": "K-17"}]}))
+    twin = ROOT / "tests" / "twins" / "mm3.yaml"
+    out = tmp_path / "forecast.html"
+    result = CliRunner().invoke(app, ["forecast", str(twin), str(twin), "--state", str(state),
+                                      "--until", "24", "--replications", "20", "--report", str(out)])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert "K-17 (serve, waiting)" in page and "completions since now" in page and "plotly" in page
+
+
 def test_forecast_command_names_what_is_wrong(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -434,6 +434,7 @@ def forecast_command(
     seed: Annotated[int, typer.Option(min=0, help="Seed of every random stream (shared by the plans).")] = 1,
     engine: Annotated[str, typer.Option(help=f"Engine: {' | '.join(ENGINES)}.")] = "fast",
     as_json: Annotated[bool, typer.Option("--json", help="Print the forecast as JSON.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the forecast report (HTML) here.")] = None,
 ) -> None:
     """From the state now: when each open job finishes, P(done by --until), WIP and completions ahead."""
     from scenarios.loader import load_scenario
@@ -455,6 +456,13 @@ def forecast_command(
     first = results[0][1] | {"twin": results[0][0]}
     if len(results) > 1:
         first["what_if"] = [summary | {"twin": name} for name, summary in results[1:]]
+    if report is not None:
+        from viz.forecast import write_forecast_report
+
+        try:
+            err.print(f"report: {write_forecast_report(first, report)}")
+        except OSError as error:
+            raise _fail(f"--report {report}: {error.strerror or error}") from None
     if as_json:
         print(json.dumps(first, allow_nan=False))
         return
