@@ -446,9 +446,9 @@ def forecast_command(
     results = []
     for path in files:
         try:
-            twin = load_scenario(path).twin
-            state = load_state(state_file, twin)
-            results.append((twin.name, forecast(twin, state, until, replications, seed, engine).summary()))
+            plan = load_scenario(path)
+            state = load_state(state_file, plan.twin)
+            results.append((plan.name, forecast(plan.twin, state, until, replications, seed, engine).summary()))
         except SpecError as error:
             raise _fail(str(error)) from None
         except (ValueError, DeadlockError) as error:

@@ -273,7 +273,7 @@ def forecast_text(summary: dict[str, Any], rows: int = 25) -> Any:
     head = Table(title=f"Forecast from t = {plain(summary['time'])} to {plain(summary['until'])} "
                        f"({summary['replications']} replications)", box=None)
     for column in ("plan", "drain time (mean)", "P(drained)", "WIP at end (p50)", "completions (p50)"):
-        head.add_column(column, justify="left" if column == "plan" else "right")
+        head.add_column(column, justify="left" if column == "plan" else "right", overflow="fold")
     for plan in plans:
         fan = plan["fan"]
         drain = plain(plan["drain_time"]) if plan["drain_time"] is not None else "not by then"
@@ -282,7 +282,7 @@ def forecast_text(summary: dict[str, Any], rows: int = 25) -> Any:
     jobs = Table(title=f"Open jobs ({summary['twin']})", box=None)
     due = any("p_on_time" in e for e in summary["entities"])
     for column in ("case", "where", "finish p50", "finish p90", "P(done)", *(("P(on time)",) if due else ())):
-        jobs.add_column(column, justify="left" if column in ("case", "where") else "right")
+        jobs.add_column(column, justify="left" if column in ("case", "where") else "right", overflow="fold")
     for k, e in enumerate(summary["entities"][:rows]):
         where = f"{e['activity']} ({e['state'].replace('_', ' ')})"
         p50, p90 = (plain(e[f"finish_p{q}"]) if e[f"finish_p{q}"] is not None else "later" for q in (50, 90))

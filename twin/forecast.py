@@ -100,6 +100,7 @@ def forecast(twin: Twin, state: State, until: float, replications: int = 200, se
                 finish[r, numbers[number - 1]] = t
     times = np.arange(series.sample_count(now.horizon, every)) * every
     wip = np.array([samples[:, 0] for _, samples in runs])
+    wip[:, 0] = n  # sample 0 is taken before anything at t = 0: now, the state's entities are in
     done = np.array([_completions(leaves, times) for leaves, _ in runs])
     first_stock = 1 + len(now.activities)
     stock = {m.name: np.array([samples[:, first_stock + i] for _, samples in runs])
