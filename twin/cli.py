@@ -448,7 +448,8 @@ def forecast_command(
         try:
             plan = load_scenario(path)
             state = load_state(state_file, plan.twin)
-            results.append((plan.name, forecast(plan.twin, state, until, replications, seed, engine).summary()))
+            result = forecast(plan.twin, state, until, replications, seed, engine)
+            results.append((plan.name, result.summary()))
         except SpecError as error:
             raise _fail(str(error)) from None
         except (ValueError, DeadlockError) as error:

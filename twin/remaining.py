@@ -46,26 +46,46 @@ def frozen(dist: Any) -> Any:
     raise ValueError(f"no density for {type(dist).__name__}: use a continuous distribution")
 
 
+class Residual:
+    """What is left of a duration `dist` that has run `elapsed` already: `draw(rng)` draws it
+    (the conditional survival computed once, so many replications draw cheaply)."""
+
+    def __init__(self, dist: Any, elapsed: float) -> None:
+        self.dist, self.elapsed = dist, max(0.0, float(elapsed))
+        self.model: Any = None
+        self.survival = 0.0
+        if not isinstance(dist, d.Exponential | d.Constant | d.Empirical) and _spread(dist):
+            self.model = frozen(dist)
+            self.survival = float(self.model.sf(self.elapsed))
+
+    def draw(self, rng: np.random.Generator) -> float:
+        dist, elapsed = self.dist, self.elapsed
+        if isinstance(dist, d.Exponential):
+            return float(rng.exponential(dist.mean))
+        if isinstance(dist, d.Empirical):
+            above = [v for v in dist.values if v > elapsed]
+            return above[int(rng.random() * len(above))] - elapsed if above else 0.0
+        if self.model is None:  # one value: a constant, or a normal or uniform of no spread
+            return max(0.0, _value(dist) - elapsed)
+        if self.survival <= 0.0:
+            return 0.0
+        u = 1.0 - float(rng.random())  # in (0, 1]
+        return max(0.0, float(self.model.isf(u * self.survival)) - elapsed)
+
+
+def _spread(dist: Any) -> bool:
+    return not ((isinstance(dist, d.Normal) and dist.sd == 0) or (isinstance(dist, d.Uniform)
+                                                                 and dist.high == dist.low))
+
+
+def _value(dist: Any) -> float:
+    return float(dist.value if isinstance(dist, d.Constant) else dist.mean if isinstance(dist, d.Normal)
+                 else dist.low)
+
+
 def remaining(dist: Any, elapsed: float, rng: np.random.Generator) -> float:
     """A draw of what is left of a duration `dist` that has run `elapsed` already."""
-    elapsed = max(0.0, float(elapsed))
-    if isinstance(dist, d.Exponential):
-        return float(rng.exponential(dist.mean))
-    if isinstance(dist, d.Constant):
-        return max(0.0, dist.value - elapsed)
-    if isinstance(dist, d.Empirical):
-        above = [v for v in dist.values if v > elapsed]
-        return above[int(rng.random() * len(above))] - elapsed if above else 0.0
-    if isinstance(dist, d.Normal) and dist.sd == 0:
-        return max(0.0, dist.mean - elapsed)
-    if isinstance(dist, d.Uniform) and dist.high == dist.low:  # a constant by another name
-        return max(0.0, dist.low - elapsed)
-    model = frozen(dist)
-    survival = float(model.sf(elapsed))
-    if survival <= 0.0:
-        return 0.0
-    u = 1.0 - float(rng.random())  # in (0, 1]
-    return max(0.0, float(model.isf(u * survival)) - elapsed)
+    return Residual(dist, elapsed).draw(rng)
 
 
 def mean_remaining(dist: Any, elapsed: float) -> float:

@@ -27,7 +27,7 @@ import numpy as np
 
 from twin import streams
 from twin.errors import SpecError
-from twin.remaining import remaining
+from twin.remaining import Residual
 from twin.spec import Twin
 from twin.state import Entity, State, check_state
 
@@ -48,13 +48,13 @@ UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 class Start:
     """A state resolved against a twin: `rows` (one per entity, in start order), `order[k]`
     the index in the state's `entities` of the entity numbered k + 1, and per in-service
-    row its duration distribution and elapsed time."""
+    row and down unit what is left of its duration or repair (`Residual`)."""
 
     rows: np.ndarray
     order: list[int]
-    serving: list[tuple[int, Any, float]] = field(default_factory=list)
+    serving: list[tuple[int, Residual]] = field(default_factory=list)
     units: int = 0  # how many units the twin has
-    down: list[tuple[int, Any, float]] = field(default_factory=list)  # (unit, repair, elapsed)
+    down: list[tuple[int, Residual]] = field(default_factory=list)  # (unit, repair time left)
     orders: np.ndarray = field(default_factory=lambda: np.zeros((0, ORDER)))
 
     def __len__(self) -> int:
@@ -71,13 +71,13 @@ class Start:
         rows = self.rows.copy()
         if self.serving:
             rng = streams.stream(seed, replication, STATE_SOURCE)
-            for row, dist, elapsed in self.serving:
-                rows[row, REMAINING] = remaining(dist, elapsed, rng)
+            for row, left in self.serving:
+                rows[row, REMAINING] = left.draw(rng)
         units = np.full(self.units, math.nan)
         if self.down:
             rng = streams.stream(seed, replication, REPAIR_SOURCE)
-            for unit, dist, elapsed in self.down:
-                units[unit] = remaining(dist, elapsed, rng)
+            for unit, left in self.down:
+                units[unit] = left.draw(rng)
         return np.concatenate([rows.reshape(-1), units, self.orders.reshape(-1)])
 
 
@@ -94,14 +94,15 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
     return now_twin, resolve(twin, state)
 
 
-def _down(twin: Twin, state: State) -> list[tuple[int, Any, float]]:
+def _down(twin: Twin, state: State) -> list[tuple[int, Residual]]:
     """(unit, repair distribution, time down so far) of each unit down now: a pool's first units."""
     out, first = [], 0
     for pool in twin.resources:
         since = state.down_since.get(pool.name, [])
         for k in range(state.down.get(pool.name, 0)):
             assert pool.failures is not None  # _unsupported
-            out.append((first + k, pool.failures.repair, state.time - since[k] if k < len(since) else 0.0))
+            elapsed = state.time - since[k] if k < len(since) else 0.0
+            out.append((first + k, Residual(pool.failures.repair, elapsed)))
         first += pool.capacity
     return out
 
@@ -162,7 +163,7 @@ def resolve(twin: Twin, state: State) -> Start:
                                (e.arrived if e.arrived is not None else e.since) - state.time,
                                math.nan if e.due is None else e.due - state.time)
         if kind == SERVING:
-            serving.append((k, _duration(activity, classes[klass], e), state.time - e.since))
+            serving.append((k, Residual(_duration(activity, classes[klass], e), state.time - e.since)))
     return Start(rows, order, serving, sum(r.capacity for r in twin.resources), _down(twin, state),
                  _orders(twin, state))
 

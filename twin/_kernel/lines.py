@@ -17,7 +17,7 @@ from __future__ import annotations
 from numba import njit
 
 from twin._kernel.blocking import _let_in
-from twin._kernel.events import BLOCKED, T_BY, T_GRANT, _defer_grant, _stock_record, _trace
+from twin._kernel.events import BLOCKED, LET_IN, T_BY, T_GRANT, _defer_grant, _stock_record, _trace
 from twin._kernel.layout import (
     AC_ALT_HI,
     AC_ALT_LO,
@@ -205,7 +205,7 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
     if notify and si[e + E_PHASE]:  # the requester waits on an event; succeed() schedules it now
         if si[e + E_PHASE] == BLOCKED:  # granted while blocked before a full activity
             _let_in(si, sf, mi, slot, now, w)
-        else:
+        elif si[e + E_PHASE] != LET_IN:  # let in and not yet woken: that wake is the one (Model._let_in)
             _defer_grant(si, slot)
 
 
