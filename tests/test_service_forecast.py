@@ -156,3 +156,11 @@ def test_a_live_forecast_adds_figures_on_request(api: httpx.Client, twin_id: str
     drawn = api.post(f"/live/{live}/forecast", params={"figures": True}, json=body).json()
     assert {k: v for k, v in drawn.items() if k != "figures"} == plain and "clock" in drawn
     assert len(drawn["figures"]) == (2 if viz_available() else 0)
+
+
+def test_the_dashboard_serves_its_forecast_section(server: Server) -> None:
+    page = httpx.get(f"{server.url}/").text
+    script = httpx.get(f"{server.url}/static/forecast.js")
+    assert 'id="fc-run"' in page and '<script src="/static/forecast.js">' in page
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "?figures=true" in script.text and "http" not in script.text  # nothing fetched from elsewhere
