@@ -30,6 +30,11 @@ def workbench_script() -> FileResponse:
     return FileResponse(STATIC / "workbench.js", media_type="text/javascript")
 
 
+@router.get("/static/forecast.js")
+def forecast_script() -> FileResponse:
+    return FileResponse(STATIC / "forecast.js", media_type="text/javascript")
+
+
 @router.get("/static/figure.js")
 def figure_script() -> FileResponse:
     return FileResponse(STATIC / "figure.js", media_type="text/javascript")

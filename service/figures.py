@@ -52,6 +52,24 @@ def _write_figures(out: Path, sections: list[Any]) -> list[dict[str, Any]]:
     return index
 
 
+def forecast_figures(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The forecast report's two figures (open jobs, WIP and completion fans) as plotly JSON
+    objects, drawn from a forecast's summary; none without viz. Never raises: a figure bug
+    must not lose the forecast (it is logged)."""
+    if not available():
+        return []
+    import json
+    import logging
+
+    try:
+        from viz.forecast import fan_figure, jobs_figure
+
+        return [json.loads(figure.to_json()) for figure in (jobs_figure(summary), fan_figure(summary))]
+    except Exception:
+        logging.getLogger(__name__).exception("forecast figures")
+        return []
+
+
 def plain_title(title: str) -> str:
     """A figure title as text for the picker: line breaks as dashes, no other markup."""
     text = re.sub(r"<br\s*/?>", " — ", str(title))

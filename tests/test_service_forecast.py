@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from service.figures import available as viz_available
 from service.testing import SMALL_TWIN, Server, client
 from twin.forecast import forecast
 from twin.loader import parse_twin
@@ -127,3 +128,39 @@ def test_live_twin_bad_input_names_the_field(api: httpx.Client, twin_id: str) ->
     assert backwards.status_code == 422 and "end is before start" in backwards.text
     assert api.delete(f"/live/{live}").status_code == 204
     assert api.get(f"/live/{live}").status_code == 404
+
+
+def test_figures_are_added_on_request_and_the_answer_stays(api: httpx.Client, twin_id: str) -> None:
+    """`?figures=true` adds the report's two figures (plotly JSON, with viz); the rest is unchanged."""
+    body = {"state": STATE, "until": 12, "replications": 30}
+    plain = api.post(f"/twins/{twin_id}/forecast", json=body).json()
+    drawn = api.post(f"/twins/{twin_id}/forecast", params={"figures": "true"}, json=body)
+    assert drawn.status_code == 200, drawn.text
+    got = drawn.json()
+    assert "figures" not in plain and {k: v for k, v in got.items() if k != "figures"} == plain
+    if viz_available():
+        jobs, fans = got["figures"]
+        assert "Open jobs" in jobs["layout"]["title"]["text"] and jobs["data"][0]["type"] == "scatter"
+        assert len(jobs["data"][0]["y"]) == len(STATE["entities"])
+        assert "Ahead of now" in fans["layout"]["title"]["text"]
+    else:
+        assert got["figures"] == []
+
+
+def test_a_live_forecast_adds_figures_on_request(api: httpx.Client, twin_id: str) -> None:
+    live = api.post("/live", json={"twin_id": twin_id}).json()["id"]
+    api.post(f"/live/{live}/events", json={"events": [
+        {"case": "A", "activity": "serve", "start": "2026-12-03T08:00:00+00:00"}]}).raise_for_status()
+    body = {"horizon": 6, "replications": 20}
+    plain = api.post(f"/live/{live}/forecast", json=body).json()
+    drawn = api.post(f"/live/{live}/forecast", params={"figures": True}, json=body).json()
+    assert {k: v for k, v in drawn.items() if k != "figures"} == plain and "clock" in drawn
+    assert len(drawn["figures"]) == (2 if viz_available() else 0)
+
+
+def test_the_dashboard_serves_its_forecast_section(server: Server) -> None:
+    page = httpx.get(f"{server.url}/").text
+    script = httpx.get(f"{server.url}/static/forecast.js")
+    assert 'id="fc-run"' in page and '<script src="/static/forecast.js">' in page
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert "?figures=true" in script.text and "http" not in script.text  # nothing fetched from elsewhere

@@ -10,22 +10,30 @@ from fastapi import APIRouter, Query, Response, status
 from service import live, twins
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
+from service.figures import forecast_figures
 from service.schemas import ForecastCreate, LiveCreate, LiveEvents, LiveForecast, LivePublic
 from twin.loader import parse_twin
 
 router = APIRouter(tags=["forecasts"])
+Figures = Annotated[bool, Query(description="add `figures`: the forecast report's two figures (plotly JSON), "
+                                            "when viz is installed")]
+
+
+def _with_figures(summary: dict[str, Any], wanted: bool) -> dict[str, Any]:
+    return summary | {"figures": forecast_figures(summary)} if wanted else summary
 
 
 @router.post("/twins/{twin_id}/forecast")
 def forecast_twin(
-    twin_id: str, body: ForecastCreate, db: Db, settings: SettingsDep, key: Editor
+    twin_id: str, body: ForecastCreate, db: Db, settings: SettingsDep, key: Editor, figures: Figures = False
 ) -> dict[str, Any]:
     """`twin forecast --json` from the state in the body: per job its finishing time and
     P(done by until), the drain time, fans of WIP and completions, stockouts ahead."""
     with transaction(db) as session:
         spec = twins.get(session, twin_id, key.workspace).spec
-    return live.forecast(settings, parse_twin(spec), body.state, body.until, body.replications, body.seed,
-                         body.changes)
+    summary = live.forecast(settings, parse_twin(spec), body.state, body.until, body.replications, body.seed,
+                            body.changes)
+    return _with_figures(summary, figures)
 
 
 @router.post("/live", status_code=status.HTTP_201_CREATED)
@@ -76,7 +84,7 @@ def live_state(live_id: str, db: Db, key: Viewer, at: datetime | None = None) ->
 
 @router.post("/live/{live_id}/forecast")
 def live_forecast(
-    live_id: str, body: LiveForecast, db: Db, settings: SettingsDep, key: Editor
+    live_id: str, body: LiveForecast, db: Db, settings: SettingsDep, key: Editor, figures: Figures = False
 ) -> dict[str, Any]:
     """A forecast from the state now (or at `at`), `horizon` time units of the twin ahead."""
     with transaction(db) as session:
@@ -85,7 +93,7 @@ def live_forecast(
         found = live.state(session, row, twin, body.at)
     summary = live.forecast(settings, twin, found, live.horizon_until(found, body.horizon), body.replications,
                             body.seed, body.changes)
-    return summary | {"clock": found.clock.isoformat() if found.clock else None}
+    return _with_figures(summary, figures) | {"clock": found.clock.isoformat() if found.clock else None}
 
 
 @router.delete("/live/{live_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -47,7 +47,7 @@ function row(cells, id) {
 async function loadTwins() {
   const twins = await json("/twins");
   const body = $("twins").tBodies[0]; body.replaceChildren();
-  const selects = [$("study-twin"), $("opt-twin")];
+  const selects = [$("study-twin"), $("opt-twin"), $("fc-twin")];
   const chosen = selects.map((select) => select.value);
   for (const select of selects) select.replaceChildren();
   twinNames = {};
@@ -64,6 +64,7 @@ async function loadTwins() {
   selects.forEach((select, i) => { if (chosen[i]) select.value = chosen[i]; });
   if ($("opt-twin").value !== optTwin) { optTwin = $("opt-twin").value; await loadOptTwin(); }
   if ($("study-twin").value !== planTwin) await loadPlanTwin();
+  if ($("fc-twin").value !== fcTwin) await loadForecastTwin();
 }
 
 function progressBar(study) {
@@ -318,5 +319,6 @@ $("start-optimization").onclick = async () => {
 };
 addDecision();
 setupWorkbench();
+setupForecast();
 setInterval(() => { if (!$("app").hidden) refresh(); }, 1000);
 start();

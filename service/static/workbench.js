@@ -194,9 +194,9 @@ function addTarget(kpi = "", statistic = "mean", op = "<=", value = "") {
   $("targets").tBodies[0].appendChild(tr);
 }
 
-function parsed(path, text) {
+function parsed(path, text, paths = planPaths) {
   // The typed value of a change: as the path's current value is, else as it reads.
-  const type = (planPaths[path] || {}).type;
+  const type = (paths[path] || {}).type;
   const number = text.trim() !== "" && !isNaN(Number(text)) ? Number(text) : undefined;
   if (type === "boolean" || (!type && /^(true|false)$/.test(text))) return text === "true";
   if (type === "list") { try { return JSON.parse(text); } catch { return text.split(",").map((s) => s.trim()); } }
