@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from viz.colors import scenario_colors
-from viz.report import CONFIG, CSS
+from viz.report import CONFIG, page, write_page
 
 Summary = dict[str, Any]
 JOBS_SHOWN = 40  # open jobs drawn, the ones with the least chance of finishing first
@@ -91,18 +90,11 @@ def render(summary: Summary) -> str:
         + (f"<h3>Stock ahead</h3><ul>{stock}</ul>" if stock else "")
         + f"</section><section><h2>Jobs and what lies ahead</h2>{figures}</section>"
     )
-    return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{CSS.read_text()}</style><script>{get_plotlyjs()}</script></head>"
-        f"<body><main><h1>{title}</h1>{body}</main></body></html>"
-    )
+    return page(title, body)
 
 
 def write_forecast_report(summary: Summary, out: str | Path) -> Path:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(summary), encoding="utf-8")
-    return path
+    return write_page(render(summary), out)
 
 
 def _label(entity: Summary, k: int) -> str:

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from viz.colors import BAD, GOOD, NEUTRAL
-from viz.report import CONFIG, CSS
+from viz.report import CONFIG, page, write_page
 
 Summary = dict[str, Any]
 
@@ -125,15 +124,8 @@ def render(summary: Summary) -> str:
         f"replications; the search stopped on its {escape(summary['stopped'])}.</p></section>"
         f"<section><h2>Frontier and convergence</h2>{figures}</section>"
     )
-    return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{CSS.read_text()}</style><script>{get_plotlyjs()}</script></head>"
-        f"<body><main><h1>{title}</h1>{body}</main></body></html>"
-    )
+    return page(title, body)
 
 
 def write_optimization_report(summary: Summary, out: str | Path) -> Path:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(summary), encoding="utf-8")
-    return path
+    return write_page(render(summary), out)

@@ -251,12 +251,23 @@ def render(study: StudyData, question: str | None = None) -> str:
     body.append(
         "<section><h2>Methods appendix</h2>" + _methods_text(study) + text.methods(study) + "</section>"
     )
-    title = f"Study report: {escape(study.twins[study.baseline].name)}"
+    return page(f"Study report: {escape(study.twins[study.baseline].name)}", "".join(body))
+
+
+def page(title: str, body: str) -> str:
+    """One HTML page that opens anywhere (styles and plotly inlined); `title` is escaped HTML."""
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
         f"<style>{CSS.read_text()}</style><script>{get_plotlyjs()}</script></head>"
-        f"<body><main><h1>{title}</h1>{''.join(body)}</main></body></html>"
+        f"<body><main><h1>{title}</h1>{body}</main></body></html>"
     )
+
+
+def write_page(html: str, out: str | Path) -> Path:
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
 
 
 def _summary_html(study: StudyData, colors: dict[str, str], question: str | None) -> str:
@@ -287,7 +298,4 @@ def _methods_text(study: StudyData) -> str:
 def write_report(folder: str | Path, out: str | Path | None = None, question: str | None = None) -> Path:
     """Read the study in `folder` and write the report (default FOLDER/report.html)."""
     study = load_study(folder)
-    path = Path(out) if out is not None else Path(folder) / "report.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(study, question), encoding="utf-8")
-    return path
+    return write_page(render(study, question), Path(out) if out is not None else Path(folder) / "report.html")
