@@ -309,3 +309,18 @@ def test_stock_on_hand_is_where_the_replication_starts() -> None:
     now, _ = begin(twin, State.model_validate({"stock": {material: 3}}))
     assert now.materials[0].initial == 3 and now.warmup == 0.0
     assert np.isfinite(simulate_fast(now, 1, 0).record[f"materials.{material}.inventory"])
+
+
+def test_the_kernels_start_rows_are_twin_startings() -> None:
+    """The kernels keep their own copy of the start row layout (they import nothing else of twin)."""
+    from twin import starting
+    from twin._kernel import layout
+
+    assert (layout.PRE_KIND, layout.PRE_STEP, layout.PRE_CLASS, layout.PRE_SINCE, layout.PRE_BORN,
+            layout.PRE_DUE, layout.PRE_REMAINING, layout.ROW) == (
+        starting.KIND, starting.STEP, starting.CLASS, starting.SINCE, starting.BORN, starting.DUE,
+        starting.REMAINING, starting.ROW)
+    assert (layout.PRESET_WAITING, layout.PRESET_SERVING, layout.PRESET_BETWEEN) == (
+        starting.WAITING, starting.SERVING, starting.BETWEEN)
+    assert (layout.PRO_MATERIAL, layout.PRO_SUPPLIER, layout.PRO_QUANTITY, layout.PRO_LEAD, layout.PRO_W) == (
+        starting.MATERIAL, starting.SUPPLIER, starting.QUANTITY, starting.LEAD, starting.ORDER)

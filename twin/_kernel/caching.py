@@ -31,22 +31,21 @@ from typing import Any
 from numba.core.caching import CacheImpl, _CacheLocator
 
 PACKAGE = Path(__file__).resolve().parent
-SHARED = (PACKAGE.parent / "starting.py",)  # modules outside the package whose constants the kernels use
 
 
 def package_stamp() -> str:
     """SHA-256 of the names and contents of the package's .py files (read again when a
     file is added or removed or its mtime or size changes)."""
-    files = [*sorted(PACKAGE.glob("*.py")), *SHARED]
-    return _hash(tuple((str(p), st.st_mtime_ns, st.st_size) for p in files for st in (p.stat(),)))
+    files = sorted(PACKAGE.glob("*.py"))
+    return _hash(tuple((p.name, st.st_mtime_ns, st.st_size) for p in files for st in (p.stat(),)))
 
 
 @functools.lru_cache(maxsize=16)
 def _hash(files: tuple[tuple[str, int, int], ...]) -> str:
     digest = hashlib.sha256()
-    for path, _, _ in files:
-        data = Path(path).read_bytes()
-        digest.update(f"{Path(path).name}\0{len(data)}\0".encode())
+    for name, _, _ in files:
+        data = (PACKAGE / name).read_bytes()
+        digest.update(f"{name}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()
 
