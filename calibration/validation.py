@@ -2,9 +2,10 @@
 
 Each option (working-time waits and shifts, how waits advance in working time, arrival
 form, pool capacity rule, routing order, pools per activity or per resource, work split
-among resources by shares or taken by whoever is free, all history or its recent half) changes the
-twin, and which one reproduces a process best is an empirical question. Answering it on
-the test log would tune the model to the test; so `OptionSelector().fit(events)` cuts the
+among resources by shares or taken by whoever is free, all history or its recent half,
+activity durations in clock or in working time) changes the twin, and which one reproduces
+a process best is an empirical question. Answering it on the test log would tune the model
+to the test; so `OptionSelector().fit(events)` cuts the
 training log itself the way the shared splits were made: T = the `share` quantile of case
 starts, the *fit* part holds the cases that ended before T, the *check* part the cases
 that started at or after T (cases straddling T are dropped from both). Every candidate is
@@ -19,8 +20,12 @@ a time: the start (the first value of every option) and each other value of each
 with the rest at the start (10 candidates, scored in `workers` processes), then forward
 selection: from the best of those, it adds the other changes that beat the start, best
 first, one at a time, keeping each only if the loss falls (options interact: the best
-values together need not be best). The best twin scored wins; at most 18 of the 192
+values together need not be best). The best twin scored wins; at most 18 of the 384
 combinations are scored.
+Processing in working time is searched like the rest: a step recorded from start to end
+over a closing (a job begun before a night or a weekend and finished after it) holds that
+closed time as delay that is not work; measured and replayed in the working week it pauses
+over the closing, so its end falls in working hours, as the log's did.
 Where the log has case attribute columns that can be entity classes (`class_columns`, or
 those `calibration.classes.candidates` finds: 2 to 8 values, constant per case), `classes`
 is searched last, from "none": each column one more single change. Found columns are
@@ -57,6 +62,7 @@ GRID: dict[str, tuple[Any, ...]] = {  # searched in this order, from the first v
     "routing": (1, 2),
     "pools": ("activity", "resource", "skills"),
     "history": (1.0, 0.5),
+    "processing": ("clock", "working"),
 }
 
 

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from calibration.calibrate import calibrate
 from calibration.cli import calibrate_files
+from calibration.simlog import simulate_log
 from calibration.validation import (
     DISTANCES,
     GRID,
@@ -21,6 +23,7 @@ from calibration.validation import (
     search_size,
     time_split,
 )
+from twin.loader import parse_twin
 
 SAMPLE = Path(__file__).parent / "data" / "production_sample.csv"
 
@@ -80,7 +83,7 @@ def test_selector_prefers_the_weekly_profile_for_office_hour_arrivals() -> None:
     so (case arrival and circadian distances), and the profile wins."""
     pytest.importorskip("log_distance_measures")
     fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted",
-             "pools": "activity", "history": 1.0}
+             "pools": "activity", "history": 1.0, "processing": "clock"}
     selector = OptionSelector(fixed=fixed, runs=2).fit(office_log())
     by_form = {s["options"]["arrivals"]: s for s in selector.scores_}
     assert selector.options_["arrivals"] == "profile"
@@ -166,3 +169,49 @@ def test_forward_selection_keeps_a_change_only_when_it_helps(monkeypatch: pytest
     assert ("history", "pools", "routing") in scored  # tried, and not taken
     assert ("pools", "routing") not in scored  # routing was tried on top of the pair only
     assert len(scored) == selector.summary()["twins_scored"]  # each distinct twin scored once
+
+
+def overnight_log(weeks: int = 8, seed: int = 5) -> pd.DataFrame:
+    """An office open Monday-Friday 09:00-17:00 whose step A takes 3 to 5 working hours: A
+    begun after noon stops at closing and ends the next working morning, so its recorded
+    duration holds a night (or a weekend) that is no work; B (20 min) follows A at once."""
+    rng = np.random.default_rng(seed)
+    starts = office_log(weeks, seed).groupby("case_id")["start_time"].min().sort_values()
+    rows = []
+    for i, t in enumerate(starts):
+        end = _after_working_hours(t, float(rng.uniform(3, 5)))
+        rows += [(f"c{i}", "A", "ann", t, end), (f"c{i}", "B", "bob", end, end + pd.Timedelta(minutes=20))]
+    return pd.DataFrame(rows, columns=["case_id", "activity", "resource", "start_time", "end_time"])
+
+
+def _after_working_hours(t: pd.Timestamp, hours: float) -> pd.Timestamp:
+    """The time `hours` of Monday-Friday 09:00-17:00 after `t` (itself in those hours)."""
+    while True:
+        closing = t.normalize() + pd.Timedelta(hours=17)
+        left = (closing - t) / pd.Timedelta(hours=1)
+        if hours <= left:
+            return t + pd.Timedelta(hours=hours)
+        hours -= left
+        t = closing.normalize() + pd.Timedelta(days=1, hours=9)
+        while t.dayofweek >= 5:
+            t += pd.Timedelta(days=1)
+
+
+def test_validation_measures_steps_that_span_closings_in_working_time() -> None:
+    """Processing is searched: in clock time A's recorded durations (3-5 h, or 19-21 h over
+    a night) would end jobs at night; in working time they pause at closing and end in
+    office hours, as the log's did, and the check part says so."""
+    pytest.importorskip("log_distance_measures")
+    fixed = {k: v[0] for k, v in GRID.items() if k != "processing"}
+    selector = OptionSelector(fixed=fixed, runs=2).fit(overnight_log())
+    by_clock = {s["options"]["processing"]: s for s in selector.scores_}
+    assert selector.options_["processing"] == "working"
+    assert by_clock["working"]["loss"] < by_clock["clock"]["loss"]
+    assert by_clock["working"]["metrics"]["ced"] < by_clock["clock"]["metrics"]["ced"] / 2
+    log, at_night = overnight_log(), {}
+    for processing in ("clock", "working"):
+        spec, report = calibrate(log, calendars=True, processing=processing)
+        twin = parse_twin(spec)
+        ends = simulate_log(twin, twin.start, 300, seed=3, meta=report).query("activity == 'A'")["end_time"]
+        at_night[processing] = ((ends.dt.hour < 9) | (ends.dt.hour >= 17) | (ends.dt.dayofweek >= 5)).mean()
+    assert at_night["clock"] > 0.3 and at_night["working"] < 0.02  # the log: none

@@ -297,9 +297,9 @@ def calibrate_command(
     cancelled: Annotated[str | None, typer.Option(
         help="Column whose non-empty value marks a case as cancelled: where work was abandoned "
              "is measured in the report.")] = None,
-    processing: Annotated[str, typer.Option(
-        help="Activity durations in clock time, or in the working week of the waits (paused while "
-             "closed): clock | working.")] = "clock",
+    processing: Annotated[str | None, _searched(
+        "Activity durations in clock time, or in the working week of the waits (a job advances at "
+        "each hour's pace and pauses while closed): clock | working.", "clock")] = None,
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
     maintenance: Annotated[Path | None, typer.Option(
