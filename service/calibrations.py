@@ -223,7 +223,7 @@ def public(row: CalibrationRow) -> CalibrationPublic:
         arrivals=request.get("arrivals"),
         worktime=request.get("worktime"),
         routing=request.get("routing"),
-        processing=str(request.get("processing") or "clock"),
+        processing=request.get("processing"),
         pools=request.get("pools"),
         history=request.get("history"),
         classes=request.get("classes"),

@@ -127,7 +127,7 @@ class CalibrationPublic(BaseModel):
     arrivals: str | None
     worktime: str | None
     routing: int | None
-    processing: str
+    processing: str | None  # None: chosen by validation (clock where there is none)
     pools: str | None
     history: float | None
     classes: str | None  # a column of the events file whose values become classes, or "none"

@@ -38,7 +38,7 @@ def create_calibration(
     arrivals: Annotated[Literal["auto", "profile", "stationary"] | None, Form()] = None,
     worktime: Annotated[Literal["weighted", "open", "chain"] | None, Form()] = None,
     routing: Annotated[int | None, Form(ge=1, le=2)] = None,
-    processing: Annotated[Literal["clock", "working"], Form()] = "clock",
+    processing: Annotated[Literal["clock", "working"] | None, Form()] = None,
     pools: Annotated[Literal["activity", "resource", "skills"] | None, Form()] = None,
     history: Annotated[float | None, Form(gt=0, le=1)] = None,
     classes: Annotated[str | None, Form(
