@@ -3,6 +3,7 @@ key once, start a study, watch it finish, see its KPIs and a figure drawn."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,14 @@ ARGS = [
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
 )
+
+
+def snap(page: Any, name: str) -> None:
+    """With TWIN_SCREENSHOTS=FOLDER, a full-page screenshot FOLDER/NAME.png (to look at the pages)."""
+    folder = os.environ.get("TWIN_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -140,5 +149,6 @@ def test_dashboard_starts_an_optimisation_and_shows_the_plan(
         if viz_available():
             page.wait_for_selector("#opt-frontier svg.main-svg", timeout=60_000)
             page.wait_for_selector("#opt-convergence svg.main-svg", timeout=60_000)
+        snap(page, "dashboard-optimise")
         assert page.inner_text("#optimizations tbody")
     assert errors == []

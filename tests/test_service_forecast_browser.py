@@ -12,7 +12,7 @@ import pytest
 
 from service.figures import available as viz_available
 from service.testing import SMALL_TWIN, Server, client
-from tests.test_service_browser import CHROMIUM, dashboard
+from tests.test_service_browser import CHROMIUM, dashboard, snap
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
@@ -55,6 +55,7 @@ def test_dashboard_forecasts_from_a_state_and_from_a_live_twin(
         if viz_available():
             page.wait_for_selector("#fc-figures .fc-figure svg.main-svg", timeout=60_000)
             assert page.locator("#fc-figures .fc-figure").count() == 2
+        snap(page, "dashboard-forecast")
 
         bad = {"time": 0, "entities": [{"activity": "nowhere", "state": "waiting", "since": -1}]}
         page.fill("#fc-state", json.dumps(bad))
@@ -82,6 +83,7 @@ def test_dashboard_forecasts_from_a_state_and_from_a_live_twin(
         page.wait_for_selector("#fc-jobs tbody tr:only-child", timeout=120_000)
         assert "A" in page.inner_text("#fc-jobs tbody")
         assert "now: 2026-12-03T08:00" in page.inner_text("#fc-result")
+        snap(page, "dashboard-live-twin")
 
         for details in page.query_selector_all("details"):
             details.evaluate("d => d.open = true")

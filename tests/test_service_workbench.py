@@ -17,7 +17,7 @@ from service.figures import available as viz_available
 from service.paths import twin_paths
 from service.testing import Server, client
 from tests.test_service_api import SMALL
-from tests.test_service_browser import CHROMIUM, dashboard
+from tests.test_service_browser import CHROMIUM, dashboard, snap
 from twin.errors import SpecError
 from twin.loader import load_twin, loads_twin, twin_to_data
 
@@ -172,6 +172,7 @@ def test_workbench_builds_plans_compares_them_and_checks_yaml(
         assert page.inner_text("#best-plan") == "Best plan: two-clerks"
         if viz_available():
             page.wait_for_selector("#compare-figures svg.main-svg", timeout=60_000)
+        snap(page, "dashboard-compare")
         study_id = page.inner_text("#detail-id")
 
         page.click("#twins tbody tr[data-id] .edit-twin")
@@ -181,6 +182,7 @@ def test_workbench_builds_plans_compares_them_and_checks_yaml(
         named = page.locator("#twin-problems code.field").all_inner_texts()
         assert "horizon" in named and "activities[serve].next.nowhere" in named
         assert "no activity named 'nowhere'" in page.inner_text("#twin-problems")
+        snap(page, "dashboard-yaml-editor")
 
         for details in page.query_selector_all("details"):
             details.evaluate("d => d.open = true")
