@@ -257,6 +257,23 @@ def test_forecast_command_names_what_is_wrong(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "until" in result.output
 
 
+def test_a_case_between_steps_is_open_so_it_goes_on() -> None:
+    """After A a case leaves with 0.9 or goes to B: one known to be open after A goes to B, in
+    both engines, and its wait there counts from when A ended."""
+    twin = parse_twin({
+        "name": "t", "horizon": 100, "arrivals": [
+            {"name": "a", "interarrival": {"dist": "exponential", "mean": 1000}, "route": "A"}],
+        "activities": [{"name": "A", "duration": 1, "next": {"B": 0.1, "exit": 0.9}},
+                       {"name": "B", "duration": 5}]})
+    state = State.model_validate({"time": 0, "entities": [{"state": "between", "after": "A", "since": -2.0}]})
+    for engine in ("fast", "simpy"):
+        result = forecast(twin, state, 50, replications=20, seed=1, engine=engine, points=5)
+        assert (result.finish[:, 0] == 5.0).all()
+    now, start = begin(twin, state)
+    record = simulate_fast(now.model_copy(update={"horizon": 50.0}), 1, 0, start=start).record
+    assert record["activities.B.wait"] == 2.0 and record["cycle_time"] == 7.0
+
+
 def test_what_a_state_cannot_say_is_named() -> None:
     twin = twin_file("mm3")
     with pytest.raises(SpecError, match=r"down\.clerk.*no failures"):

@@ -149,6 +149,23 @@ class Step:
             return own
         return self.class_durations[klass] or self.duration
 
+    def choose_open(self, klass: int) -> Step | None:
+        """Where an entity known to be still open goes after this step: its class's branches
+        other than the exit, their probabilities renormalised (one uniform draw unless there is
+        one such way; none: it leaves)."""
+        options = [(step, p) for step, p in self.class_next[klass] if step is not None]
+        if len(options) <= 1:
+            return options[0][0] if options else None
+        total = 0.0
+        for _, p in options:
+            total += p
+        x, cumulative = self.branch_rng.random() * total, 0.0
+        for step, p in options:
+            cumulative += p
+            if x < cumulative:
+                return step
+        return options[-1][0]
+
     def choose_next(self, klass: int) -> Step | None:
         """Branch by one uniform draw over the cumulative probabilities of the entity's
         class (none if one way)."""
@@ -376,11 +393,10 @@ class Model:
     def _resume(self, entity: Entity, step: Step, row: np.ndarray) -> Generator:
         """An entity of the state: on from where it was (twin.starting)."""
         due = None if math.isnan(row[DUE]) else float(row[DUE])
-        if row[KIND] in (SERVING, WAITING):
-            preset = Preset(float(row[SINCE]), row[KIND] == SERVING, float(row[REMAINING]))
-            yield from self._entity(entity, step, due, float(row[BORN]), preset)
-        else:  # between steps: routed on from the step it finished
-            yield from self._entity(entity, step.choose_next(entity.klass), due, float(row[BORN]))
+        preset = Preset(float(row[SINCE]), row[KIND] == SERVING, float(row[REMAINING]))
+        if row[KIND] not in (SERVING, WAITING):  # between steps: on from the step it finished, not out
+            step = step.choose_open(entity.klass)  # type: ignore[assignment]
+        yield from self._entity(entity, step, due, float(row[BORN]), preset)
 
     def _arrivals(self, arrival: Arrival, first: Step) -> Generator:
         """Renewal gaps; or, with a rate profile, a non-homogeneous Poisson process by

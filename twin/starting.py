@@ -12,8 +12,9 @@ its own named stream, so the two engines start from the same numbers.
 Reference semantics (both engines): a waiting entity's wait counts from `since`, its
 patience (if any) starts afresh now; an in-service entity takes its units again, consumes
 no material and takes no set-up, and holds for its remaining duration (working time where
-the step keeps working hours); an entity between steps is routed on from `after` as if it
-had just finished there. Cycle times count from `arrived` (else from `since`).
+the step keeps working hours); an entity between steps is routed on from `after` as one
+still open (the exit left out of its branches, the others renormalised: `Step.choose_open`),
+its next wait counting from `since`. Cycle times count from `arrived` (else from `since`).
 """
 
 from __future__ import annotations

@@ -588,6 +588,34 @@ def _choose_next(mi, mf, rg, a, klass):
 
 
 @njit(cache=True)
+def _choose_open(mi, mf, rg, a, klass):
+    """Step.choose_open: the successor of activity a for an entity known to be still open (its
+    branches but the exit, renormalised; -1 where there are none)."""
+    b = _act(mi, a)
+    lo, hi = mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
+    if mi[M_USES_CLS]:
+        row = mi[_cls_act(mi, a, klass) + CA_SUCC]
+        lo, hi = mi[mi[M_SUCC_PTR] + row], mi[mi[M_SUCC_PTR] + row + 1]
+    to = mi[M_SUCC_TO]
+    n, total, last = 0, 0.0, -1
+    for k in range(lo, hi):
+        if mi[to + k] >= 0:
+            n += 1
+            total += mf[mi[M_SUCC_P] + k]
+            last = mi[to + k]
+    if n <= 1:
+        return last
+    x = _generator(rg, mi[b + AC_BRANCH]).random() * total
+    cumulative = 0.0
+    for k in range(lo, hi):
+        if mi[to + k] >= 0:
+            cumulative += mf[mi[M_SUCC_P] + k]
+            if x < cumulative:
+                return mi[to + k]
+    return last
+
+
+@njit(cache=True)
 def _leave(si, sf, mi, slot, now, w, served):
     """The end of Model._entity; those who gave up or were turned away count in no
     completion KPI."""
@@ -729,9 +757,8 @@ def _state_start(si, sf, mi, mf, rg, slot, now):
     e = _ent(si, slot)
     _level_add(sf, 0, now, 1.0, mf[F_WARMUP])
     i = si[e + E_NUM] - 1
-    if sf[si[SF_PRESET] + ROW * i + PRE_KIND] == PRESET_BETWEEN:
-        si[si[S_PENDING] + i] = 0
-        nxt = _choose_next(mi, mf, rg, si[e + E_STEP], si[e + E_CLASS])
+    if sf[si[SF_PRESET] + ROW * i + PRE_KIND] == PRESET_BETWEEN:  # its next wait counts from since
+        nxt = _choose_open(mi, mf, rg, si[e + E_STEP], si[e + E_CLASS])
         if nxt >= 0:
             _visit(si, sf, mi, mf, rg, slot, nxt, now)
         else:
