@@ -34,7 +34,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +48,7 @@ from scorecard import DATA, DATASETS
 from calibration.cli import calibrate_files, header_clock
 from calibration.loaders import load_events
 from calibration.simlog import read_header
-from calibration.state import _activity_names, state_from_log
+from calibration.state import _Steps, state_from_log
 from twin.calendar import UNITS_PER_HOUR
 from twin.loader import load_twin
 from twin.spec import Twin
@@ -152,10 +152,19 @@ def conditioned(table: dict[tuple[str, str], np.ndarray], step: str, state: str,
     return np.maximum(past - elapsed, 0.0)
 
 
-def history_rows(log: pd.DataFrame, names: dict[str, str], per_hour: float) -> list[tuple[str, str, float]]:
-    """From a log: per event, time from its start (in service) and its end (between) to its case's end."""
+def with_steps(log: pd.DataFrame, steps: Callable[[str, str | None], str]) -> pd.DataFrame:
+    """The log with each event's twin `step`: steps(activity, the case's previous activity)."""
+    log = log.sort_values(["case_id", "start_time", "end_time"], kind="stable")
+    previous = log.groupby("case_id", sort=False)["activity"].shift(1)
+    prev = [None if pd.isna(a) else str(a) for a in previous]
+    return log.assign(step=[steps(b, a) for b, a in zip(log["activity"], prev, strict=True)])
+
+
+def history_rows(log: pd.DataFrame, per_hour: float) -> list[tuple[str, str, float]]:
+    """From a log with steps: per event, time from its start (in service) and its end (between)
+    to its case's end."""
     last = log.groupby("case_id")["end_time"].transform("max")
-    step = log["activity"].map(names)
+    step = log["step"]
     serving = (last - log["start_time"]).dt.total_seconds() / 3600 * per_hour
     between = (last - log["end_time"]).dt.total_seconds() / 3600 * per_hour
     return [(s, "in_service", a) for s, a in zip(step, serving, strict=True)] + [
@@ -193,14 +202,14 @@ class Past:
         return phase_counts(self.leaves, self.origin, phase, hours, self.end)
 
 
-def historical(train: pd.DataFrame, twin: Twin) -> Past:
+def historical(train: pd.DataFrame, twin: Twin, labels: dict[str, str]) -> Past:
     """The train log as a sample: remaining times per step and state, completions per week phase."""
     per_hour = UNITS_PER_HOUR[twin.time_unit]
-    names = _activity_names(train["activity"].unique(), twin)
+    train = with_steps(train, _Steps(train["activity"].unique(), twin, labels))
     clock0 = wall(train["start_time"].min())
     last = (case_ends(train)["last"].dt.tz_localize(None) - clock0).dt.total_seconds().to_numpy() / 3600
     end = (wall(train["end_time"].max()) - clock0).total_seconds() / 3600
-    return Past(remaining_table(history_rows(train, names, per_hour)), last, 0.0, end, clock0)
+    return Past(remaining_table(history_rows(train, per_hour)), last, 0.0, end, clock0)
 
 
 def steady(twin: Twin, runs: int, seed: int, warmup_weeks: float = 6, weeks: float = 10) -> Past:
@@ -259,7 +268,7 @@ def cuts(log: pd.DataFrame, n: int) -> list[pd.Timestamp]:
     """`n` moments spread evenly over the log, its first and last week left out."""
     first = log["start_time"].min() + pd.Timedelta(days=7)
     last = log["end_time"].max() - pd.Timedelta(days=7)
-    return list(pd.date_range(first, last, periods=n))
+    return list(pd.date_range(first, last, periods=n).floor("min"))
 
 
 def open_cases(log: pd.DataFrame, ends: pd.DataFrame, cut: pd.Timestamp) -> pd.DataFrame:
@@ -276,11 +285,11 @@ def placeable(state: State, twin: Twin) -> tuple[State, int]:
     return state.model_copy(update={"entities": kept}), len(state.entities) - len(kept)
 
 
-def evaluate(twin: Twin, train: pd.DataFrame, test: pd.DataFrame, n_cuts: int, replications: int,
-             runs: int, seed: int) -> dict:
+def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.DataFrame, n_cuts: int,
+             replications: int, runs: int, seed: int) -> dict:
     """The three methods' scores on `test` cut `n_cuts` times (remaining times and counts in hours)."""
     hour = UNITS_PER_HOUR[twin.time_unit]
-    past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin)}
+    past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin, labels)}
     ends = case_ends(test)
     last = {str(case): t for case, t in ends["last"].items()}
     remaining = {m: Scores() for m in METHODS}
@@ -290,7 +299,7 @@ def evaluate(twin: Twin, train: pd.DataFrame, test: pd.DataFrame, n_cuts: int, r
         events = open_cases(test, ends, cut)
         if events.empty:
             continue
-        state, missed = placeable(state_from_log(events, cut, twin=twin), twin)
+        state, missed = placeable(state_from_log(events, cut, twin=twin, labels=labels), twin)
         unplaced += missed
         actual = [(last[str(e.case)] - cut).total_seconds() / 3600 for e in state.entities]
         samples, done, took = from_state(twin, state, replications, seed)
@@ -367,13 +376,15 @@ def calibrated(name: str, out: Path) -> Path:
     return path
 
 
-def load(name: str, out: Path) -> tuple[Twin, pd.DataFrame, pd.DataFrame]:
-    """The twin, and the train and test logs read in its clock (as `twin score` reads them)."""
+def load(name: str, out: Path) -> tuple[Twin, dict[str, str], pd.DataFrame, pd.DataFrame]:
+    """The twin, its steps' labels, and the train and test logs read in its clock (as `twin
+    score` reads them)."""
     path = calibrated(name, out)
-    zone = read_header(path).get("clock", {}).get("timezone")
+    header = read_header(path)
+    zone = header.get("clock", {}).get("timezone")
     zone = None if zone == header_clock(None, "")["timezone"] else zone
     train, test = (load_events(DATA / f, timezone=zone)[0] for f in DATASETS[name])
-    return load_twin(path), train, test
+    return load_twin(path), header.get("labels", {}), train, test
 
 
 def main() -> None:
@@ -388,8 +399,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in args.datasets:
-        twin, train, test = load(name, args.out)
-        result = evaluate(twin, train, test, args.cuts, args.replications, args.runs, args.seed)
+        twin, labels, train, test = load(name, args.out)
+        result = evaluate(twin, labels, train, test, args.cuts, args.replications, args.runs, args.seed)
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
         print(f"## {name}\n{table(result)}\n", flush=True)

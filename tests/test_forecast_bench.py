@@ -25,6 +25,7 @@ from forecast import (
     phase_counts,
     point,
     remaining_table,
+    with_steps,
 )
 
 
@@ -97,9 +98,11 @@ def test_remaining_conditioned_on_time_spent() -> None:
 
 
 def test_history_rows_time_to_the_cases_end() -> None:
-    log = pd.DataFrame({"case_id": ["c", "c"], "activity": ["A", "B"],
-                        "start_time": pd.to_datetime(["2024-01-01 00:00", "2024-01-01 03:00"]),
-                        "end_time": pd.to_datetime(["2024-01-01 01:00", "2024-01-01 05:00"])})
-    rows = history_rows(log, {"A": "a", "B": "b"}, per_hour=1.0)
+    log = pd.DataFrame({"case_id": ["c", "c"], "activity": ["B", "A"],
+                        "start_time": pd.to_datetime(["2024-01-01 03:00", "2024-01-01 00:00"]),
+                        "end_time": pd.to_datetime(["2024-01-01 05:00", "2024-01-01 01:00"])})
+    steps = with_steps(log, lambda b, a: f"{b.lower()} after {a}")["step"].tolist()
+    assert steps == ["a after None", "b after A"]  # in the case's order
+    rows = history_rows(with_steps(log, lambda b, a: b.lower()), per_hour=1.0)
     assert sorted(rows) == sorted([("a", "in_service", 5.0), ("b", "in_service", 2.0),
                                    ("a", "between", 4.0), ("b", "between", 0.0)])
