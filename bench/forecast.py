@@ -294,7 +294,7 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
     last = {str(case): t for case, t in ends["last"].items()}
     remaining = {m: Scores() for m in METHODS}
     counts = {(m, w): Scores() for m in METHODS for w in WINDOWS}
-    seconds, beyond, cases, unplaced = [], 0, 0, 0
+    seconds, beyond, cases, unplaced, at_once = [], 0, 0, 0, 0.0
     for cut in cuts(test, n_cuts):
         events = open_cases(test, ends, cut)
         if events.empty:
@@ -304,6 +304,7 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
         actual = [(last[str(e.case)] - cut).total_seconds() / 3600 for e in state.entities]
         samples, done, took = from_state(twin, state, replications, seed)
         seconds.append(took)
+        at_once += sum(float(np.mean(x <= 1e-9)) for x in samples)  # open, yet leaving at once
         per_method = {"from state": samples} | {m: p.remaining(state) for m, p in past.items()}
         for method, rows in per_method.items():
             for sample, y in zip(rows, actual, strict=True):
@@ -318,6 +319,7 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
     return {"remaining": {m: s.summary() for m, s in remaining.items()},
             "counts": {f"{m}|{w}": s.summary() for (m, w), s in counts.items()},
             "cuts": len(seconds), "cases": cases, "beyond_week": beyond, "unplaced": unplaced,
+            "left_at_once": at_once / max(cases, 1),
             "median_seconds": statistics.median(seconds) if seconds else float("nan"),
             "replications": replications, "runs": runs, "seed": seed}
 
@@ -355,7 +357,8 @@ def table(result: dict) -> str:
 def markdown(name: str, result: dict) -> str:
     lines = [f"*{name}* ({result['cuts']} cuts, {result['cases']} open cases, "
              f"{result['beyond_week']} of them open a week later, {result['unplaced']} more at steps the "
-             f"twin lacks left out; {result['replications']} replications, "
+             f"twin lacks left out; the forecast closes {result['left_at_once']:.0%} of them at once; "
+             f"{result['replications']} replications, "
              f"median {result['median_seconds']:.2g} s a forecast)", "",
              "| metric | " + " | ".join(METHODS) + " |", "|---" * (1 + len(METHODS)) + "|"]
     for label, part, key in ROWS:
