@@ -97,6 +97,7 @@ class Scores:
     abs_raw: list[float] = field(default_factory=list)
     crps: list[float] = field(default_factory=list)
     hits: dict[float, list[bool]] = field(default_factory=lambda: {q: [] for q in LEVELS})
+    hits_done: dict[float, list[bool]] = field(default_factory=lambda: {q: [] for q in LEVELS})  # y <= cap
 
     def add(self, sample: np.ndarray, y: float, cap: float = np.inf) -> None:
         capped = np.minimum(sample, cap)
@@ -106,10 +107,14 @@ class Scores:
         self.crps.append(crps(capped, min(y, cap)))
         for q in LEVELS:
             self.hits[q].append(covered(sample, y, q, cap))
+            if y <= cap:
+                self.hits_done[q].append(self.hits[q][-1])
 
     def summary(self) -> dict[str, float]:
         out = {"mae": _mean(self.abs_capped), "mae_raw": _mean(self.abs_raw), "crps": _mean(self.crps)}
-        return out | {f"cover{round(q * 100)}": _mean(self.hits[q]) for q in LEVELS} | {"n": len(self.crps)}
+        out |= {f"cover{round(q * 100)}": _mean(self.hits[q]) for q in LEVELS}
+        out |= {f"cover{round(q * 100)}_done": _mean(self.hits_done[q]) for q in LEVELS}
+        return out | {"n": len(self.crps)}
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -331,6 +336,8 @@ ROWS = (  # (label, part, key)
     ("remaining CRPS, h (capped)", "remaining", "crps"),
     ("remaining 80% coverage", "remaining", "cover80"),
     ("remaining 95% coverage", "remaining", "cover95"),
+    ("remaining 80% coverage, done in the week", "remaining", "cover80_done"),
+    ("remaining 95% coverage, done in the week", "remaining", "cover95_done"),
     ("completions next day: abs error", "day", "mae"),
     ("completions next day: CRPS", "day", "crps"),
     ("completions next day: 80% coverage", "day", "cover80"),
@@ -348,9 +355,9 @@ def cell(result: dict, method: str, part: str, key: str) -> float:
 
 
 def table(result: dict) -> str:
-    lines = [f"{'metric':38s}" + "".join(f"{m:>15s}" for m in METHODS)]
+    lines = [f"{'metric':42s}" + "".join(f"{m:>15s}" for m in METHODS)]
     for label, part, key in ROWS:
-        lines.append(f"{label:38s}" + "".join(f"{cell(result, m, part, key):15.3g}" for m in METHODS))
+        lines.append(f"{label:42s}" + "".join(f"{cell(result, m, part, key):15.3g}" for m in METHODS))
     return "\n".join(lines)
 
 

@@ -76,6 +76,7 @@ def test_scores_pool_cases() -> None:
     summary = scores.summary()
     assert summary["mae"] == 0.0 and summary["mae_raw"] == pytest.approx(20.0)
     assert summary["cover80"] == summary["cover95"] == 1.0
+    assert summary["cover80_done"] == 1.0  # the one case done within the horizon
     assert summary["crps"] == pytest.approx(crps(np.array([1.0, 2.0, 3.0]), 2.0) / 2)
     assert summary["n"] == 2
 
