@@ -374,6 +374,18 @@ def markdown(name: str, result: dict) -> str:
     return "\n".join(lines)
 
 
+def combined(results: dict[str, dict]) -> str:
+    """One README table: a column per log and method (S: from state, E: empty + warm-up,
+    H: historical)."""
+    short = dict(zip(METHODS, "SEH", strict=True))
+    head = "| metric | " + " | ".join(f"{n} {short[m]}" for n in results for m in METHODS) + " |"
+    lines = [head, "|---" * (1 + len(results) * len(METHODS)) + "|"]
+    for label, part, key in ROWS:
+        cells = [f"{cell(r, m, part, key):.3g}" for r in results.values() for m in METHODS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # -- main -----------------------------------------------------------------------------------
 def calibrated(name: str, out: Path) -> Path:
     """The twin calibrated on the train split as bench/scorecard.py does (cached in `out`)."""
@@ -414,8 +426,14 @@ def main() -> None:
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
         print(f"## {name}\n{table(result)}\n", flush=True)
+    for name in DATASETS:  # the other logs' last results, for the combined table
+        saved = args.out / f"{name}.forecast.json"
+        if name not in results and saved.exists():
+            results[name] = json.loads(saved.read_text())
+    results = {name: results[name] for name in DATASETS if name in results}
     for name, result in results.items():
         print(markdown(name, result) + "\n")
+    print(combined(results))
 
 
 if __name__ == "__main__":
