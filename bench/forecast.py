@@ -23,7 +23,9 @@ Remaining times are capped at the horizon (one week): a forecast sample not done
 capped sample (a case not done by `until` in most replications: the horizon), an interval covers a
 case that finished after `until` when its upper end is beyond `until`, and CRPS is that of the
 capped remaining time. The test logs hold only cases that ended inside them (see their SOURCE.md),
-so a case open at a cut that ends after the test log's end is missing from it.
+so a case open at a cut that ends after the test log's end is missing from it. A case at a step
+the twin lacks (its train log never showed it) is left out of every method's judgement, and
+counted. Results: OUT/NAME.forecast.json; the README table is the last one printed.
 """
 
 from __future__ import annotations
