@@ -7,10 +7,16 @@ had started and not finished at `at` (the latest started, if several), else `bet
 after the last one it finished: the log does not say what it waits for next until that step
 starts, so the twin's routing decides. `since` is when that service began or that step ended,
 in the twin's time unit before `at` (negative); `history` the steps finished, in order.
+
+A twin calibrated with second-order routing has a step per activity and the one before it in
+its case (`B_afterK`: B after the K-th label, labels sorted; calibration.calibrate.WaitPlan): an
+event is put at the step of its activity after its case's previous one (cases ordered by start
+and end, as calibration reads them), else at its activity's first-visit step.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -22,18 +28,22 @@ from twin.calendar import UNITS_PER_HOUR
 from twin.spec import Twin
 from twin.state import Entity, State
 
+AFTER = re.compile(r"_after\d+$")  # a second-order step's suffix
+
 
 def state_from_log(
-    log: pd.DataFrame, at: datetime | str, time_unit: str = "hour", twin: Twin | None = None
+    log: pd.DataFrame, at: datetime | str, time_unit: str = "hour", twin: Twin | None = None,
+    labels: dict[str, str] | None = None,
 ) -> State:
-    """The state at `at` of a canonical event log (calibration.loaders.load_events)."""
+    """The state at `at` of a canonical event log (calibration.loaders.load_events); `labels`:
+    step name -> activity label, as a calibrated twin's header has them (else the log's)."""
     cut = pd.Timestamp(at)
     if log["start_time"].dt.tz is not None and cut.tz is None:
         cut = cut.tz_localize(log["start_time"].dt.tz)
     first, last = log["start_time"].min(), log["end_time"].max()
     if not first <= cut <= last:
         raise CalibrationDataError(f"--at {cut}: outside the log, which runs from {first} to {last}")
-    names = _activity_names(log["activity"].unique(), twin)
+    steps = _Steps(log["activity"].unique(), twin, labels)
     per_hour = UNITS_PER_HOUR[time_unit if twin is None else twin.time_unit]
 
     def before(t: pd.Timestamp) -> float:
@@ -43,17 +53,20 @@ def state_from_log(
     for case, events in log.groupby("case_id", sort=False):
         if events["start_time"].min() > cut or events["end_time"].max() <= cut:
             continue  # not arrived yet, or done
+        events = events.sort_values(["start_time", "end_time"], kind="stable")
+        acts = list(events["activity"])  # each after the one before it (second-order twins)
+        events = events.assign(step=[steps(b, a) for b, a in zip(acts, [None, *acts[:-1]], strict=True)])
         started = events[events["start_time"] <= cut]
         finished = started[started["end_time"] <= cut].sort_values("end_time", kind="stable")
         running = started[started["end_time"] > cut]
-        history = [names[a] for a in finished["activity"]]
+        history = list(finished["step"])
         arrived = before(events["start_time"].min())
         if not running.empty:
             now = running.sort_values("start_time", kind="stable").iloc[-1]
             entities.append(
                 Entity(
                     state="in_service",
-                    activity=names[now["activity"]],
+                    activity=now["step"],
                     since=before(now["start_time"]),
                     case=str(case),
                     history=history,
@@ -66,7 +79,7 @@ def state_from_log(
             entities.append(
                 Entity(
                     state="between",
-                    after=names[done["activity"]],
+                    after=done["step"],
                     since=before(done["end_time"]),
                     case=str(case),
                     history=history,
@@ -87,6 +100,29 @@ def _activity_names(labels: Iterable[str], twin: Twin | None) -> dict[str, str]:
         slug = slugs([label])[label]
         out[label] = label if label in known else slug
     return out
+
+
+class _Steps:
+    """(activity label, the case's previous label or None) -> the twin's step for it."""
+
+    def __init__(self, labels: Iterable[str], twin: Twin | None, header: dict[str, str] | None) -> None:
+        labels = list(labels)
+        self.own = _activity_names(labels, twin)
+        self.known = {a.name for a in twin.activities if not a.name.startswith("wait_")} if twin else set()
+        by_step = {self.own[label]: label for label in labels}
+        bases = {AFTER.sub("", n) for n in self.known} - {"start"}
+        train = header.values() if header else [by_step.get(s, s) for s in bases]  # the labels calibrated
+        self.order = sorted(set(train)) if any(AFTER.search(n) for n in self.known) else []
+
+    def __call__(self, label: str, previous: str | None) -> str:
+        own = self.own[label]
+        if self.order and previous in self.order:
+            name = f"{own}_after{self.order.index(previous)}"
+            if name in self.known:
+                return name
+        if own in self.known or not self.order:
+            return own
+        return next((n for n in sorted(self.known) if AFTER.sub("", n) == own), own)  # a step seen after
 
 
 def _label(value: object) -> str | None:

@@ -64,6 +64,32 @@ def test_the_twins_unit_and_names() -> None:
     assert not any("'Lapping'" in reason for _, reason in problems)  # the twin's own name is kept
 
 
+def test_steps_of_a_second_order_twin() -> None:
+    """A twin of second-order routing has a step per activity and the one before it (`B_afterK`,
+    K: the previous label's place among the sorted labels): each case is put at its own."""
+    t = pd.Timestamp("2024-01-01T08:00")
+    h = pd.Timedelta(hours=1)
+    rows = [("c1", "A x", t, t + h), ("c1", "B y", t + 2 * h, t + 5 * h),  # B after A: in service
+            ("c2", "C z", t, t + h), ("c2", "B y", t + 2 * h, t + 3 * h), ("c2", "A x", t + 6 * h, t + 7 * h),
+            ("c3", "B y", t, t + 9 * h)]  # B first: in service
+    log = pd.DataFrame(rows, columns=["case_id", "activity", "start_time", "end_time"]).assign(resource="r")
+    step = {"duration": {"dist": "exponential", "mean": 1}}
+    names = ["start", "A_x", "B_y", "C_z", "B_y_after0", "B_y_after2", "A_x_after1", "wait_B_y_after0"]
+    twin = parse_twin({"name": "t", "horizon": 10, "arrivals": [
+        {"name": "a", "interarrival": {"dist": "exponential", "mean": 1}, "route": "start"}],
+        "activities": [{"name": n, **step} | ({"next": {m: 0.4 if m == "A_x" else 0.1 for m in names[1:]}}
+                                              if n == "start" else {}) for n in names]})
+    state = state_from_log(log, t + 4 * h, twin=twin)
+    where = {e.case: (e.state, e.activity or e.after, e.history) for e in state.entities}
+    assert where == {"c1": ("in_service", "B_y_after0", ["A_x"]),
+                     "c2": ("between", "B_y_after2", ["C_z", "B_y_after2"]),
+                     "c3": ("in_service", "B_y", [])}
+    assert not check_state(state, twin)
+    header = {n: n.replace("_", " ").replace(" after0", "").replace(" after2", "").replace(" after1", "")
+              for n in names if not n.startswith(("start", "wait"))}
+    assert state_from_log(log, t + 4 * h, twin=twin, labels=header) == state
+
+
 def test_a_state_file_is_checked_field_by_field(tmp_path: Path) -> None:
     twin = parse_twin(
         {

@@ -399,13 +399,15 @@ def state_command(
 ) -> None:
     """The state of the operation at a moment, from its event log: the open cases and where each stands."""
     from calibration.loaders import CalibrationDataError, load_events, parse_mapping
+    from calibration.simlog import read_header
     from calibration.state import state_from_log
     from twin.state import check_state
 
     twin = _load(twin_file) if twin_file is not None else None
+    labels = read_header(twin_file).get("labels") if twin_file is not None else None  # a calibrated twin's
     try:
         log, _ = load_events(events, parse_mapping(mapping or []))
-        state = state_from_log(log, at, twin=twin)
+        state = state_from_log(log, at, twin=twin, labels=labels)
     except (CalibrationDataError, ValueError) as error:
         raise _fail(str(error)) from None
     problems = check_state(state, twin) if twin is not None else []
