@@ -1,0 +1,235 @@
+"""Twin health: has the process moved away from what a calibrated twin learned?
+
+A twin calibrated on last quarter's log ages as the process changes. `health` re-scores it on
+a newer window with the distances and protocol of `twin score` and says whether it drifted.
+
+Raw distances of two windows are not comparable (CAR and AED are in hours over the window, so
+a longer window scores higher whatever the twin; CAR of a few hundred cases varies twofold by
+chance alone), so each window is scored against a yardstick of its own (`window_score`). As
+calibration's validation does, T is the 70% quantile of the window's case starts; the twin
+simulates the cases that started after T (as many as the window has from the first of them,
+cut where the window ends: `twin score`'s `cut` protocol) in `runs` runs, and its distance is
+the mean over runs. Its *noise* is the largest distance between two of its own runs on the
+same cases (run i against run i + 1): what chance alone gives for a twin that is exactly
+right, with this window's length, case count and calendar. A distance's *excess* is the
+twin's distance over that noise, and its **drift** the excess on the new window over the
+excess on the reference window. A distance is flagged when both the drift and the new excess
+exceed the threshold (1.5 by default): the twin got that much worse than it was on its own
+history, and is now farther from the data than chance explains. A twin's usual misfit (its
+excess on the reference) is not held against it, and noise moves the twin's distance and
+its yardstick alike. The cut protocol compares the shape of arrivals inside a window, not
+their number, so the arrival rate is judged apart (`rate_row`): how many times off the
+twin's arrivals per day each window's are, new over reference. The replay of the window's
+own earlier cases (those that ended before T) is scored beside it, as `twin score` does, for
+reference only.
+
+The reference window is the twin's own history: its training log (in sample, which makes the
+reference stricter) or a later holdout it did well on. Beside the verdict, `changes` says in
+plain terms what moved: arrivals per day (the twin's, the reference's, the new window's) and
+the activities whose mean duration in the new window differs most from the twin's on the same
+cases. A log that keeps only the cases completed inside it (as both work-orders files do) is
+thinned towards its end, which lowers its arrivals per day and shortens its cycle times;
+compare windows cut alike.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from calibration.scoring import distances, replay_window, simulate_window
+from calibration.validation import DISTANCES, ThinSplit, time_split
+from twin.spec import Twin
+
+SHARE = 0.7  # the split of each window, as calibration's validation
+MIN_CASES = 10  # on each side of a window's split
+MIN_ACTIVITY = 20  # events an activity needs on both sides to compare its mean duration
+UNITS_PER_DAY = {"minute": 1440.0, "hour": 24.0, "day": 1.0}
+MEASURES = {
+    "ngd3": "order of activities (3-grams)",
+    "car": "case arrivals (when work comes in)",
+    "ced": "events by hour of the week",
+    "cwd": "staff at work by hour of the week",
+    "red": "timing of events within a case",
+    "ctd": "cycle time (case durations)",
+    "aed": "events over calendar time",
+    "rate": "arrivals per day",
+}
+HEALTHY, DRIFTED = "healthy", "drifted: recalibrate"
+
+
+def default_runs(check_cases: int) -> int:
+    """Enough runs for about 2,000 simulated cases, 3 to 10 (as validation)."""
+    return min(10, max(3, math.ceil(2000 / max(check_cases, 1))))
+
+
+def split_window(log: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """(history, check, T) of a window; ThinSplit naming `name` when a side is too small."""
+    history, check, cut = time_split(log, SHARE)
+    sizes = history["case_id"].nunique(), check["case_id"].nunique()
+    if min(sizes) < MIN_CASES:
+        raise ThinSplit(f"{name}: split at {cut} leaves {sizes[0]} earlier and {sizes[1]} later cases, "
+                        f"need {MIN_CASES} of each (a longer window)")
+    return history, check, cut
+
+
+def window_score(
+    twin: Twin, log: pd.DataFrame, runs: int | None = None, seed: int = 1,
+    meta: dict[str, Any] | None = None, name: str = "log",
+) -> dict[str, Any]:
+    """The twin and the window's own replay on the window's later cases (see the module).
+
+    Returns {"twin": {D: mean}, "replay": {D: value}, "noise": {D: value}, "split": {...},
+    "runs": n} and, under "durations", mean durations per activity (hours) of the window's
+    later cases and of the twin's simulations of them. "noise" is the largest distance
+    between two of the twin's own runs (run i against run i + 1, cyclically): what chance
+    alone gives against a twin that is exactly right."""
+    history, check, cut = split_window(log, name)
+    runs = max(runs or default_runs(check["case_id"].nunique()), 2)
+    sims = [simulate_window(twin, check, seed, r, meta) for r in range(runs)]
+    scored = [distances(check, sim) for sim in sims]
+    pairs = [distances(sims[i], sims[(i + 1) % runs]) for i in range(runs if runs > 2 else 1)]
+    replayed = replay_window(history, check)
+    if replayed.empty:
+        raise ThinSplit(f"{name}: its replay (earlier cases moved by whole weeks) misses the later "
+                        f"cases after {cut}; a window of a few weeks at least is needed")
+    return {
+        "twin": {k: float(np.mean([s[k] for s in scored])) for k in DISTANCES},
+        "replay": {k: float(v) for k, v in distances(check, replayed).items()},
+        "noise": {k: float(max(p[k] for p in pairs)) for k in DISTANCES},
+        "split": {"cut": cut.isoformat(), "share": SHARE, "fit_cases": history["case_id"].nunique(),
+                  "check_cases": check["case_id"].nunique()},
+        "runs": runs,
+        "durations": {"data": mean_durations(check), "twin": mean_durations(pd.concat(sims))},
+    }
+
+
+def mean_durations(log: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """{activity: {"mean": hours, "n": events}}."""
+    hours = (log["end_time"] - log["start_time"]).dt.total_seconds() / 3600
+    grouped = hours.groupby(log["activity"])
+    return {str(a): {"mean": float(m), "n": int(n)} for a, m, n in
+            zip(grouped.mean().index, grouped.mean(), grouped.size(), strict=True)}
+
+
+def arrivals_per_day(log: pd.DataFrame) -> float:
+    """Cases started per day between the window's first and last case start."""
+    starts = log.groupby("case_id")["start_time"].min()
+    days = (starts.max() - starts.min()).total_seconds() / 86400
+    return float(len(starts) / days) if days > 0 else float("nan")
+
+
+def twin_arrivals_per_day(twin: Twin) -> float:
+    """The twin's mean arrival rate per day (all arrival streams, a weekly profile averaged)."""
+    per_unit = sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
+    return float(per_unit * UNITS_PER_DAY[twin.time_unit])
+
+
+def _ratio(a: float, b: float) -> float:
+    if b > 0:
+        return a / b
+    return math.inf if a > 0 else 1.0
+
+
+def compare(reference: dict[str, Any], new: dict[str, Any], threshold: float) -> dict[str, dict[str, Any]]:
+    """Per distance: both windows' twin, noise and replay values, the raw ratio new /
+    reference of the twin's distance, each window's excess (twin / noise), the drift (new
+    excess over reference excess) and the flag: both the drift and the new excess over
+    `threshold` (the twin got worse, and is now farther from the data than chance explains)."""
+    out = {}
+    for key in DISTANCES:
+        ref_excess = _ratio(reference["twin"][key], reference["noise"][key])
+        new_excess = _ratio(new["twin"][key], new["noise"][key])
+        drift = _ratio(new_excess, ref_excess)
+        out[key] = {
+            "measures": MEASURES[key],
+            "reference": {k: reference[k][key] for k in ("twin", "noise", "replay")},
+            "new": {k: new[k][key] for k in ("twin", "noise", "replay")},
+            "ratio": _ratio(new["twin"][key], reference["twin"][key]),
+            "excess": {"reference": ref_excess, "new": new_excess},
+            "drift": drift,
+            "flag": bool(drift > threshold and new_excess > threshold),
+        }
+    return out
+
+
+def rate_row(twin_rate: float, reference: float, new: float, threshold: float) -> dict[str, Any]:
+    """The arrival rate as a row like the distances': each window's excess is its factor off
+    the twin's rate (either way, >= 1), the drift the new factor over the reference's (the cut
+    protocol's CAR compares the shape of arrivals in the window, not how many arrive)."""
+    ref_excess = max(_ratio(reference, twin_rate), _ratio(twin_rate, reference))
+    new_excess = max(_ratio(new, twin_rate), _ratio(twin_rate, new))
+    drift = _ratio(new_excess, ref_excess)
+    return {
+        "measures": MEASURES["rate"],
+        "reference": {"twin": twin_rate, "data": reference},
+        "new": {"twin": twin_rate, "data": new},
+        "ratio": _ratio(new, reference),
+        "excess": {"reference": ref_excess, "new": new_excess},
+        "drift": drift,
+        "flag": bool(drift > threshold),
+    }
+
+
+def verdict(rows: dict[str, dict[str, Any]], worst: int = 3) -> dict[str, Any]:
+    """"healthy", or "drifted: recalibrate" with the flagged distances, worst first."""
+    flagged = sorted((k for k, r in rows.items() if r["flag"]), key=lambda k: -rows[k]["drift"])
+    if not flagged:
+        return {"verdict": HEALTHY, "flagged": [],
+                "message": "healthy: no distance drifted past the threshold"}
+    names = ", ".join(f"{k.upper()} ({MEASURES[k]}, x{rows[k]['drift']:.2f})" for k in flagged[:worst])
+    return {"verdict": DRIFTED, "flagged": flagged,
+            "message": f"drifted: recalibrate; worst: {names}"}
+
+
+def duration_changes(durations: dict[str, Any], top: int = 5) -> list[dict[str, Any]]:
+    """The `top` activities whose mean duration in the data differs most (by factor) from
+    the twin's on the same cases, each with `MIN_ACTIVITY` events on both sides."""
+    data, model = durations["data"], durations["twin"]
+    rows = []
+    for activity, d in data.items():
+        m = model.get(activity)
+        if m is None or min(d["n"], m["n"]) < MIN_ACTIVITY or d["mean"] <= 0 or m["mean"] <= 0:
+            continue
+        rows.append({"activity": activity, "twin_hours": m["mean"], "new_hours": d["mean"],
+                     "change": d["mean"] / m["mean"] - 1, "events": d["n"]})
+    rows.sort(key=lambda r: -abs(math.log1p(r["change"])))
+    return rows[:top]
+
+
+def health(
+    twin: Twin,
+    new_log: pd.DataFrame,
+    reference_log: pd.DataFrame,
+    threshold: float = 1.5,
+    runs: int | None = None,
+    seed: int = 1,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The twin's health on `new_log` against its score on `reference_log` (an older window:
+    its training log or a holdout), both scored by `window_score`. Plain data out: verdict,
+    per-distance comparison, and what changed in plain terms."""
+    if not threshold > 0:
+        raise ValueError(f"threshold: must be a positive ratio, not {threshold}")
+    reference = window_score(twin, reference_log, runs, seed, meta, name="reference log")
+    new = window_score(twin, new_log, runs, seed, meta, name="new log")
+    rows = compare(reference, new, threshold)
+    per_day = {"twin": twin_arrivals_per_day(twin), "reference": arrivals_per_day(reference_log),
+               "new": arrivals_per_day(new_log)}
+    rate = rate_row(per_day["twin"], per_day["reference"], per_day["new"], threshold)
+    return verdict(rows | {"rate": rate}) | {
+        "threshold": threshold,
+        "rule": "excess = twin's distance to the data / the largest distance between two of its own runs; "
+                "drift = new excess / reference excess; flag when both drift and new excess exceed the "
+                "threshold (rate: factor off the twin's arrivals per day, new over reference)",
+        "distances": rows,
+        "arrival_rate": rate,
+        "reference": {"split": reference["split"], "runs": reference["runs"],
+                      "cases": int(reference_log["case_id"].nunique())},
+        "new": {"split": new["split"], "runs": new["runs"], "cases": int(new_log["case_id"].nunique())},
+        "changes": {"arrivals_per_day": per_day, "durations": duration_changes(new["durations"])},
+        "seed": seed,
+    }
