@@ -26,10 +26,10 @@ reference only.
 The reference window is the twin's own history: its training log (in sample, which makes the
 reference stricter) or a later holdout it did well on. Beside the verdict, `changes` says in
 plain terms what moved: arrivals per day (the twin's, the reference's, the new window's) and
-the activities whose mean duration in the new window differs most from the twin's on the same
-cases. A log that keeps only the cases completed inside it (as both work-orders files do) is
-thinned towards its end, which lowers its arrivals per day and shortens its cycle times;
-compare windows cut alike.
+the activities whose mean duration moved most from the reference window to the new one (the
+twin's on the new window's cases beside them). A log that keeps only the cases completed
+inside it (as both work-orders files do) is thinned towards its end, which lowers its
+arrivals per day and shortens its cycle times; compare windows cut alike.
 """
 
 from __future__ import annotations
@@ -185,17 +185,19 @@ def verdict(rows: dict[str, dict[str, Any]], worst: int = 3) -> dict[str, Any]:
             "message": f"drifted: recalibrate; worst: {names}"}
 
 
-def duration_changes(durations: dict[str, Any], top: int = 5) -> list[dict[str, Any]]:
-    """The `top` activities whose mean duration in the data differs most (by factor) from
-    the twin's on the same cases, each with `MIN_ACTIVITY` events on both sides."""
-    data, model = durations["data"], durations["twin"]
+def duration_changes(reference: dict[str, Any], new: dict[str, Any], top: int = 5) -> list[dict[str, Any]]:
+    """The `top` activities whose mean duration moved most (by factor) from the reference
+    window to the new one (the later cases of each, `MIN_ACTIVITY` events on both sides),
+    with the twin's mean on the new window's cases beside them."""
+    old, now, model = reference["data"], new["data"], new["twin"]
     rows = []
-    for activity, d in data.items():
-        m = model.get(activity)
-        if m is None or min(d["n"], m["n"]) < MIN_ACTIVITY or d["mean"] <= 0 or m["mean"] <= 0:
+    for activity, d in now.items():
+        r = old.get(activity)
+        if r is None or min(d["n"], r["n"]) < MIN_ACTIVITY or d["mean"] <= 0 or r["mean"] <= 0:
             continue
-        rows.append({"activity": activity, "twin_hours": m["mean"], "new_hours": d["mean"],
-                     "change": d["mean"] / m["mean"] - 1, "events": d["n"]})
+        twin_mean = model[activity]["mean"] if activity in model else None
+        rows.append({"activity": activity, "reference_hours": r["mean"], "new_hours": d["mean"],
+                     "twin_hours": twin_mean, "change": d["mean"] / r["mean"] - 1, "events": d["n"]})
     rows.sort(key=lambda r: -abs(math.log1p(r["change"])))
     return rows[:top]
 
@@ -230,6 +232,7 @@ def health(
         "reference": {"split": reference["split"], "runs": reference["runs"],
                       "cases": int(reference_log["case_id"].nunique())},
         "new": {"split": new["split"], "runs": new["runs"], "cases": int(new_log["case_id"].nunique())},
-        "changes": {"arrivals_per_day": per_day, "durations": duration_changes(new["durations"])},
+        "changes": {"arrivals_per_day": per_day,
+                    "durations": duration_changes(reference["durations"], new["durations"])},
         "seed": seed,
     }

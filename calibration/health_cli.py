@@ -124,8 +124,8 @@ def health_text(result: dict[str, Any], width: int = 16) -> str:
     lines += ["", f"verdict: {result['message']} (threshold {result['threshold']:g})"]
     durations = result["changes"]["durations"]
     if durations:
-        lines.append("mean duration, twin -> new window (hours), largest changes:")
-        lines += [f"  {d['activity'][:width]:{width}s}{_num(d['twin_hours'], '9.3g')} ->"
-                  f"{_num(d['new_hours'], '9.3g')}  ({d['change']:+.0%}, {d['events']} events)"
-                  for d in durations]
+        lines.append("mean duration (hours), reference -> new window, largest changes (twin on the new):")
+        lines += [f"  {d['activity'][:width]:{width}s}{_num(d['reference_hours'], '9.3g')} ->"
+                  f"{_num(d['new_hours'], '9.3g')}  ({d['change']:+.0%}, {d['events']} events; "
+                  f"twin {_num(d['twin_hours'], '.3g')})" for d in durations]
     return "\n".join(lines)

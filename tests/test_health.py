@@ -77,6 +77,7 @@ def test_slower_activity_is_flagged_on_cycle_time_and_named() -> None:
     assert "CTD (cycle time" in result["message"]
     (top, *_) = result["changes"]["durations"]
     assert top["activity"] == "work" and top["change"] == pytest.approx(2.0, abs=0.4)
+    assert top["twin_hours"] == pytest.approx(0.5, rel=0.2)
 
 
 def test_unchanged_process_stays_healthy(tmp_path: Path) -> None:
