@@ -18,8 +18,9 @@ exceed the threshold (1.5 by default): the twin got that much worse than it was 
 history, and is now farther from the data than chance explains. A twin's usual misfit (its
 excess on the reference) is not held against it, and noise moves the twin's distance and
 its yardstick alike. The cut protocol compares the shape of arrivals inside a window, not
-their number, so the arrival rate is judged apart (`rate_row`): how many times off the
-twin's arrivals per day each window's are, new over reference. The replay of the window's
+their number, so the arrival rate is judged apart (`factor_row`): how many times off the
+twin's arrivals per day each window's are, new over reference; and so is the mean cycle time
+of the later cases, the twin's against the data's, which a manager reads directly. The replay of the window's
 own earlier cases (those that ended before T) is scored beside it, as `twin score` does, for
 reference only.
 
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from calibration.scoring import distances, replay_window, simulate_window
+from calibration.scoring import case_stats, distances, replay_window, simulate_window
 from calibration.validation import DISTANCES, ThinSplit, time_split
 from twin.spec import Twin
 
@@ -57,6 +58,7 @@ MEASURES = {
     "ctd": "cycle time (case durations)",
     "aed": "events over calendar time",
     "rate": "arrivals per day",
+    "cycle": "mean cycle time (hours)",
 }
 HEALTHY, DRIFTED = "healthy", "drifted: recalibrate"
 
@@ -104,6 +106,8 @@ def window_score(
                   "check_cases": check["case_id"].nunique()},
         "runs": runs,
         "durations": {"data": mean_durations(check), "twin": mean_durations(pd.concat(sims))},
+        "cycle": {"twin": float(np.mean([case_stats(sim)["ct_mean"] for sim in sims])),
+                  "data": case_stats(check)["ct_mean"]},
     }
 
 
@@ -156,22 +160,27 @@ def compare(reference: dict[str, Any], new: dict[str, Any], threshold: float) ->
     return out
 
 
-def rate_row(twin_rate: float, reference: float, new: float, threshold: float) -> dict[str, Any]:
-    """The arrival rate as a row like the distances': each window's excess is its factor off
-    the twin's rate (either way, >= 1), the drift the new factor over the reference's (the cut
-    protocol's CAR compares the shape of arrivals in the window, not how many arrive)."""
-    ref_excess = max(_ratio(reference, twin_rate), _ratio(twin_rate, reference))
-    new_excess = max(_ratio(new, twin_rate), _ratio(twin_rate, new))
+def factor_row(
+    key: str, reference: dict[str, float], new: dict[str, float], threshold: float
+) -> dict[str, Any]:
+    """A plain measure (`reference` and `new`: {"twin": value, "data": value}) as a row like
+    the distances': each window's excess is how many times off the twin is (either way, >= 1),
+    the drift the new excess over the reference's."""
+    ref_excess, new_excess = _factor(reference), _factor(new)
     drift = _ratio(new_excess, ref_excess)
     return {
-        "measures": MEASURES["rate"],
-        "reference": {"twin": twin_rate, "data": reference},
-        "new": {"twin": twin_rate, "data": new},
-        "ratio": _ratio(new, reference),
+        "measures": MEASURES[key],
+        "reference": reference,
+        "new": new,
+        "ratio": _ratio(new["data"], reference["data"]),
         "excess": {"reference": ref_excess, "new": new_excess},
         "drift": drift,
         "flag": bool(drift > threshold),
     }
+
+
+def _factor(side: dict[str, float]) -> float:
+    return max(_ratio(side["data"], side["twin"]), _ratio(side["twin"], side["data"]))
 
 
 def verdict(rows: dict[str, dict[str, Any]], worst: int = 3) -> dict[str, Any]:
@@ -221,14 +230,19 @@ def health(
     rows = compare(reference, new, threshold)
     per_day = {"twin": twin_arrivals_per_day(twin), "reference": arrivals_per_day(reference_log),
                "new": arrivals_per_day(new_log)}
-    rate = rate_row(per_day["twin"], per_day["reference"], per_day["new"], threshold)
-    return verdict(rows | {"rate": rate}) | {
+    plain = {
+        "rate": factor_row("rate", {"twin": per_day["twin"], "data": per_day["reference"]},
+                           {"twin": per_day["twin"], "data": per_day["new"]}, threshold),
+        "cycle": factor_row("cycle", reference["cycle"], new["cycle"], threshold),
+    }
+    return verdict(rows | plain) | {
         "threshold": threshold,
         "rule": "excess = twin's distance to the data / the largest distance between two of its own runs; "
                 "drift = new excess / reference excess; flag when both drift and new excess exceed the "
-                "threshold (rate: factor off the twin's arrivals per day, new over reference)",
+                "threshold (rate and cycle: how many times off the twin's arrivals per day and mean cycle "
+                "time each window is, new over reference)",
         "distances": rows,
-        "arrival_rate": rate,
+        "plain": plain,
         "reference": {"split": reference["split"], "runs": reference["runs"],
                       "cases": int(reference_log["case_id"].nunique())},
         "new": {"split": new["split"], "runs": new["runs"], "cases": int(new_log["case_id"].nunique())},

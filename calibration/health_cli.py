@@ -116,11 +116,11 @@ def health_text(result: dict[str, Any], width: int = 16) -> str:
         lines.append(f"{key:9s}{_num(ref['twin'], '10.4g')}{_num(ref['noise'], '10.4g')}"
                      f"{_num(new['twin'], '10.4g')}{_num(new['noise'], '10.4g')}{_num(r['drift'], '8.2f')}"
                      f"  {'DRIFT' if r['flag'] else 'ok':5s}  {r['measures']}")
-    rate = result["arrival_rate"]
-    lines.append(f"{'rate':9s}{_num(rate['reference']['data'], '10.4g')}{'':10s}"
-                 f"{_num(rate['new']['data'], '10.4g')}{'':10s}{_num(rate['drift'], '8.2f')}"
-                 f"  {'DRIFT' if rate['flag'] else 'ok':5s}  "
-                 f"arrivals per day (twin: {_num(rate['new']['twin'], '.4g')})")
+    for key, r in result["plain"].items():
+        ref, new = r["reference"], r["new"]
+        lines.append(f"{key:9s}{_num(ref['twin'], '10.4g')}{_num(ref['data'], '10.4g')}"
+                     f"{_num(new['twin'], '10.4g')}{_num(new['data'], '10.4g')}{_num(r['drift'], '8.2f')}"
+                     f"  {'DRIFT' if r['flag'] else 'ok':5s}  {r['measures']} (twin, data)")
     lines += ["", f"verdict: {result['message']} (threshold {result['threshold']:g})"]
     durations = result["changes"]["durations"]
     if durations:

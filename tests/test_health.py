@@ -65,7 +65,7 @@ def _health(gap: float = 4.0, work: float = 0.5) -> dict:
 def test_doubled_arrival_rate_is_flagged_on_the_arrival_rate() -> None:
     result = _health(gap=2.0)
     assert result["verdict"] == "drifted: recalibrate"
-    assert "rate" in result["flagged"] and result["arrival_rate"]["flag"]
+    assert "rate" in result["flagged"] and result["plain"]["rate"]["flag"]
     rate = result["changes"]["arrivals_per_day"]
     assert rate["twin"] == pytest.approx(6.0) and rate["new"] == pytest.approx(12, rel=0.15)
 
@@ -73,7 +73,7 @@ def test_doubled_arrival_rate_is_flagged_on_the_arrival_rate() -> None:
 def test_slower_activity_is_flagged_on_cycle_time_and_named() -> None:
     result = _health(work=1.5)
     assert result["verdict"] == "drifted: recalibrate"
-    assert {"ctd", "red"} <= set(result["flagged"]) and "rate" not in result["flagged"]
+    assert {"ctd", "red", "cycle"} <= set(result["flagged"]) and "rate" not in result["flagged"]
     assert "CTD (cycle time" in result["message"]
     (top, *_) = result["changes"]["durations"]
     assert top["activity"] == "work" and top["change"] == pytest.approx(2.0, abs=0.4)
