@@ -5,12 +5,11 @@ a newer window with the distances and protocol of `twin score` and says whether 
 
 Raw distances of two windows are not comparable (CAR and AED are in hours over the window, so
 a longer window scores higher whatever the twin; CAR of a few hundred cases varies twofold by
-chance alone), so each window is scored against a yardstick of its own (`window_score`). As
-calibration's validation does, T is the 70% quantile of the window's case starts; the twin
-simulates the cases that started after T (as many as the window has from the first of them,
-cut where the window ends: `twin score`'s `cut` protocol) in `runs` runs, and its distance is
+chance alone), so each window is scored against a yardstick of its own (`window_score`). The
+twin simulates the window as `twin score` simulates a test log (as many cases as it has, from
+its first start, cut where it ends: the `cut` protocol) in `runs` runs, and its distance is
 the mean over runs. Its *noise* is the largest distance between two of its own runs on the
-same cases (run i against run i + 1): what chance alone gives for a twin that is exactly
+same window (run i against run i + 1): what chance alone gives for a twin that is exactly
 right, with this window's length, case count and calendar. A distance's *excess* is the
 twin's distance over that noise, and its **drift** the excess on the new window over the
 excess on the reference window. A distance is flagged when both the drift and the new excess
@@ -20,9 +19,10 @@ excess on the reference) is not held against it, and noise moves the twin's dist
 its yardstick alike. The cut protocol compares the shape of arrivals inside a window, not
 their number, so the arrival rate is judged apart (`factor_row`): how many times off the
 twin's arrivals per day each window's are, new over reference; and so is the mean cycle time
-of the later cases, the twin's against the data's, which a manager reads directly. The replay of the window's
-own earlier cases (those that ended before T) is scored beside it, as `twin score` does, for
-reference only.
+(of the window's cases as recorded, the twin's against the data's), which a manager reads
+directly. On the new window, `twin score`'s replay baseline (the reference log's last cases
+moved by whole weeks onto it) is scored beside the twin, for context only: a replay of
+another window is itself a noisy yardstick (one draw, its weeks shifted).
 
 The reference window is the twin's own history: its training log (in sample, which makes the
 reference stricter) or a later holdout it did well on. Beside the verdict, `changes` says in
@@ -42,11 +42,10 @@ import numpy as np
 import pandas as pd
 
 from calibration.scoring import case_stats, distances, replay_window, simulate_window
-from calibration.validation import DISTANCES, ThinSplit, time_split
+from calibration.validation import DISTANCES
 from twin.spec import Twin
 
-SHARE = 0.7  # the split of each window, as calibration's validation
-MIN_CASES = 10  # on each side of a window's split
+MIN_CASES = 20  # in a window
 MIN_ACTIVITY = 20  # events an activity needs on both sides to compare its mean duration
 UNITS_PER_DAY = {"minute": 1440.0, "hour": 24.0, "day": 1.0}
 MEASURES = {
@@ -63,51 +62,52 @@ MEASURES = {
 HEALTHY, DRIFTED = "healthy", "drifted: recalibrate"
 
 
-def default_runs(check_cases: int) -> int:
+def default_runs(cases: int) -> int:
     """Enough runs for about 2,000 simulated cases, 3 to 10 (as validation)."""
-    return min(10, max(3, math.ceil(2000 / max(check_cases, 1))))
+    return min(10, max(3, math.ceil(2000 / max(cases, 1))))
 
 
-def split_window(log: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
-    """(history, check, T) of a window; ThinSplit naming `name` when a side is too small."""
-    history, check, cut = time_split(log, SHARE)
-    sizes = history["case_id"].nunique(), check["case_id"].nunique()
-    if min(sizes) < MIN_CASES:
-        raise ThinSplit(f"{name}: split at {cut} leaves {sizes[0]} earlier and {sizes[1]} later cases, "
-                        f"need {MIN_CASES} of each (a longer window)")
-    return history, check, cut
+class ThinWindow(ValueError):
+    """Too few cases in a window to score it."""
+
+
+def span(log: pd.DataFrame) -> dict[str, Any]:
+    """A window's first start, last end and cases."""
+    return {"start": log["start_time"].min().isoformat(), "end": log["end_time"].max().isoformat(),
+            "cases": int(log["case_id"].nunique())}
 
 
 def window_score(
     twin: Twin, log: pd.DataFrame, runs: int | None = None, seed: int = 1,
-    meta: dict[str, Any] | None = None, name: str = "log",
+    meta: dict[str, Any] | None = None, name: str = "log", history: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The twin and the window's own replay on the window's later cases (see the module).
+    """The twin on a window as `twin score` scores it on a test log (see the module).
 
-    Returns {"twin": {D: mean}, "replay": {D: value}, "noise": {D: value}, "split": {...},
-    "runs": n} and, under "durations", mean durations per activity (hours) of the window's
-    later cases and of the twin's simulations of them. "noise" is the largest distance
-    between two of the twin's own runs (run i against run i + 1, cyclically): what chance
-    alone gives against a twin that is exactly right."""
-    history, check, cut = split_window(log, name)
-    runs = max(runs or default_runs(check["case_id"].nunique()), 2)
-    sims = [simulate_window(twin, check, seed, r, meta) for r in range(runs)]
-    scored = [distances(check, sim) for sim in sims]
+    Returns {"twin": {D: mean over runs}, "noise": {D: value}, "replay": {D: value or None},
+    "runs": n, "window": span} and, under "durations" and "cycle", mean durations per
+    activity and mean cycle time (hours) of the window and of the twin's simulations of it.
+    "noise" is the largest distance between two of the twin's own runs (run i against run
+    i + 1, cyclically): what chance alone gives against a twin that is exactly right.
+    "replay" is `twin score`'s baseline, `history` replayed onto the window (None without
+    `history`, or where the replay misses the window)."""
+    cases = log["case_id"].nunique()
+    if cases < MIN_CASES:
+        raise ThinWindow(f"{name}: {cases} case(s), need {MIN_CASES} (a longer window)")
+    runs = max(runs or default_runs(cases), 2)
+    sims = [simulate_window(twin, log, seed, r, meta) for r in range(runs)]
+    scored = [distances(log, sim) for sim in sims]
     pairs = [distances(sims[i], sims[(i + 1) % runs]) for i in range(runs if runs > 2 else 1)]
-    replayed = replay_window(history, check)
-    if replayed.empty:
-        raise ThinSplit(f"{name}: its replay (earlier cases moved by whole weeks) misses the later "
-                        f"cases after {cut}; a window of a few weeks at least is needed")
+    replayed = replay_window(history, log) if history is not None else pd.DataFrame()
+    replay = distances(log, replayed) if not replayed.empty else dict.fromkeys(DISTANCES)
     return {
         "twin": {k: float(np.mean([s[k] for s in scored])) for k in DISTANCES},
-        "replay": {k: float(v) for k, v in distances(check, replayed).items()},
         "noise": {k: float(max(p[k] for p in pairs)) for k in DISTANCES},
-        "split": {"cut": cut.isoformat(), "share": SHARE, "fit_cases": history["case_id"].nunique(),
-                  "check_cases": check["case_id"].nunique()},
+        "replay": {k: None if v is None else float(v) for k, v in replay.items()},
         "runs": runs,
-        "durations": {"data": mean_durations(check), "twin": mean_durations(pd.concat(sims))},
+        "window": span(log),
+        "durations": {"data": mean_durations(log), "twin": mean_durations(pd.concat(sims))},
         "cycle": {"twin": float(np.mean([case_stats(sim)["ct_mean"] for sim in sims])),
-                  "data": case_stats(check)["ct_mean"]},
+                  "data": case_stats(log)["ct_mean"]},
     }
 
 
@@ -226,7 +226,7 @@ def health(
     if not threshold > 0:
         raise ValueError(f"threshold: must be a positive ratio, not {threshold}")
     reference = window_score(twin, reference_log, runs, seed, meta, name="reference log")
-    new = window_score(twin, new_log, runs, seed, meta, name="new log")
+    new = window_score(twin, new_log, runs, seed, meta, name="new log", history=reference_log)
     rows = compare(reference, new, threshold)
     per_day = {"twin": twin_arrivals_per_day(twin), "reference": arrivals_per_day(reference_log),
                "new": arrivals_per_day(new_log)}
@@ -243,9 +243,8 @@ def health(
                 "time each window is, new over reference)",
         "distances": rows,
         "plain": plain,
-        "reference": {"split": reference["split"], "runs": reference["runs"],
-                      "cases": int(reference_log["case_id"].nunique())},
-        "new": {"split": new["split"], "runs": new["runs"], "cases": int(new_log["case_id"].nunique())},
+        "reference": reference["window"] | {"runs": reference["runs"]},
+        "new": new["window"] | {"runs": new["runs"]},
         "changes": {"arrivals_per_day": per_day,
                     "durations": duration_changes(reference["durations"], new["durations"])},
         "seed": seed,

@@ -9,11 +9,10 @@ from typing import Any
 import pandas as pd
 
 from calibration.cli import header_clock
-from calibration.health import health
+from calibration.health import ThinWindow, health
 from calibration.loaders import CalibrationDataError, load_events
 from calibration.scoring import require_scoring
 from calibration.simlog import read_header
-from calibration.validation import ThinSplit
 from twin.loader import load_twin
 
 
@@ -78,7 +77,7 @@ def health_files(
     old_log = _load(reference, mapping, zone, "--reference")
     try:
         result = health(twin, new_log, old_log, threshold, runs, seed, meta)
-    except ThinSplit as why:
+    except ThinWindow as why:
         flag = "--reference" if str(why).startswith("reference") else ("--window" if window else "--events")
         raise HealthInputError(f"{flag}: {why}") from None
     return finite(result) | {"twin": str(twin_path), "events": str(events), "window": window,
@@ -107,20 +106,25 @@ def _num(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _row(key: str, cells: list[float | None], row: dict[str, Any], measures: str) -> str:
+    flag = "DRIFT" if row["flag"] else "ok"
+    numbers = "".join(_num(c, "10.4g") if c is not None or i < 4 else " " * 10 for i, c in enumerate(cells))
+    return f"{key:9s}{numbers}{_num(row['drift'], '8.2f')}  {flag:5s}  {measures}"
+
+
 def health_text(result: dict[str, Any], width: int = 16) -> str:
-    """The per-distance table, the verdict and what changed, for a terminal."""
+    """The per-distance table (the twin and its noise on each window, `twin score`'s replay on the
+    new one; for rate and cycle the twin's value and the data's), the verdict and what changed."""
     lines = [f"{'distance':9s}{'ref twin':>10s}{'ref noise':>10s}{'new twin':>10s}{'new noise':>10s}"
-             f"{'drift':>8s}  flag   measures"]
+             f"{'replay':>10s}{'drift':>8s}  flag   measures"]
     for key, r in result["distances"].items():
         ref, new = r["reference"], r["new"]
-        lines.append(f"{key:9s}{_num(ref['twin'], '10.4g')}{_num(ref['noise'], '10.4g')}"
-                     f"{_num(new['twin'], '10.4g')}{_num(new['noise'], '10.4g')}{_num(r['drift'], '8.2f')}"
-                     f"  {'DRIFT' if r['flag'] else 'ok':5s}  {r['measures']}")
+        cells = [ref["twin"], ref["noise"], new["twin"], new["noise"], new["replay"]]
+        lines.append(_row(key, cells, r, r["measures"]))
     for key, r in result["plain"].items():
         ref, new = r["reference"], r["new"]
-        lines.append(f"{key:9s}{_num(ref['twin'], '10.4g')}{_num(ref['data'], '10.4g')}"
-                     f"{_num(new['twin'], '10.4g')}{_num(new['data'], '10.4g')}{_num(r['drift'], '8.2f')}"
-                     f"  {'DRIFT' if r['flag'] else 'ok':5s}  {r['measures']} (twin, data)")
+        cells = [ref["twin"], ref["data"], new["twin"], new["data"], None]
+        lines.append(_row(key, cells, r, f"{r['measures']} (twin, data)"))
     lines += ["", f"verdict: {result['message']} (threshold {result['threshold']:g})"]
     durations = result["changes"]["durations"]
     if durations:

@@ -114,7 +114,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ({"window": "last week"}, "--window 'last week': not FROM..TO"),
     ({"window": "2026-01-05..soon"}, "--window '2026-01-05..soon': 'soon' is not an ISO time"),
     ({"window": "2027-01-01.."}, "--window '2027-01-01..': no case"),
-    ({"window": "..2026-01-06"}, "--window: new log: split at"),
+    ({"window": "..2026-01-06"}, "--window: new log: 4 case(s), need 20"),
     ({"events": "missing.csv"}, "--events: "),
 ])
 def test_bad_input_names_the_option(files: Path, change: dict, option: str) -> None:
