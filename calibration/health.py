@@ -18,7 +18,8 @@ history, and is now farther from the data than chance explains. A twin's usual m
 excess on the reference) is not held against it, and noise moves the twin's distance and
 its yardstick alike. The cut protocol compares the shape of arrivals inside a window, not
 their number, so the arrival rate is judged apart (`factor_row`): how many times off the
-twin's arrivals per day each window's are, new over reference; and so is the mean cycle time
+twin's arrivals per day (its runs' cases over the span of their starts, so its weekly profile
+and the window's dates count) each window's are, new over reference; and so is the mean cycle time
 (of the window's cases as recorded, the twin's against the data's), which a manager reads
 directly. On the new window, `twin score`'s replay baseline (the reference log's last cases
 moved by whole weeks onto it) is scored beside the twin, for context only: a replay of
@@ -26,9 +27,9 @@ another window is itself a noisy yardstick (one draw, its weeks shifted).
 
 The reference window is the twin's own history: its training log (in sample, which makes the
 reference stricter) or a later holdout it did well on. Beside the verdict, `changes` says in
-plain terms what moved: arrivals per day (the twin's, the reference's, the new window's) and
-the activities whose mean duration moved most from the reference window to the new one (the
-twin's on the new window's cases beside them). A log that keeps only the cases completed
+plain terms what moved: arrivals per day (the twin's on the new window, the reference's, the
+new window's) and the activities whose mean duration moved most from the reference window to
+the new one (the twin's on the new window's cases beside them). A log that keeps only the cases completed
 inside it (as both work-orders files do) is thinned towards its end, which lowers its
 arrivals per day and shortens its cycle times; compare windows cut alike.
 """
@@ -47,7 +48,6 @@ from twin.spec import Twin
 
 MIN_CASES = 20  # in a window
 MIN_ACTIVITY = 20  # events an activity needs on both sides to compare its mean duration
-UNITS_PER_DAY = {"minute": 1440.0, "hour": 24.0, "day": 1.0}
 MEASURES = {
     "ngd3": "order of activities (3-grams)",
     "car": "case arrivals (when work comes in)",
@@ -108,6 +108,8 @@ def window_score(
         "durations": {"data": mean_durations(log), "twin": mean_durations(pd.concat(sims))},
         "cycle": {"twin": float(np.mean([case_stats(sim)["ct_mean"] for sim in sims])),
                   "data": case_stats(log)["ct_mean"]},
+        "rate": {"twin": float(np.mean([arrivals_per_day(sim) for sim in sims])),
+                 "data": arrivals_per_day(log)},
     }
 
 
@@ -124,12 +126,6 @@ def arrivals_per_day(log: pd.DataFrame) -> float:
     starts = log.groupby("case_id")["start_time"].min()
     days = (starts.max() - starts.min()).total_seconds() / 86400
     return float(len(starts) / days) if days > 0 else float("nan")
-
-
-def twin_arrivals_per_day(twin: Twin) -> float:
-    """The twin's mean arrival rate per day (all arrival streams, a weekly profile averaged)."""
-    per_unit = sum(1 / twin.mean_interarrival(a) for a in twin.arrivals)
-    return float(per_unit * UNITS_PER_DAY[twin.time_unit])
 
 
 def _ratio(a: float, b: float) -> float:
@@ -228,13 +224,9 @@ def health(
     reference = window_score(twin, reference_log, runs, seed, meta, name="reference log")
     new = window_score(twin, new_log, runs, seed, meta, name="new log", history=reference_log)
     rows = compare(reference, new, threshold)
-    per_day = {"twin": twin_arrivals_per_day(twin), "reference": arrivals_per_day(reference_log),
-               "new": arrivals_per_day(new_log)}
-    plain = {
-        "rate": factor_row("rate", {"twin": per_day["twin"], "data": per_day["reference"]},
-                           {"twin": per_day["twin"], "data": per_day["new"]}, threshold),
-        "cycle": factor_row("cycle", reference["cycle"], new["cycle"], threshold),
-    }
+    plain = {key: factor_row(key, reference[key], new[key], threshold) for key in ("rate", "cycle")}
+    per_day = {"twin": new["rate"]["twin"], "reference": reference["rate"]["data"],
+               "new": new["rate"]["data"]}
     return verdict(rows | plain) | {
         "threshold": threshold,
         "rule": "excess = twin's distance to the data / the largest distance between two of its own runs; "
