@@ -18,8 +18,9 @@ history, and is now farther from the data than chance explains. A twin's usual m
 excess on the reference) is not held against it, and noise moves the twin's distance and
 its yardstick alike. The cut protocol compares the shape of arrivals inside a window, not
 their number, so the arrival rate is judged apart (`factor_row`): how many times off the
-twin's arrivals per day (its runs' cases over the span of their starts, so its weekly profile
-and the window's dates count) each window's are, new over reference; and so is the mean cycle time
+twin's cases started per day (a case starts with its first activity, in the data and in the
+twin's runs alike, so the twin's weekly profile, the window's dates and a backlog at the twin's
+pools all count) each window's are, new over reference; and so is the mean cycle time
 (of the window's cases as recorded, the twin's against the data's), which a manager reads
 directly. On the new window, `twin score`'s replay baseline (the reference log's last cases
 moved by whole weeks onto it) is scored beside the twin, for context only: a replay of
@@ -56,7 +57,7 @@ MEASURES = {
     "red": "timing of events within a case",
     "ctd": "cycle time (case durations)",
     "aed": "events over calendar time",
-    "rate": "arrivals per day",
+    "rate": "cases started per day (first activity)",
     "cycle": "mean cycle time (hours)",
 }
 HEALTHY, DRIFTED = "healthy", "drifted: recalibrate"
@@ -122,7 +123,7 @@ def mean_durations(log: pd.DataFrame) -> dict[str, dict[str, float]]:
 
 
 def arrivals_per_day(log: pd.DataFrame) -> float:
-    """Cases started per day between the window's first and last case start."""
+    """Cases started (first activity) per day between the window's first and last case start."""
     starts = log.groupby("case_id")["start_time"].min()
     days = (starts.max() - starts.min()).total_seconds() / 86400
     return float(len(starts) / days) if days > 0 else float("nan")
