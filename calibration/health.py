@@ -8,9 +8,10 @@ a longer window scores higher whatever the twin; CAR of a few hundred cases vari
 chance alone), so each window is scored against a yardstick of its own (`window_score`). The
 twin simulates the window as `twin score` simulates a test log (as many cases as it has, from
 its first start, cut where it ends: the `cut` protocol) in `runs` runs, and its distance is
-the mean over runs. Its *noise* is the largest distance between two of its own runs on the
+the mean over runs. Its *noise* is the mean distance between two of its own runs on the
 same window (run i against run i + 1): what chance alone gives for a twin that is exactly
-right, with this window's length, case count and calendar. A distance's *excess* is the
+right, with this window's length, case count and calendar (a mean, not the largest, so that
+it does not grow with the number of runs). A distance's *excess* is the
 twin's distance over that noise, and its **drift** the excess on the new window over the
 excess on the reference window. A distance is flagged when both the drift and the new excess
 exceed the threshold (1.5 by default): the twin got that much worse than it was on its own
@@ -87,7 +88,7 @@ def window_score(
     Returns {"twin": {D: mean over runs}, "noise": {D: value}, "replay": {D: value or None},
     "runs": n, "window": span} and, under "durations" and "cycle", mean durations per
     activity and mean cycle time (hours) of the window and of the twin's simulations of it.
-    "noise" is the largest distance between two of the twin's own runs (run i against run
+    "noise" is the mean distance between two of the twin's own runs (run i against run
     i + 1, cyclically): what chance alone gives against a twin that is exactly right.
     "replay" is `twin score`'s baseline, `history` replayed onto the window (None without
     `history`, or where the replay misses the window)."""
@@ -102,7 +103,7 @@ def window_score(
     replay = distances(log, replayed) if not replayed.empty else dict.fromkeys(DISTANCES)
     return {
         "twin": {k: float(np.mean([s[k] for s in scored])) for k in DISTANCES},
-        "noise": {k: float(max(p[k] for p in pairs)) for k in DISTANCES},
+        "noise": {k: float(np.mean([p[k] for p in pairs])) for k in DISTANCES},
         "replay": {k: None if v is None else float(v) for k, v in replay.items()},
         "runs": runs,
         "window": span(log),
@@ -230,7 +231,7 @@ def health(
                "new": new["rate"]["data"]}
     return verdict(rows | plain) | {
         "threshold": threshold,
-        "rule": "excess = twin's distance to the data / the largest distance between two of its own runs; "
+        "rule": "excess = twin's distance to the data / the mean distance between two of its own runs; "
                 "drift = new excess / reference excess; flag when both drift and new excess exceed the "
                 "threshold (rate and cycle: how many times off the twin's arrivals per day and mean cycle "
                 "time each window is, new over reference)",
