@@ -387,6 +387,35 @@ def score_command(
     print(json.dumps(result, allow_nan=False) if as_json else scorecard_text(result))
 
 
+@app.command("health")
+def health_command(
+    file: FileArg,
+    events: Annotated[Path, typer.Option(help="Newer event log to check the twin on.")],
+    reference: Annotated[Path | None, typer.Option(
+        help="Older event log the twin is judged against: its training log, or a holdout.")] = None,
+    window: Annotated[str | None, typer.Option(
+        help="Cases of --events starting in FROM..TO (ISO times; either side may be empty).")] = None,
+    threshold: Annotated[float, typer.Option(
+        help="Flag a distance whose drift (twin's distance over its own noise, new window over "
+             "reference) and new excess both exceed this.")] = 1.5,
+    runs: Annotated[int | None, typer.Option(
+        min=1, help="Simulated runs per window (default: about 2,000 cases, 3 to 10).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random stream.")] = 1,
+    mapping: MapOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Has the process drifted from the twin? Re-score it on newer data; flag drifted distances."""
+    from calibration.health_cli import health_files, health_text
+    from calibration.loaders import CalibrationDataError, parse_mapping
+
+    try:
+        result = health_files(file, events, reference, window, threshold, runs, seed,
+                              parse_mapping(mapping or []))
+    except (CalibrationDataError, SpecError, ValueError, RuntimeError) as error:
+        raise _fail(str(error)) from None
+    print(json.dumps(result, allow_nan=False) if as_json else health_text(result))
+
+
 @app.command("state")
 def state_command(
     events: Annotated[Path, typer.Option(help="Event log CSV (case, activity, resource, start, end).")],
