@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ is no package
+sys.path.append(str(Path(__file__).resolve().parent))  # bench/ is no package (last: its service.py)
 
 from scorecard import DATA, DATASETS
 
