@@ -14,8 +14,9 @@ import bisect
 import math
 import time
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -514,8 +515,7 @@ class Model:
             assert preset is not None
             duration = preset.remaining
             if self.has_setups and job is not None:
-                for _, unit in job.held:
-                    unit.last = entity.klass
+                _remember(job, entity.klass)
         else:
             duration = step.duration_of(job.chosen if job else -1, entity.klass).sample(step.duration_rng)
             if self.has_setups and job is not None:
@@ -629,8 +629,7 @@ class Model:
                 step.setups_done += 1
             if self.trace is not None:  # traced, but not counted as an event
                 self.trace.append((self.env.now, "setup", entity.number, step.name))
-        for _, unit in job.held:
-            unit.last = entity.klass
+        _remember(job, entity.klass)
         return duration
 
     def _blocked(self, entity: Entity, step: Step, job: Job, upstream: Job) -> Generator:
@@ -860,42 +859,35 @@ class Model:
             if math.isinf(up) and not maintain:
                 return  # no failures, and no maintenance due before the horizon
             yield self.env.timeout(planned if maintain else up)
-            self._fail(index, unit, maintain)
-            crew = self.crews[index][int(maintain)]
-            held = None
-            if crew is not None:
-                held = yield from self._call_crew(pool, unit, crew)
-            if maintain:
-                assert care is not None
-                yield self.env.timeout(care.duration.sample(care_rng))
-            else:
-                assert failures is not None
-                yield self.env.timeout(failures.repair.sample(repair_rng))
-            self._repair(index, unit, maintain)
-            if held is not None:
-                self.units.dispatch(self._give_back(held))
-            if self.env.now >= self.warmup:
-                if maintain:
-                    pool.maintenances += 1
-                else:
-                    pool.repairs += 1
+            work = care.duration if maintain else failures.repair  # type: ignore[union-attr]
+            yield from self._out_of_action(pool, unit, maintain,
+                                           partial(work.sample, care_rng if maintain else repair_rng))
 
     def _down_now(self, pool: Pool, unit: Unit, repair: float) -> Generator:
-        """A unit down at a state's time: it fails now, waits for its crew if it has one, takes
-        the repair time it has left, then lives on as any unit (`_unit_life`)."""
+        """A unit down at a state's time: out of action now for the repair time it has left,
+        then it lives on as any unit (`_unit_life`)."""
+        yield from self._out_of_action(pool, unit, False, lambda: repair)
+        yield from self._unit_life(pool, unit)
+
+    def _out_of_action(self, pool: Pool, unit: Unit, maintain: bool,
+                       duration: Callable[[], float]) -> Generator:
+        """Down now (for maintenance, or failed): wait for the crew if it has one, then the
+        work's `duration()` (drawn once the crew is there), back up, the crew freed, counted."""
         index = self.pool_index[pool.name]
-        self._fail(index, unit)
-        crew = self.crews[index][0]
+        self._fail(index, unit, maintain)
+        crew = self.crews[index][int(maintain)]
         held = None
         if crew is not None:
             held = yield from self._call_crew(pool, unit, crew)
-        yield self.env.timeout(repair)
-        self._repair(index, unit)
+        yield self.env.timeout(duration())
+        self._repair(index, unit, maintain)
         if held is not None:
             self.units.dispatch(self._give_back(held))
         if self.env.now >= self.warmup:
-            pool.repairs += 1
-        yield from self._unit_life(pool, unit)
+            if maintain:
+                pool.maintenances += 1
+            else:
+                pool.repairs += 1
 
     def _worn_life(self, pool: Pool, unit: Unit) -> Generator:
         """Model._unit_life where units wear by use: up until its use reaches the uptime drawn
@@ -928,25 +920,9 @@ class Model:
             if pool.spec.wear == "operating" and unit.job is not None and not unit.failed:
                 self._wear_busy(unit, True)
             maintain = bool((yield due))
-            self._fail(index, unit, maintain)
-            crew = self.crews[index][int(maintain)]
-            held = None
-            if crew is not None:
-                held = yield from self._call_crew(pool, unit, crew)
-            if maintain:
-                assert care is not None
-                yield self.env.timeout(care.duration.sample(care_rng))
-            else:
-                assert failures is not None
-                yield self.env.timeout(failures.repair.sample(repair_rng))
-            self._repair(index, unit, maintain)
-            if held is not None:
-                self.units.dispatch(self._give_back(held))
-            if self.env.now >= self.warmup:
-                if maintain:
-                    pool.maintenances += 1
-                else:
-                    pool.repairs += 1
+            work = care.duration if maintain else failures.repair  # type: ignore[union-attr]
+            yield from self._out_of_action(pool, unit, maintain,
+                                           partial(work.sample, care_rng if maintain else repair_rng))
 
     def _wear_busy(self, unit: Unit, busy: bool) -> None:
         """A unit that wears by operating time starts or stops working: its wear runs out after
@@ -1368,6 +1344,12 @@ def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> 
     shares = dict(zip(("abandoned", "lost", "balked"), counts, strict=True))
     return {f"activities.{spec.name}.{kpi}": shares[kpi] / reached if reached else math.nan
             for kpi in spec.leaving}
+
+
+def _remember(job: Job, klass: int) -> None:
+    """The units a job holds now last served its class (set-ups)."""
+    for _, unit in job.held:
+        unit.last = klass
 
 
 def _split(start: Start | None, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
