@@ -10,14 +10,13 @@ in UTC and the state's clock is UTC: the twin's calendars read it as such.
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from service import twins, work
@@ -160,10 +159,6 @@ def state(session: Session, row: LiveRow, twin: Twin, at: datetime | None = None
     return found
 
 
-def count(session: Session, live_id: str) -> int:
-    return int(session.scalar(select(func.count()).where(LiveEventRow.live_id == live_id)) or 0)
-
-
 def remove(session: Session, row: LiveRow) -> None:
     session.execute(delete(LiveEventRow).where(LiveEventRow.live_id == row.id))
     session.delete(row)
@@ -176,8 +171,3 @@ def _utc(t: datetime) -> datetime:
 def _naive(t: datetime) -> datetime:
     return _utc(t).replace(tzinfo=None)
 
-
-def horizon_until(found: State, horizon: float) -> float:
-    if not (horizon > 0 and math.isfinite(horizon)):
-        raise Invalid([("horizon", "a positive number of the twin's time units")])
-    return found.time + horizon

@@ -301,7 +301,7 @@ class LiveForecast(_Body):
     """A forecast of a live twin from its state now (its latest event, or `at`), `horizon`
     time units of the twin ahead."""
 
-    horizon: float = Field(gt=0)
+    horizon: float = Field(gt=0, allow_inf_nan=False)
     at: datetime | None = None
     replications: int = Field(default=200, ge=1)
     seed: int = Field(default=1, ge=0)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from twin import series
+from twin.results import summarize
 from twin.spec import Twin
 from twin.starting import Start, begin
 from twin.state import State
@@ -43,10 +44,6 @@ class Forecast:
     done: np.ndarray
     stock: dict[str, np.ndarray]
 
-    @property
-    def horizon(self) -> float:
-        return self.until - self.state.time
-
     def summary(self) -> dict[str, Any]:
         """Plain data: times in the state's frame (`finish`, `until`), spans from now (`drain_time`)."""
         drain = self.finish.max(axis=1) if self.finish.shape[1] else np.zeros(len(self.finish))
@@ -67,7 +64,7 @@ class Forecast:
             "until": self.until,
             "replications": len(self.finish),
             "drain_time": float(drain.mean()) if drained.all() else None,
-            "drain_time_ci": _half_width(drain) if drained.all() else None,
+            "drain_time_ci": _half_width(drain.tolist()) if drained.all() else None,
             "p_drained": float(drained.mean()),
             "drain_time_p90": _quantile(drain, 0.9, 0.0),
             "entities": entities,
@@ -165,10 +162,7 @@ def _mean(values: np.ndarray) -> float | None:
     return float(values.mean()) if len(values) else None
 
 
-def _half_width(values: np.ndarray) -> float | None:
-    """The 95% confidence half-width of the mean of `values` (Student t)."""
-    if len(values) < 2:
-        return None
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+def _half_width(values: list[float]) -> float | None:
+    """The 95% confidence half-width of the mean of `values` (twin.results.summarize's t-interval)."""
+    s = summarize(values)
+    return None if s["ci95"][1] is None else s["ci95"][1] - s["mean"]

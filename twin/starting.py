@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from twin import streams
+from twin.calendar import UNITS_PER_HOUR
 from twin.errors import SpecError
 from twin.remaining import Residual
 from twin.spec import Twin
@@ -42,7 +43,6 @@ WAITING, SERVING, BETWEEN = 0, 1, 2
 MATERIAL, SUPPLIER, QUANTITY, LEAD, ORDER = range(5)
 STATE_SOURCE = "state.remaining"  # the stream of the in-service entities' remaining durations
 REPAIR_SOURCE = "state.repair"  # the stream of the down units' remaining repairs
-UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0}
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
     if problems:
         raise SpecError(problems, "state")
     start = state.clock.replace(tzinfo=None) if state.clock is not None else (
-        twin.start + timedelta(hours=state.time * UNIT_HOURS[twin.time_unit]))
+        twin.start + timedelta(hours=state.time / UNITS_PER_HOUR[twin.time_unit]))
     materials = [m.model_copy(update={"initial": round(state.stock[m.name])}) if m.name in state.stock
                  else m for m in twin.materials]
     now_twin = twin.model_copy(update={"start": start, "warmup": 0.0, "materials": materials})
@@ -96,7 +96,7 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
 
 
 def _down(twin: Twin, state: State) -> list[tuple[int, Residual]]:
-    """(unit, repair distribution, time down so far) of each unit down now: a pool's first units."""
+    """(unit, the repair time it has left) of each unit down now: a pool's first units."""
     out, first = [], 0
     for pool in twin.resources:
         since = state.down_since.get(pool.name, [])

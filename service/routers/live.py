@@ -91,7 +91,7 @@ def live_forecast(
         row = live.get(session, live_id, key.workspace)
         twin = parse_twin(twins.get(session, row.twin_id, None).spec)
         found = live.state(session, row, twin, body.at)
-    summary = live.forecast(settings, twin, found, live.horizon_until(found, body.horizon), body.replications,
+    summary = live.forecast(settings, twin, found, found.time + body.horizon, body.replications,
                             body.seed, body.changes)
     return _with_figures(summary, figures) | {"clock": found.clock.isoformat() if found.clock else None}
 
