@@ -42,8 +42,6 @@ def forecast(settings: Settings, twin: Twin, state_data: dict[str, Any] | State,
     except ValidationError as error:
         problems = [(".".join(["state", *map(str, e["loc"])]), e["msg"]) for e in error.errors()]
         raise Invalid(problems) from None
-    if problems := check_state(state, twin):
-        raise Invalid([(f"state.{path}", reason) for path, reason in problems])
     if not until > state.time:
         raise Invalid([("until", f"must be after the state's time ({state.time:g})")])
     if replications > settings.max_replications:

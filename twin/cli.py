@@ -475,10 +475,13 @@ def forecast_command(
     if engine not in ENGINES:
         raise _fail(f"--engine: must be one of {', '.join(ENGINES)}, not '{engine}'")
     results = []
+    try:
+        state = load_state(state_file)  # checked against each plan's twin as it starts
+    except SpecError as error:
+        raise _fail(str(error)) from None
     for path in files:
         try:
             plan = load_scenario(path)
-            state = load_state(state_file, plan.twin)
             result = forecast(plan.twin, state, until, replications, seed, engine)
             results.append((plan.name, result.summary()))
         except SpecError as error:
