@@ -34,7 +34,7 @@ async function loadForecastTwin() {
   fcSpec = twin.spec;
   fcPaths = Object.fromEntries(found.paths.map((p) => [p.path, p]));
   $("fc-paths").replaceChildren(...found.paths.map((p) => option(p.path, `now ${display(p.value)}`)));
-  for (const tr of $("fc-changes").tBodies[0].rows) fcShowNow(tr);
+  for (const tr of $("fc-changes").tBodies[0].rows) showNow(tr, fcPaths);
   $("fc-unit").textContent = fcSpec ? `model time, in ${fcSpec.time_unit || "the twin's unit"}s (the state's time is now)` : "";
   $("ev-activity").replaceChildren(...((fcSpec && fcSpec.activities) || []).map((a) => option(a.name)));
   putExample(false);
@@ -56,20 +56,8 @@ function showSource() {
   $("fc-live-events").hidden = !(live && $("fc-live").value);
 }
 
-function fcShowNow(tr) {
-  const known = fcPaths[tr.querySelector(".change-path").value.trim()];
-  tr.querySelector(".change-now").textContent = known ? display(known.value) : "";
-}
-
 function fcAddChange(path = "", value = "") {
-  const pathInput = input("change-path", "what-if spec path", 34); pathInput.setAttribute("list", "fc-paths");
-  pathInput.placeholder = "resources.NAME.capacity"; pathInput.value = path;
-  const now = document.createElement("span"); now.className = "change-now muted";
-  const valueInput = input("change-value", "what-if new value", 10); valueInput.value = value;
-  const tr = withRemove([pathInput, now, valueInput], "change");
-  pathInput.oninput = () => fcShowNow(tr);
-  $("fc-changes").tBodies[0].appendChild(tr);
-  fcShowNow(tr);
+  $("fc-changes").tBodies[0].appendChild(changeRow("fc-paths", "what-if spec path", () => fcPaths, path, value));
 }
 
 function fcChanges() {

@@ -66,25 +66,32 @@ async function loadPlanTwin() {
   planPaths = Object.fromEntries(found.paths.map((p) => [p.path, p]));
   $("twin-paths").replaceChildren(...found.paths.map((p) => option(p.path, `now ${display(p.value)}`)));
   $("twin-kpis").replaceChildren(...found.kpis.map((k) => option(k)));
-  for (const tr of document.querySelectorAll("#plans .plan-changes tbody tr")) showNow(tr);
+  for (const tr of document.querySelectorAll("#plans .plan-changes tbody tr")) showNow(tr, planPaths);
   for (const tr of document.querySelectorAll("#plans .plan-stresses tbody tr")) stressTargets(tr);
   for (const tr of document.querySelectorAll("#plans .plan-rules tbody tr")) ruleChoices(tr);
 }
 
-function showNow(tr) {
-  const known = planPaths[tr.querySelector(".change-path").value.trim()];
+function showNow(tr, paths) {
+  // The current value of the row's spec path, from `paths` (path -> {value, type}).
+  const known = paths[tr.querySelector(".change-path").value.trim()];
   tr.querySelector(".change-now").textContent = known ? display(known.value) : "";
 }
 
-function addChange(plan, path = "", value = "") {
-  const pathInput = input("change-path", "spec path", 34); pathInput.setAttribute("list", "twin-paths");
+function changeRow(list, label, paths, path = "", value = "") {
+  // A change row: a spec path picked from the datalist `list`, its current value, a new value;
+  // `paths()` gives the paths of the twin chosen now.
+  const pathInput = input("change-path", label, 34); pathInput.setAttribute("list", list);
   pathInput.placeholder = "resources.NAME.capacity"; pathInput.value = path;
   const now = document.createElement("span"); now.className = "change-now muted";
   const valueInput = input("change-value", "new value", 10); valueInput.value = value;
   const tr = withRemove([pathInput, now, valueInput], "change");
-  pathInput.oninput = () => showNow(tr);
-  plan.querySelector(".plan-changes tbody").appendChild(tr);
-  showNow(tr);
+  pathInput.oninput = () => showNow(tr, paths());
+  showNow(tr, paths());
+  return tr;
+}
+
+function addChange(plan, path = "", value = "") {
+  plan.querySelector(".plan-changes tbody").appendChild(changeRow("twin-paths", "spec path", () => planPaths, path, value));
 }
 
 function names(select, group) {
