@@ -6,7 +6,8 @@ Checks REV (default 4e87039, the commit before instant start) out into a tempora
 worktree. For each tree, in fresh processes with its own empty Numba cache directory:
 
 - cold compile: every kernel a user can reach (once per tree; it takes a minute or two);
-- then N rounds, the trees' order alternating: a cached `twin run FILE --json` (whole
+- then N rounds, the trees' order alternating (each runs its own copy of FILE where it has one,
+  as that version's user would): a cached `twin run FILE --json` (whole
   command), `twin validate FILE`, `twin --help`, `twin study FILE --replications R --executor
   E --json --out NEW_FOLDER` for each size R and executor E (whole command, results written
   as a user gets them, nothing resumed), the same studies timed inside
@@ -14,7 +15,8 @@ worktree. For each tree, in fresh processes with its own empty Numba cache direc
   engine's events per second (best of three one-replication runs, as bench/versions.py).
 
 Prints each figure's median over the rounds with its spread (min..max), the ratio this/baseline,
-each executor's speed-up over serial, and the load average at start and end: on a busy
+each executor's speed-up over serial, a serial study's fixed cost (the line through the medians of
+the smallest and largest size), and the load average at start and end: on a busy
 machine the figures are the machine's, not the code's.
 """
 
@@ -81,6 +83,14 @@ class Tree:
         self.name, self.path, self.cache = name, path, cache
         self.env = {**os.environ, "PYTHONPATH": str(path), "NUMBA_CACHE_DIR": str(cache)}
 
+    def own(self, twin: Path) -> Path:
+        """The tree's own copy of a twin in the checkout (as that version's user has it), else `twin`."""
+        try:
+            copy = self.path / twin.resolve().relative_to(ROOT)
+        except ValueError:
+            return twin.resolve()
+        return copy if copy.exists() else twin.resolve()
+
     def wall(self, *args: str) -> float:
         """Seconds the command `python ARGS` takes, start-up included (it must succeed)."""
         started = time.perf_counter()
@@ -116,6 +126,18 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):7.2f} ({min(values):.2f}..{max(values):.2f})"
 
 
+def fixed_cost(figures: dict[str, list[float]], mode: str) -> str:
+    """A serial study's fixed cost and time per replication: the line through the medians of
+    its smallest and largest size."""
+    sizes = sorted({int(k.split()[1]) for k in figures if k.startswith("study")})
+    if len(sizes) < 2:
+        return "needs two sizes"
+    low, high = (statistics.median(figures[f"study {n} reps, serial ({mode})"])
+                 for n in (sizes[0], sizes[-1]))
+    per = (high - low) / (sizes[-1] - sizes[0])
+    return f"{low - sizes[0] * per:.2f} s + {per * 1000:.1f} ms a replication"
+
+
 def report(results: dict[str, dict[str, list[float]]], cold: dict[str, float], baseline: str) -> None:
     names = list(results)
     print(f"{'figure (seconds unless named)':<44}" + "".join(f"{n:>26}" for n in names) + "  this/base")
@@ -133,6 +155,7 @@ def report(results: dict[str, dict[str, list[float]]], cold: dict[str, float], b
                     f"{e} {serial / statistics.median(results[n][f'study {size} reps, {e} ({mode})']):.2f}x"
                     for e in EXECUTORS[1:])
                 print(f"{n}: {size} reps ({mode}) speed-up over serial: {ratios}")
+            print(f"{n}: study fixed cost ({mode}): {fixed_cost(results[n], mode)}")
     print(f"baseline: {baseline}")
 
 
@@ -161,7 +184,7 @@ def main() -> None:
             results: dict[str, dict[str, list[float]]] = {t.name: {} for t in trees}
             for k in range(args.rounds):
                 for tree in trees if k % 2 == 0 else trees[::-1]:
-                    for key, value in one_round(tree, args.twin.resolve(), args.sizes, Path(tmp)).items():
+                    for key, value in one_round(tree, tree.own(args.twin), args.sizes, Path(tmp)).items():
                         results[tree.name].setdefault(key, []).append(value)
                 print(f"round {k + 1} done (load {os.getloadavg()[0]:.2f})", flush=True)
         finally:

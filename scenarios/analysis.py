@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 
 from scenarios.spec import Target
 from twin.results import is_share, summarize
+from twin.tquantile import t975
 
 Z95 = 1.959963984540054
 
@@ -87,15 +88,13 @@ def var_cvar(x: ArrayLike, alpha: float = 0.95) -> tuple[float, float]:
 
 def mean_ci(d: np.ndarray) -> dict[str, Any]:
     """Mean and 95% t-interval (None when fewer than two values)."""
-    from scipy.special import stdtrit  # stats.t.ppf's own function, without scipy.stats' import
-
     d = d[~np.isnan(d)]
     if d.size == 0:
         return {"mean": None, "ci95": [None, None], "n": 0}
     mean = float(d.mean())
     if d.size < 2:
         return {"mean": mean, "ci95": [None, None], "n": 1}
-    half = float(stdtrit(d.size - 1, 0.975) * d.std(ddof=1) / math.sqrt(d.size))
+    half = float(t975(d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
     return {"mean": mean, "ci95": [mean - half, mean + half], "n": int(d.size)}
 
 
@@ -120,8 +119,6 @@ def select_best(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: s
     leaves the subset; with missing values (NaN) the two could part, and a `best` outside
     the subset would contradict it. A scenario with no values at all is never in the subset.
     """
-    from scipy.special import stdtrit  # stats.t.ppf's own function, without scipy.stats' import
-
     sign = 1.0 if goal == "min" else -1.0
     x = {s: sign * values(table, s, kpi) for s in scenarios}
     k = len(scenarios)
@@ -134,6 +131,8 @@ def select_best(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: s
             d = d[~np.isnan(d)]
             if i == j or d.size < 2:
                 continue
+            from scipy.special import stdtrit  # stats.t.ppf's own function; only with pairs to compare
+
             bound = stdtrit(d.size - 1, 1 - alpha / max(1, k - 1)) * d.std(ddof=1) / math.sqrt(d.size)
             keep = keep and d.mean() <= bound
         if keep and means[i] < math.inf:

@@ -5,9 +5,10 @@ it finishes, in any order; the runner puts rows back in order, so the table is t
 on every executor.
 
 A parallel executor starts its workers only when the work pays for them: it runs the first
-item in this process, estimates the rest from its time, and goes on serially while the
-time parallel work would save (on the cores the load average leaves free) is under twice
-the cost of starting the workers (`START_SECONDS`). So a small study, or one on a machine
+items in this process, estimates the rest from their time (not the very first's: that one
+also loaded the engine, and would make any work look worth splitting), and goes on serially
+while the time parallel work would save (on the cores the load average leaves free) is under
+twice the cost of starting the workers (`START_SECONDS`). So a small study, or one on a machine
 busy with other work, is never slower than serial, and the processes, forked from this one
 once per study, inherit the fast engine's kernel loaded by that first item.
 """
@@ -74,15 +75,20 @@ class _Parallel(_Closing):
         self.workers = workers
         self.start_seconds = start_seconds
         self.started = False
-        self.measured = (0, 0.0)  # items run here, seconds they took
+        self.first: float | None = None  # seconds of the first item run here (loading included)
+        self.measured = (0, 0.0)  # items run here after the first, seconds they took
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         rest = list(items)
         while rest and not self.started:
             started = time.perf_counter()
             result = fn(rest.pop(0))
-            n, seconds = self.measured
-            self.measured = (n + 1, seconds + time.perf_counter() - started)
+            took = time.perf_counter() - started
+            if self.first is None:  # it paid for loading the engine, which the rest never will
+                self.first = took
+            else:
+                n, seconds = self.measured
+                self.measured = (n + 1, seconds + took)
             if self.worth_starting(len(rest)):
                 self._start()
                 self.started = True
@@ -91,9 +97,9 @@ class _Parallel(_Closing):
             yield from self._map(fn, rest)
 
     def worth_starting(self, remaining: int) -> bool:
-        """Whether `remaining` items, estimated at the mean time of those run here, save more
-        on the workers (as many at once as there are free cores) than twice what starting
-        them costs."""
+        """Whether `remaining` items, estimated at the mean time of those run here after the
+        first (which also loaded the engine), save more on the workers (as many at once as there
+        are free cores) than twice what starting them costs."""
         n, seconds = self.measured
         if self.workers < 2 or remaining < 2 or n == 0:
             return False

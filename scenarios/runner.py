@@ -35,6 +35,7 @@ from scenarios.uncertain import draws
 from scenarios.variants import Unit, units_of
 from scenarios.work import Chunk, run_chunk
 from twin.series import sample_count
+from twin.tquantile import t975
 
 Progress = Callable[[int, int], None]
 META = ("scenario", "replication", "events")
@@ -210,14 +211,12 @@ def kn_result(table: pd.DataFrame, scenarios: list[Scenario], settings: Settings
 
 def required_replications(values: list[float], relative_half_width: float) -> int:
     """Replications for a 95% t-CI half-width of `relative_half_width` x |mean| (n if met)."""
-    from scipy.special import stdtrit  # stats.t.ppf's own function, without scipy.stats' import
-
     x = np.asarray(values, dtype=float)
     x = x[~np.isnan(x)]
     n = len(values)
     if x.size < 2 or x.mean() == 0:
         return n
-    half = stdtrit(x.size - 1, 0.975) * x.std(ddof=1) / math.sqrt(x.size)
+    half = t975(x.size - 1) * x.std(ddof=1) / math.sqrt(x.size)
     relative = half / abs(x.mean())
     if relative <= relative_half_width:
         return n

@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ CLINIC = ROOT / "scenarios" / "examples" / "clinic.yaml"
 HEAVY = ("numba", "scipy", "plotly", "llvmlite", "pandas", "distributed")
 IMPORTED = """
 import sys
+import time
 from twin.cli import app
 try:
     app(sys.argv[1:])
@@ -160,3 +162,19 @@ def test_a_run_that_must_compile_says_so(tmp_path: Path) -> None:
 
     assert compiling.MESSAGE in done.stderr
     assert json.loads(done.stdout)["performance"]["compile_seconds"] > 0
+
+
+def test_the_first_item_loading_the_engine_does_not_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first item also loads the engine (a third of a second): a study of quick items must
+    not start workers because of it."""
+    monkeypatch.setattr(executors, "free_cores", lambda: 2.0)
+    pool = Processes(2)
+    seconds = iter([0.6, 0.001, 0.001, 0.001])  # counted, the first would make 3 more worth 0.9 s
+
+    def item(x: int) -> int:
+        time.sleep(next(seconds))
+        return x
+
+    with pool:
+        assert sorted(pool.map_unordered(item, range(4))) == [0, 1, 2, 3]
+    assert not pool.started and pool.measured[0] == 3

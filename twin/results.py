@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from twin.tquantile import t975
+
 TOP_LEVEL = ("throughput", "cycle_time", "wip")
 GROUPS = ("activities", "resources", "materials", "classes", "contingency")
 # KPIs that are shares in [0, 1]: their interval is a Wilson one (see share_interval)
@@ -44,10 +46,7 @@ def summarize(values: Sequence[float], share: bool = False) -> dict[str, Any]:
         return {"mean": None, "ci95": [None, None], "p5": None, "p50": None, "p95": None, "n": 0}
     mean = float(x.mean())
     if x.size > 1:
-        # stats.t.ppf's own function, without importing scipy.stats (a third of a second)
-        from scipy.special import stdtrit
-
-        t = float(stdtrit(x.size - 1, 0.975))
+        t = t975(x.size - 1)
         half = t * float(x.std(ddof=1)) / math.sqrt(x.size)
         ci: list[float | None] = list(share_interval(x, t)) if share else [mean - half, mean + half]
     else:
