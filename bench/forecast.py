@@ -25,7 +25,7 @@ case that finished after `until` when its upper end is beyond `until`, and CRPS 
 capped remaining time. The test logs hold only cases that ended inside them (see their SOURCE.md),
 so a case open at a cut that ends after the test log's end is missing from it. A case at a step
 the twin lacks (its train log never showed it) is left out of every method's judgement, and
-counted. Results: OUT/NAME.forecast.json; the README table is the last one printed.
+counted. Results: OUT/NAME.forecast.json; the table of docs/forecast.md is the last one printed.
 """
 
 from __future__ import annotations
@@ -377,7 +377,7 @@ def markdown(name: str, result: dict) -> str:
 
 
 def combined(results: dict[str, dict]) -> str:
-    """One README table: a column per log and method (S: from state, E: empty + warm-up,
+    """One table of docs/forecast.md: a column per log and method (S: from state, E: empty + warm-up,
     H: historical)."""
     short = dict(zip(METHODS, "SEH", strict=True))
     head = "| metric | " + " | ".join(f"{n} {short[m]}" for n in results for m in METHODS) + " |"

@@ -5,7 +5,7 @@
 Does what `twin calibrate` + `twin score --json` do, for each dataset in DATASETS, and prints
 one table per dataset and protocol (`cut`, `uncut`, `finished`: see calibration.scoring) with
 the issue's goal beside each metric (replay x 1.25 for the distances, the error bounds for the
-manager metrics), the calibration time per dataset, and the README's markdown tables.
+manager metrics), the calibration time per dataset, and the markdown tables of docs/calibration.md.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def table(side: dict) -> str:
 
 
 def markdown(results: dict[str, dict], protocol: str) -> str:
-    """One table for `protocol`, a column pair (ours | replay) per dataset, as in the README."""
+    """One table for `protocol`, a column pair (ours | replay) per dataset, as in docs/calibration.md."""
     names = list(results)
     head = "| metric | " + " | ".join(f"{n} ours | {n} replay" for n in names) + " |"
     lines = [head, "|---" * (1 + 2 * len(names)) + "|"]

@@ -6,7 +6,7 @@ one-hour steps, on each shared event log, in one process.
 For each dataset and each way of replaying waits (`weighted`, `open`, `chain`): the time to
 calibrate on the training log (no validation), the twin's size, and per simulated test
 window (as `twin score` runs it, cut at the test log's end) the fast engine's events and
-seconds; then the ratios to the chain. The validation split's own cost is in the README
+seconds; then the ratios to the chain. The validation split's own cost is in docs/calibration.md
 (it calibrates and scores up to 18 candidates on part of the log).
 """
 

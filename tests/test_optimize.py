@@ -145,7 +145,7 @@ def test_cli_prints_the_design_keys_and_saves_a_plan_that_runs_as_a_scenario(tmp
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-def test_the_clinic_example_and_the_readme_block_load(tmp_path: Path) -> None:
+def test_the_clinic_example_and_the_docs_block_load(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parents[1]
     for path in (root / "scenarios" / "examples").glob("*_optimize.yaml"):  # every example loads
         assert load_problem(path).size > 1
@@ -153,9 +153,9 @@ def test_the_clinic_example_and_the_readme_block_load(tmp_path: Path) -> None:
     assert problem.size == 4 * 4 * 4 * 4 * 9 and problem.base_plan() is not None
     night = problem.changes(problem.base_plan() | {"resources.physician.shifts.1.capacity": 4})  # type: ignore[operator]
     assert night["resources.physician.capacity"] == 4  # the pool's peak follows its shifts
-    readme = (root / "README.md").read_text().split("## Optimisation", 1)[1]
-    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
-    path = tmp_path / "readme.yaml"
+    text = (root / "docs" / "optimisation.md").read_text()  # the page's first block: the clinic's file
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "docs.yaml"
     base = root / "scenarios" / "examples" / "clinic_on_call.yaml"
     path.write_text(block.replace("base: clinic_on_call.yaml", f"base: {base}"))
     assert len(load_problem(path).spec.decisions) == 4

@@ -345,13 +345,14 @@ stresses: [{name: d, kind: equipment_down, target: m, start: 1.0, end: 2.0}]
         assert not [t for t, kind, _, _ in trace if kind in ("start", "end", "grant") and 1.0 < t < 2.0]
 
 
-def test_the_readme_policy_example_is_valid_and_runs_the_same_on_both_engines() -> None:
+def test_the_spec_page_policy_example_is_valid_and_runs_the_same_on_both_engines() -> None:
+    """The stresses, contingency rules and costs of docs/spec.md, on that page's twin."""
     import re
 
     import yaml
 
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", readme, flags=re.S)
+    text = (ROOT / "docs" / "spec.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
     (spec,) = [b for b in blocks if b.startswith("name:") and "\nbase:" not in b]  # not the optimisation file
     (extra,) = [b for b in blocks if b.startswith("stresses:")]
     data = yaml.safe_load(spec) | yaml.safe_load(extra)

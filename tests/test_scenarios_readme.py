@@ -1,4 +1,5 @@
-"""The README's Studies section: its scenario example loads, its commands name real files."""
+"""The Studies page (docs/studies.md): its scenario example loads, its commands name real files,
+its verdict (and the README tour's) is what `twin study` says."""
 
 from __future__ import annotations
 
@@ -9,13 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from documents import README, ROOT, page
 
 from scenarios.loader import load_study
 
-ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
 TWIN_CLI = Path(sys.executable).parent / "twin"
-SECTION = README.split("## Studies", 1)[1].split("## Optimisation", 1)[0]
+SECTION = page("studies.md")
 
 
 def test_the_scenario_example_is_valid(tmp_path: Path) -> None:
@@ -39,11 +39,16 @@ def test_the_study_commands_name_real_files() -> None:
 
 @pytest.mark.slow
 def test_the_clinic_verdict_is_what_twin_study_prints(tmp_path: Path) -> None:
-    """The README's verdict on the clinic study is what `twin study` says (words, not layout)."""
+    """The page's verdict on the clinic study, and the README tour's, are what `twin study` says
+    (words, not layout)."""
     (said,) = [b for b in re.findall(r"```text\n(.*?)```", SECTION, flags=re.S) if b.startswith("Best plan")]
+    (tour,) = [b for b in re.findall(r"```text\n(.*?)```", README, flags=re.S) if b.startswith("Best plan")]
     command = re.findall(r"```bash\n(.*?)```", SECTION, flags=re.S)[0].split("twin study")[1]
     files = re.findall(r"scenarios/examples/\w+\.yaml", command)
+    (tour_command,) = [b for b in re.findall(r"```bash\n(.*?)```", README, flags=re.S) if "twin study" in b]
+    assert re.findall(r"scenarios/examples/\w+\.yaml", tour_command) == files  # the tour runs this study
     done = subprocess.run([TWIN_CLI, "study", *files, "--executor", "serial", "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, check=True,
                           env={**os.environ, "COLUMNS": "80"})
     assert " ".join(said.split()) in " ".join(done.stdout.split())
+    assert " ".join(tour.split()) in " ".join(done.stdout.split())
