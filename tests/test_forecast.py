@@ -274,6 +274,25 @@ def test_a_case_between_steps_is_open_so_it_goes_on() -> None:
     assert record["activities.B.wait"] == 2.0 and record["cycle_time"] == 7.0
 
 
+def test_a_job_due_after_the_forecast_ends_is_judged_by_its_due_date() -> None:
+    """Jobs of exactly 5 h, one machine, three waiting: done at 5, 10 and 15. With `--until` 8,
+    the one due at 12 finishes at 10, on time though not done by 8; the one due at 100 is past
+    ten spans of the forecast, so its P(on time) is not known; fans stop at `until`."""
+    twin = parse_twin({
+        "name": "t", "horizon": 100, "arrivals": [
+            {"name": "a", "interarrival": {"dist": "constant", "value": 1e9}, "route": "A"}],
+        "activities": [{"name": "A", "duration": 5, "resources": {"m": 1}}],
+        "resources": [{"name": "m", "capacity": 1}]})
+    state = State.model_validate({"time": 0, "entities": [
+        {"activity": "A", "state": "waiting", "since": 0, "due": d} for d in (4, 12, 100)]})
+    for engine in ("fast", "simpy"):
+        result = forecast(twin, state, 8, replications=3, seed=1, engine=engine, points=4)
+        rows = result.summary()["entities"]
+        assert [r["p_done"] for r in rows] == [1.0, 0.0, 0.0]
+        assert rows[0]["p_on_time"] == 0.0 and rows[1]["p_on_time"] == 1.0 and "p_on_time" not in rows[2]
+        assert result.times[-1] == 8.0 and result.wip.shape[1] == len(result.times) == 5
+
+
 def test_what_a_state_cannot_say_is_named() -> None:
     twin = twin_file("mm3")
     with pytest.raises(SpecError, match=r"down\.clerk.*no failures"):

@@ -27,13 +27,16 @@ from twin.starting import Start, begin
 from twin.state import State
 
 FAN = (0.05, 0.25, 0.5, 0.75, 0.95)  # the quantiles of a fan chart
+LOOK_FURTHER = 10  # a run goes on to due dates after `until`, up to this many times its span
 
 
 @dataclass
 class Forecast:
     """Replications from one state: `finish` (replications x entities, in the state's
-    entity order: leaving time after now, inf if not by `until`), `times` (sample times
-    after now), `wip`, `done` (completions since now) and `stock` (per material) sampled there."""
+    entity order: leaving time after now, inf if not by the run's end: `until`, or the latest
+    due date of an entity when that is later, so that P(on time) is known), `times` (sample times
+    after now, up to `until`), `wip`, `done` (completions since now) and `stock` (per material)
+    sampled there."""
 
     state: State
     twin: Twin  # the twin run from now on
@@ -47,17 +50,18 @@ class Forecast:
     def summary(self) -> dict[str, Any]:
         """Plain data: times in the state's frame (`finish`, `until`), spans from now (`drain_time`)."""
         drain = self.finish.max(axis=1) if self.finish.shape[1] else np.zeros(len(self.finish))
-        drained = np.isfinite(drain)
+        horizon = self.until - self.state.time
+        drained = drain <= horizon
         entities = []
         for k, entity in enumerate(self.state.entities):
             left = self.finish[:, k]
-            done = np.isfinite(left)
+            done = left <= horizon
             row: dict[str, Any] = {"case": entity.case, "activity": entity.activity or entity.after,
                                    "state": entity.state, "p_done": float(done.mean()),
                                    "finish": _mean(left[done] + self.state.time)}
             row |= {f"finish_p{round(q * 100)}": _quantile(left, q, self.state.time) for q in (0.1, 0.5, 0.9)}
-            if entity.due is not None:
-                row["p_on_time"] = float((left + self.state.time <= entity.due).mean())
+            if entity.due is not None and entity.due <= self.state.time + self.twin.horizon:
+                row["p_on_time"] = float((left + self.state.time <= entity.due).mean())  # else unknown
             entities.append(row)
         return {
             "time": self.state.time,
@@ -85,8 +89,12 @@ def forecast(twin: Twin, state: State, until: float, replications: int = 200, se
     if replications < 1:
         raise ValueError("replications must be at least 1")
     now, start = begin(twin, state)
-    now = now.model_copy(update={"horizon": until - state.time})
-    every = now.horizon / points
+    # on past `until` to the latest due date, if later (a job due after it may still be on time),
+    # but not past LOOK_FURTHER spans of the forecast: P(on time) of a job due later is unknown
+    dues = [e.due for e in state.entities if e.due is not None]
+    end = min(max([until, *dues]), state.time + LOOK_FURTHER * (until - state.time))
+    now = now.model_copy(update={"horizon": end - state.time})
+    every = (until - state.time) / points
     runs = _replications(now, start, seed, replications, engine, every, workers)
     n = len(state.entities)
     finish = np.full((replications, n), math.inf)
@@ -95,7 +103,8 @@ def forecast(twin: Twin, state: State, until: float, replications: int = 200, se
         for number, t in leaves.items():
             if number <= n:
                 finish[r, numbers[number - 1]] = t
-    times = np.arange(series.sample_count(now.horizon, every)) * every
+    times = np.arange(series.sample_count(until - state.time, every)) * every
+    runs = [(leaves, samples[:len(times)]) for leaves, samples in runs]  # the fans end at `until`
     wip = np.array([samples[:, 0] for _, samples in runs])
     wip[:, 0] = n  # sample 0 is taken before anything at t = 0: now, the state's entities are in
     done = np.array([_completions(leaves, times) for leaves, _ in runs])
