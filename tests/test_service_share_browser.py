@@ -115,6 +115,7 @@ def plays(page: Any, plot: Any, name: str | None = None, pause: bool = True) -> 
     assert hours(later) > hours(first)
     if pause:
         plot.locator(".updatemenu-button:has-text('pause')").click()
+        page.wait_for_timeout(300)  # a frame already begun draws its clock
         paused = clock(plot)
         page.wait_for_timeout(1000)  # eight frames at 1x, were it still playing
         assert clock(plot) == paused and hours(paused) > hours(first)
@@ -129,7 +130,10 @@ def make_link(page: Any, days: str = "7") -> str:
     page.fill("#share-days", days)
     page.click("#share-create")
     page.wait_for_selector("#share-made:not([hidden])")
-    return str(page.input_value("#share-url"))
+    url = str(page.input_value("#share-url"))
+    link_id = url.rsplit("/", 1)[1].split(".")[0]  # a token is ID.EXPIRES.SIGNATURE
+    page.wait_for_selector(f"#shares tbody tr[data-id='{link_id}'][data-state='live']")
+    return url
 
 
 def pages(pdf: bytes) -> int:
@@ -243,6 +247,8 @@ def test_a_viewer_lists_the_links_but_is_told_it_cannot_make_them(
         page.wait_for_selector("#shares tbody tr")
         assert page.is_hidden("#share-form") and page.is_visible("#share-viewer")
         assert page.locator("#shares button.revoke:visible").count() == 0
+        page.locator("#share").scroll_into_view_if_needed()
+        snap(page, "dashboard-share-viewer")
         page.evaluate("document.getElementById('share-form').hidden = false")  # as if the form were there
         page.click("#share-create")
         page.wait_for_selector("#share-error:has-text('editor')")
