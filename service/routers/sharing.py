@@ -3,18 +3,20 @@ report as PDF (viz.pdf, Debian's chromium)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, status
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import figures, shares, studies
 from service.db import transaction
 from service.deps import Db, Editor, SettingsDep, Viewer
+from service.errors import NotFound
 from service.models import StudyRow
 from service.settings import Settings
 
@@ -23,7 +25,7 @@ PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}
 GONE: dict[int | str, dict[str, Any]] = {
     410: {"description": "The link has expired or was revoked (the reason is given)."},
     404: {"description": "Not a link of this server (forged, altered or unknown)."},
-}
+}  # as JSON {"detail": reason}; to a browser (Accept: text/html) as a page that says it in words
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}  # no copy outlives a revocation
 
 
@@ -74,18 +76,62 @@ def study_report_pdf(study_id: str, db: Db, settings: SettingsDep, key: Viewer) 
 
 
 @router.get("/shared/{token}", responses={200: {"content": {"text/html": {}}}, **GONE})
-def shared_report(token: str, db: Db, settings: SettingsDep) -> FileResponse:
+def shared_report(token: str, request: Request, db: Db, settings: SettingsDep) -> Any:
     """Public: the report a share link stands for (no key; the link is the permission)."""
-    link = shares.verify(settings, token)
+    link = _verify(settings, token, request)
+    if not isinstance(link, shares.Link):
+        return link
     path = studies.output(settings, _row(db, link.study_id, None), figures.REPORT)
     return FileResponse(path, media_type="text/html", headers=PRIVATE)
 
 
 @router.get("/shared/{token}/pdf", responses={**PDF, **GONE})
-def shared_report_pdf(token: str, db: Db, settings: SettingsDep) -> Any:
+def shared_report_pdf(token: str, request: Request, db: Db, settings: SettingsDep) -> Any:
     """Public: the shared report as PDF."""
-    link = shares.verify(settings, token)
+    link = _verify(settings, token, request)
+    if not isinstance(link, shares.Link):
+        return link
     return _pdf(settings, _row(db, link.study_id, None), f"report-{link.study_id}.pdf", PRIVATE)
+
+
+def _verify(settings: Settings, token: str, request: Request) -> shares.Link | HTMLResponse:
+    """The live link; when it is gone or unknown, a page saying so in words to a browser (whoever
+    opens a shared link reads no JSON), the JSON error (410, 404) to any other client."""
+    browser = "text/html" in request.headers.get("accept", "")
+    try:
+        return shares.verify(settings, token)
+    except shares.Gone:
+        if not browser:
+            raise
+        link = shares.load(settings, token.split(".", 1)[0])  # verify found it: ours, and gone
+        if link.revoked_at:
+            revoked = _when(datetime.fromisoformat(link.revoked_at))
+            return _page(410, "This link was revoked",
+                         f"Whoever shared this study's report revoked the link on {revoked}, so it no longer "
+                         "opens the report. Ask them for a new link if you still need it.")
+        return _page(410, "This link has expired",
+                     f"The link to this study's report expired on {_when(link.expires_at)}. "
+                     "Ask whoever sent it for a new link if you still need it.")
+    except NotFound:
+        if not browser:
+            raise
+        return _page(404, "This link opens nothing here",
+                     "It is not a link of this server, or part of it was lost when it was copied: "
+                     "check that the whole link was pasted, or ask whoever sent it to send it again.")
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%d %b %Y at %H:%M UTC").lstrip("0")
+
+
+def _page(code: int, title: str, text: str) -> HTMLResponse:
+    return HTMLResponse(
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{escape(title)}</title>"
+        "<style>body { font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; "
+        "padding: 0 1rem; color: #222; } h1 { font-size: 1.4rem; }</style></head>"
+        f"<body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>",
+        status_code=code, headers=PRIVATE)
 
 
 def _pdf(settings: Settings, row: StudyRow, name: str, headers: dict[str, str] | None = None) -> Any:

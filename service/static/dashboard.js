@@ -9,6 +9,9 @@ let optSelected = null;   // id of the optimisation shown in detail
 let optShown = "";        // the optimisation whose plan and figures are drawn
 let optTwin = "";         // the twin whose spec the decision rows read current values from
 let optSpec = null;       // that twin's spec
+let myRole = "";          // the key's role: viewers list share links, editors make and revoke them
+let sharesOf = "";        // the study whose share links are listed
+const REPLAY = "One replication, played back";  // the report section of the replay animation
 
 async function api(path, options = {}) {
   const headers = Object.assign({Authorization: "Bearer " + localStorage.getItem(KEY)}, options.headers || {});
@@ -114,10 +117,14 @@ async function loadDetail() {
   const done = s.status === "done";
   $("download-csv").hidden = !done;
   $("download-report").hidden = !(done && s.figures.length);
+  $("download-pdf").hidden = !(done && s.figures.length);
+  $("watch-replay").hidden = !(done && s.figures.some((f) => f.section === REPLAY));
+  $("share").hidden = !(done && s.figures.length);
   $("no-figures").hidden = !(done && !s.figures.length);
   $("figure-picker").hidden = !(done && s.figures.length);
   $("compare").hidden = !done;
   if (!done) return;
+  if (s.figures.length && sharesOf !== s.id) { sharesOf = s.id; showShares(); }
   await showComparison(s);
   const listed = JSON.stringify(s.figures);
   if (listed !== shownFigures) {
@@ -125,7 +132,9 @@ async function loadDetail() {
     const select = $("figure-select"); select.replaceChildren();
     for (const f of s.figures) {
       const option = document.createElement("option"); option.value = f.index;
-      option.textContent = `${f.section}: ${f.title}`; select.appendChild(option);
+      // the replay's title carries the clock of its first frame: not a name for the picker
+      const title = f.section === REPLAY ? f.title.replace(/ — t = .*$/, "") : f.title;
+      option.textContent = `${f.section}: ${title}`; select.appendChild(option);
     }
     if (s.figures.length) drawFigure(); else $("figure").replaceChildren();
   }
@@ -134,7 +143,102 @@ async function loadDetail() {
 async function drawFigure() {
   const figure = await json(`/studies/${selected}/figures/${$("figure-select").value}`);
   delete figure.layout.width;  // as wide as the page, never wider
-  if (window.Plotly) Plotly.newPlot("figure", figure.data, figure.layout, {responsive: true, displaylogo: false});
+  // frames too: the replay's play, pause and speed buttons and its slider animate through them
+  if (window.Plotly) Plotly.newPlot("figure", {data: figure.data, layout: figure.layout, frames: figure.frames || [],
+                                              config: {responsive: true, displaylogo: false}});
+}
+
+async function watchReplay() {
+  const select = $("figure-select");
+  const option = [...select.options].find((o) => o.textContent.startsWith(REPLAY + ":"));
+  if (!option) return;
+  select.value = option.value;
+  await drawFigure();
+  $("figure-picker").scrollIntoView({behavior: "smooth", block: "start"});
+}
+
+// -- share links ----------------------------------------------------------------------
+
+const shareTime = (iso) => new Date(iso).toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"});
+
+async function showShares() {
+  const study = selected, editor = myRole !== "viewer";
+  $("share-form").hidden = !editor; $("share-viewer").hidden = editor;
+  $("share-made").hidden = true; $("share-url").value = ""; $("share-copied").textContent = "";
+  $("share-error").textContent = ""; $("pdf-status").textContent = "";
+  await listShares(study);
+}
+
+async function listShares(study) {
+  let links;
+  try { links = await json(`/studies/${study}/shares`); }
+  catch (error) { if (study === selected) $("share-error").textContent = error.message; return; }
+  if (study !== selected) return;  // another study was picked meanwhile
+  const body = $("shares").tBodies[0]; body.replaceChildren();
+  const now = Date.now();
+  for (const link of links.slice().reverse()) {  // the newest first
+    const state = link.revoked_at ? "revoked" : (Date.parse(link.expires_at) <= now ? "expired" : "live");
+    const status = {revoked: `revoked ${link.revoked_at ? shareTime(link.revoked_at) : ""}`, expired: "expired",
+                    live: "live"}[state];
+    const revoke = document.createElement("button"); revoke.textContent = "Revoke"; revoke.className = "revoke";
+    revoke.hidden = state !== "live" || myRole === "viewer";
+    revoke.onclick = () => revokeShare(study, link.id);
+    const tr = row([link.id.slice(0, 8), shareTime(link.created_at), shareTime(link.expires_at), status, revoke], link.id);
+    tr.cells[3].className = state; tr.dataset.state = state;
+    body.appendChild(tr);
+  }
+  $("shares").hidden = !links.length; $("no-shares").hidden = links.length > 0;
+}
+
+async function createShare() {
+  const study = selected;
+  $("share-error").textContent = ""; $("share-copied").textContent = "";
+  const days = Number($("share-days").value);
+  if (!(days > 0 && days <= 90)) { $("share-error").textContent = "A link lasts more than 0 and at most 90 days."; return; }
+  $("share-create").disabled = true;
+  try {
+    const link = await json(`/studies/${study}/shares`, {method: "POST", headers: {"Content-Type": "application/json"},
+                                                        body: JSON.stringify({expires_in_hours: days * 24})});
+    if (study !== selected) return;
+    $("share-url").value = link.url; $("share-made").hidden = false;
+    $("share-url").focus(); $("share-url").select();
+    await listShares(study);
+  } catch (error) { $("share-error").textContent = error.message; }
+  finally { $("share-create").disabled = false; }
+}
+
+async function copyShare() {
+  const field = $("share-url");
+  field.focus(); field.select();
+  try {
+    await navigator.clipboard.writeText(field.value);
+    $("share-copied").textContent = "Copied.";
+  } catch (error) {  // no clipboard API (a page served over plain http from another host): the old way
+    $("share-copied").textContent = document.execCommand("copy") ? "Copied." : "Selected: press Ctrl+C to copy.";
+  }
+}
+
+async function revokeShare(study, id) {
+  $("share-error").textContent = "";
+  try {
+    await json(`/studies/${study}/shares/${id}`, {method: "DELETE"});
+    await listShares(study);
+  } catch (error) { $("share-error").textContent = error.message; }
+}
+
+async function downloadPdf() {
+  const study = selected, button = $("download-pdf"), status = $("pdf-status");
+  button.disabled = true; status.className = "muted";
+  status.textContent = "Printing the PDF (the first time takes a while)…";
+  try {
+    const response = await api(`/studies/${study}/report.pdf`);
+    if (!response.ok) throw new Error(describe(await response.json()));
+    const url = URL.createObjectURL(await response.blob());
+    const a = document.createElement("a"); a.href = url; a.download = `report-${study}.pdf`; a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    status.textContent = "";
+  } catch (error) { status.className = "error"; status.textContent = "PDF: " + error.message; }
+  finally { button.disabled = false; }
 }
 
 async function download(path, filename) {
@@ -266,6 +370,7 @@ async function start() {
   try {
     const me = await json("/keys/me");
     $("role").textContent = `${me.role}${me.name ? " (" + me.name + ")" : ""}`;
+    myRole = me.role; sharesOf = "";
     $("workspace").textContent = me.workspace;
   } catch (error) { return; }
   $("login").hidden = true; $("app").hidden = false;
@@ -276,6 +381,10 @@ $("save-key").onclick = () => { localStorage.setItem(KEY, $("key").value.trim())
 $("forget-key").onclick = () => { localStorage.removeItem(KEY); showLogin(); };
 $("figure-select").onchange = drawFigure;
 $("download-report").onclick = () => download(`/studies/${selected}/report`, `report-${selected}.html`);
+$("download-pdf").onclick = downloadPdf;
+$("watch-replay").onclick = watchReplay;
+$("share-create").onclick = createShare;
+$("share-copy").onclick = copyShare;
 $("download-csv").onclick = () => download(`/studies/${selected}/results.csv`, `results-${selected}.csv`);
 $("add-twin").onclick = async () => {
   $("twin-error").textContent = "";
@@ -317,6 +426,9 @@ $("start-optimization").onclick = async () => {
     optSelected = job.id; optShown = ""; refresh();
   } catch (error) { $("opt-error").textContent = error.message; }
 };
+// plotly rejects an animation's promise, with no reason, when another interrupts it (pause, the
+// slider, a second play) and its buttons leave that unhandled: not an error of the page
+window.addEventListener("unhandledrejection", (event) => { if (event.reason === undefined) event.preventDefault(); });
 addDecision();
 setupWorkbench();
 setupForecast();
