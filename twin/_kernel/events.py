@@ -14,6 +14,7 @@ Tally), twin.stock.Stock.record (`_stock_record`).
 from __future__ import annotations
 
 from numba import njit
+from numba.extending import register_jitable
 
 from twin._kernel.layout import (
     C_EVENTS,
@@ -122,7 +123,11 @@ def _stock_record(sf, mi, s, now, on_hand, w):
 
 
 # -- event queue --------------------------------------------------------------------
-@njit(cache=True)
+# _push, _push_key, _trace and _log are register_jitable, not njit: they are called with constant
+# kinds from some forty places, and Numba types a constant argument of an njit function as its
+# literal value, compiling the function (and the heap's sift) once per constant; an overload
+# is typed with plain integers first, so each is compiled once (a seventh less compile time).
+@register_jitable
 def _push(si, sf, time, priority, kind, a, b):
     seq = si[C_SEQ]
     si[C_SEQ] = seq + 1
@@ -130,7 +135,7 @@ def _push(si, sf, time, priority, kind, a, b):
     return seq
 
 
-@njit(cache=True)
+@register_jitable
 def _push_key(si, sf, time, key, kind, a, b):
     i = si[C_HEAP]
     si[C_HEAP] = i + 1
@@ -231,7 +236,7 @@ def _next_grant(si, sf, mi, now):
 
 
 # -- log and trace ------------------------------------------------------------------
-@njit(cache=True)
+@register_jitable
 def _trace(si, sf, now, kind, subject, name):
     if si[C_TRACE_ON]:
         i = si[C_TRACE]
@@ -241,7 +246,7 @@ def _trace(si, sf, now, kind, subject, name):
         si[C_TRACE] = i + 1
 
 
-@njit(cache=True)
+@register_jitable
 def _log(si, sf, now, kind, subject, name):
     """One counted event (Model.log)."""
     si[C_EVENTS] += 1

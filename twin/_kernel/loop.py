@@ -226,21 +226,7 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
     elif kind == INIT_ENTITY:
         _start_entity(si, sf, mi, mf, rg, a, now)
     elif kind == GRANTED:
-        phase = si[_ent(si, a) + E_PHASE]
-        if phase == WAIT_UNITS:
-            _after_units(si, sf, mi, mf, rg, a, now)
-        elif phase == WAIT_STOCK:
-            _start_activity(si, sf, mi, mf, rg, a, now)
-        elif phase == WAIT_RESUME:
-            _wait_or_hold(si, sf, a, now)
-        elif phase == LET_IN:
-            _let_in_woken(si, sf, mi, mf, rg, a, now)
-        elif phase == WAIT_CREW:
-            _crew_arrived(si, sf, mi, mf, rg, a, now)
-        elif phase == BATCH_UNITS:
-            _batch_start(si, sf, mi, mf, rg, a, now)
-        else:  # RENEGED
-            _elsewhere(si, sf, mi, mf, rg, a, now)
+        _granted_to(si, sf, mi, mf, rg, a, now)
     elif kind == INTERRUPT:
         _interrupted(si, sf, a, now)
     elif kind == RESUME:
@@ -259,6 +245,26 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
         _batch_due(si, sf, mi, a, b, now)
     else:
         _handle_rare(si, sf, mi, mf, rg, now, kind, a, b)
+
+
+@njit(cache=True)
+def _granted_to(si, sf, mi, mf, rg, a, now):
+    """Entity slot `a` was granted what it waited for: it goes on from where it waited."""
+    phase = si[_ent(si, a) + E_PHASE]
+    if phase == WAIT_UNITS:
+        _after_units(si, sf, mi, mf, rg, a, now)
+    elif phase == WAIT_STOCK:
+        _start_activity(si, sf, mi, mf, rg, a, now)
+    elif phase == WAIT_RESUME:
+        _wait_or_hold(si, sf, a, now)
+    elif phase == LET_IN:
+        _let_in_woken(si, sf, mi, mf, rg, a, now)
+    elif phase == WAIT_CREW:
+        _crew_arrived(si, sf, mi, mf, rg, a, now)
+    elif phase == BATCH_UNITS:
+        _batch_start(si, sf, mi, mf, rg, a, now)
+    else:  # RENEGED
+        _elsewhere(si, sf, mi, mf, rg, a, now)
 
 
 @njit(cache=True)
@@ -331,8 +337,8 @@ def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
         now, kind, a, b = _pop(si, sf)
         _handle(si, sf, mi, mf, rg, now, kind, a, b)
         slot = _next_grant(si, sf, mi, now)
-        while slot >= 0:
-            _handle(si, sf, mi, mf, rg, now, GRANTED, slot, 0)
+        while slot >= 0:  # as _handle(... GRANTED, slot, 0), without compiling _handle for it again
+            _granted_to(si, sf, mi, mf, rg, slot, now)
             slot = _next_grant(si, sf, mi, now)
         if blocking and si[si[S_DEAD]]:  # blocking locked the run (Model._deadlock raises)
             break
