@@ -108,6 +108,7 @@ def animation(
     clock = Clock.of(twin)
     edges = _edges(graph, pos)
     built = [_frame(t, segments, units, steps, pos, twin, clock) for t in times]
+    heading = title + "<br>" if title else ""  # every frame's title keeps it above its clock
     fig = go.Figure(
         data=[edges, _nodes(pos, steps), *built[0].data],
         frames=[
@@ -115,7 +116,7 @@ def animation(
                 data=f.data,
                 name=str(i),
                 traces=[2, 3, 4],
-                layout={"title": {"text": f.title}, "annotations": f.annotations},
+                layout={"title": {"text": heading + f.title}, "annotations": f.annotations},
             )
             for i, f in enumerate(built)
         ],
@@ -123,14 +124,15 @@ def animation(
     xs = [x for x, _ in pos.values()]
     ys = [y for _, y in pos.values()]
     fig.update_layout(
-        title={"text": (title + "<br>" if title else "") + built[0].title},
+        title={"text": heading + built[0].title, "x": 0.01, "xanchor": "left"},
         annotations=built[0].annotations,
         showlegend=True,
         plot_bgcolor="white",
         height=int(360 + 110 * (max(ys) - min(ys))),
         xaxis={"visible": False, "range": [min(xs) - 1.2, max(xs) + 0.6]},
         yaxis={"visible": False, "range": [min(ys) - 1.0, max(ys) + 1.0]},
-        legend={"orientation": "h", "y": -0.02},
+        # above the map on the right, clear of the play buttons and slider below it
+        legend={"orientation": "h", "x": 1.0, "xanchor": "right", "y": 1.0, "yanchor": "bottom"},
         margin={"l": 20, "r": 20, "t": 80, "b": 90},
         updatemenus=[_controls()],
         sliders=[_slider(times, clock, twin)],
