@@ -102,7 +102,7 @@ def clock(plot: Any) -> str:
     return str(title.split(CLOCK, 1)[1])
 
 
-def plays(page: Any, plot: Any, name: str | None = None, pause: bool = True) -> None:
+def plays(page: Any, plot: Any, name: str | None = None) -> None:
     """Press the replay's play button and see its clock move on (a screenshot mid-play);
     then pause it, and see it stay."""
     first = clock(plot)
@@ -113,12 +113,11 @@ def plays(page: Any, plot: Any, name: str | None = None, pause: bool = True) -> 
         snap(page, name)
     later = clock(plot)
     assert hours(later) > hours(first)
-    if pause:
-        plot.locator(".updatemenu-button:has-text('pause')").click()
-        page.wait_for_timeout(300)  # a frame already begun draws its clock
-        paused = clock(plot)
-        page.wait_for_timeout(1000)  # eight frames at 1x, were it still playing
-        assert clock(plot) == paused and hours(paused) > hours(first)
+    plot.locator(".updatemenu-button:has-text('pause')").click()
+    page.wait_for_timeout(300)  # a frame already begun draws its clock
+    paused = clock(plot)
+    page.wait_for_timeout(1000)  # eight frames at 1x, were it still playing
+    assert clock(plot) == paused and hours(paused) > hours(first)
 
 
 def hours(shown: str) -> float:
@@ -216,7 +215,7 @@ def test_a_browser_without_a_key_opens_the_link_until_it_is_revoked(
             replay = report.locator(".js-plotly-plot", has=report.locator(PLAY))
             assert replay.count() == 1
             replay.scroll_into_view_if_needed()
-            plays(report, replay, pause=False)  # its pause leaves plotly's interrupted promise unhandled
+            plays(report, replay)
             replay.scroll_into_view_if_needed()
             snap(report, "shared-report")
             shared_pdf = stranger.request.get(url + "/pdf", timeout=300_000)

@@ -254,11 +254,18 @@ def render(study: StudyData, question: str | None = None) -> str:
     return page(f"Study report: {escape(study.twins[study.baseline].name)}", "".join(body))
 
 
+# plotly rejects the promise of an animation that a pause interrupts, with no reason, and its
+# buttons leave that unhandled: an error in the console of whoever pauses the replay
+QUIET_PAUSE = ('window.addEventListener("unhandledrejection", '
+               '(e) => { if (e.reason === undefined) e.preventDefault(); });')
+
+
 def page(title: str, body: str) -> str:
     """One HTML page that opens anywhere (styles and plotly inlined); `title` is escaped HTML."""
     return (
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
-        f"<style>{CSS.read_text()}</style><script>{get_plotlyjs()}</script></head>"
+        f"<style>{CSS.read_text()}</style><script>{get_plotlyjs()}</script>"
+        f"<script>{QUIET_PAUSE}</script></head>"
         f"<body><main><h1>{title}</h1>{body}</main></body></html>"
     )
 
