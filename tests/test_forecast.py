@@ -300,6 +300,10 @@ def test_a_case_between_steps_may_be_in_a_delay_already() -> None:
         assert (result.finish[:, 0] == 7.0).all()
     plain = forecast(twin, state.model_copy(update={"delays": []}), 50, replications=40, seed=1, points=5)
     assert set(plain.finish[:, 0]) == {1.0, 10.0}
+    longer = State.model_validate({"time": 0, "entities": [between | {"since": -20.0}],  # than either delay
+                                   "delays": ["W1", "W2"]})
+    again = forecast(twin, longer, 50, replications=40, seed=1, points=5)
+    assert set(again.finish[:, 0]) == {1.0, 10.0}  # no delay lasts that long: one starts afresh
 
 
 def test_a_delay_goes_on_for_what_is_left_of_it() -> None:

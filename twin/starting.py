@@ -23,9 +23,9 @@ from its own named stream (`ONWARD_SOURCE`): each branch out of `after` but the 
 by how likely it is to be still under way after the time already waited (a delay's survival
 at it; a step with units: 1, only queueing could hold it up), the entity then in service at
 the delay chosen with what is left of it (drawn as an in-service entity's), or waiting at the
-step chosen since `since`. Where no branch could have lasted that long, the branches keep
-their own weights and the delay ends now. Elapsed times at a step with working hours count
-in its working time.
+step chosen since `since`. Where no branch could have lasted that long (the twin has seen no
+wait that long), the branches keep their own weights and the delay chosen starts afresh.
+Elapsed times at a step with working hours count in its working time.
 """
 
 from __future__ import annotations
@@ -267,8 +267,9 @@ def _onward(twin: Twin, state: State, row: int, after: Any, klass: str, since: f
             kinds.append(WAITING)
             left.append(None)
             weights.append(p)
-    if sum(weights) <= 0.0:
+    if sum(weights) <= 0.0:  # waited longer than any branch allows: each delay starts afresh
         weights = prior
+        left = [None if x is None else Residual(x.dist, 0.0) for x in left]
     return Onward(row, steps, kinds, np.cumsum(weights).tolist(), left)
 
 
