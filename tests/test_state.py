@@ -210,3 +210,21 @@ def test_arrivals_go_on_at_the_recent_level() -> None:
     assert state_from_log(log, cut, twin=twin, recent=2).arrivals == {"cases": pytest.approx(47 / 23.5)}
     assert state_from_log(log, cut, twin=twin, recent=1).arrivals == {"cases": pytest.approx(24 / 12)}
     assert state_from_log(log, cut, twin=twin).arrivals == {}
+
+
+def test_cli_state_with_a_recent_level(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+    from twin.loader import twin_to_data
+
+    twin_path, log_path, out = tmp_path / "w.yaml", tmp_path / "log.csv", tmp_path / "state.json"
+    twin_path.write_text(yaml.safe_dump(twin_to_data(_twin_with_waits(0.5))))
+    cut = pd.Timestamp("2024-01-05T00:00")
+    _log([cut - pd.Timedelta(hours=h) for h in range(48)]).to_csv(log_path, index=False)
+    result = CliRunner().invoke(app, ["state", "--events", str(log_path), "--at", str(cut), "--twin",
+                                      str(twin_path), "--recent", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    state = load_state(out)
+    assert state.arrivals == {"cases": pytest.approx(2.0)} and state.delays == ["wait_B"]
