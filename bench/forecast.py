@@ -1,13 +1,14 @@
 """Forecast from the current state, judged on the shared logs' test splits against two baselines.
 
     .venv/bin/python bench/forecast.py [DATASET ...] [--cuts 20] [--replications 100] [--runs 4]
-                                       [--recent 28] [--out artifacts/forecast]
+                                       [--recent 0] [--out artifacts/forecast]
 
 For each dataset of bench/scorecard.py: calibrate a twin on train as the scorecard does (cached
 as OUT/NAME.yaml), cut the test log at `--cuts` moments spread over its test period (skipping its
 first and last week), take the state there (calibration.state.state_from_log, from the test log's
-cases begun by then: arrivals going on at the level of those begun in the `--recent` days before
-the cut, 0: at the twin's; a case between steps may be in one of the twin's `wait_` steps) and
+cases begun by then: a case between steps may be in one of the twin's `wait_` steps; arrivals
+going on at the twin's level, or with `--recent DAYS` at the level of the cases begun in those
+days before the cut) and
 forecast one week ahead from it (twin.forecast, fast engine). Judged against what the test log shows happened:
 each open case's remaining time (its last end minus the cut) and the number of case completions
 (of every case, arrivals after the cut included) in the next day and the next week.
@@ -295,7 +296,7 @@ def placeable(state: State, twin: Twin) -> tuple[State, int]:
 
 
 def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.DataFrame, n_cuts: int,
-             replications: int, runs: int, seed: int, recent: float = 28.0) -> dict:
+             replications: int, runs: int, seed: int, recent: float = 0.0) -> dict:
     """The three methods' scores on `test` cut `n_cuts` times (remaining times and counts in hours)."""
     hour = UNITS_PER_HOUR[twin.time_unit]
     past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin, labels)}
@@ -421,7 +422,7 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=100)
     parser.add_argument("--runs", type=int, default=4, help="replications of the empty twin (baseline 1)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--recent", type=float, default=28.0,
+    parser.add_argument("--recent", type=float, default=0.0,
                         help="days before a cut whose arrivals set the forecast's level (0: the twin's)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/forecast"))
     args = parser.parse_args()
