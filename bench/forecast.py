@@ -1,12 +1,15 @@
 """Forecast from the current state, judged on the shared logs' test splits against two baselines.
 
     .venv/bin/python bench/forecast.py [DATASET ...] [--cuts 20] [--replications 100] [--runs 4]
-                                       [--out artifacts/forecast]
+                                       [--recent 0] [--out artifacts/forecast]
 
 For each dataset of bench/scorecard.py: calibrate a twin on train as the scorecard does (cached
 as OUT/NAME.yaml), cut the test log at `--cuts` moments spread over its test period (skipping its
-first and last week), take the state there (calibration.state.state_from_log) and forecast one
-week ahead from it (twin.forecast, fast engine). Judged against what the test log shows happened:
+first and last week), take the state there (calibration.state.state_from_log, from the test log's
+cases begun by then: a case between steps may be in one of the twin's `wait_` steps; arrivals
+going on at the twin's level, or with `--recent DAYS` at the level of the cases begun in those
+days before the cut) and
+forecast one week ahead from it (twin.forecast, fast engine). Judged against what the test log shows happened:
 each open case's remaining time (its last end minus the cut) and the number of case completions
 (of every case, arrivals after the cut included) in the next day and the next week.
 
@@ -293,7 +296,7 @@ def placeable(state: State, twin: Twin) -> tuple[State, int]:
 
 
 def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.DataFrame, n_cuts: int,
-             replications: int, runs: int, seed: int) -> dict:
+             replications: int, runs: int, seed: int, recent: float = 0.0) -> dict:
     """The three methods' scores on `test` cut `n_cuts` times (remaining times and counts in hours)."""
     hour = UNITS_PER_HOUR[twin.time_unit]
     past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin, labels)}
@@ -303,10 +306,11 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
     counts = {(m, w): Scores() for m in METHODS for w in WINDOWS}
     seconds, beyond, cases, unplaced, at_once = [], 0, 0, 0, 0.0
     for cut in cuts(test, n_cuts):
-        events = open_cases(test, ends, cut)
-        if events.empty:
+        if open_cases(test, ends, cut).empty:
             continue
-        state, missed = placeable(state_from_log(events, cut, twin=twin, labels=labels), twin)
+        known = test[test["case_id"].isin(ends.index[ends["first"] <= cut])]  # begun by the cut
+        state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None),
+                                  twin)
         unplaced += missed
         actual = [(last[str(e.case)] - cut).total_seconds() / 3600 for e in state.entities]
         samples, done, took = from_state(twin, state, replications, seed)
@@ -328,7 +332,7 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
             "cuts": len(seconds), "cases": cases, "beyond_week": beyond, "unplaced": unplaced,
             "left_at_once": at_once / max(cases, 1),
             "median_seconds": statistics.median(seconds) if seconds else float("nan"),
-            "replications": replications, "runs": runs, "seed": seed}
+            "replications": replications, "runs": runs, "seed": seed, "recent": recent}
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -418,13 +422,16 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=100)
     parser.add_argument("--runs", type=int, default=4, help="replications of the empty twin (baseline 1)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--recent", type=float, default=0.0,
+                        help="days before a cut whose arrivals set the forecast's level (0: the twin's)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/forecast"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = {}
     for name in args.datasets:
         twin, labels, train, test = load(name, args.out)
-        result = evaluate(twin, labels, train, test, args.cuts, args.replications, args.runs, args.seed)
+        result = evaluate(twin, labels, train, test, args.cuts, args.replications, args.runs, args.seed,
+                          args.recent)
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
         print(f"## {name}\n{table(result)}\n", flush=True)

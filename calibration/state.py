@@ -24,7 +24,8 @@ import pandas as pd
 
 from calibration.loaders import CalibrationDataError
 from calibration.names import slugs
-from twin.calendar import UNITS_PER_HOUR
+from twin.calendar import UNITS_PER_HOUR, build_rate_profile
+from twin.distributions import Exponential
 from twin.spec import Twin
 from twin.state import Entity, State
 
@@ -33,10 +34,12 @@ AFTER = re.compile(r"_after\d+$")  # a second-order step's suffix
 
 def state_from_log(
     log: pd.DataFrame, at: datetime | str, time_unit: str = "hour", twin: Twin | None = None,
-    labels: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None, recent: float | None = None,
 ) -> State:
     """The state at `at` of a canonical event log (calibration.loaders.load_events); `labels`:
-    step name -> activity label, as a calibrated twin's header has them (else the log's)."""
+    step name -> activity label, as a calibrated twin's header has them (else the log's);
+    `recent` (days, with a twin): arrivals go on at the level of the cases begun in that many
+    days before `at` (`arrival_level`) rather than at the twin's own."""
     cut = pd.Timestamp(at)
     if log["start_time"].dt.tz is not None and cut.tz is None:
         cut = cut.tz_localize(log["start_time"].dt.tz)
@@ -50,7 +53,9 @@ def state_from_log(
         return (t - cut).total_seconds() / 3600 * per_hour
 
     entities = []
-    for case, events in log.groupby("case_id", sort=False):
+    spans = log.groupby("case_id", sort=False).agg(first=("start_time", "min"), last=("end_time", "max"))
+    live = spans.index[(spans["first"] <= cut) & (spans["last"] > cut)]
+    for case, events in log[log["case_id"].isin(live)].groupby("case_id", sort=False):
         if events["start_time"].min() > cut or events["end_time"].max() <= cut:
             continue  # not arrived yet, or done
         events = events.sort_values(["start_time", "end_time"], kind="stable")
@@ -87,7 +92,42 @@ def state_from_log(
                 )
             )
     entities.sort(key=lambda e: (e.since, e.case or ""))
-    return State(time=0.0, clock=cut.to_pydatetime(), entities=entities)
+    level = arrival_level(spans["first"], cut, twin, recent) if twin is not None and recent else {}
+    return State(time=0.0, clock=cut.to_pydatetime(), entities=entities, delays=delays(twin), arrivals=level)
+
+
+def arrival_level(firsts: pd.Series, cut: pd.Timestamp, twin: Twin, days: float) -> dict[str, float]:
+    """Per arrival stream of `twin`: the cases begun (`firsts`, each case's first start) in the
+    `days` before `cut` (from the log's first start, if later) against what the twin's streams
+    bring in that span of the week: the level arrivals go on at (State.arrivals). The log does
+    not say which stream a case came by, so every stream gets the one level; none without a
+    case begun in the span, and none for a stream of other than Poisson or rate-profile arrivals."""
+    begin = max(cut - pd.Timedelta(days=days), firsts.min())
+    span = (cut - begin).total_seconds() / 3600 * UNITS_PER_HOUR[twin.time_unit]
+    seen = int(((firsts > begin) & (firsts <= cut)).sum())
+    clock = (cut.tz_localize(None) if cut.tz is not None else cut).to_pydatetime()
+    expected, streams = 0.0, []
+    for stream in twin.arrivals:
+        if stream.rate_profile is not None:
+            profile = build_rate_profile(stream.rate_profile.hourly(), twin.time_unit, clock)
+            expected += profile.mass(-span, 0.0)
+        elif isinstance(stream.interarrival, Exponential):
+            expected += span / stream.interarrival.mean
+        else:
+            continue
+        streams.append(stream.name)
+    if not seen or expected <= 0.0:
+        return {}
+    return dict.fromkeys(streams, seen / expected)
+
+
+def delays(twin: Twin | None) -> list[str]:
+    """The twin's steps a log does not show: its `wait_` steps that take no units (a case
+    between steps may be in one)."""
+    if twin is None:
+        return []
+    return [a.name for a in twin.activities if a.name.startswith("wait_") and not a.can_queue
+            and a.batch is None]
 
 
 def _activity_names(labels: Iterable[str], twin: Twin | None) -> dict[str, str]:

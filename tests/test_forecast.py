@@ -22,6 +22,7 @@ from test_engine_theory import t_interval, twin_file
 from test_queueing import same
 
 from twin import SpecError, parse_twin, simulate
+from twin.distributions import Exponential
 from twin.engine_fast import simulate_fast
 from twin.errors import DeadlockError
 from twin.forecast import forecast
@@ -65,8 +66,12 @@ def states(draw: st.DrawFn, twin: Twin) -> dict[str, Any]:
                "due": time + round(draw(st.floats(-1, 20)), 2),
                "supplier": draw(st.sampled_from([name for name, _ in m.sources]))}
               for m in twin.materials if m.sources and draw(st.booleans())]
+    delays = [a.name for a in twin.activities if not a.can_queue and a.batch is None and draw(st.booleans())]
+    levels = [a.name for a in twin.arrivals
+              if a.rate_profile is not None or isinstance(a.interarrival, Exponential)]
+    arrivals = {name: draw(st.sampled_from([0.5, 1.0, 2.5])) for name in levels if draw(st.booleans())}
     return {"time": time, "entities": entities, "stock": stock, "down": down, "down_since": down_since,
-            "orders": orders}
+            "orders": orders, "delays": delays, "arrivals": arrivals}
 
 
 def any_twin(data: st.DataObject) -> Twin:
@@ -293,6 +298,64 @@ def test_a_job_due_after_the_forecast_ends_is_judged_by_its_due_date() -> None:
         assert result.times[-1] == 8.0 and result.wip.shape[1] == len(result.times) == 5
 
 
+def delayed_after_a(wait_1: dict[str, Any]) -> Twin:
+    """A (one unit) then, half and half, one of two delays taking no units (W1, W2), then out."""
+    return parse_twin({
+        "name": "t", "horizon": 100, "arrivals": [
+            {"name": "a", "interarrival": {"dist": "exponential", "mean": 1000}, "route": "A"}],
+        "activities": [{"name": "A", "duration": 1, "resources": {"u": 1}, "next": {"W1": 0.5, "W2": 0.5}},
+                       {"name": "W1", "duration": wait_1}, {"name": "W2", "duration": 10}],
+        "resources": [{"name": "u", "capacity": 1}]})
+
+
+def test_a_case_between_steps_may_be_in_a_delay_already() -> None:
+    """3 hours after A: W1 (1 hour) would have ended, so the case is in W2 (10 hours) and leaves
+    7 hours on, in both engines; the twin's own routing, without delays, sends half to W1."""
+    twin = delayed_after_a({"dist": "constant", "value": 1})
+    between = {"state": "between", "after": "A", "since": -3.0}
+    state = State.model_validate({"time": 0, "entities": [between], "delays": ["W1", "W2"]})
+    for engine in ("fast", "simpy"):
+        result = forecast(twin, state, 50, replications=20, seed=1, engine=engine, points=5)
+        assert (result.finish[:, 0] == 7.0).all()
+    plain = forecast(twin, state.model_copy(update={"delays": []}), 50, replications=40, seed=1, points=5)
+    assert set(plain.finish[:, 0]) == {1.0, 10.0}
+    longer = State.model_validate({"time": 0, "entities": [between | {"since": -20.0}],  # than either delay
+                                   "delays": ["W1", "W2"]})
+    again = forecast(twin, longer, 50, replications=40, seed=1, points=5)
+    assert set(again.finish[:, 0]) == {1.0, 10.0}  # no delay lasts that long: one starts afresh
+
+
+def test_a_delay_goes_on_for_what_is_left_of_it() -> None:
+    """W1 takes 1, 5 or 9 hours and W2 10; after 2 hours W1 is over in a third of its draws, so
+    W2 is weighed 1/2 and W1 1/2 * 2/3 (shares 0.6 and 0.4): what is left, 3 or 7 hours of W1, 8
+    of W2, comes up 0.2, 0.2 and 0.6 of the time (both engines alike)."""
+    twin = delayed_after_a({"dist": "empirical", "values": [1, 5, 9]})
+    state = State.model_validate({"time": 0, "entities": [{"state": "between", "after": "A", "since": -2.0}],
+                                  "delays": ["W1", "W2"]})
+    finish = forecast(twin, state, 50, replications=2000, seed=2, points=5).finish[:, 0]
+    assert set(finish) == {3.0, 7.0, 8.0}
+    shares = [float(np.mean(finish == x)) for x in (3.0, 7.0, 8.0)]
+    assert shares == pytest.approx([0.2, 0.2, 0.6], abs=0.04)
+    check_same_from(twin, state)
+
+
+def test_arrivals_go_on_at_the_states_level() -> None:
+    twin = twin_file("mm3")
+    level = {twin.arrivals[0].name: 0.8}
+    now, _ = begin(twin, State.model_validate({"arrivals": level}))
+    assert now.arrivals[0].interarrival.mean == pytest.approx(twin.arrivals[0].interarrival.mean / 0.8)
+    profiled = parse_twin({
+        "name": "p", "horizon": 10, "arrivals": [
+            {"name": "a", "rate_profile": {"hours": {"daily 08:00-10:00": 3.0}}, "route": "A"}],
+        "activities": [{"name": "A", "duration": 1}]})
+    now, _ = begin(profiled, State.model_validate({"arrivals": {"a": 0.5}}))
+    assert sorted(set(now.arrivals[0].rate_profile.hourly())) == [0.0, 1.5]
+    with pytest.raises(SpecError, match=r"arrivals\.nobody"):
+        begin(profiled, State.model_validate({"arrivals": {"nobody": 2.0}}))
+    with pytest.raises(SpecError, match=r"delays\.A.*no units"):
+        begin(delayed_after_a({"dist": "constant", "value": 1}), State.model_validate({"delays": ["A"]}))
+
+
 def test_what_a_state_cannot_say_is_named() -> None:
     twin = twin_file("mm3")
     with pytest.raises(SpecError, match=r"down\.clerk.*no failures"):
@@ -360,3 +423,15 @@ def test_the_kernels_start_rows_are_twin_startings() -> None:
         starting.WAITING, starting.SERVING, starting.BETWEEN)
     assert (layout.PRO_MATERIAL, layout.PRO_SUPPLIER, layout.PRO_QUANTITY, layout.PRO_LEAD, layout.PRO_W) == (
         starting.MATERIAL, starting.SUPPLIER, starting.QUANTITY, starting.LEAD, starting.ORDER)
+
+
+def test_a_profiles_mass_is_its_integrated_rate() -> None:
+    """3 an hour from 08:00 to 10:00 every day, model time 0 a Monday midnight."""
+    from datetime import datetime
+
+    from twin.calendar import build_rate_profile
+
+    profile = build_rate_profile([3.0 if h % 24 in (8, 9) else 0.0 for h in range(168)], "hour",
+                                 datetime(2024, 1, 1))
+    assert profile.mass(0.0, 24.0) == pytest.approx(6.0) and profile.mass(-24.0, 0.0) == pytest.approx(6.0)
+    assert profile.mass(7.0, 9.5) == pytest.approx(4.5) and profile.mass(9.5, 9.5) == 0.0

@@ -167,3 +167,64 @@ def test_state_of_the_shared_production_log() -> None:
     assert len(state.entities) > 10 and any(e.state == "in_service" for e in state.entities)
     with pytest.raises(CalibrationDataError, match="outside the log"):
         state_from_log(log, "2030-01-01")
+
+
+def _twin_with_waits(per_hour: float) -> object:
+    return parse_twin({
+        "name": "w", "horizon": 100, "start": "2024-01-01T00:00:00",
+        "arrivals": [{"name": "cases", "interarrival": {"dist": "exponential", "mean": 1 / per_hour},
+                      "route": "A"}],
+        "activities": [
+            {"name": "A", "duration": 1.0, "resources": {"a": 1}, "next": {"wait_B": 1.0}},
+            {"name": "wait_B", "duration": {"dist": "exponential", "mean": 3.0}, "next": "B"},
+            {"name": "B", "duration": 1.0, "resources": {"b": 1}}],
+        "resources": [{"name": "a", "capacity": 1}, {"name": "b", "capacity": 1}]})
+
+
+def _log(starts: list[pd.Timestamp]) -> pd.DataFrame:
+    """One A event per case, each case open past 2024-01-10 by a B event then."""
+    rows = []
+    for k, t in enumerate(starts):
+        rows.append({"case_id": f"c{k}", "activity": "A", "start_time": t,
+                     "end_time": t + pd.Timedelta(hours=1), "resource": "r"})
+        rows.append({"case_id": f"c{k}", "activity": "B", "start_time": pd.Timestamp("2024-01-10"),
+                     "end_time": pd.Timestamp("2024-01-10T01:00"), "resource": "r"})
+    return pd.DataFrame(rows)
+
+
+def test_the_twins_unseen_steps_are_delays() -> None:
+    twin = _twin_with_waits(1.0)
+    log = _log([pd.Timestamp("2024-01-05T00:00")])
+    state = state_from_log(log, "2024-01-05T03:00", twin=twin)
+    assert state.delays == ["wait_B"] and state.entities[0].state == "between"
+    assert state_from_log(log, "2024-01-05T03:00").delays == []  # no twin, no delays
+
+
+def test_arrivals_go_on_at_the_recent_level() -> None:
+    """A case an hour begun against the twin's one every two hours: level 2, over the last day or
+    over the two days asked, of which the log covers 47 hours (from its first case, which opens the
+    span); no level without `recent`."""
+    twin = _twin_with_waits(0.5)
+    cut = pd.Timestamp("2024-01-05T00:00")
+    log = _log([cut - pd.Timedelta(hours=h) for h in range(48)])  # the first at cut - 47 h
+    assert state_from_log(log, cut, twin=twin, recent=2).arrivals == {"cases": pytest.approx(47 / 23.5)}
+    assert state_from_log(log, cut, twin=twin, recent=1).arrivals == {"cases": pytest.approx(24 / 12)}
+    assert state_from_log(log, cut, twin=twin).arrivals == {}
+
+
+def test_cli_state_with_a_recent_level(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+    from twin.loader import twin_to_data
+
+    twin_path, log_path, out = tmp_path / "w.yaml", tmp_path / "log.csv", tmp_path / "state.json"
+    twin_path.write_text(yaml.safe_dump(twin_to_data(_twin_with_waits(0.5))))
+    cut = pd.Timestamp("2024-01-05T00:00")
+    _log([cut - pd.Timedelta(hours=h) for h in range(48)]).to_csv(log_path, index=False)
+    result = CliRunner().invoke(app, ["state", "--events", str(log_path), "--at", str(cut), "--twin",
+                                      str(twin_path), "--recent", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    state = load_state(out)
+    assert state.arrivals == {"cases": pytest.approx(2.0)} and state.delays == ["wait_B"]

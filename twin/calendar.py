@@ -172,6 +172,20 @@ class RateProfile:
                     return t
             k += 1
 
+    def mass(self, begin: float, end: float) -> float:
+        """The integrated rate over [begin, end] (model time, either side of 0): expected
+        arrivals, or working time where the profile is a step's working hours."""
+        rates, slot, offset = self.rates, self.slot, self.offset
+        total, t = 0.0, begin
+        k = math.floor((offset + begin) / slot)
+        while t < end:
+            edge = min((k + 1) * slot - offset, end)
+            if edge > t:
+                total += rates[k % HOURS_PER_WEEK] * (edge - t)
+                t = edge
+            k += 1
+        return total
+
 
 def build_rate_profile(per_hour: Sequence[float], time_unit: str, start: datetime) -> RateProfile:
     """168 arrivals-per-hour values (Monday 00:00 first, clock time) -> RateProfile."""

@@ -15,6 +15,17 @@ no material and takes no set-up, and holds for its remaining duration (working t
 the step keeps working hours); an entity between steps is routed on from `after` as one
 still open (the exit left out of its branches, the others renormalised: `Step.choose_open`),
 its next wait counting from `since`. Cycle times count from `arrived` (else from `since`).
+
+Steps the state names as `delays` (a calibrated twin's `wait_<activity>` steps: time between
+the steps a log shows that is not queueing in the twin) run unseen: a case between steps that
+goes on to one has been in it since `since`. Such an entity is routed per replication here,
+from its own named stream (`ONWARD_SOURCE`): each branch out of `after` but the exit weighed
+by how likely it is to be still under way after the time already waited (a delay's survival
+at it; a step with units: 1, only queueing could hold it up), the entity then in service at
+the delay chosen with what is left of it (drawn as an in-service entity's), or waiting at the
+step chosen since `since`. Where no branch could have lasted that long (the twin has seen no
+wait that long), the branches keep their own weights and the delay chosen starts afresh.
+Elapsed times at a step with working hours count in its working time.
 """
 
 from __future__ import annotations
@@ -28,9 +39,10 @@ import numpy as np
 
 from twin import streams
 from twin.calendar import UNITS_PER_HOUR
+from twin.distributions import Empirical, Exponential
 from twin.errors import SpecError
 from twin.remaining import Residual
-from twin.spec import Twin
+from twin.spec import Twin, WeeklyRates
 from twin.state import Entity, State, check_state
 
 # One row per entity: kind, activity index, class index, since, born, due (nan: none),
@@ -43,6 +55,28 @@ WAITING, SERVING, BETWEEN = 0, 1, 2
 MATERIAL, SUPPLIER, QUANTITY, LEAD, ORDER = range(5)
 STATE_SOURCE = "state.remaining"  # the stream of the in-service entities' remaining durations
 REPAIR_SOURCE = "state.repair"  # the stream of the down units' remaining repairs
+ONWARD_SOURCE = "state.onward"  # the stream routing the entities between steps that may be in a delay
+
+
+@dataclass(frozen=True)
+class Onward:
+    """Where the entity of start row `row`, between steps, may be now: per branch its step
+    index, kind (SERVING: in a delay; WAITING: at a step with units), cumulative weight, and
+    what is left of the delay (None at a step with units)."""
+
+    row: int
+    steps: list[int]
+    kinds: list[int]
+    cumulative: list[float]
+    left: list[Residual | None]
+
+    def draw(self, rows: np.ndarray, rng: np.random.Generator) -> None:
+        x = float(rng.random()) * self.cumulative[-1]
+        k = next((i for i, c in enumerate(self.cumulative) if x < c), len(self.cumulative) - 1)
+        rows[self.row, KIND], rows[self.row, STEP] = self.kinds[k], self.steps[k]
+        left = self.left[k]
+        if left is not None:
+            rows[self.row, REMAINING] = left.draw(rng)
 
 
 @dataclass(frozen=True)
@@ -57,6 +91,7 @@ class Start:
     units: int = 0  # how many units the twin has
     down: list[tuple[int, Residual]] = field(default_factory=list)  # (unit, repair time left)
     orders: np.ndarray = field(default_factory=lambda: np.zeros((0, ORDER)))
+    onward: list[Onward] = field(default_factory=list)  # rows between steps that may be in a delay
 
     def __len__(self) -> int:
         return len(self.order)
@@ -74,6 +109,10 @@ class Start:
             rng = streams.stream(seed, replication, STATE_SOURCE)
             for row, left in self.serving:
                 rows[row, REMAINING] = left.draw(rng)
+        if self.onward:
+            rng = streams.stream(seed, replication, ONWARD_SOURCE)
+            for where in self.onward:
+                where.draw(rows, rng)
         units = np.full(self.units, math.nan)
         if self.down:
             rng = streams.stream(seed, replication, REPAIR_SOURCE)
@@ -91,8 +130,19 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
         twin.start + timedelta(hours=state.time / UNITS_PER_HOUR[twin.time_unit]))
     materials = [m.model_copy(update={"initial": round(state.stock[m.name])}) if m.name in state.stock
                  else m for m in twin.materials]
-    now_twin = twin.model_copy(update={"start": start, "warmup": 0.0, "materials": materials})
-    return now_twin, resolve(twin, state)
+    arrivals = [a.model_copy(update=_scaled(a, state.arrivals[a.name])) if a.name in state.arrivals else a
+                for a in twin.arrivals]
+    now_twin = twin.model_copy(update={"start": start, "warmup": 0.0, "materials": materials,
+                                       "arrivals": arrivals})
+    return now_twin, resolve(now_twin, state)
+
+
+def _scaled(arrival: Any, level: float) -> dict[str, Any]:
+    """An arrival stream's fields at `level` times its rate (State.arrivals)."""
+    if arrival.rate_profile is not None:
+        rates = [r * level for r in arrival.rate_profile.hourly()]
+        return {"rate_profile": WeeklyRates(per_hour=rates)}
+    return {"interarrival": Exponential(mean=arrival.interarrival.mean / level)}  # _unsupported
 
 
 def _down(twin: Twin, state: State) -> list[tuple[int, Residual]]:
@@ -133,6 +183,19 @@ def _unsupported(twin: Twin, state: State) -> list[tuple[str, str]]:
             problems.append((f"down_since.{name}", f"{len(since)} times for {down} units down"))
         if any(t > state.time for t in since):
             problems.append((f"down_since.{name}", "a unit went down after the state's time"))
+    activities = {a.name: a for a in twin.activities}
+    for name in state.delays:
+        act = activities.get(name)
+        if act is not None and (act.can_queue or act.batch is not None):
+            problems.append((f"delays.{name}", "a delay takes no units, materials or batches: "
+                             "work that waits for them is a step the log shows"))
+    for name in state.arrivals:
+        stream = next((a for a in twin.arrivals if a.name == name), None)
+        if stream is None:
+            problems.append((f"arrivals.{name}", "no arrival stream of that name"))
+        elif stream.rate_profile is None and not isinstance(stream.interarrival, Exponential):
+            problems.append((f"arrivals.{name}", "a level scales a rate profile or exponential "
+                             "interarrivals (Poisson arrivals)"))
     materials = {m.name: m for m in twin.materials}
     for i, o in enumerate(state.orders):
         m = materials.get(o.material)
@@ -154,7 +217,7 @@ def resolve(twin: Twin, state: State) -> Start:
                    key=lambda i: (kinds[state.entities[i].state] != SERVING,
                                   kinds[state.entities[i].state], state.entities[i].since))
     rows = np.full((len(order), ROW), math.nan)
-    serving = []
+    serving, onward = [], []
     for k, i in enumerate(order):
         e = state.entities[i]
         kind = kinds[e.state]
@@ -164,9 +227,62 @@ def resolve(twin: Twin, state: State) -> Start:
                                (e.arrived if e.arrived is not None else e.since) - state.time,
                                math.nan if e.due is None else e.due - state.time)
         if kind == SERVING:
-            serving.append((k, Residual(_duration(activity, classes[klass], e), state.time - e.since)))
+            serving.append((k, Residual(_duration(activity, classes[klass], e),
+                                        _elapsed(twin, activity, e.since - state.time))))
+        elif kind == BETWEEN and state.delays:
+            where = _onward(twin, state, k, activity, classes[klass], e.since - state.time)
+            if where is not None:
+                onward.append(where)
     return Start(rows, order, serving, sum(r.capacity for r in twin.resources), _down(twin, state),
-                 _orders(twin, state))
+                 _orders(twin, state), onward)
+
+
+def _elapsed(twin: Twin, activity: Any, since: float) -> float:
+    """Time spent at `activity` from `since` (before now, t = 0) to now: working time where the
+    step keeps working hours (the twin's clock starts now)."""
+    hours = twin.working_time(activity)
+    return -since if hours is None else hours.mass(since, 0.0)
+
+
+def _onward(twin: Twin, state: State, row: int, after: Any, klass: str, since: float) -> Onward | None:
+    """The branches out of `after` of an entity between steps since `since`, weighed by the time
+    it has waited (module docstring); None where none of them is a delay (the engines route it)."""
+    activities = {a.name: (i, a) for i, a in enumerate(twin.activities)}
+    delays = set(state.delays)
+    branches = [(activities[name], p) for name, p in after.successors_of(klass).items() if name in activities]
+    if not any(a.name in delays for (_, a), _ in branches):
+        return None
+    steps, kinds, weights, prior = [], [], [], []
+    left: list[Residual | None] = []
+    for (i, activity), p in branches:
+        steps.append(i)
+        prior.append(p)
+        if activity.name in delays:
+            dist = activity.class_durations.get(klass) or activity.duration
+            residual = Residual(dist, _elapsed(twin, activity, since))
+            kinds.append(SERVING)
+            left.append(residual)
+            weights.append(p * _survival(residual))
+        else:
+            kinds.append(WAITING)
+            left.append(None)
+            weights.append(p)
+    if sum(weights) <= 0.0:  # waited longer than any branch allows: each delay starts afresh
+        weights = prior
+        left = [None if x is None else Residual(x.dist, 0.0) for x in left]
+    return Onward(row, steps, kinds, np.cumsum(weights).tolist(), left)
+
+
+def _survival(left: Residual) -> float:
+    """P(a delay runs longer than the time it has already run)."""
+    dist, elapsed = left.dist, left.elapsed
+    if isinstance(dist, Exponential):
+        return math.exp(-elapsed / dist.mean)
+    if isinstance(dist, Empirical):
+        return sum(v > elapsed for v in dist.values) / len(dist.values)
+    if left.model is None:
+        return 1.0 if left.draw(np.random.default_rng(0)) > 0.0 else 0.0  # one value: left or not
+    return left.survival
 
 
 def _duration(activity: Any, klass: str, entity: Entity) -> Any:

@@ -6,7 +6,8 @@
                   {"state": "between", "after": "cut", "since": -1.0, "case": "Case7"}],
      "down": {"press": 1},
      "stock": {"blanks": 40},
-     "orders": [{"material": "blanks", "quantity": 200, "due": 30}]}
+     "orders": [{"material": "blanks", "quantity": 200, "due": 30}],
+     "delays": ["wait_serve"], "arrivals": {"jobs": 0.8}}
 
 Times are model time in the twin's unit; `time` is now and `since` is when an entity began
 to wait or its service began (at or before `time`). `clock` is the calendar time of `time`,
@@ -14,7 +15,10 @@ so the twin's calendars line up. An entity `between` steps has finished `after` 
 to be routed on (a log shows no step for it at `time`). `history` is its route so far, `due`
 its due date where known, `arrived` when it entered the operation. `down` counts units of a
 pool out of action now (`down_since`: when each went down), `stock` what is on hand, `orders`
-what is on its way.
+what is on its way. `delays` names the steps that run unseen between the steps a log shows
+(a calibrated twin's `wait_` steps): an entity between steps may be in one already, since
+`since` (twin.starting). `arrivals` sets the level each named stream arrives at from now on, as
+a factor of the twin's rate (the recent level the log shows, calibration.state).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
+    PositiveFloat,
     ValidationError,
     model_validator,
 )
@@ -80,6 +85,8 @@ class State(_State):
     down_since: dict[str, list[float]] = {}
     stock: dict[str, NonNegativeFloat] = {}
     orders: list[Order] = []
+    delays: list[str] = []  # steps a log does not show: a case between steps may be in one
+    arrivals: dict[str, PositiveFloat] = {}  # a stream's level from now on, times the twin's rate
 
     @model_validator(mode="after")
     def _in_the_past(self) -> State:
@@ -108,6 +115,8 @@ def check_state(state: State, twin: Twin) -> list[tuple[str, str]]:
             problems.append(
                 (f"entities[{i}].class", f"no class named '{e.class_}' ({', '.join(twin.classes)})")
             )
+    problems += [(f"delays.{name}", f"no activity named '{name}'") for name in state.delays
+                 if name not in activities]
     for pool, units in state.down.items():
         if pool not in pools:
             problems.append((f"down.{pool}", f"no resource named '{pool}'"))
