@@ -14,7 +14,9 @@ from scenarios.spec import ScenarioStress
 from scenarios.stresses import replication_twin
 from scenarios.warmup import wip_series
 from twin.loader import parse_twin
+from twin.nogc import paused_gc
 from twin.series import MOST_INTERVALS, default_interval
+from twin.spec import Twin
 
 WARMUP_CHECKS = 5  # replications 0..4 of every scenario are traced for the MSER-5 check
 
@@ -42,22 +44,29 @@ def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     (flattened samples x twin.series.columns, and its interval), inputs, KPI record."""
     base = parse_twin(chunk.data, chunk.scenario)
     prepared = prepare(base, chunk.engine)  # once per chunk; uncertain inputs change the twin
-    rows = []
+    rows: list[dict[str, Any]] = []
     stresses = [ScenarioStress.model_validate(s) for s in chunk.stresses]  # once per chunk
-    for r, values in zip(chunk.replications, chunk.inputs, strict=True):
-        twin = replication_twin(base, chunk.data, chunk.scenario, values, stresses)
-        traced = r < WARMUP_CHECKS or r == chunk.keep_trace
-        every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
-        rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None,
-                           every)
-        wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None
-        assert rep.series is not None
-        rows.append({"key": chunk.key, "scenario": chunk.scenario, "replication": r, "events": rep.events,
-                     "wip_series": wip, "series": rep.series.ravel().tolist(), "series_every": every,
-                     **{f"input.{p}": v for p, v in values.items()}, **rep.record})
-        if r == chunk.keep_trace and rep.trace is not None:
-            rows[-1]["trace"] = trace_columns(rep.trace)
+    with paused_gc():  # traces and rows: many tuples and lists, no cycles
+        for r, values in zip(chunk.replications, chunk.inputs, strict=True):
+            rows.append(_row(chunk, base, prepared, stresses, r, values))
     return rows
+
+
+def _row(chunk: Chunk, base: Twin, prepared: Any, stresses: list[ScenarioStress], r: int,
+         values: dict[str, float]) -> dict[str, Any]:
+    """Replication `r` of the chunk with its uncertain `values`, as one row."""
+    twin = replication_twin(base, chunk.data, chunk.scenario, values, stresses)
+    traced = r < WARMUP_CHECKS or r == chunk.keep_trace
+    every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
+    rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None, every)
+    wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None
+    assert rep.series is not None
+    row = {"key": chunk.key, "scenario": chunk.scenario, "replication": r, "events": rep.events,
+           "wip_series": wip, "series": rep.series.ravel().tolist(), "series_every": every,
+           **{f"input.{p}": v for p, v in values.items()}, **rep.record}
+    if r == chunk.keep_trace and rep.trace is not None:
+        row["trace"] = trace_columns(rep.trace)
+    return row
 
 
 def trace_columns(trace: list[tuple[float, str, int, str]]) -> dict[str, list[Any]]:

@@ -178,3 +178,20 @@ def test_the_first_item_loading_the_engine_does_not_count(monkeypatch: pytest.Mo
     with pool:
         assert sorted(pool.map_unordered(item, range(4))) == [0, 1, 2, 3]
     assert not pool.started and pool.measured[0] == 3
+
+
+def test_the_collector_is_paused_inside_and_as_it_was_after() -> None:
+    import gc
+
+    from twin.nogc import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():  # nested (another thread's pause): left paused
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), paused_gc():
+        raise ValueError("a failing replication")
+    assert gc.isenabled()

@@ -30,6 +30,7 @@ from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
 from twin.engine_simpy import Replication, class_due_kpis, leaving_kpis
 from twin.errors import DeadlockError
+from twin.nogc import paused_gc
 from twin.spec import Twin
 from twin.starting import Start
 
@@ -86,7 +87,8 @@ def simulate_fast(
     started = time.perf_counter()
     oi, of, times, rows, flat = simulate_kernel(mi, packed.mf, table, bool(trace), n, every, rows0)
     sim_seconds = time.perf_counter() - started
-    trace_rows = _trace(twin, times, rows) if trace else None
+    with paused_gc():
+        trace_rows = _trace(twin, times, rows) if trace else None
     samples = flat.reshape(n, -1) if sample_every is not None else None
     return Replication(_record(twin, oi, of), int(oi[0]), sim_seconds, trace_rows, samples)
 
