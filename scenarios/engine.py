@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.engine_simpy import Replication, simulate
+from twin.replication import Replication
 from twin.runner import ENGINES
 from twin.spec import Twin
 
@@ -30,6 +30,8 @@ def simulate_one(twin: Twin, seed: int, replication: int, engine: str = "simpy",
         from twin.engine_fast import simulate_fast
 
         return simulate_fast(twin, seed, replication, trace, prepared, sample_every)
+    from twin.engine_simpy import simulate
+
     return simulate(twin, seed, replication, trace, sample_every)
 
 

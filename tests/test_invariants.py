@@ -54,8 +54,9 @@ from traces import unit_needs
 
 from twin.calendar import UNITS_PER_HOUR, week_offset_hours
 from twin.distributions import Constant, Empirical, Triangular, Uniform
-from twin.engine_simpy import Replication, simulate
+from twin.engine_simpy import simulate
 from twin.loader import parse_twin
+from twin.replication import Replication
 from twin.spec import EXIT, Resource, Twin
 
 SETTINGS = settings(

@@ -15,14 +15,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from twin.engine_simpy import Replication, simulate
+    from twin.engine_simpy import simulate
     from twin.errors import SpecError
     from twin.loader import dumps_twin, load_twin, loads_twin, parse_twin, spec_sha256
+    from twin.replication import Replication
     from twin.runner import EngineUnavailable, RunResult, run
     from twin.spec import Twin
 
 _HOME = {
-    "Replication": "twin.engine_simpy", "simulate": "twin.engine_simpy", "SpecError": "twin.errors",
+    "Replication": "twin.replication", "simulate": "twin.engine_simpy", "SpecError": "twin.errors",
     "dumps_twin": "twin.loader", "load_twin": "twin.loader", "loads_twin": "twin.loader",
     "parse_twin": "twin.loader", "spec_sha256": "twin.loader", "EngineUnavailable": "twin.runner",
     "RunResult": "twin.runner", "run": "twin.runner", "Twin": "twin.spec",

@@ -28,9 +28,9 @@ from twin import series, streams
 from twin._kernel import KERNEL_TYPES, LV_PER_POOL, M_NSTATE, caching, pack_twin, rng_table, simulate_kernel
 from twin.compile import CompiledTwin, compile_twin
 from twin.costs import add_costs
-from twin.engine_simpy import Replication, class_due_kpis, leaving_kpis
 from twin.errors import DeadlockError
 from twin.nogc import paused_gc
+from twin.replication import Replication, class_due_kpis, leaving_kpis
 from twin.spec import Twin
 from twin.starting import Start
 

@@ -15,7 +15,6 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -30,6 +29,7 @@ from twin.errors import DeadlockError
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
+from twin.replication import Replication, class_due_kpis, leaving_kpis
 from twin.spec import EXIT, Activity, Arrival, Material, Resource, Twin
 from twin.starting import (
     BORN,
@@ -50,19 +50,6 @@ from twin.starting import (
     Start,
 )
 from twin.stock import Stock, Vendor
-
-
-@dataclass
-class Replication:
-    """One replication's outcome: KPI record (flat, dotted keys), event count, trace, and
-    the state series (samples x `twin.series.columns`) when sampled."""
-
-    record: dict[str, float]
-    events: int
-    sim_seconds: float
-    trace: list[tuple[float, str, int, str]] | None = None
-    series: np.ndarray | None = None
-
 
 PREEMPTED = "preempted"  # the cause of an interruption by a higher class
 
@@ -1326,24 +1313,6 @@ class Model:
                 out[f"materials.{stock.name}.orders"] = float(sum(v.orders for v in stock.vendors))
             add_costs(self.twin, out)
         return out
-
-
-def class_due_kpis(classes: list[str], due: list[int], late: list[int]) -> dict[str, float]:
-    """Per class: the share of its due entities leaving after the warm-up on time, and how
-    many were late."""
-    out = {}
-    for c, n, k in zip(classes, due, late, strict=True):
-        out[f"classes.{c}.on_time"] = 1.0 - k / n if n else math.nan
-        out[f"classes.{c}.late"] = float(k)
-    return out
-
-
-def leaving_kpis(spec: Activity, reached: int, counts: tuple[int, int, int]) -> dict[str, float]:
-    """Shares of the entities reaching an activity (after the warm-up) that reneged, found
-    the waiting room full, or balked; each only where the activity lets it happen."""
-    shares = dict(zip(("abandoned", "lost", "balked"), counts, strict=True))
-    return {f"activities.{spec.name}.{kpi}": shares[kpi] / reached if reached else math.nan
-            for kpi in spec.leaving}
 
 
 def _remember(job: Job, klass: int) -> None:

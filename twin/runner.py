@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from twin.engine_simpy import Replication, simulate
 from twin.loader import spec_sha256
+from twin.replication import Replication
 from twin.results import nest
 from twin.spec import Twin
 
@@ -86,6 +86,8 @@ def run(
     if engine == "fast":
         _run_fast(result, replications, trace, progress, workers)
         return result
+    from twin.engine_simpy import simulate  # here: the fast engine's runs never load SimPy
+
     for r in range(replications):
         result.replications.append(simulate(twin, seed, r, trace))
         if progress is not None:
