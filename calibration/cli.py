@@ -65,6 +65,9 @@ def calibrate_files(
         attach(spec, pool, fitted)
         report["equipment"] = {"pool": pool, **fitted.check().summary()}
         report["warnings"] += [f"equipment: {w}" for w in fitted.warnings_]
+    if zone is not None:  # the site's zone: its wall times are the twin's (a state's clock is read in it)
+        head = {k: v for k, v in spec.items() if k != "arrivals"}
+        spec = {**head, "timezone": zone, "arrivals": spec["arrivals"]}
     parse_twin(spec, str(output))  # never write a twin that does not load
     body = yaml.safe_dump(spec, sort_keys=False, allow_unicode=True, width=120)
     try:

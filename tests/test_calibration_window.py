@@ -18,7 +18,7 @@ from calibration.selection import SelectionFitter
 from calibration.simlog import simulate_log
 from calibration.worktime import chain_steps
 from twin.engine_fast import simulate_fast
-from twin.loader import parse_twin
+from twin.loader import load_twin, parse_twin
 
 T0 = pd.Timestamp("2026-01-05")
 RATE = 2.0  # cases per hour
@@ -275,6 +275,7 @@ def test_local_time_follows_the_site_clock_through_the_end_of_daylight_saving(tm
     written["utc"].to_csv(path, index=False)
     calibrate_files(path, None, None, {}, tmp_path / "t.yaml", None, timezone="Europe/Amsterdam")
     assert read_header(tmp_path / "t.yaml")["clock"]["timezone"] == "Europe/Amsterdam"
+    assert load_twin(tmp_path / "t.yaml").timezone == "Europe/Amsterdam"  # the spec says its zone too
 
 
 def test_processing_in_working_time_pauses_over_nights_and_weekends() -> None:

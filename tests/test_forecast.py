@@ -356,6 +356,21 @@ def test_arrivals_go_on_at_the_states_level() -> None:
         begin(delayed_after_a({"dist": "constant", "value": 1}), State.model_validate({"delays": ["A"]}))
 
 
+def test_a_clock_with_an_offset_is_read_in_the_twins_zone() -> None:
+    """14:00 UTC on 3 Dec is 15:00 in Amsterdam, and 14:00 UTC on 3 Jul is 16:00 (summer time):
+    the twin from now on starts at that wall time; without a zone the clock is taken as written."""
+    data = twin_to_data(twin_file("mm3"))
+    zoned = parse_twin(data | {"timezone": "Europe/Amsterdam"})
+    for clock, wall in (("2026-12-03T14:00:00+00:00", "2026-12-03T15:00:00"),
+                        ("2026-07-03T14:00:00Z", "2026-07-03T16:00:00")):
+        now, _ = begin(zoned, State.model_validate({"clock": clock}))
+        assert now.start.isoformat() == wall
+    now, _ = begin(parse_twin(data), State.model_validate({"clock": "2026-12-03T14:00:00+00:00"}))
+    assert now.start.isoformat() == "2026-12-03T14:00:00"
+    with pytest.raises(SpecError, match=r"timezone: unknown time zone 'Mars/Olympus'"):
+        parse_twin(data | {"timezone": "Mars/Olympus"})
+
+
 def test_what_a_state_cannot_say_is_named() -> None:
     twin = twin_file("mm3")
     with pytest.raises(SpecError, match=r"down\.clerk.*no failures"):

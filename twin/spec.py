@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 import networkx as nx
@@ -664,12 +664,26 @@ class Material(_Spec):
         return self.shortage == "lose"
 
 
+def site_zone(name: str) -> tzinfo:
+    """The IANA time zone `name` (ValueError naming it when this machine knows none such)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{name}' (an IANA name: Europe/Amsterdam, UTC)") from None
+
+
 class Twin(_Spec):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     time_unit: Literal["minute", "hour", "day"] = "hour"
     horizon: Positive
     warmup: NonNegativeFloat = 0.0
     start: datetime = DEFAULT_START
+    # The site's IANA zone (Europe/Amsterdam): `start`, shifts, calendars and closures are wall
+    # times there; a state clock with an offset is read in it (twin.starting). None: wall times
+    # as written.
+    timezone: str | None = None
     arrivals: Annotated[list[Arrival], Field(min_length=1)]
     activities: Annotated[list[Activity], Field(min_length=1)]
     resources: list[Resource] = []
@@ -683,10 +697,18 @@ class Twin(_Spec):
     @model_serializer(mode="wrap")
     def _drop_unused(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        for key in ("stresses", "contingency", "costs", "closures", "rules"):  # unset: older hashes kept
+        unset_kept_out = ("stresses", "contingency", "costs", "closures", "rules", "timezone")  # older hashes
+        for key in unset_kept_out:
             if not data.get(key):
                 data.pop(key, None)
         return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, zone: str | None) -> str | None:
+        if zone is not None:
+            site_zone(zone)
+        return zone
 
     @property
     def has_setups(self) -> bool:

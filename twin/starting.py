@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -42,7 +42,7 @@ from twin.calendar import UNITS_PER_HOUR
 from twin.distributions import Empirical, Exponential
 from twin.errors import SpecError
 from twin.remaining import Residual
-from twin.spec import Twin, WeeklyRates
+from twin.spec import Twin, WeeklyRates, site_zone
 from twin.state import Entity, State, check_state
 
 # One row per entity: kind, activity index, class index, since, born, due (nan: none),
@@ -126,7 +126,7 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
     problems = check_state(state, twin) + _unsupported(twin, state)
     if problems:
         raise SpecError(problems, "state")
-    start = state.clock.replace(tzinfo=None) if state.clock is not None else (
+    start = wall_clock(state.clock, twin.timezone) if state.clock is not None else (
         twin.start + timedelta(hours=state.time / UNITS_PER_HOUR[twin.time_unit]))
     materials = [m.model_copy(update={"initial": round(state.stock[m.name])}) if m.name in state.stock
                  else m for m in twin.materials]
@@ -135,6 +135,14 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
     now_twin = twin.model_copy(update={"start": start, "warmup": 0.0, "materials": materials,
                                        "arrivals": arrivals})
     return now_twin, resolve(now_twin, state)
+
+
+def wall_clock(clock: datetime, zone: str | None) -> datetime:
+    """A state's clock as the twin's wall time: one with an offset is read in the twin's zone
+    (14:00Z is 15:00 in Europe/Amsterdam in winter); without a zone, or an offset, as written."""
+    if clock.tzinfo is None or zone is None:
+        return clock.replace(tzinfo=None)
+    return clock.astimezone(site_zone(zone)).replace(tzinfo=None)
 
 
 def _scaled(arrival: Any, level: float) -> dict[str, Any]:
