@@ -50,7 +50,7 @@ sys.path.append(str(Path(__file__).resolve().parent))  # bench/ is no package (l
 
 from scorecard import DATA, DATASETS
 
-from calibration.cli import calibrate_files, header_clock
+from calibration.cli import calibrate_files, twin_zone
 from calibration.loaders import load_events
 from calibration.simlog import read_header
 from calibration.state import _Steps, state_from_log
@@ -408,11 +408,10 @@ def load(name: str, out: Path) -> tuple[Twin, dict[str, str], pd.DataFrame, pd.D
     """The twin, its steps' labels, and the train and test logs read in its clock (as `twin
     score` reads them)."""
     path = calibrated(name, out)
-    header = read_header(path)
-    zone = header.get("clock", {}).get("timezone")
-    zone = None if zone == header_clock(None, "")["timezone"] else zone
+    header, twin = read_header(path), load_twin(path)
+    zone = twin_zone(twin, header)
     train, test = (load_events(DATA / f, timezone=zone)[0] for f in DATASETS[name])
-    return load_twin(path), header.get("labels", {}), train, test
+    return twin, header.get("labels", {}), train, test
 
 
 def main() -> None:

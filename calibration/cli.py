@@ -21,6 +21,7 @@ from calibration.scoring import require_scoring
 from calibration.simlog import header_lines, read_header, simulate_log
 from calibration.validation import GRID, OptionSelector, ThinSplit
 from twin.loader import load_twin, parse_twin
+from twin.spec import Twin
 
 DEFAULTS: dict[str, Any] = {
     "waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto", "worktime": "weighted",
@@ -198,18 +199,24 @@ def simulate_log_file(twin_path: Path, start: str, cases: int, seed: int, output
     return log
 
 
+def twin_zone(twin: Twin, meta: dict[str, Any]) -> str | None:
+    """The zone to read a twin's logs in: its spec's `timezone`, else its header's clock line
+    (twins calibrated before the spec had the field); None: each timestamp's own wall clock."""
+    zone = twin.timezone or meta.get("clock", {}).get("timezone")
+    return None if zone == header_clock(None, "")["timezone"] else zone
+
+
 def score_files(
     twin_path: Path, train: Path, test: Path, runs: int, seed: int, mapping: dict[str, str],
     timezone: str | None = None,
 ) -> dict[str, Any]:
     """`twin score`: the three protocols' scorecards (see calibration.scoring); `timezone`
-    as the twin was calibrated with (read from its header when None)."""
+    as the twin was calibrated with (its own when None: `twin_zone`)."""
     from calibration.scoring import score
 
     twin = load_twin(twin_path)
     meta = read_header(twin_path)
-    zone = timezone or meta.get("clock", {}).get("timezone")
-    zone = None if zone == header_clock(None, "")["timezone"] else zone
+    zone = timezone or twin_zone(twin, meta)
     train_log, _ = load_events(train, mapping, timezone=zone)
     test_log, _ = load_events(test, mapping, timezone=zone)
     return score(twin, train_log, test_log, runs, seed, meta)

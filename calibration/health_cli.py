@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from calibration.cli import header_clock
+from calibration.cli import twin_zone
 from calibration.health import ThinWindow, health
 from calibration.loaders import CalibrationDataError, load_events
 from calibration.scoring import require_scoring
@@ -68,8 +68,7 @@ def health_files(
     require_scoring()
     low, high = parse_window(window)
     twin, meta = load_twin(twin_path), read_header(twin_path)
-    zone = meta.get("clock", {}).get("timezone")
-    zone = None if zone == header_clock(None, "")["timezone"] else zone
+    zone = twin_zone(twin, meta)
     new_log = _load(events, mapping, zone, "--events")
     new_log = in_window(new_log, low, high)
     if new_log.empty:

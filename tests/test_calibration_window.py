@@ -370,3 +370,14 @@ def test_skilled_pools_serve_with_whoever_is_free() -> None:
         elif kind == "end":
             busy[by[entity]] -= 1
     assert queued > 20  # the check bites: work did queue
+
+
+def test_a_twins_logs_are_read_in_its_own_zone_else_its_headers() -> None:
+    from calibration.cli import header_clock, twin_zone
+
+    data = {"name": "t", "horizon": 10, "activities": [{"name": "A", "duration": 1}],
+            "arrivals": [{"name": "a", "interarrival": {"dist": "exponential", "mean": 1}, "route": "A"}]}
+    header = {"clock": header_clock("Europe/Lisbon", "")}
+    assert twin_zone(parse_twin(data | {"timezone": "Europe/Amsterdam"}), header) == "Europe/Amsterdam"
+    assert twin_zone(parse_twin(data), header) == "Europe/Lisbon"  # calibrated before the field
+    assert twin_zone(parse_twin(data), {"clock": header_clock(None, "")}) is None
