@@ -272,8 +272,10 @@ def forecast_text(summary: dict[str, Any], rows: int = 25) -> Any:
     plans = [summary, *summary.get("what_if", [])]
     head = Table(title=f"Forecast from t = {plain(summary['time'])} to {plain(summary['until'])} "
                        f"({summary['replications']} replications)", box=None)
+    widest = min(40, max(len(p["twin"]) for p in plans))  # a plan's name whole where it fits
     for column in ("plan", "drain time (mean)", "P(drained)", "WIP at end (p50)", "completions (p50)"):
-        head.add_column(column, justify="left" if column == "plan" else "right", overflow="fold")
+        head.add_column(column, justify="left" if column == "plan" else "right", overflow="fold",
+                        min_width=widest if column == "plan" else None)
     for plan in plans:
         fan = plan["fan"]
         drain = plain(plan["drain_time"]) if plan["drain_time"] is not None else "not by then"
