@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from twin import distributions as d
-from twin.remaining import frozen, mean_remaining, remaining
+from twin.remaining import Residual, frozen, mean_remaining, remaining
 
 CONTINUOUS = [
     d.Gamma(mean=3, cv=0.5), d.Lognormal(mean=3, sd=2), d.Normal(mean=3, sd=1), d.Weibull(shape=2, scale=3),
@@ -43,3 +43,16 @@ def test_memoryless_constant_empirical_and_past_the_support() -> None:
     assert remaining(values, 9, rng) == 0 and remaining(d.Uniform(low=1, high=2), 3, rng) == 0
     assert mean_remaining(values, 5) == 2 and mean_remaining(d.Exponential(mean=2), 7) == 2
     assert mean_remaining(d.Uniform(low=0, high=4), 2) == pytest.approx(1)
+
+
+@pytest.mark.parametrize(("dist", "elapsed", "survival"), [
+    (d.Exponential(mean=2.0), 3.0, math.exp(-1.5)),
+    (d.Empirical(values=[1.0, 5.0, 9.0]), 2.0, 2 / 3),
+    (d.Constant(value=4.0), 3.0, 1.0),
+    (d.Constant(value=4.0), 5.0, 0.0),
+    (d.Normal(mean=4.0, sd=0.0), 5.0, 0.0),
+    (d.Weibull(shape=1.5, scale=10.0), 4.0, math.exp(-(0.4 ** 1.5))),
+])
+def test_a_residual_knows_the_chance_it_is_still_running(dist: d._Dist, elapsed: float,
+                                                         survival: float) -> None:
+    assert Residual(dist, elapsed).survival == pytest.approx(survival, rel=1e-12)

@@ -47,14 +47,20 @@ def frozen(dist: Any) -> Any:
 
 
 class Residual:
-    """What is left of a duration `dist` that has run `elapsed` already: `draw(rng)` draws it
-    (the conditional survival computed once, so many replications draw cheaply)."""
+    """What is left of a duration `dist` that has run `elapsed` already: `draw(rng)` draws it,
+    and `survival` is P(the duration exceeds `elapsed`) (both computed once, so many
+    replications draw cheaply)."""
 
     def __init__(self, dist: Any, elapsed: float) -> None:
         self.dist, self.elapsed = dist, max(0.0, float(elapsed))
         self.model: Any = None
-        self.survival = 0.0
-        if not isinstance(dist, d.Exponential | d.Constant | d.Empirical) and _spread(dist):
+        if isinstance(dist, d.Exponential):
+            self.survival = math.exp(-self.elapsed / dist.mean)
+        elif isinstance(dist, d.Empirical):
+            self.survival = sum(v > self.elapsed for v in dist.values) / len(dist.values)
+        elif isinstance(dist, d.Constant) or not _spread(dist):  # one value: left or not
+            self.survival = 1.0 if _value(dist) > self.elapsed else 0.0
+        else:
             self.model = frozen(dist)
             self.survival = float(self.model.sf(self.elapsed))
 

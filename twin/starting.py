@@ -39,11 +39,11 @@ import numpy as np
 
 from twin import streams
 from twin.calendar import UNITS_PER_HOUR
-from twin.distributions import Empirical, Exponential
+from twin.distributions import Exponential
 from twin.errors import SpecError
 from twin.remaining import Residual
 from twin.spec import Twin, WeeklyRates, site_zone
-from twin.state import Entity, State, check_state
+from twin.state import State, check_state
 
 # One row per entity: kind, activity index, class index, since, born, due (nan: none),
 # remaining duration (nan: not in service); times relative to now (t = 0). Then one float
@@ -225,7 +225,7 @@ def resolve(twin: Twin, state: State) -> Start:
                    key=lambda i: (kinds[state.entities[i].state] != SERVING,
                                   kinds[state.entities[i].state], state.entities[i].since))
     rows = np.full((len(order), ROW), math.nan)
-    serving, onward = [], []
+    serving, onward, delays = [], [], set(state.delays)
     for k, i in enumerate(order):
         e = state.entities[i]
         kind = kinds[e.state]
@@ -235,10 +235,10 @@ def resolve(twin: Twin, state: State) -> Start:
                                (e.arrived if e.arrived is not None else e.since) - state.time,
                                math.nan if e.due is None else e.due - state.time)
         if kind == SERVING:
-            serving.append((k, Residual(_duration(activity, classes[klass], e),
+            serving.append((k, Residual(_duration(activity, classes[klass], e.resource),
                                         _elapsed(twin, activity, e.since - state.time))))
-        elif kind == BETWEEN and state.delays:
-            where = _onward(twin, state, k, activity, classes[klass], e.since - state.time)
+        elif kind == BETWEEN and delays:
+            where = _onward(twin, activities, delays, k, activity, classes[klass], e.since - state.time)
             if where is not None:
                 onward.append(where)
     return Start(rows, order, serving, sum(r.capacity for r in twin.resources), _down(twin, state),
@@ -252,11 +252,10 @@ def _elapsed(twin: Twin, activity: Any, since: float) -> float:
     return -since if hours is None else hours.mass(since, 0.0)
 
 
-def _onward(twin: Twin, state: State, row: int, after: Any, klass: str, since: float) -> Onward | None:
+def _onward(twin: Twin, activities: dict[str, tuple[int, Any]], delays: set[str], row: int, after: Any,
+            klass: str, since: float) -> Onward | None:
     """The branches out of `after` of an entity between steps since `since`, weighed by the time
     it has waited (module docstring); None where none of them is a delay (the engines route it)."""
-    activities = {a.name: (i, a) for i, a in enumerate(twin.activities)}
-    delays = set(state.delays)
     branches = [(activities[name], p) for name, p in after.successors_of(klass).items() if name in activities]
     if not any(a.name in delays for (_, a), _ in branches):
         return None
@@ -266,11 +265,10 @@ def _onward(twin: Twin, state: State, row: int, after: Any, klass: str, since: f
         steps.append(i)
         prior.append(p)
         if activity.name in delays:
-            dist = activity.class_durations.get(klass) or activity.duration
-            residual = Residual(dist, _elapsed(twin, activity, since))
+            residual = Residual(_duration(activity, klass), _elapsed(twin, activity, since))
             kinds.append(SERVING)
             left.append(residual)
-            weights.append(p * _survival(residual))
+            weights.append(p * residual.survival)
         else:
             kinds.append(WAITING)
             left.append(None)
@@ -281,23 +279,11 @@ def _onward(twin: Twin, state: State, row: int, after: Any, klass: str, since: f
     return Onward(row, steps, kinds, np.cumsum(weights).tolist(), left)
 
 
-def _survival(left: Residual) -> float:
-    """P(a delay runs longer than the time it has already run)."""
-    dist, elapsed = left.dist, left.elapsed
-    if isinstance(dist, Exponential):
-        return math.exp(-elapsed / dist.mean)
-    if isinstance(dist, Empirical):
-        return sum(v > elapsed for v in dist.values) / len(dist.values)
-    if left.model is None:
-        return 1.0 if left.draw(np.random.default_rng(0)) > 0.0 else 0.0  # one value: left or not
-    return left.survival
-
-
-def _duration(activity: Any, klass: str, entity: Entity) -> Any:
-    """The duration an in-service entity's job was drawn from: its unit's pool's own where the
-    state names it, else its class's, else the step's."""
-    if entity.resource is not None and entity.resource in activity.durations:
-        return activity.durations[entity.resource]
+def _duration(activity: Any, klass: str, resource: str | None = None) -> Any:
+    """The duration a job at `activity` is drawn from: the pool's own where the state names the
+    unit's (`resource`), else its class's, else the step's."""
+    if resource is not None and resource in activity.durations:
+        return activity.durations[resource]
     return activity.class_durations.get(klass) or activity.duration
 
 
