@@ -232,7 +232,7 @@ def wait_samples(later: pd.DataFrame, min_pair: int = 30) -> dict[Wait, Any]:
 def _wait_name(key: Wait, labels: dict[str, str]) -> str:
     a, b = key
     after = "" if a is None else f"_after{sorted(labels).index(a)}"
-    return f"wait_{labels[b]}{after}"
+    return f"{names.WAIT}{labels[b]}{after}"
 
 
 class WaitPlan:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+WAIT = "wait_"  # the prefix of a wait step: a delay before an activity that takes no units
+
 
 def slugs(labels: Iterable[str], reserved: Iterable[str] = (), prefix: str = "") -> dict[str, str]:
     """label -> unique valid spec name: `prefix` and the label's letters, digits, _ and -
@@ -16,8 +18,8 @@ def slugs(labels: Iterable[str], reserved: Iterable[str] = (), prefix: str = "")
         if not re.match(r"[A-Za-z_]", base):
             base = f"a_{base}"
         name, k = base, 2
-        while name in taken or f"wait_{name}" in taken:
+        while name in taken or WAIT + name in taken:
             name, k = f"{base}_{k}", k + 1
-        taken |= {name, f"wait_{name}"}
+        taken |= {name, WAIT + name}
         out[label] = name
     return out

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from calibration.names import WAIT
 from twin import streams
 from twin.engine_fast import simulate_fast
 from twin.loader import parse_twin
@@ -158,7 +159,7 @@ def _frame(
     if labels:  # a calibrated twin: only the steps that record an activity
         kept = [r for r in rows if r[1] in labels]
     else:
-        kept = [r for r in rows if r[1] != "start" and not r[1].startswith("wait_")]
+        kept = [r for r in rows if r[1] != "start" and not r[1].startswith(WAIT)]
     kept.sort(key=lambda r: (r[2], r[3]))
     resources = _assign_units(kept, pools, units)
     frame = pd.DataFrame(

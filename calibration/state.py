@@ -23,7 +23,7 @@ from datetime import datetime
 import pandas as pd
 
 from calibration.loaders import CalibrationDataError
-from calibration.names import slugs
+from calibration.names import WAIT, slugs
 from twin.calendar import UNITS_PER_HOUR, build_rate_profile
 from twin.distributions import Exponential
 from twin.spec import Twin
@@ -56,8 +56,6 @@ def state_from_log(
     spans = log.groupby("case_id", sort=False).agg(first=("start_time", "min"), last=("end_time", "max"))
     live = spans.index[(spans["first"] <= cut) & (spans["last"] > cut)]
     for case, events in log[log["case_id"].isin(live)].groupby("case_id", sort=False):
-        if events["start_time"].min() > cut or events["end_time"].max() <= cut:
-            continue  # not arrived yet, or done
         events = events.sort_values(["start_time", "end_time"], kind="stable")
         acts = list(events["activity"])  # each after the one before it (second-order twins)
         events = events.assign(step=[steps(b, a) for b, a in zip(acts, [None, *acts[:-1]], strict=True)])
@@ -126,7 +124,7 @@ def delays(twin: Twin | None) -> list[str]:
     between steps may be in one)."""
     if twin is None:
         return []
-    return [a.name for a in twin.activities if a.name.startswith("wait_") and not a.can_queue
+    return [a.name for a in twin.activities if a.name.startswith(WAIT) and not a.can_queue
             and a.batch is None]
 
 
@@ -148,7 +146,7 @@ class _Steps:
     def __init__(self, labels: Iterable[str], twin: Twin | None, header: dict[str, str] | None) -> None:
         labels = list(labels)
         self.own = _activity_names(labels, twin)
-        self.known = {a.name for a in twin.activities if not a.name.startswith("wait_")} if twin else set()
+        self.known = {a.name for a in twin.activities if not a.name.startswith(WAIT)} if twin else set()
         by_step = {self.own[label]: label for label in labels}
         bases = {AFTER.sub("", n) for n in self.known} - {"start"}
         train = header.values() if header else [by_step.get(s, s) for s in bases]  # the labels calibrated
