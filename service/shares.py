@@ -30,7 +30,11 @@ ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Gone(Exception):
-    """The link was real but has expired or been revoked -> 410."""
+    """The link was real but has expired or been revoked -> 410; `link` says which."""
+
+    def __init__(self, reason: str, link: Link) -> None:
+        super().__init__(reason)
+        self.link = link
 
 
 @dataclass
@@ -88,9 +92,9 @@ def verify(settings: Settings, token: str) -> Link:
     if int(parts[1]) != link.expires or not hmac.compare_digest(expected, parts[2]):
         raise NotFound("no such link")
     if link.revoked_at is not None:
-        raise Gone(f"this link was revoked at {link.revoked_at}")
+        raise Gone(f"this link was revoked at {link.revoked_at}", link)
     if datetime.now(UTC) >= link.expires_at:
-        raise Gone(f"this link expired at {link.expires_at.isoformat()}")
+        raise Gone(f"this link expired at {link.expires_at.isoformat()}", link)
     return link
 
 

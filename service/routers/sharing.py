@@ -100,10 +100,10 @@ def _verify(settings: Settings, token: str, request: Request) -> shares.Link | H
     browser = "text/html" in request.headers.get("accept", "")
     try:
         return shares.verify(settings, token)
-    except shares.Gone:
+    except shares.Gone as gone:
         if not browser:
             raise
-        link = shares.load(settings, token.split(".", 1)[0])  # verify found it: ours, and gone
+        link = gone.link
         if link.revoked_at:
             revoked = _when(datetime.fromisoformat(link.revoked_at))
             return _page(410, "This link was revoked",
