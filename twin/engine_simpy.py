@@ -142,17 +142,12 @@ class Step:
         other than the exit, their probabilities renormalised (one uniform draw unless there is
         one such way; none: it leaves)."""
         options = [(step, p) for step, p in self.class_next[klass] if step is not None]
-        if len(options) <= 1:
-            return options[0][0] if options else None
+        if not options:
+            return None
         total = 0.0
         for _, p in options:
             total += p
-        x, cumulative = self.branch_rng.random() * total, 0.0
-        for step, p in options:
-            cumulative += p
-            if x < cumulative:
-                return step
-        return options[-1][0]
+        return _pick(options, self.branch_rng, total)
 
     def choose_next(self, klass: int) -> Step | None:
         """Branch by one uniform draw over the cumulative probabilities of the entity's
@@ -160,11 +155,12 @@ class Step:
         return _pick(self.class_next[klass], self.branch_rng)
 
 
-def _pick(options: list[tuple[Any, float]], rng: np.random.Generator) -> Any:
-    """One uniform draw over cumulative probabilities; no draw when there is one option."""
+def _pick(options: list[tuple[Any, float]], rng: np.random.Generator, total: float = 1.0) -> Any:
+    """One uniform draw over cumulative probabilities (summing to `total`); no draw when there
+    is one option."""
     if len(options) == 1:
         return options[0][0]
-    u = rng.random()
+    u = rng.random() * total
     cumulative = 0.0
     for option, p in options:
         cumulative += p

@@ -567,14 +567,22 @@ def _blocks(si, mi, nxt):
 
 
 @njit(cache=True)
+def _branches(mi, a, klass):
+    """The rows [lo, hi) of activity a's successors for this class: its class's own, or the
+    activity's."""
+    b = _act(mi, a)
+    if mi[M_USES_CLS]:
+        row = mi[_cls_act(mi, a, klass) + CA_SUCC]
+        return mi[mi[M_SUCC_PTR] + row], mi[mi[M_SUCC_PTR] + row + 1]
+    return mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
+
+
+@njit(cache=True)
 def _choose_next(mi, mf, rg, a, klass):
     """Successor of activity a for this class (-1: leave); one uniform draw unless there is
     one way on."""
     b = _act(mi, a)
-    lo, hi = mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
-    if mi[M_USES_CLS]:  # its class's own branches, or the activity's
-        row = mi[_cls_act(mi, a, klass) + CA_SUCC]
-        lo, hi = mi[mi[M_SUCC_PTR] + row], mi[mi[M_SUCC_PTR] + row + 1]
+    lo, hi = _branches(mi, a, klass)
     to = mi[M_SUCC_TO]
     if hi - lo == 1:
         return mi[to + lo]
@@ -592,10 +600,7 @@ def _choose_open(mi, mf, rg, a, klass):
     """Step.choose_open: the successor of activity a for an entity known to be still open (its
     branches but the exit, renormalised; -1 where there are none)."""
     b = _act(mi, a)
-    lo, hi = mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
-    if mi[M_USES_CLS]:
-        row = mi[_cls_act(mi, a, klass) + CA_SUCC]
-        lo, hi = mi[mi[M_SUCC_PTR] + row], mi[mi[M_SUCC_PTR] + row + 1]
+    lo, hi = _branches(mi, a, klass)
     to = mi[M_SUCC_TO]
     n, total, last = 0, 0.0, -1
     for k in range(lo, hi):
