@@ -13,18 +13,11 @@ hour longer or shorter (one night a year). `describe_zone` says which rule appli
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import pandas as pd
 
+from twin.calendar import site_zone
+
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})\s*$"
-
-
-def check_zone(zone: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time zone '{zone}': not an IANA zone name such as Europe/Amsterdam") from None
 
 
 def offsets(values: pd.Series) -> pd.Series:
@@ -39,7 +32,7 @@ def local_times(instants: pd.Series, values: pd.Series, zone: str | None = None)
     """Naive wall-clock times of the UTC `instants` parsed from the strings `values`: in
     `zone` when given, else at each string's own offset (none: UTC, i.e. as written)."""
     if zone is not None:
-        return instants.dt.tz_convert(check_zone(zone)).dt.tz_localize(None)
+        return instants.dt.tz_convert(site_zone(zone)).dt.tz_localize(None)
     shift = pd.to_timedelta(offsets(values).fillna(0.0).to_numpy(), unit="min")
     return instants.dt.tz_localize(None) + shift
 

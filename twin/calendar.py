@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
@@ -24,6 +25,14 @@ def parse_clock(text: str) -> float:
     if m >= 60 or h > 24 or (h == 24 and m):
         raise ValueError(f"'{text}' is not a clock time between 00:00 and 24:00")
     return h + m / 60.0
+
+
+def site_zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name` (ValueError naming it when this machine knows none such)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{name}' (an IANA name: Europe/Amsterdam, UTC)") from None
 
 
 def model_time(when: datetime, start: datetime, time_unit: str) -> float:

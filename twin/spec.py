@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import networkx as nx
@@ -33,6 +33,7 @@ from twin.calendar import (
     hours_of_week,
     model_time,
     parse_clock,
+    site_zone,
     weekly_times,
 )
 from twin.distributions import Dist, NonNegativeFloat, Positive
@@ -662,16 +663,6 @@ class Material(_Spec):
     def loses(self) -> bool:
         """Whether a request finding too little on hand is lost (else it waits)."""
         return self.shortage == "lose"
-
-
-def site_zone(name: str) -> tzinfo:
-    """The IANA time zone `name` (ValueError naming it when this machine knows none such)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone '{name}' (an IANA name: Europe/Amsterdam, UTC)") from None
 
 
 class Twin(_Spec):

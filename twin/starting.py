@@ -38,11 +38,11 @@ from typing import Any
 import numpy as np
 
 from twin import streams
-from twin.calendar import UNITS_PER_HOUR
+from twin.calendar import UNITS_PER_HOUR, site_zone
 from twin.distributions import Exponential
 from twin.errors import SpecError
 from twin.remaining import Residual
-from twin.spec import Twin, WeeklyRates, site_zone
+from twin.spec import Twin, WeeklyRates
 from twin.state import State, check_state
 
 # One row per entity: kind, activity index, class index, since, born, due (nan: none),
