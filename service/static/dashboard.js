@@ -231,22 +231,22 @@ async function downloadPdf() {
   button.disabled = true; status.className = "muted";
   status.textContent = "Printing the PDF (the first time takes a while)…";
   try {
-    const response = await api(`/studies/${study}/report.pdf`);
-    if (!response.ok) throw new Error(describe(await response.json()));
-    const url = URL.createObjectURL(await response.blob());
-    const a = document.createElement("a"); a.href = url; a.download = `report-${study}.pdf`; a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    await save(`/studies/${study}/report.pdf`, `report-${study}.pdf`);
     status.textContent = "";
   } catch (error) { status.className = "error"; status.textContent = "PDF: " + error.message; }
   finally { button.disabled = false; }
 }
 
-async function download(path, filename) {
+async function save(path, filename) {  // the API's answer as a file; an Error with its message if refused
   const response = await api(path);
-  if (!response.ok) { alert(describe(await response.json())); return; }
+  if (!response.ok) throw new Error(describe(await response.json()));
   const url = URL.createObjectURL(await response.blob());
   const a = document.createElement("a"); a.href = url; a.download = filename; a.click();
   setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+async function download(path, filename) {
+  try { await save(path, filename); } catch (error) { alert(error.message); }
 }
 
 // -- optimisation -------------------------------------------------------------------
