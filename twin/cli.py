@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
+import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -541,5 +545,34 @@ def kpi_table(summary: dict[str, Any], time_unit: str = "hour", currency: str = 
     return table
 
 
+def main() -> None:
+    """The `twin` command: the app, then a quick exit. After the work is done, tearing the
+    interpreter down (every module of Numba, LLVM, pandas) takes a quarter of a second; when
+    the command leaves no other thread running, the exit handlers run, the output is flushed
+    and the process ends at once."""
+    try:
+        app()  # standalone: it always ends by raising SystemExit
+    except SystemExit as done:
+        code = done.code
+        if not isinstance(code, int | None) or _threads_left():
+            raise
+        _exit_now(code or 0)
+
+
+def _threads_left() -> bool:
+    main_thread = threading.main_thread()
+    return any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not main_thread)
+
+
+def _exit_now(code: int) -> None:
+    atexit._run_exitfuncs()  # what interpreter shutdown would run: multiprocessing's, logging's
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`twin run | head`) or a closed stream
+            code = code or 120  # what Python itself answers when the final flush fails
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()
