@@ -54,8 +54,9 @@ SimPy engine):
 - `policies`: what stresses and contingency rules do.
 - `loop`: the event handler and loop, state series, `simulate_kernel` (the one entry point).
 
-Every kernel is `@njit(cache=True)`; Numba compiles the callees into their callers
-whatever module they sit in, so the split costs no speed.
+The entry point alone is `@njit(cache=True)`, the rest plain `@njit`: Numba compiles the
+callees into their callers whatever module they sit in (so the split costs no speed), and
+the entry point's cache holds them all.
 """
 
 from twin._kernel import caching  # noqa: F401  (first: the cache locator, before any kernel)

@@ -17,18 +17,18 @@ from twin._kernel.layout import E_PHASE, E_STEP, K_EW, ON_QUEUE, S_BHEAD, S_BTAI
 from twin._kernel.triggers import _watch
 
 
-@njit(cache=True)
+@njit
 def _carried(si, e):
     """Where row `e` keeps the number of units it carries from the step before."""
     return e + si[K_EW] - 2
 
 
-@njit(cache=True)
+@njit
 def _bnext(si, e):
     return e + si[K_EW] - 1
 
 
-@njit(cache=True)
+@njit
 def _block_append(si, a, slot):
     e = _ent(si, slot)
     si[_bnext(si, e)] = 0
@@ -40,7 +40,7 @@ def _block_append(si, a, slot):
     si[si[S_BTAIL] + a] = slot + 1
 
 
-@njit(cache=True)
+@njit
 def _block_remove(si, a, slot):
     """Take `slot` off activity a's blocked list, wherever it stands."""
     prev, cur = 0, si[si[S_BHEAD] + a]
@@ -55,7 +55,7 @@ def _block_remove(si, a, slot):
         si[si[S_BTAIL] + a] = prev
 
 
-@njit(cache=True)
+@njit
 def _let_in(si, sf, mi, slot, now, w):
     """Model._let_in: off the list, into the queue, woken (its wake event scheduled now)."""
     e = _ent(si, slot)

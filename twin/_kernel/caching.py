@@ -12,7 +12,7 @@ package makes every kernel's cache stale, as any edit of the single file did bef
 
 Numba takes the stamp when `@njit(cache=True)` creates the dispatcher, so the locator
 must be registered before any kernel module runs: the package's `__init__` imports this
-module first (tests/test_kernel_cache.py checks that every kernel carries the stamp, and
+module first (tests/test_kernel_cache.py checks that the cached entry point carries the stamp, and
 that an edited callee recompiles its callers). Setting NUMBA_CACHE_LOCATOR_CLASSES
 bypasses the registration (Numba then uses only the classes it names).
 

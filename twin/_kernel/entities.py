@@ -199,13 +199,13 @@ from twin._kernel.triggers import _watch
 
 
 # -- Model._visit, _consume, _work ------------------------------------------------------
-@njit(cache=True)
+@njit
 def _has(mi, al, a):
     lo, hi = _reqs(mi, al, a)
     return hi > lo or _has_alt(mi, al, a)
 
 
-@njit(cache=True)
+@njit
 def _visit(si, sf, mi, mf, rg, slot, a, now):
     """Model._visit up to the first wait: the plain path where no activity lets work give up,
     be turned away, preempt or block (the M/M/c hot loop), else `_visit_waiting`."""
@@ -232,7 +232,7 @@ def _visit(si, sf, mi, mf, rg, slot, a, now):
     _after_units(si, sf, mi, mf, rg, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _visit_waiting(si, sf, mi, mf, rg, slot, a, now):
     """Model._visit where work may give up, be turned away, preempt or block. An entity
     turned away goes where the activity sends it (a loop rather than a call: the spec
@@ -276,7 +276,7 @@ def _visit_waiting(si, sf, mi, mf, rg, slot, a, now):
     _queue_up(si, sf, mi, mf, rg, slot, a, needs, now)
 
 
-@njit(cache=True)
+@njit
 def _queue_up(si, sf, mi, mf, rg, slot, a, needs, now):
     """The rest of Model._visit's wait: count in the queue, preempt, start patience, wait."""
     if needs or _has(mi, 1, a):
@@ -288,7 +288,7 @@ def _queue_up(si, sf, mi, mf, rg, slot, a, needs, now):
         _after_units(si, sf, mi, mf, rg, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _wait_for_units(si, sf, mi, mf, rg, slot, a, now):
     """Unless granted (at once, or by a release of carried units): preempt a lower class,
     start patience and wait; else on to the material."""
@@ -303,13 +303,13 @@ def _wait_for_units(si, sf, mi, mf, rg, slot, a, now):
     _after_units(si, sf, mi, mf, rg, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _turns_away(mi, a):
     b = _act(mi, a)
     return mi[b + AC_QCAP] >= 0 or mi[b + AC_JOIN_HI] > mi[b + AC_JOIN_LO]
 
 
-@njit(cache=True)
+@njit
 def _after_units(si, sf, mi, mf, rg, slot, now):
     if _has(mi, 1, si[_ent(si, slot) + E_STEP]) and not _serving(si, mi, _ent(si, slot)):
         got = _consume(si, sf, mi, mf, rg, slot, now)
@@ -324,7 +324,7 @@ def _after_units(si, sf, mi, mf, rg, slot, now):
     _start_activity(si, sf, mi, mf, rg, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _leave_unsold(si, sf, mi, slot, now, w):
     """Model._visit after a lost sale: out of the queue, the units it holds given back, and
     out of the system unserved (a patience timer still running goes stale)."""
@@ -341,7 +341,7 @@ def _leave_unsold(si, sf, mi, slot, now, w):
     _leave(si, sf, mi, slot, now, w, False)
 
 
-@njit(cache=True)
+@njit
 def _elsewhere(si, sf, mi, mf, rg, slot, now):
     """After reneging (Model._visit's return): on to abandon_to, or leave unserved."""
     e = _ent(si, slot)
@@ -353,7 +353,7 @@ def _elsewhere(si, sf, mi, mf, rg, slot, now):
         _leave(si, sf, mi, slot, now, mf[F_WARMUP], False)
 
 
-@njit(cache=True)
+@njit
 def _let_in_woken(si, sf, mi, mf, rg, slot, now):
     """Woken after a blocked wait (Model._blocked returns): give the carried units back, then
     wait in the queue (already counted) from now, or go on if granted meanwhile."""
@@ -366,7 +366,7 @@ def _let_in_woken(si, sf, mi, mf, rg, slot, now):
     _wait_for_units(si, sf, mi, mf, rg, slot, a, now)
 
 
-@njit(cache=True)
+@njit
 def _resumed(si, sf, slot, now):
     """The preemption reaches the job (Model._work): hold its time left once granted again."""
     e = _ent(si, slot)
@@ -376,7 +376,7 @@ def _resumed(si, sf, slot, now):
         si[e + E_PHASE] = WAIT_RESUME
 
 
-@njit(cache=True)
+@njit
 def _consume(si, sf, mi, mf, rg, slot, now):
     """Model._consume: lower positions and review, then request the stock together (1: taken
     at once, 0: waits); or, finding too little of a `shortage: lose` material, a lost sale (-1)."""
@@ -406,7 +406,7 @@ def _consume(si, sf, mi, mf, rg, slot, now):
     return 1 if at_once else 0
 
 
-@njit(cache=True)
+@njit
 def _start_activity(si, sf, mi, mf, rg, slot, now):
     e, ef = _ent(si, slot), _entf(si, slot)
     a = si[e + E_STEP]
@@ -450,7 +450,7 @@ def _start_activity(si, sf, mi, mf, rg, slot, now):
         _push(si, sf, now + duration, NORMAL, HOLD_END, slot, token)
 
 
-@njit(cache=True)
+@njit
 def _setup(si, sf, mi, mf, rg, slot, a, duration, now):
     """Model._setup: a set-up first where a unit the job holds last served another class; each
     unit then remembers this class."""
@@ -472,13 +472,13 @@ def _setup(si, sf, mi, mf, rg, slot, a, duration, now):
     return duration
 
 
-@njit(cache=True)
+@njit
 def _remember(si, e, klass):
     for i in range(si[e + E_NHELD]):
         si[si[S_ULAST] + si[e + E_HELD + i]] = klass
 
 
-@njit(cache=True)
+@njit
 def _wait_or_hold(si, sf, slot, now):
     """The head of Model._work's loop: wait while a held unit is down, else hold."""
     e = _ent(si, slot)
@@ -488,7 +488,7 @@ def _wait_or_hold(si, sf, slot, now):
         _hold(si, sf, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _hold(si, sf, slot, now):
     """The interruptible timed hold of Model._work."""
     e, ef = _ent(si, slot), _entf(si, slot)
@@ -499,7 +499,7 @@ def _hold(si, sf, slot, now):
     _push(si, sf, now + sf[ef + EF_REMAINING], NORMAL, HOLD_END, slot, token)
 
 
-@njit(cache=True)
+@njit
 def _interrupted(si, sf, slot, now):
     e, ef = _ent(si, slot), _entf(si, slot)
     si[e + E_TOKEN] = -1  # its pending timeout is now stale
@@ -508,7 +508,7 @@ def _interrupted(si, sf, slot, now):
 
 
 # -- Model._release, Step.choose_next, the end of Model._entity --------------------------
-@njit(cache=True)
+@njit
 def _finish(si, sf, mi, mf, rg, slot, now):
     e = _ent(si, slot)
     a = si[e + E_STEP]
@@ -534,7 +534,7 @@ def _finish(si, sf, mi, mf, rg, slot, now):
         _leave(si, sf, mi, slot, now, w, True)
 
 
-@njit(cache=True)
+@njit
 def _produce(si, sf, mi, a, now, w):
     """Model._produce: the step's output on hand and in the position, then one dispatch of
     those materials' lines."""
@@ -557,7 +557,7 @@ def _produce(si, sf, mi, a, now, w):
         _dispatch_loop(si, sf, mi, 1, n, now, w)
 
 
-@njit(cache=True)
+@njit
 def _blocks(si, mi, nxt):
     """Whether the next step (after rerouting) blocks when full."""
     if nxt < 0:
@@ -566,7 +566,7 @@ def _blocks(si, mi, nxt):
     return mi[_act(mi, target) + AC_BLOCK] != 0
 
 
-@njit(cache=True)
+@njit
 def _branches(mi, a, klass):
     """The rows [lo, hi) of activity a's successors for this class: its class's own, or the
     activity's."""
@@ -577,7 +577,7 @@ def _branches(mi, a, klass):
     return mi[b + AC_SUCC_LO], mi[b + AC_SUCC_HI]
 
 
-@njit(cache=True)
+@njit
 def _choose_next(mi, mf, rg, a, klass):
     """Successor of activity a for this class (-1: leave); one uniform draw unless there is
     one way on."""
@@ -595,7 +595,7 @@ def _choose_next(mi, mf, rg, a, klass):
     return mi[to + hi - 1]
 
 
-@njit(cache=True)
+@njit
 def _choose_open(mi, mf, rg, a, klass):
     """Step.choose_open: the successor of activity a for an entity known to be still open (its
     branches but the exit, renormalised; -1 where there are none)."""
@@ -620,7 +620,7 @@ def _choose_open(mi, mf, rg, a, klass):
     return last
 
 
-@njit(cache=True)
+@njit
 def _leave(si, sf, mi, slot, now, w, served):
     """The end of Model._entity; those who gave up or were turned away count in no
     completion KPI."""
@@ -632,7 +632,7 @@ def _leave(si, sf, mi, slot, now, w, served):
     _free_slot(si, slot)
 
 
-@njit(cache=True)
+@njit
 def _free_slot(si, slot):
     """The slot back on the stack of free ones."""
     si[_ent(si, si[C_ENT_FREE]) + E_FREE] = slot
@@ -640,7 +640,7 @@ def _free_slot(si, slot):
     si[C_ALIVE] -= 1
 
 
-@njit(cache=True)
+@njit
 def _completed(si, sf, mi, slot, now, w):
     cycle = now - sf[_entf(si, slot) + EF_BORN]
     _observe(si, sf, 0, now, cycle, w)
@@ -663,7 +663,7 @@ def _completed(si, sf, mi, slot, now, w):
 
 
 # -- arrivals (Model._arrivals, _arrive, _surge) ------------------------------------------
-@njit(cache=True)
+@njit
 def _new_entity(si, num, a):
     if si[C_ENT_FREE] > 0:
         si[C_ENT_FREE] -= 1
@@ -678,7 +678,7 @@ def _new_entity(si, num, a):
     return slot
 
 
-@njit(cache=True)
+@njit
 def _arrival(si, sf, mi, mf, rg, k, now, surge):
     """A new entity; its process starts as an URGENT event at `now`.
 
@@ -712,7 +712,7 @@ def _arrival(si, sf, mi, mf, rg, k, now, surge):
         _start_entity(si, sf, mi, mf, rg, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _draw_class(mi, mf, rg, k, surge):
     """The class row of a new entity of arrival k (Model._arrive: one uniform draw over the
     stream's class probabilities, or those of the demand surge that brought it, none when
@@ -732,7 +732,7 @@ def _draw_class(mi, mf, rg, k, surge):
     return hi - 1
 
 
-@njit(cache=True)
+@njit
 def _start_entity(si, sf, mi, mf, rg, slot, now):
     sf[_entf(si, slot) + EF_BORN] = now
     _level_add(sf, 0, now, 1.0, mf[F_WARMUP])
@@ -740,7 +740,7 @@ def _start_entity(si, sf, mi, mf, rg, slot, now):
 
 
 # -- a state's entities (Model._start_processes, _resume; twin.starting) --------------------
-@njit(cache=True)
+@njit
 def _state_entities(si, sf, mi):
     """The state's entities, numbered 1.. in their rows' order, each started by an URGENT
     INIT_STATE event at t = 0 after every other process."""
@@ -756,7 +756,7 @@ def _state_entities(si, sf, mi):
     si[C_ENTITIES] = n
 
 
-@njit(cache=True)
+@njit
 def _state_start(si, sf, mi, mf, rg, slot, now):
     """Model._resume: on from where it was; between steps, routed on from the step it finished."""
     e = _ent(si, slot)
@@ -772,7 +772,7 @@ def _state_start(si, sf, mi, mf, rg, slot, now):
         _visit(si, sf, mi, mf, rg, slot, si[e + E_STEP], now)
 
 
-@njit(cache=True)
+@njit
 def _preset_visit(si, sf, slot):
     """A state's entity at a visit: the first one began at its since (still pending for one in
     service: its duration); a later one is a plain visit."""
@@ -786,14 +786,14 @@ def _preset_visit(si, sf, slot):
         si[p] = 0
 
 
-@njit(cache=True)
+@njit
 def _serving(si, mi, e):
     """Whether entity row e is a state's entity starting again the service it was in."""
     num = si[e + E_NUM]
     return num <= mi[M_NSTATE] and si[si[S_PENDING] + num - 1] == 2
 
 
-@njit(cache=True)
+@njit
 def _next_arrival(si, sf, mi, mf, rg, k, now):
     b = mi[M_ARR] + ARR_W * k
     p = mi[b + A_PROFILE]
@@ -805,7 +805,7 @@ def _next_arrival(si, sf, mi, mf, rg, k, now):
     _push(si, sf, now + gap, NORMAL, ARRIVAL, k, 0)
 
 
-@njit(cache=True)
+@njit
 def _next_surge(si, sf, mi, mf, rg, j, now):
     """The next extra arrival of a demand surge: Poisson at (factor - 1) x the stream's rate."""
     b, q = mi[M_STRESS] + STRESS_W * j, mi[M_STRESS_F] + STRESS_FW * j
@@ -820,7 +820,7 @@ def _next_surge(si, sf, mi, mf, rg, j, now):
     _push(si, sf, now + gap, NORMAL, SURGE, j, 0)
 
 
-@njit(cache=True)
+@njit
 def _profile_next(mf, q, now, mass, limit):
     """twin.calendar.RateProfile.next_arrival, float operation for float; profile at mf[q:]."""
     slot, offset = mf[q], mf[q + 1]
@@ -842,7 +842,7 @@ def _profile_next(mf, q, now, mass, limit):
 
 
 # -- batches (Model._join_batch, _batch_due, _form, _batch) ------------------------------
-@njit(cache=True)
+@njit
 def _join_batch(si, sf, mi, mf, slot, a, now):
     """Count in the queue, join the batch gathering at `a` (the first member makes it and
     starts its timeout), and form it when full, or when due and big enough."""
@@ -877,7 +877,7 @@ def _join_batch(si, sf, mi, mf, slot, a, now):
         _form(si, sf, mi, a, now)
 
 
-@njit(cache=True)
+@njit
 def _batch_due(si, sf, mi, batch, token, now):
     """The batch's timeout: unless it left full before, it leaves now if big enough, else once it is."""
     bb = _ent(si, batch)
@@ -889,7 +889,7 @@ def _batch_due(si, sf, mi, batch, token, now):
         _form(si, sf, mi, a, now)
 
 
-@njit(cache=True)
+@njit
 def _form(si, sf, mi, a, now):
     """The batch gathering at `a` leaves: its process starts (an URGENT event)."""
     at = si[S_BFORM] + a
@@ -900,7 +900,7 @@ def _form(si, sf, mi, a, now):
     _push(si, sf, now, URGENT, BATCH_START, batch, 0)
 
 
-@njit(cache=True)
+@njit
 def _batch_go(si, sf, mi, mf, rg, batch, now):
     """Model._batch up to its wait: ask for the step's units once, for the whole batch."""
     a = si[_ent(si, batch) + E_STEP]
@@ -911,7 +911,7 @@ def _batch_go(si, sf, mi, mf, rg, batch, now):
     _batch_start(si, sf, mi, mf, rg, batch, now)
 
 
-@njit(cache=True)
+@njit
 def _batch_start(si, sf, mi, mf, rg, batch, now):
     """Each member's wait ends and it starts; one duration for the batch."""
     bb = _ent(si, batch)
@@ -946,7 +946,7 @@ def _batch_start(si, sf, mi, mf, rg, batch, now):
         _push(si, sf, now + duration, NORMAL, HOLD_END, batch, token)
 
 
-@njit(cache=True)
+@njit
 def _batch_end(si, sf, mi, mf, batch, now):
     """Every member ends, the units go back once, and the members are woken in order."""
     bb = _ent(si, batch)
@@ -973,7 +973,7 @@ def _batch_end(si, sf, mi, mf, batch, now):
     _free_slot(si, batch)
 
 
-@njit(cache=True)
+@njit
 def _member_done(si, sf, mi, mf, rg, slot, now):
     """A member woken after its batch: on along its own branch, or out."""
     e = _ent(si, slot)

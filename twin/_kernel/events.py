@@ -84,7 +84,7 @@ WAIT_BATCH, GATHERING, BATCH_UNITS, BATCH_HOLD = 8, 9, 10, 11  # a member; a bat
 
 
 # -- statistics (twin.monitors, same float operations) ------------------------------
-@njit(cache=True)
+@njit
 def _level_set(sf, i, now, value, warmup):
     j = 3 * i
     last = sf[j + 1]
@@ -95,19 +95,19 @@ def _level_set(sf, i, now, value, warmup):
     sf[j] = value
 
 
-@njit(cache=True)
+@njit
 def _level_add(sf, i, now, delta, warmup):
     _level_set(sf, i, now, sf[3 * i] + delta, warmup)
 
 
-@njit(cache=True)
+@njit
 def _observe(si, sf, i, now, value, warmup):
     if now >= warmup:
         si[si[S_TACOUNT] + i] += 1
         sf[si[SF_TA] + i] += value
 
 
-@njit(cache=True)
+@njit
 def _count_time_left(sf, ef, now):
     """Job.count_time_left: a hold stopped at `now` keeps what is left of it, never below 0
     (a stop at the very end of a hold can round to a hair under it)."""
@@ -115,7 +115,7 @@ def _count_time_left(sf, ef, now):
     sf[ef + EF_REMAINING] = left if left > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit
 def _stock_record(sf, mi, s, now, on_hand, w):
     i = mi[M_LV_STOCK] + 2 * s
     _level_set(sf, i, now, on_hand, w)
@@ -156,7 +156,7 @@ def _push_key(si, sf, time, key, kind, a, b):
     si[r], si[r + 1], si[r + 2], si[r + 3] = key, kind, a, b
 
 
-@njit(cache=True)
+@njit
 def _pop(si, sf):
     hi, hf = si[S_HEAP], si[SF_HEAP]
     top = (sf[hf], si[hi + H_KIND], si[hi + H_A], si[hi + H_B])
@@ -189,7 +189,7 @@ def _pop(si, sf):
 
 
 # -- deferred grants -----------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _defer_grant(si, slot):
     """succeed() of a waiting request: its GRANTED event takes its sequence number now but
     joins a FIFO of deferred grants; `_run` handles it at once when it is the next event,
@@ -206,7 +206,7 @@ def _defer_grant(si, slot):
     si[C_PTAIL] = slot + 1
 
 
-@njit(cache=True)
+@njit
 def _flush_grants(si, sf, now):
     """Push every deferred grant into the heap with the key it was given."""
     while si[C_PHEAD]:
@@ -217,7 +217,7 @@ def _flush_grants(si, sf, now):
     si[C_PTAIL] = 0
 
 
-@njit(cache=True)
+@njit
 def _next_grant(si, sf, mi, now):
     """The first deferred grant if it is the next event to run (room permitting), else -1
     after pushing them all."""

@@ -40,7 +40,7 @@ from twin._kernel.pools import _pool_fail, _pool_repair
 from twin._kernel.triggers import _units_down, _units_up
 
 
-@njit(cache=True)
+@njit
 def _fail(si, sf, mi, u, now, w, planned):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
@@ -60,7 +60,7 @@ def _fail(si, sf, mi, u, now, w, planned):
     _units_down(si, sf, mi, p, now)
 
 
-@njit(cache=True)
+@njit
 def _repair(si, sf, mi, u, now, w, planned):
     b = _unit(mi, u)
     p = mi[b + U_POOL]

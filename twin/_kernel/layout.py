@@ -302,55 +302,55 @@ def pack_twin(c) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-de
 
 
 # -- row access --------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _act(mi, a):
     return mi[M_ACT] + ACT_W * a
 
 
-@njit(cache=True)
+@njit
 def _unit(mi, u):
     return mi[M_UNIT] + UNIT_W * u
 
 
-@njit(cache=True)
+@njit
 def _pool(mi, p):
     return mi[M_POOL] + POOL_W * p
 
 
-@njit(cache=True)
+@njit
 def _mat(mi, s):
     return mi[M_MAT] + MAT_W * s
 
 
-@njit(cache=True)
+@njit
 def _sup(mi, v):
     return mi[M_SUP] + SUP_W * v
 
 
-@njit(cache=True)
+@njit
 def _ent(si, slot):
     return si[S_ENT] + si[K_EW] * slot
 
 
-@njit(cache=True)
+@njit
 def _entf(si, slot):
     return si[SF_ENT] + EF_W * slot
 
 
-@njit(cache=True)
+@njit
 def _bwords(si, mi, e):
     """Where row `e` keeps its batch words (after its held units, before the carried ones): a
     member the next member (slot + 1; 0: none), a batch its first and last members."""
     return e + E_HELD + mi[M_HELD]
 
 
-@njit(cache=True)
+@njit
 def _cls_act(mi, a, klass):
     """Row of activity a x class `klass` (CA_*)."""
     return mi[M_CLS_ACT] + CLS_ACT_W * (a * mi[M_NCLS] + klass)
 
 
-@njit(cache=True)
+@njit
 def _reqs(mi, al, a):
     """(lo, hi) pair indices of activity a's requests to allocator al (0 units, 1 stock)."""
     b = _act(mi, a) + AC_REQ + 2 * al
@@ -358,20 +358,20 @@ def _reqs(mi, al, a):
 
 
 # -- layout and growth ----------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _tallies(mi):
     """Tally rows: cycle time, waits, tardiness, then per-class waits and cycle times."""
     n_act, n_cls = mi[M_NACT], mi[M_NCLS]
     return 2 + n_act + (n_act * n_cls + n_cls if mi[M_USES_CLS] else 0)
 
 
-@njit(cache=True)
+@njit
 def _dispatch_size(mi, n_ent):
     """Dispatch heap bound: the first heads, then each grant pushes one head per pool it used."""
     return mi[M_NPOOL] + mi[M_NMAT] + n_ent * (mi[M_MOST] + 1)
 
 
-@njit(cache=True)
+@njit
 def _layout(mi, k_ent, k_heap, k_del, k_tr):
     """Zeroed state arrays with their header filled in for these capacities."""
     n_pool, n_unit, n_mat, n_act = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT], mi[M_NACT]
@@ -426,7 +426,7 @@ def _layout(mi, k_ent, k_heap, k_del, k_tr):
     return si, np.zeros(fpos, np.float64)
 
 
-@njit(cache=True)
+@njit
 def _new_state(mi, mf, trace_on, n_orders):
     """A replication's state at t = 0, with room for a state's entities and `n_orders` open orders."""
     n_pool, n_unit, n_mat = mi[M_NPOOL], mi[M_NUNIT], mi[M_NMAT]
@@ -468,7 +468,7 @@ def _new_state(mi, mf, trace_on, n_orders):
     return si, sf
 
 
-@njit(cache=True)
+@njit
 def _room(si, mi):
     """Whether every growable section can take one more event's worth of changes."""
     n_mat = mi[M_NMAT]
@@ -481,13 +481,13 @@ def _room(si, mi):
     return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + mi[M_ROOM_TRACE] > si[K_TR])
 
 
-@njit(cache=True)
+@njit
 def _copy(dst, d0, src, s0, n):
     for i in range(n):
         dst[d0 + i] = src[s0 + i]
 
 
-@njit(cache=True)
+@njit
 def _grow(si, sf, mi):
     """Bigger state arrays: every tight section doubled, everything copied over."""
     n_mat = mi[M_NMAT]

@@ -57,21 +57,21 @@ from twin._kernel.triggers import _watch
 
 # -- FIFO lines: ring buffers of entity slots, one per pool and per material -------------
 # Allocator al = 0 hands out units (lines 0..n_pools-1), al = 1 stock (lines n_pools..).
-@njit(cache=True)
+@njit
 def _line_head(si, line):
     if si[si[S_LLEN] + line] == 0:
         return -1
     return si[si[S_LINES] + line * si[K_ENT] + si[si[S_LHEAD] + line]]
 
 
-@njit(cache=True)
+@njit
 def _line_append(si, line, slot):
     cap, n = si[K_ENT], si[si[S_LLEN] + line]
     si[si[S_LINES] + line * cap + (si[si[S_LHEAD] + line] + n) % cap] = slot
     si[si[S_LLEN] + line] = n + 1
 
 
-@njit(cache=True)
+@njit
 def _line_insert(si, al, line, slot):
     """twin.allocation._enqueue: behind every request with a smaller key (keys are unique)."""
     cap, n = si[K_ENT], si[si[S_LLEN] + line]
@@ -88,7 +88,7 @@ def _line_insert(si, al, line, slot):
     si[si[S_LLEN] + line] = n + 1
 
 
-@njit(cache=True)
+@njit
 def _line_join(si, al, line, slot, prio):
     """Join a line: at the end (plain FIFO), or by key where the twin has priorities."""
     if prio:
@@ -97,7 +97,7 @@ def _line_join(si, al, line, slot, prio):
         _line_append(si, line, slot)
 
 
-@njit(cache=True)
+@njit
 def _line_remove(si, line, slot):
     """Take `slot` out of a line, wherever it stands (a skilled request served elsewhere)."""
     cap = si[K_ENT]
@@ -114,7 +114,7 @@ def _line_remove(si, line, slot):
 
 
 # -- skilled steps: one unit of any of several pools (FifoAllocator._choice) ------------
-@njit(cache=True)
+@njit
 def _alt_choice(si, mi, a, slot):
     """FifoAllocator._choice: the first skilled-pool row where `slot` is first in line and
     a unit is free; -1 if none."""
@@ -126,13 +126,13 @@ def _alt_choice(si, mi, a, slot):
     return -1
 
 
-@njit(cache=True)
+@njit
 def _has_alt(mi, al, a):
     b = _act(mi, a)
     return al == 0 and mi[b + AC_ALT_HI] > mi[b + AC_ALT_LO]
 
 
-@njit(cache=True)
+@njit
 def _skilled_pool(si, mi, e, a):
     """The `one_of` pool serving entity row `e` at step `a` (its last held unit's); -1 if none."""
     if not _has_alt(mi, 0, a) or si[e + E_NHELD] == 0:
@@ -140,7 +140,7 @@ def _skilled_pool(si, mi, e, a):
     return mi[_unit(mi, si[e + E_HELD + si[e + E_NHELD] - 1]) + U_POOL]
 
 
-@njit(cache=True)
+@njit
 def _alt_duration(si, mi, e, a):
     """The duration distribution of the `one_of` pool serving row `e`, or -1: the step's."""
     b, t, pool = _act(mi, a), mi[M_ALT], _skilled_pool(si, mi, e, a)
@@ -150,7 +150,7 @@ def _alt_duration(si, mi, e, a):
     return -1
 
 
-@njit(cache=True)
+@njit
 def _push_alt_heads(si, mi, a, n):
     b, t = _act(mi, a), mi[M_ALT]
     for k in range(mi[b + AC_ALT_LO], mi[b + AC_ALT_HI]):
@@ -159,7 +159,7 @@ def _push_alt_heads(si, mi, a, n):
 
 
 # -- request and grant (FifoAllocator.request, _grantable, _grant) -----------------------
-@njit(cache=True)
+@njit
 def _grantable(si, mi, al, slot):
     a = si[_ent(si, slot) + E_STEP]
     lo, hi = _reqs(mi, al, a)
@@ -171,7 +171,7 @@ def _grantable(si, mi, al, slot):
     return not _has_alt(mi, al, a) or _alt_choice(si, mi, a, slot) >= 0
 
 
-@njit(cache=True)
+@njit
 def _grant(si, sf, mi, al, slot, now, notify, w):
     e = _ent(si, slot)
     lo, hi = _reqs(mi, al, si[e + E_STEP])
@@ -209,12 +209,12 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
             _defer_grant(si, slot)
 
 
-@njit(cache=True)
+@njit
 def _granted(si, e, al):
     return (si[e + E_GRANTED] >> al) & 1
 
 
-@njit(cache=True)
+@njit
 def _request(si, sf, mi, al, slot, now, w):
     """Join the lines of every pool needed; True when granted at once. The request's key is
     its class's priority level here, then the order of requests (twin.allocation)."""
@@ -231,7 +231,7 @@ def _request(si, sf, mi, al, slot, now, w):
     return False
 
 
-@njit(cache=True)
+@njit
 def _join_lines(si, mi, al, a, slot):
     lo, hi = _reqs(mi, al, a)
     r = mi[M_REQ]
@@ -244,7 +244,7 @@ def _join_lines(si, mi, al, a, slot):
             _line_join(si, al, mi[t + 2 * k], slot, prio)
 
 
-@njit(cache=True)
+@njit
 def _withdraw(si, mi, al, slot):
     """FifoAllocator.withdraw: out of every line of the request (it was not granted)."""
     a = si[_ent(si, slot) + E_STEP]
@@ -258,7 +258,7 @@ def _withdraw(si, mi, al, slot):
             _line_remove(si, mi[t + 2 * k], slot)
 
 
-@njit(cache=True)
+@njit
 def _cancel(si, sf, mi, al, slot, now, w):
     """FifoAllocator.cancel: leave the lines, then dispatch them."""
     _withdraw(si, mi, al, slot)
@@ -274,7 +274,7 @@ def _cancel(si, sf, mi, al, slot, now, w):
         _dispatch_loop(si, sf, mi, al, n, now, w)
 
 
-@njit(cache=True)
+@njit
 def _requeue(si, mi, slot):
     """FifoAllocator.requeue: a preempted job waits again for units at its old key."""
     e = _ent(si, slot)
@@ -282,7 +282,7 @@ def _requeue(si, mi, slot):
     _join_lines(si, mi, 0, si[e + E_STEP], slot)
 
 
-@njit(cache=True)
+@njit
 def _give_back(si, sf, mi, slot, now, w):
     """Every unit held back to its pool (no dispatch yet); returns the skilled pool it had."""
     e = _ent(si, slot)
@@ -295,7 +295,7 @@ def _give_back(si, sf, mi, slot, now, w):
     return chosen
 
 
-@njit(cache=True)
+@njit
 def _release_units(si, sf, mi, slot, now, w):
     """Model._release: give back every unit held, then dispatch their pools."""
     chosen = _give_back(si, sf, mi, slot, now, w)
@@ -303,7 +303,7 @@ def _release_units(si, sf, mi, slot, now, w):
 
 
 # -- dispatch (FifoAllocator.dispatch): a heap of line heads by request order -----------
-@njit(cache=True)
+@njit
 def _dh_push(si, n, seq, slot):
     """Push onto the dispatch heap (min by request seq) holding n items; returns n + 1."""
     dh = si[S_DH]
@@ -318,7 +318,7 @@ def _dh_push(si, n, seq, slot):
     return n + 1
 
 
-@njit(cache=True)
+@njit
 def _dh_pop(si, n):
     dh = si[S_DH]
     slot = si[dh + 1]
@@ -340,7 +340,7 @@ def _dh_pop(si, n):
     return slot, n
 
 
-@njit(cache=True)
+@njit
 def _dh_push_head(si, al, line, n):
     head = _line_head(si, line)
     if head >= 0:
@@ -348,7 +348,7 @@ def _dh_push_head(si, al, line, n):
     return n
 
 
-@njit(cache=True)
+@njit
 def _dispatch_loop(si, sf, mi, al, n, now, w):
     """Grant, in key order, every request that has become first in all its lines."""
     r = mi[M_REQ]
@@ -365,14 +365,14 @@ def _dispatch_loop(si, sf, mi, al, n, now, w):
             n = _push_alt_heads(si, mi, a, n)
 
 
-@njit(cache=True)
+@njit
 def _dispatch_one(si, sf, mi, al, line, now, w):
     n = _dh_push_head(si, al, line, 0)
     if n > 0:
         _dispatch_loop(si, sf, mi, al, n, now, w)
 
 
-@njit(cache=True)
+@njit
 def _dispatch_needs(si, sf, mi, al, a, chosen, now, w):
     """After a release: the lines of the pools it needs, and of the skilled pool it had."""
     lo, hi = _reqs(mi, al, a)

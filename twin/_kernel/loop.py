@@ -180,7 +180,7 @@ from twin._kernel.stock import (
 from twin._kernel.upkeep import _crew_arrived, _down, _unit_next, _up, _weekly_due, _worn
 
 
-@njit(cache=True)
+@njit
 def _open_orders(si, sf, mi, rows, n):
     """Model._start_processes: a state's open orders, on order already, each delivered when due."""
     for k in range(n):
@@ -192,7 +192,7 @@ def _open_orders(si, sf, mi, rows, n):
         _push(si, sf, 0.0, URGENT, INIT_DELIVERY, d, 0)
 
 
-@njit(cache=True)
+@njit
 def _start(si, sf, mi):
     """Model._start_processes at t = 0 (reviews are done by the caller: they draw); a unit down
     at a state's time fails at once (Model._down_now)."""
@@ -212,7 +212,7 @@ def _start(si, sf, mi):
             _push(si, sf, 0.0, URGENT, INIT_DISRUPT, v, 0)
 
 
-@njit(cache=True)
+@njit
 def _handle(si, sf, mi, mf, rg, now, kind, a, b):
     if kind == HOLD_END:
         e = _ent(si, a)
@@ -247,7 +247,7 @@ def _handle(si, sf, mi, mf, rg, now, kind, a, b):
         _handle_rare(si, sf, mi, mf, rg, now, kind, a, b)
 
 
-@njit(cache=True)
+@njit
 def _granted_to(si, sf, mi, mf, rg, a, now):
     """Entity slot `a` was granted what it waited for: it goes on from where it waited."""
     phase = si[_ent(si, a) + E_PHASE]
@@ -267,7 +267,7 @@ def _granted_to(si, sf, mi, mf, rg, a, now):
         _elsewhere(si, sf, mi, mf, rg, a, now)
 
 
-@njit(cache=True)
+@njit
 def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
     w = mf[F_WARMUP]
     if kind == INIT_FAIL:
@@ -314,7 +314,7 @@ def _handle_rare(si, sf, mi, mf, rg, now, kind, a, b):
         _handle_policy(si, sf, mi, mf, rg, now, kind, a, b)
 
 
-@njit(cache=True)
+@njit
 def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
     """Process events until the horizon (True) or until arrays must grow (False).
 
@@ -347,20 +347,20 @@ def _run(si, sf, mi, mf, rg, po, at, n_samples, every):
 
 
 # -- state series (Model._run_sampled, _snapshot) -------------------------------------------
-@njit(cache=True)
+@njit
 def series_width(mi):
     """Columns of a state sample: WIP, queue per activity, stock on hand per material, backlog."""
     return 2 + mi[M_NACT] + mi[M_NMAT]
 
 
-@njit(cache=True)
+@njit
 def _next_stop(at, n_samples, every, horizon):
     if at[0] < n_samples:
         return min(horizon, at[0] * every)
     return horizon
 
 
-@njit(cache=True)
+@njit
 def _snapshots(si, sf, mi, po, at, n_samples, every, t, horizon):
     """Take every sample due at or before t (all of them for t = inf); the next stop."""
     while at[0] < n_samples and at[0] * every <= t:
@@ -369,7 +369,7 @@ def _snapshots(si, sf, mi, po, at, n_samples, every, t, horizon):
     return _next_stop(at, n_samples, every, horizon)
 
 
-@njit(cache=True)
+@njit
 def _snapshot(si, sf, mi, po, k):
     """Row k: the WIP level, each activity's queue level, each material's free stock, and
     the backlog (the queue levels summed in activity order) -- Model._snapshot's values."""
@@ -387,7 +387,7 @@ def _snapshot(si, sf, mi, po, k):
 
 
 # -- a replication ---------------------------------------------------------------------------
-@njit(cache=True)
+@njit
 def _simulate(mi, mf, rg, trace_on, out, every, start):
     """One replication on arrays; every helper below works on their raw data pointers.
     `out`: room for the state series (n_samples x series_width floats, flat; may be empty);
@@ -422,7 +422,7 @@ def _simulate(mi, mf, rg, trace_on, out, every, start):
 
 
 # -- results (Model.record's inputs) --------------------------------------------------------
-@njit(cache=True)
+@njit
 def _int_sizes(mi):
     """The sections of the ints of `_stats`, in order: events, tally counts, completed,
     requests, filled, (late, repairs per pool, activations per rule), (reached, abandoned,
@@ -434,7 +434,7 @@ def _int_sizes(mi):
             _tallies(mi) - (2 + n_act), 1 + n_act, 2 * mi[M_NCLS], 2 * mi[M_NPOOL], n_mat, mi[M_NSUP], n_act)
 
 
-@njit(cache=True)
+@njit
 def _stats_sizes(mi):
     ints = 0
     for n in _int_sizes(mi):
@@ -442,7 +442,7 @@ def _stats_sizes(mi):
     return ints, 3 * mi[M_NLV] + _tallies(mi) + 1 + mi[M_NPOOL]
 
 
-@njit(cache=True)
+@njit
 def _stats(si, sf, mi, oi, of):
     """Copy the KPI inputs: oi = the sections of `_int_sizes` one after another, from these
     places in si; of = [levels (value, last, area) ..., tally totals (per-class last), the

@@ -81,7 +81,7 @@ from twin._kernel.stock import _disrupt
 from twin._kernel.triggers import _check, _rearm, _rule
 
 
-@njit(cache=True)
+@njit
 def _stress_edge(si, sf, mi, mf, j, change, now):
     b = mi[M_STRESS] + STRESS_W * j
     kind, target, units = mi[b + ST_KIND], mi[b + ST_TARGET], mi[b + ST_UNITS]
@@ -103,7 +103,7 @@ def _stress_edge(si, sf, mi, mf, j, change, now):
                 _repair(si, sf, mi, u, now, w, 0)
 
 
-@njit(cache=True)
+@njit
 def _activate(si, sf, mi, mf, rg, r, now):
     b = _rule(mi, r)
     w = mf[F_WARMUP]
@@ -128,7 +128,7 @@ def _activate(si, sf, mi, mf, rg, r, now):
         _push(si, sf, now + duration, NORMAL, REROUTE_END, r, 0)
 
 
-@njit(cache=True)
+@njit
 def _handle_policy(si, sf, mi, mf, rg, now, kind, a, b):
     w = mf[F_WARMUP]
     if kind == INIT_STRESS:

@@ -43,7 +43,7 @@ from twin._kernel.layout import (
 )
 
 
-@njit(cache=True)
+@njit
 def _is_free(si, mi, u):
     b = _unit(mi, u)
     return (si[si[S_UJOB] + u] < 0 and si[si[S_UFAILED] + u] == 0
@@ -51,14 +51,14 @@ def _is_free(si, mi, u):
 
 
 # -- wear by use (Model._wear_busy, _worn, _wear_job, _due) --------------------------------
-@njit(cache=True)
+@njit
 def _by_use(si, mi, u, mode):
     """Whether unit u wears by this use (1 operating time, 2 jobs) and its life waits for it."""
     return (mi[M_WEAR] & mode and mi[_pool(mi, mi[_unit(mi, u) + U_POOL]) + P_WEAR] == mode
             and si[si[S_UWEAR] + UWEAR_W * u + UW_WEARING])
 
 
-@njit(cache=True)
+@njit
 def _wear_start(si, sf, u, now):
     """The unit starts working: its wear runs out after the use left (a timeout)."""
     r = si[S_UWEAR] + UWEAR_W * u
@@ -68,7 +68,7 @@ def _wear_start(si, sf, u, now):
     _push(si, sf, now + sf[si[SF_UWEAR] + 2 * u], NORMAL, WORN, u, token)
 
 
-@njit(cache=True)
+@njit
 def _wear_stop(si, sf, u, now):
     """The unit stops working: the use left is counted down (never below 0)."""
     r = si[S_UWEAR] + UWEAR_W * u
@@ -79,7 +79,7 @@ def _wear_stop(si, sf, u, now):
         si[r + UW_TIMER] = -1
 
 
-@njit(cache=True)
+@njit
 def _due(si, sf, u, now):
     """The unit's life goes on: down (for maintenance or not) at the next event."""
     r = si[S_UWEAR] + UWEAR_W * u
@@ -87,7 +87,7 @@ def _due(si, sf, u, now):
     _push(si, sf, now, NORMAL, DUE, u, si[r + UW_KIND])
 
 
-@njit(cache=True)
+@njit
 def _jobs_done(si, sf, mi, e, now):
     """Model._jobs_done: each unit the job holds that wears by jobs counts one; down when that
     reaches its use."""
@@ -100,7 +100,7 @@ def _jobs_done(si, sf, mi, e, now):
                 _due(si, sf, u, now)
 
 
-@njit(cache=True)
+@njit
 def _pool_take(si, sf, mi, p, now, count, slot, w):
     e = _ent(si, slot)
     taken = 0
@@ -119,7 +119,7 @@ def _pool_take(si, sf, mi, p, now, count, slot, w):
     _level_add(sf, mi[M_LV_POOL] + LV_PER_POOL * p, now, count, w)
 
 
-@njit(cache=True)
+@njit
 def _pool_release(si, sf, mi, u, now, w):
     """Free a unit after its job; 1 if it is free for others (still on shift). A failed unit
     (given back by a job that reneged while it waited for stock) left the busy and available
@@ -139,7 +139,7 @@ def _pool_release(si, sf, mi, u, now, w):
     return 0
 
 
-@njit(cache=True)
+@njit
 def _pool_fail(si, sf, mi, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
@@ -159,7 +159,7 @@ def _pool_fail(si, sf, mi, u, now, w):
     return was_free
 
 
-@njit(cache=True)
+@njit
 def _pool_repair(si, sf, mi, u, now, w):
     b = _unit(mi, u)
     p = mi[b + U_POOL]
@@ -177,7 +177,7 @@ def _pool_repair(si, sf, mi, u, now, w):
     return _is_free(si, mi, u)
 
 
-@njit(cache=True)
+@njit
 def _set_on_duty(si, sf, mi, p, now, level, w):
     old = si[si[S_ONDUTY] + p]
     si[si[S_ONDUTY] + p] = level

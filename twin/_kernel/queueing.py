@@ -106,13 +106,13 @@ from twin._kernel.rng import _generator, _sample
 Q_REACHED, Q_ABANDONED, Q_LOST, Q_BALKED = 0, 1, 2, 3  # S_QCOUNT + 4 * a + ...
 
 
-@njit(cache=True)
+@njit
 def _count(si, a, which, now, w):
     if now >= w:
         si[si[S_QCOUNT] + 4 * a + which] += 1
 
 
-@njit(cache=True)
+@njit
 def _turned_away(si, sf, mi, mf, rg, slot, a, now, w):
     """Model._turned_away: the waiting room is full, or the entity balks."""
     b = _act(mi, a)
@@ -133,7 +133,7 @@ def _turned_away(si, sf, mi, mf, rg, slot, a, now, w):
     return False
 
 
-@njit(cache=True)
+@njit
 def _patience(si, sf, mi, mf, rg, slot, now):
     """Model._patience: start the timer at the entity's first wait here, if its class has one."""
     e = _ent(si, slot)
@@ -147,7 +147,7 @@ def _patience(si, sf, mi, mf, rg, slot, now):
     _push(si, sf, now + limit, NORMAL, RENEGE, slot, token)
 
 
-@njit(cache=True)
+@njit
 def _renege(si, sf, mi, slot, token, now, w):
     """Model._renege: unless served meanwhile, leave the lines, wake to go elsewhere, and give
     back what is held (the units of one waiting for stock)."""
@@ -179,7 +179,7 @@ def _renege(si, sf, mi, slot, token, now, w):
         _unblock(si, sf, mi, a, now, w)
 
 
-@njit(cache=True)
+@njit
 def _preempt(si, sf, mi, a, slot, now, w):
     """Model._preempt: the running job at activity a with the largest key above the
     requester's level stops, gives its units back, waits at its old key, and is
@@ -206,7 +206,7 @@ def _preempt(si, sf, mi, a, slot, now, w):
 
 
 # -- blocking after service (Model._blocked, _unblock, _deadlock) --------------------------
-@njit(cache=True)
+@njit
 def _release_carried(si, sf, mi, slot, now, w):
     """Model._release of the carried units: back to their pools (a failed one no longer counts
     as down for this entity), then a dispatch of those pools; the entity's own units move to
@@ -232,7 +232,7 @@ def _release_carried(si, sf, mi, slot, now, w):
         _dispatch_loop(si, sf, mi, 0, lines, now, w)
 
 
-@njit(cache=True)
+@njit
 def _block(si, sf, mi, slot, a, now):
     """Model._blocked: wait where it is, holding the carried units, on a's blocked list."""
     e = _ent(si, slot)
@@ -242,7 +242,7 @@ def _block(si, sf, mi, slot, a, now):
     _deadlock(si, sf, mi, a, now)
 
 
-@njit(cache=True)
+@njit
 def _unblock(si, sf, mi, a, now, w):
     """Model._unblock: while a's queue has room, let the first blocked entity in."""
     cap = mi[_act(mi, a) + AC_QCAP]
@@ -250,7 +250,7 @@ def _unblock(si, sf, mi, a, now, w):
         _let_in(si, sf, mi, si[si[S_BHEAD] + a] - 1, now, w)
 
 
-@njit(cache=True)
+@njit
 def _holds_carried(si, e, u):
     for i in range(si[_carried(si, e)]):  # noqa: SIM110  (no generators in Numba)
         if si[e + E_HELD + i] == u:
@@ -258,7 +258,7 @@ def _holds_carried(si, e, u):
     return False
 
 
-@njit(cache=True)
+@njit
 def _blocked_at(si, j):
     """The activity entity slot j is blocked before, holding carried units (Model.blocked_at:
     from its block until it wakes), or -1."""
@@ -269,7 +269,7 @@ def _blocked_at(si, j):
     return -1
 
 
-@njit(cache=True)
+@njit
 def _locked(si, mi, p, stuck):
     """Model._held_by_blocked: every unit of pool p carried by an entity blocked before a
     stuck activity."""
@@ -284,7 +284,7 @@ def _locked(si, mi, p, stuck):
     return True
 
 
-@njit(cache=True)
+@njit
 def _never_drains(si, mi, a, stuck):
     """Step.never_drains: nobody waiting at a can renege, and some fixed pool (or every
     skilled pool) of a is locked."""
@@ -308,7 +308,7 @@ def _never_drains(si, mi, a, stuck):
     return False
 
 
-@njit(cache=True)
+@njit
 def _deadlock(si, sf, mi, a, now):
     """Model._deadlock: the greatest set of activities that never drain, starting from those
     entities are blocked before; if `a` is in it, record the deadlock (the loop stops)."""

@@ -88,7 +88,7 @@ def _functions(bit_generator: object, c: object) -> tuple[int, int, int]:
 
 
 # -- random variates (twin.distributions, same generator calls) ----------------------
-@njit(cache=True)
+@njit
 def _sample(mi, mf, d, rng):
     code = mi[mi[M_DCODE] + d]
     q = mi[M_DPAR] + 3 * d

@@ -33,7 +33,7 @@ from twin._kernel.lines import _dispatch_one
 from twin._kernel.pools import _set_on_duty
 
 
-@njit(cache=True)
+@njit
 def _set_duty(si, sf, mi, p, now, w):
     """Model._set_duty: a shift change, an absence or overtime sets the units on duty."""
     cap = mi[_pool(mi, p) + P_CAP]
@@ -44,7 +44,7 @@ def _set_duty(si, sf, mi, p, now, w):
         _dispatch_one(si, sf, mi, 0, p, now, w)
 
 
-@njit(cache=True)
+@njit
 def _next_shift(si, sf, mi, mf, p, now):
     """Schedule the calendar's next change in (0, horizon], if any."""
     b = _pool(mi, p)
@@ -68,7 +68,7 @@ def _next_shift(si, sf, mi, mf, p, now):
             return
 
 
-@njit(cache=True)
+@njit
 def _shift(si, sf, mi, mf, p, level, now):
     si[si[S_PLEVEL] + p] = level
     _set_duty(si, sf, mi, p, now, mf[F_WARMUP])

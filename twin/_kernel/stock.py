@@ -79,14 +79,14 @@ from twin._kernel.rng import _generator, _sample
 from twin._kernel.triggers import _lead_factor
 
 
-@njit(cache=True)
+@njit
 def _review(si, sf, mi, mf, rg, s, now):
     """A continuous review (at t = 0 and at each request); periodic review has its own clock."""
     if mi[_mat(mi, s) + MT_POLICY] != POLICY_PERIODIC:
         _order(si, sf, mi, mf, rg, s, now)
 
 
-@njit(cache=True)
+@njit
 def _periodic_review(si, sf, mi, mf, rg, s, k, now):
     """Review k (Model._reviews): order, then the next review at first + (k + 1) * period."""
     _order(si, sf, mi, mf, rg, s, now)
@@ -95,7 +95,7 @@ def _periodic_review(si, sf, mi, mf, rg, s, k, now):
     _push(si, sf, now + (at - now), NORMAL, REVIEW, s, k + 1)
 
 
-@njit(cache=True)
+@njit
 def _order_quantity(mi, s, position):
     """twin.stock.Stock.order_quantity."""
     b = _mat(mi, s)
@@ -112,7 +112,7 @@ def _order_quantity(mi, s, position):
     return (point - position) // q * q + q
 
 
-@njit(cache=True)
+@njit
 def _lost_sale(si, mi, lo, hi):
     """Model._consume: the first `shortage: lose` material among the stock requests lo..hi of
     a step with less on hand than the step takes, or -1."""
@@ -124,7 +124,7 @@ def _lost_sale(si, mi, lo, hi):
     return -1
 
 
-@njit(cache=True)
+@njit
 def _order(si, sf, mi, mf, rg, s, now):
     """Model._order: what the policy asks for, from the supplier `_vendor` picks, its lead
     time scaled by the lead_time stresses on it."""
@@ -144,7 +144,7 @@ def _order(si, sf, mi, mf, rg, s, now):
         _push(si, sf, now, URGENT, INIT_DELIVERY, d, 0)
 
 
-@njit(cache=True)
+@njit
 def _vendor(si, mi, mf, rg, s):
     """twin.stock.Stock.vendor: a switch's supplier; else by share (drawn whether or not a
     switch holds); else the first supplier not disrupted (all disrupted: the primary)."""
@@ -167,7 +167,7 @@ def _vendor(si, mi, mf, rg, s):
     return lo
 
 
-@njit(cache=True)
+@njit
 def _new_delivery(si, sf, s, v, quantity, lead):
     if si[C_DEL_FREE] > 0:
         si[C_DEL_FREE] -= 1
@@ -182,7 +182,7 @@ def _new_delivery(si, sf, s, v, quantity, lead):
     return d
 
 
-@njit(cache=True)
+@njit
 def _delivery_due(si, sf, mi, d, now, w):
     """A delivery's lead time is over; it waits while its supplier is disrupted."""
     r = si[S_DEL] + DEL_W * d
@@ -199,7 +199,7 @@ def _delivery_due(si, sf, mi, d, now, w):
     si[si[S_WTAIL] + v] = d
 
 
-@njit(cache=True)
+@njit
 def _deliver(si, sf, mi, d, now, w):
     r = si[S_DEL] + DEL_W * d
     s, quantity = si[r + D_STOCK], si[r + D_QTY]
@@ -213,7 +213,7 @@ def _deliver(si, sf, mi, d, now, w):
     _dispatch_one(si, sf, mi, 1, line, now, w)
 
 
-@njit(cache=True)
+@njit
 def _recovered(si, sf, mi, v, now, w):
     """Supplier v's `recovered` event: waiting deliveries resume in the order they waited."""
     d = si[si[S_WHEAD] + v]
@@ -224,7 +224,7 @@ def _recovered(si, sf, mi, v, now, w):
         d = nxt
 
 
-@njit(cache=True)
+@njit
 def _disrupt(si, sf, v, change, now):
     """Model._disrupt: one cause more (or less) holds supplier v's deliveries."""
     si[si[S_DISRUPTED] + v] += change
@@ -233,7 +233,7 @@ def _disrupt(si, sf, v, change, now):
         _push(si, sf, now, NORMAL, RECOVERED, v, 0)
 
 
-@njit(cache=True)
+@njit
 def _disruption_end(si, sf, mi, mf, rg, v, now):
     _disrupt(si, sf, v, -1, now)
     b = _sup(mi, v)

@@ -51,12 +51,12 @@ from twin._kernel.layout import (
 
 
 # -- contingency rules (Model._holds, _check, _units_down, _units_up, _rearm) ------------
-@njit(cache=True)
+@njit
 def _rule(mi, r):
     return mi[M_RULE] + RULE_W * r
 
 
-@njit(cache=True)
+@njit
 def _holds(si, sf, mi, r, now):
     b = _rule(mi, r)
     trigger, watch, level = mi[b + RU_TRIGGER], mi[b + RU_WATCH], mi[b + RU_LEVEL]
@@ -68,7 +68,7 @@ def _holds(si, sf, mi, r, now):
     return since >= 0.0 and now - since >= sf[si[SF_RTIMES] + 2 * r]
 
 
-@njit(cache=True)
+@njit
 def _check(si, sf, mi, r, now):
     if si[si[S_RARMED] + r] and _holds(si, sf, mi, r, now):
         si[si[S_RARMED] + r] = 0
@@ -77,7 +77,7 @@ def _check(si, sf, mi, r, now):
         _push(si, sf, now + sf[si[SF_RTIMES] + 2 * r + 1], NORMAL, ACTIVATE, r, 0)
 
 
-@njit(cache=True)
+@njit
 def _watch(si, sf, mi, trigger, watch, now):
     """Check the rules on `trigger` that watch item `watch` (a material, an activity)."""
     for r in range(mi[M_NRULE]):
@@ -86,7 +86,7 @@ def _watch(si, sf, mi, trigger, watch, now):
             _check(si, sf, mi, r, now)
 
 
-@njit(cache=True)
+@njit
 def _units_down(si, sf, mi, p, now):
     """Model._units_down: start the clock of `down` rules whose count is now reached."""
     count = si[si[S_PDOWN] + p]
@@ -98,7 +98,7 @@ def _units_down(si, sf, mi, p, now):
             _push(si, sf, now + sf[si[SF_RTIMES] + 2 * r], NORMAL, DOWN_CHECK, r, si[si[S_REPOCH] + r])
 
 
-@njit(cache=True)
+@njit
 def _units_up(si, sf, mi, p):
     """Model._units_up, before the repair is booked: spells end for rules it drops below."""
     count = si[si[S_PDOWN] + p]
@@ -109,7 +109,7 @@ def _units_up(si, sf, mi, p):
             si[si[S_REPOCH] + r] += 1
 
 
-@njit(cache=True)
+@njit
 def _rearm(si, sf, mi, r, now):
     most = mi[_rule(mi, r) + RU_MAX]
     if most < 0 or si[si[S_RFIRED] + r] < most:
@@ -118,7 +118,7 @@ def _rearm(si, sf, mi, r, now):
 
 
 # -- stresses (twin.engine_simpy._factor) ---------------------------------------------
-@njit(cache=True)
+@njit
 def _lead_factor(mi, mf, s, v, now):
     """Model.slow_supply: the product of the factors of the lead_time windows holding now on
     material s's supplier v (those naming it, and those naming no supplier)."""
@@ -133,7 +133,7 @@ def _lead_factor(mi, mf, s, v, now):
 
 
 
-@njit(cache=True)
+@njit
 def _stress_factor(mi, mf, kind, target, now):
     """Model._factor: the product of the factors of `kind` windows on `target` holding now."""
     factor = 1.0

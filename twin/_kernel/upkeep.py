@@ -67,7 +67,7 @@ from twin._kernel.rng import _generator, _sample
 from twin._kernel.triggers import _stress_factor
 
 
-@njit(cache=True)
+@njit
 def _unit_next(si, sf, mi, mf, rg, u, now):
     """The head of Model._unit_life's loop: the next failure or maintenance, if any."""
     ub = _unit(mi, u)
@@ -92,7 +92,7 @@ def _unit_next(si, sf, mi, mf, rg, u, now):
     _push(si, sf, now + (planned if maintain else up), NORMAL, FAIL, u, 1 if maintain else 0)
 
 
-@njit(cache=True)
+@njit
 def _arm(si, sf, mi, mf, u, p, up, now):
     """Model._worn_life's wait: the use left until it goes down (the uptime, or maintenance's
     `every` if less), a weekly maintenance timer, and the wear clock if it works now."""
@@ -113,7 +113,7 @@ def _arm(si, sf, mi, mf, u, p, up, now):
         _wear_start(si, sf, u, now)
 
 
-@njit(cache=True)
+@njit
 def _worn(si, sf, u, token, now):
     """Model._worn: the wear timeout, unless stopped or re-armed since."""
     r = si[S_UWEAR] + UWEAR_W * u
@@ -121,7 +121,7 @@ def _worn(si, sf, u, token, now):
         _due(si, sf, u, now)
 
 
-@njit(cache=True)
+@njit
 def _weekly_due(si, sf, u, cycle, now):
     """Model._weekly_due: a weekly maintenance time, if the unit is still in that up spell."""
     r = si[S_UWEAR] + UWEAR_W * u
@@ -130,7 +130,7 @@ def _weekly_due(si, sf, u, cycle, now):
         _due(si, sf, u, now)
 
 
-@njit(cache=True)
+@njit
 def _first_after(mf, q, n, now):
     """bisect.bisect_right of `now` in the sorted mf[q:q + n]; -1 if every time is at or before it."""
     lo, hi = 0, n
@@ -143,7 +143,7 @@ def _first_after(mf, q, n, now):
     return lo if lo < n else -1
 
 
-@njit(cache=True)
+@njit
 def _down(si, sf, mi, mf, rg, u, kind, now, w):
     """FAIL: the unit goes down (kind 1: for maintenance), then its crew is called."""
     _fail(si, sf, mi, u, now, w, kind)
@@ -161,7 +161,7 @@ def _down(si, sf, mi, mf, rg, u, kind, now, w):
         si[_ent(si, slot) + E_PHASE] = WAIT_CREW
 
 
-@njit(cache=True)
+@njit
 def _crew_arrived(si, sf, mi, mf, rg, slot, now):
     """The crew is granted (Model._call_crew returns): its wait counted, then the work starts."""
     e = _ent(si, slot)
@@ -175,7 +175,7 @@ def _crew_arrived(si, sf, mi, mf, rg, slot, now):
     _work_on(si, sf, mi, mf, rg, u, kind, slot, now)
 
 
-@njit(cache=True)
+@njit
 def _work_on(si, sf, mi, mf, rg, u, kind, slot, now):
     """The repair's or maintenance's duration; REPAIR when it ends."""
     ub = _unit(mi, u)
@@ -191,7 +191,7 @@ def _work_on(si, sf, mi, mf, rg, u, kind, slot, now):
     _push(si, sf, now + d, NORMAL, REPAIR, u, 2 * (slot + 1) + kind)
 
 
-@njit(cache=True)
+@njit
 def _up(si, sf, mi, mf, rg, u, b, now, w):
     """REPAIR: the unit comes back, its crew goes back, the work is counted; the next uptime."""
     kind, slot = b % 2, b // 2 - 1
