@@ -3,7 +3,8 @@
     python bench/start.py [--baseline REV] [--rounds N] [--twin FILE] [--sizes 100,500]
 
 Checks REV (default 4e87039, the commit before instant start) out into a temporary git
-worktree. For each tree, in fresh processes with its own empty Numba cache directory:
+worktree. For each tree, with its bytecode written (as a first run writes it) and in fresh
+processes with its own empty Numba cache directory:
 
 - cold compile: every kernel a user can reach (once per tree; it takes a minute or two);
 - then N rounds, the trees' order alternating (each runs its own copy of FILE where it has one,
@@ -176,6 +177,9 @@ def main() -> None:
         try:
             trees = [Tree("this checkout", ROOT, Path(tmp) / "cache-this"),
                      Tree(args.baseline, old, Path(tmp) / "cache-base")]
+            for tree in trees:  # bytecode, as Python writes it on a first run (setup.sh writes ours)
+                subprocess.run([sys.executable, "-m", "compileall", "-q", "twin", "scenarios"], cwd=tree.path,
+                               check=True, capture_output=True)
             cold = {}
             for tree in trees:  # cold compile, each into its own empty cache
                 cold[tree.name] = float(tree.output("-c", COMPILE).split()[-1])
