@@ -52,11 +52,20 @@ def run_chunk(chunk: Chunk) -> list[dict[str, Any]]:
     return rows
 
 
+def traced_in(chunk: Chunk) -> bool:
+    """Whether the chunk traces a replication (the warm-up checks', or the close-up's)."""
+    return any(_traced(chunk, r) for r in chunk.replications)
+
+
+def _traced(chunk: Chunk, r: int) -> bool:
+    return r < WARMUP_CHECKS or r == chunk.keep_trace
+
+
 def _row(chunk: Chunk, base: Twin, prepared: Any, stresses: list[ScenarioStress], r: int,
          values: dict[str, float]) -> dict[str, Any]:
     """Replication `r` of the chunk with its uncertain `values`, as one row."""
     twin = replication_twin(base, chunk.data, chunk.scenario, values, stresses)
-    traced = r < WARMUP_CHECKS or r == chunk.keep_trace
+    traced = _traced(chunk, r)
     every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
     rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None, every)
     wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None

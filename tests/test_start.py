@@ -55,6 +55,39 @@ def test_a_fast_run_loads_neither_simpy_nor_scipy_special() -> None:
     assert "numba" in modules and not modules & {"simpy", "pandas", "plotly", "scipy.special"}
 
 
+EXITING = """
+import atexit, sys, threading
+from twin.cli import main
+atexit.register(lambda: print("exit handlers ran", file=sys.stderr))
+if sys.argv[1] == "--with-thread":  # a thread still running: the interpreter's own exit waits for it
+    sys.argv.pop(1)
+    gate = threading.Event()
+    threading.Thread(target=lambda: (gate.wait(), print("thread done", file=sys.stderr))).start()
+    threading.Timer(0.2, gate.set).start()
+sys.argv[0] = "twin"
+main()
+"""
+
+
+def _exiting(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", EXITING, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_command_exits_at_once_with_its_code_its_output_and_its_exit_handlers(tmp_path: Path) -> None:
+    ran = _exiting("run", str(CLINIC), "--json", "--replications", "3")
+    assert ran.returncode == 0 and "exit handlers ran" in ran.stderr
+    assert json.loads(ran.stdout)["replications"] == 3  # flushed whole before the process ended
+    (tmp_path / "bad.yaml").write_text("name: x\nhorizon: -1\n")
+    refused = _exiting("validate", str(tmp_path / "bad.yaml"))
+    assert refused.returncode == 2 and "horizon" in refused.stderr and "exit handlers ran" in refused.stderr
+
+
+def test_a_thread_still_running_gets_the_interpreters_own_exit() -> None:
+    waited = _exiting("--with-thread", "--help")
+    assert waited.returncode == 0 and "thread done" in waited.stderr and "exit handlers ran" in waited.stderr
+
+
 def test_the_cli_knows_the_runners_engines() -> None:
     from twin.runner import ENGINES as RUNNER
 
@@ -154,6 +187,24 @@ def test_workers_start_when_the_estimated_rest_pays_for_them(monkeypatch: pytest
     assert not Processes(1).worth_starting(10)
     monkeypatch.setattr(executors, "free_cores", lambda: 1.0)  # other work has the cores
     assert not pool.worth_starting(10)
+
+
+def test_the_items_timed_here_are_light_and_the_traced_ones_go_to_the_workers_first() -> None:
+    """A parallel executor runs its first items in this process to time them: traced chunks
+    (the warm-up checks' replications 0..4, the close-up's) take several times as long, so they
+    come after two light ones, and before the rest."""
+    from scenarios.runner import _chunks, unit_key
+    from scenarios.variants import units_of
+    from scenarios.work import traced_in
+
+    scenarios = load_study([CLINIC])
+    settings = settings_for(scenarios[0], 100, engine="fast")
+    keys = {unit_key(u, settings): u for u in units_of(scenarios)}
+    chunks = _chunks(keys, {}, 100, settings, 2, traced=57)
+    traced = [traced_in(c) for c in chunks]
+    assert traced[:2] == [False, False] and traced[2:4] == [True, True] and not any(traced[4:])
+    assert 57 in chunks[3].replications
+    assert sorted(r for c in chunks for r in c.replications) == list(range(100))
 
 
 @pytest.mark.slow
