@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 from rich import box
 from rich.console import Console, RenderableType
@@ -60,7 +59,7 @@ def write_outputs(folder: Path, result: StudyResult, summary: dict[str, Any]) ->
     if result.series is not None:
         store.write_table(folder, "series.parquet", result.series)
     for name, columns in result.traces.items():  # the close-up replication, for the report
-        store.write_table(folder / "traces", f"{_slug(name)}.parquet", pd.DataFrame(columns))
+        store.write_table(folder / "traces", f"{_slug(name)}.parquet", columns)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))
     (folder / "provenance.json").write_text(json.dumps(summary["provenance"], indent=1))
     specs = folder / "specs"

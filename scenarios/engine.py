@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from twin.replication import Replication
 from twin.runner import ENGINES
@@ -21,10 +21,11 @@ def prepare(twin: Twin, engine: str) -> Any:
 
 
 def simulate_one(twin: Twin, seed: int, replication: int, engine: str = "simpy",
-                 trace: bool = False, prepared: Any = None, sample_every: float | None = None) -> Replication:
+                 trace: bool | Literal["flow"] = False, prepared: Any = None,
+                 sample_every: float | None = None) -> Replication:
     """Replication `replication` of `twin` on `engine`, on the named streams of `seed`;
-    `prepared` is `prepare(twin, engine)`, when the caller keeps it; `sample_every`
-    records the state series (twin.series)."""
+    `prepared` is `prepare(twin, engine)`, when the caller keeps it; `trace`: True, or "flow"
+    for its flow alone (twin.replication); `sample_every` records the state series (twin.series)."""
     _check(engine)
     if engine == "fast":
         from twin.engine_fast import simulate_fast

@@ -48,11 +48,16 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)  # other scenarios' columns
 
 
-def write_table(out: Path, name: str, table: pd.DataFrame) -> Path:
+def write_table(out: Path, name: str, table: pd.DataFrame | dict[str, list[Any]]) -> Path:
+    """A table, or columns (straight to Arrow: a trace's hundred thousand rows would take
+    pandas longer to hold than Arrow to write), as Parquet, atomically."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
     partial = out / f".{name}.partial"
-    table.to_parquet(partial, index=False)
+    if isinstance(table, dict):
+        parquet.write_table(pa.table(table), partial)
+    else:
+        table.to_parquet(partial, index=False)
     os.replace(partial, path)
     return path
 

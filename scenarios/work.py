@@ -7,7 +7,7 @@ chunk gives the same rows in this process, in a process pool or on a Dask worker
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from scenarios.engine import prepare, simulate_one
 from scenarios.spec import ScenarioStress
@@ -65,10 +65,11 @@ def _row(chunk: Chunk, base: Twin, prepared: Any, stresses: list[ScenarioStress]
          values: dict[str, float]) -> dict[str, Any]:
     """Replication `r` of the chunk with its uncertain `values`, as one row."""
     twin = replication_twin(base, chunk.data, chunk.scenario, values, stresses)
-    traced = _traced(chunk, r)
+    # the warm-up checks need the flow alone; the close-up the whole trace
+    trace: bool | Literal["flow"] = True if r == chunk.keep_trace else "flow" if _traced(chunk, r) else False
     every = chunk.series_every or default_interval(twin.horizon, twin.time_unit, MOST_INTERVALS)
-    rep = simulate_one(twin, chunk.seed, r, chunk.engine, traced, prepared if twin is base else None, every)
-    wip = wip_series(rep.trace, twin.horizon).tolist() if rep.trace is not None else None
+    rep = simulate_one(twin, chunk.seed, r, chunk.engine, trace, prepared if twin is base else None, every)
+    wip = wip_series(rep.flow, twin.horizon).tolist() if rep.flow is not None else None
     assert rep.series is not None
     row = {"key": chunk.key, "scenario": chunk.scenario, "replication": r, "events": rep.events,
            "wip_series": wip, "series": rep.series.ravel().tolist(), "series_every": every,

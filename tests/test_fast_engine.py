@@ -23,6 +23,7 @@ from strategies import twins
 from twin import _kernel, load_twin, loads_twin, parse_twin, simulate, streams
 from twin.compile import compile_twin
 from twin.engine_fast import simulate_fast
+from twin.replication import trace_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = [p for p in sorted((ROOT / "scenarios" / "examples").glob("*.yaml"))  # twins, not scenario files
@@ -44,6 +45,11 @@ def assert_same(twin, seed: int, replication: int, trace: bool = False) -> None:
             assert got == pytest.approx(expected, rel=REL, abs=0.0), key
     if trace:
         assert fast.trace == ref.trace
+        assert ref.flow is not None and fast.flow is not None
+        assert np.array_equal(fast.flow, ref.flow) and np.array_equal(ref.flow, trace_flow(ref.trace))
+        flow_only = simulate_fast(twin, seed, replication, "flow")  # the flow without the trace's tuples
+        assert flow_only.trace is None and np.array_equal(flow_only.flow, ref.flow)
+        assert simulate(twin, seed, replication, "flow").trace is None
 
 
 # -- random variates: Numba draws what numpy draws ------------------------------------

@@ -12,6 +12,7 @@ from scenarios import analysis
 from scenarios.spec import Uncertain, parse_target
 from scenarios.uncertain import quantile, uniforms
 from scenarios.warmup import mser, wip_series
+from twin.replication import trace_flow
 
 
 def test_wilson_interval_by_hand() -> None:
@@ -39,7 +40,9 @@ def test_mser5_by_hand() -> None:
 def test_wip_series_from_a_trace() -> None:
     trace = [(1.0, "arrival", 1, "a"), (2.5, "start", 1, "x"), (3.0, "arrival", 2, "a"),
              (4.0, "leave", 1, ""), (6.0, "leave", 2, "")]
-    assert wip_series(trace, horizon=8.0, bins=4) == pytest.approx([0.5, 1.5, 1.0, 0.0])
+    assert trace_flow(trace).tolist() == [[1.0, 1.0], [3.0, 1.0], [4.0, -1.0], [6.0, -1.0]]
+    assert wip_series(trace_flow(trace), horizon=8.0, bins=4) == pytest.approx([0.5, 1.5, 1.0, 0.0])
+    assert wip_series(trace_flow([]), horizon=8.0, bins=4).tolist() == [0.0] * 4
 
 
 def test_target_reports_per_replication_and_over_replications() -> None:

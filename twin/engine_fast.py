@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -71,13 +71,13 @@ def _packed(twin: Twin, compiled: CompiledTwin | Packed | None) -> Packed:
 
 
 def simulate_fast(
-    twin: Twin, seed: int, replication: int = 0, trace: bool = False,
+    twin: Twin, seed: int, replication: int = 0, trace: bool | Literal["flow"] = False,
     compiled: CompiledTwin | Packed | None = None, sample_every: float | None = None,
     start: Start | None = None,
 ) -> Replication:
     """Run one replication of `twin` with the Numba engine (pass `compiled` to reuse it;
-    `sample_every`: record the state series of twin.series; `start`: from a state's
-    entities, twin.starting)."""
+    `trace`: True, or "flow" for its flow alone, twin.replication; `sample_every`: record the
+    state series of twin.series; `start`: from a state's entities, twin.starting)."""
     prepare()
     packed = _packed(twin, compiled)
     generators = packed.generators(seed, replication)  # alive while the kernel draws from them
@@ -88,9 +88,20 @@ def simulate_fast(
     oi, of, times, rows, flat = simulate_kernel(mi, packed.mf, table, bool(trace), n, every, rows0)
     sim_seconds = time.perf_counter() - started
     with paused_gc():
-        trace_rows = _trace(twin, times, rows) if trace else None
+        trace_rows = _trace(twin, times, rows) if trace is True else None
     samples = flat.reshape(n, -1) if sample_every is not None else None
-    return Replication(_record(twin, oi, of), int(oi[0]), sim_seconds, trace_rows, samples)
+    return Replication(_record(twin, oi, of), int(oi[0]), sim_seconds, trace_rows, samples,
+                       _flow(times, rows) if trace else None)
+
+
+ARRIVAL, LEAVE = TRACE_KINDS.index("arrival"), TRACE_KINDS.index("leave")
+
+
+def _flow(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """twin.replication.trace_flow straight from the kernel's trace arrays."""
+    kinds = rows[:, 0]
+    moved = (kinds == ARRIVAL) | (kinds == LEAVE)
+    return np.column_stack([times[moved], np.where(kinds[moved] == ARRIVAL, 1.0, -1.0)]).astype(np.float64)
 
 
 def _samples(twin: Twin, sample_every: float | None) -> tuple[int, float]:

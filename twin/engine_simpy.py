@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import simpy
@@ -29,7 +29,7 @@ from twin.errors import DeadlockError
 from twin.monitors import Level, Tally
 from twin.policies import Rule, Stress
 from twin.pools import Pool, Unit
-from twin.replication import Replication, class_due_kpis, leaving_kpis
+from twin.replication import Replication, class_due_kpis, leaving_kpis, trace_flow
 from twin.spec import EXIT, Activity, Arrival, Material, Resource, Twin
 from twin.starting import (
     BORN,
@@ -1340,8 +1340,14 @@ def _factor(windows: list[tuple[float, float, float]], now: float) -> float:
     return factor
 
 
-def simulate(twin: Twin, seed: int, replication: int = 0, trace: bool = False,
+def simulate(twin: Twin, seed: int, replication: int = 0, trace: bool | Literal["flow"] = False,
              sample_every: float | None = None, start: Start | None = None) -> Replication:
-    """Run one replication of `twin` with the SimPy engine (`sample_every`: twin.series;
-    `start`: from a state's entities, twin.starting)."""
-    return Model(twin, seed, replication, trace, sample_every, start).run()
+    """Run one replication of `twin` with the SimPy engine (`trace`: True, or "flow" for its
+    flow alone, twin.replication; `sample_every`: twin.series; `start`: from a state's
+    entities, twin.starting)."""
+    rep = Model(twin, seed, replication, bool(trace), sample_every, start).run()
+    if rep.trace is not None:
+        rep.flow = trace_flow(rep.trace)
+        if trace == "flow":
+            rep.trace = None
+    return rep

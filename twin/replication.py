@@ -10,17 +10,28 @@ import numpy as np
 
 from twin.spec import Activity
 
+Trace = list[tuple[float, str, int, str]]
+
 
 @dataclass
 class Replication:
-    """One replication's outcome: KPI record (flat, dotted keys), event count, trace, and
-    the state series (samples x `twin.series.columns`) when sampled."""
+    """One replication's outcome: KPI record (flat, dotted keys), event count, trace, the
+    state series (samples x `twin.series.columns`) when sampled, and the flow (`trace_flow`)
+    when traced: asked for alone (trace="flow"), it spares building the trace's tuples."""
 
     record: dict[str, float]
     events: int
     sim_seconds: float
-    trace: list[tuple[float, str, int, str]] | None = None
+    trace: Trace | None = None
     series: np.ndarray | None = None
+    flow: np.ndarray | None = None
+
+
+def trace_flow(trace: Trace) -> np.ndarray:
+    """The arrivals (+1) and leavings (-1) of a trace, in its order: rows (time, step)."""
+    steps = [(t, 1.0 if kind == "arrival" else -1.0) for t, kind, _, _ in trace
+             if kind in ("arrival", "leave")]
+    return np.array(steps, dtype=np.float64).reshape(-1, 2)
 
 
 def class_due_kpis(classes: list[str], due: list[int], late: list[int]) -> dict[str, float]:
