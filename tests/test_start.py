@@ -207,6 +207,24 @@ def test_the_items_timed_here_are_light_and_the_traced_ones_go_to_the_workers_fi
     assert sorted(r for c in chunks for r in c.replications) == list(range(100))
 
 
+def test_a_process_parses_and_packs_a_units_twin_once_not_per_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scenarios import work
+
+    parsed: list[str] = []
+    parse = work.parse_twin
+
+    def counted(data: dict[str, Any], name: str) -> Any:
+        parsed.append(name)
+        return parse(data, name)
+
+    monkeypatch.setattr(work, "_PREPARED", {})
+    monkeypatch.setattr(work, "parse_twin", counted)
+    first = _study("serial", 40)  # four chunks of ten
+    assert len(parsed) == 1
+    monkeypatch.setattr(work, "_PREPARED", {})
+    pd.testing.assert_frame_equal(first, _study("serial", 40), check_exact=True)
+
+
 @pytest.mark.slow
 def test_a_run_that_must_compile_says_so(tmp_path: Path) -> None:
     """No cached kernel (an empty NUMBA_CACHE_DIR): `twin run` says it compiles, once, on
