@@ -84,7 +84,7 @@ WAIT_BATCH, GATHERING, BATCH_UNITS, BATCH_HOLD = 8, 9, 10, 11  # a member; a bat
 
 
 # -- statistics (twin.monitors, same float operations) ------------------------------
-@njit
+@register_jitable  # called with constant arguments: see the note above _push
 def _level_set(sf, i, now, value, warmup):
     j = 3 * i
     last = sf[j + 1]
@@ -95,7 +95,7 @@ def _level_set(sf, i, now, value, warmup):
     sf[j] = value
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above _push
 def _level_add(sf, i, now, delta, warmup):
     _level_set(sf, i, now, sf[3 * i] + delta, warmup)
 
@@ -127,6 +127,8 @@ def _stock_record(sf, mi, s, now, on_hand, w):
 # kinds from some forty places, and Numba types a constant argument of an njit function as its
 # literal value, compiling the function (and the heap's sift) once per constant; an overload
 # is typed with plain integers first, so each is compiled once (a seventh less compile time).
+# So are the helpers called with a constant line, level or flag elsewhere (lines._grant and
+# _dispatch_loop were compiled four times each: 9 s of a cold compile).
 @register_jitable
 def _push(si, sf, time, priority, kind, a, b):
     seq = si[C_SEQ]

@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 from numba import njit
+from numba.extending import register_jitable
 
 # -- the packed twin (mi: int64, mf: float64) -------------------------------------------
 # mi header: sizes, then offsets of the int tables in mi, then offsets of float tables in mf.
@@ -350,7 +351,7 @@ def _cls_act(mi, a, klass):
     return mi[M_CLS_ACT] + CLS_ACT_W * (a * mi[M_NCLS] + klass)
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _reqs(mi, al, a):
     """(lo, hi) pair indices of activity a's requests to allocator al (0 units, 1 stock)."""
     b = _act(mi, a) + AC_REQ + 2 * al
@@ -481,7 +482,7 @@ def _room(si, mi):
     return not (si[C_TRACE_ON] and si[C_TRACE] + si[C_DEL_LIVE] + mi[M_ROOM_TRACE] > si[K_TR])
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _copy(dst, d0, src, s0, n):
     for i in range(n):
         dst[d0 + i] = src[s0 + i]

@@ -15,6 +15,7 @@ cancel, requeue, _grantable, _grant, _choice) and Model._take_units, _take_stock
 from __future__ import annotations
 
 from numba import njit
+from numba.extending import register_jitable
 
 from twin._kernel.blocking import _let_in
 from twin._kernel.events import BLOCKED, LET_IN, T_BY, T_GRANT, _defer_grant, _stock_record, _trace
@@ -71,7 +72,7 @@ def _line_append(si, line, slot):
     si[si[S_LLEN] + line] = n + 1
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _line_insert(si, al, line, slot):
     """twin.allocation._enqueue: behind every request with a smaller key (keys are unique)."""
     cap, n = si[K_ENT], si[si[S_LLEN] + line]
@@ -88,7 +89,7 @@ def _line_insert(si, al, line, slot):
     si[si[S_LLEN] + line] = n + 1
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _line_join(si, al, line, slot, prio):
     """Join a line: at the end (plain FIFO), or by key where the twin has priorities."""
     if prio:
@@ -126,7 +127,7 @@ def _alt_choice(si, mi, a, slot):
     return -1
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _has_alt(mi, al, a):
     b = _act(mi, a)
     return al == 0 and mi[b + AC_ALT_HI] > mi[b + AC_ALT_LO]
@@ -159,7 +160,7 @@ def _push_alt_heads(si, mi, a, n):
 
 
 # -- request and grant (FifoAllocator.request, _grantable, _grant) -----------------------
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _grantable(si, mi, al, slot):
     a = si[_ent(si, slot) + E_STEP]
     lo, hi = _reqs(mi, al, a)
@@ -171,7 +172,7 @@ def _grantable(si, mi, al, slot):
     return not _has_alt(mi, al, a) or _alt_choice(si, mi, a, slot) >= 0
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _grant(si, sf, mi, al, slot, now, notify, w):
     e = _ent(si, slot)
     lo, hi = _reqs(mi, al, si[e + E_STEP])
@@ -209,7 +210,7 @@ def _grant(si, sf, mi, al, slot, now, notify, w):
             _defer_grant(si, slot)
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _granted(si, e, al):
     return (si[e + E_GRANTED] >> al) & 1
 
@@ -231,7 +232,7 @@ def _request(si, sf, mi, al, slot, now, w):
     return False
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _join_lines(si, mi, al, a, slot):
     lo, hi = _reqs(mi, al, a)
     r = mi[M_REQ]
@@ -340,7 +341,7 @@ def _dh_pop(si, n):
     return slot, n
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _dh_push_head(si, al, line, n):
     head = _line_head(si, line)
     if head >= 0:
@@ -348,7 +349,7 @@ def _dh_push_head(si, al, line, n):
     return n
 
 
-@njit
+@register_jitable  # called with constant arguments: see the note above events._push
 def _dispatch_loop(si, sf, mi, al, n, now, w):
     """Grant, in key order, every request that has become first in all its lines."""
     r = mi[M_REQ]
