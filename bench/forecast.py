@@ -296,7 +296,7 @@ def placeable(state: State, twin: Twin) -> tuple[State, int]:
 
 
 def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.DataFrame, n_cuts: int,
-             replications: int, runs: int, seed: int, recent: float = 0.0) -> dict:
+             replications: int, runs: int, seed: int, recent: float = 0.0, pace: float = 0.0) -> dict:
     """The three methods' scores on `test` cut `n_cuts` times (remaining times and counts in hours)."""
     hour = UNITS_PER_HOUR[twin.time_unit]
     past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin, labels)}
@@ -309,8 +309,8 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
         if open_cases(test, ends, cut).empty:
             continue
         known = test[test["case_id"].isin(ends.index[ends["first"] <= cut])]  # begun by the cut
-        state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None),
-                                  twin)
+        state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None,
+                                                 pace=pace or None), twin)
         unplaced += missed
         actual = [(last[str(e.case)] - cut).total_seconds() / 3600 for e in state.entities]
         samples, done, took = from_state(twin, state, replications, seed)
@@ -332,7 +332,8 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
             "cuts": len(seconds), "cases": cases, "beyond_week": beyond, "unplaced": unplaced,
             "left_at_once": at_once / max(cases, 1),
             "median_seconds": statistics.median(seconds) if seconds else float("nan"),
-            "replications": replications, "runs": runs, "seed": seed, "recent": recent}
+            "replications": replications, "runs": runs, "seed": seed, "recent": recent,
+            "pace": pace}
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -423,6 +424,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--recent", type=float, default=0.0,
                         help="days before a cut whose arrivals set the forecast's level (0: the twin's)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="days before a cut whose steps' times set the forecast's pace (0: the twin's)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/forecast"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -430,7 +433,7 @@ def main() -> None:
     for name in args.datasets:
         twin, labels, train, test = load(name, args.out)
         result = evaluate(twin, labels, train, test, args.cuts, args.replications, args.runs, args.seed,
-                          args.recent)
+                          args.recent, args.pace)
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
         print(f"## {name}\n{table(result)}\n", flush=True)
