@@ -305,6 +305,7 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
     remaining = {m: Scores() for m in METHODS}
     counts = {(m, w): Scores() for m in METHODS for w in WINDOWS}
     seconds, beyond, cases, unplaced, at_once = [], 0, 0, 0, 0.0
+    paces: dict[bool, list[float]] = {True: [], False: []}  # per cut: the delays', the others' median pace
     for cut in cuts(test, n_cuts):
         if open_cases(test, ends, cut).empty:
             continue
@@ -312,6 +313,9 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
         state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None,
                                                  pace=pace or None), twin)
         unplaced += missed
+        for waits in paces:
+            mine = [f for step, f in state.pace.items() if (step in state.delays) == waits]
+            paces[waits] += [statistics.median(mine)] if mine else []
         actual = [(last[str(e.case)] - cut).total_seconds() / 3600 for e in state.entities]
         samples, done, took = from_state(twin, state, replications, seed)
         seconds.append(took)
@@ -333,7 +337,12 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
             "left_at_once": at_once / max(cases, 1),
             "median_seconds": statistics.median(seconds) if seconds else float("nan"),
             "replications": replications, "runs": runs, "seed": seed, "recent": recent,
-            "pace": pace}
+            "pace": pace, "pace_delays": _quartiles(paces[True]), "pace_steps": _quartiles(paces[False])}
+
+
+def _quartiles(values: list[float]) -> list[float]:
+    """The quartiles of `values` (empty: none)."""
+    return [round(float(q), 3) for q in np.quantile(values, [0.25, 0.5, 0.75])] if values else []
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -436,7 +445,8 @@ def main() -> None:
                           args.recent, args.pace)
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
-        print(f"## {name}\n{table(result)}\n", flush=True)
+        print(f"## {name} (pace of the delays {result['pace_delays']}, of the steps {result['pace_steps']})"
+              f"\n{table(result)}\n", flush=True)
     for name in DATASETS:  # the other logs' last results, for the combined table
         saved = args.out / f"{name}.forecast.json"
         if name not in results and saved.exists():

@@ -176,7 +176,9 @@ def recent_pace(log: pd.DataFrame, cut: pd.Timestamp, twin: Twin, steps: _Steps,
             onward[a.name] = {w: p / total for w, p in branches.items() if w in unseen}
     medians = {name: _median(a.duration) for name, a in acts.items()}
     begin = cut - pd.Timedelta(days=days)
-    known = log[log["start_time"] <= cut].sort_values(["case_id", "start_time", "end_time"], kind="stable")
+    known = log[log["start_time"] <= cut]
+    lately = known.groupby("case_id")["end_time"].transform("max") > begin  # a case at work in the span
+    known = known[lately].sort_values(["case_id", "start_time", "end_time"], kind="stable")
     previous = known.groupby("case_id", sort=False)["activity"].shift(1)
     known = known.assign(step=[steps(b, None if pd.isna(a) else str(a))
                                for b, a in zip(known["activity"], previous, strict=True)])
