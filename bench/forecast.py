@@ -1,7 +1,7 @@
 """Forecast from the current state, judged on the shared logs' test splits against two baselines.
 
     .venv/bin/python bench/forecast.py [DATASET ...] [--cuts 20] [--replications 100] [--runs 4]
-                                       [--recent 0] [--out artifacts/forecast]
+                                       [--recent 0] [--pace 0 [--pace-services]] [--out artifacts/forecast]
 
 For each dataset of bench/scorecard.py: calibrate a twin on train as the scorecard does (cached
 as OUT/NAME.yaml), cut the test log at `--cuts` moments spread over its test period (skipping its
@@ -296,7 +296,8 @@ def placeable(state: State, twin: Twin) -> tuple[State, int]:
 
 
 def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.DataFrame, n_cuts: int,
-             replications: int, runs: int, seed: int, recent: float = 0.0, pace: float = 0.0) -> dict:
+             replications: int, runs: int, seed: int, recent: float = 0.0, pace: float = 0.0,
+             pace_services: bool = False) -> dict:
     """The three methods' scores on `test` cut `n_cuts` times (remaining times and counts in hours)."""
     hour = UNITS_PER_HOUR[twin.time_unit]
     past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin, labels)}
@@ -311,7 +312,7 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
             continue
         known = test[test["case_id"].isin(ends.index[ends["first"] <= cut])]  # begun by the cut
         state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None,
-                                                 pace=pace or None), twin)
+                                                 pace=pace or None, pace_services=pace_services), twin)
         unplaced += missed
         for waits in paces:
             mine = [f for step, f in state.pace.items() if (step in state.delays) == waits]
@@ -337,7 +338,8 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
             "left_at_once": at_once / max(cases, 1),
             "median_seconds": statistics.median(seconds) if seconds else float("nan"),
             "replications": replications, "runs": runs, "seed": seed, "recent": recent,
-            "pace": pace, "pace_delays": _quartiles(paces[True]), "pace_steps": _quartiles(paces[False])}
+            "pace": pace, "pace_services": pace_services, "pace_delays": _quartiles(paces[True]),
+            "pace_steps": _quartiles(paces[False])}
 
 
 def _quartiles(values: list[float]) -> list[float]:
@@ -435,6 +437,8 @@ def main() -> None:
                         help="days before a cut whose arrivals set the forecast's level (0: the twin's)")
     parser.add_argument("--pace", type=float, default=0.0,
                         help="days before a cut whose steps' times set the forecast's pace (0: the twin's)")
+    parser.add_argument("--pace-services", action="store_true",
+                        help="with --pace: the steps with units at their recent pace too (else delays only)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/forecast"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -442,7 +446,7 @@ def main() -> None:
     for name in args.datasets:
         twin, labels, train, test = load(name, args.out)
         result = evaluate(twin, labels, train, test, args.cuts, args.replications, args.runs, args.seed,
-                          args.recent, args.pace)
+                          args.recent, args.pace, args.pace_services)
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
         print(f"## {name} (pace of the delays {result['pace_delays']}, of the steps {result['pace_steps']})"

@@ -40,12 +40,14 @@ AFTER = re.compile(r"_after\d+$")  # a second-order step's suffix
 def state_from_log(
     log: pd.DataFrame, at: datetime | str, time_unit: str = "hour", twin: Twin | None = None,
     labels: dict[str, str] | None = None, recent: float | None = None, pace: float | None = None,
+    pace_services: bool = False,
 ) -> State:
     """The state at `at` of a canonical event log (calibration.loaders.load_events); `labels`:
     step name -> activity label, as a calibrated twin's header has them (else the log's);
     `recent` (days, with a twin): arrivals go on at the level of the cases begun in that many
     days before `at` (`arrival_level`) rather than at the twin's own; `pace` (days, with a twin):
-    the twin's steps go on at the pace the log shows in that many days before `at` (`recent_pace`)."""
+    the twin's delays (and with `pace_services` its other steps) go on at the pace the log shows in
+    that many days before `at` (`recent_pace`)."""
     cut = pd.Timestamp(at)
     if log["start_time"].dt.tz is not None and cut.tz is None:
         cut = cut.tz_localize(log["start_time"].dt.tz)
@@ -97,7 +99,8 @@ def state_from_log(
             )
     entities.sort(key=lambda e: (e.since, e.case or ""))
     level = arrival_level(spans["first"], cut, twin, recent) if twin is not None and recent else {}
-    speed = recent_pace(log, cut, twin, steps, pace, live) if twin is not None and pace else {}
+    speed = (recent_pace(log, cut, twin, steps, pace, live, services=pace_services)
+             if twin is not None and pace else {})
     return State(time=0.0, clock=cut.to_pydatetime(), entities=entities, delays=delays(twin), arrivals=level,
                  pace=speed)
 
@@ -132,7 +135,8 @@ PACE_BOUNDS = (0.1, 10.0)  # the slowest and fastest a recent pace is taken to b
 
 
 def recent_pace(log: pd.DataFrame, cut: pd.Timestamp, twin: Twin, steps: _Steps, days: float,
-                live: Iterable[object] | None = None, prior: float = PACE_PRIOR) -> dict[str, float]:
+                live: Iterable[object] | None = None, prior: float = PACE_PRIOR,
+                services: bool = False) -> dict[str, float]:
     """Per step of `twin`: how long it has recently taken against what the twin draws, from what
     the log knows at `cut` (State.pace). A step's recent times are the services begun in the
     `days` before `cut` (end - start) and, for a delay (`delays`), the gaps from a case's step
@@ -144,8 +148,11 @@ def recent_pace(log: pd.DataFrame, cut: pd.Timestamp, twin: Twin, steps: _Steps,
     units another: a group's pace is its pooled median ratio pulled towards 1, and a step's
     its own pulled towards its group's, each by `prior` completed observations' worth (a log
     showing little recent work leaves the twin's pace); a step with no median time (a
-    zero-time dispatcher) has none. `live`: the cases open at `cut` (default: those with an
-    event ending after it, as `state_from_log` reads them)."""
+    zero-time dispatcher) has none. Only the delays get a pace unless `services`: a step with
+    units is paced by its services' times too (on bench/forecast.py's logs that did more harm
+    than good: many services are instants, so their medians say little, and a slower service
+    congests a pool the whole forecast long). `live`: the cases open at `cut` (default: those
+    with an event ending after it, as `state_from_log` reads them)."""
     per_hour = UNITS_PER_HOUR[twin.time_unit]
     wall = (cut.tz_localize(None) if cut.tz is not None else cut).to_pydatetime()
     acts = {a.name: a for a in twin.activities}
@@ -194,7 +201,7 @@ def recent_pace(log: pd.DataFrame, cut: pd.Timestamp, twin: Twin, steps: _Steps,
         if median > 0:
             obs.append((step, spent(step, begin_t, end_t) / median, end_t <= cut, weight))
 
-    for event in known[known["start_time"] > begin].itertuples(index=False):
+    for event in known[known["start_time"] > begin].itertuples(index=False) if services else ():
         if event.step not in unseen:
             add(event.step, event.start_time, event.end_time, resource=_label(event.resource))
     open_now = set(live) if live is not None else set(

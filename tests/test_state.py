@@ -260,10 +260,11 @@ def _paced_log(cut: pd.Timestamp) -> pd.DataFrame:
 def test_steps_go_on_at_the_recent_pace() -> None:
     """The recent pace: waits at half the twin's median, services at twice the twin's times (those
     before the two days asked and the open cases' unfinished parts left out or censored), each group's
-    median ratio pulled towards 1 by PACE_PRIOR done observations and each step's towards its group's."""
+    median ratio pulled towards 1 by PACE_PRIOR done observations and each step's towards its group's;
+    the services' pace only when asked."""
     twin = _twin_with_waits(1.0)
     cut = pd.Timestamp("2024-01-05T00:00")
-    state = state_from_log(_paced_log(cut), cut, twin=twin, pace=2)
+    state = state_from_log(_paced_log(cut), cut, twin=twin, pace=2, pace_services=True)
     k = PACE_PRIOR
     waits = math.log(0.5) * 40 / (40 + k)
     wait_b = waits + 40 / (40 + k) * (math.log(0.5) - waits)
@@ -273,8 +274,10 @@ def test_steps_go_on_at_the_recent_pace() -> None:
     assert state.pace == pytest.approx({"wait_B": math.exp(wait_b), "A": math.exp(a), "B": math.exp(b)},
                                        abs=1e-4)
     assert state_from_log(_paced_log(cut), cut, twin=twin).pace == {}  # the twin's pace without `pace`
-    older = state_from_log(_paced_log(cut), cut, twin=twin, pace=30).pace  # the slow old cases too
+    older = state_from_log(_paced_log(cut), cut, twin=twin, pace=30, pace_services=True).pace  # the old too
     assert older["wait_B"] > 1 and older["A"] > state.pace["A"]
+    delays_only = state_from_log(_paced_log(cut), cut, twin=twin, pace=2).pace  # the default: the delays'
+    assert delays_only == {"wait_B": state.pace["wait_B"]}
 
 
 def test_a_recent_median_is_kaplan_meiers() -> None:
@@ -301,4 +304,4 @@ def test_cli_state_with_the_recent_pace(tmp_path: Path) -> None:
                                       str(twin_path), "--pace", "2", "-o", str(out)])
     assert result.exit_code == 0, result.output
     pace = load_state(out).pace
-    assert set(pace) == {"A", "B", "wait_B"} and pace["wait_B"] < 1 < pace["A"]
+    assert set(pace) == {"wait_B"} and pace["wait_B"] < 1
