@@ -1,7 +1,7 @@
 """Forecast from the current state, judged on the shared logs' test splits against two baselines.
 
     .venv/bin/python bench/forecast.py [DATASET ...] [--cuts 20] [--replications 100] [--runs 4]
-                                       [--recent 0] [--out artifacts/forecast]
+                                       [--recent 0] [--pace 0 [--pace-services]] [--out artifacts/forecast]
 
 For each dataset of bench/scorecard.py: calibrate a twin on train as the scorecard does (cached
 as OUT/NAME.yaml), cut the test log at `--cuts` moments spread over its test period (skipping its
@@ -296,7 +296,8 @@ def placeable(state: State, twin: Twin) -> tuple[State, int]:
 
 
 def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.DataFrame, n_cuts: int,
-             replications: int, runs: int, seed: int, recent: float = 0.0) -> dict:
+             replications: int, runs: int, seed: int, recent: float = 0.0, pace: float = 0.0,
+             pace_services: bool = False) -> dict:
     """The three methods' scores on `test` cut `n_cuts` times (remaining times and counts in hours)."""
     hour = UNITS_PER_HOUR[twin.time_unit]
     past = {"empty+warm-up": steady(twin, runs, seed), "historical": historical(train, twin, labels)}
@@ -305,13 +306,17 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
     remaining = {m: Scores() for m in METHODS}
     counts = {(m, w): Scores() for m in METHODS for w in WINDOWS}
     seconds, beyond, cases, unplaced, at_once = [], 0, 0, 0, 0.0
+    paces: dict[bool, list[float]] = {True: [], False: []}  # per cut: the delays', the others' median pace
     for cut in cuts(test, n_cuts):
         if open_cases(test, ends, cut).empty:
             continue
         known = test[test["case_id"].isin(ends.index[ends["first"] <= cut])]  # begun by the cut
-        state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None),
-                                  twin)
+        state, missed = placeable(state_from_log(known, cut, twin=twin, labels=labels, recent=recent or None,
+                                                 pace=pace or None, pace_services=pace_services), twin)
         unplaced += missed
+        for waits in paces:
+            mine = [f for step, f in state.pace.items() if (step in state.delays) == waits]
+            paces[waits] += [statistics.median(mine)] if mine else []
         actual = [(last[str(e.case)] - cut).total_seconds() / 3600 for e in state.entities]
         samples, done, took = from_state(twin, state, replications, seed)
         seconds.append(took)
@@ -332,7 +337,14 @@ def evaluate(twin: Twin, labels: dict[str, str], train: pd.DataFrame, test: pd.D
             "cuts": len(seconds), "cases": cases, "beyond_week": beyond, "unplaced": unplaced,
             "left_at_once": at_once / max(cases, 1),
             "median_seconds": statistics.median(seconds) if seconds else float("nan"),
-            "replications": replications, "runs": runs, "seed": seed, "recent": recent}
+            "replications": replications, "runs": runs, "seed": seed, "recent": recent,
+            "pace": pace, "pace_services": pace_services, "pace_delays": _quartiles(paces[True]),
+            "pace_steps": _quartiles(paces[False])}
+
+
+def _quartiles(values: list[float]) -> list[float]:
+    """The quartiles of `values` (empty: none)."""
+    return [round(float(q), 3) for q in np.quantile(values, [0.25, 0.5, 0.75])] if values else []
 
 
 # -- tables ---------------------------------------------------------------------------------
@@ -423,6 +435,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--recent", type=float, default=0.0,
                         help="days before a cut whose arrivals set the forecast's level (0: the twin's)")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="days before a cut whose steps' times set the forecast's pace (0: the twin's)")
+    parser.add_argument("--pace-services", action="store_true",
+                        help="with --pace: the steps with units at their recent pace too (else delays only)")
     parser.add_argument("--out", type=Path, default=Path("artifacts/forecast"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -430,10 +446,11 @@ def main() -> None:
     for name in args.datasets:
         twin, labels, train, test = load(name, args.out)
         result = evaluate(twin, labels, train, test, args.cuts, args.replications, args.runs, args.seed,
-                          args.recent)
+                          args.recent, args.pace, args.pace_services)
         (args.out / f"{name}.forecast.json").write_text(json.dumps(result, indent=1))
         results[name] = result
-        print(f"## {name}\n{table(result)}\n", flush=True)
+        print(f"## {name} (pace of the delays {result['pace_delays']}, of the steps {result['pace_steps']})"
+              f"\n{table(result)}\n", flush=True)
     for name in DATASETS:  # the other logs' last results, for the combined table
         saved = args.out / f"{name}.forecast.json"
         if name not in results and saved.exists():

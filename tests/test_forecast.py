@@ -70,8 +70,9 @@ def states(draw: st.DrawFn, twin: Twin) -> dict[str, Any]:
     levels = [a.name for a in twin.arrivals
               if a.rate_profile is not None or isinstance(a.interarrival, Exponential)]
     arrivals = {name: draw(st.sampled_from([0.5, 1.0, 2.5])) for name in levels if draw(st.booleans())}
+    pace = {a.name: draw(st.sampled_from([0.3, 1.0, 1.7])) for a in twin.activities if draw(st.booleans())}
     return {"time": time, "entities": entities, "stock": stock, "down": down, "down_since": down_since,
-            "orders": orders, "delays": delays, "arrivals": arrivals}
+            "orders": orders, "delays": delays, "arrivals": arrivals, "pace": pace}
 
 
 def any_twin(data: st.DataObject) -> Twin:
@@ -354,6 +355,45 @@ def test_arrivals_go_on_at_the_states_level() -> None:
         begin(profiled, State.model_validate({"arrivals": {"nobody": 2.0}}))
     with pytest.raises(SpecError, match=r"delays\.A.*no units"):
         begin(delayed_after_a({"dist": "constant", "value": 1}), State.model_validate({"delays": ["A"]}))
+
+
+def test_steps_go_on_at_the_states_pace() -> None:
+    """At pace 0.5, W1's 1, 5 or 9 hours take 0.5, 2.5 or 4.5, and at pace 2 W2 takes 20: after 2
+    hours W1 is over in a third of its draws, so what is left, 0.5 or 2.5 hours of W1 or 18 of W2,
+    comes up 0.2, 0.2 and 0.6 of the time; A at pace 3 takes 3 hours, so a case in it for one has 2
+    left, then W2's 20 (both engines alike). The twin's own durations are untouched."""
+    twin = delayed_after_a({"dist": "empirical", "values": [1, 5, 9]})
+    state = State.model_validate({
+        "time": 0, "entities": [{"state": "between", "after": "A", "since": -2.0},
+                                {"state": "in_service", "activity": "A", "since": -1.0}],
+        "delays": ["W1", "W2"], "pace": {"W1": 0.5, "W2": 2.0, "A": 3.0}})
+    finish = forecast(twin, state, 50, replications=2000, seed=2, points=5).finish
+    assert set(finish[:, 0]) == {0.5, 2.5, 18.0}
+    shares = [float(np.mean(finish[:, 0] == x)) for x in (0.5, 2.5, 18.0)]
+    assert shares == pytest.approx([0.2, 0.2, 0.6], abs=0.04)
+    assert set(finish[:, 1]) == {2.0 + 0.5, 2.0 + 2.5, 2.0 + 4.5, 22.0}
+    check_same_from(twin, state)
+    assert twin.activities[1].duration.values == [1, 5, 9]
+    with pytest.raises(SpecError, match=r"pace\.nowhere"):
+        begin(twin, State.model_validate({"pace": {"nowhere": 2.0}}))
+
+
+@pytest.mark.parametrize("dist", [
+    {"dist": "exponential", "mean": 2}, {"dist": "gamma", "mean": 2, "cv": 0.5},
+    {"dist": "lognormal", "mean": 2, "sd": 1}, {"dist": "normal", "mean": 1, "sd": 2},
+    {"dist": "weibull", "shape": 1.5, "scale": 2}, {"dist": "uniform", "low": 1, "high": 3},
+    {"dist": "triangular", "low": 1, "mode": 2, "high": 4}, {"dist": "constant", "value": 2},
+    {"dist": "empirical", "values": [1, 2, 6]}])
+def test_a_scaled_distribution_is_the_variable_scaled(dist: dict[str, Any]) -> None:
+    from twin.distributions import scaled
+    from twin.remaining import frozen
+
+    original = twin_file("mm3").activities[0].model_validate({"name": "x", "duration": dist}).duration
+    double = scaled(original, 2.5)
+    assert type(double) is type(original) and double.mean_value == pytest.approx(2.5 * original.mean_value)
+    if dist["dist"] not in ("constant", "empirical"):
+        q = [0.1, 0.5, 0.9]
+        assert frozen(double).ppf(q) == pytest.approx(2.5 * frozen(original).ppf(q))
 
 
 def test_a_clock_with_an_offset_is_read_in_the_twins_zone() -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from calibration.loaders import CalibrationDataError, load_events
-from calibration.state import state_from_log
+from calibration.state import PACE_PRIOR, _km_median, state_from_log
 from twin.errors import SpecError
 from twin.loader import parse_twin
 from twin.state import State, check_state, load_state
@@ -228,3 +229,79 @@ def test_cli_state_with_a_recent_level(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     state = load_state(out)
     assert state.arrivals == {"cases": pytest.approx(2.0)} and state.delays == ["wait_B"]
+
+
+def _paced_log(cut: pd.Timestamp) -> pd.DataFrame:
+    """40 cases closed in the two days before `cut`, each A for 2 hours (the twin: 1), a gap of half
+    the twin's median wait (3 ln 2 hours) and B for 2 hours (the twin: 1); 50 older cases, slower
+    still (A 5 hours, a gap of 12); two cases between A and B since 3 hours; one in A since half an hour."""
+    hour = pd.Timedelta(hours=1)
+    gap = 0.5 * 3 * math.log(2) * hour
+    rows = []
+
+    def case(name: str, a: pd.Timestamp, took: float, wait: pd.Timedelta, b: float = 2.0) -> None:
+        rows.append({"case_id": name, "activity": "A", "start_time": a, "end_time": a + took * hour,
+                     "resource": "r"})
+        b_start = a + took * hour + wait
+        rows.append({"case_id": name, "activity": "B", "start_time": b_start, "end_time": b_start + b * hour,
+                     "resource": "r"})
+
+    for k in range(40):
+        case(f"c{k}", cut - (46 - k) * hour, 2.0, gap)
+    for k in range(50):
+        case(f"old{k}", cut - (120 + 10 * k) * hour, 5.0, 12 * hour)
+    for k in range(2):
+        case(f"open{k}", cut - 5 * hour, 2.0, 8 * hour)
+    rows.append({"case_id": "running", "activity": "A", "start_time": cut - 0.5 * hour,
+                 "end_time": cut + 1.5 * hour, "resource": "r"})
+    return pd.DataFrame(rows)
+
+
+def test_steps_go_on_at_the_recent_pace() -> None:
+    """The recent pace: waits at half the twin's median, services at twice the twin's times (those
+    before the two days asked and the open cases' unfinished parts left out or censored), each group's
+    median ratio pulled towards 1 by PACE_PRIOR done observations and each step's towards its group's;
+    the services' pace only when asked."""
+    twin = _twin_with_waits(1.0)
+    cut = pd.Timestamp("2024-01-05T00:00")
+    state = state_from_log(_paced_log(cut), cut, twin=twin, pace=2, pace_services=True)
+    k = PACE_PRIOR
+    waits = math.log(0.5) * 40 / (40 + k)
+    wait_b = waits + 40 / (40 + k) * (math.log(0.5) - waits)
+    services = math.log(2.0) * 82 / (82 + k)
+    a = services + 42 / (42 + k) * (math.log(2.0) - services)
+    b = services + 40 / (40 + k) * (math.log(2.0) - services)
+    assert state.pace == pytest.approx({"wait_B": math.exp(wait_b), "A": math.exp(a), "B": math.exp(b)},
+                                       abs=1e-4)
+    assert state_from_log(_paced_log(cut), cut, twin=twin).pace == {}  # the twin's pace without `pace`
+    older = state_from_log(_paced_log(cut), cut, twin=twin, pace=30, pace_services=True).pace  # the old too
+    assert older["wait_B"] > 1 and older["A"] > state.pace["A"]
+    delays_only = state_from_log(_paced_log(cut), cut, twin=twin, pace=2).pace  # the default: the delays'
+    assert delays_only == {"wait_B": state.pace["wait_B"]}
+
+
+def test_a_recent_median_is_kaplan_meiers() -> None:
+    """Censored values take their share of the survival on to the longer ones: with 2 done at 1,
+    3 censored at 1.5 and 2 done at 3, the survival is 5/7 after 1 and 0 at 3, so the median is 3;
+    with the censored ones taken as done it would be 1.5, and without them 1 (two of four)."""
+    values = [(1.0, True, 1.0)] * 2 + [(1.5, False, 1.0)] * 3 + [(3.0, True, 1.0)] * 2
+    assert _km_median(values) == 3.0
+    assert _km_median([(2.0, False, 1.0)]) is None
+
+
+def test_cli_state_with_the_recent_pace(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+    from twin.loader import twin_to_data
+
+    twin_path, log_path, out = tmp_path / "w.yaml", tmp_path / "log.csv", tmp_path / "state.json"
+    twin_path.write_text(yaml.safe_dump(twin_to_data(_twin_with_waits(1.0))))
+    cut = pd.Timestamp("2024-01-05T00:00")
+    _paced_log(cut).to_csv(log_path, index=False)
+    result = CliRunner().invoke(app, ["state", "--events", str(log_path), "--at", str(cut), "--twin",
+                                      str(twin_path), "--pace", "2", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    pace = load_state(out).pace
+    assert set(pace) == {"wait_B"} and pace["wait_B"] < 1

@@ -430,6 +430,9 @@ def state_command(
     recent: Annotated[float | None, typer.Option(
         help="Days before --at whose case arrivals set the level arrivals go on at (with --twin; else "
              "the twin's).")] = None,
+    pace: Annotated[float | None, typer.Option(
+        help="Days before --at whose steps' times set the pace the twin's steps go on at (with --twin; "
+             "else the twin's).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="State JSON (default: print it)."
                                                 )] = None,
 ) -> None:
@@ -443,7 +446,7 @@ def state_command(
     labels = read_header(twin_file).get("labels") if twin_file is not None else None  # a calibrated twin's
     try:
         log, _ = load_events(events, parse_mapping(mapping or []))
-        state = state_from_log(log, at, twin=twin, labels=labels, recent=recent)
+        state = state_from_log(log, at, twin=twin, labels=labels, recent=recent, pace=pace)
     except (CalibrationDataError, ValueError) as error:
         raise _fail(str(error)) from None
     problems = check_state(state, twin) if twin is not None else []

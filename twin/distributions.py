@@ -196,3 +196,19 @@ def as_distribution_input(value: Any) -> Any:
 
 Dist = Annotated[Distribution, BeforeValidator(as_distribution_input)]
 """A distribution field: a mapping with `dist`, or a bare number meaning a constant."""
+
+
+SCALE_FIELDS = {"exponential": ("mean",), "gamma": ("mean",), "lognormal": ("mean", "sd"),
+                "normal": ("mean", "sd"), "weibull": ("scale",), "uniform": ("low", "high"),
+                "triangular": ("low", "mode", "high"), "constant": ("value",)}
+
+
+def scaled(dist: Any, factor: float) -> Any:
+    """`dist` of `factor` times the variable (same family and shape): X -> factor * X exactly,
+    a truncated normal's truncation at 0 included."""
+    if not factor > 0 or not math.isfinite(factor):
+        raise ValueError(f"a scale factor is positive and finite, not {factor!r}")
+    if isinstance(dist, Empirical):
+        return Empirical(values=[v * factor for v in dist.values])
+    fields = SCALE_FIELDS[dist.dist]
+    return type(dist).model_validate(dist.model_dump() | {k: getattr(dist, k) * factor for k in fields})

@@ -1,10 +1,11 @@
 """Where a replication starts when it starts from a state (twin.state) instead of empty.
 
 `begin(twin, state)` gives the twin to run from now on (its clock starts at the state's
-time, no warm-up, the stock on hand as initial stock) and the `Start` both engines take:
-the state's entities in the order they are put back at t = 0, each as one row of floats
-(`ROW`). The order is: in service first (they hold their units again), then waiting in
-order of `since` (the queue's order), then between steps. Entities keep these numbers
+time, no warm-up, the stock on hand as initial stock, arrivals at the state's levels, steps at
+its pace) and the `Start` both engines take: the state's entities in the order they are put
+back at t = 0, each as one row of floats (`ROW`). The order is: in service first (they hold
+their units again), then waiting in order of `since` (the queue's order), then between
+steps. Entities keep these numbers
 (1, 2, ...); arrivals number on from there. An in-service entity's remaining duration is
 drawn per replication, conditioned on the time it has already run (twin.remaining), from
 its own named stream, so the two engines start from the same numbers.
@@ -39,7 +40,7 @@ import numpy as np
 
 from twin import streams
 from twin.calendar import UNITS_PER_HOUR, site_zone
-from twin.distributions import Exponential
+from twin.distributions import Exponential, scaled
 from twin.errors import SpecError
 from twin.remaining import Residual
 from twin.spec import Twin, WeeklyRates
@@ -132,8 +133,9 @@ def begin(twin: Twin, state: State) -> tuple[Twin, Start]:
                  else m for m in twin.materials]
     arrivals = [a.model_copy(update=_scaled(a, state.arrivals[a.name])) if a.name in state.arrivals else a
                 for a in twin.arrivals]
+    activities = [_paced(a, state.pace[a.name]) if a.name in state.pace else a for a in twin.activities]
     now_twin = twin.model_copy(update={"start": start, "warmup": 0.0, "materials": materials,
-                                       "arrivals": arrivals})
+                                       "arrivals": arrivals, "activities": activities})
     return now_twin, resolve(now_twin, state)
 
 
@@ -151,6 +153,17 @@ def _scaled(arrival: Any, level: float) -> dict[str, Any]:
         rates = [r * level for r in arrival.rate_profile.hourly()]
         return {"rate_profile": WeeklyRates(per_hour=rates)}
     return {"interarrival": Exponential(mean=arrival.interarrival.mean / level)}  # _unsupported
+
+
+def _paced(activity: Any, factor: float) -> Any:
+    """An activity whose durations (its own, per class and per pool) take `factor` times as long
+    (State.pace); its set-ups and patience as they were."""
+    if factor == 1.0:
+        return activity
+    return activity.model_copy(update={
+        "duration": scaled(activity.duration, factor),
+        "durations": {k: scaled(v, factor) for k, v in activity.durations.items()},
+        "class_durations": {k: scaled(v, factor) for k, v in activity.class_durations.items()}})
 
 
 def _down(twin: Twin, state: State) -> list[tuple[int, Residual]]:

@@ -7,7 +7,7 @@
      "down": {"press": 1},
      "stock": {"blanks": 40},
      "orders": [{"material": "blanks", "quantity": 200, "due": 30}],
-     "delays": ["wait_serve"], "arrivals": {"jobs": 0.8}}
+     "delays": ["wait_serve"], "arrivals": {"jobs": 0.8}, "pace": {"wait_serve": 0.5}}
 
 Times are model time in the twin's unit; `time` is now and `since` is when an entity began
 to wait or its service began (at or before `time`). `clock` is the calendar time of `time`,
@@ -18,7 +18,10 @@ pool out of action now (`down_since`: when each went down), `stock` what is on h
 what is on its way. `delays` names the steps that run unseen between the steps a log shows
 (a calibrated twin's `wait_` steps): an entity between steps may be in one already, since
 `since` (twin.starting). `arrivals` sets the level each named stream arrives at from now on, as
-a factor of the twin's rate (the recent level the log shows, calibration.state).
+a factor of the twin's rate (the recent level the log shows, calibration.state). `pace` sets
+how long each named step takes from now on, as a factor of the twin's durations (0.5: twice as
+fast; the recent pace the log shows, calibration.state): an entity in service there has what is
+left of the scaled duration.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from pydantic import (
 
 from twin.errors import SpecError, from_validation_error
 from twin.spec import Twin
+
+Factor = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class _State(BaseModel):
@@ -87,6 +92,7 @@ class State(_State):
     orders: list[Order] = []
     delays: list[str] = []  # steps a log does not show: a case between steps may be in one
     arrivals: dict[str, PositiveFloat] = {}  # a stream's level from now on, times the twin's rate
+    pace: dict[str, Factor] = {}  # a step's durations from now on, times the twin's
 
     @model_validator(mode="after")
     def _in_the_past(self) -> State:
@@ -116,6 +122,8 @@ def check_state(state: State, twin: Twin) -> list[tuple[str, str]]:
                 (f"entities[{i}].class", f"no class named '{e.class_}' ({', '.join(twin.classes)})")
             )
     problems += [(f"delays.{name}", f"no activity named '{name}'") for name in state.delays
+                 if name not in activities]
+    problems += [(f"pace.{name}", f"no activity named '{name}'") for name in state.pace
                  if name not in activities]
     for pool, units in state.down.items():
         if pool not in pools:
