@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from twin.errors import DeadlockError, SpecError
 
 if TYPE_CHECKING:  # the engines load when a command needs them: `twin --help` starts at once
+    from rich.table import Table
+
     from twin.runner import RunResult
     from twin.spec import Twin
 
@@ -205,6 +204,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never the keys themselves)."""
+    from rich.table import Table
+
     from service.cli import list_keys
 
     table = Table(title="API keys")
@@ -231,6 +232,8 @@ def keys_workspace(name: Annotated[str, typer.Argument(help="Its name: letters, 
 @keys_app.command("workspaces")
 def keys_workspaces() -> None:
     """List workspaces and what each holds."""
+    from rich.table import Table
+
     from service.cli import list_workspaces
 
     table = Table(title="Workspaces")
@@ -524,11 +527,16 @@ def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, sh
         from twin.compiling import compile_all
 
         compiled = compile_all()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=err, disable=not show, transient=True) as progress:
-        task = progress.add_task(f"{twin.name} ({engine})", total=replications)
-        result = run(twin, replications, seed, engine,
-                     progress=lambda done: progress.update(task, completed=done))
+    if not show:  # --json: no bar, nor rich's progress module to import
+        result = run(twin, replications, seed, engine)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task(f"{twin.name} ({engine})", total=replications)
+            result = run(twin, replications, seed, engine,
+                         progress=lambda done: progress.update(task, completed=done))
     result.compile_seconds += compiled
     return result
 
@@ -536,6 +544,9 @@ def _run_with_progress(twin: Twin, replications: int, seed: int, engine: str, sh
 def kpi_table(summary: dict[str, Any], time_unit: str = "hour", currency: str = "") -> Table:
     """A readable table: one row per KPI with its unit, mean, 95% CI and percentiles; each
     activity's, resource's, ... KPIs under its name; shares in percent."""
+    from rich import box
+    from rich.table import Table
+
     from twin.display import fill_run_table
 
     table = Table(title=f"{summary['name']}: {summary['replications']} replications, "
