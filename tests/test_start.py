@@ -192,7 +192,7 @@ def test_workers_start_when_the_estimated_rest_pays_for_them(monkeypatch: pytest
 def test_the_items_timed_here_are_light_and_the_traced_ones_go_to_the_workers_first() -> None:
     """A parallel executor runs its first items in this process to time them: traced chunks
     (the warm-up checks' replications 0..4, the close-up's) take several times as long, so they
-    come after two light ones, and before the rest."""
+    come after two light half-sized ones, and before the rest."""
     from scenarios.runner import _chunks, unit_key
     from scenarios.variants import units_of
     from scenarios.work import traced_in
@@ -203,6 +203,7 @@ def test_the_items_timed_here_are_light_and_the_traced_ones_go_to_the_workers_fi
     chunks = _chunks(keys, {}, 100, settings, 2, traced=57)
     traced = [traced_in(c) for c in chunks]
     assert traced[:2] == [False, False] and traced[2:4] == [True, True] and not any(traced[4:])
+    assert [len(c.replications) for c in chunks[:3]] == [5, 5, 10]  # the two timed here: half-sized
     assert 57 in chunks[3].replications
     assert sorted(r for c in chunks for r in c.replications) == list(range(100))
 
