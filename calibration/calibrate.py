@@ -135,7 +135,7 @@ def calibrate(
     plan = WaitPlan(chain, wait_samples(later) if waits else {}, labels)
     work = Work(labels, resources, staff, week if working else None, skills=pools == "skills",
                 class_durations={a: d["own"] for a, d in by_class.items() if d["own"]})
-    delays = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
+    wait_fits = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
         "name": name,
@@ -151,7 +151,7 @@ def calibrate(
                 "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, chain, plan, durations, delays, week, worktime, work, flows),
+        "activities": _activities(labels, chain, plan, durations, wait_fits, week, worktime, work, flows),
         "resources": _resources(labels, resources, calendars) if staff is None else _staff(staff, calendars),
     }
     if opening and worktime == "chain":
@@ -168,7 +168,7 @@ def calibrate(
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
-        "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
+        "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in wait_fits.items()},
         "options": options | {"history": history, "classes": classes or NO_CLASSES, "open_hours": opening},
     }
     if kinds is not None:
