@@ -10,7 +10,9 @@ by their shares (`"resource"`, see `calibration.staff`), or of whichever of them
 first (`"skills"`: `one_of` their pools, each at its own pace); and, with `waits=True`, a
 `wait_<activity>` step before it holding the observed time from the end of the case's
 previous activity to this start (waiting that is not queueing in the twin: hand-overs,
-calendars, batching). With
+calendars, batching); with `delays="extraneous"` from when the resource was free for it
+instead (`calibration.extraneous`: the queueing for the resource, which the twin adds
+itself, left out). With
 `calendars=True`, waits are measured and replayed in working time (`worktime`): a step with
 `working_hours` at each hour's pace of starts (`weighted`) or at the site's opening hours
 (`open`), or a chain of one-hour steps on the `open_hours` pool (`chain`, see
@@ -34,6 +36,7 @@ from calibration import names
 from calibration.arrivals import HOURS_PER_WEEK, ArrivalFitter, exposure_hours, hour_of_week
 from calibration.calendars import open_hours_between, pooled_rates, sparse_days, stray_hours, weeks_seen
 from calibration.classes import NO_CLASSES, ClassFitter, ClassRouting, require_column
+from calibration.extraneous import available
 from calibration.fitters import DurationFitter
 from calibration.per_resource import per_resource_durations
 from calibration.resources import ResourceFitter, peak_concurrency, staffing, weekly_shifts
@@ -73,6 +76,7 @@ def calibrate(
     deliveries: pd.DataFrame | None = None,
     name: str = "calibrated",
     waits: bool = True,
+    delays: str = "observed",
     calendars: bool = False,
     capacity: str = "distinct",
     horizon: float | None = None,
@@ -92,8 +96,9 @@ def calibrate(
     (None or "none": no classes); `cancelled`: a column whose non-empty value marks a
     cancelled case (measured in the report); `case_ends`: when each case ended where the
     log records it apart from its activities (`LoadReport.case_ends`)."""
-    options = {"waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
-               "worktime": worktime, "routing": routing, "processing": processing, "pools": pools}
+    options = {"waits": waits, "delays": delays, "calendars": calendars, "capacity": capacity,
+               "arrivals": arrivals, "worktime": worktime, "routing": routing,
+               "processing": processing, "pools": pools}
     _check_options(options)
     if not (isinstance(history, int | float) and not isinstance(history, bool) and 0 < history <= 1):
         raise ValueError(f"history must be a share of the cases in (0, 1], not {history!r}")
@@ -122,12 +127,15 @@ def calibrate(
     durations |= {a: d["rest"] for a, d in by_class.items() if d["rest"] is not None}
     opening = waits and week is not None
     later = table[~table["first"]].copy()
+    if waits and delays == "extraneous":
+        later["ready"] = _available(table, resources, staff, calendars)[~table["first"]]
+        later["wait"] = _hours(later["start_time"] - later["ready"])
     if week is not None and opening:
         later["wait"] = open_hours_between(later["ready"], later["start_time"], week)
     plan = WaitPlan(chain, wait_samples(later) if waits else {}, labels)
     work = Work(labels, resources, staff, week if working else None, skills=pools == "skills",
                 class_durations={a: d["own"] for a, d in by_class.items() if d["own"]})
-    delays = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
+    wait_fits = {key: DurationFitter().fit(x) for key, x in plan.samples.items()}
     span = (table["end_time"].max() - table["start_time"].min()).total_seconds() / 3600
     spec: dict[str, Any] = {
         "name": name,
@@ -143,7 +151,7 @@ def calibrate(
                 "route": _first_step(chain.start_, plan.names),
             }
         ],
-        "activities": _activities(labels, chain, plan, durations, delays, week, worktime, work, flows),
+        "activities": _activities(labels, chain, plan, durations, wait_fits, week, worktime, work, flows),
         "resources": _resources(labels, resources, calendars) if staff is None else _staff(staff, calendars),
     }
     if opening and worktime == "chain":
@@ -160,7 +168,7 @@ def calibrate(
         "resources": resources.summary(),
         "durations": {a: f.summary() for a, f in durations.items()},
         "durations_by_resource": per_resource_durations(table),
-        "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in delays.items()},
+        "waits": {(b if a is None else f"{b} after {a}"): f.summary() for (a, b), f in wait_fits.items()},
         "options": options | {"history": history, "classes": classes or NO_CLASSES, "open_hours": opening},
     }
     if kinds is not None:
@@ -178,7 +186,8 @@ def calibrate(
 
 
 CHOICES: dict[str, tuple[Any, ...]] = {
-    "waits": (True, False), "calendars": (True, False), "capacity": ("distinct", "peak"),
+    "waits": (True, False), "delays": ("observed", "extraneous"), "calendars": (True, False),
+    "capacity": ("distinct", "peak"),
     "arrivals": ("auto", "profile", "stationary"), "worktime": ("weighted", "open", "chain"),
     "routing": (1, 2), "processing": ("clock", "working"),
     "pools": ("activity", "resource", "skills"),
@@ -187,7 +196,10 @@ CHOICES: dict[str, tuple[Any, ...]] = {
 
 def effective(options: dict[str, Any]) -> dict[str, Any]:
     """The options as they act on the twin: without calendars there is no working week, so
-    `worktime` and `processing` make no difference (the same twin whatever they say)."""
+    `worktime` and `processing` make no difference (the same twin whatever they say); without
+    waits, neither does `delays`."""
+    if options.get("waits") is False:
+        options = {k: v for k, v in options.items() if k != "delays"}
     if options.get("calendars") is False:
         return {k: v for k, v in options.items() if k not in ("worktime", "processing")}
     return options
@@ -276,6 +288,18 @@ class WaitPlan:
 
 def _state_name(prev: str | None, b: str, labels: dict[str, str]) -> str:
     return labels[b] if prev is None else f"{labels[b]}_after{sorted(labels).index(prev)}"
+
+
+def _available(
+    table: pd.DataFrame, resources: ResourceFitter, staff: StaffFitter | None, calendars: bool
+) -> pd.Series:
+    """When each event's resource was free for it (`calibration.extraneous.available`), with
+    the open hours of the pool the twin queues it on where the twin keeps shifts."""
+    if not calendars:
+        return available(table)
+    if staff is None:
+        return available(table, table["activity"], resources.on_)
+    return available(table, table["resource"], staff.on_)
 
 
 def _working_week(table: pd.DataFrame, resources: ResourceFitter, worktime: str) -> np.ndarray | None:

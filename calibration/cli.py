@@ -24,7 +24,8 @@ from twin.loader import load_twin, parse_twin
 from twin.spec import Twin
 
 DEFAULTS: dict[str, Any] = {
-    "waits": True, "calendars": True, "capacity": "distinct", "arrivals": "auto", "worktime": "weighted",
+    "waits": True, "delays": "observed", "calendars": True, "capacity": "distinct", "arrivals": "auto",
+    "worktime": "weighted",
     "routing": 1, "processing": "clock", "pools": "activity", "history": 1.0, "classes": NO_CLASSES,
 }
 

@@ -3,7 +3,8 @@
 `ResourceFitter().fit(events)` sets, per activity, `pools_` (the resources seen doing it),
 `capacity_` (distinct resources, or the peak number of them busy at once with
 `capacity="peak"`), `skills_` (resource -> activities) and `calendars_`: the hour-of-week
-slots in which the pool starts work in at least `min_week_share` of the observed weeks.
+slots in which the pool starts work in at least `min_week_share` of the observed weeks
+(`on_`: a pool's 168 open flags, where it has shifts).
 A calendar is "clear" when those slots hold at least `coverage` of all starts and leave at
 least `min_off` of the week off; `shifts_` then holds it in the twin's `shifts` format.
 A clear calendar's shifts put on duty, each hour, the most resources of the pool seen busy
@@ -109,6 +110,7 @@ class ResourceFitter:
         self.capacity_: dict[str, int] = {}
         self.calendars_: dict[str, dict[str, Any]] = {}
         self.shifts_: dict[str, list[dict[str, Any]]] = {}
+        self.on_: dict[str, np.ndarray] = {}  # pool -> its 168 open hours, where it has shifts
         weeks = max(1.0, (events["start_time"].max() - events["start_time"].min()).total_seconds() / 604800)
         for activity, group in has.groupby("activity"):
             self._fit_pool(str(activity), group, weeks)
@@ -117,6 +119,7 @@ class ResourceFitter:
         for activity, capacity in self.capacity_.items():
             if activity not in self.shifts_ and self.site_calendar_["clear"]:
                 self.shifts_[activity] = weekly_shifts(site_on, capacity)
+                self.on_[activity] = site_on
         return self
 
     def _calendar(
@@ -154,6 +157,7 @@ class ResourceFitter:
             seen = np.ceil(staffing(group) * self.staff_factor).astype(int)
             units = np.clip(seen, 1, capacity) if self.staffed else capacity
             self.shifts_[activity] = weekly_shifts(on, units)
+            self.on_[activity] = on
 
     def summary(self) -> dict[str, Any]:
         return {

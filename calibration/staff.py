@@ -42,6 +42,7 @@ class StaffFitter:
         own.fit(has.assign(activity=has["resource"]))  # each resource a pool of its own
         self.capacity_: dict[str, int] = own.capacity_
         self.shifts_: dict[str, list[dict[str, Any]]] = own.shifts_
+        self.on_: dict[str, Any] = own.on_  # resource -> its 168 open hours, where it has shifts
         self.pools_ = slugs(sorted(self.capacity_), prefix="staff_")
         self.shares_: dict[str, dict[str, float]] = {}
         for a, g in has.groupby("activity"):

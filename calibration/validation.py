@@ -3,7 +3,8 @@
 Each option (working-time waits and shifts, how waits advance in working time, arrival
 form, pool capacity rule, routing order, pools per activity or per resource, work split
 among resources by shares or taken by whoever is free, all history or its recent half,
-activity durations in clock or in working time) changes the twin, and which one reproduces
+activity durations in clock or in working time, waits as observed or less the queueing
+for the resource the twin adds itself: `delays`) changes the twin, and which one reproduces
 a process best is an empirical question. Answering it on the test log would tune the model
 to the test; so `OptionSelector().fit(events)` cuts the
 training log itself the way the shared splits were made: T = the `share` quantile of case
@@ -17,10 +18,10 @@ the replay baseline of the fit part. Its loss is the mean over the seven distanc
 history, -1 perfect where the replay is not, and no one distance can outweigh the others
 (a ratio would, where the replay happens to be near 0). The search changes one option at
 a time: the start (the first value of every option) and each other value of each option
-with the rest at the start (10 candidates, scored in `workers` processes), then forward
+with the rest at the start (11 candidates, scored in `workers` processes), then forward
 selection: from the best of those, it adds the other changes that beat the start, best
 first, one at a time, keeping each only if the loss falls (options interact: the best
-values together need not be best). The best twin scored wins; at most 18 of the 384
+values together need not be best). The best twin scored wins; at most 20 of the 768
 combinations are scored.
 Processing in working time is searched like the rest: a step recorded from start to end
 over a closing (a job begun before a night or a weekend and finished after it) holds that
@@ -63,6 +64,7 @@ GRID: dict[str, tuple[Any, ...]] = {  # searched in this order, from the first v
     "pools": ("activity", "resource", "skills"),
     "history": (1.0, 0.5),
     "processing": ("clock", "working"),
+    "delays": ("observed", "extraneous"),
 }
 
 

@@ -30,8 +30,8 @@ from twin.spec import Twin
 FILES = ("events", "failures", "deliveries")  # form fields; events is required
 MAPPED = ("case_id", "activity", "resource", "start_time", "end_time")  # column mapping fields
 STEPS = 4  # load, fit, check the twin, write the report (+ the validation's candidates)
-OPTIONS = ("waits", "calendars", "capacity", "arrivals", "worktime", "routing", "processing", "pools",
-           "history", "classes", "cancelled")
+OPTIONS = ("waits", "delays", "calendars", "capacity", "arrivals", "worktime", "routing", "processing",
+           "pools", "history", "classes", "cancelled")
 COLUMN_OPTIONS = ("classes", "cancelled")  # options naming a column of the events file
 REPORT_JSON, REPORT_HTML, TWIN_YAML = "report.json", "report.html", "twin.yaml"
 
@@ -224,6 +224,7 @@ def public(row: CalibrationRow) -> CalibrationPublic:
         worktime=request.get("worktime"),
         routing=request.get("routing"),
         processing=request.get("processing"),
+        delays=request.get("delays"),
         pools=request.get("pools"),
         history=request.get("history"),
         classes=request.get("classes"),

@@ -128,6 +128,7 @@ class CalibrationPublic(BaseModel):
     worktime: str | None
     routing: int | None
     processing: str | None  # None: chosen by validation (clock where there is none)
+    delays: str | None  # None: chosen by validation (observed where there is none)
     pools: str | None
     history: float | None
     classes: str | None  # a column of the events file whose values become classes, or "none"

@@ -217,7 +217,8 @@ def test_validation_searches_classes_and_keeps_none_where_they_do_not_matter() -
     scores no better, so the start (no classes) stays."""
     pytest.importorskip("log_distance_measures")
     fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted",
-             "pools": "activity", "history": 1.0, "arrivals": "profile", "processing": "clock"}
+             "pools": "activity", "history": 1.0, "arrivals": "profile", "processing": "clock",
+             "delays": "observed"}
     selector = OptionSelector(fixed=fixed, runs=2, class_columns=["tier"]).fit(_office_log_with())
     summary = selector.summary()
     assert summary["searched"] == {"classes": ["none", "tier"]}
@@ -228,7 +229,8 @@ def test_validation_searches_classes_and_keeps_none_where_they_do_not_matter() -
 def test_validation_finds_class_columns_itself_and_screens_them() -> None:
     pytest.importorskip("log_distance_measures")
     fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted",
-             "pools": "activity", "history": 1.0, "arrivals": "profile", "processing": "clock"}
+             "pools": "activity", "history": 1.0, "arrivals": "profile", "processing": "clock",
+             "delays": "observed"}
     events = _office_log_with()
     selector = OptionSelector(fixed=fixed, runs=2).fit(events)
     assert set(selector.class_evidence_) == {"tier"}  # found; searched only with evidence

@@ -83,7 +83,7 @@ def test_selector_prefers_the_weekly_profile_for_office_hour_arrivals() -> None:
     so (case arrival and circadian distances), and the profile wins."""
     pytest.importorskip("log_distance_measures")
     fixed = {"calendars": False, "capacity": "distinct", "routing": 1, "worktime": "weighted",
-             "pools": "activity", "history": 1.0, "processing": "clock"}
+             "pools": "activity", "history": 1.0, "processing": "clock", "delays": "observed"}
     selector = OptionSelector(fixed=fixed, runs=2).fit(office_log())
     by_form = {s["options"]["arrivals"]: s for s in selector.scores_}
     assert selector.options_["arrivals"] == "profile"
@@ -117,7 +117,7 @@ def test_calibrate_files_applies_the_chosen_options(tmp_path: Path) -> None:
                              progress=lambda done, total: seen.append((done, total)), calendars=False)
     chosen = report["validation"]["chosen"]
     tried = report["validation"]["candidates"]
-    assert chosen["calendars"] is False and 7 <= len(tried) <= 13  # 7 distinct singles, forward steps
+    assert chosen["calendars"] is False and 10 <= len(tried) <= 16  # start, 9 singles, forward
     assert {k: report["options"][k] for k in chosen} == chosen
     twins = len({same_twin(c["options"]) for c in tried})  # each distinct twin scored once
     assert seen[0] == (0, search_size({"calendars": False})) and seen[-1] == (twins, twins)

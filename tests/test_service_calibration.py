@@ -84,7 +84,7 @@ def test_validation_chooses_the_open_options_as_steps_of_the_job(editor: httpx.C
 
     text = office_log(weeks=6).to_csv(index=False)
     data = {"validation": "true", "calendars": "false", "capacity": "distinct", "routing": "1",
-            "pools": "activity", "history": "1", "processing": "clock"}
+            "pools": "activity", "history": "1", "processing": "clock", "delays": "observed"}
     response = editor.post("/calibrations", files={"events": upload("office.csv", text)}, data=data)
     assert response.status_code == 202, response.text
     assert response.json()["validation"] is True and response.json()["calendars"] is False

@@ -307,6 +307,9 @@ def calibrate_command(
     processing: Annotated[str | None, _searched(
         "Activity durations in clock time, or in the working week of the waits (a job advances at "
         "each hour's pace and pauses while closed): clock | working.", "clock")] = None,
+    delays: Annotated[str | None, _searched(
+        "Waits as observed from the case's previous end, or from when its resource was free for it "
+        "(the queueing the twin adds itself left out): observed | extraneous.", "observed")] = None,
     validate: Annotated[bool, typer.Option(
         help="Choose the options not given by scoring each on a time split of the log itself.")] = True,
     maintenance: Annotated[Path | None, typer.Option(
@@ -338,7 +341,7 @@ def calibrate_command(
                 progress=lambda done, total: progress.update(done, total, "validation candidates scored"),
                 waits=waits, calendars=calendars, capacity=capacity, arrivals=arrivals, worktime=worktime,
                 routing=routing, processing=processing, pools=pools, history=history, classes=classes,
-                class_candidates=parse_columns(class_candidates), cancelled=cancelled,
+                delays=delays, class_candidates=parse_columns(class_candidates), cancelled=cancelled,
                 equipment={"pool": equipment_pool, "maintenance": maintenance, "machine_hours": machine_hours,
                            "repair_hours": repair_hours, "maintenance_hours": maintenance_hours},
                 timezone=timezone,

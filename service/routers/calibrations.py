@@ -39,6 +39,7 @@ def create_calibration(
     worktime: Annotated[Literal["weighted", "open", "chain"] | None, Form()] = None,
     routing: Annotated[int | None, Form(ge=1, le=2)] = None,
     processing: Annotated[Literal["clock", "working"] | None, Form()] = None,
+    delays: Annotated[Literal["observed", "extraneous"] | None, Form()] = None,
     pools: Annotated[Literal["activity", "resource", "skills"] | None, Form()] = None,
     history: Annotated[float | None, Form(gt=0, le=1)] = None,
     classes: Annotated[str | None, Form(
@@ -74,7 +75,8 @@ def create_calibration(
     options = {
         "name": name, "waits": waits, "calendars": calendars, "capacity": capacity, "arrivals": arrivals,
         "worktime": worktime, "routing": routing, "processing": processing, "pools": pools,
-        "history": history, "classes": classes, "cancelled": cancelled, "validation": validation,
+        "delays": delays, "history": history, "classes": classes, "cancelled": cancelled,
+        "validation": validation,
     }
     checks = request.app.state.upload_checks
     return calibrations.public(calibrations.submit(db, settings, uploads, mapping, options, checks, key))
