@@ -101,7 +101,7 @@ def _flow(times: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """twin.replication.trace_flow straight from the kernel's trace arrays."""
     kinds = rows[:, 0]
     moved = (kinds == ARRIVAL) | (kinds == LEAVE)
-    return np.column_stack([times[moved], np.where(kinds[moved] == ARRIVAL, 1.0, -1.0)]).astype(np.float64)
+    return np.column_stack([times[moved], np.where(kinds[moved] == ARRIVAL, 1.0, -1.0)])
 
 
 def _samples(twin: Twin, sample_every: float | None) -> tuple[int, float]:
