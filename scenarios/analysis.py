@@ -1,6 +1,9 @@
 """Output analysis: pure functions over the tidy study table.
 
 The table has one row per scenario x replication (`scenario`, `replication`, KPI columns).
+It is pandas' DataFrame or a mapping of the same columns to numpy arrays (what a study
+returns first: summarising it needs no pandas).
+
 Conventions: CIs are two-sided 95%; risk measures treat higher values as worse (waits,
 cycle times, costs), so VaR95 is the 95th percentile of the KPI over replications and
 CVaR95 the mean of the worst 5% tail; paired differences are scenario minus baseline over
@@ -11,10 +14,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike
 
 from scenarios.spec import Target
@@ -24,13 +26,29 @@ from twin.tquantile import t975
 Z95 = 1.959963984540054
 
 
-def values(table: pd.DataFrame, scenario: str, kpi: str) -> np.ndarray:
+class Table(Protocol):
+    """Columns by name: a DataFrame, or a dict of numpy arrays."""
+
+    def __getitem__(self, column: str) -> Any: ...
+
+    def __contains__(self, column: object) -> bool: ...
+
+
+def replications(table: Table, scenario: str) -> tuple[np.ndarray, np.ndarray]:
+    """One scenario's replication indices, sorted, and where its rows are in that order."""
+    rows = np.flatnonzero(np.asarray(table["scenario"]) == scenario)
+    reps = np.asarray(table["replication"])[rows]
+    order = np.argsort(reps, kind="stable")
+    return reps[order], rows[order]
+
+
+def values(table: Table, scenario: str, kpi: str) -> np.ndarray:
     """The KPI over replications of one scenario, in replication order (NaN kept)."""
-    rows = table[table["scenario"] == scenario].sort_values("replication")
-    return rows[kpi].to_numpy(dtype=float) if kpi in rows else np.full(len(rows), math.nan)
+    rows = replications(table, scenario)[1]
+    return np.asarray(table[kpi], dtype=float)[rows] if kpi in table else np.full(rows.size, math.nan)
 
 
-def kpi_summaries(table: pd.DataFrame, scenario: str, kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
+def kpi_summaries(table: Table, scenario: str, kpis: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Each KPI as in the `twin run` contract: mean, 95% CI (Wilson-type for shares), p5/p50/p95, n."""
     return {kpi: summarize(values(table, scenario, kpi).tolist(), share=is_share(kpi)) for kpi in kpis}
 
@@ -98,17 +116,17 @@ def mean_ci(d: np.ndarray) -> dict[str, Any]:
     return {"mean": mean, "ci95": [mean - half, mean + half], "n": int(d.size)}
 
 
-def paired_difference(table: pd.DataFrame, scenario: str, baseline: str, kpi: str) -> dict[str, Any]:
+def paired_difference(table: Table, scenario: str, baseline: str, kpi: str) -> dict[str, Any]:
     """Mean of (scenario - baseline) over common replications, with a paired t-interval."""
-    a = table[table["scenario"] == scenario].set_index("replication")
-    b = table[table["scenario"] == baseline].set_index("replication")
-    common = a.index.intersection(b.index)
-    if kpi not in a or kpi not in b:
+    if kpi not in table:
         return mean_ci(np.array([]))
-    return mean_ci((a.loc[common, kpi] - b.loc[common, kpi]).to_numpy(dtype=float))
+    (a_reps, a_rows), (b_reps, b_rows) = replications(table, scenario), replications(table, baseline)
+    _, in_a, in_b = np.intersect1d(a_reps, b_reps, assume_unique=True, return_indices=True)
+    column = np.asarray(table[kpi], dtype=float)
+    return mean_ci(column[a_rows[in_a]] - column[b_rows[in_b]])
 
 
-def select_best(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: str = "min",
+def select_best(table: Table, scenarios: Sequence[str], kpi: str, goal: str = "min",
                 alpha: float = 0.05) -> dict[str, Any]:
     """Subset selection with paired Bonferroni t-bounds (common random numbers).
 

@@ -54,10 +54,10 @@ def write_outputs(folder: Path, result: StudyResult, summary: dict[str, Any]) ->
     """results.parquet and the same as results.csv, series.parquet (the scenarios' state
     series), traces/ (each scenario's close-up replication, as the engine traced it),
     summary.json, provenance.json and specs/ (each unit's twin, each file)."""
-    store.write_table(folder, "results.parquet", result.table)
-    store.write_csv(folder, "results.csv", result.table)
-    if result.series is not None:
-        store.write_table(folder, "series.parquet", result.series)
+    store.write_table(folder, "results.parquet", result.columns)
+    store.write_csv(folder, "results.csv", result.columns)
+    if result.series_columns is not None:
+        store.write_table(folder, "series.parquet", result.series_columns)
     for name, columns in result.traces.items():  # the close-up replication, for the report
         store.write_table(folder / "traces", f"{_slug(name)}.parquet", columns)
     (folder / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False))

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
+
+from scenarios.analysis import Table, values
 
 
 def kn_constant(k: int, n0: int, alpha: float) -> float:
@@ -30,12 +31,11 @@ def kn_constant(k: int, n0: int, alpha: float) -> float:
     return 2 * eta * (n0 - 1)
 
 
-def kim_nelson(table: pd.DataFrame, scenarios: Sequence[str], kpi: str, goal: str, delta: float,
+def kim_nelson(table: Table, scenarios: Sequence[str], kpi: str, goal: str, delta: float,
                alpha: float = 0.05, n0: int = 10) -> dict[str, Any]:
     """Replay KN on the replications in `table` (paired by replication index)."""
     sign = 1.0 if goal == "max" else -1.0  # KN picks the largest mean
-    x = np.array([sign * table[table.scenario == s].sort_values("replication")[kpi].to_numpy(float)
-                  for s in scenarios])
+    x = np.array([sign * values(table, s, kpi) for s in scenarios])
     k, n = len(scenarios), x.shape[1] if len(scenarios) else 0
     out: dict[str, Any] = {"method": "Kim-Nelson (KN) fully sequential selection, common random numbers",
                            "kpi": kpi, "goal": goal, "indifference": delta, "confidence": 1 - alpha,

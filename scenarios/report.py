@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from scenarios import analysis
 from scenarios.loader import Scenario, kpi_names
 from scenarios.runner import StudyResult
@@ -36,7 +38,7 @@ def risk_kpis(experiment: Experiment, targets: list[Target], known: list[str] | 
 
 
 def summarize_study(result: StudyResult) -> dict[str, Any]:
-    table, scenarios = result.table, result.scenarios
+    table, scenarios = result.columns, result.scenarios
     experiment = scenarios[0].experiment or Experiment()
     targets = study_targets(scenarios)
     risks = risk_kpis(experiment, targets, kpi_names(scenarios[0].twin))
@@ -66,11 +68,11 @@ def summarize_study(result: StudyResult) -> dict[str, Any]:
     return out
 
 
-def _scenario(table: Any, s: Scenario, targets: list[Target], risks: list[str]) -> dict[str, Any]:
+def _scenario(table: analysis.Table, s: Scenario, targets: list[Target], risks: list[str]) -> dict[str, Any]:
     checks = {t.text: analysis.target_report(analysis.values(table, s.name, t.kpi), t) for t in targets}
     tails = {k: analysis.var_cvar(analysis.values(table, s.name, k)) for k in risks}
     return {
-        "replications": int((table["scenario"] == s.name).sum()),
+        "replications": int(np.count_nonzero(table["scenario"] == s.name)),
         "kpis": analysis.kpi_summaries(table, s.name, kpi_names(s.twin)),
         "targets": checks,
         "meets_targets": all(c["met"] for c in checks.values()),
@@ -79,7 +81,7 @@ def _scenario(table: Any, s: Scenario, targets: list[Target], risks: list[str]) 
     }
 
 
-def _best(table: Any, names: list[str], ranking: dict[str, Any]) -> str:
+def _best(table: analysis.Table, names: list[str], ranking: dict[str, Any]) -> str:
     return str(analysis.select_best(table, names, ranking["kpi"], ranking["goal"])["best"])
 
 
@@ -97,7 +99,7 @@ def _sensitivity(result: StudyResult, targets: list[Target]) -> dict[str, Any]:
         rows: dict[str, Any] = {}
         for unit in (u for u in result.units if u.of == s.name):
             assert unit.path is not None and unit.level is not None
-            effects = {k: analysis.paired_difference(result.table, unit.name, s.name, k) for k in kpis}
+            effects = {k: analysis.paired_difference(result.columns, unit.name, s.name, k) for k in kpis}
             rows.setdefault(unit.path, {})[unit.level] = {"value": unit.value, "effect": effects}
         out[s.name] = rows
     return out
@@ -117,5 +119,5 @@ def provenance(result: StudyResult) -> dict[str, Any]:
         "sources": {s.name: s.source for s in result.scenarios},
         "wall_seconds": result.wall_seconds,
         "resumed_replications": result.resumed,
-        "events": int(result.table["events"].sum()),
+        "events": int(result.columns["events"].sum()),
     }

@@ -17,18 +17,20 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from scenarios import store
-from scenarios.executors import Executor, make_executor
+from scenarios.analysis import Table
+from scenarios.executors import Executor, Serial, make_executor
 from scenarios.loader import Scenario, kpi_names
 from scenarios.ranking import kim_nelson, more_for_kn
 from scenarios.series import SERIES, series_table
 from scenarios.spec import Experiment, Objective, Precision, Ranking, ScenarioStress
+from scenarios.store import ChunkWriter
 from scenarios.stresses import closeup_replication
 from scenarios.stresses import draws as stress_draws
 from scenarios.uncertain import draws
@@ -36,6 +38,9 @@ from scenarios.variants import Unit, units_of
 from scenarios.work import Chunk, run_chunk, traced_in
 from twin.series import sample_count
 from twin.tquantile import t975
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Progress = Callable[[int, int], None]
 META = ("scenario", "replication", "events")
@@ -74,17 +79,33 @@ def settings_for(baseline: Scenario, replications: int | None = None, seed: int 
 
 @dataclass
 class StudyResult:
+    """What a study found. The results are numpy columns (`columns`, the tidy table); `table`
+    is the same as a DataFrame, built on first use: summarising and writing a study need no
+    pandas, whose import would be most of a small study's fixed cost."""
+
     scenarios: list[Scenario]
     units: list[Unit]
     settings: Settings
-    table: pd.DataFrame
+    columns: dict[str, np.ndarray]  # the tidy table: one row per unit x replication (`tidy`)
     wall_seconds: float
     replications: int
     resumed: int = 0  # replications read back from earlier chunks
     wip: dict[str, list[list[float]]] = field(default_factory=dict)  # traced WIP series per unit
-    series: pd.DataFrame | None = None  # state series of the scenarios (scenarios.series.series_table)
+    series_columns: dict[str, np.ndarray] | None = None  # state series of the scenarios (series_table)
     traced_replication: int = 0  # whose event trace each scenario keeps (`traces`)
     traces: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # scenario -> trace columns
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.columns)
+
+    @cached_property
+    def series(self) -> pd.DataFrame | None:
+        import pandas as pd
+
+        return None if self.series_columns is None else pd.DataFrame(self.series_columns)
 
 
 def unit_key(unit: Unit, settings: Settings) -> str:
@@ -115,13 +136,16 @@ def run_study(
     resumed = len(rows)
     n = settings.replications
     traced = _closeup(units, settings)
-    with nullcontext(pool) if pool is not None else make_executor(executor, address, workers) as pool:
+    with (nullcontext(pool) if pool is not None else make_executor(executor, address, workers) as pool,
+          ChunkWriter(out, early=settings.engine == "fast" and isinstance(pool, Serial)) as writer):
         while True:
             chunks = _chunks(keys, rows, n, settings, pool.workers, traced)
             total, finished = len(units) * n, len(units) * n - sum(len(c.replications) for c in chunks)
             _report(progress, finished, total)
             for result in pool.map_unordered(run_chunk, chunks):
-                _keep(result, rows, out, keys)
+                for row in result:
+                    rows[(row["key"], row["replication"])] = row
+                writer.write(result)
                 finished += len(result)
                 _report(progress, finished, total)
             more = _more_replications(rows, keys, scenarios, settings, n)
@@ -152,15 +176,6 @@ def _closeup(units: list[Unit], settings: Settings) -> int | None:
 def _report(progress: Progress | None, done: int, total: int) -> None:
     if progress is not None:
         progress(done, total)
-
-
-def _keep(result: list[dict[str, Any]], rows: dict[tuple[str, int], dict[str, Any]],
-          out: Path | None, keys: dict[str, Unit]) -> None:
-    for row in result:
-        rows[(row["key"], row["replication"])] = row
-    if out is not None and result:
-        first, last = result[0]["replication"], result[-1]["replication"]
-        store.write_chunk(out, f"{result[0]['key']}-{first:06d}-{last:06d}.parquet", result)
 
 
 def _chunks(keys: dict[str, Unit], rows: dict[tuple[str, int], Any], n: int, settings: Settings,
@@ -217,7 +232,7 @@ def _more_replications(rows: dict[tuple[str, int], dict[str, Any]], keys: dict[s
     return need
 
 
-def kn_result(table: pd.DataFrame, scenarios: list[Scenario], settings: Settings) -> dict[str, Any]:
+def kn_result(table: Table, scenarios: list[Scenario], settings: Settings) -> dict[str, Any]:
     """KN on the study's objective (scenarios.ranking), as far as `table` goes."""
     assert settings.ranking is not None
     ranking, objective = settings.ranking, settings.objective
@@ -239,8 +254,10 @@ def required_replications(values: list[float], relative_half_width: float) -> in
     return max(n + 1, math.ceil(n * (relative / relative_half_width) ** 2))
 
 
-def tidy(rows: list[dict[str, Any]], units: list[Unit], keys: dict[str, Unit], n: int) -> pd.DataFrame:
-    """One row per unit x replication (r < n), in unit then replication order, fixed columns."""
+def tidy(rows: list[dict[str, Any]], units: list[Unit], keys: dict[str, Unit],
+         n: int) -> dict[str, np.ndarray]:
+    """One row per unit x replication (r < n), in unit then replication order, fixed columns:
+    `scenario` (object), `replication` and `events` (int64), the rest float64 (NaN: none)."""
     order = {key: i for i, key in enumerate(keys)}
     kept = sorted((r for r in rows if r["key"] in order and r["replication"] < n),
                   key=lambda r: (order[r["key"]], r["replication"]))
@@ -248,10 +265,6 @@ def tidy(rows: list[dict[str, Any]], units: list[Unit], keys: dict[str, Unit], n
     kpis = list(dict.fromkeys(k for u in units for k in kpi_names(u.twin)))
     known = {"key", "wip_series", "trace", *SERIES, *META, *inputs, *kpis}
     kpis += list(dict.fromkeys(c for r in kept for c in r if c not in known))  # engine extras
-    columns = [*META, *inputs, *kpis]
-    table = pd.DataFrame([[r.get(c, math.nan) for c in columns] for r in kept], columns=columns)
-    table[["replication", "events"]] = table[["replication", "events"]].astype("int64")
-    for column in columns[2:]:
-        if column != "events":
-            table[column] = table[column].astype("float64")
-    return table
+    types = {"scenario": object, "replication": np.int64, "events": np.int64}
+    return {c: np.array([r.get(c, math.nan) for r in kept], dtype=types.get(c, np.float64))
+            for c in [*META, *inputs, *kpis]}

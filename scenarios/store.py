@@ -7,11 +7,13 @@ edited scenario are never reused.
 
 from __future__ import annotations
 
+import csv
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
 import pyarrow as pa
 from pyarrow import parquet
 
@@ -32,6 +34,53 @@ def write_chunk(out: Path, filename: str, rows: list[dict[str, Any]]) -> Path:
     return path
 
 
+class ChunkWriter:
+    """Writes each finished chunk under `out` (nothing when `out` is None); leaving the
+    block writes any chunk still waiting, even when the study failed.
+
+    Arrow's first use imports pandas, a third of a second. With `early` (a serial study on
+    the fast engine, which releases the GIL while it simulates) that import runs on a thread
+    of its own from the first chunk on, beside the next replications (by then the engine is
+    loaded: two imports at once would only take turns), and the chunks finished meanwhile
+    wait for it; otherwise each chunk is written as it finishes. Not with a pool of forked
+    processes: a fork must not catch an import half done."""
+
+    def __init__(self, out: Path | None, early: bool = False) -> None:
+        self.out = out
+        self.early = early and out is not None
+        self.waiting: list[list[dict[str, Any]]] = []
+        self.loading: threading.Thread | None = None
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if self.out is None or not rows:
+            return
+        self.waiting.append(rows)
+        if self.early and self.loading is None:
+            self.loading = threading.Thread(target=_load_arrow, name="arrow-import", daemon=True)
+            self.loading.start()
+        if self.loading is None or not self.loading.is_alive():
+            self.flush()
+
+    def flush(self) -> None:
+        if self.loading is not None:
+            self.loading.join()
+        for rows in self.waiting:
+            assert self.out is not None  # nothing waits without a folder
+            first, last = rows[0]["replication"], rows[-1]["replication"]
+            write_chunk(self.out, f"{rows[0]['key']}-{first:06d}-{last:06d}.parquet", rows)
+        self.waiting.clear()
+
+    def __enter__(self) -> ChunkWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+
+
+def _load_arrow() -> None:
+    pa.array([0.0])  # Arrow's pandas shim imports pandas on the first array built
+
+
 def read_done(out: Path | None, keys: set[str]) -> list[dict[str, Any]]:
     """Rows of finished replications whose key is in `keys`."""
     if out is None or not chunk_dir(out).is_dir():
@@ -39,8 +88,8 @@ def read_done(out: Path | None, keys: set[str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for path in sorted(chunk_dir(out).glob("*.parquet")):
         if path.name.split("-", 1)[0] in keys:
-            frame = pd.read_parquet(path)
-            rows += [{k: v for k, v in row.items() if not _missing(v)} for row in frame.to_dict("records")]
+            rows += [{k: v for k, v in row.items() if not _missing(v)}
+                     for row in parquet.read_table(path).to_pylist()]
     return rows
 
 
@@ -48,14 +97,16 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)  # other scenarios' columns
 
 
-def write_table(out: Path, name: str, table: pd.DataFrame | dict[str, list[Any]]) -> Path:
-    """A table, or columns (straight to Arrow: a trace's hundred thousand rows would take
-    pandas longer to hold than Arrow to write), as Parquet, atomically."""
+def write_table(out: Path, name: str, table: Any) -> Path:
+    """A DataFrame, or columns (straight to Arrow: a trace's hundred thousand rows would take
+    pandas longer to hold than Arrow to write; NaN in a numpy column is written as missing,
+    as pandas writes it), as Parquet, atomically."""
     out.mkdir(parents=True, exist_ok=True)
     path = out / name
     partial = out / f".{name}.partial"
     if isinstance(table, dict):
-        parquet.write_table(pa.table(table), partial)
+        parquet.write_table(pa.table({k: pa.array(v, from_pandas=True) if isinstance(v, np.ndarray) else v
+                                      for k, v in table.items()}), partial)
     else:
         table.to_parquet(partial, index=False)
     os.replace(partial, path)
@@ -65,16 +116,24 @@ def write_table(out: Path, name: str, table: pd.DataFrame | dict[str, list[Any]]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
 
 
-def write_csv(out: Path, name: str, table: pd.DataFrame) -> Path:
-    """The table as CSV beside its Parquet, for spreadsheets: a text cell a spreadsheet would
-    run as a formula (a scenario named '=cmd|...') gets a leading `'` (OWASP's advice on CSV
-    injection); numbers are written in full."""
-    defused = table.copy()
-    for column in defused.select_dtypes(include="object").columns:
-        defused[column] = defused[column].map(
-            lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA) else v)
+def write_csv(out: Path, name: str, table: Any) -> Path:
+    """A DataFrame or columns as CSV beside its Parquet, for spreadsheets, as pandas writes it
+    (missing cells empty, numbers in full): a text cell a spreadsheet would run as a formula
+    (a scenario named '=cmd|...') gets a leading `'` (OWASP's advice on CSV injection)."""
+    columns = {str(k): np.asarray(v).tolist() for k, v in table.items()}
     path = out / name
     partial = out / f".{name}.partial"
-    defused.to_csv(partial, index=False)
+    with partial.open("w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(zip(*(map(_cell, c) for c in columns.values()), strict=True))
     os.replace(partial, path)
     return path
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA):
+        return "'" + value
+    return value

@@ -125,6 +125,41 @@ def test_a_study_resumes_from_its_finished_chunks(tmp_path: Path) -> None:
     assert other.resumed == 0 and other.series is not None and len(other.series) == 2 * 6 * 26
 
 
+def test_a_study_is_run_and_summarised_without_pandas(tmp_path: Path) -> None:
+    """The results are numpy columns; `table` (a DataFrame) is built, and pandas imported,
+    only when asked for: pandas' import is a third of a small study's fixed cost."""
+    files = [str(p) for p in study_files(tmp_path)]
+    code = f"""
+import sys
+from scenarios import load_study, run_study, settings_for, summarize_study
+study = load_study({files!r})
+result = run_study(study, settings_for(study[0]), "serial")
+summary = summarize_study(result)
+assert "pandas" not in sys.modules, "pandas was imported"
+assert summary["scenarios"]["base"]["replications"] == 6
+assert result.table["cycle_time"].tolist() == result.columns["cycle_time"].tolist()
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_chunks_finished_while_arrow_loads_are_all_written(tmp_path: Path) -> None:
+    from scenarios.store import ChunkWriter, read_done
+
+    rows = [[{"key": "k", "replication": r, "events": r, "cycle_time": float(r)} for r in range(i, i + 2)]
+            for i in range(0, 8, 2)]
+    with ChunkWriter(tmp_path, early=True) as writer:
+        for chunk in rows:
+            writer.write(chunk)
+    assert sorted(p.name for p in (tmp_path / "chunks").glob("*.parquet")) == [
+        f"k-{i:06d}-{i + 1:06d}.parquet" for i in range(0, 8, 2)]
+    assert sorted(read_done(tmp_path, {"k"}), key=lambda r: r["replication"]) == [r for c in rows for r in c]
+    failed = tmp_path / "failed"
+    with pytest.raises(RuntimeError), ChunkWriter(failed, early=True) as writer:
+        writer.write(rows[0])
+        raise RuntimeError("the study failed")
+    assert [p.name for p in (failed / "chunks").glob("*.parquet")] == ["k-000000-000001.parquet"]
+
+
 def test_a_bad_series_interval_is_refused_before_running(tmp_path: Path) -> None:
     scenarios = load_study(study_files(tmp_path))
     with pytest.raises(ValueError, match="positive"):
