@@ -25,7 +25,7 @@ import numpy as np
 
 from scenarios import store
 from scenarios.analysis import Table
-from scenarios.executors import Executor, Serial, make_executor
+from scenarios.executors import Executor, make_executor
 from scenarios.loader import Scenario, kpi_names
 from scenarios.ranking import kim_nelson, more_for_kn
 from scenarios.series import SERIES, series_table
@@ -137,7 +137,7 @@ def run_study(
     n = settings.replications
     traced = _closeup(units, settings)
     with (nullcontext(pool) if pool is not None else make_executor(executor, address, workers) as pool,
-          ChunkWriter(out, early=settings.engine == "fast" and isinstance(pool, Serial)) as writer):
+          ChunkWriter(out, early=settings.engine == "fast") as writer):
         while True:
             chunks = _chunks(keys, rows, n, settings, pool.workers, traced)
             total, finished = len(units) * n, len(units) * n - sum(len(c.replications) for c in chunks)

@@ -38,32 +38,28 @@ class ChunkWriter:
     """Writes each finished chunk under `out` (nothing when `out` is None); leaving the
     block writes any chunk still waiting, even when the study failed.
 
-    Arrow's first use imports pandas, a third of a second. With `early` (a serial study on
-    the fast engine, which releases the GIL while it simulates) that import runs on a thread
-    of its own from the first chunk on, beside the next replications (by then the engine is
-    loaded: two imports at once would only take turns), and the chunks finished meanwhile
-    wait for it; otherwise each chunk is written as it finishes. Not with a pool of forked
-    processes: a fork must not catch an import half done."""
+    Arrow's first use imports pandas, a third of a second. With `early` (the fast engine,
+    which releases the GIL while it simulates) that import runs on a thread of its own from
+    the first chunk on, beside the next replications (by then the engine is loaded: two
+    imports at once would only take turns), and the chunks finished meanwhile wait for it;
+    otherwise each chunk is written as it finishes."""
 
     def __init__(self, out: Path | None, early: bool = False) -> None:
         self.out = out
         self.early = early and out is not None
         self.waiting: list[list[dict[str, Any]]] = []
-        self.loading: threading.Thread | None = None
 
     def write(self, rows: list[dict[str, Any]]) -> None:
         if self.out is None or not rows:
             return
         self.waiting.append(rows)
-        if self.early and self.loading is None:
-            self.loading = threading.Thread(target=_load_arrow, name="arrow-import", daemon=True)
-            self.loading.start()
-        if self.loading is None or not self.loading.is_alive():
+        if self.early:
+            _load_arrow_aside()
+        if _arrow_loading is None or not _arrow_loading.is_alive():
             self.flush()
 
     def flush(self) -> None:
-        if self.loading is not None:
-            self.loading.join()
+        wait_for_arrow()
         for rows in self.waiting:
             assert self.out is not None  # nothing waits without a folder
             first, last = rows[0]["replication"], rows[-1]["replication"]
@@ -77,8 +73,26 @@ class ChunkWriter:
         self.flush()
 
 
-def _load_arrow() -> None:
-    pa.array([0.0])  # Arrow's pandas shim imports pandas on the first array built
+_arrow_loading: threading.Thread | None = None
+
+
+def _load_arrow_aside() -> None:
+    global _arrow_loading
+    if _arrow_loading is None:
+        # Arrow's pandas shim imports pandas on the first array built
+        _arrow_loading = threading.Thread(target=pa.array, args=([0.0],), name="arrow-import", daemon=True)
+        _arrow_loading.start()
+
+
+def wait_for_arrow() -> None:
+    """Until Arrow's import on its own thread (if one began) has ended."""
+    if _arrow_loading is not None and _arrow_loading.is_alive():
+        _arrow_loading.join()
+
+
+# A forked child (a pool's worker) must not inherit an import half done: its locks held by a
+# thread the child does not have.
+os.register_at_fork(before=wait_for_arrow)
 
 
 def read_done(out: Path | None, keys: set[str]) -> list[dict[str, Any]]:

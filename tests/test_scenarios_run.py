@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -158,6 +159,23 @@ def test_chunks_finished_while_arrow_loads_are_all_written(tmp_path: Path) -> No
         writer.write(rows[0])
         raise RuntimeError("the study failed")
     assert [p.name for p in (failed / "chunks").glob("*.parquet")] == ["k-000000-000001.parquet"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
+def test_a_fork_waits_for_arrows_import_on_its_thread() -> None:
+    """A forked worker must not inherit the import half done (locks held by a thread it does
+    not have): it could never import pandas."""
+    code = """
+import os
+from scenarios import store
+store._load_arrow_aside()
+pid = os.fork()
+if pid == 0:
+    import pandas
+    os._exit(0 if pandas.DataFrame({"a": [1]})["a"].sum() == 1 else 1)
+assert os.waitpid(pid, 0)[1] == 0
+"""
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
 def test_a_bad_series_interval_is_refused_before_running(tmp_path: Path) -> None:
